@@ -1,0 +1,139 @@
+"""The ``stackgen`` command: parse arguments, call the library, map errors to exit codes.
+
+Heavy imports (boto3, cfn-lint, rich) happen inside the commands that need
+them so ``stackgen render`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from generator import __version__
+from generator.errors import StackgenError
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """Flags shared by every command; passed down, never global."""
+
+    params_dir: Path
+    templates_dir: Path
+    build_dir: Path
+    color: bool | None
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+class StackgenGroup(click.Group):
+    """Turns expected errors into one line on stderr and an exit code, no traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StackgenError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=StackgenGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="stackgen")
+@click.option("--params-dir", type=click.Path(path_type=Path), default="params",
+              show_default=True, envvar="STACKGEN_PARAMS_DIR", help="params files")
+@click.option("--templates-dir", type=click.Path(path_type=Path), default="templates",
+              show_default=True, envvar="STACKGEN_TEMPLATES_DIR", help="Jinja2 templates")
+@click.option("--build-dir", type=click.Path(path_type=Path), default="build",
+              show_default=True, help="where rendered files go")
+@click.option("--color/--no-color", default=None, help="colour output (default: on a TTY)")
+@click.pass_context
+def cli(ctx: click.Context, params_dir: Path, templates_dir: Path, build_dir: Path,
+        color: bool | None) -> None:
+    """Render, lint, review and deploy CloudFormation stack sets."""
+    ctx.obj = AppContext(params_dir, templates_dir, build_dir, color)
+
+
+env_option = click.option("--env", "-e", "env", required=True, help="environment (params/<env>.yaml)")
+set_option = click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+                          help="override one params value (repeatable)")
+
+
+def _load(app: AppContext, env: str, overrides: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    from generator.params import load_env
+
+    return load_env(app.params_dir, env, overrides)
+
+
+@cli.command()
+@env_option
+@set_option
+@click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
+@click.option("--out", type=click.Path(path_type=Path), help="output dir [default: build/<env>]")
+@pass_app
+def render(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
+           out: Path | None) -> None:
+    """Render templates, parameters files, the nested root and a manifest."""
+    from generator.errors import UsageError
+    from generator.render import render as do_render
+    from generator.render import write
+
+    rendered = do_render(_load(app, env, overrides), app.templates_dir)
+    unknown = sorted(set(stacks) - set(rendered.stacks))
+    if unknown:
+        raise UsageError(
+            f"--stack {unknown[0]}: not a stack of env '{env}'; stacks: "
+            f"{', '.join(rendered.graph.order)}"
+        )
+    out_dir = out or app.build_dir / env
+    written = write(rendered, out_dir, set(stacks) or None)
+    click.echo(f"rendered {len(rendered.stacks) if not stacks else len(stacks)} stacks of "
+               f"env '{env}' into {out_dir}/ ({len(written)} files)")
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), help="write to a file instead of stdout")
+def schema(out: Path | None) -> None:
+    """Print the JSON Schema of params files (for editors and CI)."""
+    from generator.schema import params_schema
+
+    text = json.dumps(params_schema(), indent=2, sort_keys=True) + "\n"
+    if out:
+        out.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@env_option
+@set_option
+@click.option("--format", "fmt", type=click.Choice(["text", "mermaid"]), default="text",
+              show_default=True)
+@pass_app
+def graph(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str) -> None:
+    """Print the stack graph derived from stacks.yaml."""
+    from generator.context import conditions
+    from generator.graph import build_graph, load_spec, to_mermaid, to_text
+
+    loaded = _load(app, env, overrides)
+    g = build_graph(load_spec(app.templates_dir), conditions(loaded.config),
+                    app.templates_dir / "stacks.yaml")
+    click.echo(to_mermaid(g) if fmt == "mermaid" else to_text(g), nl=False)
+
+
+@cli.command()
+@pass_app
+def envs(app: AppContext) -> None:
+    """List the environments in the params dir."""
+    from generator.params import list_envs
+
+    for name in list_envs(app.params_dir):
+        click.echo(name)
+
+
+def main() -> None:
+    cli(prog_name="stackgen")

@@ -1,0 +1,489 @@
+"""Per-stack view models: every name, list and condition a template needs.
+
+Templates only place values; anything computed (names, CIDRs, port ranges,
+container environment, placement lists, which optional blocks exist) is
+decided here, so it is typed, testable and the same for every template.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator.config import Environment, IamStatement, SecretRef
+from generator.graph import Stack
+
+EPHEMERAL_PORTS = (32768, 65535)
+CONTAINER_INSIGHTS_OFF = "disabled"
+
+
+def conditions(cfg: Environment) -> frozenset[str]:
+    """Named facts about an env that stacks.yaml may select inputs and stacks by."""
+    ecs, asg = cfg.ecs, cfg.asg
+    facts = {
+        "fargate" if ecs.fargate else "ec2",
+        f"network_{cfg.network.mode}",
+    }
+    if not ecs.fargate:
+        if asg.register_in_target_group:
+            facts.add("register_instances")
+        if asg.scaling.mode == "capacity_provider":
+            facts.add("capacity_provider")
+    scaling = ecs.service.autoscaling
+    if scaling.enabled and scaling.requests_per_target:
+        facts.add("request_scaling")
+    if cfg.dns.zone.create:
+        facts.add("create_zone")
+    return frozenset(facts)
+
+
+@dataclass(frozen=True)
+class Names:
+    project: str
+    env: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.project}-{self.env}"
+
+    def stack(self, stack: str) -> str:
+        return f"{self.prefix}-{stack}"
+
+    @property
+    def cluster(self) -> str:
+        return self.prefix
+
+    def resource(self, what: str) -> str:
+        return f"{self.prefix}-{what}"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A CloudFormation Parameter and where its value comes from."""
+
+    name: str
+    type: str = "String"
+    description: str = ""
+    value: Any = None  # static value written to the parameters file
+    source: dict[str, str] | None = None  # {"From": "stack.Output"} or a lookup
+    no_echo: bool = False
+    default: Any = None  # kept in the template; SSM parameter types need their path here
+
+    @property
+    def file_value(self) -> Any:
+        return self.source if self.source is not None else self.value
+
+
+@dataclass(frozen=True)
+class Ingress:
+    description: str
+    from_port: int
+    to_port: int
+    cidr: str | None = None
+    source_sg: str | None = None  # raw YAML, e.g. "!Ref AlbSecurityGroupId"
+
+    @property
+    def cidr_key(self) -> str:
+        return "CidrIpv6" if self.cidr and ":" in self.cidr else "CidrIp"
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    value: str  # raw YAML
+    description: str
+
+
+@dataclass
+class StackContext:
+    """Everything one stack template is rendered from."""
+
+    stack: str
+    cfg: Environment
+    names: Names
+    params: list[Param] = field(default_factory=list)
+    outputs: list[Output] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def as_template_vars(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "cfg": self.cfg,
+            "names": self.names,
+            "params": self.params,
+            "outputs": self.outputs,
+            **self.values,
+        }
+
+
+class Raw(str):
+    """YAML text placed as is, e.g. ``!Ref VpcId``; everything else is quoted."""
+
+    __slots__ = ()
+
+
+def yaml_scalar(value: Any) -> str:
+    """A value as YAML flow text. JSON quoting is valid YAML; ``Raw`` stays as is,
+    so intrinsic functions can sit inside lists and mappings."""
+    if isinstance(value, Raw):
+        return str(value)
+    if isinstance(value, dict):
+        inner = ", ".join(f"{json.dumps(str(k))}: {yaml_scalar(v)}" for k, v in value.items())
+        return "{" + inner + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(yaml_scalar(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+# Types of the Parameters that carry upstream outputs.
+INPUT_TYPES = {
+    "VpcId": "AWS::EC2::VPC::Id",
+    "PublicSubnetIds": "List<AWS::EC2::Subnet::Id>",
+    "AppSubnetIds": "List<AWS::EC2::Subnet::Id>",
+    "DbSubnetIds": "List<AWS::EC2::Subnet::Id>",
+    "HostedZoneId": "AWS::Route53::HostedZone::Id",
+    "AlbSecurityGroupId": "AWS::EC2::SecurityGroup::Id",
+    "AppSecurityGroupId": "AWS::EC2::SecurityGroup::Id",
+}
+
+
+def _input_params(stack: Stack) -> list[Param]:
+    return [
+        Param(
+            i.param,
+            INPUT_TYPES.get(i.param, "String"),
+            f"{i.output} output of the {i.stack} stack",
+            source={"From": i.ref},
+        )
+        for i in stack.inputs
+    ]
+
+
+def _secret_value_from(ref: SecretRef) -> str:
+    if ref.db_password:
+        return '!Sub "${DbSecretArn}:password::"'
+    return yaml_scalar(ref.secretsmanager_arn or ref.ssm_parameter_arn)
+
+
+def _execution_statements(refs: list[SecretRef]) -> list[dict[str, Any]]:
+    """What the task execution role must read to inject secrets: those, and no more."""
+    sm = sorted(
+        {"!Ref DbSecretArn" if r.db_password else yaml_scalar(r.secretsmanager_arn)
+         for r in refs if r.db_password or r.secretsmanager_arn}
+    )
+    ssm = sorted({yaml_scalar(r.ssm_parameter_arn) for r in refs if r.ssm_parameter_arn})
+    statements = []
+    if sm:
+        statements.append(
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+             "Resource": [Raw(a) for a in sm]}
+        )
+    if ssm:
+        statements.append(
+            {"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": [Raw(a) for a in ssm]}
+        )
+    return statements
+
+
+def _statements(stmts: list[IamStatement]) -> list[dict[str, Any]]:
+    return [
+        {"Effect": s.effect, "Action": sorted(s.actions), "Resource": sorted(s.resources)}
+        for s in stmts
+    ]
+
+
+# --- one builder per stack ------------------------------------------------------
+
+
+def _network(ctx: StackContext) -> None:
+    net = ctx.cfg.network
+    if net.mode == "existing":
+        ctx.params += [
+            Param("VpcId", "AWS::EC2::VPC::Id", "existing VPC", value=net.vpc_id),
+            Param(
+                "PublicSubnetIds", "List<AWS::EC2::Subnet::Id>", "existing public subnets",
+                value=",".join(net.public_subnet_ids),
+            ),
+            Param(
+                "AppSubnetIds", "List<AWS::EC2::Subnet::Id>", "existing app and DB subnets",
+                value=",".join(net.private_subnet_ids or net.public_subnet_ids),
+            ),
+        ]
+        ctx.outputs += [
+            Output("VpcId", "!Ref VpcId", "VPC id"),
+            Output("PublicSubnetIds", '!Join [",", !Ref PublicSubnetIds]', "public subnets"),
+            Output("AppSubnetIds", '!Join [",", !Ref AppSubnetIds]', "app and DB subnets"),
+        ]
+        ctx.values["existing"] = True
+        return
+    vpc = ipaddress.ip_network(net.cidr)
+    blocks = list(vpc.subnets(new_prefix=min(vpc.prefixlen + 4, 28)))
+    zones = net.availability_zones
+    public = [
+        {"id": f"PublicSubnet{i + 1}", "az_index": i, "cidr": str(blocks[i])}
+        for i in range(len(zones))
+    ]
+    private = [
+        {"id": f"PrivateSubnet{i + 1}", "az_index": i, "cidr": str(blocks[8 + i])}
+        for i in range(len(zones))
+    ] if net.private_subnets else []
+    ctx.params.append(
+        Param(
+            "AvailabilityZones", "List<AWS::EC2::AvailabilityZone::Name>",
+            "zones for the subnets", value=",".join(zones),
+        )
+    )
+    app = private or public
+    ctx.values.update(existing=False, public_subnets=public, private_subnets=private)
+    ctx.outputs += [
+        Output("VpcId", "!Ref Vpc", "VPC id"),
+        Output(
+            "PublicSubnetIds",
+            '!Join [",", [' + ", ".join(f"!Ref {s['id']}" for s in public) + "]]",
+            "public subnets, one per AZ",
+        ),
+        Output(
+            "AppSubnetIds",
+            '!Join [",", [' + ", ".join(f"!Ref {s['id']}" for s in app) + "]]",
+            "subnets for instances, tasks and the DB",
+        ),
+    ]
+
+
+def _dns(ctx: StackContext) -> None:
+    zone = ctx.cfg.dns.zone
+    ctx.params.append(Param("DomainName", description="the app's domain", value=ctx.cfg.dns.domain))
+    if not zone.create:
+        source = None if zone.id else {"Lookup": "HostedZoneIdByName", "Name": zone.name}
+        ctx.params.append(
+            Param(
+                "HostedZoneId", "AWS::Route53::HostedZone::Id", f"zone {zone.name}",
+                value=zone.id, source=source,
+            )
+        )
+    zone_ref = "!Ref HostedZone" if zone.create else "!Ref HostedZoneId"
+    ctx.values.update(
+        zone_ref=zone_ref,
+        zone_policy="Retain" if zone.retain_on_delete else "Delete",
+    )
+    ctx.outputs += [
+        Output("HostedZoneId", zone_ref, "hosted zone of the domain"),
+        Output("CertificateArn", "!Ref Certificate", "ACM certificate for the domain"),
+        Output("DomainName", "!Ref DomainName", "the app's domain"),
+    ]
+
+
+def _alb(ctx: StackContext) -> None:
+    cfg = ctx.cfg
+    ctx.params.append(Param("DomainName", description="the app's domain", value=cfg.dns.domain))
+    ingress = [
+        Ingress(f"{proto} from {cidr}", port, port, cidr=cidr)
+        for cidr in cfg.alb.ingress_cidrs
+        for proto, port in (("HTTP", 80), ("HTTPS", 443))
+    ]
+    app_ingress = [
+        Ingress(
+            "app port from the load balancer", cfg.ecs.container.container_port,
+            cfg.ecs.container.container_port, source_sg="!Ref AlbSecurityGroup",
+        )
+    ] if cfg.ecs.fargate else []
+    ctx.values.update(
+        ingress=ingress,
+        app_ingress=app_ingress,
+        target_type="ip" if cfg.ecs.effective_network_mode == "awsvpc" else "instance",
+    )
+    ctx.outputs += [
+        Output("LoadBalancerArn", "!Ref LoadBalancer", "load balancer ARN"),
+        Output("LoadBalancerDnsName", "!GetAtt LoadBalancer.DNSName", "load balancer DNS name"),
+        Output("AlbSecurityGroupId", "!Ref AlbSecurityGroup", "load balancer security group"),
+        Output("TargetGroupArn", "!Ref TargetGroup", "target group of the app"),
+        Output("ListenerArn", "!Ref HttpsListener", "HTTPS listener"),
+        Output(
+            "RequestCountLabel",
+            '!Sub "${LoadBalancer.LoadBalancerFullName}/${TargetGroup.TargetGroupFullName}"',
+            "resource label for ALBRequestCountPerTarget scaling",
+        ),
+    ]
+    if cfg.ecs.fargate:
+        ctx.outputs.append(
+            Output("AppSecurityGroupId", "!Ref AppSecurityGroup", "security group of the tasks")
+        )
+
+
+def _asg(ctx: StackContext) -> None:
+    cfg, asg = ctx.cfg, ctx.cfg.asg
+    ctx.params += [
+        Param(
+            "ImageId", "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+            "ECS-optimised AMI, from its public SSM parameter", value=asg.ami_ssm_parameter,
+            default=asg.ami_ssm_parameter,
+        ),
+        Param("InstanceType", description="container instance type", value=asg.instance_type),
+    ]
+    if asg.key_name:
+        ctx.params.append(
+            Param("KeyName", "AWS::EC2::KeyPair::KeyName", "SSH key pair", value=asg.key_name)
+        )
+    host_port = cfg.ecs.container.host_port
+    ports = EPHEMERAL_PORTS if host_port == 0 else (host_port, host_port)
+    if cfg.ecs.effective_network_mode == "host":
+        ports = (cfg.ecs.container.container_port,) * 2
+    managed = ["arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"]
+    if asg.ssm_core:
+        managed.append("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore")
+    ctx.values.update(
+        ingress=[
+            Ingress("app ports from the load balancer", ports[0], ports[1],
+                    source_sg="!Ref AlbSecurityGroupId")
+        ],
+        managed_policies=managed,
+        user_data=f"#!/bin/bash\necho ECS_CLUSTER={ctx.names.cluster} >> /etc/ecs/ecs.config\n",
+        register=asg.register_in_target_group,
+        capacity_provider=asg.scaling.mode == "capacity_provider",
+        cpu_tracking=asg.scaling.mode == "target_tracking",
+    )
+    ctx.outputs += [
+        Output("InstanceSecurityGroupId", "!Ref InstanceSecurityGroup", "container instances' SG"),
+        Output("AutoScalingGroupName", "!Ref AutoScalingGroup", "auto scaling group"),
+    ]
+    if asg.scaling.mode == "capacity_provider":
+        ctx.outputs.append(
+            Output("CapacityProviderName", "!Ref CapacityProvider", "ECS capacity provider")
+        )
+
+
+def _rds(ctx: StackContext) -> None:
+    rds = ctx.cfg.rds
+    ctx.params += [
+        Param("DbInstanceClass", description="DB instance class", value=rds.instance_class),
+        Param("DbEngineVersion", description="PostgreSQL version", value=rds.engine_version),
+    ]
+    managed = rds.password == "managed"
+    ctx.values.update(
+        managed_password=managed,
+        # A retained snapshot is useless without its password: keep the secret too.
+        secret_policy="Delete" if rds.deletion_policy == "Delete" else "Retain",
+        secret_template=json.dumps({"username": rds.master_username}),
+        ingress=[
+            Ingress("PostgreSQL from the app", rds.port, rds.port,
+                    source_sg="!Ref AppSecurityGroupId")
+        ],
+    )
+    secret = "!GetAtt [DbInstance, MasterUserSecret.SecretArn]" if managed else "!Ref DbSecret"
+    ctx.outputs += [
+        Output("DbEndpoint", "!GetAtt [DbInstance, Endpoint.Address]", "DB host name"),
+        Output("DbPort", "!GetAtt [DbInstance, Endpoint.Port]", "DB port"),
+        Output("DbSecretArn", secret, "secret holding the DB master credentials"),
+        Output("DbName", yaml_scalar(rds.database_name), "database name"),
+    ]
+
+
+def _container_env(cfg: Environment) -> list[dict[str, str]]:
+    env = {
+        "DB_DATABASE": yaml_scalar(cfg.rds.database_name),
+        "DB_USERNAME": yaml_scalar(cfg.rds.master_username),
+        "DB_HOST": "!Ref DbEndpoint",
+        "DB_PORT": "!Ref DbPort",
+    }
+    env.update({k: yaml_scalar(v) for k, v in cfg.ecs.container.environment.items()})
+    return [{"name": k, "value": env[k]} for k in sorted(env)]
+
+
+def _secrets_list(secrets: dict[str, SecretRef]) -> list[dict[str, str]]:
+    return [{"name": k, "value_from": _secret_value_from(secrets[k])} for k in sorted(secrets)]
+
+
+def _logical(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
+
+
+def _ecs(ctx: StackContext) -> None:
+    cfg, ecs = ctx.cfg, ctx.cfg.ecs
+    svc = ecs.service
+    ctx.params += [
+        Param("Image", description="container image of the app", value=ecs.container.image),
+        Param("DesiredCount", "Number", "tasks of the service", value=svc.desired_count),
+    ]
+    all_refs = list(ecs.container.secrets.values()) + [
+        r for t in ecs.tasks.values() for r in t.secrets.values()
+    ]
+    capacity_provider = not ecs.fargate and cfg.asg.scaling.mode == "capacity_provider"
+    scaling = svc.autoscaling
+    tasks = [
+        {
+            "id": _logical(name),
+            "family": ctx.names.resource(name),
+            "name": name,
+            "image": yaml_scalar(t.image) if t.image else "!Ref Image",
+            "command": t.command,
+            "cpu": t.cpu,
+            "memory": t.memory_mib,
+            "environment": [
+                {"name": k, "value": yaml_scalar(t.environment[k])} for k in sorted(t.environment)
+            ],
+            "secrets": _secrets_list(t.secrets),
+            "statements": _statements(t.task_role_statements),
+        }
+        for name, t in sorted(ecs.tasks.items())
+    ]
+    ctx.values.update(
+        network_mode=ecs.effective_network_mode,
+        compatibility="FARGATE" if ecs.fargate else "EC2",
+        capacity_provider=capacity_provider,
+        host_port=(
+            ecs.container.container_port
+            if ecs.effective_network_mode in ("awsvpc", "host")
+            else ecs.container.host_port
+        ),
+        environment=_container_env(cfg),
+        secrets=_secrets_list(ecs.container.secrets),
+        execution_statements=_execution_statements(all_refs),
+        task_statements=_statements(ecs.task_role_statements),
+        placement_strategies=[
+            {"Type": s.type, **({"Field": s.field} if s.field else {})}
+            for s in svc.placement_strategies
+        ],
+        placement_constraints=[
+            {"Type": c.type, **({"Expression": c.expression} if c.expression else {})}
+            for c in svc.placement_constraints
+        ],
+        cpu_scaling=scaling.enabled and scaling.cpu_target_percent is not None,
+        request_scaling=scaling.enabled and scaling.requests_per_target is not None,
+        tasks=tasks,
+        log_group_name=f"/ecs/{ctx.names.prefix}",
+    )
+    ctx.outputs += [
+        Output("ClusterName", "!Ref Cluster", "ECS cluster"),
+        Output("ServiceName", "!GetAtt Service.Name", "ECS service"),
+        Output("TaskDefinitionArn", "!Ref TaskDefinition", "task definition of the service"),
+        Output("LogGroupName", "!Ref LogGroup", "container logs"),
+        *(
+            Output(f"{t['id']}TaskDefinitionArn", f"!Ref {t['id']}TaskDefinition",
+                   f"standalone task {t['name']}")
+            for t in tasks
+        ),
+    ]
+
+
+BUILDERS: dict[str, Callable[[StackContext], None]] = {
+    "network": _network,
+    "dns": _dns,
+    "alb": _alb,
+    "asg": _asg,
+    "rds": _rds,
+    "ecs": _ecs,
+}
+
+
+def stack_context(stack: Stack, cfg: Environment, names: Names) -> StackContext:
+    ctx = StackContext(stack.name, cfg, names)
+    builder = BUILDERS.get(stack.name)
+    if builder:
+        builder(ctx)
+    # Upstream inputs come last so a stack may not redefine them by accident.
+    defined = {p.name for p in ctx.params}
+    ctx.params += [p for p in _input_params(stack) if p.name not in defined]
+    return ctx

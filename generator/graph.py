@@ -1,0 +1,172 @@
+"""The stack graph, derived from the inputs each stack declares.
+
+``templates/stacks.yaml`` says, per stack, which CloudFormation Parameter reads
+which upstream Output. Conditions pick the inputs that exist in an env; edges,
+order and cycle checks all follow from those declarations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.errors import GraphError
+
+STACKS_FILE = "stacks.yaml"
+
+
+@dataclass(frozen=True)
+class Input:
+    """One CloudFormation Parameter fed by an upstream stack's Output."""
+
+    param: str
+    stack: str
+    output: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.stack}.{self.output}"
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    inputs: tuple[Input, ...] = ()
+
+    @property
+    def upstream(self) -> tuple[str, ...]:
+        return tuple(sorted({i.stack for i in self.inputs}))
+
+
+@dataclass(frozen=True)
+class Graph:
+    stacks: dict[str, Stack] = field(default_factory=dict)
+
+    @property
+    def order(self) -> list[str]:
+        """Topological order; ties broken by declaration order for stable output."""
+        done: list[str] = []
+        pending = list(self.stacks)
+        while pending:
+            ready = [s for s in pending if all(u in done for u in self.stacks[s].upstream)]
+            if not ready:  # cycles are rejected in build_graph; guard anyway
+                raise GraphError(f"cycle among stacks {', '.join(pending)}")
+            done.append(ready[0])
+            pending.remove(ready[0])
+        return done
+
+    def downstream(self, name: str) -> list[str]:
+        return [s for s in self.order if name in self.stacks[s].upstream]
+
+    def edges(self) -> list[tuple[str, str, list[str]]]:
+        """(upstream, downstream, outputs) for every edge, in graph order."""
+        out = []
+        for name in self.order:
+            by_up: dict[str, list[str]] = {}
+            for i in self.stacks[name].inputs:
+                by_up.setdefault(i.stack, []).append(i.output)
+            out.extend((up, name, sorted(set(outs))) for up, outs in sorted(by_up.items()))
+        return out
+
+
+def _parse_ref(stack: str, param: str, ref: Any, source: Path) -> tuple[str, str]:
+    if not isinstance(ref, str) or ref.count(".") != 1:
+        raise GraphError(
+            f"{source}: {stack}.inputs.{param}: expected 'stack.Output', got {ref!r}"
+        )
+    up, out = ref.split(".")
+    return up, out
+
+
+def load_spec(templates_dir: Path) -> dict[str, Any]:
+    source = templates_dir / STACKS_FILE
+    try:
+        spec = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise GraphError(f"{source}: file not found; every templates dir needs one") from None
+    except yaml.YAMLError as exc:
+        raise GraphError(f"{source}: malformed YAML: {exc}".splitlines()[0]) from None
+    if not isinstance(spec, dict):
+        raise GraphError(f"{source}: expected a mapping of stack names")
+    return spec
+
+
+def build_graph(spec: Mapping[str, Any], conditions: Set[str], source: Path) -> Graph:
+    """Select the stacks and inputs that hold under ``conditions``, then check the graph."""
+    stacks: dict[str, Stack] = {}
+    for name, body in spec.items():
+        body = body or {}
+        when = body.get("when")
+        if when and when not in conditions:
+            continue
+        inputs = []
+        for param, ref in (body.get("inputs") or {}).items():
+            if isinstance(ref, dict):
+                chosen = [r for cond, r in ref.items() if cond in conditions]
+                if not chosen:
+                    continue
+                ref = chosen[0]
+            up, out = _parse_ref(name, param, ref, source)
+            inputs.append(Input(param, up, out))
+        stacks[name] = Stack(name, tuple(inputs))
+    for stack in stacks.values():
+        for i in stack.inputs:
+            if i.stack not in stacks:
+                raise GraphError(
+                    f"{source}: {stack.name}.{i.param} reads {i.ref}, but stack "
+                    f"'{i.stack}' is not in this env; declare it or guard the input"
+                )
+    _check_cycles(stacks, source)
+    return Graph(stacks)
+
+
+def _check_cycles(stacks: Mapping[str, Stack], source: Path) -> None:
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(name: str, chain: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            loop = [*chain[chain.index(name) :], name]
+            raise GraphError(f"{source}: cycle in stack inputs: {' -> '.join(loop)}")
+        state[name] = 1
+        for up in stacks[name].upstream:
+            visit(up, [*chain, name])
+        state[name] = 2
+
+    for name in stacks:
+        visit(name, [])
+
+
+def check_outputs(graph: Graph, outputs: Mapping[str, Set[str]], source: Path) -> None:
+    """Every input must name an Output that its upstream's rendered template declares."""
+    for name in graph.order:
+        for i in graph.stacks[name].inputs:
+            if i.output not in outputs.get(i.stack, set()):
+                known = ", ".join(sorted(outputs.get(i.stack, set()))) or "none"
+                raise GraphError(
+                    f"{source}: {name}.{i.param} reads {i.ref}, which stack '{i.stack}' "
+                    f"does not output (it outputs: {known})"
+                )
+
+
+def to_text(graph: Graph) -> str:
+    lines = []
+    for name in graph.order:
+        ups = graph.stacks[name].upstream
+        lines.append(f"{name}" + (f"  <- {', '.join(ups)}" if ups else ""))
+        for i in graph.stacks[name].inputs:
+            lines.append(f"    {i.param} = {i.ref}")
+    return "\n".join(lines) + "\n"
+
+
+def to_mermaid(graph: Graph) -> str:
+    lines = ["flowchart LR"]
+    lines += [f"    {name}" for name in graph.order if not graph.stacks[name].inputs]
+    for up, down, outs in graph.edges():
+        lines.append(f"    {up} -- \"{', '.join(outs)}\" --> {down}")
+    return "\n".join(lines) + "\n"

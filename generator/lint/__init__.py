@@ -1,0 +1,1 @@
+"""Linting rendered templates with cfn-lint and stackgen's own policy rules."""

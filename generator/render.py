@@ -1,0 +1,281 @@
+"""Validated config → rendered CloudFormation templates, parameters files and manifest.
+
+Rendering is pure: the same params and templates give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from generator import __version__
+from generator.context import (
+    Names,
+    Raw,
+    StackContext,
+    conditions,
+    stack_context,
+    yaml_scalar,
+)
+from generator.errors import TemplateError
+from generator.graph import Graph, build_graph, check_outputs, load_spec
+from generator.params import LoadedEnv
+from generator.yamlsrc import load_cfn
+
+ROOT_TEMPLATE = "root.yaml.j2"
+NESTED_DIR = "nested"
+MANIFEST = "manifest.json"
+
+
+def cfn_string(value: Any) -> str:
+    """A CloudFormation string value (booleans as true/false), quoted."""
+    if isinstance(value, bool):
+        return json.dumps("true" if value else "false")
+    return json.dumps(str(value))
+
+
+def make_jinja(templates_dir: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 - YAML, not HTML
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["y"] = yaml_scalar
+    env.filters["s"] = cfn_string
+    return env
+
+
+@dataclass(frozen=True)
+class RenderedStack:
+    name: str
+    stack_name: str
+    template: str
+    parameters: dict[str, Any]
+    tags: dict[str, str]
+    upstream: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+    @property
+    def params_json(self) -> str:
+        doc = {"StackName": self.stack_name, "Parameters": self.parameters, "Tags": self.tags}
+        return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256((self.template + self.params_json).encode()).hexdigest()
+
+    @property
+    def template_sha256(self) -> str:
+        return hashlib.sha256(self.template.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    env: LoadedEnv
+    graph: Graph
+    names: Names
+    stacks: dict[str, RenderedStack]
+    root: RenderedStack
+    templates_dir: Path
+    contexts: dict[str, StackContext] = field(repr=False, default_factory=dict)
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "env": self.env.name,
+            "project": self.names.project,
+            "tool_version": __version__,
+            "order": self.graph.order,
+            "stacks": {
+                name: {
+                    "stack_name": s.stack_name,
+                    "template": f"{name}.yaml",
+                    "parameters": f"{name}.params.json",
+                    "upstream": list(s.upstream),
+                    "inputs": {i.param: i.ref for i in self.graph.stacks[name].inputs},
+                    "outputs": list(s.outputs),
+                    "sha256": s.sha256,
+                }
+                for name, s in self.stacks.items()
+            },
+            "nested": {
+                "template": f"{NESTED_DIR}/root.yaml",
+                "parameters": f"{NESTED_DIR}/root.params.json",
+                "sha256": self.root.sha256,
+            },
+        }
+
+
+def _template_location(exc: BaseException) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f"{last.filename}:{last.lineno}: "
+
+
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def _tidy(text: str) -> str:
+    """One blank line at most between blocks, none trailing: partials need not care."""
+    text = "\n".join(line.rstrip() for line in text.splitlines())
+    return _BLANK_RUNS.sub("\n\n", text).strip("\n") + "\n"
+
+
+def _render_one(jinja: jinja2.Environment, name: str, variables: dict[str, Any]) -> str:
+    try:
+        return _tidy(jinja.get_template(name).render(**variables))
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template {exc.name} not found in {jinja.loader.searchpath}; "  # type: ignore[union-attr]
+                            "add it or remove the stack from stacks.yaml") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{exc.filename}:{exc.lineno}: template syntax: {exc.message}") from None
+    except jinja2.UndefinedError as exc:
+        where = _template_location(exc)
+        raise TemplateError(
+            f"{where}{exc.message}; pass it from generator/context.py or fix the name"
+        ) from None
+
+
+def _parse(text: str, label: str) -> dict[str, Any]:
+    try:
+        return load_cfn(text)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 0
+        raise TemplateError(
+            f"{label}:{line}: rendered YAML is invalid ({exc.problem}); check the template's "
+            "indentation"
+        ) from None
+
+
+def _tags(names: Names, stack: str, extra: dict[str, str]) -> dict[str, str]:
+    return {**extra, "stackgen:project": names.project, "stackgen:env": names.env,
+            "stackgen:stack": stack}
+
+
+def render(env: LoadedEnv, templates_dir: Path) -> Rendered:
+    cfg = env.config
+    names = Names(cfg.project, env.name)
+    spec_file = templates_dir / "stacks.yaml"
+    graph = build_graph(load_spec(templates_dir), conditions(cfg), spec_file)
+    jinja = make_jinja(templates_dir)
+    stacks: dict[str, RenderedStack] = {}
+    contexts: dict[str, StackContext] = {}
+    for name in graph.order:
+        ctx = stack_context(graph.stacks[name], cfg, names)
+        text = _render_one(jinja, f"{name}.yaml.j2", ctx.as_template_vars())
+        doc = _parse(text, f"{name}.yaml (from {name}.yaml.j2)")
+        contexts[name] = ctx
+        stacks[name] = RenderedStack(
+            name=name,
+            stack_name=names.stack(name),
+            template=text,
+            parameters={p.name: p.file_value for p in ctx.params},
+            tags=_tags(names, name, cfg.tags),
+            upstream=graph.stacks[name].upstream,
+            outputs=tuple(doc.get("Outputs") or {}),
+        )
+    check_outputs(graph, {n: set(s.outputs) for n, s in stacks.items()}, spec_file)
+    root = _render_root(jinja, env, graph, names, stacks, contexts)
+    return Rendered(env, graph, names, stacks, root, templates_dir, contexts)
+
+
+def logical_id(stack: str) -> str:
+    return "".join(p.capitalize() for p in stack.replace("_", "-").split("-"))
+
+
+def artifact_key(names: Names, stack: RenderedStack) -> str:
+    """Content-addressed S3 key of a child template: unchanged text, unchanged key."""
+    return f"stackgen/{names.prefix}/{stack.name}/{stack.template_sha256}.yaml"
+
+
+def _render_root(
+    jinja: jinja2.Environment,
+    env: LoadedEnv,
+    graph: Graph,
+    names: Names,
+    stacks: dict[str, RenderedStack],
+    contexts: dict[str, StackContext],
+) -> RenderedStack:
+    root_params: dict[str, Any] = {"ArtifactBucket": {"Lookup": "ArtifactBucket"}}
+    children = []
+    for name in graph.order:
+        inputs = {i.param: i for i in graph.stacks[name].inputs}
+        values: dict[str, str] = {}
+        for p in contexts[name].params:
+            if p.name in inputs:
+                i = inputs[p.name]
+                values[p.name] = Raw(f"!GetAtt {logical_id(i.stack)}.Outputs.{i.output}")
+            elif p.source is not None:  # a deploy-time lookup becomes a root parameter
+                root_name = f"{logical_id(name)}{p.name}"
+                root_params[root_name] = p.source
+                values[p.name] = Raw(f"!Ref {root_name}")
+            else:
+                values[p.name] = Raw(cfn_string(p.value))
+        children.append(
+            {
+                "id": logical_id(name),
+                "stack": name,
+                "key": artifact_key(names, stacks[name]),
+                "parameters": values,
+                "outputs": [(f"{logical_id(name)}{o}", o) for o in stacks[name].outputs],
+            }
+        )
+    text = _render_one(
+        jinja,
+        ROOT_TEMPLATE,
+        {"names": names, "children": children, "root_params": sorted(root_params),
+         "domain": env.config.dns.domain},
+    )
+    doc = _parse(text, f"{NESTED_DIR}/root.yaml")
+    return RenderedStack(
+        name="root",
+        stack_name=names.stack("root"),
+        template=text,
+        parameters=root_params,
+        tags=_tags(names, "root", env.config.tags),
+        upstream=(),
+        outputs=tuple(doc.get("Outputs") or {}),
+    )
+
+
+def _write(path: Path, text: str) -> bool:
+    """Write only when the content differs, so file times mean something."""
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+def write(rendered: Rendered, out_dir: Path, only: set[str] | None = None) -> list[Path]:
+    """Write templates, parameters files, the nested form and the manifest."""
+    written = []
+    for name, s in rendered.stacks.items():
+        if only and name not in only:
+            continue
+        for path, text in ((out_dir / f"{name}.yaml", s.template),
+                           (out_dir / f"{name}.params.json", s.params_json)):
+            _write(path, text)
+            written.append(path)
+    if not only:
+        nested = out_dir / NESTED_DIR
+        for path, text in ((nested / "root.yaml", rendered.root.template),
+                           (nested / "root.params.json", rendered.root.params_json)):
+            _write(path, text)
+            written.append(path)
+    manifest = out_dir / MANIFEST
+    _write(manifest, json.dumps(rendered.manifest(), indent=2, sort_keys=True) + "\n")
+    written.append(manifest)
+    return written
