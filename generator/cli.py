@@ -26,6 +26,11 @@ class AppContext:
     templates_dir: Path
     build_dir: Path
     color: bool | None
+    state_dir: Path = Path(".stackgen")  # caches and local-endpoint state
+
+    @property
+    def jinja_cache(self) -> Path:
+        return self.state_dir / "jinja-cache"
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -82,7 +87,7 @@ def render(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     from generator.render import render as do_render
     from generator.render import write
 
-    rendered = do_render(_load(app, env, overrides), app.templates_dir)
+    rendered = do_render(_load(app, env, overrides), app.templates_dir, app.jinja_cache)
     unknown = sorted(set(stacks) - set(rendered.stacks))
     if unknown:
         raise UsageError(
@@ -123,6 +128,61 @@ def graph(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str) -> No
     g = build_graph(load_spec(app.templates_dir), conditions(loaded.config),
                     app.templates_dir / "stacks.yaml")
     click.echo(to_mermaid(g) if fmt == "mermaid" else to_text(g), nl=False)
+
+
+@cli.command()
+@click.option("--env", "-e", "env_names", multiple=True, help="environment (repeatable)")
+@click.option("--all-envs", is_flag=True, help="every env in the params dir")
+@set_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit"]),
+              default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="write the report here")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="error",
+              show_default=True, help="lowest severity that fails the run")
+@click.option("--strict", is_flag=True, help="fail on warnings too (same as --fail-on warning)")
+@click.option("--no-cache", is_flag=True, help="lint every template even if unchanged")
+@pass_app
+def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides: tuple[str, ...],
+         fmt: str, output: Path | None, fail_on: str, strict: bool, no_cache: bool) -> None:
+    """Render, then lint every template (nested root included) with each env's values.
+
+    Exit 0 when clean, 1 on findings at or above --fail-on, 2 on bad input.
+    """
+    from generator.errors import UsageError
+    from generator.lint import report
+    from generator.lint.engine import Linter, failing
+    from generator.lint.targets import targets_for
+    from generator.params import list_envs
+    from generator.render import render as do_render
+    from generator.render import write
+
+    names = list_envs(app.params_dir) if all_envs else list(env_names)
+    if not names:
+        raise UsageError("lint needs --env NAME or --all-envs")
+    # Validate and render every env before linting any: bad input fails fast.
+    targets = []
+    for name in names:
+        rendered = do_render(_load(app, name, overrides), app.templates_dir, app.jinja_cache)
+        out_dir = app.build_dir / name
+        write(rendered, out_dir)
+        targets += targets_for(rendered, out_dir)
+    linter = Linter(None if no_cache else app.state_dir / "lint-cache")
+    findings = linter.lint(targets)
+    color = app.color if app.color is not None else (output is None and sys.stdout.isatty())
+    body = {
+        "text": lambda: report.text(findings, targets, color),
+        "json": lambda: report.as_json(findings),
+        "sarif": lambda: report.sarif(findings),
+        "junit": lambda: report.junit(findings, targets),
+    }[fmt]()
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(body, encoding="utf-8")
+        click.echo(f"wrote {fmt} report of {len(targets)} templates to {output}")
+    else:
+        click.echo(body, nl=False)
+    if failing(findings, "warning" if strict else fail_on):
+        sys.exit(1)
 
 
 @cli.command()

@@ -131,7 +131,8 @@ def _check_cycles(stacks: Mapping[str, Stack], source: Path) -> None:
         if state.get(name) == 2:
             return
         if state.get(name) == 1:
-            loop = [*chain[chain.index(name) :], name]
+            # Shown in data-flow direction (output -> reader), as the graph prints.
+            loop = [*chain[chain.index(name) :], name][::-1]
             raise GraphError(f"{source}: cycle in stack inputs: {' -> '.join(loop)}")
         state[name] = 1
         for up in stacks[name].upstream:

@@ -42,9 +42,16 @@ def cfn_string(value: Any) -> str:
     return json.dumps(str(value))
 
 
-def make_jinja(templates_dir: Path) -> jinja2.Environment:
+def make_jinja(templates_dir: Path, cache_dir: Path | None = None) -> jinja2.Environment:
+    # Compiling templates costs more than rendering them; the bytecode cache is
+    # keyed by source checksum, so an edited template is always recompiled.
+    bytecode_cache = None
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache_dir))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
+        bytecode_cache=bytecode_cache,
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # noqa: S701 - YAML, not HTML
         trim_blocks=True,
@@ -164,12 +171,12 @@ def _tags(names: Names, stack: str, extra: dict[str, str]) -> dict[str, str]:
             "stackgen:stack": stack}
 
 
-def render(env: LoadedEnv, templates_dir: Path) -> Rendered:
+def render(env: LoadedEnv, templates_dir: Path, cache_dir: Path | None = None) -> Rendered:
     cfg = env.config
     names = Names(cfg.project, env.name)
     spec_file = templates_dir / "stacks.yaml"
     graph = build_graph(load_spec(templates_dir), conditions(cfg), spec_file)
-    jinja = make_jinja(templates_dir)
+    jinja = make_jinja(templates_dir, cache_dir)
     stacks: dict[str, RenderedStack] = {}
     contexts: dict[str, StackContext] = {}
     for name in graph.order:

@@ -1,0 +1,192 @@
+"""Run cfn-lint and our policy rules in one process, with a content-hash cache.
+
+cfn-lint is imported only when some template is not in the cache, so a fully
+cached run costs little more than a render.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from generator.yamlsrc import load_cfn
+
+RULES_DIR = Path(__file__).parent / "rules"
+SEVERITIES = ("error", "warning", "info")
+_SEVERITY_OF = {"E": "error", "W": "warning", "I": "info"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One rendered template and the parameter values it will deploy with."""
+
+    env: str
+    stack: str
+    file: Path
+    text: str
+    values: dict[str, Any]
+    region: str
+    source: Path | None = None  # the .j2 it was rendered from
+
+
+@dataclass(frozen=True)
+class Finding:
+    env: str
+    stack: str
+    rule_id: str
+    severity: str
+    message: str
+    file: str
+    line: int
+    column: int
+    resource: str | None = None
+    source_file: str | None = None
+    source_line: int | None = None
+    suppressed: str | None = None  # the written reason, when switched off
+    rule_title: str = ""
+    rule_url: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def rules_fingerprint() -> str:
+    """Changes whenever cfn-lint or any of our rules changes, invalidating the cache."""
+    digest = hashlib.sha256(version("cfn-lint").encode())
+    for path in sorted(RULES_DIR.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(target: Target, fingerprint: str) -> str:
+    payload = json.dumps([target.text, target.values, target.region, fingerprint],
+                         sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _suppressions(template: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """resource -> {rule id: reason} from ``Metadata.stackgen.suppress``."""
+    out = {}
+    for name, res in (template.get("Resources") or {}).items():
+        meta = (res.get("Metadata") or {}).get("stackgen") or {} if isinstance(res, dict) else {}
+        if isinstance(meta.get("suppress"), dict):
+            out[name] = {str(k): str(v or "") for k, v in meta["suppress"].items()}
+    return out
+
+
+def _source_line(source: Path | None, resource: str | None) -> int | None:
+    """The .j2 line that writes ``resource``: its key, or the partial call naming it."""
+    if source is None or resource is None or not source.is_file():
+        return None
+    pattern = re.compile(rf"^\s*{re.escape(resource)}:|[\"']{re.escape(resource)}[\"']")
+    for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+        if pattern.search(line):
+            return number
+    return None
+
+
+class Linter:
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self.cache_dir = cache_dir
+        self.fingerprint = rules_fingerprint()
+        self._rules: Any = None
+        self.cache_hits = 0
+        self.cache_misses = 0
+
+    def lint(self, targets: Sequence[Target]) -> list[Finding]:
+        findings: list[Finding] = []
+        for target in targets:
+            findings.extend(self._lint_one(target))
+        return findings
+
+    def _lint_one(self, target: Target) -> list[Finding]:
+        key = cache_key(target, self.fingerprint)
+        cached = self.cache_dir / f"{key}.json" if self.cache_dir else None
+        if cached and cached.is_file():
+            self.cache_hits += 1
+            rows = json.loads(cached.read_text(encoding="utf-8"))
+            # The file path is not part of the key: the same text may live elsewhere.
+            return [Finding(**{**r, "file": str(target.file)}) for r in rows]
+        self.cache_misses += 1
+        result = list(self._run_cfn_lint(target))
+        if cached:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            cached.write_text(json.dumps([f.to_dict() for f in result]), encoding="utf-8")
+        return result
+
+    def _load_rules(self) -> Any:
+        if self._rules is None:
+            from cfnlint.config import _DEFAULT_RULESDIR
+            from cfnlint.rules import Rules
+
+            rules = Rules.create_from_directory(_DEFAULT_RULESDIR)
+            rules.update(Rules.create_from_directory(str(RULES_DIR)))
+            self._rules = rules
+        return self._rules
+
+    def _run_cfn_lint(self, target: Target) -> Iterable[Finding]:
+        from cfnlint.config import ConfigMixIn
+        from cfnlint.decode.decode import decode_str
+        from cfnlint.runner.template.runner import run_template_by_data
+
+        rules = self._load_rules()
+        template, errors = decode_str(target.text)
+        matches = list(errors or [])
+        if template is not None and not errors:
+            config = ConfigMixIn([], regions=[target.region], parameters=[target.values])
+            matches = list(run_template_by_data(template, config, rules))
+        suppress = _suppressions(load_cfn(target.text)) if template is not None else {}
+        spans = _resource_spans(template) if template is not None else []
+        for m in matches:
+            resource = _resource_of(m, spans)
+            rule_id = str(m.rule.id)
+            reason = suppress.get(resource or "", {}).get(rule_id) or None
+            yield Finding(
+                env=target.env,
+                stack=target.stack,
+                rule_id=rule_id,
+                severity=_SEVERITY_OF.get(rule_id[:1], "error"),
+                message=str(m.message),
+                file=str(target.file),
+                line=int(m.linenumber),
+                column=int(m.columnnumber),
+                resource=resource,
+                source_file=str(target.source) if target.source else None,
+                source_line=_source_line(target.source, resource),
+                suppressed=reason,
+                rule_title=str(m.rule.shortdesc),
+                rule_url=str(getattr(m.rule, "source_url", "") or ""),
+            )
+
+
+def _resource_spans(template: Any) -> list[tuple[int, int, str]]:
+    spans = []
+    for name, res in (template.get("Resources") or {}).items():
+        start, end = getattr(res, "start_mark", None), getattr(res, "end_mark", None)
+        if start is not None and end is not None:
+            spans.append((start.line + 1, end.line + 1, str(name)))
+    return spans
+
+
+def _resource_of(match: Any, spans: list[tuple[int, int, str]]) -> str | None:
+    path = getattr(match, "path", None)
+    if path and len(path) > 1 and path[0] == "Resources":
+        return str(path[1])
+    line = int(match.linenumber)
+    # The key line sits one above the mapping's first line.
+    for start, end, name in spans:
+        if start - 1 <= line <= end:
+            return name
+    return None
+
+
+def failing(findings: Iterable[Finding], fail_on: str) -> list[Finding]:
+    """Unsuppressed findings at or above the ``fail_on`` severity."""
+    limit = SEVERITIES.index(fail_on)
+    return [f for f in findings if not f.suppressed and SEVERITIES.index(f.severity) <= limit]
