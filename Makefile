@@ -6,13 +6,14 @@ ENV    ?= local
 STAMP  := $(VENV)/.installed-stamp
 STACKGEN := $(BIN)/stackgen
 
-.PHONY: install render lint plan deploy delete status test golden schema bench \
+.PHONY: install render lint plan deploy delete status test golden schema docs bench \
         local-up local-down local-status check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# compat mode: a plain .pth path, which imports faster than the finder hook
+	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -59,8 +60,10 @@ test: $(STAMP) check
 golden: $(STAMP)
 	STACKGEN_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_golden.py -q
 
-schema: $(STAMP)
+# Regenerate params/schema.json and the params reference in README.md.
+schema docs: $(STAMP)
 	$(STACKGEN) schema --out params/schema.json
+	$(BIN)/python -m generator.schema README.md
 
 bench: $(STAMP)
 	$(BIN)/python bench/render_bench.py

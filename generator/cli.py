@@ -75,38 +75,63 @@ def _load(app: AppContext, env: str, overrides: tuple[str, ...]):  # type: ignor
 
 
 @cli.command()
-@env_option
+@click.option("--env", "-e", "env_names", multiple=True, help="environment (repeatable)")
+@click.option("--all-envs", is_flag=True, help="every env in the params dir")
 @set_option
 @click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
-@click.option("--out", type=click.Path(path_type=Path), help="output dir [default: build/<env>]")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="output dir [default: build/<env>]; one env only")
 @pass_app
-def render(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
-           out: Path | None) -> None:
+def render(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
+           overrides: tuple[str, ...], stacks: tuple[str, ...], out: Path | None) -> None:
     """Render templates, parameters files, the nested root and a manifest."""
     from generator.errors import UsageError
     from generator.render import render as do_render
     from generator.render import write
 
-    rendered = do_render(_load(app, env, overrides), app.templates_dir, app.jinja_cache)
-    unknown = sorted(set(stacks) - set(rendered.stacks))
-    if unknown:
-        raise UsageError(
-            f"--stack {unknown[0]}: not a stack of env '{env}'; stacks: "
-            f"{', '.join(rendered.graph.order)}"
-        )
-    out_dir = out or app.build_dir / env
-    written = write(rendered, out_dir, set(stacks) or None)
-    click.echo(f"rendered {len(rendered.stacks) if not stacks else len(stacks)} stacks of "
-               f"env '{env}' into {out_dir}/ ({len(written)} files)")
+    names = _env_names(app, env_names, all_envs)
+    if out and len(names) > 1:
+        raise UsageError("--out takes one env; omit it to write build/<env>/ for each")
+    # Validate every env before writing any file: bad input leaves nothing behind.
+    results = [do_render(_load(app, n, overrides), app.templates_dir, app.jinja_cache)
+               for n in names]
+    for rendered in results:
+        unknown = sorted(set(stacks) - set(rendered.stacks))
+        if unknown:
+            raise UsageError(
+                f"--stack {unknown[0]}: not a stack of env '{rendered.env.name}'; stacks: "
+                f"{', '.join(rendered.graph.order)}"
+            )
+    for rendered in results:
+        out_dir = out or app.build_dir / rendered.env.name
+        written = write(rendered, out_dir, set(stacks) or None)
+        count = len(stacks) if stacks else len(rendered.stacks)
+        click.echo(f"rendered {count} stacks of env '{rendered.env.name}' into {out_dir}/ "
+                   f"({len(written)} files)")
+
+
+def _env_names(app: AppContext, env_names: tuple[str, ...], all_envs: bool) -> list[str]:
+    from generator.errors import UsageError
+    from generator.params import list_envs
+
+    names = list_envs(app.params_dir) if all_envs else list(env_names)
+    if not names:
+        raise UsageError("name an env with --env NAME, or use --all-envs")
+    return names
 
 
 @cli.command()
 @click.option("--out", type=click.Path(path_type=Path), help="write to a file instead of stdout")
-def schema(out: Path | None) -> None:
+@click.option("--format", "fmt", type=click.Choice(["json", "markdown"]), default="json",
+              show_default=True, help="JSON Schema, or a Markdown reference table")
+def schema(out: Path | None, fmt: str) -> None:
     """Print the JSON Schema of params files (for editors and CI)."""
-    from generator.schema import params_schema
+    from generator.schema import params_reference, params_schema
 
-    text = json.dumps(params_schema(), indent=2, sort_keys=True) + "\n"
+    if fmt == "markdown":
+        text = params_reference()
+    else:
+        text = json.dumps(params_schema(), indent=2, sort_keys=True) + "\n"
     if out:
         out.write_text(text, encoding="utf-8")
     else:
@@ -148,17 +173,13 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
 
     Exit 0 when clean, 1 on findings at or above --fail-on, 2 on bad input.
     """
-    from generator.errors import UsageError
     from generator.lint import report
     from generator.lint.engine import Linter, failing
     from generator.lint.targets import targets_for
-    from generator.params import list_envs
     from generator.render import render as do_render
     from generator.render import write
 
-    names = list_envs(app.params_dir) if all_envs else list(env_names)
-    if not names:
-        raise UsageError("lint needs --env NAME or --all-envs")
+    names = _env_names(app, env_names, all_envs)
     # Validate and render every env before linting any: bad input fails fast.
     targets = []
     for name in names:

@@ -64,7 +64,7 @@ class Graph:
 
     def edges(self) -> list[tuple[str, str, list[str]]]:
         """(upstream, downstream, outputs) for every edge, in graph order."""
-        out = []
+        out: list[tuple[str, str, list[str]]] = []
         for name in self.order:
             by_up: dict[str, list[str]] = {}
             for i in self.stacks[name].inputs:

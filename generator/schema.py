@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from generator.config import Environment
@@ -16,3 +17,80 @@ def params_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "stackgen params"
     return schema
+
+
+def _type_of(prop: dict[str, Any]) -> str:
+    if "enum" in prop:
+        return " \\| ".join(f"`{v}`" for v in prop["enum"])
+    if "const" in prop:
+        return f"`{prop['const']}`"
+    if "anyOf" in prop:
+        return " \\| ".join(_type_of(p) for p in prop["anyOf"] if p.get("type") != "null")
+    if "$ref" in prop:
+        return "mapping"
+    kind = prop.get("type", "any")
+    if kind == "array":
+        return f"list of {_type_of(prop.get('items', {}))}"
+    if kind == "object" and "patternProperties" in prop:
+        inner = next(iter(prop["patternProperties"].values()))
+        return f"map of name → {_type_of(inner)}"
+    if kind == "object" and "additionalProperties" in prop:
+        return f"map of name → {_type_of(prop['additionalProperties'])}"
+    return str(kind)
+
+
+def _default_of(prop: dict[str, Any]) -> str:
+    if "default" not in prop or isinstance(prop["default"], dict):
+        return ""
+    value = json.dumps(prop["default"])
+    return f"`{value}`" if len(value) < 60 else "(see schema)"
+
+
+def params_reference() -> str:
+    """A Markdown table of every params key, generated from the schema."""
+    schema = params_schema()
+    defs = schema["$defs"]
+    rows = ["| key | type | default | description |", "|---|---|---|---|"]
+
+    def walk(properties: dict[str, Any], prefix: str) -> None:
+        for name in properties:
+            prop = properties[name]
+            key = f"{prefix}{name}"
+            ref = prop.get("$ref") or next(
+                (p["$ref"] for p in prop.get("anyOf", []) if "$ref" in p), None)
+            inner = prop.get("items", {}).get("$ref") or next(
+                (p.get("$ref") for p in prop.get("patternProperties", {}).values()), None) or (
+                prop.get("additionalProperties", {}).get("$ref")
+                if isinstance(prop.get("additionalProperties"), dict) else None)
+            desc = prop.get("description") or defs.get((ref or "").split("/")[-1], {}).get(
+                "description", "")
+            rows.append(f"| `{key}` | {_type_of(prop)} | {_default_of(prop)} | "
+                        f"{' '.join(desc.split())} |")
+            target = ref or inner
+            if target:
+                sub = defs[target.split("/")[-1]]["properties"]
+                suffix = "[]." if prop.get("type") == "array" else (
+                    ".<name>." if inner and not ref else ".")
+                walk(sub, key + suffix)
+
+    walk(schema["properties"], "")
+    return "\n".join(rows) + "\n"
+
+
+README_START = "<!-- params-reference:start -->"
+README_END = "<!-- params-reference:end -->"
+
+
+def with_reference(readme: str) -> str:
+    """``readme`` with the generated params reference between its markers."""
+    head, _, rest = readme.partition(README_START)
+    _, _, tail = rest.partition(README_END)
+    return f"{head}{README_START}\n{params_reference()}{README_END}{tail}"
+
+
+if __name__ == "__main__":  # `make docs`: refresh README.md's params reference
+    import sys
+    from pathlib import Path
+
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
+    path.write_text(with_reference(path.read_text(encoding="utf-8")), encoding="utf-8")

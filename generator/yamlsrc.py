@@ -118,5 +118,5 @@ CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 def load_cfn(text: str) -> dict[str, Any]:
     """Parse a rendered template (short-form tags become long form)."""
-    data = yaml.load(text, Loader=CfnLoader)  # noqa: S506 - CfnLoader derives from SafeLoader
+    data = yaml.load(text, Loader=CfnLoader)
     return data if isinstance(data, dict) else {}

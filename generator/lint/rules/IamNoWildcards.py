@@ -12,7 +12,7 @@ BROAD_MANAGED = ("FullAccess", "AdministratorAccess", "PowerUserAccess")
 
 
 def _documents(properties: dict[str, Any]) -> list[tuple[list[Any], Any]]:
-    docs = []
+    docs: list[tuple[list[Any], Any]] = []
     if "PolicyDocument" in properties:
         docs.append((["PolicyDocument"], properties["PolicyDocument"]))
     for i, policy in enumerate(as_list(properties.get("Policies") or [])):

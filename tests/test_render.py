@@ -1,0 +1,157 @@
+"""Render: files written, determinism, chaining declarations, nested root, graph."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from generator.context import conditions
+from generator.errors import GraphError
+from generator.graph import build_graph, load_spec, to_mermaid
+from generator.params import load_env
+from generator.render import render
+from generator.yamlsrc import load_cfn
+from tests.conftest import ENVS, ROOT, run_stackgen
+
+
+def _render(env: str, *overrides: str):  # type: ignore[no-untyped-def]
+    return render(load_env(ROOT / "params", env, overrides), ROOT / "templates")
+
+
+def test_render_writes_templates_params_and_manifest(project: Path) -> None:
+    result = run_stackgen(["render", "--env", "local"], cwd=project)
+    assert result.returncode == 0, result.stderr
+    out = project / "build" / "local"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["order"] == ["network", "dns", "alb", "asg", "rds", "ecs"]
+    for name, entry in manifest["stacks"].items():
+        assert (out / entry["template"]).is_file()
+        params = json.loads((out / entry["parameters"]).read_text())
+        assert params["StackName"] == f"kubenews-local-{name}"
+        assert params["Tags"]["stackgen:env"] == "local"
+        assert len(entry["sha256"]) == 64
+    alb = json.loads((out / "alb.params.json").read_text())["Parameters"]
+    assert alb["VpcId"] == {"From": "network.VpcId"}
+    assert alb["DomainName"] == "kubenews.stackgen.test"
+    dns = json.loads((out / "dns.params.json").read_text())["Parameters"]
+    assert dns["HostedZoneId"] == {"Lookup": "HostedZoneIdByName", "Name": "stackgen.test"}
+    assert (out / "nested" / "root.yaml").is_file()
+
+
+def test_render_one_stack_to_a_chosen_dir(project: Path) -> None:
+    result = run_stackgen(["render", "--env", "dev", "--stack", "rds", "--out", "x"], cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (project / "x").iterdir()) == [
+        "manifest.json", "rds.params.json", "rds.yaml"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_render_is_byte_identical(env: str) -> None:
+    a, b = _render(env), _render(env)
+    assert {n: s.template for n, s in a.stacks.items()} == {n: s.template for n, s in b.stacks.items()}
+    assert a.root.template == b.root.template
+    assert a.manifest() == b.manifest()
+
+
+def test_short_form_tags_are_kept() -> None:
+    text = _render("local").stacks["alb"].template
+    assert "!Ref VpcId" in text and "!GetAtt LoadBalancer.DNSName" in text and "!Sub " in text
+
+
+def test_no_secret_reaches_a_rendered_file() -> None:
+    for env in ENVS:
+        r = _render(env)
+        for s in [*r.stacks.values(), r.root]:
+            assert "MasterUserPassword: \"" not in s.template
+            assert "hunter2" not in s.template + s.params_json
+
+
+def test_db_password_reaches_the_container_as_a_secret() -> None:
+    ecs = load_cfn(_render("local").stacks["ecs"].template)
+    container = ecs["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    assert {e["Name"] for e in container["Environment"]} >= {"DB_HOST", "DB_DATABASE", "DB_USERNAME"}
+    assert "DB_PASSWORD" not in {e["Name"] for e in container["Environment"]}
+    assert container["Secrets"] == [
+        {"Name": "DB_PASSWORD", "ValueFrom": {"Fn::Sub": "${DbSecretArn}:password::"}}]
+    rds = load_cfn(_render("local").stacks["rds"].template)
+    assert rds["Resources"]["DbInstance"]["Properties"]["ManageMasterUserPassword"] is True
+
+
+def test_secret_mode_generates_a_secret_resource() -> None:
+    rds = load_cfn(_render("local", "rds.password=secret").stacks["rds"].template)
+    assert rds["Resources"]["DbSecret"]["Type"] == "AWS::SecretsManager::Secret"
+    assert "resolve:secretsmanager" in str(rds["Resources"]["DbInstance"]["Properties"])
+    assert rds["Outputs"]["DbSecretArn"]["Value"] == {"Ref": "DbSecret"}
+
+
+def test_fargate_env_has_no_asg_and_reads_task_group_from_alb() -> None:
+    r = _render("fargate")
+    assert "asg" not in r.stacks
+    assert r.graph.stacks["rds"].upstream == ("alb", "network")
+    task = load_cfn(r.stacks["ecs"].template)["Resources"]["TaskDefinition"]["Properties"]
+    assert task["NetworkMode"] == "awsvpc" and task["RequiresCompatibilities"] == ["FARGATE"]
+
+
+def test_placement_and_capacity_provider_reach_the_service() -> None:
+    dev = load_cfn(_render("dev").stacks["ecs"].template)["Resources"]
+    svc = dev["Service"]["Properties"]
+    assert svc["PlacementStrategies"] == [
+        {"Type": "spread", "Field": "attribute:ecs.availability-zone"},
+        {"Type": "binpack", "Field": "memory"}]
+    assert svc["PlacementConstraints"] == [
+        {"Type": "memberOf", "Expression": "attribute:ecs.instance-type =~ t3.*"}]
+    # Per-task roles: each standalone task reads only what its own role allows.
+    migrate = dev["MigrateTaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    report = dev["ReportTaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert migrate[0]["Action"] == ["dynamodb:GetItem", "dynamodb:Query"]
+    assert report[0]["Action"] == ["s3:PutObject"]
+    prod = _render("prod")
+    assert "CapacityProvider" in load_cfn(prod.stacks["asg"].template)["Resources"]
+    prod_ecs = load_cfn(prod.stacks["ecs"].template)["Resources"]
+    assert "CapacityProviderStrategy" in prod_ecs["Service"]["Properties"]
+    assert "RequestScalingPolicy" in prod_ecs
+
+
+def test_every_param_of_every_stack_has_a_value_or_source() -> None:
+    for env in ENVS:
+        r = _render(env)
+        for s in r.stacks.values():
+            declared = load_cfn(s.template).get("Parameters") or {}
+            assert set(declared) == set(s.parameters), (env, s.name)
+            assert all(v is not None for v in s.parameters.values()), (env, s.name)
+
+
+def test_nested_root_passes_child_outputs_by_getatt() -> None:
+    r = _render("local")
+    root = load_cfn(r.root.template)
+    alb = root["Resources"]["Alb"]["Properties"]
+    assert alb["Parameters"]["VpcId"] == {"Fn::GetAtt": ["Network", "Outputs.VpcId"]}
+    assert alb["Parameters"]["DomainName"] == "kubenews.stackgen.test"
+    assert "/alb/" in alb["TemplateURL"]["Fn::Sub"]
+    assert r.stacks["alb"].template_sha256 in alb["TemplateURL"]["Fn::Sub"]
+    dns = root["Resources"]["Dns"]["Properties"]["Parameters"]
+    assert dns["HostedZoneId"] == {"Ref": "DnsHostedZoneId"}
+    assert set(root["Resources"]) == {"Network", "Dns", "Alb", "Asg", "Rds", "Ecs"}
+
+
+def test_graph_is_derived_from_declared_inputs() -> None:
+    cfg = load_env(ROOT / "params", "local").config
+    g = build_graph(load_spec(ROOT / "templates"), conditions(cfg), Path("stacks.yaml"))
+    assert g.stacks["alb"].upstream == ("dns", "network")
+    assert g.downstream("alb") == ["asg", "ecs"]
+    assert "rds -- \"DbEndpoint, DbPort, DbSecretArn\" --> ecs" in to_mermaid(g)
+
+
+def test_graph_cycle_names_the_chain() -> None:
+    spec = {"a": {"inputs": {"X": "b.Out"}}, "b": {"inputs": {"Y": "a.Out"}}}
+    with pytest.raises(GraphError, match=r"a -> b -> a|b -> a -> b"):
+        build_graph(spec, frozenset(), Path("s.yaml"))
+
+
+def test_graph_command_formats(project: Path) -> None:
+    text = run_stackgen(["graph", "--env", "local"], cwd=project)
+    assert text.returncode == 0 and "ecs  <- alb, rds" in text.stdout
+    mermaid = run_stackgen(["graph", "--env", "fargate", "--format", "mermaid"], cwd=project)
+    assert mermaid.stdout.startswith("flowchart LR") and "asg" not in mermaid.stdout
