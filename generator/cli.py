@@ -206,6 +206,185 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
         sys.exit(1)
 
 
+def _console(app: AppContext, err: bool = False):  # type: ignore[no-untyped-def]
+    from generator.deploy.ui import Console
+
+    stream = sys.stderr if err else sys.stdout
+    return Console(app.color if app.color is not None else stream.isatty(), err=err)
+
+
+def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    """Render (and so validate) everything before the first AWS call."""
+    from generator.render import render as do_render
+    from generator.render import write
+
+    rendered = do_render(_load(app, env, overrides), app.templates_dir, app.jinja_cache)
+    write(rendered, app.build_dir / env)
+    return rendered
+
+
+def _summary(console, results, verb: str) -> None:  # type: ignore[no-untyped-def]
+    if not results:
+        return
+    console.line()
+    console.table(["stack", "result", "seconds"],
+                  [[r.stack, console.status(r.state), f"{r.seconds:.1f}"] for r in results])
+    failed = [r for r in results if not r.ok]
+    if failed:
+        console.line()
+        console.line(console.style(f"{verb} did not finish; root cause:", "red", bold=True))
+        for r in failed:
+            for reason in r.reasons:
+                console.line(f"  {r.stack} ({r.stack_name}): {reason}")
+        sys.exit(1)
+
+
+@cli.command()
+@env_option
+@set_option
+@click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
+@click.option("--yes", "-y", is_flag=True, help="execute without asking")
+@click.option("--force", is_flag=True, help="create change sets even for unchanged stacks")
+@click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True,
+              help="stacks deployed at once")
+@pass_app
+def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
+           yes: bool, force: bool, concurrency: int) -> None:
+    """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
+    from generator.deploy.engine import Deployer, DeployOptions
+    from generator.deploy.resolve import Lookups
+    from generator.deploy.session import confirmer, connect, git_commit
+
+    rendered = _rendered_for_aws(app, env, overrides)
+    confirm = confirmer(yes)
+    aws = connect(rendered.env.config)
+    console = _console(app)
+    options = DeployOptions(frozenset(stacks), force, concurrency, git_commit())
+    deployer = Deployer(rendered, aws.cfn, Lookups(aws.client("route53")), console, confirm,
+                        options)
+    _summary(console, deployer.run(), "deploy")
+
+
+@cli.command()
+@env_option
+@set_option
+@click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
+@click.option("--yes", "-y", is_flag=True, help="delete without asking")
+@pass_app
+def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
+           yes: bool) -> None:
+    """Delete the env's stacks in reverse order; data with a Retain/Snapshot policy stays."""
+    from generator.deploy.delete import Deleter
+    from generator.deploy.session import confirmer, connect
+
+    rendered = _rendered_for_aws(app, env, overrides)
+    confirm = confirmer(yes)
+    aws = connect(rendered.env.config)
+    console = _console(app)
+    deleter = Deleter(rendered, aws.cfn, console, confirm)
+    plan = deleter.plan(frozenset(stacks))
+    _summary(console, deleter.run(plan, yes), "delete")
+
+
+@cli.command()
+@env_option
+@set_option
+@pass_app
+def status(app: AppContext, env: str, overrides: tuple[str, ...]) -> None:
+    """A table of the env's stacks: status and last change."""
+    from generator.deploy.session import connect
+
+    rendered = _rendered_for_aws(app, env, overrides)
+    aws = connect(rendered.env.config)
+    console = _console(app)
+    names = [rendered.stacks[s].stack_name for s in rendered.graph.order]
+    deployed = aws.cfn.describe_many(names)
+    rows = []
+    for stack in rendered.graph.order:
+        info = deployed.get(rendered.stacks[stack].stack_name)
+        when = info.last_change.strftime("%Y-%m-%d %H:%M:%S") if info and info.last_change else ""
+        rows.append([stack, rendered.stacks[stack].stack_name,
+                     console.status(info.status if info else "NOT_DEPLOYED"), when])
+    console.table(["stack", "name", "status", "last change"], rows)
+
+
+@cli.command()
+@env_option
+@set_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@pass_app
+def outputs(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str) -> None:
+    """The outputs of the env's deployed stacks."""
+    from generator.deploy.session import connect
+
+    rendered = _rendered_for_aws(app, env, overrides)
+    aws = connect(rendered.env.config)
+    names = {s: rendered.stacks[s].stack_name for s in rendered.graph.order}
+    deployed = aws.cfn.describe_many(list(names.values()))
+    found = {s: deployed[n].outputs for s, n in names.items() if n in deployed}
+    if fmt == "json":
+        click.echo(json.dumps(found, indent=2, sort_keys=True))
+        return
+    console = _console(app)
+    console.table(["stack", "output", "value"],
+                  [[s, k, v] for s, outs in found.items() for k, v in sorted(outs.items())])
+
+
+@cli.group()
+def local() -> None:
+    """The local AWS endpoint (moto's server on 127.0.0.1) for offline deploys."""
+
+
+@local.command("up")
+@click.option("--port", type=int, help="port on 127.0.0.1 [default: 4599]")
+@click.option("--seed-env", default="local", show_default=True,
+              help="create what this env expects to exist (its hosted zone)")
+@click.option("--print-url", is_flag=True, help="print only the endpoint URL (for scripts)")
+@pass_app
+def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool) -> None:
+    """Start the endpoint unless it runs, wait until it answers, seed it."""
+    from generator.local.manager import LocalEndpoint
+
+    cfg = _load(app, seed_env, ()).config  # bad params fail before anything starts
+    endpoint, started = LocalEndpoint(app.state_dir).up(port)
+    from generator.aws import local_session
+    from generator.local.seed import seed
+
+    seeded = seed(local_session(cfg.region), endpoint.url, cfg)
+    if print_url:
+        click.echo(endpoint.url)
+        return
+    verb = "started" if started else "already running"
+    click.echo(f"local endpoint {verb}: {endpoint.url} (pid {endpoint.pid})")
+    for item in seeded:
+        click.echo(f"  seeded {item}")
+    click.echo(f"  export AWS_ENDPOINT_URL={endpoint.url}")
+
+
+@local.command("down")
+@pass_app
+def local_down(app: AppContext) -> None:
+    """Stop the endpoint (its state goes with it)."""
+    from generator.local.manager import LocalEndpoint
+
+    stopped = LocalEndpoint(app.state_dir).down()
+    click.echo("local endpoint stopped" if stopped else "local endpoint was not running")
+
+
+@local.command("status")
+@pass_app
+def local_status(app: AppContext) -> None:
+    """Say whether the endpoint runs, and where. Exit 1 when it does not."""
+    from generator.local.manager import LocalEndpoint
+
+    endpoint = LocalEndpoint(app.state_dir).status()
+    if endpoint is None:
+        click.echo("local endpoint: not running")
+        sys.exit(1)
+    click.echo(f"local endpoint: running at {endpoint.url} (pid {endpoint.pid})")
+
+
 @cli.command()
 @pass_app
 def envs(app: AppContext) -> None:

@@ -372,10 +372,13 @@ def _rds(ctx: StackContext) -> None:
                     source_sg="!Ref AppSecurityGroupId")
         ],
     )
-    secret = "!GetAtt [DbInstance, MasterUserSecret.SecretArn]" if managed else "!Ref DbSecret"
+    # Dotted attribute names in the long form: moto's parser mangles both short forms.
+    secret = (yaml_scalar({"Fn::GetAtt": ["DbInstance", "MasterUserSecret.SecretArn"]})
+              if managed else "!Ref DbSecret")
     ctx.outputs += [
-        Output("DbEndpoint", "!GetAtt [DbInstance, Endpoint.Address]", "DB host name"),
-        Output("DbPort", "!GetAtt [DbInstance, Endpoint.Port]", "DB port"),
+        Output("DbEndpoint", yaml_scalar({"Fn::GetAtt": ["DbInstance", "Endpoint.Address"]}),
+               "DB host name"),
+        Output("DbPort", yaml_scalar({"Fn::GetAtt": ["DbInstance", "Endpoint.Port"]}), "DB port"),
         Output("DbSecretArn", secret, "secret holding the DB master credentials"),
         Output("DbName", yaml_scalar(rds.database_name), "database name"),
     ]

@@ -37,3 +37,53 @@ class GraphError(StackgenError):
 
 class TemplateError(StackgenError):
     """A template failed to render (undefined variable, syntax error)."""
+
+
+class AwsError(StackgenError):
+    """An AWS call failed in a way the user must act on (credentials, account, API)."""
+
+    exit_code = 1
+
+
+class AccountMismatch(StackgenError):
+    """The caller's account is not the one the env names."""
+
+
+class ConfirmationRequired(StackgenError):
+    """A change needs a yes, and there is nobody to ask."""
+
+
+class StackNotFound(StackgenError):
+    exit_code = 1
+
+    def __init__(self, stack_name: str):
+        super().__init__(f"stack {stack_name} does not exist")
+        self.stack_name = stack_name
+
+
+class EmptyChangeSet(StackgenError):
+    """The change set holds no changes: the stack is already as rendered."""
+
+    exit_code = 0
+
+
+class ChangeSetFailed(StackgenError):
+    exit_code = 1
+
+    def __init__(self, stack_name: str, reason: str):
+        super().__init__(f"change set for {stack_name} failed: {reason}")
+        self.stack_name = stack_name
+        self.reason = reason
+
+
+class StackOperationFailed(StackgenError):
+    """A stack ended in a failed or rolled-back state, or the API refused the operation."""
+
+    exit_code = 1
+
+    def __init__(self, stack_name: str, status: str, reasons: list[str]):
+        detail = "; ".join(reasons) if reasons else "no reason given"
+        super().__init__(f"{stack_name} ended {status}: {detail}")
+        self.stack_name = stack_name
+        self.status = status
+        self.reasons = reasons

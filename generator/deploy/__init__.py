@@ -1,0 +1,1 @@
+"""Deploying the stack graph as change sets, and deleting it again."""

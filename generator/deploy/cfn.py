@@ -1,0 +1,342 @@
+"""A typed face on the CloudFormation API: the one place that reads error codes.
+
+Everything above this module deals in ``StackInfo``, ``ChangeSet`` and typed
+errors (StackNotFound, EmptyChangeSet, ChangeSetFailed, StackOperationFailed),
+never in ClientError strings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from generator.errors import (
+    AwsError,
+    ChangeSetFailed,
+    EmptyChangeSet,
+    StackNotFound,
+    StackOperationFailed,
+)
+
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+CHANGE_SET_PREFIX = "stackgen-"
+MAX_TEMPLATE_BODY = 51_200
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+
+TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
+TERMINAL_BAD = {
+    "CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED",
+    "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED", "UPDATE_FAILED",
+    "IMPORT_ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_FAILED",
+}
+
+
+def backoff(start: float = 0.2, cap: float = 2.0, factor: float = 1.5) -> Iterator[float]:
+    """Poll delays: fast first (most local operations are done at once), then patient."""
+    delay = start
+    while True:
+        yield delay
+        delay = min(cap, delay * factor)
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    name: str
+    stack_id: str
+    status: str
+    parameters: dict[str, str]
+    outputs: dict[str, str]
+    tags: dict[str, str]
+    last_change: datetime | None
+    termination_protection: bool = False
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any]) -> StackInfo:
+        return cls(
+            name=raw["StackName"],
+            stack_id=raw["StackId"],
+            status=raw["StackStatus"],
+            parameters={p["ParameterKey"]: p.get("ParameterValue", "")
+                        for p in raw.get("Parameters", [])},
+            outputs={o["OutputKey"]: o["OutputValue"] for o in raw.get("Outputs", [])},
+            tags={t["Key"]: t["Value"] for t in raw.get("Tags", [])},
+            last_change=raw.get("LastUpdatedTime") or raw.get("CreationTime"),
+            termination_protection=bool(raw.get("EnableTerminationProtection")),
+        )
+
+
+@dataclass(frozen=True)
+class Change:
+    action: str
+    logical_id: str
+    resource_type: str
+    physical_id: str = ""
+    replacement: str = ""  # True / False / Conditional, or "" when the API says nothing
+    scope: tuple[str, ...] = ()
+    details: tuple[dict[str, Any], ...] = ()
+    before: str | None = None
+    after: str | None = None
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any]) -> Change:
+        rc = raw.get("ResourceChange", {})
+        return cls(
+            action=rc.get("Action", ""),
+            logical_id=rc.get("LogicalResourceId", ""),
+            resource_type=rc.get("ResourceType", ""),
+            physical_id=rc.get("PhysicalResourceId", "") or "",
+            replacement=str(rc.get("Replacement", "") or ""),
+            scope=tuple(rc.get("Scope", []) or []),
+            details=tuple(rc.get("Details", []) or []),
+            before=rc.get("BeforeContext"),
+            after=rc.get("AfterContext"),
+        )
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    id: str
+    name: str
+    stack_name: str
+    stack_id: str
+    kind: str  # CREATE or UPDATE
+    status: str
+    changes: tuple[Change, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    timestamp: datetime
+    logical_id: str
+    resource_type: str
+    status: str
+    reason: str
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any]) -> Event:
+        return cls(raw["EventId"], raw["Timestamp"], raw.get("LogicalResourceId", ""),
+                   raw.get("ResourceType", ""), raw.get("ResourceStatus", ""),
+                   raw.get("ResourceStatusReason", "") or "")
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+
+
+def _is_missing(exc: ClientError) -> bool:
+    return _code(exc) == "ValidationError" and "does not exist" in _message(exc)
+
+
+class CloudFormation:
+    """Calls the CloudFormation API and counts the calls (for the bench)."""
+
+    def __init__(self, client: Any, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.client = client
+        self.sleep = sleep
+        self.calls = 0
+
+    def _call(self, name: str, **kwargs: Any) -> Any:
+        self.calls += 1
+        try:
+            return getattr(self.client, name)(**kwargs)
+        except BotoCoreError as exc:  # connection refused, unparsable 500 page, …
+            raise AwsError(f"{name}: {exc}") from None
+
+    # --- stacks -------------------------------------------------------------
+
+    def describe(self, stack_name: str) -> StackInfo | None:
+        try:
+            raw = self._call("describe_stacks", StackName=stack_name)["Stacks"][0]
+        except ClientError as exc:
+            if _is_missing(exc):
+                return None
+            raise AwsError(f"describe_stacks {stack_name}: {_message(exc)}") from None
+        return StackInfo.from_api(raw)
+
+    def describe_many(self, names: list[str]) -> dict[str, StackInfo]:
+        """Several stacks, one page-walk of the account's stacks when that is cheaper."""
+        if len(names) <= 1:
+            found = [self.describe(n) for n in names]
+            return {s.name: s for s in found if s}
+        wanted, out = set(names), {}
+        token: str | None = None
+        while True:
+            kwargs = {"NextToken": token} if token else {}
+            try:
+                page = self._call("describe_stacks", **kwargs)
+            except ClientError as exc:
+                raise AwsError(f"describe_stacks: {_message(exc)}") from None
+            for raw in page.get("Stacks", []):
+                if raw["StackName"] in wanted and raw["StackStatus"] != "DELETE_COMPLETE":
+                    out[raw["StackName"]] = StackInfo.from_api(raw)
+            token = page.get("NextToken")
+            if not token:
+                return out
+
+    def template_body(self, stack_name: str) -> str:
+        try:
+            body = self._call("get_template", StackName=stack_name,
+                              TemplateStage="Original")["TemplateBody"]
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise StackNotFound(stack_name) from None
+            raise AwsError(f"get_template {stack_name}: {_message(exc)}") from None
+        # boto3 parses JSON bodies into a dict; ours are YAML text.
+        return body if isinstance(body, str) else str(body)
+
+    def delete_stack(self, stack_name: str) -> None:
+        try:
+            self._call("delete_stack", StackName=stack_name)
+        except ClientError as exc:
+            raise StackOperationFailed(stack_name, "DELETE_FAILED", [_message(exc)]) from None
+
+    def set_termination_protection(self, stack_name: str, enabled: bool) -> None:
+        self._call("update_termination_protection", StackName=stack_name,
+                   EnableTerminationProtection=enabled)
+
+    def wait_stack(self, stack_name: str, on_poll: Callable[[], None] | None = None,
+                   deleting: bool = False) -> StackInfo | None:
+        """Poll until the stack leaves *_IN_PROGRESS; None once a delete removed it."""
+        for delay in backoff():
+            info = self.describe(stack_name)
+            if on_poll:
+                on_poll()
+            if info is None or info.status == "DELETE_COMPLETE":
+                if deleting:
+                    return None
+                raise StackNotFound(stack_name)
+            if not info.status.endswith("_IN_PROGRESS"):
+                return info
+            self.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- change sets -----------------------------------------------------------
+
+    def stale_change_sets(self, stack_name: str) -> list[str]:
+        """Our change sets left on a stack by an interrupted run."""
+        ids, token = [], None
+        while True:
+            kwargs: dict[str, Any] = {"StackName": stack_name}
+            if token:
+                kwargs["NextToken"] = token
+            try:
+                page = self._call("list_change_sets", **kwargs)
+            except ClientError as exc:
+                if _is_missing(exc):
+                    return []
+                raise AwsError(f"list_change_sets {stack_name}: {_message(exc)}") from None
+            ids += [s["ChangeSetId"] for s in page.get("Summaries", [])
+                    if s.get("ChangeSetName", "").startswith(CHANGE_SET_PREFIX)]
+            token = page.get("NextToken")
+            if not token:
+                return ids
+
+    def delete_change_set(self, change_set_id: str) -> None:
+        try:
+            self._call("delete_change_set", ChangeSetName=change_set_id)
+        except ClientError as exc:
+            if not _is_missing(exc) and _code(exc) != "ChangeSetNotFound":
+                raise AwsError(f"delete_change_set: {_message(exc)}") from None
+
+    def create_change_set(self, stack_name: str, name: str, kind: str, template: str,
+                          parameters: dict[str, str], tags: dict[str, str],
+                          description: str, include_property_values: bool = False) -> str:
+        if len(template.encode()) > MAX_TEMPLATE_BODY:
+            raise ChangeSetFailed(stack_name, f"template is over {MAX_TEMPLATE_BODY} bytes; "
+                                  "deploy the nested form (--nested), which uploads to S3")
+        kwargs: dict[str, Any] = dict(
+            StackName=stack_name, ChangeSetName=name, ChangeSetType=kind,
+            TemplateBody=template, Capabilities=CAPABILITIES, Description=description[:1024],
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )
+        if include_property_values:
+            kwargs["IncludePropertyValues"] = True
+        try:
+            return str(self._call("create_change_set", **kwargs)["Id"])
+        except ClientError as exc:
+            if any(marker in _message(exc) for marker in NO_CHANGES):
+                raise EmptyChangeSet(f"{stack_name}: no changes") from None
+            raise ChangeSetFailed(stack_name, _message(exc)) from None
+
+    def wait_change_set(self, change_set_id: str, stack_name: str) -> ChangeSet:
+        """Poll until created, then read every page of its changes."""
+        for delay in backoff():
+            try:
+                raw = self._call("describe_change_set", ChangeSetName=change_set_id)
+            except ClientError as exc:
+                raise ChangeSetFailed(stack_name, _message(exc)) from None
+            status = raw.get("Status", "")
+            if status == "FAILED":
+                reason = raw.get("StatusReason", "") or "no reason given"
+                if any(marker in reason for marker in NO_CHANGES):
+                    self.delete_change_set(change_set_id)
+                    raise EmptyChangeSet(f"{stack_name}: no changes")
+                raise ChangeSetFailed(stack_name, reason)
+            if status == "CREATE_COMPLETE":
+                changes = list(raw.get("Changes", []))
+                token = raw.get("NextToken")
+                while token:
+                    page = self._call("describe_change_set", ChangeSetName=change_set_id,
+                                      NextToken=token)
+                    changes += page.get("Changes", [])
+                    token = page.get("NextToken")
+                return ChangeSet(
+                    id=change_set_id, name=raw.get("ChangeSetName", ""), stack_name=stack_name,
+                    stack_id=raw.get("StackId", ""), kind="", status=status,
+                    changes=tuple(Change.from_api(c) for c in changes),
+                )
+            self.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def execute_change_set(self, change_set_id: str, stack_name: str) -> None:
+        try:
+            self._call("execute_change_set", ChangeSetName=change_set_id)
+        except ClientError as exc:
+            # The endpoint refused or broke mid-operation: that stack's failure.
+            raise StackOperationFailed(stack_name, "EXECUTE_FAILED", [_message(exc)]) from None
+        except AwsError as exc:
+            raise StackOperationFailed(stack_name, "EXECUTE_FAILED", [str(exc)]) from None
+
+    # --- events -------------------------------------------------------------------
+
+    def latest_event_id(self, stack_name: str) -> str | None:
+        try:
+            events = self._call("describe_stack_events", StackName=stack_name)["StackEvents"]
+        except ClientError as exc:
+            if _is_missing(exc):
+                return None
+            raise AwsError(f"describe_stack_events: {_message(exc)}") from None
+        return str(events[0]["EventId"]) if events else None
+
+    def events_since(self, stack_name: str, last_seen: str | None) -> list[Event]:
+        """Events newer than ``last_seen``, oldest first (pages until it is reached)."""
+        fresh: list[Event] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"StackName": stack_name}
+            if token:
+                kwargs["NextToken"] = token
+            try:
+                page = self._call("describe_stack_events", **kwargs)
+            except ClientError as exc:
+                if _is_missing(exc):
+                    return list(reversed(fresh))
+                raise AwsError(f"describe_stack_events: {_message(exc)}") from None
+            for raw in page.get("StackEvents", []):
+                if raw["EventId"] == last_seen:
+                    return list(reversed(fresh))
+                fresh.append(Event.from_api(raw))
+            token = page.get("NextToken")
+            if not token:
+                return list(reversed(fresh))

@@ -1,0 +1,110 @@
+"""Delete a deployed env in reverse graph order, saying first what goes and what stays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.deploy.cfn import CloudFormation, StackInfo
+from generator.deploy.engine import Confirm, StackResult
+from generator.deploy.ui import Console
+from generator.errors import ConfirmationRequired, StackgenError, StackOperationFailed, UsageError
+from generator.render import Rendered
+from generator.yamlsrc import load_cfn
+
+KEPT_POLICIES = {"Retain": "kept", "RetainExceptOnCreate": "kept",
+                 "Snapshot": "deleted after a final snapshot"}
+
+
+class DeleteRefused(StackgenError):
+    pass
+
+
+@dataclass(frozen=True)
+class DeletePlan:
+    stacks: list[tuple[str, StackInfo]]  # in deletion order
+    kept: list[str]
+
+
+class Deleter:
+    def __init__(self, rendered: Rendered, cfn: CloudFormation, console: Console,
+                 confirm: Confirm) -> None:
+        self.rendered = rendered
+        self.cfn = cfn
+        self.console = console
+        self.confirm = confirm
+
+    def plan(self, only: frozenset[str] = frozenset()) -> DeletePlan:
+        graph = self.rendered.graph
+        unknown = sorted(only - set(graph.order))
+        if unknown:
+            raise UsageError(f"--stack {unknown[0]}: not a stack of env "
+                             f"'{self.rendered.env.name}'; stacks: {', '.join(graph.order)}")
+        names = {s: self.rendered.stacks[s].stack_name for s in graph.order}
+        deployed = self.cfn.describe_many(list(names.values()))
+        chosen = [s for s in graph.order if not only or s in only]
+        for stack in chosen:
+            for reader in graph.downstream(stack):
+                if reader not in chosen and names[reader] in deployed:
+                    raise DeleteRefused(
+                        f"{names[stack]} feeds {names[reader]}, which stays deployed; "
+                        f"delete it too (--stack {reader}) or leave {stack} in place")
+        doomed = [(s, deployed[names[s]]) for s in reversed(chosen) if names[s] in deployed]
+        for _, info in doomed:
+            if info.termination_protection:
+                raise DeleteRefused(
+                    f"{info.name} has termination protection; set termination_protection: "
+                    "false in the env's params and deploy, then delete")
+        return DeletePlan(doomed, self._kept([s for s, _ in doomed]))
+
+    def _kept(self, stacks: list[str]) -> list[str]:
+        kept = []
+        for stack in stacks:
+            doc = load_cfn(self.rendered.stacks[stack].template)
+            for logical_id, res in (doc.get("Resources") or {}).items():
+                policy = res.get("DeletionPolicy")
+                if policy in KEPT_POLICIES:
+                    kept.append(f"{stack}: {logical_id} ({res.get('Type')}) is "
+                                f"{KEPT_POLICIES[policy]} (DeletionPolicy {policy})")
+        zone = self.rendered.env.config.dns.zone
+        if "dns" in stacks and not zone.create:
+            kept.append(f"dns: hosted zone {zone.name} is not this env's and stays")
+        return kept
+
+    def run(self, plan: DeletePlan, yes: bool) -> list[StackResult]:
+        if not plan.stacks:
+            self.console.line(f"nothing to delete: no stack of env "
+                              f"'{self.rendered.env.name}' is deployed")
+            return []
+        self.console.line("will delete, in this order:")
+        for _, info in plan.stacks:
+            self.console.line(f"  - {info.name} ({info.status})")
+        if plan.kept:
+            self.console.line("will keep:")
+            for item in plan.kept:
+                self.console.line(f"  - {item}")
+        if not yes and not self.confirm(f"delete {len(plan.stacks)} stacks?"):
+            raise ConfirmationRequired("delete declined; nothing was deleted")
+        results = []
+        for stack, info in plan.stacks:
+            results.append(self._delete_one(stack, info))
+            if not results[-1].ok:
+                break  # what remains is upstream of the failure and still needed by it
+        return results
+
+    def _delete_one(self, stack: str, info: StackInfo) -> StackResult:
+        last_seen = self.cfn.latest_event_id(info.name)
+        try:
+            self.cfn.delete_stack(info.name)
+            # Poll by id: a deleted stack is no longer found by name.
+            final = self.cfn.wait_stack(info.stack_id, deleting=True)
+        except StackOperationFailed as exc:
+            return StackResult(stack, info.name, "FAILED", reasons=exc.reasons)
+        if final is not None and final.status != "DELETE_COMPLETE":
+            reasons = [f"{e.logical_id} ({e.resource_type}): {e.reason}"
+                       for e in self.cfn.events_since(info.stack_id, last_seen)
+                       if e.status == "DELETE_FAILED" and e.reason]
+            self.console.line(f"{self.console.status(final.status)} {stack}: {info.name}")
+            return StackResult(stack, info.name, "FAILED", reasons=reasons or [final.status])
+        self.console.line(f"{self.console.status('DELETE_COMPLETE')} {stack}: {info.name}")
+        return StackResult(stack, info.name, "DELETED")
+

@@ -1,0 +1,104 @@
+"""What a person sees while deploying: one table maps every status to a look."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from generator.deploy.cfn import Change, ChangeSet, Event
+
+
+@dataclass(frozen=True)
+class Look:
+    colour: str
+    symbol: str
+
+
+# First matching rule wins: order matters (ROLLBACK_COMPLETE is a failure,
+# *_COMPLETE otherwise a success). Shared by events, status and summaries.
+STATUS_LOOKS: tuple[tuple[str, Look], ...] = (
+    ("ROLLBACK", Look("red", "✗")),
+    ("FAILED", Look("red", "✗")),
+    ("DELETE_COMPLETE", Look("bright_black", "–")),
+    ("IN_PROGRESS", Look("yellow", "…")),
+    ("COMPLETE", Look("green", "✓")),
+    ("CREATED", Look("green", "✓")),
+    ("UPDATED", Look("green", "✓")),
+    ("DELETED", Look("bright_black", "–")),
+    ("UNCHANGED", Look("bright_black", "=")),
+    ("BLOCKED", Look("red", "⊘")),
+    ("DECLINED", Look("yellow", "⊘")),
+    ("INTERRUPTED", Look("yellow", "⊘")),
+    ("NOT_DEPLOYED", Look("bright_black", "·")),
+)
+DEFAULT_LOOK = Look("white", " ")
+
+
+def look(status: str) -> Look:
+    upper = status.upper()
+    for marker, style in STATUS_LOOKS:
+        if marker in upper:
+            return style
+    return DEFAULT_LOOK
+
+
+ACTION_LOOKS = {"Add": Look("green", "+"), "Modify": Look("yellow", "~"),
+                "Remove": Look("red", "-"), "Import": Look("blue", "<"),
+                "Dynamic": Look("yellow", "?")}
+
+
+class Console:
+    """Line-oriented output, safe from several threads; colour only when asked."""
+
+    def __init__(self, color: bool, err: bool = False) -> None:
+        self.color = color
+        self.err = err
+        self.lock = threading.RLock()
+
+    def style(self, text: str, colour: str | None = None, bold: bool = False) -> str:
+        return click.style(text, fg=colour, bold=bold) if self.color else text
+
+    def line(self, text: str = "") -> None:
+        with self.lock:
+            click.echo(text, err=self.err)
+
+    def status(self, status: str) -> str:
+        style = look(status)
+        return self.style(f"{style.symbol} {status}", style.colour)
+
+    def event(self, stack: str, event: Event) -> None:
+        reason = f"  {event.reason}" if event.reason else ""
+        self.line(f"  [{stack}] {self.status(event.status):<28} {event.resource_type:<44} "
+                  f"{event.logical_id}{reason}")
+
+    def review(self, stack: str, stack_name: str, change_set: ChangeSet,
+               predicted: dict[str, str] | None = None) -> None:
+        self.line(self.style(f"{stack} ({stack_name}): {len(change_set.changes)} changes",
+                             bold=True))
+        self.table(["", "action", "logical id", "type", "replacement"],
+                   [self._change_row(c, (predicted or {}).get(c.logical_id))
+                    for c in change_set.changes])
+
+    def _change_row(self, change: Change, predicted: str | None) -> list[str]:
+        style = ACTION_LOOKS.get(change.action, DEFAULT_LOOK)
+        replacement = change.replacement or (f"{predicted} (predicted)" if predicted else "")
+        return [self.style(style.symbol, style.colour), change.action, change.logical_id,
+                change.resource_type, replacement]
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        cells = [[str(c) for c in row] for row in rows]
+        widths = [max([len(click.unstyle(h))] + [len(click.unstyle(r[i])) for r in cells])
+                  for i, h in enumerate(headers)]
+
+        def fmt(row: Sequence[str]) -> str:
+            return "  ".join(c + " " * (w - len(click.unstyle(c)))
+                             for c, w in zip(row, widths, strict=True)).rstrip()
+
+        with self.lock:
+            self.line("  " + self.style(fmt(list(headers)), bold=True))
+            for row in cells:
+                self.line("  " + fmt(row))

@@ -1,0 +1,406 @@
+"""Fixes to moto's CloudFormation for this stack set, loaded only into the server process.
+
+Each fix is a few lines on top of moto's own service backends and has a test
+(tests/test_local_compat.py) that fails on bare moto, so a fix can be dropped
+the day moto ships it. Where moto merely drops a property, nothing is patched:
+the templates stay right for AWS and the tests read what moto keeps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import moto
+from moto.acm.models import acm_backends
+from moto.applicationautoscaling.models import applicationautoscaling_backends
+from moto.autoscaling.models import autoscaling_backends
+from moto.cloudformation import models as cfn_models
+from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.core.common_models import CloudFormationModel
+from moto.ec2.models import ec2_backends
+from moto.ec2.models import route_tables as ec2_route_tables
+from moto.ecs.models import ecs_backends
+from moto.elbv2 import models as elbv2_models
+from moto.rds import models as rds_models
+from moto.secretsmanager.models import secretsmanager_backends
+
+MOTO_VERSION = "5.2.5"
+
+
+class CompatError(RuntimeError):
+    """The installed moto is not the one these fixes were written against."""
+
+
+# --- 1. change sets publish Outputs and Exports ---------------------------------
+
+
+def _publish_outputs_after_change_set() -> None:
+    original = cfn_models.CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        original(self, change_set_name, stack_name)
+        change_set = self.describe_change_set(change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        # As update_stack does: re-read the template, then outputs and exports.
+        stack._parse_template()
+        stack.description = stack.template_dict.get("Description")
+        stack.output_map = stack._create_output_map()
+        stack.parameters = change_set.parameters
+        if change_set.tags is not None:
+            stack.tags = change_set.tags
+        for export in stack.exports:
+            self.exports[export.name] = export
+
+    cfn_models.CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+
+
+# --- parameters echo as sent, as AWS does -------------------------------------------
+
+
+def _echo_parameters_as_sent() -> None:
+    """AWS describes a List parameter as the comma-joined text it was given and an SSM
+    parameter as its path; moto echoes its parsed values (a Python list repr, the AMI
+    id), so no deployed stack ever looks unchanged."""
+
+    def parameter_list(self: Any) -> list[dict[str, Any]]:
+        sent = self.parameters or {}
+        hidden = self.resource_map.no_echo_parameter_keys
+        out = []
+        for key, value in self.resource_map.resolved_parameters.items():
+            shown = sent.get(key, value)
+            if isinstance(shown, list):
+                shown = ",".join(str(v) for v in shown)
+            out.append({"ParameterKey": key,
+                        "ParameterValue": "****" if key in hidden else shown})
+        return out
+
+    cfn_models.Stack.parameter_list = property(parameter_list)  # type: ignore[assignment]
+
+
+# --- 2. resource types moto's CloudFormation skips --------------------------------
+
+
+class _Face:
+    """A CloudFormation face on an object that a moto service backend owns."""
+
+    TYPE = ""
+
+    def __init__(self, physical_id: str, attributes: dict[str, Any],
+                 delete: Callable[[], object]) -> None:
+        self.physical_id = physical_id
+        self.attributes = attributes
+        self._delete = delete
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.physical_id
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return True
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        return self.attributes[attribute_name]
+
+    def is_created(self) -> bool:
+        return True
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self._delete()
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: dict[str, Any], account_id: str,
+                                        region_name: str) -> Any:
+        original_resource.delete(account_id, region_name)
+        create = cls.create_from_cloudformation_json  # type: ignore[attr-defined]
+        return create(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str) -> None:
+        """Deletion goes through the instance's ``delete``."""
+
+
+def _lower_camel(value: Any) -> Any:
+    """CloudFormation's PascalCase properties as the ECS JSON API's camelCase."""
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: _lower_camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lower_camel(v) for v in value]
+    return value
+
+
+class Certificate(_Face, CloudFormationModel):
+    TYPE = "AWS::CertificateManager::Certificate"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
+        p = cloudformation_json["Properties"]
+        backend = acm_backends[account_id][region_name]
+        arn = backend.request_certificate(p["DomainName"], None,  # type: ignore[arg-type]
+                                          p.get("SubjectAlternativeNames") or [], p.get("Tags") or [])
+        # DNS validation through a zone of the same account completes on its own on AWS.
+        backend.get_certificate(arn).status = "ISSUED"
+        return cls(arn, {}, lambda: backend.delete_certificate(arn))
+
+
+class Secret(_Face, CloudFormationModel):
+    TYPE = "AWS::SecretsManager::Secret"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
+        p = cloudformation_json["Properties"]
+        backend = secretsmanager_backends[account_id][region_name]
+        secret_string = p.get("SecretString")
+        generate = p.get("GenerateSecretString")
+        if generate:
+            password = json.loads(backend.get_random_password(
+                int(generate.get("PasswordLength", 32)), generate.get("ExcludeCharacters", ""),
+                bool(generate.get("ExcludeNumbers")), bool(generate.get("ExcludePunctuation")),
+                bool(generate.get("ExcludeUppercase")), bool(generate.get("ExcludeLowercase")),
+                bool(generate.get("IncludeSpace")),
+                bool(generate.get("RequireEachIncludedType", True)),
+            ))["RandomPassword"]
+            if generate.get("SecretStringTemplate"):
+                doc = json.loads(generate["SecretStringTemplate"])
+                doc[generate.get("GenerateStringKey", "password")] = password
+                secret_string = json.dumps(doc)
+            else:
+                secret_string = password
+        created = json.loads(backend.create_secret(
+            name=p.get("Name") or resource_name, secret_string=secret_string, secret_binary=None,
+            description=p.get("Description"), tags=p.get("Tags"), kms_key_id=p.get("KmsKeyId"),
+            client_request_token=None, replica_regions=[], force_overwrite=False,
+        ))
+        arn = created["ARN"]
+        return cls(arn, {"Id": arn}, lambda: backend.delete_secret(
+            arn, recovery_window_in_days=None, force_delete_without_recovery=True))
+
+
+class AutoScalingPolicy(_Face, CloudFormationModel):
+    TYPE = "AWS::AutoScaling::ScalingPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
+        p = cloudformation_json["Properties"]
+        backend = autoscaling_backends[account_id][region_name]
+        policy = backend.put_scaling_policy(
+            name=resource_name, policy_type=p.get("PolicyType", "SimpleScaling"),
+            metric_aggregation_type=p.get("MetricAggregationType"),
+            adjustment_type=p.get("AdjustmentType"), as_name=p["AutoScalingGroupName"],
+            min_adjustment_magnitude=p.get("MinAdjustmentMagnitude"),
+            scaling_adjustment=p.get("ScalingAdjustment"), cooldown=p.get("Cooldown"),
+            target_tracking_config=p.get("TargetTrackingConfiguration"),
+            step_adjustments=p.get("StepAdjustments"),
+            estimated_instance_warmup=p.get("EstimatedInstanceWarmup"),
+            predictive_scaling_configuration=p.get("PredictiveScalingConfiguration"),
+        )
+        return cls(policy.arn, {"Arn": policy.arn, "PolicyName": resource_name},
+                   lambda: backend.delete_policy(resource_name))
+
+
+class ScalableTarget(_Face, CloudFormationModel):
+    TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
+        p = cloudformation_json["Properties"]
+        backend = applicationautoscaling_backends[account_id][region_name]
+        namespace, resource_id, dimension = (
+            p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"])
+        backend.register_scalable_target(
+            namespace=namespace, r_id=resource_id, dimension=dimension,
+            min_capacity=int(p["MinCapacity"]), max_capacity=int(p["MaxCapacity"]),
+            role_arn=p.get("RoleARN"), suspended_state=p.get("SuspendedState"),
+        )
+        # The physical id AWS gives: resource|dimension|namespace.
+        return cls(f"{resource_id}|{dimension}|{namespace}", {},
+                   lambda: backend.deregister_scalable_target(namespace, resource_id, dimension))
+
+
+class AppScalingPolicy(_Face, CloudFormationModel):
+    TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
+        p = cloudformation_json["Properties"]
+        backend = applicationautoscaling_backends[account_id][region_name]
+        if p.get("ScalingTargetId"):
+            resource_id, dimension, namespace = p["ScalingTargetId"].split("|")
+        else:
+            resource_id, dimension, namespace = (
+                p["ResourceId"], p["ScalableDimension"], p["ServiceNamespace"])
+        name = p["PolicyName"]
+        policy = backend.put_scaling_policy(
+            policy_name=name, service_namespace=namespace, resource_id=resource_id,
+            scalable_dimension=dimension, policy_type=p.get("PolicyType"),
+            policy_body=p.get("StepScalingPolicyConfiguration")
+            or p.get("TargetTrackingScalingPolicyConfiguration"),
+        )
+        return cls(policy.policy_arn, {"Arn": policy.policy_arn},
+                   lambda: backend.delete_scaling_policy(name, namespace, resource_id, dimension))
+
+
+class Alarm(_Face, CloudFormationModel):
+    TYPE = "AWS::CloudWatch::Alarm"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
+        p = cloudformation_json["Properties"]
+        backend = cloudwatch_backends[account_id][region_name]
+        name = p.get("AlarmName") or resource_name
+        alarm = backend.put_metric_alarm(
+            name=name, namespace=p.get("Namespace"), metric_name=p.get("MetricName"),
+            comparison_operator=p["ComparisonOperator"],
+            evaluation_periods=int(p["EvaluationPeriods"]), period=int(p.get("Period", 60)),
+            threshold=float(p["Threshold"]), statistic=p.get("Statistic"),
+            description=p.get("AlarmDescription"), dimensions=p.get("Dimensions") or [],
+            alarm_actions=p.get("AlarmActions") or [], ok_actions=p.get("OKActions") or [],
+            treat_missing_data=p.get("TreatMissingData"),
+        )
+        return cls(name, {"Arn": alarm.alarm_arn}, lambda: backend.delete_alarms([name]))
+
+
+class CapacityProvider(_Face, CloudFormationModel):
+    TYPE = "AWS::ECS::CapacityProvider"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
+        p = cloudformation_json["Properties"]
+        backend = ecs_backends[account_id][region_name]
+        name = p.get("Name") or resource_name
+        backend.create_capacity_provider(
+            name, _lower_camel(p["AutoScalingGroupProvider"]), _lower_camel(p.get("Tags")))
+        return cls(name, {}, lambda: backend.delete_capacity_provider(name))
+
+
+class CapacityProviderAssociations(_Face, CloudFormationModel):
+    TYPE = "AWS::ECS::ClusterCapacityProviderAssociations"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
+        p = cloudformation_json["Properties"]
+        backend = ecs_backends[account_id][region_name]
+        cluster = p["Cluster"]
+        backend.put_cluster_capacity_providers(
+            cluster, p["CapacityProviders"], _lower_camel(p["DefaultCapacityProviderStrategy"]))
+        return cls(cluster, {}, lambda: backend.put_cluster_capacity_providers(cluster, [], []))
+
+
+# --- RDS: ManageMasterUserPassword and its secret ------------------------------------
+
+
+def _rds_managed_master_password() -> None:
+    db_class = rds_models.DBInstance
+    original = db_class.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    original_attr = db_class.get_cfn_attribute
+
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
+               region_name: str, **kwargs: Any) -> Any:
+        db = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        props = cloudformation_json["Properties"]
+        if str(props.get("ManageMasterUserPassword")).lower() == "true":
+            db.manage_master_user_password = True
+            db.master_user_secret = rds_models.MasterUserSecret(
+                db, props.get("MasterUserSecret", {}).get("KmsKeyId"))
+        return db
+
+    def get_cfn_attribute(self: Any, attribute_name: str) -> Any:
+        if attribute_name == "MasterUserSecret.SecretArn":
+            return self.master_user_secret.secret.arn
+        return original_attr(self, attribute_name)
+
+    db_class.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment,arg-type]
+    db_class.get_cfn_attribute = get_cfn_attribute  # type: ignore[method-assign]
+
+
+# --- ELBv2: the attributes that name a load balancer and target group in metrics ----
+
+
+def _elbv2_full_names() -> None:
+    """LoadBalancerFullName / TargetGroupFullName (alarm dimensions, request-count
+    scaling); without them moto fails the whole Outputs section, breaking chaining."""
+    lb_class, tg_class = elbv2_models.FakeLoadBalancer, elbv2_models.FakeTargetGroup
+    original = lb_class.get_cfn_attribute
+
+    def lb_attribute(self: Any, attribute_name: str) -> Any:
+        if attribute_name == "LoadBalancerFullName":
+            return self.arn.split(":loadbalancer/", 1)[1]
+        if attribute_name == "CanonicalHostedZoneID":
+            return self.canonical_hosted_zone_id
+        return original(self, attribute_name)
+
+    def tg_attribute(self: Any, attribute_name: str) -> Any:
+        if attribute_name == "TargetGroupFullName":
+            return self.arn.split(":", 5)[5]
+        if attribute_name == "TargetGroupName":
+            return self.name
+        raise UnformattedGetAttTemplateException()
+
+    lb_class.get_cfn_attribute = lb_attribute  # type: ignore[method-assign]
+    tg_class.get_cfn_attribute = tg_attribute  # type: ignore[attr-defined]
+
+
+# --- EC2: route tables go with their stack -----------------------------------------
+
+
+def _route_tables_deleted_with_stack() -> None:
+    """moto's RouteTable has no delete, so a stack's route table outlives it and its
+    VPC can never be deleted (DependencyViolation): `stackgen delete` would always fail."""
+
+    def delete(self: Any, account_id: str, region_name: str) -> None:
+        ec2_backends[account_id][region_name].delete_route_table(self.id)
+
+    ec2_route_tables.RouteTable.delete = delete  # type: ignore[attr-defined]
+
+
+# --- 3. nested stacks: !GetAtt Child.Outputs.X ------------------------------------
+
+
+def _nested_stack_outputs() -> None:
+    def get_cfn_attribute(self: Any, attribute_name: str) -> Any:
+        if attribute_name.startswith("Outputs."):
+            key = attribute_name.removeprefix("Outputs.")
+            for output in self.output_map.values():
+                if output.key == key:
+                    return output.value
+        raise UnformattedGetAttTemplateException()
+
+    cfn_models.Stack.get_cfn_attribute = get_cfn_attribute  # type: ignore[attr-defined]
+
+
+def apply() -> None:
+    if moto.__version__ != MOTO_VERSION:
+        raise CompatError(f"the local endpoint's fixes are for moto {MOTO_VERSION}, "
+                          f"found {moto.__version__}; reinstall with `make install`")
+    _publish_outputs_after_change_set()
+    _echo_parameters_as_sent()
+    _rds_managed_master_password()
+    _elbv2_full_names()
+    _route_tables_deleted_with_stack()
+    _nested_stack_outputs()
+    # moto builds its type map from CloudFormationModel's subclasses once; rebuild it
+    # so the classes above are found.
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
