@@ -6,7 +6,7 @@ ENV    ?= local
 STAMP  := $(VENV)/.installed-stamp
 STACKGEN := $(BIN)/stackgen
 
-.PHONY: install render lint plan deploy delete status test golden schema docs bench \
+.PHONY: install render lint plan deploy delete status outputs test golden schema docs bench \
         local-up local-down local-status check clean
 
 $(STAMP): pyproject.toml
@@ -34,20 +34,30 @@ local-down: $(STAMP)
 local-status: $(STAMP)
 	$(STACKGEN) local status
 
-LOCAL_ENDPOINT = $(if $(filter local,$(ENV)),$$($(STACKGEN) local up --print-url),)
-AUTO_YES = $(if $(filter local,$(ENV)),--yes,)
+# ENV=local talks to the local endpoint (started here when not running) with
+# throw-away credentials, and needs no confirmation. If the endpoint cannot be
+# started the command stops: it never falls through to a real AWS endpoint.
+ifeq ($(ENV),local)
+WITH_AWS = url=$$($(STACKGEN) local up --print-url) || exit 1; \
+	AWS_ENDPOINT_URL=$$url AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-testing} \
+	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-testing}
+AUTO_YES = --yes
+endif
 
 plan: $(STAMP)
-	AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) $(STACKGEN) plan --env $(ENV)
+	@$(WITH_AWS) $(STACKGEN) plan --env $(ENV)
 
 deploy: $(STAMP)
-	AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) $(STACKGEN) deploy --env $(ENV) $(AUTO_YES)
+	@$(WITH_AWS) $(STACKGEN) deploy --env $(ENV) $(AUTO_YES)
 
 delete: $(STAMP)
-	AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) $(STACKGEN) delete --env $(ENV) $(AUTO_YES)
+	@$(WITH_AWS) $(STACKGEN) delete --env $(ENV) $(AUTO_YES)
 
 status: $(STAMP)
-	AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) $(STACKGEN) status --env $(ENV)
+	@$(WITH_AWS) $(STACKGEN) status --env $(ENV)
+
+outputs: $(STAMP)
+	@$(WITH_AWS) $(STACKGEN) outputs --env $(ENV)
 
 check: $(STAMP)
 	$(BIN)/ruff check generator tests bench

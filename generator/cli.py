@@ -223,6 +223,22 @@ def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...]):  #
     return rendered
 
 
+def _lint_gate(app: AppContext, rendered, stacks: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    """Refuse to deploy templates with lint errors: better than failing half-way."""
+    from generator.errors import StackgenError
+    from generator.lint.engine import Linter, failing
+    from generator.lint.targets import targets_for
+
+    targets = [t for t in targets_for(rendered, app.build_dir / rendered.env.name)
+               if t.stack in rendered.stacks and (not stacks or t.stack in stacks)]
+    errors = failing(Linter(app.state_dir / "lint-cache").lint(targets), "error")
+    if errors:
+        first = errors[0]
+        raise StackgenError(
+            f"lint found {len(errors)} error(s), first {first.stack}: {first.rule_id} "
+            f"{first.message}; see `stackgen lint --env {rendered.env.name}` (--no-lint skips)")
+
+
 def _summary(console, results, verb: str) -> None:  # type: ignore[no-untyped-def]
     if not results:
         return
@@ -247,9 +263,11 @@ def _summary(console, results, verb: str) -> None:  # type: ignore[no-untyped-de
 @click.option("--force", is_flag=True, help="create change sets even for unchanged stacks")
 @click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True,
               help="stacks deployed at once")
+@click.option("--lint/--no-lint", "run_lint", default=True, show_default=True,
+              help="refuse templates with lint errors before any AWS call (cached)")
 @pass_app
 def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
-           yes: bool, force: bool, concurrency: int) -> None:
+           yes: bool, force: bool, concurrency: int, run_lint: bool) -> None:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
     from generator.deploy.engine import Deployer, DeployOptions
     from generator.deploy.resolve import Lookups
@@ -257,6 +275,8 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 
     rendered = _rendered_for_aws(app, env, overrides)
     confirm = confirmer(yes)
+    if run_lint:
+        _lint_gate(app, rendered, stacks)
     aws = connect(rendered.env.config)
     console = _console(app)
     options = DeployOptions(frozenset(stacks), force, concurrency, git_commit())

@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import contextlib
+import http.client
+import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+
+from generator.local.manager import Endpoint, LocalEndpoint, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVS = ("local", "dev", "prod", "fargate")
@@ -27,3 +35,80 @@ def project(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "params", tmp_path / "params")
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
     return tmp_path
+
+
+# --- the local endpoint ---------------------------------------------------------
+
+REGION = "us-east-1"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+               "AWS_DEFAULT_REGION": REGION}
+
+
+@pytest.fixture(scope="session")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
+    """The real local endpoint (moto server + our fixes), shared by the session."""
+    manager = LocalEndpoint(tmp_path_factory.mktemp("endpoint-state"))
+    running, _ = manager.up(port=free_port())
+    yield running
+    manager.down()
+
+
+def _wait_answers(port: int, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(400):
+        with contextlib.suppress(OSError):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=0.2)
+            conn.request("GET", "/moto-api/")
+            conn.getresponse().read()
+            return
+        assert proc.poll() is None, "bare moto server died"
+        time.sleep(0.05)
+    raise TimeoutError("bare moto server did not answer")
+
+
+@pytest.fixture(scope="session")
+def bare_endpoint() -> Iterator[str]:
+    """moto's server as shipped, without our fixes: each fix must be seen missing here."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                             "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        _wait_answers(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def reset(url: str) -> None:
+    conn = http.client.HTTPConnection(url.removeprefix("http://"), timeout=10)
+    conn.request("POST", "/moto-api/reset")
+    assert conn.getresponse().status == 200
+    conn.close()
+
+
+def clients(url: str) -> Any:
+    """boto3 clients on an endpoint: ``clients(url).cloudformation`` etc."""
+    session = boto3.session.Session(region_name=REGION, aws_access_key_id="testing",
+                                    aws_secret_access_key="testing")
+
+    class _Clients:
+        def __getattr__(self, service: str) -> Any:
+            return session.client(service.replace("_", "-"), endpoint_url=url)
+
+    return _Clients()
+
+
+@pytest.fixture
+def aws(endpoint: Endpoint) -> Iterator[Any]:
+    """A clean local account (reset between tests), seeded like `stackgen local up`."""
+    reset(endpoint.url)
+    c = clients(endpoint.url)
+    c.route53.create_hosted_zone(Name="stackgen.test.", CallerReference=str(time.time()))
+    yield c
+
+
+def aws_env(endpoint: Endpoint) -> dict[str, str]:
+    """The environment a user gets from `make deploy`: AWS_ENDPOINT_URL and throw-away keys."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return {**env, **CREDENTIALS, "AWS_ENDPOINT_URL": endpoint.url}

@@ -1,0 +1,256 @@
+"""Each fix of generator/local/compat.py, seen on our endpoint and missing on bare moto.
+
+Every test runs twice: against the local endpoint (the fix must work) and
+against moto's server as shipped (the bug must still be there). The day a
+"bare" case fails, moto has fixed that bug and the fix can be dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from botocore.exceptions import BotoCoreError, ClientError
+
+from generator.local.manager import Endpoint
+from tests.conftest import clients, reset
+
+FLAVOURS = ["fixed", "bare"]
+
+
+@pytest.fixture(params=FLAVOURS)
+def target(request: pytest.FixtureRequest, endpoint: Endpoint, bare_endpoint: str) -> tuple[Any, bool]:
+    url = endpoint.url if request.param == "fixed" else bare_endpoint
+    reset(url)
+    return clients(url), request.param == "fixed"
+
+
+def _create_via_change_set(c: Any, name: str, template: dict[str, Any] | str,
+                           params: dict[str, str] | None = None) -> dict[str, Any]:
+    body = template if isinstance(template, str) else json.dumps(template)
+    cs = c.cloudformation.create_change_set(
+        StackName=name, ChangeSetName="cs1", ChangeSetType="CREATE", TemplateBody=body,
+        Capabilities=["CAPABILITY_IAM"],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in (params or {}).items()])
+    c.cloudformation.execute_change_set(ChangeSetName=cs["Id"])
+    stack: dict[str, Any] = c.cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    return stack
+
+
+def _outputs(stack: dict[str, Any]) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+WAIT = {"Type": "AWS::CloudFormation::WaitConditionHandle"}
+
+
+def test_change_set_publishes_outputs_and_exports(target: tuple[Any, bool]) -> None:
+    c, fixed = target
+    template = {"Resources": {"Handle": WAIT}, "Outputs": {
+        "Answer": {"Value": "42", "Export": {"Name": "the-answer"}}}}
+    stack = _create_via_change_set(c, "outputs", template)
+    assert (_outputs(stack) == {"Answer": "42"}) is fixed
+    exports = c.cloudformation.list_exports()["Exports"]
+    assert ([e["Name"] for e in exports] == ["the-answer"]) is fixed
+
+
+def test_list_parameters_echo_as_sent(target: tuple[Any, bool]) -> None:
+    c, fixed = target
+    template = {"Parameters": {"Zones": {"Type": "CommaDelimitedList"}},
+                "Resources": {"Handle": WAIT}}
+    stack = _create_via_change_set(c, "params", template, {"Zones": "a,b"})
+    assert (stack["Parameters"][0]["ParameterValue"] == "a,b") is fixed
+
+
+def _skipped_types_template() -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Cert": {"Type": "AWS::CertificateManager::Certificate",
+                     "Properties": {"DomainName": "app.stackgen.test", "ValidationMethod": "DNS"}},
+            "Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {
+                "GenerateSecretString": {"SecretStringTemplate": '{"username": "app"}',
+                                         "GenerateStringKey": "password",
+                                         "PasswordLength": 24}}},
+            "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+                "Namespace": "AWS/ECS", "MetricName": "CPUUtilization", "Statistic": "Average",
+                "Period": 60, "EvaluationPeriods": 3, "Threshold": 90,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "Dimensions": [{"Name": "ClusterName", "Value": "c"}]}},
+        },
+        "Outputs": {"CertArn": {"Value": {"Ref": "Cert"}},
+                    "SecretArn": {"Value": {"Ref": "Secret"}},
+                    "AlarmArn": {"Value": {"Fn::GetAtt": ["Alarm", "Arn"]}}},
+    }
+
+
+def test_skipped_types_become_real_resources(target: tuple[Any, bool]) -> None:
+    c, fixed = target
+    try:
+        stack = _create_via_change_set(c, "types", _skipped_types_template())
+        outputs = _outputs(stack)
+    except (ClientError, BotoCoreError):  # bare moto fails on GetAtt Alarm.Arn
+        outputs = {}
+    certs = c.acm.list_certificates()["CertificateSummaryList"]
+    assert (len(certs) == 1 and outputs.get("CertArn") == certs[0]["CertificateArn"]) is fixed
+    if fixed:
+        assert c.acm.describe_certificate(CertificateArn=certs[0]["CertificateArn"])[
+            "Certificate"]["Status"] == "ISSUED"
+        secret = json.loads(c.secretsmanager.get_secret_value(
+            SecretId=outputs["SecretArn"])["SecretString"])
+        assert secret["username"] == "app" and len(secret["password"]) == 24
+        assert c.cloudwatch.describe_alarms()["MetricAlarms"][0]["AlarmArn"] == outputs["AlarmArn"]
+    else:
+        assert c.secretsmanager.list_secrets()["SecretList"] == []
+        assert c.cloudwatch.describe_alarms()["MetricAlarms"] == []
+
+
+def _scaling_template() -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "c1"}},
+            "TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+                "Family": "f", "ContainerDefinitions": [
+                    {"Name": "web", "Image": "nginx", "Memory": 128}]}},
+            "Service": {"Type": "AWS::ECS::Service", "Properties": {
+                "Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "TaskDef"},
+                "DesiredCount": 1}},
+            "Target": {"Type": "AWS::ApplicationAutoScaling::ScalableTarget", "Properties": {
+                "ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount",
+                "ResourceId": {"Fn::Sub": "service/${Cluster}/${Service.Name}"},
+                "MinCapacity": 1, "MaxCapacity": 4}},
+            "Policy": {"Type": "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties": {
+                "PolicyName": "cpu", "PolicyType": "TargetTrackingScaling",
+                "ScalingTargetId": {"Ref": "Target"},
+                "TargetTrackingScalingPolicyConfiguration": {
+                    "TargetValue": 60,
+                    "PredefinedMetricSpecification": {
+                        "PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}},
+            "Lt": {"Type": "AWS::EC2::LaunchTemplate", "Properties": {
+                "LaunchTemplateData": {"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}}},
+            "Asg": {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {
+                "MinSize": "1", "MaxSize": "3", "DesiredCapacity": "1",
+                "AvailabilityZones": ["us-east-1a"],
+                "LaunchTemplate": {"LaunchTemplateId": {"Ref": "Lt"},
+                                   "Version": {"Fn::GetAtt": ["Lt", "LatestVersionNumber"]}}}},
+            "AsgPolicy": {"Type": "AWS::AutoScaling::ScalingPolicy", "Properties": {
+                "AutoScalingGroupName": {"Ref": "Asg"}, "PolicyType": "TargetTrackingScaling",
+                "TargetTrackingConfiguration": {
+                    "TargetValue": 50, "PredefinedMetricSpecification": {
+                        "PredefinedMetricType": "ASGAverageCPUUtilization"}}}},
+            "Provider": {"Type": "AWS::ECS::CapacityProvider", "Properties": {
+                "AutoScalingGroupProvider": {
+                    "AutoScalingGroupArn": {"Ref": "Asg"},
+                    "ManagedScaling": {"Status": "ENABLED", "TargetCapacity": 90}}}},
+            "Association": {"Type": "AWS::ECS::ClusterCapacityProviderAssociations",
+                            "Properties": {
+                                "Cluster": {"Ref": "Cluster"},
+                                "CapacityProviders": [{"Ref": "Provider"}],
+                                "DefaultCapacityProviderStrategy": [
+                                    {"CapacityProvider": {"Ref": "Provider"}, "Weight": 1}]}},
+        },
+    }
+
+
+def test_scaling_and_capacity_types_become_real_resources(target: tuple[Any, bool]) -> None:
+    c, fixed = target
+    _create_via_change_set(c, "scaling", _scaling_template())
+    targets = c.application_autoscaling.describe_scalable_targets(
+        ServiceNamespace="ecs")["ScalableTargets"]
+    assert ([(t["MinCapacity"], t["MaxCapacity"]) for t in targets] == [(1, 4)]) is fixed
+    policies = c.application_autoscaling.describe_scaling_policies(
+        ServiceNamespace="ecs")["ScalingPolicies"]
+    assert ([p["PolicyName"] for p in policies] == ["cpu"]) is fixed
+    asg_policies = c.autoscaling.describe_policies()["ScalingPolicies"]
+    assert ([p["PolicyType"] for p in asg_policies] == ["TargetTrackingScaling"]) is fixed
+    cluster = c.ecs.describe_clusters(clusters=["c1"])["clusters"][0]
+    assert (len(cluster.get("capacityProviders") or []) == 1) is fixed
+    if fixed:
+        provider = c.ecs.describe_capacity_providers(
+            capacityProviders=cluster["capacityProviders"])["capacityProviders"][0]
+        managed = provider["autoScalingGroupProvider"]["managedScaling"]
+        assert managed["status"] == "ENABLED" and managed["targetCapacity"] == 90
+
+
+def test_rds_managed_master_password_has_a_secret(target: tuple[Any, bool]) -> None:
+    c, fixed = target
+    template = {"Resources": {"Db": {"Type": "AWS::RDS::DBInstance", "Properties": {
+        "Engine": "postgres", "DBInstanceClass": "db.t3.micro", "AllocatedStorage": "20",
+        "MasterUsername": "app", "ManageMasterUserPassword": True}}},
+        "Outputs": {"SecretArn": {"Value": {"Fn::GetAtt": ["Db", "MasterUserSecret.SecretArn"]}}}}
+    try:
+        outputs = _outputs(_create_via_change_set(c, "db", template))
+    except (ClientError, BotoCoreError):
+        outputs = {}
+    db = c.rds.describe_db_instances()["DBInstances"][0]
+    assert ("MasterUserSecret" in db) is fixed
+    assert (outputs.get("SecretArn", "").startswith("arn:aws:secretsmanager:")) is fixed
+
+
+def test_elbv2_full_names_for_metrics(target: tuple[Any, bool]) -> None:
+    c, fixed = target
+    vpc = c.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in c.ec2.describe_subnets(
+        Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]][:2]
+    template = {"Resources": {
+        "Lb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+               "Properties": {"Subnets": subnets}},
+        "Tg": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+               "Properties": {"VpcId": vpc, "Port": 80, "Protocol": "HTTP"}}},
+        "Outputs": {"Label": {"Value": {
+            "Fn::Sub": "${Lb.LoadBalancerFullName}/${Tg.TargetGroupFullName}"}}}}
+    try:
+        outputs = _outputs(_create_via_change_set(c, "lb", template))
+    except (ClientError, BotoCoreError):
+        outputs = {}
+    label = outputs.get("Label", "")
+    assert (label.startswith("app/") and "/targetgroup/" in label) is fixed
+
+
+def test_stack_with_route_tables_deletes(target: tuple[Any, bool]) -> None:
+    c, fixed = target
+    template = {"Resources": {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.9.0.0/16"}},
+        "Table": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}}}}}
+    _create_via_change_set(c, "net", template)
+    try:
+        c.cloudformation.delete_stack(StackName="net")
+        deleted = True
+    except ClientError:
+        deleted = False
+    assert deleted is fixed
+    vpcs = [v for v in c.ec2.describe_vpcs()["Vpcs"] if v["CidrBlock"] == "10.9.0.0/16"]
+    assert (vpcs == []) is fixed
+
+
+def test_nested_stack_outputs_by_getatt(target: tuple[Any, bool]) -> None:
+    c, fixed = target
+    c.s3.create_bucket(Bucket="artifacts")
+    child = {"Resources": {"Handle": WAIT}, "Outputs": {"Color": {"Value": "blue"}}}
+    c.s3.put_object(Bucket="artifacts", Key="child.json", Body=json.dumps(child).encode())
+    root = {"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
+        "TemplateURL": "https://artifacts.s3.us-east-1.amazonaws.com/child.json"}}},
+        "Outputs": {"ChildColor": {"Value": {"Fn::GetAtt": ["Child", "Outputs.Color"]}}}}
+    try:
+        outputs = _outputs(_create_via_change_set(c, "root", root))
+    except (ClientError, BotoCoreError):
+        outputs = {}
+    assert (outputs == {"ChildColor": "blue"}) is fixed
+
+
+def test_endpoint_binds_loopback_only(endpoint: Endpoint) -> None:
+    """The server's listening socket is on 127.0.0.1, not on every interface."""
+    port_hex = f"{endpoint.port:04X}"
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            local, state = row.split()[1], row.split()[3]
+            if state == "0A" and local.endswith(":" + port_hex):
+                listening.append(local.split(":")[0])
+    assert listening == ["0100007F"], listening
+    time.sleep(0)  # keep the fixture alive until here
