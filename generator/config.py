@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
 Cidr = Annotated[str, Field(pattern=r"^[0-9a-fA-F.:]+/\d{1,3}$")]
@@ -430,6 +430,12 @@ class Environment(Strict):
     rds: Rds = Rds()
     ecs: Ecs = Ecs()
     alarms: Alarms = Alarms()
+
+    @field_validator("account_id", mode="before")
+    @classmethod
+    def _account_as_text(cls, value: object) -> object:
+        # YAML reads an unquoted account id as a number; AWS ids keep leading zeros.
+        return f"{value:012d}" if isinstance(value, int) and not isinstance(value, bool) else value
 
     @model_validator(mode="after")
     def _cross_stack(self) -> Environment:

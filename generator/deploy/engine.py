@@ -21,6 +21,7 @@ from generator.deploy.cfn import TERMINAL_OK, ChangeSet, CloudFormation, StackIn
 from generator.deploy.resolve import Lookups, resolve
 from generator.deploy.ui import Console
 from generator.errors import (
+    ChangeSetFailed,
     EmptyChangeSet,
     StackgenError,
     StackOperationFailed,
@@ -224,7 +225,11 @@ class Deployer:
             cs_id = self.cfn.create_change_set(
                 name, cs_name, kind, rendered.template, params, tags,
                 description=f"stackgen {__version__}: {stack} of env {self.rendered.env.name}")
-            change_set = self.cfn.wait_change_set(cs_id, name)
+            try:
+                change_set = self.cfn.wait_change_set(cs_id, name)
+            except ChangeSetFailed:
+                self._discard(name, kind, cs_id)
+                raise
         except EmptyChangeSet:
             info = current or self.cfn.describe(name)
             self.console.line(f"{self.console.status('UNCHANGED')} {stack}: no changes")
@@ -237,7 +242,7 @@ class Deployer:
             self.console.review(stack, name, change_set)
             go = not self.stop.is_set() and self._ask(f"execute this change set on {name}?")
         if not go:
-            self._discard(name, kind, change_set)
+            self._discard(name, kind, change_set.id)
             state = "INTERRUPTED" if self.stop.is_set() else "DECLINED"
             return StackResult(stack, name, state, reasons=["change set not executed"])
         last_seen = self.cfn.latest_event_id(name)
@@ -269,9 +274,9 @@ class Deployer:
         if info.termination_protection != wanted:
             self.cfn.set_termination_protection(name, wanted)
 
-    def _discard(self, name: str, kind: str, change_set: ChangeSet) -> None:
+    def _discard(self, name: str, kind: str, change_set_id: str) -> None:
         """Leave no change set of ours behind, nor the empty shell of a new stack."""
-        self.cfn.delete_change_set(change_set.id)
+        self.cfn.delete_change_set(change_set_id)
         if kind == "CREATE":
             self.cfn.delete_stack(name)
 

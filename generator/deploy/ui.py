@@ -64,7 +64,7 @@ class Console:
 
     def line(self, text: str = "") -> None:
         with self.lock:
-            click.echo(text, err=self.err)
+            click.echo(text, err=self.err, color=self.color)
 
     def status(self, status: str) -> str:
         style = look(status)
