@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -25,8 +25,8 @@ from tests.conftest import ROOT
 
 STACK = "kubenews-local-network"
 STACK_ID = f"arn:aws:cloudformation:us-east-1:123456789012:stack/{STACK}/1a2b3c4d"
-CS_ID = f"arn:aws:cloudformation:us-east-1:123456789012:changeSet/stackgen-x/5e6f7a8b"
-T0 = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+CS_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/stackgen-x/5e6f7a8b"
+T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +190,7 @@ class _ThrottlingCloudFormation(BaseHTTPRequestHandler):
           b"</DescribeStacksResult><ResponseMetadata><RequestId>r2</RequestId>"
           b"</ResponseMetadata></DescribeStacksResponse>")
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         type(self).hits += 1
         body = self.THROTTLED if type(self).hits <= 2 else self.OK

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -245,7 +246,7 @@ def test_endpoint_binds_loopback_only(endpoint: Endpoint) -> None:
     listening = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            rows = open(table).read().splitlines()[1:]
+            rows = Path(table).read_text().splitlines()[1:]
         except OSError:
             continue
         for row in rows:
