@@ -239,6 +239,11 @@ def _lint_gate(app: AppContext, rendered, stacks: tuple[str, ...]) -> None:  # t
             f"{first.message}; see `stackgen lint --env {rendered.env.name}` (--no-lint skips)")
 
 
+def _api_calls(calls: int, stacks: int) -> None:
+    per = f" ({calls / stacks:.1f} per stack)" if stacks else ""
+    click.echo(f"cloudformation API calls: {calls}{per}")
+
+
 def _summary(console, results, verb: str) -> None:  # type: ignore[no-untyped-def]
     if not results:
         return
@@ -265,9 +270,10 @@ def _summary(console, results, verb: str) -> None:  # type: ignore[no-untyped-de
               help="stacks deployed at once")
 @click.option("--lint/--no-lint", "run_lint", default=True, show_default=True,
               help="refuse templates with lint errors before any AWS call (cached)")
+@click.option("--api-calls", is_flag=True, hidden=True, help="print CloudFormation API calls")
 @pass_app
 def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
-           yes: bool, force: bool, concurrency: int, run_lint: bool) -> None:
+           yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool) -> None:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
     from generator.deploy.engine import Deployer, DeployOptions
     from generator.deploy.resolve import Lookups
@@ -282,7 +288,10 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     options = DeployOptions(frozenset(stacks), force, concurrency, git_commit())
     deployer = Deployer(rendered, aws.cfn, Lookups(aws.client("route53")), console, confirm,
                         options)
-    _summary(console, deployer.run(), "deploy")
+    results = deployer.run()
+    if api_calls:
+        _api_calls(aws.cfn.calls, len(results))
+    _summary(console, results, "deploy")
 
 
 @cli.command()
@@ -290,9 +299,10 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 @set_option
 @click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
 @click.option("--yes", "-y", is_flag=True, help="delete without asking")
+@click.option("--api-calls", is_flag=True, hidden=True, help="print CloudFormation API calls")
 @pass_app
 def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
-           yes: bool) -> None:
+           yes: bool, api_calls: bool) -> None:
     """Delete the env's stacks in reverse order; data with a Retain/Snapshot policy stays."""
     from generator.deploy.delete import Deleter
     from generator.deploy.session import confirmer, connect
@@ -303,7 +313,10 @@ def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     console = _console(app)
     deleter = Deleter(rendered, aws.cfn, console, confirm)
     plan = deleter.plan(frozenset(stacks))
-    _summary(console, deleter.run(plan, yes), "delete")
+    results = deleter.run(plan, yes)
+    if api_calls:
+        _api_calls(aws.cfn.calls, len(results))
+    _summary(console, results, "delete")
 
 
 @cli.command()

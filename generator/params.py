@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
+import msgspec
 import yaml
-from pydantic import BaseModel, ValidationError
 
 from generator.config import Environment
 from generator.errors import ParamsError, UsageError
@@ -89,49 +89,91 @@ def _find_secrets(data: Any, path: KeyPath = ()) -> Iterable[KeyPath]:
             yield from _find_secrets(item, (*path, i))
 
 
-def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
-    """The pydantic model that holds the key at ``loc`` (for did-you-mean)."""
-    model: type[BaseModel] = Environment
+def _unwrap(tp: Any) -> list[Any]:
+    """The concrete types inside Annotated/Optional/list/dict wrappers."""
+    if get_origin(tp) is not None and hasattr(tp, "__metadata__"):  # Annotated
+        return _unwrap(get_args(tp)[0])
+    args = get_args(tp)
+    if not args:
+        return [tp]
+    return [t for arg in args for t in _unwrap(arg)] + [tp]
+
+
+def _field_type(loc: Sequence[str | int]) -> Any:
+    """The declared type at ``loc`` in the params model (None when unknown)."""
+    tp: Any = Environment
     for part in loc:
-        field = model.model_fields.get(str(part))
-        if field is None:
+        structs = [t for t in _unwrap(tp) if isinstance(t, type) and issubclass(t, msgspec.Struct)]
+        if isinstance(part, int) or not structs:
+            continue  # list index or dict key: the element type is already unwrapped
+        hints = get_type_hints(structs[0], include_extras=True)
+        if part not in hints:
             return None
-        ann = field.annotation
-        candidates = [ann, *get_args(ann)]
-        for cand in list(candidates):
-            if get_origin(cand) in (dict, list):
-                candidates.extend(get_args(cand))
-        nxt = next(
-            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
-        )
-        if nxt is None:
-            return None
-        model = nxt
-    return model
+        tp = hints[part]
+    return tp
+
+
+def _struct_at(loc: Sequence[str | int]) -> type[msgspec.Struct] | None:
+    tp = _field_type(loc)
+    found = [t for t in _unwrap(tp) if isinstance(t, type) and issubclass(t, msgspec.Struct)]
+    return found[0] if found else None
 
 
 def _dotted(loc: Sequence[str | int]) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
-def _describe(err: dict[str, Any]) -> tuple[KeyPath, str]:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1])
-        known = sorted(parent.model_fields) if parent else []
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+# msgspec reports "<message> - at `$.a.b[0]`" (or "at `key` in `$.a`" for a dict key);
+# this is the one place that reads its wording.
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<key>key` in `)?\$(?P<path>[^`]*)`)?$", re.S)
+_PART = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
+_QUOTED = re.compile(r"`([^`]*)`")
+
+
+def _describe(error: msgspec.ValidationError, data: dict[str, Any]) -> tuple[KeyPath, str]:
+    match = _AT.match(str(error))
+    assert match is not None
+    msg, raw_path = match["msg"], match["path"] or ""
+    loc: list[str | int] = []
+    truncated = False
+    for name, index in _PART.findall(raw_path):
+        if index == "...":
+            truncated = True  # msgspec does not say which dict key: report the mapping
+            break
+        loc.append(int(index) if index else name)
+    if match["key"]:
+        return tuple(loc), f"'{_dotted(loc)}': a key {msg[0].lower()}{msg[1:]}"
+    if msg.startswith("Object contains unknown field"):
+        key = _QUOTED.findall(msg)[0]
+        parent = _struct_at(loc)
+        known = sorted(parent.__struct_fields__) if parent else []
+        close = difflib.get_close_matches(key, known, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
-        return loc, f"unknown key '{_dotted(loc)}'; {hint}"
-    if kind == "missing":
-        return loc, f"missing required key '{_dotted(loc)}'; add it to the params file"
-    msg = err["msg"].removeprefix("Value error, ")
-    if kind == "literal_error":
-        return loc, f"'{_dotted(loc)}': {msg}"
-    if kind == "value_error":
-        where = f"'{_dotted(loc)}': " if loc else ""
-        return loc, f"{where}{msg}"
-    return loc, f"'{_dotted(loc)}': {msg} (got {err.get('input')!r})"
+        full = (*loc, key)
+        return full, f"unknown key '{_dotted(full)}'; {hint}"
+    if msg.startswith("Object missing required field"):
+        full = (*loc, _QUOTED.findall(msg)[0])
+        return full, f"missing required key '{_dotted(full)}'; add it to the params file"
+    got = None if truncated else _value_at(data, loc)
+    if msg.startswith("Invalid enum value"):
+        choices = [str(a) for t in _unwrap(_field_type(loc)) if get_origin(t) is Literal
+                   for a in get_args(t)]
+        return tuple(loc), (f"'{_dotted(loc)}': {got!r} is not one of "
+                            f"{', '.join(repr(c) for c in choices)}")
+    if msg.startswith("Expected"):
+        shown = "" if truncated or ", got `" in msg else f" (got {got!r})"
+        return tuple(loc), f"'{_dotted(loc)}': {msg[0].lower()}{msg[1:]}{shown}"
+    # A cross-field rule from a __post_init__: its message is ours already.
+    return tuple(loc), f"'{_dotted(loc)}': {msg}" if loc else msg
+
+
+def _value_at(data: Any, loc: Sequence[str | int]) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def validate(data: dict[str, Any], smap: SourceMap, files: Sequence[Path]) -> Environment:
@@ -143,14 +185,15 @@ def validate(data: dict[str, Any], smap: SourceMap, files: Sequence[Path]) -> En
             file,
             line or None,
         )
+    if isinstance(data.get("account_id"), int) and not isinstance(data["account_id"], bool):
+        # YAML reads an unquoted account id as a number; AWS ids keep leading zeros.
+        data = {**data, "account_id": f"{data['account_id']:012d}"}
     try:
-        return Environment.model_validate(data)
-    except ValidationError as exc:
-        errors = exc.errors()
-        loc, message = _describe(dict(errors[0]))
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return msgspec.convert(data, Environment)
+    except msgspec.ValidationError as exc:
+        loc, message = _describe(exc, data)
         file, line = smap.locate(loc) or (str(files[-1]), 0)
-        raise ParamsError(message + more, file, line or None) from None
+        raise ParamsError(message, file, line or None) from None
 
 
 def load_env(params_dir: Path, env: str, overrides: Sequence[str] = ()) -> LoadedEnv:

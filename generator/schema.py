@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
+
+from generator import config
 from generator.config import Environment
 
 
 def params_schema() -> dict[str, Any]:
-    schema = Environment.model_json_schema(mode="validation")
-    # Env files override the base file, so no key is required in any one file.
+    generated = msgspec.json.schema(Environment)
+    defs = generated["$defs"]
+    # The root object inline, as editors expect; env files override the base file,
+    # so no key is required in any one file.
+    schema: dict[str, Any] = {**defs.pop("Environment"), "$defs": defs}
     schema.pop("required", None)
-    for definition in schema.get("$defs", {}).values():
+    for definition in defs.values():
         definition.pop("required", None)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "stackgen params"
@@ -39,10 +45,31 @@ def _type_of(prop: dict[str, Any]) -> str:
     return str(kind)
 
 
-def _default_of(prop: dict[str, Any]) -> str:
-    if "default" not in prop or isinstance(prop["default"], dict):
+def _factory_defaults() -> dict[str, dict[str, Any]]:
+    """Defaults that come from factories, which the schema cannot show: read them off
+    a default instance of every type that has one."""
+    out = {}
+    for name in dir(config):
+        cls = getattr(config, name)
+        if isinstance(cls, type) and issubclass(cls, msgspec.Struct):
+            try:
+                out[name] = msgspec.to_builtins(cls())
+            except (TypeError, ValueError):  # required fields, or rules a bare default breaks
+                continue
+    return out
+
+
+def _default_of(prop: dict[str, Any], fallback: Any = None) -> str:
+    if "default" in prop:
+        value: Any = prop["default"]
+    elif fallback is not None:
+        value = fallback
+    else:
         return ""
-    value = json.dumps(prop["default"])
+    if isinstance(value, dict) or (isinstance(value, list) and value and
+                                   isinstance(value[0], dict)):
+        return ""
+    value = json.dumps(value)
     return f"`{value}`" if len(value) < 60 else "(see schema)"
 
 
@@ -50,9 +77,10 @@ def params_reference() -> str:
     """A Markdown table of every params key, generated from the schema."""
     schema = params_schema()
     defs = schema["$defs"]
+    factory = _factory_defaults()
     rows = ["| key | type | default | description |", "|---|---|---|---|"]
 
-    def walk(properties: dict[str, Any], prefix: str) -> None:
+    def walk(properties: dict[str, Any], prefix: str, owner: str) -> None:
         for name in properties:
             prop = properties[name]
             key = f"{prefix}{name}"
@@ -64,16 +92,17 @@ def params_reference() -> str:
                 if isinstance(prop.get("additionalProperties"), dict) else None)
             desc = prop.get("description") or defs.get((ref or "").split("/")[-1], {}).get(
                 "description", "")
-            rows.append(f"| `{key}` | {_type_of(prop)} | {_default_of(prop)} | "
+            fallback = factory.get(owner, {}).get(name)
+            rows.append(f"| `{key}` | {_type_of(prop)} | {_default_of(prop, fallback)} | "
                         f"{' '.join(desc.split())} |")
             target = ref or inner
             if target:
-                sub = defs[target.split("/")[-1]]["properties"]
+                sub_name = target.split("/")[-1]
                 suffix = "[]." if prop.get("type") == "array" else (
                     ".<name>." if inner and not ref else ".")
-                walk(sub, key + suffix)
+                walk(defs[sub_name]["properties"], key + suffix, sub_name)
 
-    walk(schema["properties"], "")
+    walk(schema["properties"], "", "Environment")
     return "\n".join(rows) + "\n"
 
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -91,34 +94,75 @@ def _source_line(source: Path | None, resource: str | None) -> int | None:
     return None
 
 
+# The linter that forked workers inherit: set in the parent just before the pool
+# forks, so loaded rules are shared copy-on-write instead of loaded again per worker.
+_FORKED: Linter | None = None
+
+
+def _lint_in_worker(target: Target) -> list[Finding]:
+    assert _FORKED is not None
+    return list(_FORKED._run_cfn_lint(target))
+
+
 class Linter:
-    def __init__(self, cache_dir: Path | None = None) -> None:
+    def __init__(self, cache_dir: Path | None = None, jobs: int | None = None) -> None:
         self.cache_dir = cache_dir
+        self.jobs = jobs or os.cpu_count() or 1
         self.fingerprint = rules_fingerprint()
         self._rules: Any = None
         self.cache_hits = 0
         self.cache_misses = 0
 
     def lint(self, targets: Sequence[Target]) -> list[Finding]:
-        findings: list[Finding] = []
-        for target in targets:
-            findings.extend(self._lint_one(target))
-        return findings
+        found: dict[int, list[Finding]] = {}
+        missing = []
+        for i, target in enumerate(targets):
+            cached = self._from_cache(target)
+            if cached is None:
+                missing.append(i)
+            else:
+                found[i] = cached
+        self.cache_hits += len(found)
+        self.cache_misses += len(missing)
+        for i, result in zip(missing, self._run_many([targets[i] for i in missing]), strict=True):
+            found[i] = result
+            self._to_cache(targets[i], result)
+        return [f for i in range(len(targets)) for f in found[i]]
 
-    def _lint_one(self, target: Target) -> list[Finding]:
-        key = cache_key(target, self.fingerprint)
-        cached = self.cache_dir / f"{key}.json" if self.cache_dir else None
-        if cached and cached.is_file():
-            self.cache_hits += 1
-            rows = json.loads(cached.read_text(encoding="utf-8"))
-            # The file path is not part of the key: the same text may live elsewhere.
-            return [Finding(**{**r, "file": str(target.file)}) for r in rows]
-        self.cache_misses += 1
-        result = list(self._run_cfn_lint(target))
-        if cached:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            cached.write_text(json.dumps([f.to_dict() for f in result]), encoding="utf-8")
-        return result
+    def _run_many(self, targets: list[Target]) -> list[list[Finding]]:
+        if not targets:
+            return []
+        self._load_rules()
+        workers = min(self.jobs, len(targets))
+        if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return [list(self._run_cfn_lint(t)) for t in targets]
+        global _FORKED
+        _FORKED = self
+        try:
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+                return list(pool.map(_lint_in_worker, targets))
+        finally:
+            _FORKED = None
+
+    def _cache_file(self, target: Target) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        return self.cache_dir / f"{cache_key(target, self.fingerprint)}.json"
+
+    def _from_cache(self, target: Target) -> list[Finding] | None:
+        path = self._cache_file(target)
+        if path is None or not path.is_file():
+            return None
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        # The file path is not part of the key: the same text may live elsewhere.
+        return [Finding(**{**r, "file": str(target.file)}) for r in rows]
+
+    def _to_cache(self, target: Target, findings: list[Finding]) -> None:
+        path = self._cache_file(target)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps([f.to_dict() for f in findings]), encoding="utf-8")
 
     def _load_rules(self) -> Any:
         if self._rules is None:

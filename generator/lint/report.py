@@ -6,7 +6,6 @@ import json
 from collections.abc import Sequence
 from itertools import groupby
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 import click
 
@@ -98,6 +97,8 @@ def sarif(findings: Sequence[Finding]) -> str:
 
 
 def junit(findings: Sequence[Finding], targets: Sequence[Target]) -> str:
+    from xml.sax.saxutils import escape, quoteattr  # pulls in urllib: only when asked
+
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<testsuites>"]
     for t in targets:
         mine = [f for f in findings if f.env == t.env and f.stack == t.stack and not f.suppressed]
