@@ -64,6 +64,9 @@ def cli(ctx: click.Context, params_dir: Path, templates_dir: Path, build_dir: Pa
 
 
 env_option = click.option("--env", "-e", "env", required=True, help="environment (params/<env>.yaml)")
+allow_replace_option = click.option(
+    "--allow-replace", "allow_replace", multiple=True, metavar="LOGICAL_ID",
+    help="let a change replace or remove this stateful resource (repeatable)")
 set_option = click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
                           help="override one params value (repeatable)")
 
@@ -271,9 +274,11 @@ def _summary(console, results, verb: str) -> None:  # type: ignore[no-untyped-de
 @click.option("--lint/--no-lint", "run_lint", default=True, show_default=True,
               help="refuse templates with lint errors before any AWS call (cached)")
 @click.option("--api-calls", is_flag=True, hidden=True, help="print CloudFormation API calls")
+@allow_replace_option
 @pass_app
 def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
-           yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool) -> None:
+           yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool,
+           allow_replace: tuple[str, ...]) -> None:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
     from generator.deploy.engine import Deployer, DeployOptions
     from generator.deploy.resolve import Lookups
@@ -285,7 +290,8 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
         _lint_gate(app, rendered, stacks)
     aws = connect(rendered.env.config)
     console = _console(app)
-    options = DeployOptions(frozenset(stacks), force, concurrency, git_commit())
+    options = DeployOptions(frozenset(stacks), force, concurrency, git_commit(),
+                            allow_replace=frozenset(allow_replace))
     deployer = Deployer(rendered, aws.cfn, Lookups(aws.client("route53")), console, confirm,
                         options)
     results = deployer.run()
@@ -317,6 +323,111 @@ def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     if api_calls:
         _api_calls(aws.cfn.calls, len(results))
     _summary(console, results, "delete")
+
+
+@cli.command()
+@env_option
+@set_option
+@click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
+@click.option("--out", type=click.Path(path_type=Path), help="save the plan (JSON) for `apply`")
+@click.option("--markdown", type=click.Path(path_type=Path), help="write a pull-request review")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--diff/--no-diff", "show_diff", default=True, show_default=True,
+              help="show template diffs in the text review")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="exit 0 without changes, 2 with changes, 1 on error")
+@pass_app
+def plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
+         out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
+         detailed_exitcode: bool) -> None:
+    """Create (not execute) a change set per changing stack and review them as a whole."""
+    try:
+        _plan(app, env, overrides, stacks, out, markdown, fmt, show_diff, detailed_exitcode)
+    except StackgenError as exc:
+        if not detailed_exitcode:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
+          out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
+          detailed_exitcode: bool) -> None:
+    from generator.deploy.engine import DeployOptions
+    from generator.deploy.planner import Planner
+    from generator.deploy.resolve import Lookups
+    from generator.deploy.review import markdown as to_markdown
+    from generator.deploy.review import show_plan
+    from generator.deploy.session import connect, git_commit
+
+    rendered = _rendered_for_aws(app, env, overrides)
+    aws = connect(rendered.env.config)
+    console = _console(app, err=fmt == "json")
+    planner = Planner(rendered, aws.cfn, Lookups(aws.client("route53")), console,
+                      lambda question: False, DeployOptions(frozenset(stacks), commit=git_commit()))
+    result = planner.plan()
+    if fmt == "json":
+        click.echo(result.to_json(), nl=False)
+    else:
+        show_plan(console, result, diff=show_diff)
+    if out:
+        out.write_text(result.to_json(), encoding="utf-8")
+        console.line(f"plan saved to {out}; run `stackgen apply {out}` to execute it")
+    if markdown:
+        markdown.write_text(to_markdown(result), encoding="utf-8")
+        console.line(f"review written to {markdown}")
+    if detailed_exitcode and result.has_changes:
+        sys.exit(2)
+
+
+@cli.command()
+@click.argument("plan_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@set_option
+@click.option("--yes", "-y", is_flag=True, help="execute without asking")
+@allow_replace_option
+@pass_app
+def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: bool,
+          allow_replace: tuple[str, ...]) -> None:
+    """Execute exactly the change sets a plan reviewed, then continue downstream."""
+    from generator.deploy.engine import Deployer, DeployOptions
+    from generator.deploy.plan import Plan
+    from generator.deploy.resolve import Lookups
+    from generator.deploy.session import confirmer, connect, git_commit
+    from generator.errors import UsageError
+
+    try:
+        saved = Plan.from_json(plan_file.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise UsageError(f"{plan_file}: not a stackgen plan ({exc}); make one with "
+                         "`stackgen plan --out`") from None
+    rendered = _rendered_for_aws(app, saved.env, overrides)
+    confirm = confirmer(yes)
+    aws = connect(rendered.env.config)
+    console = _console(app)
+    planned = {s.stack: s for s in saved.stacks}
+    options = DeployOptions(frozenset(planned), commit=git_commit(),
+                            allow_replace=frozenset(allow_replace), planned=planned)
+    deployer = Deployer(rendered, aws.cfn, Lookups(aws.client("route53")), console, confirm,
+                        options)
+    _summary(console, deployer.run(), "apply")
+
+
+@cli.command()
+@env_option
+@set_option
+@click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
+@pass_app
+def diff(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...]) -> None:
+    """Template and parameter differences from what is deployed; no change set is made."""
+    from generator.deploy.differ import diff_env
+    from generator.deploy.resolve import Lookups
+    from generator.deploy.session import connect
+
+    rendered = _rendered_for_aws(app, env, overrides)
+    aws = connect(rendered.env.config)
+    diff_env(rendered, aws.cfn, Lookups(aws.client("route53")), _console(app),
+             frozenset(stacks))
 
 
 @cli.command()

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from generator.errors import (
     AwsError,
@@ -149,8 +150,8 @@ class CloudFormation:
         self.calls += 1
         try:
             return getattr(self.client, name)(**kwargs)
-        except BotoCoreError as exc:  # connection refused, unparsable 500 page, …
-            raise AwsError(f"{name}: {exc}") from None
+        except (BotoCoreError, ResponseParserError) as exc:  # refused, unparsable 500 page, …
+            raise AwsError(f"{name}: {str(exc).splitlines()[0]}") from None
 
     # --- stacks -------------------------------------------------------------
 
@@ -200,6 +201,9 @@ class CloudFormation:
         except ClientError as exc:
             raise StackOperationFailed(stack_name, "DELETE_FAILED", [_message(exc)]) from None
 
+    def set_stack_policy(self, stack_name: str, policy: str) -> None:
+        self._call("set_stack_policy", StackName=stack_name, StackPolicyBody=policy)
+
     def set_termination_protection(self, stack_name: str, enabled: bool) -> None:
         self._call("update_termination_protection", StackName=stack_name,
                    EnableTerminationProtection=enabled)
@@ -235,8 +239,11 @@ class CloudFormation:
                 if _is_missing(exc):
                     return []
                 raise AwsError(f"list_change_sets {stack_name}: {_message(exc)}") from None
+            # Filter by stack too: an endpoint that lists every stack's sets must not
+            # make us delete another stack's reviewed change set.
             ids += [s["ChangeSetId"] for s in page.get("Summaries", [])
-                    if s.get("ChangeSetName", "").startswith(CHANGE_SET_PREFIX)]
+                    if s.get("ChangeSetName", "").startswith(CHANGE_SET_PREFIX)
+                    and s.get("StackName") == stack_name]
             token = page.get("NextToken")
             if not token:
                 return ids
@@ -250,7 +257,7 @@ class CloudFormation:
 
     def create_change_set(self, stack_name: str, name: str, kind: str, template: str,
                           parameters: dict[str, str], tags: dict[str, str],
-                          description: str, include_property_values: bool = False) -> str:
+                          description: str) -> str:
         if len(template.encode()) > MAX_TEMPLATE_BODY:
             raise ChangeSetFailed(stack_name, f"template is over {MAX_TEMPLATE_BODY} bytes; "
                                   "deploy the nested form (--nested), which uploads to S3")
@@ -260,8 +267,6 @@ class CloudFormation:
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
             Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
         )
-        if include_property_values:
-            kwargs["IncludePropertyValues"] = True
         try:
             return str(self._call("create_change_set", **kwargs)["Id"])
         except ClientError as exc:
@@ -270,10 +275,12 @@ class CloudFormation:
             raise ChangeSetFailed(stack_name, _message(exc)) from None
 
     def wait_change_set(self, change_set_id: str, stack_name: str) -> ChangeSet:
-        """Poll until created, then read every page of its changes."""
+        """Poll until created, then read every page of its changes, with before/after
+        property values where the endpoint gives them."""
         for delay in backoff():
             try:
-                raw = self._call("describe_change_set", ChangeSetName=change_set_id)
+                raw = self._call("describe_change_set", ChangeSetName=change_set_id,
+                                 IncludePropertyValues=True)
             except ClientError as exc:
                 raise ChangeSetFailed(stack_name, _message(exc)) from None
             status = raw.get("Status", "")
@@ -288,7 +295,7 @@ class CloudFormation:
                 token = raw.get("NextToken")
                 while token:
                     page = self._call("describe_change_set", ChangeSetName=change_set_id,
-                                      NextToken=token)
+                                      NextToken=token, IncludePropertyValues=True)
                     changes += page.get("Changes", [])
                     token = page.get("NextToken")
                 return ChangeSet(

@@ -3,22 +3,36 @@
 A stack starts as soon as every stack it reads from has finished (up to
 ``concurrency`` at once). Each stack: resolve its parameters from upstream
 outputs, skip it when nothing differs from what is deployed, else create a
-change set, show it, get a yes, execute, stream its events, read its outputs.
-A failure stops everything downstream of it; independent branches finish.
+change set, review it (risks, guards), get a yes, execute, stream its events,
+read its outputs. A failure stops everything downstream of it; independent
+branches finish. ``StackWork`` holds what planning and deploying share.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from generator import __version__
 from generator.deploy.cfn import TERMINAL_OK, ChangeSet, CloudFormation, StackInfo
+from generator.deploy.plan import (
+    CREATE,
+    StackPlan,
+    affected_outputs,
+    inputs_digest,
+    param_changes,
+    resource_changes,
+    template_diff,
+)
 from generator.deploy.resolve import Lookups, resolve
+from generator.deploy.review import show_review
+from generator.deploy.risk import Templates, is_stateful
 from generator.deploy.ui import Console
 from generator.errors import (
     ChangeSetFailed,
@@ -28,6 +42,7 @@ from generator.errors import (
     UsageError,
 )
 from generator.render import Rendered
+from generator.yamlsrc import load_cfn
 
 # Tags that describe the run, not the stack: they never make a stack "changed".
 INFORMATIONAL_TAGS = ("stackgen:version", "stackgen:commit")
@@ -37,7 +52,7 @@ INFORMATIONAL_TAGS = ("stackgen:version", "stackgen:commit")
 class StackResult:
     stack: str
     stack_name: str
-    state: str  # CREATED UPDATED UNCHANGED FAILED BLOCKED DECLINED INTERRUPTED
+    state: str  # CREATED UPDATED UNCHANGED DELETED FAILED BLOCKED DECLINED INTERRUPTED
     outputs: dict[str, str] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -53,16 +68,58 @@ class DeployOptions:
     force: bool = False
     concurrency: int = 4
     commit: str | None = None
+    allow_replace: frozenset[str] = frozenset()
+    planned: Mapping[str, StackPlan] = field(default_factory=dict)  # `apply`: reviewed sets
+
+
+@dataclass
+class Prepared:
+    """One stack, ready for a change set: what will be sent, against what is there."""
+
+    stack: str
+    name: str
+    kind: str  # CREATE or UPDATE
+    template: str
+    params: dict[str, str]
+    tags: dict[str, str]
+    current: StackInfo | None
+    deployed_template: str | None
 
 
 Confirm = Callable[[str], bool]
 
 
-class Interrupted(StackgenError):
-    exit_code = 130
+def stack_policy(stateful: list[str], exempt: list[str] = ()) -> str:  # type: ignore[assignment]
+    """Allow updates, deny replacing or deleting the stateful resources."""
+    protected = [f"LogicalResourceId/{r}" for r in stateful if r not in exempt]
+    statements: list[dict[str, object]] = [
+        {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]
+    if protected:
+        statements.append({"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"],
+                           "Principal": "*", "Resource": protected})
+    return json.dumps({"Statement": statements}, sort_keys=True)
 
 
-class Deployer:
+def staleness(planned: StackPlan, current: StackInfo | None, template_sha256: str) -> str | None:
+    """Why a planned change set may no longer be executed, or None."""
+    if template_sha256 != planned.template_sha256:
+        return "the rendered template changed since the plan"
+    if planned.state == CREATE:
+        if current is None or current.status != "REVIEW_IN_PROGRESS":
+            return "the stack is no longer waiting for its first change set"
+        return None
+    if current is None:
+        return "the stack was deleted since the plan"
+    last = current.last_change.isoformat() if current.last_change else None
+    if (last, current.status) != (planned.deployed_at, planned.deployed_status):
+        return f"the stack changed since the plan (now {current.status}, last change {last})"
+    return None
+
+
+class StackWork:
+    """What planning and deploying share: selection, preflight, preparing a stack,
+    creating and reviewing its change set."""
+
     def __init__(self, rendered: Rendered, cfn: CloudFormation, lookups: Lookups,
                  console: Console, confirm: Confirm, options: DeployOptions) -> None:
         self.rendered = rendered
@@ -75,8 +132,6 @@ class Deployer:
         self.stop = threading.Event()
         self._prompt = threading.Lock()
 
-    # --- the schedule -------------------------------------------------------------
-
     def selected(self) -> list[str]:
         order = self.rendered.graph.order
         unknown = sorted(self.options.stacks - set(order))
@@ -85,29 +140,166 @@ class Deployer:
                              f"'{self.rendered.env.name}'; stacks: {', '.join(order)}")
         return [s for s in order if not self.options.stacks or s in self.options.stacks]
 
-    def preflight(self) -> dict[str, StackInfo]:
+    def preflight(self, require_upstream: bool = True) -> dict[str, StackInfo]:
         """Read-only checks before any change: what is deployed, upstream outputs, lookups."""
         selected = self.selected()
-        names = {s: self.rendered.stacks[s].stack_name for s in self.rendered.graph.order}
+        names = {s: self._name(s) for s in self.rendered.graph.order}
         deployed = self.cfn.describe_many(list(names.values()))
         by_stack = {s: deployed[n] for s, n in names.items() if n in deployed}
+        for stack, info in by_stack.items():
+            if info.status in TERMINAL_OK or info.status.startswith("UPDATE_ROLLBACK_COMPLETE"):
+                self.outputs[stack] = info.outputs
         for stack in selected:
             for up in self.rendered.graph.stacks[stack].upstream:
-                if up in selected:
+                if up in selected or not require_upstream:
                     continue
-                info = by_stack.get(up)
-                if info is None or info.status not in TERMINAL_OK:
+                found = by_stack.get(up)
+                if found is None or found.status not in TERMINAL_OK:
                     raise UsageError(
                         f"{stack} reads outputs of {up}, which is "
-                        f"{'not deployed' if info is None else info.status}; "
+                        f"{'not deployed' if found is None else found.status}; "
                         f"deploy it first or add --stack {up}")
-                self.outputs[up] = info.outputs
         for stack in selected:  # answer every lookup now, so none fails half-way
             for value in self.rendered.stacks[stack].parameters.values():
                 if isinstance(value, dict) and "Lookup" in value:
                     self.lookups.answer(value)
         return by_stack
 
+    def _name(self, stack: str) -> str:
+        return self.rendered.stacks[stack].stack_name
+
+    def tags(self, stack: str) -> dict[str, str]:
+        tags = dict(self.rendered.stacks[stack].tags)
+        tags["stackgen:version"] = __version__
+        if self.options.commit:
+            tags["stackgen:commit"] = self.options.commit
+        return tags
+
+    def prepare_params(self, stack: str) -> dict[str, str]:
+        return resolve(self.rendered.stacks[stack].parameters, self.outputs, self.lookups)
+
+    def stateful_ids(self, stack_name: str) -> list[str]:
+        stack = next(s for s in self.rendered.stacks.values() if s.stack_name == stack_name)
+        resources = load_cfn(stack.template).get("Resources") or {}
+        return sorted(k for k, r in resources.items() if is_stateful(str(r.get("Type"))))
+
+    def prepare(self, stack: str, current: StackInfo | None,
+                dry: bool = False) -> Prepared | StackResult:
+        """Resolve the stack's inputs and decide CREATE, UPDATE or nothing to do.
+
+        ``dry`` (planning) never deletes: a leftover review shell is planned as a create.
+        """
+        name = self._name(stack)
+        rendered = self.rendered.stacks[stack]
+        params = self.prepare_params(stack)
+        tags = self.tags(stack)
+        if current is not None and current.status == "REVIEW_IN_PROGRESS":
+            # A create change set that was never executed: the stack is an empty shell.
+            if not dry:
+                self.cfn.delete_stack(name)
+                self.cfn.wait_stack(name, deleting=True)
+            current = None
+        if current is not None and current.status == "ROLLBACK_COMPLETE":
+            if dry:
+                return StackResult(stack, name, "FAILED", reasons=[
+                    f"{name} is ROLLBACK_COMPLETE after a failed create; deploy re-creates it"])
+            if not self.confirm(f"{name} is ROLLBACK_COMPLETE after a failed create; "
+                                "delete it and create it again?"):
+                return StackResult(stack, name, "DECLINED", reasons=["not re-created"])
+            self.cfn.delete_stack(name)
+            self.cfn.wait_stack(name, deleting=True)
+            current = None
+        if current is None:
+            return Prepared(stack, name, "CREATE", rendered.template, params, tags, None, None)
+        if current.status.endswith("_IN_PROGRESS"):
+            return StackResult(stack, name, "FAILED",
+                               reasons=[f"{name} is busy ({current.status}); try again later"])
+        deployed_template = self.cfn.template_body(name)
+        if not self.options.force and self._unchanged(current, deployed_template,
+                                                      rendered.template, params, tags):
+            if not dry:
+                self.console.line(
+                    f"{self.console.status('UNCHANGED')} {stack}: {name} is up to date")
+                self._protect(name, current)
+            return StackResult(stack, name, "UNCHANGED", outputs=current.outputs)
+        return Prepared(stack, name, "UPDATE", rendered.template, params, tags, current,
+                        deployed_template)
+
+    def create_change_set(self, prepared: Prepared) -> ChangeSet | None:
+        """Create and read the change set; None when it holds no changes."""
+        cs_name = f"stackgen-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        try:
+            cs_id = self.cfn.create_change_set(
+                prepared.name, cs_name, prepared.kind, prepared.template, prepared.params,
+                prepared.tags,
+                description=f"stackgen {__version__}: {prepared.stack} of env "
+                            f"{self.rendered.env.name}")
+            try:
+                return self.cfn.wait_change_set(cs_id, prepared.name)
+            except ChangeSetFailed:
+                self._discard(prepared.name, prepared.kind, cs_id)
+                raise
+        except EmptyChangeSet:
+            return None
+
+    def review(self, prepared: Prepared, change_set: ChangeSet) -> StackPlan:
+        """Everything a careful reviewer wants to know about one change set."""
+        current = prepared.current
+        templates = Templates(
+            old=load_cfn(prepared.deployed_template) if prepared.deployed_template else {},
+            new=load_cfn(prepared.template),
+            old_params=current.parameters if current else {},
+            new_params=prepared.params,
+            region=self.rendered.env.config.region,
+        )
+        declared = templates.new.get("Parameters") or {}
+        no_echo = {k for k, d in declared.items() if str(d.get("NoEcho")).lower() == "true"}
+        resources = resource_changes(change_set, templates)
+        return StackPlan(
+            stack=prepared.stack,
+            stack_name=prepared.name,
+            state=CREATE if prepared.kind == "CREATE" else "update",
+            template_sha256=self.rendered.stacks[prepared.stack].template_sha256,
+            inputs_sha256=inputs_digest(prepared.params),
+            change_set_id=change_set.id,
+            deployed_at=current.last_change.isoformat() if current and current.last_change
+            else None,
+            deployed_status=current.status if current else None,
+            parameters=param_changes(current.parameters if current else {}, prepared.params,
+                                     no_echo),
+            resources=resources,
+            template_diff=template_diff(prepared.deployed_template or "", prepared.template),
+            widened_access=templates.widened_access(),
+            changed_outputs=affected_outputs(resources, templates) if current else [],
+        )
+
+    def _unchanged(self, current: StackInfo, deployed_template: str, template: str,
+                   params: Mapping[str, str], tags: Mapping[str, str]) -> bool:
+        def meaningful(t: Mapping[str, str]) -> dict[str, str]:
+            return {k: v for k, v in t.items() if k not in INFORMATIONAL_TAGS}
+
+        return (current.status in TERMINAL_OK and dict(params) == current.parameters
+                and meaningful(tags) == meaningful(current.tags)
+                and deployed_template == template)
+
+    def _protect(self, name: str, info: StackInfo) -> None:
+        """Hook for deploying; planning changes nothing."""
+
+    def _discard(self, name: str, kind: str, change_set_id: str) -> None:
+        """Leave no change set of ours behind, nor the empty shell of a new stack."""
+        self.cfn.delete_change_set(change_set_id)
+        if kind == "CREATE":
+            self.cfn.delete_stack(name)
+
+    def _ask(self, question: str) -> bool:
+        return self.confirm(question)
+
+
+class Interrupted(StackgenError):
+    exit_code = 130
+
+
+class Deployer(StackWork):
     def run(self) -> list[StackResult]:
         selected = self.selected()
         deployed = self.preflight()
@@ -161,18 +353,6 @@ class Deployer:
                                                  reasons=["interrupted before it started"])
         return [results[s] for s in selected]
 
-    def _name(self, stack: str) -> str:
-        return self.rendered.stacks[stack].stack_name
-
-    # --- one stack ------------------------------------------------------------------
-
-    def tags(self, stack: str) -> dict[str, str]:
-        tags = dict(self.rendered.stacks[stack].tags)
-        tags["stackgen:version"] = __version__
-        if self.options.commit:
-            tags["stackgen:commit"] = self.options.commit
-        return tags
-
     def _deploy_one(self, stack: str, current: StackInfo | None) -> StackResult:
         start = time.monotonic()
         name = self._name(stack)
@@ -189,64 +369,73 @@ class Deployer:
         return result
 
     def _deploy(self, stack: str, name: str, current: StackInfo | None) -> StackResult:
-        rendered = self.rendered.stacks[stack]
-        params = resolve(rendered.parameters, self.outputs, self.lookups)
-        tags = self.tags(stack)
-        kind = "UPDATE"
-        if current is not None and current.status == "REVIEW_IN_PROGRESS":
-            # A create change set that was never executed: the stack is an empty shell.
-            self.cfn.delete_stack(name)
-            self.cfn.wait_stack(name, deleting=True)
-            current = None
-        if current is not None and current.status == "ROLLBACK_COMPLETE":
-            if not self._ask(f"{name} is ROLLBACK_COMPLETE after a failed create; "
-                             "delete it and create it again?"):
-                return StackResult(stack, name, "DECLINED", reasons=["not re-created"])
-            self.cfn.delete_stack(name)
-            self.cfn.wait_stack(name, deleting=True)
-            current = None
-        if current is None:
-            kind = "CREATE"
-        elif current.status.endswith("_IN_PROGRESS"):
-            return StackResult(stack, name, "FAILED",
-                               reasons=[f"{name} is busy ({current.status}); try again later"])
-        elif not self.options.force and self._unchanged(name, current, rendered.template,
-                                                        params, tags):
-            self.console.line(f"{self.console.status('UNCHANGED')} {stack}: {name} is up to date")
-            self._protect(name, current)
-            return StackResult(stack, name, "UNCHANGED", outputs=current.outputs)
-        if kind == "UPDATE":
+        planned = self.options.planned.get(stack)
+        if planned is not None and planned.change_set_id:
+            if inputs_digest(self.prepare_params(stack)) == planned.inputs_sha256:
+                return self._apply_planned(stack, name, current, planned)
+            # An upstream apply changed outputs this stack reads: the reviewed change set
+            # would deploy old values. Make a fresh one, reviewed again.
+            self.console.line(f"{stack}: upstream outputs changed since the plan; "
+                              "its change set is made again with the new values")
+            self._discard(name, "UPDATE", planned.change_set_id)
+        prepared = self.prepare(stack, current)
+        if isinstance(prepared, StackResult):
+            return prepared
+        if prepared.kind == "UPDATE":
             for stale in self.cfn.stale_change_sets(name):
                 self.cfn.delete_change_set(stale)
         if self.stop.is_set():
             return StackResult(stack, name, "INTERRUPTED", reasons=["interrupted"])
-        cs_name = f"stackgen-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        try:
-            cs_id = self.cfn.create_change_set(
-                name, cs_name, kind, rendered.template, params, tags,
-                description=f"stackgen {__version__}: {stack} of env {self.rendered.env.name}")
-            try:
-                change_set = self.cfn.wait_change_set(cs_id, name)
-            except ChangeSetFailed:
-                self._discard(name, kind, cs_id)
-                raise
-        except EmptyChangeSet:
-            info = current or self.cfn.describe(name)
+        change_set = self.create_change_set(prepared)
+        if change_set is None:
             self.console.line(f"{self.console.status('UNCHANGED')} {stack}: no changes")
+            info = prepared.current or self.cfn.describe(name)
             return StackResult(stack, name, "UNCHANGED", outputs=info.outputs if info else {})
-        return self._review_and_execute(stack, name, kind, change_set)
+        return self._execute_reviewed(stack, name, prepared.kind, change_set.id,
+                                      self.review(prepared, change_set))
 
-    def _review_and_execute(self, stack: str, name: str, kind: str,
-                            change_set: ChangeSet) -> StackResult:
+    def _apply_planned(self, stack: str, name: str, current: StackInfo | None,
+                       planned: StackPlan) -> StackResult:
+        """Execute exactly the reviewed change set, unless the stack moved since."""
+        stale = staleness(planned, current, self.rendered.stacks[stack].template_sha256)
+        if stale:
+            return StackResult(stack, name, "FAILED",
+                               reasons=[f"stale plan: {stale}; run `stackgen plan` again"])
+        assert planned.change_set_id is not None
+        self.cfn.wait_change_set(planned.change_set_id, name)  # still there and executable
+        kind = "CREATE" if planned.state == CREATE else "UPDATE"
+        return self._execute_reviewed(stack, name, kind, planned.change_set_id, planned)
+
+    def _execute_reviewed(self, stack: str, name: str, kind: str, change_set_id: str,
+                          review: StackPlan) -> StackResult:
         with self._prompt:
-            self.console.review(stack, name, change_set)
+            show_review(self.console, review)
+            blocked = review.blocked_by_guard(self.options.allow_replace)
+            if blocked:
+                self._discard(name, kind, change_set_id)
+                return StackResult(stack, name, "FAILED", reasons=[
+                    f"guard: {r.logical_id} ({r.resource_type}) would be "
+                    f"{'removed' if r.action == 'Remove' else 'replaced'}, losing its data; "
+                    f"rerun with --allow-replace {r.logical_id} if that is intended"
+                    for r in blocked])
             go = not self.stop.is_set() and self._ask(f"execute this change set on {name}?")
         if not go:
-            self._discard(name, kind, change_set.id)
+            self._discard(name, kind, change_set_id)
             state = "INTERRUPTED" if self.stop.is_set() else "DECLINED"
             return StackResult(stack, name, state, reasons=["change set not executed"])
+        allowed = [r.logical_id for r in review.resources if r.endangers_data]
+        with self._policy_opened(name, kind, allowed):
+            info = self._execute(stack, name, change_set_id)
+        self._protect(name, info)
+        self.console.line(f"{self.console.status(info.status)} {stack}: {name}")
+        for key in sorted(info.outputs):
+            self.console.line(f"    {key} = {info.outputs[key]}")
+        return StackResult(stack, name, "CREATED" if kind == "CREATE" else "UPDATED",
+                           outputs=info.outputs)
+
+    def _execute(self, stack: str, name: str, change_set_id: str) -> StackInfo:
         last_seen = self.cfn.latest_event_id(name)
-        self.cfn.execute_change_set(change_set.id, name)
+        self.cfn.execute_change_set(change_set_id, name)
         failures: list[str] = []
 
         def stream() -> None:
@@ -261,35 +450,26 @@ class Deployer:
         assert info is not None
         if info.status not in TERMINAL_OK:
             raise StackOperationFailed(name, info.status, failures)
-        self._protect(name, info)
-        self.console.line(f"{self.console.status(info.status)} {stack}: {name}")
-        for key in sorted(info.outputs):
-            self.console.line(f"    {key} = {info.outputs[key]}")
-        return StackResult(stack, name, "CREATED" if kind == "CREATE" else "UPDATED",
-                           outputs=info.outputs)
+        return info
+
+    @contextlib.contextmanager
+    def _policy_opened(self, name: str, kind: str, allowed: list[str]) -> Iterator[None]:
+        """A protected stack's policy denies replacing its data; an allowed replacement
+        lifts that for the resources named, for this one execution."""
+        if kind == "CREATE" or not allowed or not self.rendered.env.config.termination_protection:
+            yield
+            return
+        self.cfn.set_stack_policy(name, stack_policy(self.stateful_ids(name), exempt=allowed))
+        try:
+            yield
+        finally:
+            self.cfn.set_stack_policy(name, stack_policy(self.stateful_ids(name)))
 
     def _protect(self, name: str, info: StackInfo) -> None:
-        """Termination protection as the env asks (prod-like envs turn it on)."""
+        """Prod-like envs (termination_protection) get termination protection and a
+        stack policy that denies replacing or deleting their stateful resources."""
         wanted = self.rendered.env.config.termination_protection
         if info.termination_protection != wanted:
             self.cfn.set_termination_protection(name, wanted)
-
-    def _discard(self, name: str, kind: str, change_set_id: str) -> None:
-        """Leave no change set of ours behind, nor the empty shell of a new stack."""
-        self.cfn.delete_change_set(change_set_id)
-        if kind == "CREATE":
-            self.cfn.delete_stack(name)
-
-    def _ask(self, question: str) -> bool:
-        return self.confirm(question)
-
-    def _unchanged(self, name: str, current: StackInfo, template: str,
-                   params: Mapping[str, str], tags: Mapping[str, str]) -> bool:
-        def meaningful(t: Mapping[str, str]) -> dict[str, str]:
-            return {k: v for k, v in t.items() if k not in INFORMATIONAL_TAGS}
-
-        if current.status not in TERMINAL_OK or dict(params) != current.parameters:
-            return False
-        if meaningful(tags) != meaningful(current.tags):
-            return False
-        return self.cfn.template_body(name) == template
+        if wanted:
+            self.cfn.set_stack_policy(name, stack_policy(self.stateful_ids(name)))

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from generator.deploy.cfn import Change, ChangeSet, Event
+from generator.deploy.cfn import Event
 
 
 @dataclass(frozen=True)
@@ -74,20 +74,6 @@ class Console:
         reason = f"  {event.reason}" if event.reason else ""
         self.line(f"  [{stack}] {self.status(event.status):<28} {event.resource_type:<44} "
                   f"{event.logical_id}{reason}")
-
-    def review(self, stack: str, stack_name: str, change_set: ChangeSet,
-               predicted: dict[str, str] | None = None) -> None:
-        self.line(self.style(f"{stack} ({stack_name}): {len(change_set.changes)} changes",
-                             bold=True))
-        self.table(["", "action", "logical id", "type", "replacement"],
-                   [self._change_row(c, (predicted or {}).get(c.logical_id))
-                    for c in change_set.changes])
-
-    def _change_row(self, change: Change, predicted: str | None) -> list[str]:
-        style = ACTION_LOOKS.get(change.action, DEFAULT_LOOK)
-        replacement = change.replacement or (f"{predicted} (predicted)" if predicted else "")
-        return [self.style(style.symbol, style.colour), change.action, change.logical_id,
-                change.resource_type, replacement]
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         cells = [[str(c) for c in row] for row in rows]

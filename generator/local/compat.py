@@ -331,7 +331,15 @@ def _rds_managed_master_password() -> None:
             return self.master_user_secret.secret.arn
         return original_attr(self, attribute_name)
 
+    def update(cls: Any, original_resource: Any, new_resource_name: str,
+               cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+        # moto has no update for DB instances: the resource silently became None and
+        # every later describe of the stack failed. Replace it, as a create-only change does.
+        original_resource.delete(account_id, region_name)
+        return create(cls, new_resource_name, cloudformation_json, account_id, region_name)
+
     db_class.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment,arg-type]
+    db_class.update_from_cloudformation_json = classmethod(update)  # type: ignore[assignment]
     db_class.get_cfn_attribute = get_cfn_attribute  # type: ignore[method-assign]
 
 

@@ -1,0 +1,41 @@
+"""`stackgen diff`: what deploying would change in templates and parameters, without
+creating anything."""
+
+from __future__ import annotations
+
+from generator.deploy.cfn import CloudFormation
+from generator.deploy.engine import DeployOptions, StackWork
+from generator.deploy.plan import param_changes, template_diff
+from generator.deploy.resolve import Lookups
+from generator.deploy.review import short
+from generator.deploy.ui import Console
+from generator.render import Rendered
+
+
+def diff_env(rendered: Rendered, cfn: CloudFormation, lookups: Lookups, console: Console,
+             stacks: frozenset[str]) -> None:
+    work = StackWork(rendered, cfn, lookups, console, lambda q: False, DeployOptions(stacks))
+    deployed = work.preflight(require_upstream=False)
+    for stack in work.selected():
+        name = rendered.stacks[stack].stack_name
+        info = deployed.get(stack)
+        if info is None:
+            console.line(console.style(f"{stack} ({name}): not deployed; would be created",
+                                       bold=True))
+            continue
+        missing = [u for u in rendered.graph.stacks[stack].upstream if u not in work.outputs]
+        if missing:
+            console.line(f"{stack} ({name}): waits for {', '.join(missing)}")
+            continue
+        params = work.prepare_params(stack)
+        changes = param_changes(info.parameters, params, set())
+        text = template_diff(cfn.template_body(name), rendered.stacks[stack].template)
+        if not changes and not text:
+            console.line(f"{console.status('UNCHANGED')} {stack}: no differences")
+            continue
+        console.line(console.style(f"{stack} ({name})", bold=True))
+        for p in changes:
+            console.line(f"  {p.key}: {short(p.old)} → {short(p.new)}")
+        for line in text.splitlines():
+            colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+            console.line("  " + console.style(line, colour))

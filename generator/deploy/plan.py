@@ -1,0 +1,208 @@
+"""A whole-graph plan: change sets created, not executed, and reviewed as a whole.
+
+The plan is data (msgspec structs, saved as JSON) so that `apply` can execute
+exactly what was reviewed, and the text and Markdown reviews render the same
+facts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
+
+from generator import __version__
+from generator.deploy.cfn import ChangeSet
+from generator.deploy.risk import Templates, is_stateful
+
+MASK = "****"
+SECRET_HINTS = ("password", "secret", "token", "key")
+
+# A stack's place in the plan.
+CREATE = "create"
+UPDATE = "update"
+UNCHANGED = "unchanged"
+AFTER_UPSTREAM_CREATE = "created after upstream"
+AFTER_UPSTREAM_APPLY = "changes after upstream apply"
+
+
+class ParamChange(msgspec.Struct, kw_only=True):
+    key: str
+    old: str | None
+    new: str | None
+
+
+class PropertyChange(msgspec.Struct, kw_only=True):
+    name: str
+    before: Any = None
+    after: Any = None
+
+
+class ResourceChange(msgspec.Struct, kw_only=True):
+    action: str
+    logical_id: str
+    resource_type: str
+    physical_id: str = ""
+    replacement: str = ""  # what AWS said: True, False, Conditional, or nothing
+    predicted: str | None = None  # the create-only property that predicts a replacement
+    properties: list[PropertyChange] = []
+
+    @property
+    def replaces(self) -> bool:
+        return self.replacement == "True" or (self.replacement in ("", "Conditional")
+                                              and self.predicted is not None)
+
+    @property
+    def risk(self) -> str:
+        if self.replacement == "True":
+            return "True"
+        if self.predicted:
+            return f"True (predicted: {self.predicted})"
+        return self.replacement
+
+    @property
+    def endangers_data(self) -> bool:
+        return is_stateful(self.resource_type) and (self.action == "Remove" or self.replaces)
+
+
+class StackPlan(msgspec.Struct, kw_only=True):
+    stack: str
+    stack_name: str
+    state: str
+    template_sha256: str
+    inputs_sha256: str = ""  # the parameter values the change set was made with
+    change_set_id: str | None = None
+    deployed_at: str | None = None  # the stack's last change when planned: staleness check
+    deployed_status: str | None = None
+    parameters: list[ParamChange] = []
+    resources: list[ResourceChange] = []
+    template_diff: str = ""
+    widened_access: list[str] = []
+    ripple: list[str] = []  # "Param <- stack.Output" read from an upstream that may change
+    waits_for: list[str] = []  # upstream stacks that must be created or applied first
+    changed_outputs: list[str] = []
+
+    @property
+    def changes(self) -> bool:
+        return self.state != UNCHANGED
+
+    def blocked_by_guard(self, allow_replace: Iterable[str]) -> list[ResourceChange]:
+        allowed = set(allow_replace)
+        return [r for r in self.resources if r.endangers_data and r.logical_id not in allowed]
+
+
+class Plan(msgspec.Struct, kw_only=True):
+    env: str
+    created_at: str
+    tool_version: str = __version__
+    stacks: list[StackPlan] = []
+
+    @property
+    def has_changes(self) -> bool:
+        return any(s.changes for s in self.stacks)
+
+    def to_json(self) -> str:
+        return json.dumps(msgspec.to_builtins(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        return msgspec.json.decode(text, type=cls)
+
+
+def inputs_digest(params: Mapping[str, str]) -> str:
+    """A digest of parameter values: a plan file must not carry their plaintext."""
+    return hashlib.sha256(json.dumps(dict(params), sort_keys=True).encode()).hexdigest()
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def masked(key: str, value: str | None, no_echo: set[str]) -> str | None:
+    if value is None:
+        return None
+    if key in no_echo or any(h in key.lower() for h in SECRET_HINTS if h != "key") or \
+            (key.lower().endswith("key") and "arn" not in key.lower()):
+        return MASK
+    return value
+
+
+def param_changes(old: Mapping[str, str], new: Mapping[str, str],
+                  no_echo: set[str]) -> list[ParamChange]:
+    return [ParamChange(key=k, old=masked(k, old.get(k), no_echo),
+                        new=masked(k, new.get(k), no_echo))
+            for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+
+
+def template_diff(old: str, new: str) -> str:
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True),
+                                        new.splitlines(keepends=True), "deployed", "rendered"))
+
+
+MAX_LEAVES = 12
+
+
+def leaf_changes(before: Any, after: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """The smallest differing parts of two values: `Env[0].Value: a → b`, not two walls."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out = []
+        for key in sorted(set(before) | set(after), key=str):
+            out += leaf_changes(before.get(key), after.get(key), f"{path}.{key}" if path else key)
+        return out
+    if isinstance(before, list) and isinstance(after, list):
+        out = []
+        for i in range(max(len(before), len(after))):
+            out += leaf_changes(before[i] if i < len(before) else None,
+                                after[i] if i < len(after) else None, f"{path}[{i}]")
+        return out
+    return [] if before == after else [(path, before, after)]
+
+
+def _context(raw: str | None) -> Any:
+    """BeforeContext/AfterContext are JSON text of the resource's properties."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {"(unreadable)": raw}
+    return value.get("Properties", value) if isinstance(value, dict) else value
+
+
+def resource_changes(change_set: ChangeSet, templates: Templates) -> list[ResourceChange]:
+    out = []
+    for change in change_set.changes:
+        predicted = None
+        props: list[PropertyChange] = []
+        if change.action == "Modify":
+            if change.replacement in ("", "Conditional"):
+                predicted = templates.predicted_replacement(change.logical_id)
+            if change.before is not None or change.after is not None:
+                # AWS's own before/after values (IncludePropertyValues): resolved, exact.
+                leaves = leaf_changes(_context(change.before), _context(change.after))
+            else:
+                leaves = [leaf for n, b, a in templates.changed_properties(change.logical_id)
+                          for leaf in leaf_changes(b, a, n)]
+            props = [PropertyChange(name=n, before=b, after=a) for n, b, a in leaves[:MAX_LEAVES]]
+            if not props:  # AWS's own details when the templates show nothing (e.g. values)
+                props = [PropertyChange(name=d.get("Target", {}).get("Name", ""),
+                                        before=d.get("Target", {}).get("BeforeValue"),
+                                        after=d.get("Target", {}).get("AfterValue"))
+                         for d in change.details if d.get("Target", {}).get("Name")]
+        out.append(ResourceChange(action=change.action, logical_id=change.logical_id,
+                                  resource_type=change.resource_type,
+                                  physical_id=change.physical_id,
+                                  replacement=change.replacement, predicted=predicted,
+                                  properties=props))
+    return out
+
+
+def affected_outputs(resources: list[ResourceChange], templates: Templates) -> list[str]:
+    """Outputs whose value may differ after apply: changed expressions, replaced referents."""
+    replaced = {r.logical_id for r in resources if r.replaces or r.action == "Remove"}
+    return sorted(templates.changed_outputs() | templates.outputs_reading(replaced))

@@ -1,0 +1,163 @@
+"""What a change may break: replacements (said by AWS or predicted from the
+resource schemas cfn-lint ships), stateful resources at risk, and access that
+a change widens."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from generator.lint.rules._common import STATEFUL_TYPES
+
+OPEN_CIDRS = ("0.0.0.0/0", "::/0")
+
+
+@cache
+def create_only_properties(resource_type: str, region: str) -> tuple[str, ...]:
+    """Top-level properties whose change replaces the resource (from its schema)."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # ~0.5 s: only when predicting
+
+    try:
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
+    except Exception:  # an unknown or custom type has no schema: predict nothing
+        return ()
+    return tuple(sorted({p.split("/")[2] for p in schema.get("createOnlyProperties", [])
+                         if p.startswith("/properties/")}))
+
+
+def resolve_refs(value: Any, params: Mapping[str, str]) -> Any:
+    """Replace ``Ref`` to parameters by their values, so a changed parameter shows."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in params:
+            return params[value["Ref"]]
+        return {k: resolve_refs(v, params) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_refs(v, params) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Templates:
+    """The deployed and the rendered template of one stack, parsed, with parameters."""
+
+    old: dict[str, Any]
+    new: dict[str, Any]
+    old_params: Mapping[str, str]
+    new_params: Mapping[str, str]
+    region: str
+
+    def resource(self, which: str, logical_id: str) -> dict[str, Any]:
+        doc = self.old if which == "old" else self.new
+        res = (doc.get("Resources") or {}).get(logical_id) or {}
+        return res if isinstance(res, dict) else {}
+
+    def properties(self, which: str, logical_id: str) -> dict[str, Any]:
+        params = self.old_params if which == "old" else self.new_params
+        props = self.resource(which, logical_id).get("Properties") or {}
+        return resolve_refs(props, params) if isinstance(props, dict) else {}
+
+    def changed_properties(self, logical_id: str) -> list[tuple[str, Any, Any]]:
+        old, new = self.properties("old", logical_id), self.properties("new", logical_id)
+        return [(k, old.get(k), new.get(k)) for k in sorted(set(old) | set(new))
+                if old.get(k) != new.get(k)]
+
+    def predicted_replacement(self, logical_id: str) -> str | None:
+        """The create-only property whose change replaces the resource, if any."""
+        rtype = self.resource("new", logical_id).get("Type") or \
+            self.resource("old", logical_id).get("Type")
+        if not rtype or not self.resource("old", logical_id):
+            return None
+        create_only = set(create_only_properties(str(rtype), self.region))
+        for name, _, _ in self.changed_properties(logical_id):
+            if name in create_only:
+                return name
+        return None
+
+    def changed_outputs(self) -> set[str]:
+        """Outputs whose expression differs between the two templates."""
+        old = self.old.get("Outputs") or {}
+        new = self.new.get("Outputs") or {}
+        return {k for k in new if (old.get(k) or {}).get("Value") != new[k].get("Value")}
+
+    def outputs_reading(self, logical_ids: set[str]) -> set[str]:
+        """Outputs whose value refers to any of ``logical_ids``."""
+        return {k for k, o in (self.new.get("Outputs") or {}).items()
+                if _refers_to(o.get("Value"), logical_ids)}
+
+    def widened_access(self) -> list[str]:
+        return _new_open_ingress(self.old, self.new) + _new_iam(self.old, self.new)
+
+
+def is_stateful(resource_type: str) -> bool:
+    return resource_type in STATEFUL_TYPES
+
+
+def _refers_to(value: Any, names: set[str]) -> bool:
+    if isinstance(value, dict):
+        if "Ref" in value and value["Ref"] in names:
+            return True
+        att = value.get("Fn::GetAtt")
+        if isinstance(att, list) and att and att[0] in names:
+            return True
+        if "Fn::Sub" in value:
+            text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else str(value["Fn::Sub"])
+            if any("${" + n + "}" in text or "${" + n + "." in text for n in names):
+                return True
+        return any(_refers_to(v, names) for v in value.values())
+    if isinstance(value, list):
+        return any(_refers_to(v, names) for v in value)
+    return False
+
+
+def _open_ingress(doc: dict[str, Any]) -> set[tuple[str, str, Any, Any]]:
+    found = set()
+    for name, res in (doc.get("Resources") or {}).items():
+        props = res.get("Properties") or {} if isinstance(res, dict) else {}
+        rules: Any = []
+        if res.get("Type") == "AWS::EC2::SecurityGroup":
+            rules = props.get("SecurityGroupIngress") or []
+        elif res.get("Type") == "AWS::EC2::SecurityGroupIngress":
+            rules = [props]
+        for rule in rules if isinstance(rules, list) else []:
+            cidr = rule.get("CidrIp") or rule.get("CidrIpv6")
+            if cidr in OPEN_CIDRS:
+                found.add((name, str(cidr), rule.get("FromPort"), rule.get("ToPort")))
+    return found
+
+
+def _new_open_ingress(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return [f"{name}: new ingress from {cidr} on ports {lo}-{hi}"
+            for name, cidr, lo, hi in sorted(_open_ingress(new) - _open_ingress(old), key=str)]
+
+
+def _iam_grants(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(resource, kind, value) for every allowed action and trusted principal."""
+    grants = set()
+    for name, res in (doc.get("Resources") or {}).items():
+        if not isinstance(res, dict) or not str(res.get("Type", "")).startswith("AWS::IAM::"):
+            continue
+        props = res.get("Properties") or {}
+        docs = [p.get("PolicyDocument") for p in props.get("Policies") or []
+                if isinstance(p, dict)]
+        docs.append(props.get("PolicyDocument"))
+        for policy in docs:
+            for stmt in (policy or {}).get("Statement") or [] if isinstance(policy, dict) else []:
+                if isinstance(stmt, dict) and stmt.get("Effect") == "Allow":
+                    actions = stmt.get("Action")
+                    for action in actions if isinstance(actions, list) else [actions]:
+                        grants.add((name, "action", str(action)))
+        trust = props.get("AssumeRolePolicyDocument") or {}
+        for stmt in trust.get("Statement") or [] if isinstance(trust, dict) else []:
+            principal = stmt.get("Principal") if isinstance(stmt, dict) else None
+            if isinstance(principal, dict):
+                for kind, who in principal.items():
+                    for p in who if isinstance(who, list) else [who]:
+                        grants.add((name, "principal", f"{kind}:{p}"))
+    return grants
+
+
+def _new_iam(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return [f"{name}: new {kind} {value}"
+            for name, kind, value in sorted(_iam_grants(new) - _iam_grants(old))]
