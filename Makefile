@@ -68,7 +68,7 @@ test: $(STAMP) check
 
 # Rewrite tests/golden/ from the current templates; review the diff before committing.
 golden: $(STAMP)
-	STACKGEN_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_golden.py -q
+	STACKGEN_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_golden.py tests/test_review.py -q
 
 # Regenerate params/schema.json and the params reference in README.md.
 schema docs: $(STAMP)

@@ -366,6 +366,7 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
     console = _console(app, err=fmt == "json")
     planner = Planner(rendered, aws.cfn, Lookups(aws.client("route53")), console,
                       lambda question: False, DeployOptions(frozenset(stacks), commit=git_commit()))
+    planner.overrides = overrides
     result = planner.plan()
     if fmt == "json":
         click.echo(result.to_json(), nl=False)
@@ -389,7 +390,11 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
 @pass_app
 def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: bool,
           allow_replace: tuple[str, ...]) -> None:
-    """Execute exactly the change sets a plan reviewed, then continue downstream."""
+    """Execute exactly the change sets a plan reviewed, then continue downstream.
+
+    The env is rendered again with the plan's own --set values (plus any given here);
+    a stack whose template no longer matches the plan is refused as stale.
+    """
     from generator.deploy.engine import Deployer, DeployOptions
     from generator.deploy.plan import Plan
     from generator.deploy.resolve import Lookups
@@ -401,7 +406,7 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     except ValueError as exc:
         raise UsageError(f"{plan_file}: not a stackgen plan ({exc}); make one with "
                          "`stackgen plan --out`") from None
-    rendered = _rendered_for_aws(app, saved.env, overrides)
+    rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides))
     confirm = confirmer(yes)
     aws = connect(rendered.env.config)
     console = _console(app)

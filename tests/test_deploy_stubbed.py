@@ -84,7 +84,7 @@ def _create_until_execute(stub: Stubber, changes: list[dict[str, Any]]) -> None:
     stub.add_response("describe_stack_events", {"StackEvents": [
         _event(1, STACK, "AWS::CloudFormation::Stack", "REVIEW_IN_PROGRESS")]},
         {"StackName": STACK})
-    stub.add_response("execute_change_set", {}, {"ChangeSetName": CS_ID, "IncludePropertyValues": True})
+    stub.add_response("execute_change_set", {}, {"ChangeSetName": CS_ID})
 
 
 def test_rollback_reports_the_failed_resources_and_their_reasons(
@@ -160,7 +160,7 @@ def test_a_change_set_that_fails_creation_is_cleaned_up(rendered: Rendered) -> N
             "ExecutionStatus": "UNAVAILABLE",
             "StatusReason": "Template format error: Unresolved resource dependencies [Igw]"},
             {"ChangeSetName": CS_ID, "IncludePropertyValues": True})
-        stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID, "IncludePropertyValues": True})
+        stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID})
         stub.add_response("delete_stack", {}, {"StackName": STACK})
         [result] = _deployer(rendered, client, []).run()
         stub.assert_no_pending_responses()

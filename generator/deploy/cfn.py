@@ -151,7 +151,7 @@ class CloudFormation:
         try:
             return getattr(self.client, name)(**kwargs)
         except (BotoCoreError, ResponseParserError) as exc:  # refused, unparsable 500 page, …
-            raise AwsError(f"{name}: {str(exc).splitlines()[0]}") from None
+            raise AwsError(f"{name}: {' '.join(str(exc).split())}") from None
 
     # --- stacks -------------------------------------------------------------
 

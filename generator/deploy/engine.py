@@ -25,6 +25,7 @@ from generator.deploy.plan import (
     CREATE,
     StackPlan,
     affected_outputs,
+    deployed_digest,
     inputs_digest,
     param_changes,
     resource_changes,
@@ -100,7 +101,8 @@ def stack_policy(stateful: list[str], exempt: list[str] = ()) -> str:  # type: i
     return json.dumps({"Statement": statements}, sort_keys=True)
 
 
-def staleness(planned: StackPlan, current: StackInfo | None, template_sha256: str) -> str | None:
+def staleness(planned: StackPlan, current: StackInfo | None, template_sha256: str,
+              deployed_template: str | None) -> str | None:
     """Why a planned change set may no longer be executed, or None."""
     if template_sha256 != planned.template_sha256:
         return "the rendered template changed since the plan"
@@ -108,11 +110,11 @@ def staleness(planned: StackPlan, current: StackInfo | None, template_sha256: st
         if current is None or current.status != "REVIEW_IN_PROGRESS":
             return "the stack is no longer waiting for its first change set"
         return None
-    if current is None:
+    if current is None or deployed_template is None:
         return "the stack was deleted since the plan"
-    last = current.last_change.isoformat() if current.last_change else None
-    if (last, current.status) != (planned.deployed_at, planned.deployed_status):
-        return f"the stack changed since the plan (now {current.status}, last change {last})"
+    if current.status != planned.deployed_status or \
+            deployed_digest(deployed_template, current.parameters) != planned.deployed_sha256:
+        return f"the stack changed since the plan (now {current.status})"
     return None
 
 
@@ -265,6 +267,8 @@ class StackWork:
             deployed_at=current.last_change.isoformat() if current and current.last_change
             else None,
             deployed_status=current.status if current else None,
+            deployed_sha256=deployed_digest(prepared.deployed_template or "",
+                                            current.parameters) if current else "",
             parameters=param_changes(current.parameters if current else {}, prepared.params,
                                      no_echo),
             resources=resources,
@@ -397,12 +401,19 @@ class Deployer(StackWork):
     def _apply_planned(self, stack: str, name: str, current: StackInfo | None,
                        planned: StackPlan) -> StackResult:
         """Execute exactly the reviewed change set, unless the stack moved since."""
-        stale = staleness(planned, current, self.rendered.stacks[stack].template_sha256)
+        deployed = self.cfn.template_body(name) if current is not None and \
+            current.status != "REVIEW_IN_PROGRESS" else None
+        stale = staleness(planned, current, self.rendered.stacks[stack].template_sha256,
+                          deployed)
+        assert planned.change_set_id is not None
+        if not stale:
+            try:  # still there and executable?
+                self.cfn.wait_change_set(planned.change_set_id, name)
+            except ChangeSetFailed as exc:
+                stale = f"its change set is no longer executable ({exc.reason})"
         if stale:
             return StackResult(stack, name, "FAILED",
                                reasons=[f"stale plan: {stale}; run `stackgen plan` again"])
-        assert planned.change_set_id is not None
-        self.cfn.wait_change_set(planned.change_set_id, name)  # still there and executable
         kind = "CREATE" if planned.state == CREATE else "UPDATE"
         return self._execute_reviewed(stack, name, kind, planned.change_set_id, planned)
 

@@ -77,8 +77,9 @@ class StackPlan(msgspec.Struct, kw_only=True):
     template_sha256: str
     inputs_sha256: str = ""  # the parameter values the change set was made with
     change_set_id: str | None = None
-    deployed_at: str | None = None  # the stack's last change when planned: staleness check
+    deployed_at: str | None = None  # the stack's last change when planned
     deployed_status: str | None = None
+    deployed_sha256: str = ""  # template and parameters deployed when planned: staleness
     parameters: list[ParamChange] = []
     resources: list[ResourceChange] = []
     template_diff: str = ""
@@ -99,6 +100,7 @@ class StackPlan(msgspec.Struct, kw_only=True):
 class Plan(msgspec.Struct, kw_only=True):
     env: str
     created_at: str
+    overrides: list[str] = []  # the --set values the plan was rendered with
     tool_version: str = __version__
     stacks: list[StackPlan] = []
 
@@ -117,6 +119,11 @@ class Plan(msgspec.Struct, kw_only=True):
 def inputs_digest(params: Mapping[str, str]) -> str:
     """A digest of parameter values: a plan file must not carry their plaintext."""
     return hashlib.sha256(json.dumps(dict(params), sort_keys=True).encode()).hexdigest()
+
+
+def deployed_digest(template: str, params: Mapping[str, str]) -> str:
+    payload = json.dumps([template, dict(params)], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def now() -> str:

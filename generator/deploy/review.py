@@ -115,7 +115,10 @@ def markdown(plan: Plan) -> str:
         out += ["", "<details>", f"<summary>{summary}</summary>", ""]
         for mark in marks:
             out.append(f"- ⚠️ {mark}")
-        if marks:
+        if s.waits_for:
+            out.append(f"- waits for {', '.join(f'`{w}`' for w in s.waits_for)}: its "
+                       "change set is made once they are applied")
+        if marks or s.waits_for:
             out.append("")
         if s.parameters:
             out += ["**Parameters**", "", "| parameter | before | after |", "|---|---|---|"]
