@@ -242,6 +242,29 @@ def _lint_gate(app: AppContext, rendered, stacks: tuple[str, ...]) -> None:  # t
             f"{first.message}; see `stackgen lint --env {rendered.env.name}` (--no-lint skips)")
 
 
+nested_option = click.option(
+    "--nested/--no-nested", default=None,
+    help="the env as one root stack with nested children [default: the env's `nested`]")
+
+
+def _nested_form(rendered, aws, console, upload: bool = True):  # type: ignore[no-untyped-def]
+    """The nested form: child templates in the artifacts bucket, the root as the one stack."""
+    from generator.deploy.artifacts import Artifacts, bucket_name
+    from generator.render import artifact_key, nested_view
+
+    region = rendered.env.config.region
+    bucket = bucket_name(aws.account, region)
+    if upload:
+        store = Artifacts(aws.client("s3"), bucket, region)
+        if store.ensure_bucket():
+            console.line(f"created artifacts bucket {bucket} (encrypted, versioned, private)")
+        for child in rendered.stacks.values():
+            store.upload(artifact_key(rendered.names, child), child.template)
+        console.line(f"artifacts: uploaded {len(store.uploaded)} of {len(rendered.stacks)} "
+                     f"child templates to s3://{bucket}/ (unchanged ones are kept)")
+    return nested_view(rendered), bucket
+
+
 def _api_calls(calls: int, stacks: int) -> None:
     per = f" ({calls / stacks:.1f} per stack)" if stacks else ""
     click.echo(f"cloudformation API calls: {calls}{per}")
@@ -275,14 +298,16 @@ def _summary(console, results, verb: str) -> None:  # type: ignore[no-untyped-de
               help="refuse templates with lint errors before any AWS call (cached)")
 @click.option("--api-calls", is_flag=True, hidden=True, help="print CloudFormation API calls")
 @allow_replace_option
+@nested_option
 @pass_app
 def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool,
-           allow_replace: tuple[str, ...]) -> None:
+           allow_replace: tuple[str, ...], nested: bool | None) -> None:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
     from generator.deploy.engine import Deployer, DeployOptions
     from generator.deploy.resolve import Lookups
     from generator.deploy.session import confirmer, connect, git_commit
+    from generator.errors import UsageError
 
     rendered = _rendered_for_aws(app, env, overrides)
     confirm = confirmer(yes)
@@ -290,10 +315,17 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
         _lint_gate(app, rendered, stacks)
     aws = connect(rendered.env.config)
     console = _console(app)
+    target, bucket = rendered, None
+    nested = rendered.env.config.nested if nested is None else nested
+    if nested:
+        if stacks:
+            raise UsageError("--stack and --nested do not mix: the nested form is one stack")
+        target, bucket = _nested_form(rendered, aws, console)
     options = DeployOptions(frozenset(stacks), force, concurrency, git_commit(),
-                            allow_replace=frozenset(allow_replace))
-    deployer = Deployer(rendered, aws.cfn, Lookups(aws.client("route53")), console, confirm,
-                        options)
+                            allow_replace=frozenset(allow_replace), nested=nested,
+                            children=rendered if nested else None)
+    deployer = Deployer(target, aws.cfn, Lookups(aws.client("route53"), bucket), console,
+                        confirm, options)
     results = deployer.run()
     if api_calls:
         _api_calls(aws.cfn.calls, len(results))
@@ -306,9 +338,12 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 @click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
 @click.option("--yes", "-y", is_flag=True, help="delete without asking")
 @click.option("--api-calls", is_flag=True, hidden=True, help="print CloudFormation API calls")
+@nested_option
+@click.option("--purge-artifacts", is_flag=True,
+              help="nested form: also delete the child templates this env uploaded")
 @pass_app
 def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
-           yes: bool, api_calls: bool) -> None:
+           yes: bool, api_calls: bool, nested: bool | None, purge_artifacts: bool) -> None:
     """Delete the env's stacks in reverse order; data with a Retain/Snapshot policy stays."""
     from generator.deploy.delete import Deleter
     from generator.deploy.session import confirmer, connect
@@ -317,11 +352,25 @@ def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     confirm = confirmer(yes)
     aws = connect(rendered.env.config)
     console = _console(app)
-    deleter = Deleter(rendered, aws.cfn, console, confirm)
+    nested = rendered.env.config.nested if nested is None else nested
+    target = _nested_form(rendered, aws, console, upload=False)[0] if nested else rendered
+    deleter = Deleter(target, aws.cfn, console, confirm, children=rendered if nested else None)
     plan = deleter.plan(frozenset(stacks))
     results = deleter.run(plan, yes)
     if api_calls:
         _api_calls(aws.cfn.calls, len(results))
+    if purge_artifacts and all(r.ok for r in results):
+        from generator.deploy.artifacts import Artifacts, bucket_name
+        from generator.render import artifact_prefix
+
+        region = rendered.env.config.region
+        store = Artifacts(aws.client("s3"), bucket_name(aws.account, region), region)
+        try:
+            purged = store.purge(artifact_prefix(rendered.names))
+        except Exception as exc:  # a bucket that never existed has nothing to purge
+            console.line(f"artifacts: nothing purged ({exc})")
+        else:
+            console.line(f"artifacts: deleted {purged} object versions of env '{env}'")
     _summary(console, results, "delete")
 
 
@@ -337,13 +386,15 @@ def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
               help="show template diffs in the text review")
 @click.option("--detailed-exitcode", is_flag=True,
               help="exit 0 without changes, 2 with changes, 1 on error")
+@nested_option
 @pass_app
 def plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
          out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
-         detailed_exitcode: bool) -> None:
+         detailed_exitcode: bool, nested: bool | None) -> None:
     """Create (not execute) a change set per changing stack and review them as a whole."""
     try:
-        _plan(app, env, overrides, stacks, out, markdown, fmt, show_diff, detailed_exitcode)
+        _plan(app, env, overrides, stacks, out, markdown, fmt, show_diff, detailed_exitcode,
+              nested)
     except StackgenError as exc:
         if not detailed_exitcode:
             raise
@@ -353,7 +404,7 @@ def plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[st
 
 def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
           out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
-          detailed_exitcode: bool) -> None:
+          detailed_exitcode: bool, nested: bool | None) -> None:
     from generator.deploy.engine import DeployOptions
     from generator.deploy.planner import Planner
     from generator.deploy.resolve import Lookups
@@ -364,10 +415,15 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
     rendered = _rendered_for_aws(app, env, overrides)
     aws = connect(rendered.env.config)
     console = _console(app, err=fmt == "json")
-    planner = Planner(rendered, aws.cfn, Lookups(aws.client("route53")), console,
-                      lambda question: False, DeployOptions(frozenset(stacks), commit=git_commit()))
+    nested = rendered.env.config.nested if nested is None else nested
+    target, bucket = _nested_form(rendered, aws, console) if nested else (rendered, None)
+    options = DeployOptions(frozenset(stacks), commit=git_commit(), nested=nested,
+                            children=rendered if nested else None)
+    planner = Planner(target, aws.cfn, Lookups(aws.client("route53"), bucket), console,
+                      lambda question: False, options)
     planner.overrides = overrides
     result = planner.plan()
+    result.nested = nested
     if fmt == "json":
         click.echo(result.to_json(), nl=False)
     else:
@@ -410,11 +466,13 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     confirm = confirmer(yes)
     aws = connect(rendered.env.config)
     console = _console(app)
+    target, bucket = _nested_form(rendered, aws, console) if saved.nested else (rendered, None)
     planned = {s.stack: s for s in saved.stacks}
     options = DeployOptions(frozenset(planned), commit=git_commit(),
-                            allow_replace=frozenset(allow_replace), planned=planned)
-    deployer = Deployer(rendered, aws.cfn, Lookups(aws.client("route53")), console, confirm,
-                        options)
+                            allow_replace=frozenset(allow_replace), planned=planned,
+                            nested=saved.nested, children=rendered if saved.nested else None)
+    deployer = Deployer(target, aws.cfn, Lookups(aws.client("route53"), bucket), console,
+                        confirm, options)
     _summary(console, deployer.run(), "apply")
 
 

@@ -26,7 +26,7 @@ from generator.context import (
     yaml_scalar,
 )
 from generator.errors import TemplateError
-from generator.graph import Graph, build_graph, check_outputs, load_spec
+from generator.graph import Graph, Stack, build_graph, check_outputs, load_spec
 from generator.params import LoadedEnv
 from generator.yamlsrc import load_cfn
 
@@ -202,9 +202,20 @@ def logical_id(stack: str) -> str:
     return "".join(p.capitalize() for p in stack.replace("_", "-").split("-"))
 
 
+def artifact_prefix(names: Names) -> str:
+    return f"stackgen/{names.prefix}/"
+
+
 def artifact_key(names: Names, stack: RenderedStack) -> str:
     """Content-addressed S3 key of a child template: unchanged text, unchanged key."""
-    return f"stackgen/{names.prefix}/{stack.name}/{stack.template_sha256}.yaml"
+    return f"{artifact_prefix(names)}{stack.name}/{stack.template_sha256}.yaml"
+
+
+def nested_view(rendered: Rendered) -> Rendered:
+    """The env as one stack: the root, whose children are the rendered stacks."""
+    root = rendered.root
+    return Rendered(rendered.env, Graph({"root": Stack("root")}), rendered.names,
+                    {"root": root}, root, rendered.templates_dir)
 
 
 def _render_root(
@@ -223,7 +234,9 @@ def _render_root(
         for p in contexts[name].params:
             if p.name in inputs:
                 i = inputs[p.name]
-                values[p.name] = Raw(f"!GetAtt {logical_id(i.stack)}.Outputs.{i.output}")
+                # Long form: the attribute name has a dot, which moto's short form splits.
+                values[p.name] = Raw(yaml_scalar(
+                    {"Fn::GetAtt": [logical_id(i.stack), f"Outputs.{i.output}"]}))
             elif p.source is not None:  # a deploy-time lookup becomes a root parameter
                 root_name = f"{logical_id(name)}{p.name}"
                 root_params[root_name] = p.source

@@ -187,6 +187,13 @@ def test_rds_managed_master_password_has_a_secret(target: tuple[Any, bool]) -> N
     db = c.rds.describe_db_instances()["DBInstances"][0]
     assert ("MasterUserSecret" in db) is fixed
     assert (outputs.get("SecretArn", "").startswith("arn:aws:secretsmanager:")) is fixed
+    # Created directly, as nested children are, the output is validated up front.
+    try:
+        c.cloudformation.create_stack(StackName="db2", TemplateBody=json.dumps(template))
+        created = True
+    except ClientError:
+        created = False
+    assert created is fixed
 
 
 def test_elbv2_full_names_for_metrics(target: tuple[Any, bool]) -> None:

@@ -82,6 +82,7 @@ class Change:
     details: tuple[dict[str, Any], ...] = ()
     before: str | None = None
     after: str | None = None
+    nested_change_set: str | None = None  # a nested stack's own change set
 
     @classmethod
     def from_api(cls, raw: dict[str, Any]) -> Change:
@@ -96,6 +97,7 @@ class Change:
             details=tuple(rc.get("Details", []) or []),
             before=rc.get("BeforeContext"),
             after=rc.get("AfterContext"),
+            nested_change_set=rc.get("ChangeSetId"),
         )
 
 
@@ -257,7 +259,7 @@ class CloudFormation:
 
     def create_change_set(self, stack_name: str, name: str, kind: str, template: str,
                           parameters: dict[str, str], tags: dict[str, str],
-                          description: str) -> str:
+                          description: str, include_nested: bool = False) -> str:
         if len(template.encode()) > MAX_TEMPLATE_BODY:
             raise ChangeSetFailed(stack_name, f"template is over {MAX_TEMPLATE_BODY} bytes; "
                                   "deploy the nested form (--nested), which uploads to S3")
@@ -267,6 +269,8 @@ class CloudFormation:
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
             Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
         )
+        if include_nested:
+            kwargs["IncludeNestedStacks"] = True
         try:
             return str(self._call("create_change_set", **kwargs)["Id"])
         except ClientError as exc:

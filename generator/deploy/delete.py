@@ -27,8 +27,9 @@ class DeletePlan:
 
 class Deleter:
     def __init__(self, rendered: Rendered, cfn: CloudFormation, console: Console,
-                 confirm: Confirm) -> None:
+                 confirm: Confirm, children: Rendered | None = None) -> None:
         self.rendered = rendered
+        self.children = children  # the nested form: what its root's children hold
         self.cfn = cfn
         self.console = console
         self.confirm = confirm
@@ -54,12 +55,15 @@ class Deleter:
                 raise DeleteRefused(
                     f"{info.name} has termination protection; set termination_protection: "
                     "false in the env's params and deploy, then delete")
-        return DeletePlan(doomed, self._kept([s for s, _ in doomed]))
+        gone = [s for s, _ in doomed]
+        if self.children is not None and gone:
+            return DeletePlan(doomed, self._kept(self.children, list(self.children.stacks)))
+        return DeletePlan(doomed, self._kept(self.rendered, gone))
 
-    def _kept(self, stacks: list[str]) -> list[str]:
+    def _kept(self, rendered: Rendered, stacks: list[str]) -> list[str]:
         kept = []
         for stack in stacks:
-            doc = load_cfn(self.rendered.stacks[stack].template)
+            doc = load_cfn(rendered.stacks[stack].template)
             for logical_id, res in (doc.get("Resources") or {}).items():
                 policy = res.get("DeletionPolicy")
                 if policy in KEPT_POLICIES:

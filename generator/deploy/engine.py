@@ -42,7 +42,7 @@ from generator.errors import (
     StackOperationFailed,
     UsageError,
 )
-from generator.render import Rendered
+from generator.render import Rendered, logical_id
 from generator.yamlsrc import load_cfn
 
 # Tags that describe the run, not the stack: they never make a stack "changed".
@@ -71,6 +71,8 @@ class DeployOptions:
     commit: str | None = None
     allow_replace: frozenset[str] = frozenset()
     planned: Mapping[str, StackPlan] = field(default_factory=dict)  # `apply`: reviewed sets
+    nested: bool = False  # the nested form: change sets descend into the children
+    children: Rendered | None = None  # the nested form's child stacks, for their reviews
 
 
 @dataclass
@@ -233,7 +235,7 @@ class StackWork:
         try:
             cs_id = self.cfn.create_change_set(
                 prepared.name, cs_name, prepared.kind, prepared.template, prepared.params,
-                prepared.tags,
+                prepared.tags, include_nested=self.options.nested,
                 description=f"stackgen {__version__}: {prepared.stack} of env "
                             f"{self.rendered.env.name}")
             try:
@@ -275,7 +277,34 @@ class StackWork:
             template_diff=template_diff(prepared.deployed_template or "", prepared.template),
             widened_access=templates.widened_access(),
             changed_outputs=affected_outputs(resources, templates) if current else [],
+            nested=self._nested_reviews(change_set),
         )
+
+    def _nested_reviews(self, change_set: ChangeSet) -> list[StackPlan]:
+        """Descend into each nested stack's change set (IncludeNestedStacks)."""
+        children = self.options.children
+        reviews = []
+        for change in change_set.changes:
+            if not change.nested_change_set or children is None:
+                continue
+            stack = next((n for n in children.stacks
+                          if logical_id(n) == change.logical_id), change.logical_id)
+            child_set = self.cfn.wait_change_set(change.nested_change_set, change.physical_id)
+            new = children.stacks[stack].template if stack in children.stacks else ""
+            old = self.cfn.template_body(change.physical_id) if change.physical_id else ""
+            templates = Templates(load_cfn(old) if old else {}, load_cfn(new) if new else {},
+                                  {}, {}, self.rendered.env.config.region)
+            reviews.append(StackPlan(
+                stack=stack, stack_name=change.physical_id or change.logical_id,
+                state="update" if old else CREATE,
+                template_sha256=children.stacks[stack].template_sha256
+                if stack in children.stacks else "",
+                change_set_id=child_set.id,
+                resources=resource_changes(child_set, templates),
+                template_diff=template_diff(old, new),
+                widened_access=templates.widened_access(),
+                nested=self._nested_reviews(child_set)))
+        return reviews
 
     def _unchanged(self, current: StackInfo, deployed_template: str, template: str,
                    params: Mapping[str, str], tags: Mapping[str, str]) -> bool:

@@ -87,20 +87,26 @@ class StackPlan(msgspec.Struct, kw_only=True):
     ripple: list[str] = []  # "Param <- stack.Output" read from an upstream that may change
     waits_for: list[str] = []  # upstream stacks that must be created or applied first
     changed_outputs: list[str] = []
+    nested: list[StackPlan] = []  # the nested stacks' own change sets, reviewed the same way
 
     @property
     def changes(self) -> bool:
         return self.state != UNCHANGED
 
+    def all_resources(self) -> list[ResourceChange]:
+        return self.resources + [r for child in self.nested for r in child.all_resources()]
+
     def blocked_by_guard(self, allow_replace: Iterable[str]) -> list[ResourceChange]:
         allowed = set(allow_replace)
-        return [r for r in self.resources if r.endangers_data and r.logical_id not in allowed]
+        return [r for r in self.all_resources()
+                if r.endangers_data and r.logical_id not in allowed]
 
 
 class Plan(msgspec.Struct, kw_only=True):
     env: str
     created_at: str
     overrides: list[str] = []  # the --set values the plan was rendered with
+    nested: bool = False  # planned in the nested form (one root stack)
     tool_version: str = __version__
     stacks: list[StackPlan] = []
 

@@ -25,14 +25,15 @@ def short(value: Any) -> str:
 def risks(plan: StackPlan) -> list[str]:
     """One-line risk marks, most serious first."""
     marks = []
-    for r in plan.resources:
+    resources = plan.all_resources()
+    for r in resources:
         if r.endangers_data:
             verb = "removes" if r.action == "Remove" else "replaces"
             marks.append(f"{verb} {r.logical_id} ({r.resource_type}): data at risk")
-    for r in plan.resources:
+    for r in resources:
         if r.replaces and not r.endangers_data:
             marks.append(f"replaces {r.logical_id}")
-    if plan.widened_access:
+    if plan.widened_access or any(c.widened_access for c in plan.nested):
         marks.append("widens access")
     if plan.ripple:
         marks.append("reads changed upstream outputs")
@@ -75,6 +76,9 @@ def show_review(console: Console, plan: StackPlan, diff: bool = False) -> None:
         for line in plan.template_diff.splitlines():
             colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
             console.line("    " + console.style(line, colour))
+    for child in plan.nested:
+        console.line(f"  nested stack {child.stack}:")
+        show_review(console, child, diff=diff)
 
 
 def show_plan(console: Console, plan: Plan, diff: bool) -> None:

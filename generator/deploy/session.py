@@ -21,6 +21,7 @@ from generator.errors import AccountMismatch, AwsError, ConfirmationRequired
 class Aws:
     session: Any
     cfn: CloudFormation
+    account: str
 
     def client(self, service: str) -> Any:
         return self.session.client(service, config=RETRY_CONFIG)
@@ -40,7 +41,8 @@ def connect(cfg: Environment) -> Aws:
         raise AccountMismatch(
             f"these credentials are for account {identity['Account']}, but the env names "
             f"account_id {cfg.account_id}; switch profile or fix account_id in its params")
-    return Aws(sess, CloudFormation(sess.client("cloudformation", config=RETRY_CONFIG)))
+    return Aws(sess, CloudFormation(sess.client("cloudformation", config=RETRY_CONFIG)),
+               identity["Account"])
 
 
 def confirmer(yes: bool) -> Confirm:

@@ -315,6 +315,7 @@ def _rds_managed_master_password() -> None:
     db_class = rds_models.DBInstance
     original = db_class.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
     original_attr = db_class.get_cfn_attribute
+    original_has = db_class.has_cfn_attr.__func__  # type: ignore[attr-defined]
 
     def create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
                region_name: str, **kwargs: Any) -> Any:
@@ -341,6 +342,10 @@ def _rds_managed_master_password() -> None:
     db_class.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment,arg-type]
     db_class.update_from_cloudformation_json = classmethod(update)  # type: ignore[assignment]
     db_class.get_cfn_attribute = get_cfn_attribute  # type: ignore[method-assign]
+    # Outputs are checked against has_cfn_attr when a stack is created directly (as
+    # nested children are).
+    db_class.has_cfn_attr = classmethod(  # type: ignore[method-assign,assignment]
+        lambda cls, attr: attr == "MasterUserSecret.SecretArn" or original_has(cls, attr))
 
 
 # --- ELBv2: the attributes that name a load balancer and target group in metrics ----

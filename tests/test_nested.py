@@ -1,0 +1,142 @@
+"""The nested form: one root stack, children from content-addressed S3 keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.stub import Stubber
+
+from generator.deploy.artifacts import Artifacts
+from generator.deploy.cfn import ChangeSet, CloudFormation
+from generator.deploy.engine import DeployOptions, Prepared, StackWork
+from generator.deploy.resolve import Lookups
+from generator.deploy.ui import Console
+from generator.local.manager import Endpoint
+from generator.params import load_env
+from generator.render import nested_view, render
+from tests.conftest import ROOT, aws_env, run_stackgen
+
+BUCKET = "stackgen-artifacts-123456789012-us-east-1"
+
+
+def _run(project: Path, endpoint: Endpoint, *args: str) -> Any:
+    result = run_stackgen(["--no-color", *args], cwd=project, env=aws_env(endpoint))
+    return result
+
+
+def _children(c: Any) -> dict[str, dict[str, Any]]:
+    """Child stacks of the root by logical id, as the API describes them."""
+    resources = c.cloudformation.describe_stack_resources(StackName="kubenews-local-root")[
+        "StackResources"]
+    out = {}
+    for r in resources:
+        if r["ResourceType"] == "AWS::CloudFormation::Stack":
+            out[r["LogicalResourceId"]] = c.cloudformation.describe_stacks(
+                StackName=r["PhysicalResourceId"])["Stacks"][0]
+    return out
+
+
+def _values(items: list[dict[str, str]], key: str, value: str) -> dict[str, str]:
+    return {i[key]: i[value] for i in items}
+
+
+def test_nested_deploy_update_and_delete(project: Path, endpoint: Endpoint, aws: Any) -> None:
+    first = _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "uploaded 6 of 6 child templates" in first.stdout
+    versions = aws.s3.list_object_versions(Bucket=BUCKET)["Versions"]
+    assert len(versions) == 6
+    assert aws.s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    encryption = aws.s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]
+    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert aws.s3.get_public_access_block(Bucket=BUCKET)[
+        "PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+
+    children = _children(aws)
+    assert set(children) == {"Network", "Dns", "Alb", "Asg", "Rds", "Ecs"}
+    outs = {k: _values(s.get("Outputs", []), "OutputKey", "OutputValue")
+            for k, s in children.items()}
+    params = {k: _values(s["Parameters"], "ParameterKey", "ParameterValue")
+              for k, s in children.items()}
+    assert params["Alb"]["VpcId"] == outs["Network"]["VpcId"]
+    assert params["Alb"]["CertificateArn"] == outs["Dns"]["CertificateArn"]
+    assert params["Ecs"]["DbEndpoint"] == outs["Rds"]["DbEndpoint"]
+    assert params["Asg"]["TargetGroupArn"] == outs["Alb"]["TargetGroupArn"]
+    root = aws.cloudformation.describe_stacks(StackName="kubenews-local-root")["Stacks"][0]
+    root_outputs = _values(root["Outputs"], "OutputKey", "OutputValue")
+    assert root_outputs["AlbLoadBalancerDnsName"] == outs["Alb"]["LoadBalancerDnsName"]
+
+    again = _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes")
+    assert again.returncode == 0
+    assert "uploaded 0 of 6" in again.stdout and "is up to date" in again.stdout
+    assert len(aws.s3.list_object_versions(Bucket=BUCKET)["Versions"]) == 6
+
+    update = _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes",
+                  "--set", "asg.max_size=4")
+    assert update.returncode == 0, update.stdout + update.stderr
+    assert "uploaded 1 of 6" in update.stdout
+    modified = [line.split()[2] for line in update.stdout.splitlines()
+                if line.strip().startswith("~  Modify")]
+    assert modified == ["Asg"]
+    group = aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"][0]
+    assert group["MaxSize"] == 4
+
+    gone = _run(project, endpoint, "delete", "--env", "local", "--nested", "--yes",
+                "--purge-artifacts")
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert aws.cloudformation.describe_stacks()["Stacks"] == []
+    assert "Versions" not in aws.s3.list_object_versions(Bucket=BUCKET)
+
+
+def test_unchanged_child_templates_are_not_uploaded_again(aws: Any) -> None:
+    store = Artifacts(aws.s3, "artifacts-test", "us-east-1")
+    assert store.ensure_bucket() and not store.ensure_bucket()
+    assert store.upload("env/alb/abc.yaml", "a: 1\n")
+    assert not store.upload("env/alb/abc.yaml", "a: 1\n")
+    assert store.upload("env/alb/def.yaml", "a: 2\n")
+    assert store.uploaded == ["env/alb/abc.yaml", "env/alb/def.yaml"]
+    assert store.purge("env/") == 2
+    assert store.purge("env/") == 0
+
+
+def test_review_descends_into_nested_change_sets() -> None:
+    """AWS returns a nested stack's own change set id on its resource change."""
+    rendered = render(load_env(ROOT / "params", "local"), ROOT / "templates")
+    view = nested_view(rendered)
+    client = boto3.client("cloudformation", region_name="us-east-1",
+                          aws_access_key_id="x", aws_secret_access_key="x")
+    child_cs = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/child/1"
+    child_stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/kubenews-local-root-Rds/1"
+    root_cs = ChangeSet(id="root-cs", name="stackgen-1", stack_name="kubenews-local-root",
+                        stack_id="", kind="UPDATE", status="CREATE_COMPLETE", changes=())
+    from generator.deploy.cfn import Change
+
+    root_cs = ChangeSet(**{**root_cs.__dict__, "changes": (Change(
+        action="Modify", logical_id="Rds", resource_type="AWS::CloudFormation::Stack",
+        physical_id=child_stack, replacement="False", nested_change_set=child_cs),)})
+    with Stubber(client) as stub:
+        stub.add_response("describe_change_set", {
+            "ChangeSetId": child_cs, "StackName": "kubenews-local-root-Rds",
+            "Status": "CREATE_COMPLETE", "Changes": [{"Type": "Resource", "ResourceChange": {
+                "Action": "Modify", "LogicalResourceId": "DbInstance",
+                "ResourceType": "AWS::RDS::DBInstance", "PhysicalResourceId": "db-1",
+                "Replacement": "True",
+                "BeforeContext": json.dumps({"Properties": {"DBName": "kubenews"}}),
+                "AfterContext": json.dumps({"Properties": {"DBName": "other"}})}}]},
+            {"ChangeSetName": child_cs, "IncludePropertyValues": True})
+        stub.add_response("get_template", {"TemplateBody": rendered.stacks["rds"].template},
+                          {"StackName": child_stack, "TemplateStage": "Original"})
+        work = StackWork(view, CloudFormation(client, sleep=lambda _: None), Lookups(None),
+                         Console(color=False), lambda q: True,
+                         DeployOptions(nested=True, children=rendered))
+        prepared = Prepared("root", "kubenews-local-root", "UPDATE", view.root.template, {}, {},
+                            None, view.root.template)
+        review = work.review(prepared, root_cs)
+    [child] = review.nested
+    assert child.stack == "rds" and child.resources[0].logical_id == "DbInstance"
+    assert child.resources[0].properties[0].after == "other"
+    assert [r.logical_id for r in review.blocked_by_guard([])] == ["DbInstance"]
+    assert review.blocked_by_guard(["DbInstance"]) == []
