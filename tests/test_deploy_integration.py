@@ -126,3 +126,59 @@ def test_wrong_account_is_refused_before_any_change(project: Path, endpoint: End
     assert result.returncode == 2
     assert "account 123456789012" in result.stderr and "account_id 999999999999" in result.stderr
     assert _stacks(aws) == {}
+
+
+def test_prod_like_env_gets_termination_protection_and_a_stack_policy(
+        project: Path, endpoint: Endpoint, aws: Any) -> None:
+    protect = ("--set", "termination_protection=true")
+    assert _deploy(project, endpoint, *protect).returncode == 0
+    rds = aws.cloudformation.describe_stacks(StackName="kubenews-local-rds")["Stacks"][0]
+    assert rds["EnableTerminationProtection"] is True
+    policy = json.loads(aws.cloudformation.get_stack_policy(
+        StackName="kubenews-local-rds")["StackPolicyBody"])
+    deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
+    assert deny["Action"] == ["Update:Replace", "Update:Delete"]
+    assert deny["Resource"] == ["LogicalResourceId/DbInstance"]
+    refused = run_stackgen(["delete", "--env", "local", "--yes", *protect], cwd=project,
+                           env=aws_env(endpoint))
+    assert refused.returncode == 2 and "termination protection" in refused.stderr
+    # Turning it off in params and deploying lifts it; then delete works.
+    assert _deploy(project, endpoint).returncode == 0
+    assert run_stackgen(["delete", "--env", "local", "--yes"], cwd=project,
+                        env=aws_env(endpoint)).returncode == 0
+
+
+def test_ctrl_c_stops_scheduling_and_leaves_no_change_set(
+        project: Path, endpoint: Endpoint, aws: Any, monkeypatch: Any) -> None:
+    """An interrupt while network and dns run: they finish, nothing else starts."""
+    from generator.deploy import engine
+    from generator.deploy.resolve import Lookups
+    from generator.deploy.session import connect
+    from generator.deploy.ui import Console
+    from generator.params import load_env
+    from generator.render import render
+
+    for key, value in aws_env(endpoint).items():
+        if key.startswith("AWS_"):
+            monkeypatch.setenv(key, value)
+    rendered = render(load_env(project / "params", "local"), project / "templates")
+    session = connect(rendered.env.config)
+    calls = {"n": 0}
+    real_wait = engine.wait
+
+    def interrupting_wait(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt
+        return real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "wait", interrupting_wait)
+    deployer = engine.Deployer(rendered, session.cfn, Lookups(session.client("route53")),
+                               Console(color=False), lambda q: True, engine.DeployOptions())
+    results = {r.stack: r.state for r in deployer.run()}
+    assert results["alb"] == results["asg"] == results["rds"] == results["ecs"] == "INTERRUPTED"
+    assert {results["network"], results["dns"]} <= {"CREATED", "INTERRUPTED"}
+    stacks = {s["StackName"]: s["StackStatus"] for s in aws.cloudformation.describe_stacks()[
+        "Stacks"]}
+    assert not any(status == "REVIEW_IN_PROGRESS" for status in stacks.values())
+    assert set(stacks) <= {"kubenews-local-network", "kubenews-local-dns"}

@@ -7,6 +7,7 @@ against moto's server as shipped (the bug must still be there). The day a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from generator.local.manager import Endpoint
 from tests.conftest import clients, reset
@@ -262,3 +264,13 @@ def test_endpoint_binds_loopback_only(endpoint: Endpoint) -> None:
                 listening.append(local.split(":")[0])
     assert listening == ["0100007F"], listening
     time.sleep(0)  # keep the fixture alive until here
+
+
+def test_termination_protection_can_be_changed(target: tuple[Any, bool]) -> None:
+    c, fixed = target
+    _create_via_change_set(c, "protected", {"Resources": {"Handle": WAIT}})
+    with contextlib.suppress(ClientError, BotoCoreError, ResponseParserError):
+        c.cloudformation.update_termination_protection(StackName="protected",
+                                                       EnableTerminationProtection=True)
+    stack = c.cloudformation.describe_stacks(StackName="protected")["Stacks"][0]
+    assert bool(stack.get("EnableTerminationProtection")) is fixed

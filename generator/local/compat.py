@@ -18,9 +18,11 @@ from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.autoscaling.models import autoscaling_backends
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
+from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
+from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.ec2.models import route_tables as ec2_route_tables
 from moto.ecs.models import ecs_backends
@@ -388,6 +390,23 @@ def _route_tables_deleted_with_stack() -> None:
     ec2_route_tables.RouteTable.delete = delete  # type: ignore[attr-defined]
 
 
+# --- termination protection can be changed -------------------------------------------
+
+
+def _update_termination_protection() -> None:
+    """moto stores EnableTerminationProtection at create time but has no
+    UpdateTerminationProtection, which prod-like envs call after each deploy."""
+
+    def update_termination_protection(self: Any) -> ActionResult:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        stack.enable_termination_protection = self._get_param(
+            "EnableTerminationProtection") in (True, "true")
+        return ActionResult({"StackId": stack.stack_id})
+
+    cfn_responses.CloudFormationResponse.update_termination_protection = (  # type: ignore[attr-defined]
+        update_termination_protection)
+
+
 # --- 3. nested stacks: !GetAtt Child.Outputs.X ------------------------------------
 
 
@@ -412,6 +431,7 @@ def apply() -> None:
     _rds_managed_master_password()
     _elbv2_full_names()
     _route_tables_deleted_with_stack()
+    _update_termination_protection()
     _nested_stack_outputs()
     # moto builds its type map from CloudFormationModel's subclasses once; rebuild it
     # so the classes above are found.
