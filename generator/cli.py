@@ -10,12 +10,19 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from generator import __version__
 from generator.errors import StackgenError
+
+if TYPE_CHECKING:  # for annotations only: keep these imports off the start-up path
+    from generator.deploy.engine import StackResult
+    from generator.deploy.session import Aws
+    from generator.deploy.ui import Console
+    from generator.params import LoadedEnv
+    from generator.render import Rendered
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,7 @@ set_option = click.option("--set", "overrides", multiple=True, metavar="KEY.PATH
                           help="override one params value (repeatable)")
 
 
-def _load(app: AppContext, env: str, overrides: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _load(app: AppContext, env: str, overrides: tuple[str, ...]) -> LoadedEnv:
     from generator.params import load_env
 
     return load_env(app.params_dir, env, overrides)
@@ -209,14 +216,14 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
         sys.exit(1)
 
 
-def _console(app: AppContext, err: bool = False):  # type: ignore[no-untyped-def]
+def _console(app: AppContext, err: bool = False) -> Console:
     from generator.deploy.ui import Console
 
     stream = sys.stderr if err else sys.stdout
     return Console(app.color if app.color is not None else stream.isatty(), err=err)
 
 
-def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...]) -> Rendered:
     """Render (and so validate) everything before the first AWS call."""
     from generator.render import render as do_render
     from generator.render import write
@@ -226,7 +233,7 @@ def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...]):  #
     return rendered
 
 
-def _lint_gate(app: AppContext, rendered, stacks: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+def _lint_gate(app: AppContext, rendered: Rendered, stacks: tuple[str, ...]) -> None:
     """Refuse to deploy templates with lint errors: better than failing half-way."""
     from generator.errors import StackgenError
     from generator.lint.engine import Linter, failing
@@ -247,7 +254,8 @@ nested_option = click.option(
     help="the env as one root stack with nested children [default: the env's `nested`]")
 
 
-def _nested_form(rendered, aws, console, upload: bool = True):  # type: ignore[no-untyped-def]
+def _nested_form(rendered: Rendered, aws: Aws, console: Console,
+                 upload: bool = True) -> tuple[Rendered, str]:
     """The nested form: child templates in the artifacts bucket, the root as the one stack."""
     from generator.deploy.artifacts import Artifacts, bucket_name
     from generator.render import artifact_key, nested_view
@@ -270,7 +278,7 @@ def _api_calls(calls: int, stacks: int) -> None:
     click.echo(f"cloudformation API calls: {calls}{per}")
 
 
-def _summary(console, results, verb: str) -> None:  # type: ignore[no-untyped-def]
+def _summary(console: Console, results: list[StackResult], verb: str) -> None:
     if not results:
         return
     console.line()
@@ -493,16 +501,26 @@ def diff(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[st
              frozenset(stacks))
 
 
-@cli.command()
-@env_option
-@set_option
-@pass_app
-def status(app: AppContext, env: str, overrides: tuple[str, ...]) -> None:
-    """A table of the env's stacks: status and last change."""
+def _deployed_form(app: AppContext, env: str, overrides: tuple[str, ...],
+                   nested: bool | None) -> tuple[Rendered, Aws]:
+    """The env as deployed: the stacks, or the nested form's root."""
     from generator.deploy.session import connect
+    from generator.render import nested_view
 
     rendered = _rendered_for_aws(app, env, overrides)
     aws = connect(rendered.env.config)
+    use_nested = rendered.env.config.nested if nested is None else nested
+    return (nested_view(rendered) if use_nested else rendered), aws
+
+
+@cli.command()
+@env_option
+@set_option
+@nested_option
+@pass_app
+def status(app: AppContext, env: str, overrides: tuple[str, ...], nested: bool | None) -> None:
+    """A table of the env's stacks: status and last change."""
+    rendered, aws = _deployed_form(app, env, overrides, nested)
     console = _console(app)
     names = [rendered.stacks[s].stack_name for s in rendered.graph.order]
     deployed = aws.cfn.describe_many(names)
@@ -520,13 +538,12 @@ def status(app: AppContext, env: str, overrides: tuple[str, ...]) -> None:
 @set_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@nested_option
 @pass_app
-def outputs(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str) -> None:
+def outputs(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
+            nested: bool | None) -> None:
     """The outputs of the env's deployed stacks."""
-    from generator.deploy.session import connect
-
-    rendered = _rendered_for_aws(app, env, overrides)
-    aws = connect(rendered.env.config)
+    rendered, aws = _deployed_form(app, env, overrides, nested)
     names = {s: rendered.stacks[s].stack_name for s in rendered.graph.order}
     deployed = aws.cfn.describe_many(list(names.values()))
     found = {s: deployed[n].outputs for s, n in names.items() if n in deployed}

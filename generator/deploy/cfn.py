@@ -155,6 +155,16 @@ class CloudFormation:
         except (BotoCoreError, ResponseParserError) as exc:  # refused, unparsable 500 page, …
             raise AwsError(f"{name}: {' '.join(str(exc).split())}") from None
 
+    def _pages(self, name: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Every page of a paginated call (ClientError propagates to the caller)."""
+        token: str | None = None
+        while True:
+            page = self._call(name, **kwargs, **({"NextToken": token} if token else {}))
+            yield page
+            token = page.get("NextToken")
+            if not token:
+                return
+
     # --- stacks -------------------------------------------------------------
 
     def describe(self, stack_name: str) -> StackInfo | None:
@@ -172,19 +182,14 @@ class CloudFormation:
             found = [self.describe(n) for n in names]
             return {s.name: s for s in found if s}
         wanted, out = set(names), {}
-        token: str | None = None
-        while True:
-            kwargs = {"NextToken": token} if token else {}
-            try:
-                page = self._call("describe_stacks", **kwargs)
-            except ClientError as exc:
-                raise AwsError(f"describe_stacks: {_message(exc)}") from None
-            for raw in page.get("Stacks", []):
-                if raw["StackName"] in wanted and raw["StackStatus"] != "DELETE_COMPLETE":
-                    out[raw["StackName"]] = StackInfo.from_api(raw)
-            token = page.get("NextToken")
-            if not token:
-                return out
+        try:
+            for page in self._pages("describe_stacks"):
+                for raw in page.get("Stacks", []):
+                    if raw["StackName"] in wanted and raw["StackStatus"] != "DELETE_COMPLETE":
+                        out[raw["StackName"]] = StackInfo.from_api(raw)
+        except ClientError as exc:
+            raise AwsError(f"describe_stacks: {_message(exc)}") from None
+        return out
 
     def template_body(self, stack_name: str) -> str:
         try:
@@ -230,25 +235,19 @@ class CloudFormation:
 
     def stale_change_sets(self, stack_name: str) -> list[str]:
         """Our change sets left on a stack by an interrupted run."""
-        ids, token = [], None
-        while True:
-            kwargs: dict[str, Any] = {"StackName": stack_name}
-            if token:
-                kwargs["NextToken"] = token
-            try:
-                page = self._call("list_change_sets", **kwargs)
-            except ClientError as exc:
-                if _is_missing(exc):
-                    return []
-                raise AwsError(f"list_change_sets {stack_name}: {_message(exc)}") from None
-            # Filter by stack too: an endpoint that lists every stack's sets must not
-            # make us delete another stack's reviewed change set.
-            ids += [s["ChangeSetId"] for s in page.get("Summaries", [])
-                    if s.get("ChangeSetName", "").startswith(CHANGE_SET_PREFIX)
-                    and s.get("StackName") == stack_name]
-            token = page.get("NextToken")
-            if not token:
-                return ids
+        ids = []
+        try:
+            for page in self._pages("list_change_sets", StackName=stack_name):
+                # Filter by stack too: an endpoint that lists every stack's sets must not
+                # make us delete another stack's reviewed change set.
+                ids += [s["ChangeSetId"] for s in page.get("Summaries", [])
+                        if s.get("ChangeSetName", "").startswith(CHANGE_SET_PREFIX)
+                        and s.get("StackName") == stack_name]
+        except ClientError as exc:
+            if _is_missing(exc):
+                return []
+            raise AwsError(f"list_change_sets {stack_name}: {_message(exc)}") from None
+        return ids
 
     def delete_change_set(self, change_set_id: str) -> None:
         try:
@@ -333,21 +332,13 @@ class CloudFormation:
     def events_since(self, stack_name: str, last_seen: str | None) -> list[Event]:
         """Events newer than ``last_seen``, oldest first (pages until it is reached)."""
         fresh: list[Event] = []
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"StackName": stack_name}
-            if token:
-                kwargs["NextToken"] = token
-            try:
-                page = self._call("describe_stack_events", **kwargs)
-            except ClientError as exc:
-                if _is_missing(exc):
-                    return list(reversed(fresh))
+        try:
+            for page in self._pages("describe_stack_events", StackName=stack_name):
+                for raw in page.get("StackEvents", []):
+                    if raw["EventId"] == last_seen:
+                        return list(reversed(fresh))
+                    fresh.append(Event.from_api(raw))
+        except ClientError as exc:
+            if not _is_missing(exc):
                 raise AwsError(f"describe_stack_events: {_message(exc)}") from None
-            for raw in page.get("StackEvents", []):
-                if raw["EventId"] == last_seen:
-                    return list(reversed(fresh))
-                fresh.append(Event.from_api(raw))
-            token = page.get("NextToken")
-            if not token:
-                return list(reversed(fresh))
+        return list(reversed(fresh))
