@@ -77,6 +77,8 @@ schema docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/render_bench.py
+	$(BIN)/python bench/lint_bench.py
+	$(BIN)/python bench/deploy_bench.py
 
 clean:
 	rm -rf build .stackgen
