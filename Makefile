@@ -22,7 +22,7 @@ render: $(STAMP)
 	$(STACKGEN) render --env $(ENV)
 
 lint: $(STAMP)
-	$(STACKGEN) lint --all-envs
+	$(STACKGEN) lint --all-envs --strict
 
 # The local env deploys to the local endpoint, started here when not running.
 local-up: $(STAMP)
@@ -63,7 +63,8 @@ check: $(STAMP)
 	$(BIN)/ruff check generator tests bench
 	$(BIN)/mypy
 
-test: $(STAMP) check
+# CI's gate: static checks, every shipped env linted (zero errors), then the suite.
+test: $(STAMP) check lint
 	$(BIN)/pytest
 
 # Rewrite tests/golden/ from the current templates; review the diff before committing.
