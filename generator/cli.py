@@ -52,6 +52,9 @@ class StackgenGroup(click.Group):
         except StackgenError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
 
 
 @click.group(cls=StackgenGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,7 +87,7 @@ def _load(app: AppContext, env: str, overrides: tuple[str, ...]) -> LoadedEnv:
     return load_env(app.params_dir, env, overrides)
 
 
-@cli.command()
+@cli.command(short_help='Render templates, parameters, manifest.')
 @click.option("--env", "-e", "env_names", multiple=True, help="environment (repeatable)")
 @click.option("--all-envs", is_flag=True, help="every env in the params dir")
 @set_option
@@ -130,7 +133,7 @@ def _env_names(app: AppContext, env_names: tuple[str, ...], all_envs: bool) -> l
     return names
 
 
-@cli.command()
+@cli.command(short_help='Print the params JSON Schema or reference.')
 @click.option("--out", type=click.Path(path_type=Path), help="write to a file instead of stdout")
 @click.option("--format", "fmt", type=click.Choice(["json", "markdown"]), default="json",
               show_default=True, help="JSON Schema, or a Markdown reference table")
@@ -148,7 +151,7 @@ def schema(out: Path | None, fmt: str) -> None:
         click.echo(text, nl=False)
 
 
-@cli.command()
+@cli.command(short_help='Print the stack graph (text or Mermaid).')
 @env_option
 @set_option
 @click.option("--format", "fmt", type=click.Choice(["text", "mermaid"]), default="text",
@@ -165,7 +168,7 @@ def graph(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str) -> No
     click.echo(to_mermaid(g) if fmt == "mermaid" else to_text(g), nl=False)
 
 
-@cli.command()
+@cli.command(short_help='Lint rendered templates (CI gate).')
 @click.option("--env", "-e", "env_names", multiple=True, help="environment (repeatable)")
 @click.option("--all-envs", is_flag=True, help="every env in the params dir")
 @set_option
@@ -294,7 +297,7 @@ def _summary(console: Console, results: list[StackResult], verb: str) -> None:
         sys.exit(1)
 
 
-@cli.command()
+@cli.command(short_help='Deploy the env as reviewed change sets.')
 @env_option
 @set_option
 @click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
@@ -340,7 +343,7 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     _summary(console, results, "deploy")
 
 
-@cli.command()
+@cli.command(short_help="Delete the env's stacks, reverse order.")
 @env_option
 @set_option
 @click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
@@ -382,7 +385,7 @@ def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     _summary(console, results, "delete")
 
 
-@cli.command()
+@cli.command(short_help='Review every change set before executing.')
 @env_option
 @set_option
 @click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
@@ -446,7 +449,7 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
         sys.exit(2)
 
 
-@cli.command()
+@cli.command(short_help="Execute a saved plan's change sets exactly.")
 @click.argument("plan_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @set_option
 @click.option("--yes", "-y", is_flag=True, help="execute without asking")
@@ -484,7 +487,7 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     _summary(console, deployer.run(), "apply")
 
 
-@cli.command()
+@cli.command(short_help='Show template and parameter diffs only.')
 @env_option
 @set_option
 @click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
@@ -513,7 +516,7 @@ def _deployed_form(app: AppContext, env: str, overrides: tuple[str, ...],
     return (nested_view(rendered) if use_nested else rendered), aws
 
 
-@cli.command()
+@cli.command(short_help="Show the env's stacks and their status.")
 @env_option
 @set_option
 @nested_option
@@ -533,7 +536,7 @@ def status(app: AppContext, env: str, overrides: tuple[str, ...], nested: bool |
     console.table(["stack", "name", "status", "last change"], rows)
 
 
-@cli.command()
+@cli.command(short_help="Show the outputs of the env's stacks.")
 @env_option
 @set_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
@@ -555,7 +558,7 @@ def outputs(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
                   [[s, k, v] for s, outs in found.items() for k, v in sorted(outs.items())])
 
 
-@cli.group()
+@cli.group(short_help='The local AWS endpoint (moto, 127.0.0.1).')
 def local() -> None:
     """The local AWS endpoint (moto's server on 127.0.0.1) for offline deploys."""
 

@@ -35,18 +35,21 @@ class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
 class Network(Strict):
     """The VPC: created by the network stack, or an existing one passed through."""
 
-    mode: Annotated[Literal["create", "existing"],
-                    doc("`create` a VPC, or pass an `existing` one through")] = "create"
+    mode: Annotated[
+        Literal["create", "existing"], doc("`create` a VPC, or pass an `existing` one through")
+    ] = "create"
     cidr: Annotated[Cidr, doc("VPC CIDR (mode create)")] = "10.0.0.0/16"
-    availability_zones: Annotated[list[str], Meta(min_length=2),
-                                  doc("AZs for subnets (mode create)")] = msgspec.field(
-        default_factory=lambda: ["us-east-1a", "us-east-1b"])
+    availability_zones: Annotated[list[str], Meta(min_length=2), doc("AZs for subnets (mode create)")] = (
+        msgspec.field(default_factory=lambda: ["us-east-1a", "us-east-1b"])
+    )
     private_subnets: Annotated[
-        bool, doc("app and DB in private subnets behind a NAT gateway (mode create)")] = False
+        bool, doc("app and DB in private subnets behind a NAT gateway (mode create)")
+    ] = False
     vpc_id: Annotated[str | None, doc("existing VPC id (mode existing)")] = None
     public_subnet_ids: Annotated[list[str], doc("existing public subnets (mode existing)")] = []
     private_subnet_ids: Annotated[
-        list[str], doc("existing app/DB subnets; public ones when empty (mode existing)")] = []
+        list[str], doc("existing app/DB subnets; public ones when empty (mode existing)")
+    ] = []
 
     def __post_init__(self) -> None:
         if self.mode == "existing":
@@ -60,6 +63,8 @@ class Network(Strict):
 
 
 class HostedZone(Strict):
+    """The Route 53 zone the domain lives in: looked up by name, given by id, or created."""
+
     name: Annotated[str, doc("zone name, e.g. example.com")]
     create: Annotated[bool, doc("create the zone (else look it up by name)")] = False
     id: Annotated[str | None, doc("existing zone id; skips the lookup by name")] = None
@@ -67,8 +72,9 @@ class HostedZone(Strict):
 
 
 class Dns(Strict):
-    domain: Annotated[str, Meta(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$"),
-                      doc("the app's domain name")]
+    """The app's domain, its zone, and how the record points at the load balancer."""
+
+    domain: Annotated[str, Meta(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$"), doc("the app's domain name")]
     zone: HostedZone
     record_type: Annotated[Literal["alias", "cname"], doc("A-alias or CNAME")] = "alias"
     cname_ttl: Annotated[int, Meta(ge=0), doc("TTL when record_type is cname")] = 300
@@ -83,13 +89,15 @@ class Dns(Strict):
 
 
 class HealthCheck(Strict):
+    """How the load balancer checks a target."""
+
     path: Annotated[str, Meta(pattern=r"^/"), doc("health check path")] = "/"
     port: Annotated[str, doc("port or traffic-port")] = "traffic-port"
-    protocol: Literal["HTTP", "HTTPS"] = "HTTP"
-    interval_seconds: Annotated[int, Meta(ge=5, le=300)] = 30
-    timeout_seconds: Annotated[int, Meta(ge=2, le=120)] = 5
-    healthy_threshold: Annotated[int, Meta(ge=2, le=10)] = 5
-    unhealthy_threshold: Annotated[int, Meta(ge=2, le=10)] = 2
+    protocol: Annotated[Literal["HTTP", "HTTPS"], doc("health check protocol")] = "HTTP"
+    interval_seconds: Annotated[int, Meta(ge=5, le=300), doc("time between checks")] = 30
+    timeout_seconds: Annotated[int, Meta(ge=2, le=120), doc("time a check may take (< interval)")] = 5
+    healthy_threshold: Annotated[int, Meta(ge=2, le=10), doc("passes before a target is healthy")] = 5
+    unhealthy_threshold: Annotated[int, Meta(ge=2, le=10), doc("failures before a target is unhealthy")] = 2
     matcher: Annotated[str, doc("HTTP codes counted healthy")] = "200"
 
     def __post_init__(self) -> None:
@@ -98,61 +106,91 @@ class HealthCheck(Strict):
 
 
 class TargetGroup(Strict):
-    port: Port = 80
-    protocol: Literal["HTTP", "HTTPS"] = "HTTP"
-    protocol_version: Literal["HTTP1", "HTTP2", "GRPC"] = "HTTP1"
-    deregistration_delay_seconds: Annotated[int, Meta(ge=0, le=3600)] = 300
+    """Where the load balancer sends traffic."""
+
+    port: Annotated[Port, doc("port the targets receive traffic on")] = 80
+    protocol: Annotated[Literal["HTTP", "HTTPS"], doc("protocol to the targets")] = "HTTP"
+    protocol_version: Annotated[Literal["HTTP1", "HTTP2", "GRPC"], doc("HTTP1, HTTP2 or GRPC")] = "HTTP1"
+    deregistration_delay_seconds: Annotated[
+        int, Meta(ge=0, le=3600), doc("draining time before a target is removed")
+    ] = 300
     health_check: HealthCheck = msgspec.field(default_factory=HealthCheck)
 
 
 class Alb(Strict):
-    scheme: Literal["internet-facing", "internal"] = "internet-facing"
+    """The Application Load Balancer: HTTPS at the domain, HTTP redirected."""
+
+    scheme: Annotated[
+        Literal["internet-facing", "internal"], doc("internet-facing, or internal to the VPC")
+    ] = "internet-facing"
     ingress_cidrs: Annotated[list[Cidr], doc("who may reach 80/443")] = msgspec.field(
-        default_factory=lambda: ["0.0.0.0/0"])
+        default_factory=lambda: ["0.0.0.0/0"]
+    )
     http_redirect: Annotated[bool, doc("HTTP 80 redirects to HTTPS (else forwards)")] = True
     ssl_policy: Annotated[str, doc("TLS policy of the HTTPS listener")] = (
-        "ELBSecurityPolicy-TLS13-1-2-2021-06")
-    idle_timeout_seconds: Annotated[int, Meta(ge=1, le=4000)] = 60
-    deletion_protection: bool = False
+        "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    )
+    idle_timeout_seconds: Annotated[int, Meta(ge=1, le=4000), doc("connection idle timeout")] = 60
+    deletion_protection: Annotated[bool, doc("refuse deleting the load balancer")] = False
     target_group: TargetGroup = msgspec.field(default_factory=TargetGroup)
-    alarm_5xx_threshold: Annotated[int, Meta(ge=1),
-                                   doc("target 5xx per minute that alarm")] = 10
+    alarm_5xx_threshold: Annotated[int, Meta(ge=1), doc("target 5xx per minute that alarm")] = 10
 
 
 # --- asg ----------------------------------------------------------------------
 
 
 class Volume(Strict):
-    device_name: str = "/dev/xvda"
+    """The container instances' root EBS volume."""
+
+    device_name: Annotated[str, doc("root device")] = "/dev/xvda"
     # The ECS-optimised AL2023 image's snapshot is 30 GiB; a smaller root fails to launch.
     size_gib: Annotated[int, Meta(ge=1, le=16384), doc("root volume size")] = 30
-    type: Literal["gp2", "gp3", "io1", "io2"] = "gp3"
-    encrypted: bool = True
+    type: Annotated[Literal["gp2", "gp3", "io1", "io2"], doc("EBS volume type")] = "gp3"
+    encrypted: Annotated[bool, doc("encrypt the volume")] = True
 
 
 class AsgScaling(Strict):
-    mode: Annotated[Literal["target_tracking", "capacity_provider", "none"],
-                    doc("CPU target tracking, or an ECS capacity provider")] = "target_tracking"
-    cpu_target_percent: Annotated[float, Meta(gt=0, le=100)] = 50.0
-    capacity_target_percent: Annotated[int, Meta(ge=1, le=100),
-                                       doc("managed scaling target (capacity_provider)")] = 100
+    """How the container instances scale."""
+
+    mode: Annotated[
+        Literal["target_tracking", "capacity_provider", "none"],
+        doc("CPU target tracking, or an ECS capacity provider"),
+    ] = "target_tracking"
+    cpu_target_percent: Annotated[
+        float, Meta(gt=0, le=100), doc("average CPU the ASG tracks (target_tracking)")
+    ] = 50.0
+    capacity_target_percent: Annotated[
+        int, Meta(ge=1, le=100), doc("managed scaling target (capacity_provider)")
+    ] = 100
 
 
 class Asg(Strict):
-    instance_type: Annotated[str, Meta(pattern=r"^[a-z0-9-]+\.[a-z0-9]+$")] = "t3.micro"
+    """EC2 capacity for ECS: launch template and auto scaling group (EC2 launch type only)."""
+
+    instance_type: Annotated[
+        str,
+        Meta(pattern=r"^[a-z0-9-]+\.[a-z0-9]+$"),
+        doc("container instance type (t3.micro is current-generation)"),
+    ] = "t3.micro"
     ami_ssm_parameter: Annotated[str, doc("public SSM parameter of the ECS-optimised AMI")] = (
-        "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id")
+        "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+    )
     key_name: Annotated[str | None, doc("EC2 key pair; none by default")] = None
     volume: Volume = msgspec.field(default_factory=Volume)
-    min_size: Annotated[int, Meta(ge=0)] = 1
-    max_size: Annotated[int, Meta(ge=1)] = 3
-    desired_capacity: Annotated[int, Meta(ge=0)] = 1
-    default_cooldown_seconds: Annotated[int, Meta(ge=0)] = 300
-    health_check_type: Literal["EC2", "ELB"] = "EC2"
-    health_check_grace_period_seconds: Annotated[int, Meta(ge=0)] = 300
-    collect_group_metrics: bool = True
+    min_size: Annotated[int, Meta(ge=0), doc("fewest instances")] = 1
+    max_size: Annotated[int, Meta(ge=1), doc("most instances")] = 3
+    desired_capacity: Annotated[int, Meta(ge=0), doc("instances to start with (min..max)")] = 1
+    default_cooldown_seconds: Annotated[int, Meta(ge=0), doc("cooldown between scaling activities")] = 300
+    health_check_type: Annotated[Literal["EC2", "ELB"], doc("EC2 status checks, or the load balancer's")] = (
+        "EC2"
+    )
+    health_check_grace_period_seconds: Annotated[
+        int, Meta(ge=0), doc("time before a new instance is checked")
+    ] = 300
+    collect_group_metrics: Annotated[bool, doc("collect all group metrics (1-minute)")] = True
     register_in_target_group: Annotated[
-        bool, doc("the hand setup registered instances in the target group")] = True
+        bool, doc("the hand setup registered instances in the target group")
+    ] = True
     ssm_core: Annotated[bool, doc("attach AmazonSSMManagedInstanceCore")] = False
     http_tokens: Annotated[Literal["required", "optional"], doc("IMDSv2")] = "required"
     scaling: AsgScaling = msgspec.field(default_factory=AsgScaling)
@@ -171,31 +209,45 @@ class Asg(Strict):
 
 
 class Rds(Strict):
-    instance_class: Annotated[str, Meta(pattern=r"^db\.")] = "db.t3.micro"
-    engine: Literal["postgres"] = "postgres"
-    engine_version: Annotated[str, Meta(pattern=r"^\d+(\.\d+)*$")] = "16.13"
-    allocated_storage_gib: Annotated[int, Meta(ge=20, le=65536)] = 20
-    storage_type: Literal["gp2", "gp3", "io1", "io2"] = "gp3"
-    storage_encrypted: bool = True
-    backup_retention_days: Annotated[int, Meta(ge=0, le=35)] = 7
-    multi_az: bool = False
-    deletion_protection: bool = False
-    database_name: Annotated[str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$")] = "kubenews"
-    master_username: Annotated[str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$")] = "kubenews"
+    """PostgreSQL on RDS; its password lives in Secrets Manager, never in params."""
+
+    instance_class: Annotated[str, Meta(pattern=r"^db\."), doc("DB instance class")] = "db.t3.micro"
+    engine: Annotated[Literal["postgres"], doc("database engine")] = "postgres"
+    engine_version: Annotated[
+        str, Meta(pattern=r"^\d+(\.\d+)*$"), doc("a current 16.x (16.1 is deprecated)")
+    ] = "16.13"
+    allocated_storage_gib: Annotated[int, Meta(ge=20, le=65536), doc("storage size")] = 20
+    storage_type: Annotated[Literal["gp2", "gp3", "io1", "io2"], doc("storage type")] = "gp3"
+    storage_encrypted: Annotated[bool, doc("encrypt storage at rest (create-only)")] = True
+    backup_retention_days: Annotated[int, Meta(ge=0, le=35), doc("days automated backups are kept")] = 7
+    multi_az: Annotated[bool, doc("a standby in a second AZ")] = False
+    deletion_protection: Annotated[bool, doc("refuse deleting the DB")] = False
+    database_name: Annotated[
+        str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$"), doc("database created at launch (create-only)")
+    ] = "kubenews"
+    master_username: Annotated[
+        str,
+        Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$"),
+        doc("master user (create-only); its password is never in params"),
+    ] = "kubenews"
     password: Annotated[
         Literal["managed", "secret"],
-        doc("`managed`: RDS keeps it in Secrets Manager; `secret`: a generated secret")] = "managed"
-    port: Port = 5432
-    publicly_accessible: bool = False
-    deletion_policy: Annotated[Literal["Snapshot", "Retain", "Delete"],
-                               doc("what deleting or replacing the DB keeps")] = "Snapshot"
+        doc("`managed`: RDS keeps it in Secrets Manager; `secret`: a generated secret"),
+    ] = "managed"
+    port: Annotated[Port, doc("DB port; the app's security group reaches only this")] = 5432
+    publicly_accessible: Annotated[bool, doc("a public endpoint (keep false)")] = False
+    deletion_policy: Annotated[
+        Literal["Snapshot", "Retain", "Delete"], doc("what deleting or replacing the DB keeps")
+    ] = "Snapshot"
 
 
 # --- ecs ----------------------------------------------------------------------
 
 
 class PlacementStrategy(Strict):
-    type: Literal["random", "binpack", "spread"]
+    """How tasks are spread over instances, applied in order (EC2 only)."""
+
+    type: Annotated[Literal["random", "binpack", "spread"], doc("random, binpack or spread")]
     field: Annotated[str | None, doc("binpack: cpu|memory; spread: an attribute")] = None
 
     def __post_init__(self) -> None:
@@ -204,13 +256,13 @@ class PlacementStrategy(Strict):
         if self.type == "binpack" and self.field not in ("cpu", "memory"):
             raise ValueError("strategy 'binpack' needs field 'cpu' or 'memory'")
         if self.type == "spread" and not self.field:
-            raise ValueError(
-                "strategy 'spread' needs a field such as 'attribute:ecs.availability-zone'"
-            )
+            raise ValueError("strategy 'spread' needs a field such as 'attribute:ecs.availability-zone'")
 
 
 class PlacementConstraint(Strict):
-    type: Literal["distinctInstance", "memberOf"]
+    """Where tasks may run (EC2 only)."""
+
+    type: Annotated[Literal["distinctInstance", "memberOf"], doc("distinctInstance or memberOf")]
     expression: Annotated[str | None, doc("memberOf: a cluster query expression")] = None
 
     def __post_init__(self) -> None:
@@ -224,22 +276,31 @@ class SecretRef(Strict):
     """Where a container secret comes from: exactly one of the three."""
 
     db_password: Annotated[bool, doc("the DB master password")] = False
-    secretsmanager_arn: Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:secretsmanager:")] | None = None
-    ssm_parameter_arn: Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:ssm:")] | None = None
+    secretsmanager_arn: Annotated[
+        Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:secretsmanager:")] | None,
+        doc("a Secrets Manager secret (ARN, optionally :key::)"),
+    ] = None
+    ssm_parameter_arn: Annotated[
+        Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:ssm:")] | None,
+        doc("an SSM Parameter Store parameter (ARN)"),
+    ] = None
 
     def __post_init__(self) -> None:
         given = [self.db_password, bool(self.secretsmanager_arn), bool(self.ssm_parameter_arn)]
         if sum(given) != 1:
-            raise ValueError(
-                "set exactly one of db_password, secretsmanager_arn, ssm_parameter_arn"
-            )
+            raise ValueError("set exactly one of db_password, secretsmanager_arn, ssm_parameter_arn")
 
 
 class IamStatement(Strict):
-    actions: Annotated[list[Annotated[str, Meta(pattern=r"^[a-z0-9-]+:[A-Za-z0-9*]+$")]],
-                       Meta(min_length=1)]
-    resources: Annotated[list[str], Meta(min_length=1)]
-    effect: Literal["Allow", "Deny"] = "Allow"
+    """One IAM policy statement of a task role."""
+
+    actions: Annotated[
+        list[Annotated[str, Meta(pattern=r"^[a-z0-9-]+:[A-Za-z0-9*]+$")]],
+        Meta(min_length=1),
+        doc("service:Action names; no wildcards"),
+    ]
+    resources: Annotated[list[str], Meta(min_length=1), doc("ARNs the actions apply to")]
+    effect: Annotated[Literal["Allow", "Deny"], doc("Allow or Deny")] = "Allow"
 
 
 def _db_password_secret() -> dict[str, SecretRef]:
@@ -247,35 +308,48 @@ def _db_password_secret() -> dict[str, SecretRef]:
 
 
 class Container(Strict):
-    name: Name = "web"
-    image: str = "docker.io/pedroheeger/curso116_kube-news:v2"
-    cpu: Annotated[int, Meta(ge=0)] = 128
-    memory_mib: Annotated[int, Meta(ge=6)] = 256
-    container_port: Port = 8080
+    """The app's container."""
+
+    name: Annotated[Name, doc("container name")] = "web"
+    image: Annotated[str, doc("image from any registry, ECR included")] = (
+        "docker.io/pedroheeger/curso116_kube-news:v2"
+    )
+    cpu: Annotated[int, Meta(ge=0), doc("container cpu units")] = 128
+    memory_mib: Annotated[int, Meta(ge=6), doc("container hard memory limit")] = 256
+    container_port: Annotated[Port, doc("port the app listens on")] = 8080
     host_port: Annotated[Port, doc("EC2 bridge mode; 0 picks a dynamic port")] = 80
-    command: list[str] | None = None
+    command: Annotated[list[str] | None, doc("overrides the image's command")] = None
     environment: Annotated[dict[str, str], doc("plain values; never secrets")] = {}
-    secrets: Annotated[dict[str, SecretRef],
-                       doc("env vars filled from Secrets Manager or SSM")] = msgspec.field(
-        default_factory=_db_password_secret)
+    secrets: Annotated[dict[str, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = (
+        msgspec.field(default_factory=_db_password_secret)
+    )
 
 
 class Deployment(Strict):
-    min_healthy_percent: Annotated[int, Meta(ge=0, le=100)] = 100
-    max_percent: Annotated[int, Meta(ge=100, le=400)] = 200
-    circuit_breaker: bool = True
-    rollback: bool = True
+    """How the service replaces tasks on a deployment."""
+
+    min_healthy_percent: Annotated[int, Meta(ge=0, le=100), doc("tasks kept running during a deployment")] = (
+        100
+    )
+    max_percent: Annotated[
+        int, Meta(ge=100, le=400), doc("tasks allowed during a deployment (200 lets one task be replaced)")
+    ] = 200
+    circuit_breaker: Annotated[bool, doc("stop a failing deployment")] = True
+    rollback: Annotated[bool, doc("and roll it back")] = True
 
 
 class ServiceScaling(Strict):
-    enabled: bool = True
-    min_tasks: Annotated[int, Meta(ge=0)] = 1
-    max_tasks: Annotated[int, Meta(ge=1)] = 4
-    cpu_target_percent: Annotated[float, Meta(gt=0, le=100)] | None = 60.0
-    requests_per_target: Annotated[
-        Annotated[int, Meta(ge=1)] | None, doc("ALB requests per target")] = None
-    scale_in_cooldown_seconds: int = 60
-    scale_out_cooldown_seconds: int = 60
+    """Service auto scaling: target tracking on CPU and/or ALB requests per target."""
+
+    enabled: Annotated[bool, doc("service auto scaling on")] = True
+    min_tasks: Annotated[int, Meta(ge=0), doc("fewest tasks")] = 1
+    max_tasks: Annotated[int, Meta(ge=1), doc("most tasks")] = 4
+    cpu_target_percent: Annotated[
+        Annotated[float, Meta(gt=0, le=100)] | None, doc("average CPU to track; null for none")
+    ] = 60.0
+    requests_per_target: Annotated[Annotated[int, Meta(ge=1)] | None, doc("ALB requests per target")] = None
+    scale_in_cooldown_seconds: Annotated[int, doc("wait after scaling in")] = 60
+    scale_out_cooldown_seconds: Annotated[int, doc("wait after scaling out")] = 60
 
     def __post_init__(self) -> None:
         if self.min_tasks > self.max_tasks:
@@ -289,28 +363,36 @@ def _distinct_instance() -> list[PlacementConstraint]:
 
 
 class Service(Strict):
-    desired_count: Annotated[int, Meta(ge=0)] = 1
-    scheduling_strategy: Literal["REPLICA", "DAEMON"] = "REPLICA"
-    health_check_grace_period_seconds: Annotated[int, Meta(ge=0)] = 60
-    placement_strategies: Annotated[list[PlacementStrategy], Meta(max_length=5),
-                                    doc("applied in order")] = []
-    placement_constraints: Annotated[list[PlacementConstraint], Meta(max_length=10)] = msgspec.field(
-        default_factory=_distinct_instance)
+    """The long-running ECS service behind the load balancer."""
+
+    desired_count: Annotated[int, Meta(ge=0), doc("tasks to run")] = 1
+    scheduling_strategy: Annotated[
+        Literal["REPLICA", "DAEMON"], doc("REPLICA, or DAEMON (one per instance)")
+    ] = "REPLICA"
+    health_check_grace_period_seconds: Annotated[
+        int, Meta(ge=0), doc("time before load balancer checks count")
+    ] = 60
+    placement_strategies: Annotated[list[PlacementStrategy], Meta(max_length=5), doc("applied in order")] = []
+    placement_constraints: Annotated[
+        list[PlacementConstraint], Meta(max_length=10), doc("distinctInstance, memberOf (EC2 only)")
+    ] = msgspec.field(default_factory=_distinct_instance)
     deployment: Deployment = msgspec.field(default_factory=Deployment)
     autoscaling: ServiceScaling = msgspec.field(default_factory=ServiceScaling)
-    enable_execute_command: bool = False
+    enable_execute_command: Annotated[bool, doc("allow ECS Exec into tasks")] = False
 
 
 class Task(Strict):
     """A standalone task definition (batch work, a DB migration), with its own role."""
 
-    command: Annotated[list[str], Meta(min_length=1)]
+    command: Annotated[list[str], Meta(min_length=1), doc("the task's command")]
     image: Annotated[str | None, doc("defaults to the service container's image")] = None
-    cpu: Annotated[int, Meta(ge=128)] = 256
-    memory_mib: Annotated[int, Meta(ge=128)] = 512
-    environment: dict[str, str] = {}
-    secrets: dict[str, SecretRef] = {}
-    task_role_statements: list[IamStatement] = []
+    cpu: Annotated[int, Meta(ge=128), doc("task cpu units")] = 256
+    memory_mib: Annotated[int, Meta(ge=128), doc("task memory")] = 512
+    environment: Annotated[dict[str, str], doc("plain values; never secrets")] = {}
+    secrets: Annotated[dict[str, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = {}
+    task_role_statements: Annotated[
+        list[IamStatement], doc("what this task alone may do (its own role)")
+    ] = []
 
 
 # Task sizes Fargate accepts: cpu units -> allowed memory (MiB).
@@ -332,8 +414,7 @@ def fargate_size_problem(cpu: int, memory: int) -> str | None:
     if memory not in allowed:
         lo, hi = allowed[0], allowed[-1]
         return (
-            f"Fargate refuses cpu {cpu} with memory {memory}; "
-            f"use {lo}..{hi} MiB in steps of {allowed.step}"
+            f"Fargate refuses cpu {cpu} with memory {memory}; use {lo}..{hi} MiB in steps of {allowed.step}"
         )
     return None
 
@@ -342,20 +423,26 @@ LogRetention = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545,
 
 
 class Ecs(Strict):
-    launch_type: Literal["EC2", "FARGATE"] = "EC2"
-    network_mode: Annotated[Literal["bridge", "awsvpc", "host"] | None,
-                            doc("default: bridge on EC2, awsvpc on Fargate")] = None
+    """The ECS cluster, the app's task definition and service, and standalone tasks."""
+
+    launch_type: Annotated[Literal["EC2", "FARGATE"], doc("EC2 capacity (asg stack) or Fargate")] = "EC2"
+    network_mode: Annotated[
+        Literal["bridge", "awsvpc", "host"] | None, doc("default: bridge on EC2, awsvpc on Fargate")
+    ] = None
     cpu: Annotated[int, Meta(ge=128), doc("task cpu units")] = 256
     memory_mib: Annotated[int, Meta(ge=128), doc("task memory")] = 512
-    cpu_architecture: Literal["X86_64", "ARM64"] = "X86_64"
-    os_family: Literal["LINUX"] = "LINUX"
-    container_insights: Literal["enabled", "enhanced", "disabled"] = "enabled"
+    cpu_architecture: Annotated[Literal["X86_64", "ARM64"], doc("X86_64 or ARM64")] = "X86_64"
+    os_family: Annotated[Literal["LINUX"], doc("task operating system")] = "LINUX"
+    container_insights: Annotated[
+        Literal["enabled", "enhanced", "disabled"], doc("CloudWatch Container Insights on the cluster")
+    ] = "enabled"
     log_retention_days: Annotated[LogRetention, doc("CloudWatch Logs retention")] = 30
     assign_public_ip: Annotated[bool, doc("Fargate tasks in public subnets need it")] = True
     container: Container = msgspec.field(default_factory=Container)
     service: Service = msgspec.field(default_factory=Service)
-    task_role_statements: Annotated[list[IamStatement],
-                                    doc("what the app itself may do (its task role)")] = []
+    task_role_statements: Annotated[
+        list[IamStatement], doc("what the app itself may do (its task role)")
+    ] = []
     tasks: Annotated[dict[Name, Task], doc("standalone task definitions")] = {}
 
     @property
@@ -373,9 +460,7 @@ class Ecs(Strict):
                 f"memory_mib ({self.memory_mib})"
             )
         if self.container.cpu > self.cpu:
-            raise ValueError(
-                f"container.cpu ({self.container.cpu}) exceeds the task's cpu ({self.cpu})"
-            )
+            raise ValueError(f"container.cpu ({self.container.cpu}) exceeds the task's cpu ({self.cpu})")
         if not self.fargate:
             return
         if self.network_mode not in (None, "awsvpc"):
@@ -387,8 +472,7 @@ class Ecs(Strict):
             )
         if self.service.placement_strategies:
             raise ValueError(
-                "Fargate does not support placement strategies; set "
-                "service.placement_strategies: []"
+                "Fargate does not support placement strategies; set service.placement_strategies: []"
             )
         if self.service.scheduling_strategy == "DAEMON":
             raise ValueError("Fargate does not support the DAEMON scheduling strategy")
@@ -402,8 +486,11 @@ class Ecs(Strict):
 
 
 class Alarms(Strict):
-    topic_arn: Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:sns:"),
-                         doc("SNS topic alarms notify")] | None = None
+    """Where CloudWatch alarms notify."""
+
+    topic_arn: Annotated[
+        Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:sns:")] | None, doc("SNS topic alarms notify")
+    ] = None
 
 
 class Environment(Strict):
@@ -411,11 +498,13 @@ class Environment(Strict):
 
     # Required fields come first: kw_only does not carry over to subclasses' fields.
     dns: Dns
-    project: Name = "kubenews"
-    region: Annotated[str, Meta(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")] = "us-east-1"
+    project: Annotated[Name, doc("first part of every stack name")] = "kubenews"
+    region: Annotated[str, Meta(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$"), doc("AWS region of the env")] = (
+        "us-east-1"
+    )
     account_id: Annotated[
-        Annotated[str, Meta(pattern=r"^\d{12}$")] | None,
-        doc("deploy refuses another account")] = None
+        Annotated[str, Meta(pattern=r"^\d{12}$")] | None, doc("deploy refuses another account")
+    ] = None
     termination_protection: Annotated[bool, doc("protect every stack from deletion")] = False
     nested: Annotated[bool, doc("deploy as one root stack with nested children")] = False
     tags: Annotated[dict[str, str], doc("extra tags on every stack")] = {}
@@ -429,9 +518,7 @@ class Environment(Strict):
     def __post_init__(self) -> None:
         ecs, asg = self.ecs, self.asg
         if ecs.fargate and asg.scaling.mode == "capacity_provider":
-            raise ValueError(
-                "asg.scaling.mode 'capacity_provider' needs ecs.launch_type EC2"
-            )
+            raise ValueError("asg.scaling.mode 'capacity_provider' needs ecs.launch_type EC2")
         if ecs.fargate:
             return
         bridge = ecs.effective_network_mode == "bridge"

@@ -17,7 +17,6 @@ from generator.config import Environment, IamStatement, SecretRef
 from generator.graph import Stack
 
 EPHEMERAL_PORTS = (32768, 65535)
-CONTAINER_INSIGHTS_OFF = "disabled"
 
 
 def conditions(cfg: Environment) -> frozenset[str]:

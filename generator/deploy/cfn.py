@@ -30,11 +30,6 @@ MAX_TEMPLATE_BODY = 51_200
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 
 TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
-TERMINAL_BAD = {
-    "CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED",
-    "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED", "UPDATE_FAILED",
-    "IMPORT_ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_FAILED",
-}
 
 
 def backoff(start: float = 0.2, cap: float = 2.0, factor: float = 1.5) -> Iterator[float]:

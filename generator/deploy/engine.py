@@ -328,10 +328,6 @@ class StackWork:
         return self.confirm(question)
 
 
-class Interrupted(StackgenError):
-    exit_code = 130
-
-
 class Deployer(StackWork):
     def run(self) -> list[StackResult]:
         selected = self.selected()
