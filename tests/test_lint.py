@@ -92,12 +92,17 @@ def test_violation_seeded_into_real_template_fails(
     assert found and failing(found, "error")
 
 
-def test_suppression_with_reason_is_reported_not_failed(linter: Linter) -> None:
+def _with_suppression(reason: str) -> str:
+    """The E9104 bad fixture with the rule switched off on its group."""
     bad = (FIXTURES / "E9104" / "bad.yaml").read_text()
-    text = bad.replace(
+    return bad.replace(
         "    Type: AWS::EC2::SecurityGroup\n",
         "    Type: AWS::EC2::SecurityGroup\n    Metadata:\n      stackgen:\n        suppress:\n"
-        "          E9104: bastion reachable for the on-call VPN range only\n", 1)
+        f"          E9104: {reason}\n", 1)
+
+
+def test_suppression_with_reason_is_reported_not_failed(linter: Linter) -> None:
+    text = _with_suppression("bastion reachable for the on-call VPN range only")
     found = [f for f in _lint_text(linter, text) if f.rule_id == "E9104"]
     assert found and all(f.suppressed for f in found)
     assert failing(found, "error") == []
@@ -106,12 +111,7 @@ def test_suppression_with_reason_is_reported_not_failed(linter: Linter) -> None:
 
 
 def test_suppression_without_reason_does_not_suppress(linter: Linter) -> None:
-    bad = (FIXTURES / "E9104" / "bad.yaml").read_text()
-    text = bad.replace(
-        "    Type: AWS::EC2::SecurityGroup\n",
-        "    Type: AWS::EC2::SecurityGroup\n    Metadata:\n      stackgen:\n        suppress:\n"
-        "          E9104: ''\n", 1)
-    found = [f for f in _lint_text(linter, text) if f.rule_id == "E9104"]
+    found = [f for f in _lint_text(linter, _with_suppression("''")) if f.rule_id == "E9104"]
     assert found and failing(found, "error")
 
 

@@ -123,12 +123,24 @@ class _Face:
         self._delete()
 
     @classmethod
+    def build(cls, name: str, props: Any, account_id: str, region: str) -> _Face:
+        """Create the resource in its service backend; each type says how."""
+        raise NotImplementedError
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str,
+                                        **kwargs: Any) -> _Face:
+        return cls.build(resource_name, cloudformation_json["Properties"], account_id,
+                         region_name)
+
+    @classmethod
     def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
                                         cloudformation_json: dict[str, Any], account_id: str,
                                         region_name: str) -> Any:
         original_resource.delete(account_id, region_name)
-        create = cls.create_from_cloudformation_json  # type: ignore[attr-defined]
-        return create(new_resource_name, cloudformation_json, account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json,
+                                                   account_id, region_name)
 
     @classmethod
     def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
@@ -149,9 +161,8 @@ class Certificate(_Face, CloudFormationModel):
     TYPE = "AWS::CertificateManager::Certificate"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
-                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
-        p = cloudformation_json["Properties"]
+    def build(cls, resource_name: str, p: Any, account_id: str,
+              region_name: str) -> _Face:
         backend = acm_backends[account_id][region_name]
         arn = backend.request_certificate(p["DomainName"], None,  # type: ignore[arg-type]
                                           p.get("SubjectAlternativeNames") or [], p.get("Tags") or [])
@@ -164,9 +175,8 @@ class Secret(_Face, CloudFormationModel):
     TYPE = "AWS::SecretsManager::Secret"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
-                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
-        p = cloudformation_json["Properties"]
+    def build(cls, resource_name: str, p: Any, account_id: str,
+              region_name: str) -> _Face:
         backend = secretsmanager_backends[account_id][region_name]
         secret_string = p.get("SecretString")
         generate = p.get("GenerateSecretString")
@@ -198,9 +208,8 @@ class AutoScalingPolicy(_Face, CloudFormationModel):
     TYPE = "AWS::AutoScaling::ScalingPolicy"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
-                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
-        p = cloudformation_json["Properties"]
+    def build(cls, resource_name: str, p: Any, account_id: str,
+              region_name: str) -> _Face:
         backend = autoscaling_backends[account_id][region_name]
         policy = backend.put_scaling_policy(
             name=resource_name, policy_type=p.get("PolicyType", "SimpleScaling"),
@@ -221,9 +230,8 @@ class ScalableTarget(_Face, CloudFormationModel):
     TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
-                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
-        p = cloudformation_json["Properties"]
+    def build(cls, resource_name: str, p: Any, account_id: str,
+              region_name: str) -> _Face:
         backend = applicationautoscaling_backends[account_id][region_name]
         namespace, resource_id, dimension = (
             p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"])
@@ -241,9 +249,8 @@ class AppScalingPolicy(_Face, CloudFormationModel):
     TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
-                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
-        p = cloudformation_json["Properties"]
+    def build(cls, resource_name: str, p: Any, account_id: str,
+              region_name: str) -> _Face:
         backend = applicationautoscaling_backends[account_id][region_name]
         if p.get("ScalingTargetId"):
             resource_id, dimension, namespace = p["ScalingTargetId"].split("|")
@@ -265,9 +272,8 @@ class Alarm(_Face, CloudFormationModel):
     TYPE = "AWS::CloudWatch::Alarm"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
-                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
-        p = cloudformation_json["Properties"]
+    def build(cls, resource_name: str, p: Any, account_id: str,
+              region_name: str) -> _Face:
         backend = cloudwatch_backends[account_id][region_name]
         name = p.get("AlarmName") or resource_name
         alarm = backend.put_metric_alarm(
@@ -286,9 +292,8 @@ class CapacityProvider(_Face, CloudFormationModel):
     TYPE = "AWS::ECS::CapacityProvider"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
-                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
-        p = cloudformation_json["Properties"]
+    def build(cls, resource_name: str, p: Any, account_id: str,
+              region_name: str) -> _Face:
         backend = ecs_backends[account_id][region_name]
         name = p.get("Name") or resource_name
         backend.create_capacity_provider(
@@ -300,9 +305,8 @@ class CapacityProviderAssociations(_Face, CloudFormationModel):
     TYPE = "AWS::ECS::ClusterCapacityProviderAssociations"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
-                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
-        p = cloudformation_json["Properties"]
+    def build(cls, resource_name: str, p: Any, account_id: str,
+              region_name: str) -> _Face:
         backend = ecs_backends[account_id][region_name]
         cluster = p["Cluster"]
         backend.put_cluster_capacity_providers(
