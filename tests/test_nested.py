@@ -118,6 +118,8 @@ def test_review_descends_into_nested_change_sets() -> None:
         action="Modify", logical_id="Rds", resource_type="AWS::CloudFormation::Stack",
         physical_id=child_stack, replacement="False", nested_change_set=child_cs),)})
     with Stubber(client) as stub:
+        stub.add_response("get_template", {"TemplateBody": rendered.stacks["rds"].template},
+                          {"StackName": child_stack, "TemplateStage": "Original"})
         stub.add_response("describe_change_set", {
             "ChangeSetId": child_cs, "StackName": "kubenews-local-root-Rds",
             "Status": "CREATE_COMPLETE", "Changes": [{"Type": "Resource", "ResourceChange": {
@@ -127,8 +129,6 @@ def test_review_descends_into_nested_change_sets() -> None:
                 "BeforeContext": json.dumps({"Properties": {"DBName": "kubenews"}}),
                 "AfterContext": json.dumps({"Properties": {"DBName": "other"}})}}]},
             {"ChangeSetName": child_cs, "IncludePropertyValues": True})
-        stub.add_response("get_template", {"TemplateBody": rendered.stacks["rds"].template},
-                          {"StackName": child_stack, "TemplateStage": "Original"})
         work = StackWork(view, CloudFormation(client, sleep=lambda _: None), Lookups(None),
                          Console(color=False), lambda q: True,
                          DeployOptions(nested=True, children=rendered))
@@ -140,3 +140,20 @@ def test_review_descends_into_nested_change_sets() -> None:
     assert child.resources[0].properties[0].after == "other"
     assert [r.logical_id for r in review.blocked_by_guard([])] == ["DbInstance"]
     assert review.blocked_by_guard(["DbInstance"]) == []
+
+
+def test_guard_sees_a_data_store_replaced_inside_a_child(project: Path, endpoint: Endpoint,
+                                                        aws: Any) -> None:
+    """The local endpoint gives no nested change sets: the child's changes are predicted
+    from its templates, and the guard still stops a DB replacement."""
+    assert _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes").returncode == 0
+    change = ("--set", "rds.database_name=other")
+    refused = _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes", *change)
+    assert refused.returncode == 1
+    assert "nested stack rds:" in refused.stdout
+    assert "True (predicted: DBName)" in refused.stdout
+    assert "guard: DbInstance (AWS::RDS::DBInstance) would be replaced" in refused.stdout
+    allowed = _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes", *change,
+                   "--allow-replace", "DbInstance")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert aws.rds.describe_db_instances()["DBInstances"][0]["DBName"] == "other"

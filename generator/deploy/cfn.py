@@ -197,6 +197,17 @@ class CloudFormation:
         # boto3 parses JSON bodies into a dict; ours are YAML text.
         return body if isinstance(body, str) else str(body)
 
+    def physical_ids(self, stack_name: str) -> dict[str, str]:
+        """Logical id -> physical id of a stack's resources."""
+        try:
+            return {r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
+                    for page in self._pages("list_stack_resources", StackName=stack_name)
+                    for r in page.get("StackResourceSummaries", [])}
+        except ClientError as exc:
+            if _is_missing(exc):
+                return {}
+            raise AwsError(f"list_stack_resources {stack_name}: {_message(exc)}") from None
+
     def delete_stack(self, stack_name: str) -> None:
         try:
             self._call("delete_stack", StackName=stack_name)

@@ -281,25 +281,39 @@ class StackWork:
         )
 
     def _nested_reviews(self, change_set: ChangeSet) -> list[StackPlan]:
-        """Descend into each nested stack's change set (IncludeNestedStacks)."""
+        """Descend into each nested stack's change set (IncludeNestedStacks). Where the
+        endpoint gives none, the child's changes are predicted from its templates, so
+        the guards still see a data store about to be replaced inside a child."""
         children = self.options.children
+        if children is None:
+            return []
+        by_id = {logical_id(n): n for n in children.stacks}
         reviews = []
+        physical: dict[str, str] | None = None
         for change in change_set.changes:
-            if not change.nested_change_set or children is None:
+            stack = by_id.get(change.logical_id)
+            if change.resource_type != "AWS::CloudFormation::Stack" or stack is None or \
+                    change.action != "Modify":
                 continue
-            stack = next((n for n in children.stacks
-                          if logical_id(n) == change.logical_id), change.logical_id)
-            child_set = self.cfn.wait_change_set(change.nested_change_set, change.physical_id)
-            new = children.stacks[stack].template if stack in children.stacks else ""
-            old = self.cfn.template_body(change.physical_id) if change.physical_id else ""
-            templates = Templates(load_cfn(old) if old else {}, load_cfn(new) if new else {},
-                                  {}, {}, self.rendered.env.config.region)
+            child_id = change.physical_id
+            if not child_id:  # not every endpoint says; the parent's resources do
+                if physical is None:
+                    physical = self.cfn.physical_ids(change_set.stack_name)
+                child_id = physical.get(change.logical_id, "")
+            new = children.stacks[stack].template
+            old = self.cfn.template_body(child_id) if child_id else ""
+            templates = Templates(load_cfn(old) if old else {}, load_cfn(new), {}, {},
+                                  self.rendered.env.config.region)
+            if change.nested_change_set:
+                child_set = self.cfn.wait_change_set(change.nested_change_set, child_id)
+            else:
+                child_set = ChangeSet(id="", name="", stack_name=child_id,
+                                      stack_id="", kind="UPDATE", status="PREDICTED",
+                                      changes=templates.predicted_changes())
             reviews.append(StackPlan(
-                stack=stack, stack_name=change.physical_id or change.logical_id,
-                state="update" if old else CREATE,
-                template_sha256=children.stacks[stack].template_sha256
-                if stack in children.stacks else "",
-                change_set_id=child_set.id,
+                stack=stack, stack_name=child_id or change.logical_id,
+                state="update", template_sha256=children.stacks[stack].template_sha256,
+                change_set_id=child_set.id or None,
                 resources=resource_changes(child_set, templates),
                 template_diff=template_diff(old, new),
                 widened_access=templates.widened_access(),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from generator.deploy.cfn import Change
 from generator.lint.rules._common import STATEFUL_TYPES
 
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
@@ -85,6 +86,24 @@ class Templates:
         """Outputs whose value refers to any of ``logical_ids``."""
         return {k for k, o in (self.new.get("Outputs") or {}).items()
                 if _refers_to(o.get("Value"), logical_ids)}
+
+    def predicted_changes(self) -> tuple[Change, ...]:
+        """Resource changes read off the two templates, for when no change set says."""
+        old = self.old.get("Resources") or {}
+        new = self.new.get("Resources") or {}
+        changes = []
+        for name in sorted(set(old) | set(new)):
+            if name not in old:
+                action = "Add"
+            elif name not in new:
+                action = "Remove"
+            elif old[name] != new[name]:
+                action = "Modify"
+            else:
+                continue
+            rtype = str((new.get(name) or old.get(name) or {}).get("Type", ""))
+            changes.append(Change(action=action, logical_id=name, resource_type=rtype))
+        return tuple(changes)
 
     def widened_access(self) -> list[str]:
         return _new_open_ingress(self.old, self.new) + _new_iam(self.old, self.new)
