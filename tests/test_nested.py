@@ -80,7 +80,9 @@ def test_nested_deploy_update_and_delete(project: Path, endpoint: Endpoint, aws:
     assert "uploaded 1 of 6" in update.stdout
     modified = [line.split()[2] for line in update.stdout.splitlines()
                 if line.strip().startswith("~  Modify")]
-    assert modified == ["Asg"]
+    # The root changes only its Asg child; the review descends into it.
+    assert modified == ["Asg", "AutoScalingGroup"]
+    assert "nested stack asg:" in update.stdout
     group = aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"][0]
     assert group["MaxSize"] == 4
 
