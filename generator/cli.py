@@ -19,8 +19,8 @@ from generator.errors import StackgenError
 
 if TYPE_CHECKING:  # for annotations only: keep these imports off the start-up path
     from generator.deploy.engine import StackResult
-    from generator.deploy.session import Aws
     from generator.deploy.ui import Console
+    from generator.deploy.workflow import Env
     from generator.params import LoadedEnv
     from generator.render import Rendered
 
@@ -236,44 +236,9 @@ def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...]) -> 
     return rendered
 
 
-def _lint_gate(app: AppContext, rendered: Rendered, stacks: tuple[str, ...]) -> None:
-    """Refuse to deploy templates with lint errors: better than failing half-way."""
-    from generator.errors import StackgenError
-    from generator.lint.engine import Linter, failing
-    from generator.lint.targets import targets_for
-
-    targets = [t for t in targets_for(rendered, app.build_dir / rendered.env.name)
-               if t.stack in rendered.stacks and (not stacks or t.stack in stacks)]
-    errors = failing(Linter(app.state_dir / "lint-cache").lint(targets), "error")
-    if errors:
-        first = errors[0]
-        raise StackgenError(
-            f"lint found {len(errors)} error(s), first {first.stack}: {first.rule_id} "
-            f"{first.message}; see `stackgen lint --env {rendered.env.name}` (--no-lint skips)")
-
-
 nested_option = click.option(
     "--nested/--no-nested", default=None,
     help="the env as one root stack with nested children [default: the env's `nested`]")
-
-
-def _nested_form(rendered: Rendered, aws: Aws, console: Console,
-                 upload: bool = True) -> tuple[Rendered, str]:
-    """The nested form: child templates in the artifacts bucket, the root as the one stack."""
-    from generator.deploy.artifacts import Artifacts, bucket_name
-    from generator.render import artifact_key, nested_view
-
-    region = rendered.env.config.region
-    bucket = bucket_name(aws.account, region)
-    if upload:
-        store = Artifacts(aws.client("s3"), bucket, region)
-        if store.ensure_bucket():
-            console.line(f"created artifacts bucket {bucket} (encrypted, versioned, private)")
-        for child in rendered.stacks.values():
-            store.upload(artifact_key(rendered.names, child), child.template)
-        console.line(f"artifacts: uploaded {len(store.uploaded)} of {len(rendered.stacks)} "
-                     f"child templates to s3://{bucket}/ (unchanged ones are kept)")
-    return nested_view(rendered), bucket
 
 
 def _api_calls(calls: int, stacks: int) -> None:
@@ -315,32 +280,18 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
            yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool,
            allow_replace: tuple[str, ...], nested: bool | None) -> None:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
-    from generator.deploy.engine import Deployer, DeployOptions
-    from generator.deploy.resolve import Lookups
-    from generator.deploy.session import confirmer, connect, git_commit
-    from generator.errors import UsageError
+    from generator.deploy import workflow
+    from generator.deploy.session import confirmer
 
     rendered = _rendered_for_aws(app, env, overrides)
     confirm = confirmer(yes)
     if run_lint:
-        _lint_gate(app, rendered, stacks)
-    aws = connect(rendered.env.config)
-    console = _console(app)
-    target, bucket = rendered, None
-    nested = rendered.env.config.nested if nested is None else nested
-    if nested:
-        if stacks:
-            raise UsageError("--stack and --nested do not mix: the nested form is one stack")
-        target, bucket = _nested_form(rendered, aws, console)
-    options = DeployOptions(frozenset(stacks), force, concurrency, git_commit(),
-                            allow_replace=frozenset(allow_replace), nested=nested,
-                            children=rendered if nested else None)
-    deployer = Deployer(target, aws.cfn, Lookups(aws.client("route53"), bucket), console,
-                        confirm, options)
-    results = deployer.run()
+        workflow.lint_gate(rendered, app.build_dir / env, app.state_dir / "lint-cache", stacks)
+    opened = workflow.open_env(rendered, _console(app), nested)
+    results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace)
     if api_calls:
-        _api_calls(aws.cfn.calls, len(results))
-    _summary(console, results, "deploy")
+        _api_calls(opened.aws.cfn.calls, len(results))
+    _summary(opened.console, results, "deploy")
 
 
 @cli.command(short_help="Delete the env's stacks, reverse order.")
@@ -356,33 +307,16 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, api_calls: bool, nested: bool | None, purge_artifacts: bool) -> None:
     """Delete the env's stacks in reverse order; data with a Retain/Snapshot policy stays."""
-    from generator.deploy.delete import Deleter
-    from generator.deploy.session import confirmer, connect
+    from generator.deploy import workflow
+    from generator.deploy.session import confirmer
 
     rendered = _rendered_for_aws(app, env, overrides)
     confirm = confirmer(yes)
-    aws = connect(rendered.env.config)
-    console = _console(app)
-    nested = rendered.env.config.nested if nested is None else nested
-    target = _nested_form(rendered, aws, console, upload=False)[0] if nested else rendered
-    deleter = Deleter(target, aws.cfn, console, confirm, children=rendered if nested else None)
-    plan = deleter.plan(frozenset(stacks))
-    results = deleter.run(plan, yes)
+    opened = workflow.open_env(rendered, _console(app), nested, upload=False)
+    results = workflow.delete(opened, confirm, stacks, yes, purge_artifacts)
     if api_calls:
-        _api_calls(aws.cfn.calls, len(results))
-    if purge_artifacts and all(r.ok for r in results):
-        from generator.deploy.artifacts import Artifacts, bucket_name
-        from generator.render import artifact_prefix
-
-        region = rendered.env.config.region
-        store = Artifacts(aws.client("s3"), bucket_name(aws.account, region), region)
-        try:
-            purged = store.purge(artifact_prefix(rendered.names))
-        except Exception as exc:  # a bucket that never existed has nothing to purge
-            console.line(f"artifacts: nothing purged ({exc})")
-        else:
-            console.line(f"artifacts: deleted {purged} object versions of env '{env}'")
-    _summary(console, results, "delete")
+        _api_calls(opened.aws.cfn.calls, len(results))
+    _summary(opened.console, results, "delete")
 
 
 @cli.command(short_help='Review every change set before executing.')
@@ -416,25 +350,13 @@ def plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[st
 def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
           out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
           detailed_exitcode: bool, nested: bool | None) -> None:
-    from generator.deploy.engine import DeployOptions
-    from generator.deploy.planner import Planner
-    from generator.deploy.resolve import Lookups
+    from generator.deploy import workflow
     from generator.deploy.review import markdown as to_markdown
     from generator.deploy.review import show_plan
-    from generator.deploy.session import connect, git_commit
 
     rendered = _rendered_for_aws(app, env, overrides)
-    aws = connect(rendered.env.config)
     console = _console(app, err=fmt == "json")
-    nested = rendered.env.config.nested if nested is None else nested
-    target, bucket = _nested_form(rendered, aws, console) if nested else (rendered, None)
-    options = DeployOptions(frozenset(stacks), commit=git_commit(), nested=nested,
-                            children=rendered if nested else None)
-    planner = Planner(target, aws.cfn, Lookups(aws.client("route53"), bucket), console,
-                      lambda question: False, options)
-    planner.overrides = overrides
-    result = planner.plan()
-    result.nested = nested
+    result = workflow.plan(workflow.open_env(rendered, console, nested), stacks, overrides)
     if fmt == "json":
         click.echo(result.to_json(), nl=False)
     else:
@@ -462,10 +384,9 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     The env is rendered again with the plan's own --set values (plus any given here);
     a stack whose template no longer matches the plan is refused as stale.
     """
-    from generator.deploy.engine import Deployer, DeployOptions
+    from generator.deploy import workflow
     from generator.deploy.plan import Plan
-    from generator.deploy.resolve import Lookups
-    from generator.deploy.session import confirmer, connect, git_commit
+    from generator.deploy.session import confirmer
     from generator.errors import UsageError
 
     try:
@@ -475,16 +396,8 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
                          "`stackgen plan --out`") from None
     rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides))
     confirm = confirmer(yes)
-    aws = connect(rendered.env.config)
-    console = _console(app)
-    target, bucket = _nested_form(rendered, aws, console) if saved.nested else (rendered, None)
-    planned = {s.stack: s for s in saved.stacks}
-    options = DeployOptions(frozenset(planned), commit=git_commit(),
-                            allow_replace=frozenset(allow_replace), planned=planned,
-                            nested=saved.nested, children=rendered if saved.nested else None)
-    deployer = Deployer(target, aws.cfn, Lookups(aws.client("route53"), bucket), console,
-                        confirm, options)
-    _summary(console, deployer.run(), "apply")
+    opened = workflow.open_env(rendered, _console(app), saved.nested)
+    _summary(opened.console, workflow.apply(opened, confirm, saved, allow_replace), "apply")
 
 
 @cli.command(short_help='Show template and parameter diffs only.')
@@ -494,26 +407,21 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
 @pass_app
 def diff(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...]) -> None:
     """Template and parameter differences from what is deployed; no change set is made."""
+    from generator.deploy import workflow
     from generator.deploy.differ import diff_env
-    from generator.deploy.resolve import Lookups
-    from generator.deploy.session import connect
 
-    rendered = _rendered_for_aws(app, env, overrides)
-    aws = connect(rendered.env.config)
-    diff_env(rendered, aws.cfn, Lookups(aws.client("route53")), _console(app),
-             frozenset(stacks))
+    opened = workflow.open_env(_rendered_for_aws(app, env, overrides), _console(app),
+                               nested=False, upload=False)
+    diff_env(opened.rendered, opened.aws.cfn, opened.lookups, opened.console, frozenset(stacks))
 
 
 def _deployed_form(app: AppContext, env: str, overrides: tuple[str, ...],
-                   nested: bool | None) -> tuple[Rendered, Aws]:
+                   nested: bool | None) -> Env:
     """The env as deployed: the stacks, or the nested form's root."""
-    from generator.deploy.session import connect
-    from generator.render import nested_view
+    from generator.deploy import workflow
 
-    rendered = _rendered_for_aws(app, env, overrides)
-    aws = connect(rendered.env.config)
-    use_nested = rendered.env.config.nested if nested is None else nested
-    return (nested_view(rendered) if use_nested else rendered), aws
+    return workflow.open_env(_rendered_for_aws(app, env, overrides), _console(app), nested,
+                             upload=False)
 
 
 @cli.command(short_help="Show the env's stacks and their status.")
@@ -523,8 +431,8 @@ def _deployed_form(app: AppContext, env: str, overrides: tuple[str, ...],
 @pass_app
 def status(app: AppContext, env: str, overrides: tuple[str, ...], nested: bool | None) -> None:
     """A table of the env's stacks: status and last change."""
-    rendered, aws = _deployed_form(app, env, overrides, nested)
-    console = _console(app)
+    opened = _deployed_form(app, env, overrides, nested)
+    rendered, aws, console = opened.form, opened.aws, opened.console
     names = [rendered.stacks[s].stack_name for s in rendered.graph.order]
     deployed = aws.cfn.describe_many(names)
     rows = []
@@ -546,16 +454,16 @@ def status(app: AppContext, env: str, overrides: tuple[str, ...], nested: bool |
 def outputs(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
             nested: bool | None) -> None:
     """The outputs of the env's deployed stacks."""
-    rendered, aws = _deployed_form(app, env, overrides, nested)
+    opened = _deployed_form(app, env, overrides, nested)
+    rendered, aws = opened.form, opened.aws
     names = {s: rendered.stacks[s].stack_name for s in rendered.graph.order}
     deployed = aws.cfn.describe_many(list(names.values()))
     found = {s: deployed[n].outputs for s, n in names.items() if n in deployed}
     if fmt == "json":
         click.echo(json.dumps(found, indent=2, sort_keys=True))
         return
-    console = _console(app)
-    console.table(["stack", "output", "value"],
-                  [[s, k, v] for s, outs in found.items() for k, v in sorted(outs.items())])
+    opened.console.table(["stack", "output", "value"],
+                         [[s, k, v] for s, outs in found.items() for k, v in sorted(outs.items())])
 
 
 @cli.group(short_help='The local AWS endpoint (moto, 127.0.0.1).')
