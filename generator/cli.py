@@ -193,22 +193,17 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
     from generator.render import write
 
     names = _env_names(app, env_names, all_envs)
-    # Validate and render every env before linting any: bad input fails fast.
+    # Validate and render every env before writing or linting any: bad input fails fast.
+    envs = [do_render(_load(app, name, overrides), app.templates_dir, app.jinja_cache)
+            for name in names]
     targets = []
-    for name in names:
-        rendered = do_render(_load(app, name, overrides), app.templates_dir, app.jinja_cache)
-        out_dir = app.build_dir / name
+    for rendered in envs:
+        out_dir = app.build_dir / rendered.env.name
         write(rendered, out_dir)
         targets += targets_for(rendered, out_dir)
-    linter = Linter(None if no_cache else app.state_dir / "lint-cache")
-    findings = linter.lint(targets)
+    findings = Linter(None if no_cache else app.state_dir / "lint-cache").lint(targets)
     color = app.color if app.color is not None else (output is None and sys.stdout.isatty())
-    body = {
-        "text": lambda: report.text(findings, targets, color),
-        "json": lambda: report.as_json(findings),
-        "sarif": lambda: report.sarif(findings),
-        "junit": lambda: report.junit(findings, targets),
-    }[fmt]()
+    body = report.formatted(fmt, findings, targets, color)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(body, encoding="utf-8")

@@ -117,3 +117,15 @@ def junit(findings: Sequence[Finding], targets: Sequence[Target]) -> str:
         lines.append("  </testsuite>")
     lines.append("</testsuites>")
     return "\n".join(lines) + "\n"
+
+
+def formatted(fmt: str, findings: Sequence[Finding], targets: Sequence[Target],
+              color: bool) -> str:
+    """The report in one of the formats `stackgen lint --format` offers."""
+    if fmt == "json":
+        return as_json(findings)
+    if fmt == "sarif":
+        return sarif(findings)
+    if fmt == "junit":
+        return junit(findings, targets)
+    return text(findings, targets, color)
