@@ -221,3 +221,35 @@ def test_throttling_is_absorbed_by_adaptive_retries(throttling_server: str) -> N
     found = CloudFormation(client).describe_many(["s", "other"])
     assert list(found) == ["s"] and found["s"].status == "CREATE_COMPLETE"
     assert _ThrottlingCloudFormation.hits == 3
+
+
+def test_rollback_complete_is_recreated_after_a_yes(rendered: Rendered) -> None:
+    client = _client()
+    asked: list[str] = []
+    with Stubber(client) as stub:
+        stub.add_response("describe_stacks", _stack("ROLLBACK_COMPLETE"), {})
+        stub.add_response("delete_stack", {}, {"StackName": STACK})
+        stub.add_client_error("describe_stacks", "ValidationError",
+                              f"Stack with id {STACK} does not exist", 400,
+                              expected_params={"StackName": STACK})
+        stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
+        stub.add_response("describe_change_set", {
+            "ChangeSetId": CS_ID, "StackId": STACK_ID, "StackName": STACK, "Status": "FAILED",
+            "StatusReason": "stop here"}, {"ChangeSetName": CS_ID, "IncludePropertyValues": True})
+        stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID})
+        stub.add_response("delete_stack", {}, {"StackName": STACK})
+        [result] = _deployer(rendered, client, asked).run()
+        stub.assert_no_pending_responses()
+    assert asked[0].startswith(f"{STACK} is ROLLBACK_COMPLETE after a failed create")
+    assert result.state == "FAILED" and "stop here" in result.reasons[0]
+
+
+def test_rollback_complete_is_left_alone_without_a_yes(rendered: Rendered) -> None:
+    client = _client()
+    with Stubber(client) as stub:
+        stub.add_response("describe_stacks", _stack("ROLLBACK_COMPLETE"), {})
+        deployer = _deployer(rendered, client, [])
+        deployer.confirm = lambda question: False
+        [result] = deployer.run()
+        stub.assert_no_pending_responses()
+    assert result.state == "DECLINED"
