@@ -336,6 +336,13 @@ class Deployment(Strict):
     ] = 200
     circuit_breaker: Annotated[bool, doc("stop a failing deployment")] = True
     rollback: Annotated[bool, doc("and roll it back")] = True
+    strategy: Annotated[
+        Literal["ROLLING", "BLUE_GREEN"],
+        doc("ROLLING, or BLUE_GREEN: a second target group, traffic shifted after a bake time"),
+    ] = "ROLLING"
+    bake_time_minutes: Annotated[
+        int, Meta(ge=0, le=1440), doc("BLUE_GREEN: minutes both revisions run before the old goes")
+    ] = 5
 
 
 class ServiceScaling(Strict):

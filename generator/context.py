@@ -36,6 +36,8 @@ def conditions(cfg: Environment) -> frozenset[str]:
         facts.add("request_scaling")
     if cfg.dns.zone.create:
         facts.add("create_zone")
+    if ecs.service.deployment.strategy == "BLUE_GREEN":
+        facts.add("blue_green")
     return frozenset(facts)
 
 
@@ -289,10 +291,12 @@ def _alb(ctx: StackContext) -> None:
             cfg.ecs.container.container_port, source_sg="!Ref AlbSecurityGroup",
         )
     ] if cfg.ecs.fargate else []
+    blue_green = cfg.ecs.service.deployment.strategy == "BLUE_GREEN"
     ctx.values.update(
         ingress=ingress,
         app_ingress=app_ingress,
         target_type="ip" if cfg.ecs.effective_network_mode == "awsvpc" else "instance",
+        blue_green=blue_green,
     )
     ctx.outputs += [
         Output("LoadBalancerArn", "!Ref LoadBalancer", "load balancer ARN"),
@@ -310,6 +314,13 @@ def _alb(ctx: StackContext) -> None:
         ctx.outputs.append(
             Output("AppSecurityGroupId", "!Ref AppSecurityGroup", "security group of the tasks")
         )
+    if blue_green:
+        ctx.outputs += [
+            Output("AlternateTargetGroupArn", "!Ref AlternateTargetGroup",
+                   "target group of the new revision during a blue/green deployment"),
+            Output("ProductionListenerRuleArn", "!Ref ProductionRule",
+                   "HTTPS rule whose traffic a blue/green deployment shifts"),
+        ]
 
 
 def _asg(ctx: StackContext) -> None:
@@ -452,6 +463,7 @@ def _ecs(ctx: StackContext) -> None:
             {"Type": c.type, **({"Expression": c.expression} if c.expression else {})}
             for c in svc.placement_constraints
         ],
+        blue_green=svc.deployment.strategy == "BLUE_GREEN",
         cpu_scaling=scaling.enabled and scaling.cpu_target_percent is not None,
         request_scaling=scaling.enabled and scaling.requests_per_target is not None,
         tasks=tasks,

@@ -155,3 +155,24 @@ def test_graph_command_formats(project: Path) -> None:
     assert text.returncode == 0 and "ecs  <- alb, rds" in text.stdout
     mermaid = run_stackgen(["graph", "--env", "fargate", "--format", "mermaid"], cwd=project)
     assert mermaid.stdout.startswith("flowchart LR") and "asg" not in mermaid.stdout
+
+
+def test_blue_green_deployment_wires_two_target_groups_and_a_rule() -> None:
+    r = _render("fargate")
+    alb = load_cfn(r.stacks["alb"].template)
+    assert alb["Resources"]["AlternateTargetGroup"]["Type"] == \
+        "AWS::ElasticLoadBalancingV2::TargetGroup"
+    rule = alb["Resources"]["ProductionRule"]["Properties"]
+    assert [g["Weight"] for g in rule["Actions"][0]["ForwardConfig"]["TargetGroups"]] == [100, 0]
+    inputs = {i.param: i.ref for i in r.graph.stacks["ecs"].inputs}
+    assert inputs["AlternateTargetGroupArn"] == "alb.AlternateTargetGroupArn"
+    assert inputs["ProductionListenerRuleArn"] == "alb.ProductionListenerRuleArn"
+    svc = load_cfn(r.stacks["ecs"].template)["Resources"]["Service"]["Properties"]
+    assert svc["DeploymentConfiguration"]["Strategy"] == "BLUE_GREEN"
+    assert svc["DeploymentConfiguration"]["BakeTimeInMinutes"] == 10
+    assert svc["LoadBalancers"][0]["AdvancedConfiguration"] == {
+        "AlternateTargetGroupArn": {"Ref": "AlternateTargetGroupArn"},
+        "ProductionListenerRule": {"Ref": "ProductionListenerRuleArn"},
+        "RoleArn": {"Fn::GetAtt": ["LoadBalancerRole", "Arn"]}}
+    local = load_cfn(_render("local").stacks["ecs"].template)["Resources"]
+    assert "LoadBalancerRole" not in local  # rolling needs no second group nor role
