@@ -155,3 +155,13 @@ def test_text_review_marks_risks(capsys: pytest.CaptureFixture[str]) -> None:
     assert "True (predicted: DBName)" in out
     assert "DbInstanceClass: db.t3.micro → db.t3.small" in out
     assert "MasterPassword: **** → ****" in out
+
+
+@pytest.mark.parametrize(("key", "shown"), [
+    ("DbPassword", "****"), ("ApiKey", "****"), ("GithubToken", "****"),
+    ("DbSecretArn", "arn:x"), ("InstanceType", "arn:x"), ("Declared", "****"),
+])
+def test_parameter_values_are_masked_when_secret(key: str, shown: str) -> None:
+    from generator.deploy.plan import masked
+
+    assert masked(key, "arn:x", no_echo={"Declared"}) == shown

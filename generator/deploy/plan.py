@@ -19,9 +19,9 @@ import msgspec
 from generator import __version__
 from generator.deploy.cfn import ChangeSet
 from generator.deploy.risk import Templates, is_stateful
+from generator.lint.rules._common import SECRET_NAME
 
 MASK = "****"
-SECRET_HINTS = ("password", "secret", "token", "key")
 
 # A stack's place in the plan.
 CREATE = "create"
@@ -137,10 +137,10 @@ def now() -> str:
 
 
 def masked(key: str, value: str | None, no_echo: set[str]) -> str | None:
+    """NoEcho values, and any whose name looks secret (an ARN names a secret, it is not one)."""
     if value is None:
         return None
-    if key in no_echo or any(h in key.lower() for h in SECRET_HINTS if h != "key") or \
-            (key.lower().endswith("key") and "arn" not in key.lower()):
+    if key in no_echo or (SECRET_NAME.search(key) and not key.endswith("Arn")):
         return MASK
     return value
 
