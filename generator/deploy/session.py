@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -36,7 +37,9 @@ def connect(cfg: Environment) -> Aws:
         raise AwsError("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
                        "AWS_SECRET_ACCESS_KEY (any values do for the local endpoint)") from None
     except (BotoCoreError, ClientError) as exc:
-        raise AwsError(f"cannot reach AWS to check the account: {exc}") from None
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        hint = f"; is the endpoint at {endpoint} running? (`stackgen local up`)" if endpoint else ""
+        raise AwsError(f"cannot reach AWS to check the account: {exc}{hint}") from None
     if cfg.account_id and identity["Account"] != cfg.account_id:
         raise AccountMismatch(
             f"these credentials are for account {identity['Account']}, but the env names "
