@@ -16,6 +16,11 @@ from botocore.config import Config
 RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8},
                       connect_timeout=5, read_timeout=60)
 
+# The first call of a command: a dead endpoint should fail in a second, not after
+# eight adaptive retries.
+PROBE_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3,
+                      read_timeout=20)
+
 # moto accepts any credentials; these are only used when none are configured.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 

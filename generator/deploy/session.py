@@ -11,7 +11,7 @@ from typing import Any
 import click
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from generator.aws import RETRY_CONFIG, session
+from generator.aws import PROBE_CONFIG, RETRY_CONFIG, session
 from generator.config import Environment
 from generator.deploy.cfn import CloudFormation
 from generator.deploy.engine import Confirm
@@ -32,7 +32,7 @@ def connect(cfg: Environment) -> Aws:
     """A session for the env's region; refuses an account the env does not name."""
     sess = session(cfg.region)
     try:
-        identity = sess.client("sts", config=RETRY_CONFIG).get_caller_identity()
+        identity = sess.client("sts", config=PROBE_CONFIG).get_caller_identity()
     except NoCredentialsError:
         raise AwsError("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
                        "AWS_SECRET_ACCESS_KEY (any values do for the local endpoint)") from None
