@@ -409,7 +409,8 @@ def _secrets_list(secrets: dict[str, SecretRef]) -> list[dict[str, str]]:
     return [{"name": k, "value_from": _secret_value_from(secrets[k])} for k in sorted(secrets)]
 
 
-def _logical(name: str) -> str:
+def logical_id(name: str) -> str:
+    """A CloudFormation logical id from a stack or task name: `db-migrate` -> `DbMigrate`."""
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
 
 
@@ -427,7 +428,7 @@ def _ecs(ctx: StackContext) -> None:
     scaling = svc.autoscaling
     tasks = [
         {
-            "id": _logical(name),
+            "id": logical_id(name),
             "family": ctx.names.resource(name),
             "name": name,
             "image": yaml_scalar(t.image) if t.image else "!Ref Image",

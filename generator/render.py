@@ -22,6 +22,7 @@ from generator.context import (
     Raw,
     StackContext,
     conditions,
+    logical_id,
     stack_context,
     yaml_scalar,
 )
@@ -196,10 +197,6 @@ def render(env: LoadedEnv, templates_dir: Path, cache_dir: Path | None = None) -
     check_outputs(graph, {n: set(s.outputs) for n, s in stacks.items()}, spec_file)
     root = _render_root(jinja, env, graph, names, stacks, contexts)
     return Rendered(env, graph, names, stacks, root, templates_dir, contexts)
-
-
-def logical_id(stack: str) -> str:
-    return "".join(p.capitalize() for p in stack.replace("_", "-").split("-"))
 
 
 def artifact_prefix(names: Names) -> str:

@@ -20,6 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from generator import __version__
+from generator.context import logical_id
 from generator.deploy.cfn import TERMINAL_OK, ChangeSet, CloudFormation, StackInfo
 from generator.deploy.plan import (
     CREATE,
@@ -42,7 +43,7 @@ from generator.errors import (
     StackOperationFailed,
     UsageError,
 )
-from generator.render import Rendered, logical_id
+from generator.render import Rendered
 from generator.yamlsrc import load_cfn
 
 # Tags that describe the run, not the stack: they never make a stack "changed".
