@@ -236,12 +236,12 @@ nested_option = click.option(
     help="the env as one root stack with nested children [default: the env's `nested`]")
 
 
-def _api_calls(calls: int, stacks: int) -> None:
-    per = f" ({calls / stacks:.1f} per stack)" if stacks else ""
-    click.echo(f"cloudformation API calls: {calls}{per}")
-
-
-def _summary(console: Console, results: list[StackResult], verb: str) -> None:
+def _summary(console: Console, results: list[StackResult], verb: str,
+             api_calls: int | None = None) -> None:
+    """The results table, the root cause of any failure again, and the exit code."""
+    if api_calls is not None:  # for the bench
+        per = f" ({api_calls / len(results):.1f} per stack)" if results else ""
+        click.echo(f"cloudformation API calls: {api_calls}{per}")
     if not results:
         return
     console.line()
@@ -284,9 +284,7 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
         workflow.lint_gate(rendered, app.build_dir / env, app.state_dir / "lint-cache", stacks)
     opened = workflow.open_env(rendered, _console(app), nested)
     results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace)
-    if api_calls:
-        _api_calls(opened.aws.cfn.calls, len(results))
-    _summary(opened.console, results, "deploy")
+    _summary(opened.console, results, "deploy", opened.aws.cfn.calls if api_calls else None)
 
 
 @cli.command(short_help="Delete the env's stacks, reverse order.")
@@ -309,9 +307,7 @@ def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     confirm = confirmer(yes)
     opened = workflow.open_env(rendered, _console(app), nested, upload=False)
     results = workflow.delete(opened, confirm, stacks, yes, purge_artifacts)
-    if api_calls:
-        _api_calls(opened.aws.cfn.calls, len(results))
-    _summary(opened.console, results, "delete")
+    _summary(opened.console, results, "delete", opened.aws.cfn.calls if api_calls else None)
 
 
 @cli.command(short_help='Review every change set before executing.')

@@ -22,7 +22,6 @@ from generator.errors import ParamsError, UsageError
 from generator.yamlsrc import KeyPath, SourceMap, load_with_lines
 
 BASE_FILE = "base.yaml"
-SCHEMA_FILE = "schema.json"
 ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,20}$")
 SECRET_KEY = re.compile(r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key)")
 # Keys whose names look secret but whose values are modes or references, not secrets.

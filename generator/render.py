@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,6 @@ class Rendered:
     stacks: dict[str, RenderedStack]
     root: RenderedStack
     templates_dir: Path
-    contexts: dict[str, StackContext] = field(repr=False, default_factory=dict)
 
     def manifest(self) -> dict[str, Any]:
         return {
@@ -196,7 +195,7 @@ def render(env: LoadedEnv, templates_dir: Path, cache_dir: Path | None = None) -
         )
     check_outputs(graph, {n: set(s.outputs) for n, s in stacks.items()}, spec_file)
     root = _render_root(jinja, env, graph, names, stacks, contexts)
-    return Rendered(env, graph, names, stacks, root, templates_dir, contexts)
+    return Rendered(env, graph, names, stacks, root, templates_dir)
 
 
 def artifact_prefix(names: Names) -> str:

@@ -15,7 +15,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -24,6 +24,7 @@ from generator.context import logical_id
 from generator.deploy.cfn import TERMINAL_OK, ChangeSet, CloudFormation, StackInfo
 from generator.deploy.plan import (
     CREATE,
+    UPDATE,
     StackPlan,
     affected_outputs,
     deployed_digest,
@@ -93,7 +94,7 @@ class Prepared:
 Confirm = Callable[[str], bool]
 
 
-def stack_policy(stateful: list[str], exempt: list[str] = ()) -> str:  # type: ignore[assignment]
+def stack_policy(stateful: Sequence[str], exempt: Sequence[str] = ()) -> str:
     """Allow updates, deny replacing or deleting the stateful resources."""
     protected = [f"LogicalResourceId/{r}" for r in stateful if r not in exempt]
     statements: list[dict[str, object]] = [
@@ -263,7 +264,7 @@ class StackWork:
         return StackPlan(
             stack=prepared.stack,
             stack_name=prepared.name,
-            state=CREATE if prepared.kind == "CREATE" else "update",
+            state=CREATE if prepared.kind == "CREATE" else UPDATE,
             template_sha256=self.rendered.stacks[prepared.stack].template_sha256,
             inputs_sha256=inputs_digest(prepared.params),
             change_set_id=change_set.id,
@@ -313,7 +314,7 @@ class StackWork:
                                       changes=templates.predicted_changes())
             reviews.append(StackPlan(
                 stack=stack, stack_name=child_id or change.logical_id,
-                state="update", template_sha256=children.stacks[stack].template_sha256,
+                state=UPDATE, template_sha256=children.stacks[stack].template_sha256,
                 change_set_id=child_set.id or None,
                 resources=resource_changes(child_set, templates),
                 template_diff=template_diff(old, new),
@@ -339,8 +340,6 @@ class StackWork:
         if kind == "CREATE":
             self.cfn.delete_stack(name)
 
-    def _ask(self, question: str) -> bool:
-        return self.confirm(question)
 
 
 class Deployer(StackWork):
@@ -469,7 +468,7 @@ class Deployer(StackWork):
                     f"{'removed' if r.action == 'Remove' else 'replaced'}, losing its data; "
                     f"rerun with --allow-replace {r.logical_id} if that is intended"
                     for r in blocked])
-            go = not self.stop.is_set() and self._ask(f"execute this change set on {name}?")
+            go = not self.stop.is_set() and self.confirm(f"execute this change set on {name}?")
         if not go:
             self._discard(name, kind, change_set_id)
             state = "INTERRUPTED" if self.stop.is_set() else "DECLINED"

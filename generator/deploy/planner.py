@@ -18,7 +18,6 @@ from generator.errors import StackgenError
 
 
 class Planner(StackWork):
-    overrides: tuple[str, ...] = ()  # recorded in the plan so `apply` renders the same
     def plan(self) -> Plan:
         selected = self.selected()
         deployed = self.preflight(require_upstream=False)
@@ -38,7 +37,7 @@ class Planner(StackWork):
             plans[stack] = self._plan_one(stack, current)
             self._ripple(stack, plans)
         return Plan(env=self.rendered.env.name, created_at=now(),
-                    overrides=list(self.overrides), stacks=[plans[s] for s in selected])
+                    stacks=[plans[s] for s in selected])
 
     def _placeholder(self, stack: str, current: StackInfo | None,
                      waiting_for: list[str]) -> StackPlan:

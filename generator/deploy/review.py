@@ -8,7 +8,9 @@ from typing import Any
 from generator.deploy.plan import (
     AFTER_UPSTREAM_APPLY,
     AFTER_UPSTREAM_CREATE,
+    CREATE,
     UNCHANGED,
+    UPDATE,
     Plan,
     StackPlan,
 )
@@ -93,7 +95,7 @@ def show_plan(console: Console, plan: Plan, diff: bool) -> None:
                  "change" + ("" if changing else "; nothing to apply"))
 
 
-SYMBOL = {"create": "🆕", "update": "✏️", UNCHANGED: "✅",
+SYMBOL = {CREATE: "🆕", UPDATE: "✏️", UNCHANGED: "✅",
           AFTER_UPSTREAM_CREATE: "⏳", AFTER_UPSTREAM_APPLY: "⏳"}
 
 

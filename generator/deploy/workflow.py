@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from generator.deploy.artifacts import Artifacts, bucket_name
 from generator.deploy.delete import Deleter
@@ -41,10 +42,9 @@ class Env:
     def bucket(self) -> str:
         return bucket_name(self.aws.account, self.rendered.env.config.region)
 
-    def options(self, **kwargs: object) -> DeployOptions:
+    def options(self, **kwargs: Any) -> DeployOptions:
         return DeployOptions(commit=git_commit(), nested=self.nested,
-                             children=self.rendered if self.nested else None,
-                             **kwargs)  # type: ignore[arg-type]
+                             children=self.rendered if self.nested else None, **kwargs)
 
 
 def lint_gate(rendered: Rendered, build_dir: Path, cache_dir: Path,
@@ -66,13 +66,11 @@ def open_env(rendered: Rendered, console: Console, nested: bool | None,
     in the artifacts bucket under content-addressed keys."""
     aws = connect(rendered.env.config)
     use_nested = rendered.env.config.nested if nested is None else nested
+    bucket = bucket_name(aws.account, rendered.env.config.region) if use_nested else None
     env = Env(rendered, nested_view(rendered) if use_nested else rendered, aws, console,
-              Lookups(aws.client("route53")), use_nested)
-    if use_nested:
-        env = Env(env.rendered, env.form, aws, console,
-                  Lookups(aws.client("route53"), env.bucket), True)
-        if upload:
-            _upload_children(env)
+              Lookups(aws.client("route53"), bucket), use_nested)
+    if use_nested and upload:
+        _upload_children(env)
     return env
 
 
@@ -99,8 +97,9 @@ def deploy(env: Env, confirm: Confirm, stacks: Sequence[str], force: bool,
 def plan(env: Env, stacks: Sequence[str], overrides: Sequence[str]) -> Plan:
     planner = Planner(env.form, env.aws.cfn, env.lookups, env.console, lambda question: False,
                       env.options(stacks=frozenset(stacks)))
-    planner.overrides = tuple(overrides)
     result = planner.plan()
+    # Recorded so `apply` renders the same templates in the same form.
+    result.overrides = list(overrides)
     result.nested = env.nested
     return result
 

@@ -18,8 +18,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from generator.yamlsrc import load_cfn
-
 RULES_DIR = Path(__file__).parent / "rules"
 SEVERITIES = ("error", "warning", "info")
 _SEVERITY_OF = {"E": "error", "W": "warning", "I": "info"}
@@ -185,7 +183,8 @@ class Linter:
         if template is not None and not errors:
             config = ConfigMixIn([], regions=[target.region], parameters=[target.values])
             matches = list(run_template_by_data(template, config, rules))
-        suppress = _suppressions(load_cfn(target.text)) if template is not None else {}
+        # cfn-lint has parsed the template already; read the suppressions off that.
+        suppress = _suppressions(template) if template is not None else {}
         spans = _resource_spans(template) if template is not None else []
         for m in matches:
             resource = _resource_of(m, spans)
