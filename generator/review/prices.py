@@ -1,0 +1,187 @@
+"""Prices for the cost review: a small dated snapshot shipped in the repo, and
+the parser that refreshes it from AWS's public Price List bulk files.
+
+A bulk (offer) file is one JSON document per service and region: ``products``
+by SKU with ``productFamily`` and ``attributes``, and ``terms.OnDemand`` by SKU
+with ``priceDimensions`` whose ``pricePerUnit.USD`` is the price (AWS Billing
+user guide, "Reading the service price list file for an AWS service"). Only the
+few prices this stack set uses are kept, selected by the rules below.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from generator.errors import UsageError
+
+SNAPSHOT = Path(__file__).with_name("prices.json")
+BULK_URL = "https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/{offer}/current/{region}/index.json"
+
+
+class RegionPrices(msgspec.Struct, kw_only=True):
+    ec2_instance_hour: dict[str, float] = {}
+    ebs_gb_month: dict[str, float] = {}
+    alb_hour: float | None = None
+    nlb_hour: float | None = None
+    nat_gateway_hour: float | None = None
+    public_ipv4_hour: float | None = None
+    rds_instance_hour: dict[str, float] = {}  # single-AZ; Multi-AZ is billed twice
+    rds_storage_gb_month: dict[str, float] = {}
+    fargate_vcpu_hour: dict[str, float] = {}  # by CPU architecture
+    fargate_gb_hour: dict[str, float] = {}
+    secret_month: float | None = None
+    hosted_zone_month: float | None = None
+    alarm_month: float | None = None
+
+
+class PriceBook(msgspec.Struct, kw_only=True):
+    source: str
+    as_of: str
+    currency: str = "USD"
+    hours_per_month: int = 730
+    regions: dict[str, RegionPrices] = {}
+
+    def region(self, name: str) -> RegionPrices | None:
+        return self.regions.get(name)
+
+    def to_json(self) -> str:
+        return json.dumps(msgspec.to_builtins(self), indent=2, sort_keys=True) + "\n"
+
+
+def load(path: Path = SNAPSHOT) -> PriceBook:
+    return msgspec.json.decode(path.read_bytes(), type=PriceBook)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Which products of which offer file give one snapshot price."""
+
+    offer: str
+    family: str
+    key: str  # the RegionPrices field
+    match: Mapping[str, str] = field(default_factory=dict)  # attribute == value
+    usage: str = ""  # the usagetype ends with this
+    by: str | None = None  # attribute naming the entry of a per-type table
+    names: Mapping[str, str] = field(default_factory=dict)  # attribute value -> entry
+    entry: str | None = None  # fixed entry of a per-type table
+
+
+RULES = (
+    Rule("AmazonEC2", "Compute Instance", "ec2_instance_hour",
+         {"operatingSystem": "Linux", "tenancy": "Shared", "preInstalledSw": "NA",
+          "capacitystatus": "Used", "licenseModel": "No License required"}, by="instanceType"),
+    Rule("AmazonEC2", "Storage", "ebs_gb_month", by="volumeApiName"),
+    Rule("AmazonEC2", "NAT Gateway", "nat_gateway_hour", usage="NatGateway-Hours"),
+    Rule("AmazonVPC", "VPC Public IPv4 Address", "public_ipv4_hour",
+         usage="PublicIPv4:InUseAddress"),
+    Rule("AWSELB", "Load Balancer-Application", "alb_hour", usage="LoadBalancerUsage"),
+    Rule("AWSELB", "Load Balancer-Network", "nlb_hour", usage="LoadBalancerUsage"),
+    Rule("AmazonRDS", "Database Instance", "rds_instance_hour",
+         {"databaseEngine": "PostgreSQL", "deploymentOption": "Single-AZ"}, by="instanceType"),
+    Rule("AmazonRDS", "Database Storage", "rds_storage_gb_month",
+         {"databaseEngine": "PostgreSQL", "deploymentOption": "Single-AZ"}, by="volumeType",
+         names={"General Purpose": "gp2", "General Purpose-GP3": "gp3",
+                "Provisioned IOPS": "io1"}),
+    Rule("AmazonECS", "Compute", "fargate_vcpu_hour", usage="Fargate-vCPU-Hours:perCPU",
+         entry="X86_64"),
+    Rule("AmazonECS", "Compute", "fargate_gb_hour", usage="Fargate-GB-Hours", entry="X86_64"),
+    Rule("AmazonECS", "Compute", "fargate_vcpu_hour", usage="Fargate-ARM-vCPU-Hours:perCPU",
+         entry="ARM64"),
+    Rule("AmazonECS", "Compute", "fargate_gb_hour", usage="Fargate-ARM-GB-Hours",
+         entry="ARM64"),
+    Rule("AWSSecretsManager", "Secret", "secret_month"),
+    Rule("AmazonRoute53", "DNS Zone", "hosted_zone_month"),
+    Rule("AmazonCloudWatch", "Alarm", "alarm_month", {"alarmType": "Standard"}),
+)
+OFFERS = tuple(sorted({r.offer for r in RULES}))
+
+
+def _on_demand_price(offer: Mapping[str, Any], sku: str) -> float | None:
+    """The first tier (beginRange 0) of the SKU's on-demand price, in USD."""
+    for term in ((offer.get("terms") or {}).get("OnDemand") or {}).get(sku, {}).values():
+        for dim in (term.get("priceDimensions") or {}).values():
+            if str(dim.get("beginRange", "0")) in ("0", "0.0"):
+                usd = (dim.get("pricePerUnit") or {}).get("USD")
+                if usd is not None:
+                    return float(usd)
+    return None
+
+
+def _matches(rule: Rule, product: Mapping[str, Any], region: str) -> bool:
+    attrs = product.get("attributes") or {}
+    if product.get("productFamily") != rule.family:
+        return False
+    if attrs.get("regionCode", region) != region:
+        return False
+    if rule.usage and not str(attrs.get("usagetype", "")).endswith(rule.usage):
+        return False
+    return all(attrs.get(k) == v for k, v in rule.match.items())
+
+
+def parse_offer(offer: Mapping[str, Any], region: str) -> dict[str, Any]:
+    """The snapshot prices one offer file gives for ``region``."""
+    code = offer.get("offerCode")
+    found: dict[str, Any] = {}
+    for sku, product in (offer.get("products") or {}).items():
+        for rule in RULES:
+            if rule.offer != code or not _matches(rule, product, region):
+                continue
+            price = _on_demand_price(offer, sku)
+            if price is None:
+                continue
+            attrs = product.get("attributes") or {}
+            entry = rule.entry or (rule.names.get(str(attrs.get(rule.by)), None)
+                                   if rule.names else attrs.get(rule.by) if rule.by else None)
+            if rule.by and entry is None:
+                continue
+            if entry is None:
+                found[rule.key] = price
+            else:
+                found.setdefault(rule.key, {})[str(entry)] = price
+    return found
+
+
+def refresh(book: PriceBook, region: str, offers: Iterable[Mapping[str, Any]]) -> PriceBook:
+    """``book`` with ``region`` replaced by the prices in ``offers``; the date is the
+    oldest publication date among them."""
+    merged: dict[str, Any] = {}
+    dates = []
+    for offer in offers:
+        for key, value in parse_offer(offer, region).items():
+            if isinstance(value, dict):
+                merged.setdefault(key, {}).update(value)
+            else:
+                merged[key] = value
+        if offer.get("publicationDate"):
+            dates.append(str(offer["publicationDate"])[:10])
+    if not merged:
+        raise UsageError(f"the price list files hold no prices for region '{region}'; "
+                         "check --region and that the files are the regional offer files")
+    regions = dict(book.regions)
+    regions[region] = msgspec.convert(merged, type=RegionPrices)
+    return PriceBook(source="AWS Price List bulk files (" + ", ".join(OFFERS) + ")",
+                     as_of=min(dates) if dates else book.as_of, currency=book.currency,
+                     hours_per_month=book.hours_per_month, regions=regions)
+
+
+def read_offer_files(folder: Path) -> list[dict[str, Any]]:
+    """Offer files saved as ``<OfferCode>.json`` in ``folder`` (those that exist)."""
+    out = []
+    for code in OFFERS:
+        path = folder / f"{code}.json"
+        if not path.is_file():
+            continue
+        try:
+            out.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{path}: not a price list file ({exc}); download it again") from exc
+    if not out:
+        raise UsageError(f"{folder}: no price list files (expected e.g. {OFFERS[0]}.json); "
+                         "download them from the Price List bulk API")
+    return out
