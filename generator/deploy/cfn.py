@@ -208,6 +208,36 @@ class CloudFormation:
                 return {}
             raise AwsError(f"list_stack_resources {stack_name}: {_message(exc)}") from None
 
+    # --- drift ---------------------------------------------------------------
+
+    def detect_drift(self, stack_name: str) -> str:
+        """Start drift detection; the detection id to poll."""
+        try:
+            return str(self._call("detect_stack_drift",
+                                  StackName=stack_name)["StackDriftDetectionId"])
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise StackNotFound(stack_name) from None
+            raise AwsError(f"detect_stack_drift {stack_name}: {_message(exc)}") from None
+
+    def drift_status(self, detection_id: str) -> dict[str, Any]:
+        try:
+            return dict(self._call("describe_stack_drift_detection_status",
+                                   StackDriftDetectionId=detection_id))
+        except ClientError as exc:
+            raise AwsError(f"describe_stack_drift_detection_status: {_message(exc)}") from None
+
+    def resource_drifts(self, stack_name: str) -> list[dict[str, Any]]:
+        """The drifted resources (MODIFIED or DELETED) of the last detection."""
+        try:
+            return [r for page in self._pages(
+                "describe_stack_resource_drifts", StackName=stack_name,
+                StackResourceDriftStatusFilters=["MODIFIED", "DELETED"])
+                for r in page.get("StackResourceDrifts", [])]
+        except ClientError as exc:
+            raise AwsError(f"describe_stack_resource_drifts {stack_name}: "
+                           f"{_message(exc)}") from None
+
     def delete_stack(self, stack_name: str) -> None:
         try:
             self._call("delete_stack", StackName=stack_name)

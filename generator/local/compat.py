@@ -30,6 +30,8 @@ from moto.elbv2 import models as elbv2_models
 from moto.rds import models as rds_models
 from moto.secretsmanager.models import secretsmanager_backends
 
+from generator.local import drift
+
 MOTO_VERSION = "5.2.5"
 
 
@@ -437,6 +439,7 @@ def apply() -> None:
     _route_tables_deleted_with_stack()
     _update_termination_protection()
     _nested_stack_outputs()
+    drift.apply()
     # moto builds its type map from CloudFormationModel's subclasses once; rebuild it
     # so the classes above are found.
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):

@@ -1,0 +1,107 @@
+"""Drift: detection on the local endpoint (missing on bare moto), and its reading."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
+
+from generator.deploy.cfn import CloudFormation
+from generator.local.manager import Endpoint
+from generator.review.drift import DRIFTED, IN_SYNC, NOT_DEPLOYED, UNKNOWN, detect
+from tests.conftest import clients, reset
+
+TEMPLATE = {
+    "Parameters": {"VpcId": {"Type": "String"}},
+    "Resources": {
+        "Group": {"Type": "AWS::EC2::SecurityGroup", "Properties": {
+            "GroupDescription": "app", "VpcId": {"Ref": "VpcId"},
+            "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                                      "CidrIp": "0.0.0.0/0"}]}},
+        "Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
+    },
+}
+
+
+def _deploy(c: Any, name: str) -> str:
+    vpc = c.ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    c.cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(TEMPLATE),
+                                  Parameters=[{"ParameterKey": "VpcId", "ParameterValue": vpc}])
+    resources = c.cloudformation.describe_stack_resources(StackName=name)["StackResources"]
+    return next(r["PhysicalResourceId"] for r in resources if r["LogicalResourceId"] == "Group")
+
+
+def test_a_rule_added_by_hand_is_drift_on_our_endpoint(endpoint: Endpoint) -> None:
+    reset(endpoint.url)
+    c = clients(endpoint.url)
+    group = _deploy(c, "drifty")
+    cfn = CloudFormation(c.cloudformation, sleep=lambda s: None)
+    (clean,) = detect(cfn, {"app": "drifty"})
+    assert clean.status == IN_SYNC and not clean.resources
+
+    c.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+        "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    (found,) = detect(cfn, {"app": "drifty"})
+    assert found.status == DRIFTED
+    (resource,) = found.resources
+    assert (resource.logical_id, resource.status, resource.physical_id) == (
+        "Group", "MODIFIED", group)
+    (prop,) = resource.properties
+    assert prop.path.startswith("/SecurityGroupIngress/") and prop.kind == "ADD"
+    assert json.loads(prop.actual) == {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+                                       "CidrIp": "0.0.0.0/0"}
+
+
+def test_bare_moto_has_no_drift_detection(bare_endpoint: str) -> None:
+    reset(bare_endpoint)
+    c = clients(bare_endpoint)
+    _deploy(c, "drifty")
+    with pytest.raises((ClientError, BotoCoreError, ResponseParserError)):
+        c.cloudformation.detect_stack_drift(StackName="drifty")
+
+
+class FakeCfn(CloudFormation):
+    """Answers of the real API's shape, including a detection that never ends."""
+
+    def __init__(self, statuses: list[str]) -> None:
+        super().__init__(client=None, sleep=lambda s: None)
+        self.statuses = statuses
+
+    def detect_drift(self, stack_name: str) -> str:
+        if stack_name == "gone":
+            from generator.errors import StackNotFound
+            raise StackNotFound(stack_name)
+        return "det-1"
+
+    def drift_status(self, detection_id: str) -> dict[str, Any]:
+        state = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        return {"DetectionStatus": state, "StackDriftStatus": "DRIFTED"}
+
+    def resource_drifts(self, stack_name: str) -> list[dict[str, Any]]:
+        return [{"LogicalResourceId": "Db", "PhysicalResourceId": "db-1",
+                 "ResourceType": "AWS::RDS::DBInstance", "StackResourceDriftStatus": "MODIFIED",
+                 "PropertyDifferences": [{"PropertyPath": "/BackupRetentionPeriod",
+                                          "ExpectedValue": "7", "ActualValue": "1",
+                                          "DifferenceType": "NOT_EQUAL"}]}]
+
+
+def test_detection_is_polled_until_complete_and_reads_property_differences() -> None:
+    cfn = FakeCfn(["DETECTION_IN_PROGRESS", "DETECTION_IN_PROGRESS", "DETECTION_COMPLETE"])
+    (result,) = detect(cfn, {"rds": "app-rds"})
+    assert result.status == DRIFTED
+    assert result.drifted("Db") is not None
+    assert [(p.path, p.expected, p.actual) for p in result.resources[0].properties] == [
+        ("/BackupRetentionPeriod", "7", "1")]
+
+
+def test_a_detection_past_its_deadline_is_unknown_not_in_sync_and_missing_stacks_say_so() -> None:
+    ticks = iter(range(0, 10_000, 100))
+    cfn = FakeCfn(["DETECTION_IN_PROGRESS"])
+    results = detect(cfn, {"rds": "app-rds", "old": "gone"}, deadline=250,
+                     clock=lambda: float(next(ticks)))
+    assert [(r.stack, r.status) for r in results] == [("rds", UNKNOWN), ("old", NOT_DEPLOYED)]
+    assert "still running after 250 s" in results[0].error
