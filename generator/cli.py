@@ -156,12 +156,24 @@ def schema(out: Path | None, fmt: str) -> None:
 @set_option
 @click.option("--format", "fmt", type=click.Choice(["text", "mermaid"]), default="text",
               show_default=True)
+@click.option("--resources", is_flag=True,
+              help="Mermaid: the stacks as groups of their resources, outputs on the edges")
 @pass_app
-def graph(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str) -> None:
+def graph(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
+          resources: bool) -> None:
     """Print the stack graph derived from stacks.yaml."""
     from generator.context import conditions
     from generator.graph import build_graph, load_spec, to_mermaid, to_text
 
+    if resources:
+        from generator.render import render as do_render
+        from generator.review.picture import diagram
+        from generator.yamlsrc import load_cfn
+
+        rendered = do_render(_load(app, env, overrides), app.templates_dir, app.jinja_cache)
+        docs = {s: load_cfn(r.template) for s, r in rendered.stacks.items()}
+        click.echo(diagram(rendered.graph, docs), nl=False)
+        return
     loaded = _load(app, env, overrides)
     g = build_graph(load_spec(app.templates_dir), conditions(loaded.config),
                     app.templates_dir / "stacks.yaml")
@@ -509,6 +521,55 @@ def local_status(app: AppContext) -> None:
         click.echo("local endpoint: not running")
         sys.exit(1)
     click.echo(f"local endpoint: running at {endpoint.url} (pid {endpoint.pid})")
+
+
+@cli.command(short_help="Detect drift: what was changed by hand since the deploy.")
+@env_option
+@set_option
+@click.option("--fail", is_flag=True, help="exit 1 when any stack drifted (or could not be checked)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@pass_app
+def drift(app: AppContext, env: str, overrides: tuple[str, ...], fail: bool, fmt: str) -> None:
+    """Run drift detection on every stack at once; show each drifted resource's
+    property paths with expected and actual values."""
+    import msgspec
+
+    from generator.review.drift import DRIFTED, UNKNOWN, detect, show_drift
+
+    opened = _deployed_form(app, env, overrides, nested=False)
+    names = {s: opened.rendered.stacks[s].stack_name for s in opened.rendered.graph.order}
+    results = detect(opened.aws.cfn, names)
+    if fmt == "json":
+        click.echo(json.dumps(msgspec.to_builtins(results), indent=2, sort_keys=True))
+    else:
+        show_drift(opened.console, results)
+    if fail and any(r.status in (DRIFTED, UNKNOWN) for r in results):
+        sys.exit(1)
+
+
+@cli.group(short_help="The price snapshot the cost review uses.")
+def prices() -> None:
+    """The dated price snapshot behind the plan's monthly cost."""
+
+
+@prices.command("update")
+@click.option("--region", required=True, help="the region whose prices to refresh")
+@click.option("--from", "source", type=click.Path(path_type=Path, file_okay=False),
+              help="a folder of offer files (<OfferCode>.json) already downloaded")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="the snapshot to write [default: the one shipped]")
+def prices_update(region: str, source: Path | None, out: Path | None) -> None:
+    """Refresh one region of the snapshot from AWS's Price List bulk files."""
+    from generator.review import prices as price_list
+
+    target = out or price_list.SNAPSHOT
+    offers = price_list.read_offer_files(source) if source else \
+        price_list.download_offers(region, lambda line: click.echo(line, err=True))
+    book = price_list.refresh(price_list.load(target if target.exists() else
+                                              price_list.SNAPSHOT), region, offers)
+    target.write_text(book.to_json(), encoding="utf-8")
+    click.echo(f"prices for {region} as of {book.as_of} written to {target}")
 
 
 @cli.command()

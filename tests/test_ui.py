@@ -25,6 +25,9 @@ CASES = [
     ("BLOCKED", "red", "⊘"),
     ("DECLINED", "yellow", "⊘"),
     ("NOT_DEPLOYED", "bright_black", "·"),
+    ("DRIFTED", "yellow", "≠"),
+    ("IN_SYNC", "green", "✓"),
+    ("UNKNOWN", "yellow", "?"),
 ]
 
 

@@ -34,6 +34,9 @@ STATUS_LOOKS: tuple[tuple[str, Look], ...] = (
     ("DECLINED", Look("yellow", "⊘")),
     ("INTERRUPTED", Look("yellow", "⊘")),
     ("NOT_DEPLOYED", Look("bright_black", "·")),
+    ("DRIFTED", Look("yellow", "≠")),  # drift detection
+    ("IN_SYNC", Look("green", "✓")),
+    ("UNKNOWN", Look("yellow", "?")),
 )
 DEFAULT_LOOK = Look("white", " ")
 

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import msgspec
 
 from generator.deploy.cfn import CloudFormation, backoff
+from generator.deploy.ui import Console
 from generator.errors import AwsError, StackNotFound
 
 DRIFTED = "DRIFTED"
@@ -93,3 +94,18 @@ def detect(cfn: CloudFormation, stacks: Mapping[str, str], concurrency: int = 8,
         futures = [pool.submit(_one, cfn, stack, name, deadline, clock)
                    for stack, name in stacks.items()]
         return [f.result() for f in futures]
+
+
+def show_drift(console: Console, results: list[StackDrift]) -> None:
+    """A table of stacks, then each drifted resource with its property paths."""
+    console.table(["stack", "name", "drift"],
+                  [[r.stack, r.stack_name, console.status(r.status)] for r in results])
+    for r in results:
+        if r.error:
+            console.line(f"  {r.stack}: {r.error}")
+        for res in r.resources:
+            console.line(console.style(f"{r.stack}: {res.logical_id} ({res.resource_type}, "
+                                       f"{res.physical_id}) {res.status}", "yellow", bold=True))
+            for p in res.properties:
+                console.line(f"    {p.path} ({p.kind}): expected {p.expected}, "
+                             f"actual {p.actual}")

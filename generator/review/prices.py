@@ -11,7 +11,7 @@ few prices this stack set uses are kept, selected by the rules below.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,4 +184,27 @@ def read_offer_files(folder: Path) -> list[dict[str, Any]]:
     if not out:
         raise UsageError(f"{folder}: no price list files (expected e.g. {OFFERS[0]}.json); "
                          "download them from the Price List bulk API")
+    return out
+
+
+def download_offers(region: str, say: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The region's offer files from the Price List bulk API's documented URLs.
+
+    Only on a person's request (`stackgen prices update`): the review itself never
+    goes to the network. An offer with no file for the region is skipped."""
+    import urllib.error
+    import urllib.request
+
+    out = []
+    for code in OFFERS:
+        url = BULK_URL.format(offer=code, region=region)
+        say(f"downloading {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=120) as response:
+                out.append(json.load(response))
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            say(f"  skipped {code}: {exc}")
+    if not out:
+        raise UsageError(f"no price list file could be downloaded for {region}; download "
+                         "them by hand and pass the folder with --from")
     return out
