@@ -137,11 +137,17 @@ def _env_names(app: AppContext, env_names: tuple[str, ...], all_envs: bool) -> l
 @click.option("--out", type=click.Path(path_type=Path), help="write to a file instead of stdout")
 @click.option("--format", "fmt", type=click.Choice(["json", "markdown"]), default="json",
               show_default=True, help="JSON Schema, or a Markdown reference table")
-def schema(out: Path | None, fmt: str) -> None:
-    """Print the JSON Schema of params files (for editors and CI)."""
+@click.option("--plan", "plan_schema", is_flag=True,
+              help="the JSON Schema of plan files (`plan --out`, `plan --format json`)")
+def schema(out: Path | None, fmt: str, plan_schema: bool) -> None:
+    """Print the JSON Schema of params files (for editors and CI), or of plan files."""
     from generator.schema import params_reference, params_schema
 
-    if fmt == "markdown":
+    if plan_schema:
+        from generator.deploy.plan import Plan
+
+        text = json.dumps(Plan.json_schema(), indent=2, sort_keys=True) + "\n"
+    elif fmt == "markdown":
         text = params_reference()
     else:
         text = json.dumps(params_schema(), indent=2, sort_keys=True) + "\n"
@@ -334,15 +340,17 @@ def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
               help="show template diffs in the text review")
 @click.option("--detailed-exitcode", is_flag=True,
               help="exit 0 without changes, 2 with changes, 1 on error")
+@click.option("--drift/--no-drift", default=True, show_default=True,
+              help="detect drift on the stacks that change (the apply overwrites hand changes)")
 @nested_option
 @pass_app
 def plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
          out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
-         detailed_exitcode: bool, nested: bool | None) -> None:
+         detailed_exitcode: bool, drift: bool, nested: bool | None) -> None:
     """Create (not execute) a change set per changing stack and review them as a whole."""
     try:
         _plan(app, env, overrides, stacks, out, markdown, fmt, show_diff, detailed_exitcode,
-              nested)
+              drift, nested)
     except StackgenError as exc:
         if not detailed_exitcode:
             raise
@@ -352,14 +360,15 @@ def plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[st
 
 def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
           out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
-          detailed_exitcode: bool, nested: bool | None) -> None:
+          detailed_exitcode: bool, drift: bool, nested: bool | None) -> None:
     from generator.deploy import workflow
     from generator.deploy.review import markdown as to_markdown
     from generator.deploy.review import show_plan
 
     rendered = _rendered_for_aws(app, env, overrides)
     console = _console(app, err=fmt == "json")
-    result = workflow.plan(workflow.open_env(rendered, console, nested), stacks, overrides)
+    result = workflow.plan(workflow.open_env(rendered, console, nested), stacks, overrides,
+                           drift)
     if fmt == "json":
         click.echo(result.to_json(), nl=False)
     else:

@@ -24,6 +24,7 @@ from generator.deploy.plan import (
 from generator.deploy.review import markdown, show_review
 from generator.deploy.risk import Templates, create_only_properties
 from generator.deploy.ui import Console
+from generator.review.security import SecurityGroupChange, SecurityTables
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 CS = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/stackgen-1/abc"
@@ -92,7 +93,8 @@ def test_widened_access_is_its_own_finding() -> None:
     def doc(cidrs: list[str], actions: list[str]) -> dict[str, Any]:
         return {"Resources": {
             "Sg": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"SecurityGroupIngress": [
-                {"CidrIp": c, "FromPort": 443, "ToPort": 443} for c in cidrs]}},
+                {"IpProtocol": "tcp", "CidrIp": c, "FromPort": 443, "ToPort": 443}
+                for c in cidrs]}},
             "Role": {"Type": "AWS::IAM::Role", "Properties": {
                 "AssumeRolePolicyDocument": {"Statement": [
                     {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]},
@@ -101,8 +103,11 @@ def test_widened_access_is_its_own_finding() -> None:
 
     templates = _templates(doc(["10.0.0.0/8"], ["s3:GetObject"]),
                            doc(["10.0.0.0/8", "0.0.0.0/0"], ["s3:GetObject", "s3:PutObject"]))
-    assert templates.widened_access() == [
-        "Sg: new ingress from 0.0.0.0/0 on ports 443-443", "Role: new action s3:PutObject"]
+    tables = templates.security()
+    assert tables.broadens
+    assert tables.broadening() == [
+        "Role: Allow s3:GetObject, s3:PutObject for role Role on *",
+        "Sg: ingress tcp 443 from 0.0.0.0/0"]
 
 
 def _fixture_plan() -> Plan:
@@ -118,7 +123,9 @@ def _fixture_plan() -> Plan:
                   template_sha256="a"),
         StackPlan(stack="alb", stack_name="kubenews-local-alb", state="update",
                   template_sha256="b", resources=[sg],
-                  widened_access=["AlbSecurityGroup: new ingress from ::/0 on ports 443-443"],
+                  security=SecurityTables(security_groups=[SecurityGroupChange(
+                      change="+", group="AlbSecurityGroup", direction="ingress",
+                      protocol="tcp", ports="443", peer="::/0", description="HTTPS")]),
                   template_diff="--- deployed\n+++ rendered\n@@ -1 +1 @@\n-a\n+b\n"),
         StackPlan(stack="rds", stack_name="kubenews-local-rds", state="update",
                   template_sha256="c", resources=[db],

@@ -75,6 +75,7 @@ class DeployOptions:
     planned: Mapping[str, StackPlan] = field(default_factory=dict)  # `apply`: reviewed sets
     nested: bool = False  # the nested form: change sets descend into the children
     children: Rendered | None = None  # the nested form's child stacks, for their reviews
+    drift: bool = False  # planning: detect drift on the stacks that change
 
 
 @dataclass
@@ -277,7 +278,7 @@ class StackWork:
                                      no_echo),
             resources=resources,
             template_diff=template_diff(prepared.deployed_template or "", prepared.template),
-            widened_access=templates.widened_access(),
+            security=templates.security(),
             changed_outputs=affected_outputs(resources, templates) if current else [],
             nested=self._nested_reviews(change_set),
         )
@@ -318,7 +319,7 @@ class StackWork:
                 change_set_id=child_set.id or None,
                 resources=resource_changes(child_set, templates),
                 template_diff=template_diff(old, new),
-                widened_access=templates.widened_access(),
+                security=templates.security(),
                 nested=self._nested_reviews(child_set)))
         return reviews
 

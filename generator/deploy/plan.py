@@ -20,8 +20,12 @@ from generator import __version__
 from generator.deploy.cfn import ChangeSet
 from generator.deploy.risk import Templates, is_stateful
 from generator.lint.rules._common import SECRET_NAME
+from generator.review.cost import EnvCost
+from generator.review.security import SecurityTables
 
 MASK = "****"
+# Bumped when a field changes meaning or goes away; new optional fields keep it.
+SCHEMA_VERSION = 1
 
 # A stack's place in the plan.
 CREATE = "create"
@@ -51,6 +55,7 @@ class ResourceChange(msgspec.Struct, kw_only=True):
     replacement: str = ""  # what AWS said: True, False, Conditional, or nothing
     predicted: str | None = None  # the create-only property that predicts a replacement
     properties: list[PropertyChange] = []
+    drift: list[str] = []  # changed by hand since the deploy: the apply overwrites these
 
     @property
     def replaces(self) -> bool:
@@ -83,7 +88,7 @@ class StackPlan(msgspec.Struct, kw_only=True):
     parameters: list[ParamChange] = []
     resources: list[ResourceChange] = []
     template_diff: str = ""
-    widened_access: list[str] = []
+    security: SecurityTables = msgspec.field(default_factory=SecurityTables)
     ripple: list[str] = []  # "Param <- stack.Output" read from an upstream that may change
     waits_for: list[str] = []  # upstream stacks that must be created or applied first
     changed_outputs: list[str] = []
@@ -92,6 +97,15 @@ class StackPlan(msgspec.Struct, kw_only=True):
     @property
     def changes(self) -> bool:
         return self.state != UNCHANGED
+
+    @property
+    def widened_access(self) -> list[str]:
+        """One line per change that broadens access (the security tables' marks)."""
+        return self.security.broadening()
+
+    @property
+    def broadens(self) -> bool:
+        return self.security.broadens or any(child.broadens for child in self.nested)
 
     def all_resources(self) -> list[ResourceChange]:
         return self.resources + [r for child in self.nested for r in child.all_resources()]
@@ -105,10 +119,13 @@ class StackPlan(msgspec.Struct, kw_only=True):
 class Plan(msgspec.Struct, kw_only=True):
     env: str
     created_at: str
+    schema_version: int = SCHEMA_VERSION
     overrides: list[str] = []  # the --set values the plan was rendered with
     nested: bool = False  # planned in the nested form (one root stack)
     tool_version: str = __version__
     stacks: list[StackPlan] = []
+    cost: EnvCost | None = None  # monthly, before → after
+    picture: str = ""  # Mermaid: the env's resources coloured by the plan's actions
 
     @property
     def has_changes(self) -> bool:
@@ -120,6 +137,14 @@ class Plan(msgspec.Struct, kw_only=True):
     @classmethod
     def from_json(cls, text: str) -> Plan:
         return msgspec.json.decode(text, type=cls)
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The published contract of the plan file (`stackgen schema --plan`)."""
+        schema: dict[str, Any] = msgspec.json.schema(cls)
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = f"stackgen plan, schema version {SCHEMA_VERSION}"
+        return schema
 
 
 def inputs_digest(params: Mapping[str, str]) -> str:

@@ -15,6 +15,8 @@ from generator.deploy.plan import (
     StackPlan,
 )
 from generator.deploy.ui import ACTION_LOOKS, DEFAULT_LOOK, Console
+from generator.review.cost import EnvCost, money, signed
+from generator.review.security import ADDED, SecurityTables
 
 MAX_VALUE = 60
 
@@ -35,8 +37,11 @@ def risks(plan: StackPlan) -> list[str]:
     for r in resources:
         if r.replaces and not r.endangers_data:
             marks.append(f"replaces {r.logical_id}")
-    if plan.widened_access or any(c.widened_access for c in plan.nested):
+    if plan.broadens:
         marks.append("widens access")
+    drifted = [r.logical_id for r in resources if r.drift]
+    if drifted:
+        marks.append(f"overwrites changes made by hand to {', '.join(drifted)}")
     if plan.ripple:
         marks.append("reads changed upstream outputs")
     return marks
@@ -69,8 +74,11 @@ def show_review(console: Console, plan: StackPlan, diff: bool = False) -> None:
         for logical_id, prop in changed:
             console.line(f"    {logical_id}.{prop.name}: {short(prop.before)} → "
                          f"{short(prop.after)}")
-    for item in plan.widened_access:
-        console.line(f"  widened access: {item}")
+    for r in plan.resources:
+        for item in r.drift:
+            console.line(console.style(f"  drifted {r.logical_id}: {item} (the apply "
+                                       "overwrites it)", "yellow"))
+    show_security(console, plan.security)
     for item in plan.ripple:
         console.line(f"  reads from upstream: {item}")
     if diff and plan.template_diff:
@@ -83,6 +91,64 @@ def show_review(console: Console, plan: StackPlan, diff: bool = False) -> None:
         show_review(console, child, diff=diff)
 
 
+def _iam_rows(tables: SecurityTables) -> list[list[str]]:
+    rows = [[r.change, r.resource, r.kind, r.effect, ", ".join(r.actions), r.principal,
+             ", ".join(r.resources), r.condition] for r in tables.iam]
+    rows += [[m.change, m.resource, "managed policy", "Allow" if m.change == ADDED else "",
+              m.policy, "", "", ""] for m in tables.managed_policies]
+    return rows
+
+
+def _sg_rows(tables: SecurityTables) -> list[list[str]]:
+    return [[r.change, r.group, r.direction, r.protocol, r.ports, r.peer, r.description]
+            for r in tables.security_groups]
+
+
+IAM_HEADERS = ["", "resource", "kind", "effect", "actions", "principal", "resources",
+               "condition"]
+SG_HEADERS = ["", "group", "direction", "protocol", "ports", "peer", "description"]
+
+
+def show_security(console: Console, tables: SecurityTables) -> None:
+    """The IAM and security group tables; a broadening row in red, a narrowing one green."""
+    def mark(row: list[str], broadens: bool) -> list[str]:
+        return [console.style(row[0], "red" if broadens else "green"), *row[1:]]
+
+    if tables.iam or tables.managed_policies:
+        console.line("  IAM changes" + (" (broadens access)" if tables.broadens else "") + ":")
+        flags = [r.broadens for r in tables.iam] + [m.broadens for m in tables.managed_policies]
+        console.table(IAM_HEADERS, [mark(row, b) for row, b in zip(_iam_rows(tables), flags,
+                                                                    strict=True)])
+    if tables.security_groups:
+        console.line("  security group changes:")
+        console.table(SG_HEADERS, [mark(row, r.broadens) for row, r in
+                                   zip(_sg_rows(tables), tables.security_groups, strict=True)])
+
+
+def show_cost(console: Console, cost: EnvCost | None) -> None:
+    if cost is None:
+        return
+    console.line()
+    if cost.missing:
+        console.line(f"monthly cost: {cost.missing}")
+        return
+    console.line(console.style(f"monthly cost ({cost.currency}): {money(cost.before_usd)} → "
+                               f"{money(cost.after_usd)} ({signed(cost.delta)})", bold=True))
+    rows = [[s.stack, money(s.before_usd), money(s.after_usd),
+             signed(s.after_usd - s.before_usd)] for s in cost.stacks
+            if s.before_usd or s.after_usd]
+    console.table(["stack", "before", "after", "change"], rows)
+    for s in cost.stacks:
+        for line in s.lines:
+            if line.before != line.after:
+                console.line(f"    {s.stack} {line.resource}: {line.before or '—'} → "
+                             f"{line.after or '—'} ({signed(line.delta)})")
+    usage = [u for s in cost.stacks for u in s.usage]
+    if usage:
+        console.line(f"  plus usage: {'; '.join(usage)}")
+    console.line(f"  prices: {cost.source}, as of {cost.as_of}")
+
+
 def show_plan(console: Console, plan: Plan, diff: bool) -> None:
     for stack in plan.stacks:
         if stack.state == UNCHANGED:
@@ -90,6 +156,7 @@ def show_plan(console: Console, plan: Plan, diff: bool) -> None:
             continue
         show_review(console, stack, diff=diff)
     changing = [s for s in plan.stacks if s.state != UNCHANGED]
+    show_cost(console, plan.cost)
     console.line()
     console.line(f"plan for env '{plan.env}': {len(changing)} of {len(plan.stacks)} stacks "
                  "change" + ("" if changing else "; nothing to apply"))
@@ -113,6 +180,10 @@ def markdown(plan: Plan) -> str:
         waits = f" (waits for {', '.join(s.waits_for)})" if s.waits_for else ""
         out.append(f"| `{s.stack}` | {SYMBOL.get(s.state, '')} {s.state}{waits} | "
                    f"{len(s.resources) or ''} | {risk} |")
+    out += _markdown_cost(plan.cost)
+    if plan.picture:
+        out += ["", "<details open>", "<summary>Picture of the change</summary>", "",
+                "```mermaid", plan.picture.rstrip("\n"), "```", "", "</details>"]
     for s in plan.stacks:
         if s.state == UNCHANGED:
             continue
@@ -140,8 +211,11 @@ def markdown(plan: Plan) -> str:
                 out += [f"| | ↳ `{p.name}` | {_cell(p.before)} → {_cell(p.after)} | | |"
                         for p in r.properties]
             out.append("")
-        if s.widened_access:
-            out += ["**Widens access**", ""] + [f"- {w}" for w in s.widened_access] + [""]
+        drifted = [(r.logical_id, d) for r in s.resources for d in r.drift]
+        if drifted:
+            out += ["**Changed by hand since the deploy (the apply overwrites it)**", ""]
+            out += [f"- `{name}`: {_cell(d)}" for name, d in drifted] + [""]
+        out += _markdown_security(s.security)
         if s.ripple:
             out += ["**Reads changed upstream outputs**", ""] + [f"- {r}" for r in s.ripple]
             out.append("")
@@ -149,3 +223,38 @@ def markdown(plan: Plan) -> str:
             out += ["**Template diff**", "", "```diff", s.template_diff.rstrip("\n"), "```", ""]
         out.append("</details>")
     return "\n".join(out) + "\n"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(_cell(c) if c else "" for c in row) + " |" for row in rows]
+    return [*out, ""]
+
+
+def _markdown_security(tables: SecurityTables) -> list[str]:
+    out: list[str] = []
+    if tables.iam or tables.managed_policies:
+        head = "**IAM statements**" + (" ⚠️ broadens access" if tables.broadens else "")
+        rows = [["➕" if r[0] == ADDED else "➖", *r[1:]] for r in _iam_rows(tables)]
+        out += [head, "", *_table(IAM_HEADERS, rows)]
+    if tables.security_groups:
+        rows = [["➕" if r[0] == ADDED else "➖", *r[1:]] for r in _sg_rows(tables)]
+        out += ["**Security group rules**", "", *_table(SG_HEADERS, rows)]
+    return out
+
+
+def _markdown_cost(cost: EnvCost | None) -> list[str]:
+    if cost is None:
+        return []
+    if cost.missing:
+        return ["", f"**Monthly cost**: {cost.missing}"]
+    out = ["", f"**Monthly cost** ({cost.currency}): {money(cost.before_usd)} → "
+           f"{money(cost.after_usd)} ({signed(cost.delta)})", "",
+           "| stack | before | after | change |", "|---|---|---|---|"]
+    out += [f"| `{s.stack}` | {money(s.before_usd)} | {money(s.after_usd)} | "
+            f"{signed(s.after_usd - s.before_usd)} |" for s in cost.stacks
+            if s.before_usd or s.after_usd]
+    usage = [u for s in cost.stacks for u in s.usage]
+    out += ["", f"Prices: {cost.source}, as of {cost.as_of}." +
+            (f" Plus usage: {'; '.join(usage)}." if usage else "")]
+    return out

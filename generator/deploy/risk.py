@@ -7,10 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.deploy.cfn import Change
 from generator.lint.rules._common import STATEFUL_TYPES
+
+if TYPE_CHECKING:
+    from generator.review.security import SecurityTables
 
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
 
@@ -105,8 +108,11 @@ class Templates:
             changes.append(Change(action=action, logical_id=name, resource_type=rtype))
         return tuple(changes)
 
-    def widened_access(self) -> list[str]:
-        return _new_open_ingress(self.old, self.new) + _new_iam(self.old, self.new)
+    def security(self) -> SecurityTables:
+        """Who gains or loses access: IAM statements and security group rules."""
+        from generator.review.security import security_tables  # it reads this module
+
+        return security_tables(self.old, self.new, self.old_params, self.new_params)
 
 
 def is_stateful(resource_type: str) -> bool:
@@ -128,55 +134,3 @@ def _refers_to(value: Any, names: set[str]) -> bool:
     if isinstance(value, list):
         return any(_refers_to(v, names) for v in value)
     return False
-
-
-def _open_ingress(doc: dict[str, Any]) -> set[tuple[str, str, Any, Any]]:
-    found = set()
-    for name, res in (doc.get("Resources") or {}).items():
-        props = res.get("Properties") or {} if isinstance(res, dict) else {}
-        rules: Any = []
-        if res.get("Type") == "AWS::EC2::SecurityGroup":
-            rules = props.get("SecurityGroupIngress") or []
-        elif res.get("Type") == "AWS::EC2::SecurityGroupIngress":
-            rules = [props]
-        for rule in rules if isinstance(rules, list) else []:
-            cidr = rule.get("CidrIp") or rule.get("CidrIpv6")
-            if cidr in OPEN_CIDRS:
-                found.add((name, str(cidr), rule.get("FromPort"), rule.get("ToPort")))
-    return found
-
-
-def _new_open_ingress(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    return [f"{name}: new ingress from {cidr} on ports {lo}-{hi}"
-            for name, cidr, lo, hi in sorted(_open_ingress(new) - _open_ingress(old), key=str)]
-
-
-def _iam_grants(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
-    """(resource, kind, value) for every allowed action and trusted principal."""
-    grants = set()
-    for name, res in (doc.get("Resources") or {}).items():
-        if not isinstance(res, dict) or not str(res.get("Type", "")).startswith("AWS::IAM::"):
-            continue
-        props = res.get("Properties") or {}
-        docs = [p.get("PolicyDocument") for p in props.get("Policies") or []
-                if isinstance(p, dict)]
-        docs.append(props.get("PolicyDocument"))
-        for policy in docs:
-            for stmt in (policy or {}).get("Statement") or [] if isinstance(policy, dict) else []:
-                if isinstance(stmt, dict) and stmt.get("Effect") == "Allow":
-                    actions = stmt.get("Action")
-                    for action in actions if isinstance(actions, list) else [actions]:
-                        grants.add((name, "action", str(action)))
-        trust = props.get("AssumeRolePolicyDocument") or {}
-        for stmt in trust.get("Statement") or [] if isinstance(trust, dict) else []:
-            principal = stmt.get("Principal") if isinstance(stmt, dict) else None
-            if isinstance(principal, dict):
-                for kind, who in principal.items():
-                    for p in who if isinstance(who, list) else [who]:
-                        grants.add((name, "principal", f"{kind}:{p}"))
-    return grants
-
-
-def _new_iam(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    return [f"{name}: new {kind} {value}"
-            for name, kind, value in sorted(_iam_grants(new) - _iam_grants(old))]

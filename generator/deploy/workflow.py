@@ -94,9 +94,10 @@ def deploy(env: Env, confirm: Confirm, stacks: Sequence[str], force: bool,
     return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options).run()
 
 
-def plan(env: Env, stacks: Sequence[str], overrides: Sequence[str]) -> Plan:
+def plan(env: Env, stacks: Sequence[str], overrides: Sequence[str],
+         drift: bool = True) -> Plan:
     planner = Planner(env.form, env.aws.cfn, env.lookups, env.console, lambda question: False,
-                      env.options(stacks=frozenset(stacks)))
+                      env.options(stacks=frozenset(stacks), drift=drift))
     result = planner.plan()
     # Recorded so `apply` renders the same templates in the same form.
     result.overrides = list(overrides)
