@@ -232,9 +232,11 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
         sys.exit(1)
 
 
-def _console(app: AppContext, err: bool = False) -> Console:
-    from generator.deploy.ui import Console
+def _console(app: AppContext, err: bool = False, events: str = "text") -> Console:
+    from generator.deploy.ui import Console, NdjsonConsole
 
+    if events == "ndjson":
+        return NdjsonConsole()
     stream = sys.stderr if err else sys.stdout
     return Console(app.color if app.color is not None else stream.isatty(), err=err)
 
@@ -249,6 +251,12 @@ def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...]) -> 
     return rendered
 
 
+events_option = click.option(
+    "--events", type=click.Choice(["text", "ndjson"]), default="text", show_default=True,
+    help="ndjson: stack events and results as JSON lines on stdout (for CI and bots)")
+approve_broadening_option = click.option(
+    "--approve-broadening", is_flag=True,
+    help="with --yes: execute change sets that broaden access (IAM or network)")
 nested_option = click.option(
     "--nested/--no-nested", default=None,
     help="the env as one root stack with nested children [default: the env's `nested`]")
@@ -257,6 +265,11 @@ nested_option = click.option(
 def _summary(console: Console, results: list[StackResult], verb: str,
              api_calls: int | None = None) -> None:
     """The results table, the root cause of any failure again, and the exit code."""
+    from generator.deploy.ui import NdjsonConsole
+
+    if isinstance(console, NdjsonConsole):
+        for r in results:
+            console.result(r.stack, r.stack_name, r.state, r.seconds, r.reasons)
     if api_calls is not None:  # for the bench
         per = f" ({api_calls / len(results):.1f} per stack)" if results else ""
         click.echo(f"cloudformation API calls: {api_calls}{per}")
@@ -287,11 +300,14 @@ def _summary(console: Console, results: list[StackResult], verb: str,
               help="refuse templates with lint errors before any AWS call (cached)")
 @click.option("--api-calls", is_flag=True, hidden=True, help="print CloudFormation API calls")
 @allow_replace_option
+@approve_broadening_option
+@events_option
 @nested_option
 @pass_app
 def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool,
-           allow_replace: tuple[str, ...], nested: bool | None) -> None:
+           allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
+           nested: bool | None) -> None:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
@@ -300,8 +316,10 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     confirm = confirmer(yes)
     if run_lint:
         workflow.lint_gate(rendered, app.build_dir / env, app.state_dir / "lint-cache", stacks)
-    opened = workflow.open_env(rendered, _console(app), nested)
-    results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace)
+    opened = workflow.open_env(rendered, _console(app, events=events), nested)
+    # Non-interactive runs (--yes) execute broadening changes only when told to.
+    results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace,
+                              approve_broadening or not yes)
     _summary(opened.console, results, "deploy", opened.aws.cfn.calls if api_calls else None)
 
 
@@ -314,16 +332,18 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 @nested_option
 @click.option("--purge-artifacts", is_flag=True,
               help="nested form: also delete the child templates this env uploaded")
+@events_option
 @pass_app
 def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
-           yes: bool, api_calls: bool, nested: bool | None, purge_artifacts: bool) -> None:
+           yes: bool, api_calls: bool, nested: bool | None, purge_artifacts: bool,
+           events: str) -> None:
     """Delete the env's stacks in reverse order; data with a Retain/Snapshot policy stays."""
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
 
     rendered = _rendered_for_aws(app, env, overrides)
     confirm = confirmer(yes)
-    opened = workflow.open_env(rendered, _console(app), nested, upload=False)
+    opened = workflow.open_env(rendered, _console(app, events=events), nested, upload=False)
     results = workflow.delete(opened, confirm, stacks, yes, purge_artifacts)
     _summary(opened.console, results, "delete", opened.aws.cfn.calls if api_calls else None)
 
@@ -388,9 +408,11 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
 @set_option
 @click.option("--yes", "-y", is_flag=True, help="execute without asking")
 @allow_replace_option
+@approve_broadening_option
+@events_option
 @pass_app
 def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: bool,
-          allow_replace: tuple[str, ...]) -> None:
+          allow_replace: tuple[str, ...], approve_broadening: bool, events: str) -> None:
     """Execute exactly the change sets a plan reviewed, then continue downstream.
 
     The env is rendered again with the plan's own --set values (plus any given here);
@@ -408,8 +430,9 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
                          "`stackgen plan --out`") from None
     rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides))
     confirm = confirmer(yes)
-    opened = workflow.open_env(rendered, _console(app), saved.nested)
-    _summary(opened.console, workflow.apply(opened, confirm, saved, allow_replace), "apply")
+    opened = workflow.open_env(rendered, _console(app, events=events), saved.nested)
+    _summary(opened.console, workflow.apply(opened, confirm, saved, allow_replace,
+                                            approve_broadening or not yes), "apply")
 
 
 @cli.command(short_help='Show template and parameter diffs only.')

@@ -103,3 +103,20 @@ def test_the_plan_schema_is_published(project: Path) -> None:
     schema = json.loads(result.stdout)
     assert "schema_version" in json.dumps(schema)
     jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_an_unattended_deploy_that_broadens_access_needs_approve_broadening(
+        project: Path, endpoint: Endpoint, aws: Any) -> None:
+    _deployed(project, endpoint)
+    wider = ("--set", 'alb.ingress_cidrs=["0.0.0.0/0", "::/0"]')
+    refused = _run(project, endpoint, "deploy", "--env", "local", "--yes", *wider)
+    assert refused.returncode == 1
+    assert "guard: this change broadens access" in refused.stdout
+    assert "--approve-broadening" in refused.stdout
+    approved = _run(project, endpoint, "deploy", "--env", "local", "--yes", *wider,
+                    "--approve-broadening", "--events", "ndjson")
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    records = [json.loads(line) for line in approved.stdout.splitlines()]
+    results = {r["stack"]: r["state"] for r in records if r["type"] == "result"}
+    assert results["alb"] == "UPDATED" and results["network"] == "UNCHANGED"
+    assert any(r["type"] == "event" and r["stack"] == "alb" for r in records)

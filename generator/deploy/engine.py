@@ -76,6 +76,7 @@ class DeployOptions:
     nested: bool = False  # the nested form: change sets descend into the children
     children: Rendered | None = None  # the nested form's child stacks, for their reviews
     drift: bool = False  # planning: detect drift on the stacks that change
+    approve_broadening: bool = True  # False: a change that broadens access is refused
 
 
 @dataclass
@@ -469,6 +470,12 @@ class Deployer(StackWork):
                     f"{'removed' if r.action == 'Remove' else 'replaced'}, losing its data; "
                     f"rerun with --allow-replace {r.logical_id} if that is intended"
                     for r in blocked])
+            # A new stack grants nothing that ran before; an update that does needs a yes.
+            if kind == "UPDATE" and review.broadens and not self.options.approve_broadening:
+                self._discard(name, kind, change_set_id)
+                return StackResult(stack, name, "FAILED", reasons=[
+                    "guard: this change broadens access (" + "; ".join(review.widened_access)
+                    + "); review the security tables, then rerun with --approve-broadening"])
             go = not self.stop.is_set() and self.confirm(f"execute this change set on {name}?")
         if not go:
             self._discard(name, kind, change_set_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -91,3 +92,26 @@ class Console:
             self.line("  " + self.style(fmt(list(headers)), bold=True))
             for row in cells:
                 self.line("  " + fmt(row))
+
+
+class NdjsonConsole(Console):
+    """For CI systems and bots: stack events and results as one JSON object per line
+    on stdout; everything meant for people goes to stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(color=False, err=True)
+
+    def emit(self, record: dict[str, Any]) -> None:
+        with self.lock:
+            click.echo(json.dumps(record, sort_keys=True, default=str), err=False)
+
+    def event(self, stack: str, event: Event) -> None:
+        self.emit({"type": "event", "stack": stack, "timestamp": event.timestamp.isoformat(),
+                   "logical_id": event.logical_id, "resource_type": event.resource_type,
+                   "status": event.status, "reason": event.reason})
+        super().event(stack, event)
+
+    def result(self, stack: str, stack_name: str, state: str, seconds: float,
+               reasons: Sequence[str]) -> None:
+        self.emit({"type": "result", "stack": stack, "stack_name": stack_name,
+                   "state": state, "seconds": round(seconds, 1), "reasons": list(reasons)})

@@ -86,11 +86,13 @@ def _upload_children(env: Env) -> None:
 
 
 def deploy(env: Env, confirm: Confirm, stacks: Sequence[str], force: bool,
-           concurrency: int, allow_replace: Sequence[str]) -> list[StackResult]:
+           concurrency: int, allow_replace: Sequence[str],
+           approve_broadening: bool = True) -> list[StackResult]:
     if env.nested and stacks:
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
     options = env.options(stacks=frozenset(stacks), force=force, concurrency=concurrency,
-                          allow_replace=frozenset(allow_replace))
+                          allow_replace=frozenset(allow_replace),
+                          approve_broadening=approve_broadening)
     return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options).run()
 
 
@@ -105,11 +107,11 @@ def plan(env: Env, stacks: Sequence[str], overrides: Sequence[str],
     return result
 
 
-def apply(env: Env, confirm: Confirm, saved: Plan,
-          allow_replace: Sequence[str]) -> list[StackResult]:
+def apply(env: Env, confirm: Confirm, saved: Plan, allow_replace: Sequence[str],
+          approve_broadening: bool = True) -> list[StackResult]:
     planned = {s.stack: s for s in saved.stacks}
     options = env.options(stacks=frozenset(planned), allow_replace=frozenset(allow_replace),
-                          planned=planned)
+                          planned=planned, approve_broadening=approve_broadening)
     return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options).run()
 
 
