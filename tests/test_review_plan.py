@@ -31,7 +31,8 @@ def _plan_json(project: Path, endpoint: Endpoint, *extra: str) -> dict[str, Any]
     return plan
 
 
-ROLE = 'ecs.task_role_statements=[{"actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::kubenews-local-assets/*"]}]'
+ROLE = ('ecs.task_role_statements=[{"actions": ["s3:GetObject"], '
+        '"resources": ["arn:aws:s3:::kubenews-local-assets/*"]}]')
 
 
 def test_a_new_ingress_rule_and_task_role_action_show_in_the_tables_and_broaden(
