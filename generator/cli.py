@@ -473,11 +473,17 @@ def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool) 
     from generator.local.manager import LocalEndpoint
 
     cfg = _load(app, seed_env, ()).config  # bad params fail before anything starts
-    endpoint, started = LocalEndpoint(app.state_dir).up(port)
-    from generator.aws import local_session
+    manager = LocalEndpoint(app.state_dir)
+    endpoint, started = manager.up(port)
+    from generator.aws import local_target, session
     from generator.local.seed import seed
 
-    seeded = seed(local_session(cfg.region), endpoint.url, cfg)
+    try:
+        seeded = seed(session(cfg.region, local_target(endpoint.url)), endpoint.url, cfg)
+    except BaseException:
+        if started:  # a half-set-up endpoint started by this command does not stay behind
+            manager.stop(endpoint)
+        raise
     if print_url:
         click.echo(endpoint.url)
         return
@@ -485,6 +491,7 @@ def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool) 
     click.echo(f"local endpoint {verb}: {endpoint.url} (pid {endpoint.pid})")
     for item in seeded:
         click.echo(f"  seeded {item}")
+    click.echo("  envs with `target: local` find it by themselves; for other tools:")
     click.echo(f"  export AWS_ENDPOINT_URL={endpoint.url}")
 
 

@@ -512,6 +512,11 @@ class Environment(Strict):
     account_id: Annotated[
         Annotated[str, Meta(pattern=r"^\d{12}$")] | None, doc("deploy refuses another account")
     ] = None
+    target: Annotated[
+        Literal["aws", "local"],
+        doc("`aws`: the standard credentials and endpoints; `local`: the running local "
+            "endpoint with throw-away credentials"),
+    ] = "aws"
     termination_protection: Annotated[bool, doc("protect every stack from deletion")] = False
     nested: Annotated[bool, doc("deploy as one root stack with nested children")] = False
     tags: Annotated[dict[str, str], doc("extra tags on every stack")] = {}
