@@ -482,7 +482,7 @@ def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool) 
         seeded = seed(session(cfg.region, local_target(endpoint.url)), endpoint.url, cfg)
     except BaseException:
         if started:  # a half-set-up endpoint started by this command does not stay behind
-            manager.stop(endpoint)
+            manager.down()
         raise
     if print_url:
         click.echo(endpoint.url)
