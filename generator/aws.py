@@ -49,7 +49,9 @@ def local_target(url: str) -> Target:
 
 class _PinnedSession(boto3.session.Session):  # type: ignore[misc]
     """A session whose every client goes to one endpoint, whatever the caller or the
-    environment (AWS_ENDPOINT_URL_<SERVICE>, a profile's endpoint_url) says."""
+    environment (AWS_ENDPOINT_URL_<SERVICE>, a profile's endpoint_url) says: an endpoint
+    passed to the client constructor always wins over configured ones (AWS SDKs and Tools
+    Reference Guide, "Service-specific endpoints")."""
 
     def __init__(self, endpoint_url: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)

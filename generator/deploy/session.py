@@ -29,7 +29,9 @@ class TargetMismatch(StackgenError):
 
 
 def _endpoint_overrides(environ: Mapping[str, str]) -> dict[str, str]:
-    """boto3's endpoint variables: AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>."""
+    """The SDKs' endpoint variables: AWS_ENDPOINT_URL, and AWS_ENDPOINT_URL_<SERVICE>
+    which overrides it per service (AWS SDKs and Tools Reference Guide,
+    https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html)."""
     return {k: v for k, v in environ.items()
             if v and (k == "AWS_ENDPOINT_URL" or k.startswith("AWS_ENDPOINT_URL_"))}
 

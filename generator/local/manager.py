@@ -226,6 +226,10 @@ class LocalEndpoint:
     def _check_state_path(self) -> None:
         """Before starting anything: the state dir, state file and log must be writable."""
         where = f"the local endpoint's state path {self.state_file}"
+        if self.state_dir.exists() and not self.state_dir.is_dir():
+            raise UnsafeState(f"{where} is inside {self.state_dir}, which is a file; remove "
+                              "it (or run from another directory) and run `stackgen local up` "
+                              "again")
         if self.state_file.is_dir():
             raise UnsafeState(f"{where} is a directory; remove it (or run from another "
                               "directory) and run `stackgen local up` again")
