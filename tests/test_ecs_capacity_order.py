@@ -106,16 +106,11 @@ def test_reverse_graph_order_deletes_instances_before_the_cluster(env: str) -> N
 
 
 def test_deleting_the_cluster_alone_is_refused_while_asg_reads_it() -> None:
-    r = _render("local")
-
-    class Cfn(_AllDeployed):
-        pass
-
     from generator.deploy.delete import DeleteRefused
 
     with pytest.raises(DeleteRefused, match="feeds kubenews-local-asg"):
-        Deleter(r, Cfn(), Console(color=False), lambda q: True).plan(  # type: ignore[arg-type]
-            frozenset({"cluster"}))
+        Deleter(_render("local"), _AllDeployed(), Console(color=False),  # type: ignore[arg-type]
+                lambda q: True).plan(frozenset({"cluster"}))
 
 
 # --- security groups in network: rds beside alb and asg ---------------------------------
@@ -249,3 +244,23 @@ def test_user_data_names_the_cluster_as_the_agent_config_line() -> None:
     resolved = data.replace("${ClusterName}", "kubenews-local")
     assert re.findall(r"ECS_CLUSTER=(\S+)", resolved) == ["kubenews-local"]
     assert "${" not in resolved
+
+
+# --- `after:` in stacks.yaml --------------------------------------------------------------
+
+
+def test_after_orders_without_an_input_and_is_checked() -> None:
+    from generator.errors import GraphError
+    from generator.graph import build_graph
+
+    spec = {"a": {}, "b": {"when": "ec2"}, "c": {"after": [{"ec2": "b"}, "a"]}}
+    g = build_graph(spec, frozenset({"ec2"}), Path("s.yaml"))
+    assert g.stacks["c"].upstream == ("a", "b") and g.order[-1] == "c"
+    assert build_graph(spec, frozenset(), Path("s.yaml")).stacks["c"].after == ("a",)
+    with pytest.raises(GraphError, match=r"c.after names 'b', which is not in this env"):
+        build_graph({"a": {}, "b": {"when": "ec2"}, "c": {"after": ["b"]}}, frozenset(),
+                    Path("s.yaml"))
+    with pytest.raises(GraphError, match="expected a list of stack names"):
+        build_graph({"c": {"after": "b"}}, frozenset(), Path("s.yaml"))
+    with pytest.raises(GraphError, match="cycle"):
+        build_graph({"a": {"after": ["b"]}, "b": {"after": ["a"]}}, frozenset(), Path("s.yaml"))
