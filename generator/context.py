@@ -26,11 +26,8 @@ def conditions(cfg: Environment) -> frozenset[str]:
         "fargate" if ecs.fargate else "ec2",
         f"network_{cfg.network.mode}",
     }
-    if not ecs.fargate:
-        if asg.register_in_target_group:
-            facts.add("register_instances")
-        if asg.scaling.mode == "capacity_provider":
-            facts.add("capacity_provider")
+    if not ecs.fargate and asg.scaling.mode == "capacity_provider":
+        facts.add("capacity_provider")
     scaling = ecs.service.autoscaling
     if scaling.enabled and scaling.requests_per_target:
         facts.add("request_scaling")
