@@ -48,7 +48,7 @@ def test_nested_deploy_update_and_delete(project: Path, endpoint: Endpoint, aws:
     assert first.returncode == 0, first.stdout + first.stderr
     assert "uploaded 7 of 7 child templates" in first.stdout
     versions = aws.s3.list_object_versions(Bucket=BUCKET)["Versions"]
-    assert len(versions) == 6
+    assert len(versions) == 7
     assert aws.s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
     encryption = aws.s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]
     assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
@@ -56,7 +56,7 @@ def test_nested_deploy_update_and_delete(project: Path, endpoint: Endpoint, aws:
         "PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
 
     children = _children(aws)
-    assert set(children) == {"Network", "Dns", "Alb", "Asg", "Rds", "Ecs"}
+    assert set(children) == {"Network", "Dns", "Cluster", "Alb", "Asg", "Rds", "Ecs"}
     outs = {k: _values(s.get("Outputs", []), "OutputKey", "OutputValue")
             for k, s in children.items()}
     params = {k: _values(s["Parameters"], "ParameterKey", "ParameterValue")
