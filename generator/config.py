@@ -94,9 +94,11 @@ class HealthCheck(Strict):
     path: Annotated[str, Meta(pattern=r"^/"), doc("health check path")] = "/"
     port: Annotated[str, doc("port or traffic-port")] = "traffic-port"
     protocol: Annotated[Literal["HTTP", "HTTPS"], doc("health check protocol")] = "HTTP"
-    interval_seconds: Annotated[int, Meta(ge=5, le=300), doc("time between checks")] = 30
+    # 15 s x 2 passes: a new task is healthy in ~30 s instead of 30 s x 5 = 150 s
+    # (ELB user guide, "Health checks for your target groups").
+    interval_seconds: Annotated[int, Meta(ge=5, le=300), doc("time between checks")] = 15
     timeout_seconds: Annotated[int, Meta(ge=2, le=120), doc("time a check may take (< interval)")] = 5
-    healthy_threshold: Annotated[int, Meta(ge=2, le=10), doc("passes before a target is healthy")] = 5
+    healthy_threshold: Annotated[int, Meta(ge=2, le=10), doc("passes before a target is healthy")] = 2
     unhealthy_threshold: Annotated[int, Meta(ge=2, le=10), doc("failures before a target is unhealthy")] = 2
     matcher: Annotated[str, doc("HTTP codes counted healthy")] = "200"
 
@@ -111,9 +113,11 @@ class TargetGroup(Strict):
     port: Annotated[Port, doc("port the targets receive traffic on")] = 80
     protocol: Annotated[Literal["HTTP", "HTTPS"], doc("protocol to the targets")] = "HTTP"
     protocol_version: Annotated[Literal["HTTP1", "HTTP2", "GRPC"], doc("HTTP1, HTTP2 or GRPC")] = "HTTP1"
+    # 30 s: the app answers short requests; ELB's 300 s default held every
+    # deployment and scale-in five minutes per task (ELB user guide, "Deregistration delay").
     deregistration_delay_seconds: Annotated[
         int, Meta(ge=0, le=3600), doc("draining time before a target is removed")
-    ] = 300
+    ] = 30
     health_check: HealthCheck = msgspec.field(default_factory=HealthCheck)
 
 
@@ -164,6 +168,18 @@ class AsgScaling(Strict):
     ] = 100
 
 
+class RollingUpdate(Strict):
+    """How CloudFormation replaces instances when the launch template (e.g. the AMI) moves."""
+
+    max_batch_size: Annotated[int, Meta(ge=1), doc("instances replaced at a time")] = 1
+    min_instances_in_service: Annotated[
+        Annotated[int, Meta(ge=0)] | None, doc("instances kept in service; default min_size")
+    ] = None
+    pause_seconds: Annotated[
+        int, Meta(ge=0, le=3600), doc("wait after each batch, so new instances join the cluster")
+    ] = 120
+
+
 class Asg(Strict):
     """EC2 capacity for ECS: launch template and auto scaling group (EC2 launch type only)."""
 
@@ -179,7 +195,11 @@ class Asg(Strict):
     volume: Volume = msgspec.field(default_factory=Volume)
     min_size: Annotated[int, Meta(ge=0), doc("fewest instances")] = 1
     max_size: Annotated[int, Meta(ge=1), doc("most instances")] = 3
-    desired_capacity: Annotated[int, Meta(ge=0), doc("instances to start with (min..max)")] = 1
+    desired_capacity: Annotated[
+        int,
+        Meta(ge=0),
+        doc("instances (scaling.mode none); a scaler owns it otherwise and the group starts at min_size"),
+    ] = 1
     default_cooldown_seconds: Annotated[int, Meta(ge=0), doc("cooldown between scaling activities")] = 300
     health_check_type: Annotated[Literal["EC2", "ELB"], doc("EC2 status checks, or the load balancer's")] = (
         "EC2"
@@ -189,11 +209,12 @@ class Asg(Strict):
     ] = 300
     collect_group_metrics: Annotated[bool, doc("collect all group metrics (1-minute)")] = True
     register_in_target_group: Annotated[
-        bool, doc("the hand setup registered instances in the target group")
-    ] = True
+        bool, doc("must stay false: the ECS service registers its tasks in the target group (one owner)")
+    ] = False
     ssm_core: Annotated[bool, doc("attach AmazonSSMManagedInstanceCore")] = False
     http_tokens: Annotated[Literal["required", "optional"], doc("IMDSv2")] = "required"
     scaling: AsgScaling = msgspec.field(default_factory=AsgScaling)
+    rolling_update: RollingUpdate = msgspec.field(default_factory=RollingUpdate)
 
     def __post_init__(self) -> None:
         if self.min_size > self.max_size:
@@ -202,6 +223,18 @@ class Asg(Strict):
             raise ValueError(
                 f"desired_capacity ({self.desired_capacity}) must be between "
                 f"min_size ({self.min_size}) and max_size ({self.max_size})"
+            )
+        if self.scaling.mode != "none" and self.desired_capacity != self.min_size:
+            raise ValueError(
+                f"desired_capacity ({self.desired_capacity}) is not applied while scaling.mode "
+                f"'{self.scaling.mode}' owns the group's size (it starts at min_size "
+                f"{self.min_size}); set min_size instead, or scaling.mode none"
+            )
+        in_service = self.rolling_update.min_instances_in_service
+        if in_service is not None and in_service >= self.max_size:
+            raise ValueError(
+                f"rolling_update.min_instances_in_service ({in_service}) must be below "
+                f"max_size ({self.max_size}): a replacement needs room beside the old instances"
             )
 
 
@@ -372,7 +405,9 @@ def _distinct_instance() -> list[PlacementConstraint]:
 class Service(Strict):
     """The long-running ECS service behind the load balancer."""
 
-    desired_count: Annotated[int, Meta(ge=0), doc("tasks to run")] = 1
+    desired_count: Annotated[
+        int, Meta(ge=0), doc("tasks to run without autoscaling; with it the service starts at min_tasks")
+    ] = 1
     scheduling_strategy: Annotated[
         Literal["REPLICA", "DAEMON"], doc("REPLICA, or DAEMON (one per instance)")
     ] = "REPLICA"
@@ -386,6 +421,24 @@ class Service(Strict):
     deployment: Deployment = msgspec.field(default_factory=Deployment)
     autoscaling: ServiceScaling = msgspec.field(default_factory=ServiceScaling)
     enable_execute_command: Annotated[bool, doc("allow ECS Exec into tasks")] = False
+
+    @property
+    def scaled(self) -> bool:
+        """Application Auto Scaling owns DesiredCount: the template must not set it."""
+        return self.autoscaling.enabled and self.scheduling_strategy == "REPLICA"
+
+    @property
+    def initial_count(self) -> int:
+        """Tasks right after a create: the scaler's minimum, else desired_count."""
+        return self.autoscaling.min_tasks if self.scaled else self.desired_count
+
+    def __post_init__(self) -> None:
+        if self.scaled and self.desired_count != self.autoscaling.min_tasks:
+            raise ValueError(
+                f"desired_count ({self.desired_count}) is not applied while autoscaling owns "
+                f"the count (the service starts at autoscaling.min_tasks "
+                f"{self.autoscaling.min_tasks}); set min_tasks instead, or autoscaling.enabled: false"
+            )
 
 
 class Task(Strict):
@@ -533,15 +586,15 @@ class Environment(Strict):
             raise ValueError("asg.scaling.mode 'capacity_provider' needs ecs.launch_type EC2")
         if ecs.fargate:
             return
-        bridge = ecs.effective_network_mode == "bridge"
-        if asg.register_in_target_group and bridge and ecs.container.host_port == 0:
+        if asg.register_in_target_group:
             raise ValueError(
-                "asg.register_in_target_group registers instances on the target group "
-                "port, which a dynamic host_port (0) never listens on; set one of them off"
+                "asg.register_in_target_group: the ECS service registers its tasks in the target "
+                "group; instances registered too would get traffic on a port no task owns (one "
+                "owner); set it false"
             )
         distinct = any(c.type == "distinctInstance" for c in ecs.service.placement_constraints)
-        if distinct and ecs.service.desired_count > asg.max_size:
+        if distinct and ecs.service.initial_count > asg.max_size:
             raise ValueError(
-                f"ecs.service.desired_count ({ecs.service.desired_count}) with "
+                f"ecs.service.desired_count ({ecs.service.initial_count}) with "
                 f"distinctInstance needs asg.max_size >= it (is {asg.max_size})"
             )

@@ -26,11 +26,8 @@ def conditions(cfg: Environment) -> frozenset[str]:
         "fargate" if ecs.fargate else "ec2",
         f"network_{cfg.network.mode}",
     }
-    if not ecs.fargate:
-        if asg.register_in_target_group:
-            facts.add("register_instances")
-        if asg.scaling.mode == "capacity_provider":
-            facts.add("capacity_provider")
+    if not ecs.fargate and asg.scaling.mode == "capacity_provider":
+        facts.add("capacity_provider")
     scaling = ecs.service.autoscaling
     if scaling.enabled and scaling.requests_per_target:
         facts.add("request_scaling")
@@ -199,8 +196,43 @@ def _statements(stmts: list[IamStatement]) -> list[dict[str, Any]]:
 # --- one builder per stack ------------------------------------------------------
 
 
+def _app_ports(cfg: Environment) -> tuple[int, int]:
+    """Ports the load balancer reaches the app on: the host port in bridge mode
+    (the ephemeral range for a dynamic one), the container port otherwise."""
+    ecs = cfg.ecs
+    if ecs.effective_network_mode in ("awsvpc", "host"):
+        return (ecs.container.container_port,) * 2
+    host_port = ecs.container.host_port
+    return EPHEMERAL_PORTS if host_port == 0 else (host_port, host_port)
+
+
+def _security_groups(ctx: StackContext) -> None:
+    """The load balancer's and the app's groups live in network, so that rds (which
+    reads the app's group) depends on network alone and runs beside alb and asg."""
+    cfg = ctx.cfg
+    low, high = _app_ports(cfg)
+    ctx.values.update(
+        vpc_ref="!Ref VpcId" if cfg.network.mode == "existing" else "!Ref Vpc",
+        alb_ingress=[
+            Ingress(f"{proto} from {cidr}", port, port, cidr=cidr)
+            for cidr in cfg.alb.ingress_cidrs
+            for proto, port in (("HTTP", 80), ("HTTPS", 443))
+        ],
+        app_ingress=[
+            Ingress("app ports from the load balancer", low, high,
+                    source_sg="!Ref AlbSecurityGroup")
+        ],
+    )
+    ctx.outputs += [
+        Output("AlbSecurityGroupId", "!Ref AlbSecurityGroup", "load balancer security group"),
+        Output("AppSecurityGroupId", "!Ref AppSecurityGroup",
+               "security group of the container instances (EC2) or tasks (awsvpc)"),
+    ]
+
+
 def _network(ctx: StackContext) -> None:
     net = ctx.cfg.network
+    _security_groups(ctx)
     if net.mode == "existing":
         ctx.params += [
             Param("VpcId", "AWS::EC2::VPC::Id", "existing VPC", value=net.vpc_id),
@@ -280,28 +312,14 @@ def _dns(ctx: StackContext) -> None:
 def _alb(ctx: StackContext) -> None:
     cfg = ctx.cfg
     ctx.params.append(Param("DomainName", description="the app's domain", value=cfg.dns.domain))
-    ingress = [
-        Ingress(f"{proto} from {cidr}", port, port, cidr=cidr)
-        for cidr in cfg.alb.ingress_cidrs
-        for proto, port in (("HTTP", 80), ("HTTPS", 443))
-    ]
-    app_ingress = [
-        Ingress(
-            "app port from the load balancer", cfg.ecs.container.container_port,
-            cfg.ecs.container.container_port, source_sg="!Ref AlbSecurityGroup",
-        )
-    ] if cfg.ecs.fargate else []
     blue_green = cfg.ecs.service.deployment.strategy == "BLUE_GREEN"
     ctx.values.update(
-        ingress=ingress,
-        app_ingress=app_ingress,
         target_type="ip" if cfg.ecs.effective_network_mode == "awsvpc" else "instance",
         blue_green=blue_green,
     )
     ctx.outputs += [
         Output("LoadBalancerArn", "!Ref LoadBalancer", "load balancer ARN"),
         Output("LoadBalancerDnsName", "!GetAtt LoadBalancer.DNSName", "load balancer DNS name"),
-        Output("AlbSecurityGroupId", "!Ref AlbSecurityGroup", "load balancer security group"),
         Output("TargetGroupArn", "!Ref TargetGroup", "target group of the app"),
         Output("ListenerArn", "!Ref HttpsListener", "HTTPS listener"),
         Output(
@@ -310,10 +328,6 @@ def _alb(ctx: StackContext) -> None:
             "resource label for ALBRequestCountPerTarget scaling",
         ),
     ]
-    if cfg.ecs.fargate:
-        ctx.outputs.append(
-            Output("AppSecurityGroupId", "!Ref AppSecurityGroup", "security group of the tasks")
-        )
     if blue_green:
         ctx.outputs += [
             Output("AlternateTargetGroupArn", "!Ref AlternateTargetGroup",
@@ -324,7 +338,7 @@ def _alb(ctx: StackContext) -> None:
 
 
 def _asg(ctx: StackContext) -> None:
-    cfg, asg = ctx.cfg, ctx.cfg.asg
+    asg = ctx.cfg.asg
     ctx.params += [
         Param(
             "ImageId", "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
@@ -337,32 +351,43 @@ def _asg(ctx: StackContext) -> None:
         ctx.params.append(
             Param("KeyName", "AWS::EC2::KeyPair::KeyName", "SSH key pair", value=asg.key_name)
         )
-    host_port = cfg.ecs.container.host_port
-    ports = EPHEMERAL_PORTS if host_port == 0 else (host_port, host_port)
-    if cfg.ecs.effective_network_mode == "host":
-        ports = (cfg.ecs.container.container_port,) * 2
     managed = ["arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"]
     if asg.ssm_core:
         managed.append("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore")
+    in_service = asg.rolling_update.min_instances_in_service
     ctx.values.update(
-        ingress=[
-            Ingress("app ports from the load balancer", ports[0], ports[1],
-                    source_sg="!Ref AlbSecurityGroupId")
-        ],
         managed_policies=managed,
-        user_data=f"#!/bin/bash\necho ECS_CLUSTER={ctx.names.cluster} >> /etc/ecs/ecs.config\n",
-        register=asg.register_in_target_group,
+        # The cluster's name comes from the cluster stack's output (Fn::Sub), so the
+        # graph creates the cluster first: the ECS agent treats "cluster not found" at
+        # registration as terminal (aws/amazon-ecs-agent, ecs_client.go).
+        user_data="#!/bin/bash\necho ECS_CLUSTER=${ClusterName} >> /etc/ecs/ecs.config\n",
         capacity_provider=asg.scaling.mode == "capacity_provider",
         cpu_tracking=asg.scaling.mode == "target_tracking",
+        # A scaling policy or capacity provider owns the group's size: a DesiredCapacity
+        # in the template would reset it on every update that touches the group
+        # (aws/aws-cdk#5507). Omitted, CreateAutoScalingGroup starts it at MinSize (Auto
+        # Scaling API reference, DesiredCapacity) and updates leave it alone.
+        set_desired=asg.scaling.mode == "none",
+        # Must stay below MaxSize, so that a replacement has room (UpdatePolicy docs).
+        min_in_service=(
+            in_service if in_service is not None else min(asg.min_size, asg.max_size - 1)
+        ),
     )
     ctx.outputs += [
-        Output("InstanceSecurityGroupId", "!Ref InstanceSecurityGroup", "container instances' SG"),
         Output("AutoScalingGroupName", "!Ref AutoScalingGroup", "auto scaling group"),
     ]
     if asg.scaling.mode == "capacity_provider":
         ctx.outputs.append(
             Output("CapacityProviderName", "!Ref CapacityProvider", "ECS capacity provider")
         )
+
+
+def _cluster(ctx: StackContext) -> None:
+    ctx.values.update(cluster_name=ctx.names.cluster)
+    ctx.outputs += [
+        Output("ClusterName", "!Ref Cluster", "ECS cluster"),
+        Output("ClusterArn", "!GetAtt Cluster.Arn", "ECS cluster ARN"),
+    ]
 
 
 def _rds(ctx: StackContext) -> None:
@@ -414,13 +439,37 @@ def logical_id(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
 
 
+def _exec_statements(enabled: bool) -> list[dict[str, Any]]:
+    """ECS Exec: the SSM agent in the task opens its channels as the task role, and the
+    cluster's DEFAULT logging writes the session to the task's own log group (ECS
+    developer guide, "Monitor Amazon ECS containers with ECS Exec", IAM permissions)."""
+    if not enabled:
+        return []
+    return [
+        # ssmmessages has no resource-level permissions.
+        {"Effect": "Allow", "Resource": "*", "Action": [
+            "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+            "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]},
+        {"Effect": "Allow", "Resource": "*", "Action": ["logs:DescribeLogGroups"]},
+        {"Effect": "Allow", "Resource": Raw("!GetAtt LogGroup.Arn"), "Action": [
+            "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]},
+    ]
+
+
 def _ecs(ctx: StackContext) -> None:
     cfg, ecs = ctx.cfg, ctx.cfg.ecs
     svc = ecs.service
-    ctx.params += [
-        Param("Image", description="container image of the app", value=ecs.container.image),
-        Param("DesiredCount", "Number", "tasks of the service", value=svc.desired_count),
-    ]
+    ctx.params.append(
+        Param("Image", description="container image of the app", value=ecs.container.image))
+    if not svc.scaled:
+        # With a scaler, DesiredCount stays out of the template: every update that
+        # touched the service would reset what auto scaling chose (aws/containers-
+        # roadmap#493). Omitted, a create starts 1 task (CloudFormation user guide,
+        # AWS::ECS::Service DesiredCount) and registering the scalable target moves it
+        # into [MinCapacity, MaxCapacity] at once (Application Auto Scaling API
+        # reference, RegisterScalableTarget); an update keeps the running count.
+        ctx.params.append(
+            Param("DesiredCount", "Number", "tasks of the service", value=svc.desired_count))
     all_refs = list(ecs.container.secrets.values()) + [
         r for t in ecs.tasks.values() for r in t.secrets.values()
     ]
@@ -455,7 +504,8 @@ def _ecs(ctx: StackContext) -> None:
         environment=_container_env(cfg),
         secrets=_secrets_list(ecs.container.secrets),
         execution_statements=_execution_statements(all_refs),
-        task_statements=_statements(ecs.task_role_statements),
+        task_statements=_statements(ecs.task_role_statements) + _exec_statements(svc.enable_execute_command),
+        set_desired=not svc.scaled,
         placement_strategies=[
             {"Type": s.type, **({"Field": s.field} if s.field else {})}
             for s in svc.placement_strategies
@@ -471,7 +521,6 @@ def _ecs(ctx: StackContext) -> None:
         log_group_name=f"/ecs/{ctx.names.prefix}",
     )
     ctx.outputs += [
-        Output("ClusterName", "!Ref Cluster", "ECS cluster"),
         Output("ServiceName", "!GetAtt Service.Name", "ECS service"),
         Output("TaskDefinitionArn", "!Ref TaskDefinition", "task definition of the service"),
         Output("LogGroupName", "!Ref LogGroup", "container logs"),
@@ -486,6 +535,7 @@ def _ecs(ctx: StackContext) -> None:
 BUILDERS: dict[str, Callable[[StackContext], None]] = {
     "network": _network,
     "dns": _dns,
+    "cluster": _cluster,
     "alb": _alb,
     "asg": _asg,
     "rds": _rds,

@@ -245,6 +245,8 @@ def _render_root(
                 "stack": name,
                 "key": artifact_key(names, stacks[name]),
                 "parameters": values,
+                # `after:` reads no output, so nothing implies the order: say it.
+                "depends_on": [logical_id(u) for u in graph.stacks[name].after],
                 "outputs": [(f"{logical_id(name)}{o}", o) for o in stacks[name].outputs],
             }
         )

@@ -26,7 +26,8 @@ def test_env_file_deep_merges_over_base() -> None:
 
 
 def test_set_overrides_win_and_are_typed() -> None:
-    env = load_env(ROOT / "params", "local", ["asg.max_size=5", "ecs.service.desired_count=2"])
+    env = load_env(ROOT / "params", "local", ["asg.max_size=5", "ecs.service.desired_count=2",
+                                              "ecs.service.autoscaling.enabled=false"])
     assert env.config.asg.max_size == 5
     assert env.config.ecs.service.desired_count == 2
     assert parse_set("alb.ingress_cidrs=[10.0.0.0/8]") == (("alb", "ingress_cidrs"), ["10.0.0.0/8"])

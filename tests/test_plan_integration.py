@@ -57,7 +57,8 @@ def test_load_balancer_output_change_ripples_downstream(project: Path, endpoint:
     assert "TargetGroupArn" in plans["alb"]["changed_outputs"]
     assert plans["ecs"]["state"] == "changes after upstream apply"
     assert plans["ecs"]["ripple"] == ["TargetGroupArn ← alb.TargetGroupArn"]
-    assert "TargetGroupArn ← alb.TargetGroupArn" in plans["asg"]["ripple"]
+    # The instances read nothing of alb (the service alone registers targets).
+    assert plans["asg"]["state"] == plans["cluster"]["state"] == "unchanged"
     assert plans["network"]["state"] == plans["dns"]["state"] == "unchanged"
 
 
@@ -90,11 +91,11 @@ def test_detailed_exitcode_and_markdown(project: Path, endpoint: Endpoint, aws: 
     same = _run(project, endpoint, "plan", "--env", "local", "--detailed-exitcode")
     assert same.returncode == 0, same.stdout + same.stderr
     changed = _run(project, endpoint, "plan", "--env", "local", "--detailed-exitcode",
-                   "--set", "ecs.service.desired_count=2", "--markdown", "review.md")
+                   "--set", "asg.instance_type=t3.small", "--markdown", "review.md")
     assert changed.returncode == 2
     review = (project / "review.md").read_text()
     assert "## stackgen plan: env `local`" in review
-    assert "| `DesiredCount` | 1 | 2 |" in review
+    assert "| `InstanceType` | t3.micro | t3.small |" in review
     bad = _run(project, endpoint, "plan", "--env", "nope", "--detailed-exitcode")
     assert bad.returncode == 1
 
