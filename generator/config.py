@@ -76,7 +76,7 @@ class HostedZone(Strict):
     id: Annotated[str | None, doc("existing zone id; skips the lookup by name")] = None
     retain_on_delete: Annotated[bool, doc("keep a created zone when the stack goes")] = True
     parent_zone_id: Annotated[
-        Annotated[str, Meta(pattern=r"^Z[A-Z0-9]{1,31}$")] | None,
+        Annotated[str, Meta(pattern=r"^[A-Z0-9]{1,32}$")] | None,
         doc("a created zone: the parent zone (in this account) the dns stack adds its NS records to"),
     ] = None
     delegated: Annotated[
@@ -232,7 +232,8 @@ class Rds(Strict):
     instance_class: Annotated[str, Meta(pattern=r"^db\."), doc("DB instance class")] = "db.t3.micro"
     engine: Annotated[Literal["postgres"], doc("database engine")] = "postgres"
     engine_version: Annotated[
-        str, Meta(pattern=r"^\d+(\.\d+)*$"),
+        # 15+: the default parameter group then refuses plaintext (rds.force_ssl=1).
+        str, Meta(pattern=r"^(1[5-9]|[2-9]\d)(\.\d+)*$"),
         doc("major version: RDS picks the default minor and AutoMinorVersionUpgrade keeps it current"),
     ] = "16"
     allocated_storage_gib: Annotated[int, Meta(ge=20, le=65536), doc("storage size")] = 20
@@ -257,9 +258,7 @@ class Rds(Strict):
         doc("`secret`: a generated secret, rotated only by you (runbook in README); "
             "`managed`: RDS rotates it every 7 days and running tasks keep the old one"),
     ] = "secret"
-    require_tls: Annotated[
-        bool, doc("DB parameter group sets rds.force_ssl and the app gets DB_SSL_REQUIRE to match")
-    ] = True
+
     port: Annotated[Port, doc("DB port; the app's security group reaches only this")] = 5432
     publicly_accessible: Annotated[bool, doc("a public endpoint (keep false)")] = False
     deletion_policy: Annotated[

@@ -403,8 +403,6 @@ def _rds(ctx: StackContext) -> None:
     ]
     managed = rds.password == "managed"
     ctx.values.update(
-        parameter_family=f"{rds.engine}{rds.engine_version.split('.')[0]}",
-        force_ssl=1 if rds.require_tls else 0,
         managed_password=managed,
         # A retained snapshot is useless without its password: keep the secret too.
         secret_policy="Delete" if rds.deletion_policy == "Delete" else "Retain",
@@ -428,14 +426,14 @@ def _rds(ctx: StackContext) -> None:
 
 def _db_env(cfg: Environment) -> dict[str, str]:
     """How the app reaches the DB; the service and (unless they opt out) standalone tasks
-    get the same. kube-news opens TLS only with DB_SSL_REQUIRE=true (src/models/post.js),
-    and PostgreSQL 15+ on RDS refuses plaintext while rds.force_ssl is 1."""
+    get the same. kube-news opens TLS only with DB_SSL_REQUIRE=true (src/models/post.js);
+    PostgreSQL 15+ on RDS refuses plaintext (default rds.force_ssl=1), older accepts TLS."""
     return {
         "DB_DATABASE": yaml_scalar(cfg.rds.database_name),
         "DB_USERNAME": yaml_scalar(cfg.rds.master_username),
         "DB_HOST": "!Ref DbEndpoint",
         "DB_PORT": "!Ref DbPort",
-        "DB_SSL_REQUIRE": yaml_scalar("true" if cfg.rds.require_tls else "false"),
+        "DB_SSL_REQUIRE": yaml_scalar("true"),
     }
 
 

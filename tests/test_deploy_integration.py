@@ -56,7 +56,7 @@ def test_noop_then_one_stack_update(project: Path, endpoint: Endpoint, aws: Any)
     noop = _deploy(project, endpoint)
     assert noop.returncode == 0
     assert _change_sets(aws) == before, "a no-op deploy must create no change set"
-    assert noop.stdout.count("is up to date") == 6
+    assert noop.stdout.count("is up to date") == 7
     update = _deploy(project, endpoint, "--set", "asg.max_size=4")
     assert update.returncode == 0, update.stdout + update.stderr
     after = _change_sets(aws)
@@ -79,7 +79,7 @@ def test_failure_in_the_middle(project: Path, endpoint: Endpoint, aws: Any) -> N
     result = _deploy(project, endpoint, "--no-lint")
     assert result.returncode == 1
     rows = dict(re.findall(r"^  (\w+)\s+\S ([A-Z]+)\s+[\d.]+$", result.stdout, re.M))
-    assert rows == {"network": "CREATED", "dns": "CREATED", "alb": "CREATED",
+    assert rows == {"network": "CREATED", "dns": "CREATED", "cert": "CREATED", "alb": "CREATED",
                     "asg": "CREATED", "rds": "FAILED", "ecs": "BLOCKED"}
     root_cause = result.stdout.split("root cause:")[1]
     assert "rds (kubenews-local-rds)" in root_cause
@@ -138,7 +138,7 @@ def test_prod_like_env_gets_termination_protection_and_a_stack_policy(
         StackName="kubenews-local-rds")["StackPolicyBody"])
     deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
     assert deny["Action"] == ["Update:Replace", "Update:Delete"]
-    assert deny["Resource"] == ["LogicalResourceId/DbInstance"]
+    assert deny["Resource"] == ["LogicalResourceId/DbInstance", "LogicalResourceId/DbSecret"]
     refused = run_stackgen(["delete", "--env", "local", "--yes", *protect], cwd=project,
                            env=aws_env(endpoint))
     assert refused.returncode == 2 and "termination protection" in refused.stderr
