@@ -92,7 +92,7 @@ def check_delegation(cfg: Environment, route53: Any, env: str,
         _check_listed(route53, parent_id, ours, name, parent_name,
                       f"set dns.zone.parent_zone_id: {parent_id} and the dns stack adds them")
         return
-    first = (f"deploy the zone alone (stackgen deploy --env {env} --stack dns), "
+    first = (f"deploy the zone alone, not nested (stackgen deploy --env {env} --stack dns), "
              if ours is None else "")
     raise ZoneNotDelegated(name, f"{first}add NS records for {name} listing the dns "
                            f"stack's NameServers output where {parent_name or 'its parent'} "

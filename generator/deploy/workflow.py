@@ -112,6 +112,8 @@ def apply(env: Env, confirm: Confirm, saved: Plan,
     planned = {s.stack: s for s in saved.stacks}
     options = env.options(stacks=frozenset(planned), allow_replace=frozenset(allow_replace),
                           planned=planned)
+    check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
+                     starts_certificate=env.nested or CERT_STACK in planned)
     return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options).run()
 
 
