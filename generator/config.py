@@ -45,6 +45,12 @@ class Network(Strict):
     private_subnets: Annotated[
         bool, doc("app and DB in private subnets behind a NAT gateway (mode create)")
     ] = False
+    # A NAT gateway lives in one AZ: with a single one, losing that AZ cuts every
+    # private subnet off the internet (VPC user guide, "NAT gateway basics").
+    nat_gateways: Annotated[
+        Literal["one_per_az", "single"],
+        doc("private subnets: a NAT gateway in each AZ, or one shared (cheaper, one AZ's fate)"),
+    ] = "one_per_az"
     vpc_id: Annotated[str | None, doc("existing VPC id (mode existing)")] = None
     public_subnet_ids: Annotated[list[str], doc("existing public subnets (mode existing)")] = []
     private_subnet_ids: Annotated[
@@ -69,6 +75,18 @@ class HostedZone(Strict):
     create: Annotated[bool, doc("create the zone (else look it up by name)")] = False
     id: Annotated[str | None, doc("existing zone id; skips the lookup by name")] = None
     retain_on_delete: Annotated[bool, doc("keep a created zone when the stack goes")] = True
+    parent_zone_id: Annotated[
+        Annotated[str, Meta(pattern=r"^[A-Z0-9]{1,32}$")] | None,
+        doc("a created zone: the parent zone (in this account) the dns stack adds its NS records to"),
+    ] = None
+    delegated: Annotated[
+        bool,
+        doc("a created zone: you added its NS records at the parent yourself (outside this account)"),
+    ] = False
+
+    def __post_init__(self) -> None:
+        if not self.create and (self.parent_zone_id or self.delegated):
+            raise ValueError("parent_zone_id and delegated apply only to a created zone (create: true)")
 
 
 class Dns(Strict):
@@ -247,8 +265,10 @@ class Rds(Strict):
     instance_class: Annotated[str, Meta(pattern=r"^db\."), doc("DB instance class")] = "db.t3.micro"
     engine: Annotated[Literal["postgres"], doc("database engine")] = "postgres"
     engine_version: Annotated[
-        str, Meta(pattern=r"^\d+(\.\d+)*$"), doc("a current 16.x (16.1 is deprecated)")
-    ] = "16.13"
+        # 15+: the default parameter group then refuses plaintext (rds.force_ssl=1).
+        str, Meta(pattern=r"^(1[5-9]|[2-9]\d)(\.\d+)*$"),
+        doc("major version: RDS picks the default minor and AutoMinorVersionUpgrade keeps it current"),
+    ] = "16"
     allocated_storage_gib: Annotated[int, Meta(ge=20, le=65536), doc("storage size")] = 20
     storage_type: Annotated[Literal["gp2", "gp3", "io1", "io2"], doc("storage type")] = "gp3"
     storage_encrypted: Annotated[bool, doc("encrypt storage at rest (create-only)")] = True
@@ -263,10 +283,15 @@ class Rds(Strict):
         Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$"),
         doc("master user (create-only); its password is never in params"),
     ] = "kubenews"
+    # `secret` by default: RDS rotates a managed password every 7 days and ECS injects
+    # secrets only when a task starts, so running tasks would fail to open connections
+    # after each rotation (see the README's "Rotating the DB password").
     password: Annotated[
         Literal["managed", "secret"],
-        doc("`managed`: RDS keeps it in Secrets Manager; `secret`: a generated secret"),
-    ] = "managed"
+        doc("`secret`: a generated secret, rotated only by you (runbook in README); "
+            "`managed`: RDS rotates it every 7 days and running tasks keep the old one"),
+    ] = "secret"
+
     port: Annotated[Port, doc("DB port; the app's security group reaches only this")] = 5432
     publicly_accessible: Annotated[bool, doc("a public endpoint (keep false)")] = False
     deletion_policy: Annotated[
@@ -453,6 +478,9 @@ class Task(Strict):
     task_role_statements: Annotated[
         list[IamStatement], doc("what this task alone may do (its own role)")
     ] = []
+    database: Annotated[
+        bool, doc("gets the service's DB host, name, user, TLS setting and password; false opts out")
+    ] = True
 
 
 # Task sizes Fargate accepts: cpu units -> allowed memory (MiB).

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.config import Environment, IamStatement, SecretRef
+from generator.config import Environment, IamStatement, SecretRef, Task
 from generator.graph import Stack
 
 EPHEMERAL_PORTS = (32768, 65535)
@@ -30,7 +30,9 @@ def conditions(cfg: Environment) -> frozenset[str]:
         facts.add("capacity_provider")
     scaling = ecs.service.autoscaling
     if scaling.enabled and scaling.requests_per_target:
-        facts.add("request_scaling")
+        # ALBRequestCountPerTarget follows one target group; blue/green has two.
+        blue_green = ecs.service.deployment.strategy == "BLUE_GREEN"
+        facts.add("request_scaling_blue_green" if blue_green else "request_scaling")
     if cfg.dns.zone.create:
         facts.add("create_zone")
     if ecs.service.deployment.strategy == "BLUE_GREEN":
@@ -269,8 +271,18 @@ def _network(ctx: StackContext) -> None:
             "zones for the subnets", value=",".join(zones),
         )
     )
+    # One NAT gateway (with its route table) per AZ unless `single`; the first keeps the
+    # unnumbered ids, so switching modes adds or removes gateways without replacing it.
+    per_az = net.nat_gateways == "one_per_az"
+    nats = [
+        {"suffix": "" if i == 0 else str(i + 1), "subnet": public[i]["id"]}
+        for i in range(len(private) if per_az else min(1, len(private)))
+    ]
+    for i, subnet in enumerate(private):
+        subnet["route_table"] = f"PrivateRouteTable{nats[i]['suffix'] if per_az else ''}"
     app = private or public
-    ctx.values.update(existing=False, public_subnets=public, private_subnets=private)
+    ctx.values.update(existing=False, public_subnets=public, private_subnets=private,
+                      nat_gateways=nats)
     ctx.outputs += [
         Output("VpcId", "!Ref Vpc", "VPC id"),
         Output(
@@ -288,7 +300,6 @@ def _network(ctx: StackContext) -> None:
 
 def _dns(ctx: StackContext) -> None:
     zone = ctx.cfg.dns.zone
-    ctx.params.append(Param("DomainName", description="the app's domain", value=ctx.cfg.dns.domain))
     if not zone.create:
         source = None if zone.id else {"Lookup": "HostedZoneIdByName", "Name": zone.name}
         ctx.params.append(
@@ -302,8 +313,18 @@ def _dns(ctx: StackContext) -> None:
         zone_ref=zone_ref,
         zone_policy="Retain" if zone.retain_on_delete else "Delete",
     )
+    ctx.outputs.append(Output("HostedZoneId", zone_ref, "hosted zone of the domain"))
+    if zone.create:
+        # What the parent zone must list as NS records for the zone to resolve. Joined:
+        # a bare list attribute is not a valid output value.
+        ctx.outputs.append(Output(
+            "NameServers", '!Join [",", !GetAtt HostedZone.NameServers]',
+            "name servers the parent zone must delegate to (NS records)"))
+
+
+def _cert(ctx: StackContext) -> None:
+    ctx.params.append(Param("DomainName", description="the app's domain", value=ctx.cfg.dns.domain))
     ctx.outputs += [
-        Output("HostedZoneId", zone_ref, "hosted zone of the domain"),
         Output("CertificateArn", "!Ref Certificate", "ACM certificate for the domain"),
         Output("DomainName", "!Ref DomainName", "the app's domain"),
     ]
@@ -334,7 +355,16 @@ def _alb(ctx: StackContext) -> None:
                    "target group of the new revision during a blue/green deployment"),
             Output("ProductionListenerRuleArn", "!Ref ProductionRule",
                    "HTTPS rule whose traffic a blue/green deployment shifts"),
+            Output("LoadBalancerFullName", "!GetAtt LoadBalancer.LoadBalancerFullName",
+                   "metric dimension of the load balancer"),
+            Output("TargetGroupFullName", "!GetAtt TargetGroup.TargetGroupFullName",
+                   "metric dimension of the target group"),
+            Output("AlternateTargetGroupFullName",
+                   "!GetAtt AlternateTargetGroup.TargetGroupFullName",
+                   "metric dimension of the alternate target group"),
         ]
+    ctx.outputs.append(Output("Target5xxAlarmName", "!Ref Target5xxAlarm",
+                              "alarm that fails (and rolls back) an ECS deployment"))
 
 
 def _asg(ctx: StackContext) -> None:
@@ -419,15 +449,35 @@ def _rds(ctx: StackContext) -> None:
     ]
 
 
-def _container_env(cfg: Environment) -> list[dict[str, str]]:
-    env = {
+def _db_env(cfg: Environment) -> dict[str, str]:
+    """How the app reaches the DB; the service and (unless they opt out) standalone tasks
+    get the same. kube-news opens TLS only with DB_SSL_REQUIRE=true (src/models/post.js);
+    PostgreSQL 15+ on RDS refuses plaintext (default rds.force_ssl=1), older accepts TLS."""
+    return {
         "DB_DATABASE": yaml_scalar(cfg.rds.database_name),
         "DB_USERNAME": yaml_scalar(cfg.rds.master_username),
         "DB_HOST": "!Ref DbEndpoint",
         "DB_PORT": "!Ref DbPort",
+        "DB_SSL_REQUIRE": yaml_scalar("true"),
     }
+
+
+def _container_env(cfg: Environment) -> list[dict[str, str]]:
+    env = _db_env(cfg)
     env.update({k: yaml_scalar(v) for k, v in cfg.ecs.container.environment.items()})
     return [{"name": k, "value": env[k]} for k in sorted(env)]
+
+
+def _task_env(cfg: Environment, task: Task) -> list[dict[str, str]]:
+    env = _db_env(cfg) if task.database else {}
+    env.update({k: yaml_scalar(v) for k, v in task.environment.items()})
+    return [{"name": k, "value": env[k]} for k in sorted(env)]
+
+
+def _task_secrets(task: Task) -> dict[str, SecretRef]:
+    """A task's own secrets, on top of the DB password it shares with the service."""
+    base = {"DB_PASSWORD": SecretRef(db_password=True)} if task.database else {}
+    return {**base, **task.secrets}
 
 
 def _secrets_list(secrets: dict[str, SecretRef]) -> list[dict[str, str]]:
@@ -471,7 +521,7 @@ def _ecs(ctx: StackContext) -> None:
         ctx.params.append(
             Param("DesiredCount", "Number", "tasks of the service", value=svc.desired_count))
     all_refs = list(ecs.container.secrets.values()) + [
-        r for t in ecs.tasks.values() for r in t.secrets.values()
+        r for t in ecs.tasks.values() for r in _task_secrets(t).values()
     ]
     capacity_provider = not ecs.fargate and cfg.asg.scaling.mode == "capacity_provider"
     scaling = svc.autoscaling
@@ -484,10 +534,8 @@ def _ecs(ctx: StackContext) -> None:
             "command": t.command,
             "cpu": t.cpu,
             "memory": t.memory_mib,
-            "environment": [
-                {"name": k, "value": yaml_scalar(t.environment[k])} for k in sorted(t.environment)
-            ],
-            "secrets": _secrets_list(t.secrets),
+            "environment": _task_env(cfg, t),
+            "secrets": _secrets_list(_task_secrets(t)),
             "statements": _statements(t.task_role_statements),
         }
         for name, t in sorted(ecs.tasks.items())
@@ -517,6 +565,10 @@ def _ecs(ctx: StackContext) -> None:
         blue_green=svc.deployment.strategy == "BLUE_GREEN",
         cpu_scaling=scaling.enabled and scaling.cpu_target_percent is not None,
         request_scaling=scaling.enabled and scaling.requests_per_target is not None,
+        # Both target groups' requests over both groups' healthy targets: whichever
+        # group is live after a blue/green swap, the policy sees its traffic.
+        request_target_groups=["TargetGroupFullName", "AlternateTargetGroupFullName"]
+        if svc.deployment.strategy == "BLUE_GREEN" else [],
         tasks=tasks,
         log_group_name=f"/ecs/{ctx.names.prefix}",
     )
@@ -536,6 +588,7 @@ BUILDERS: dict[str, Callable[[StackContext], None]] = {
     "network": _network,
     "dns": _dns,
     "cluster": _cluster,
+    "cert": _cert,
     "alb": _alb,
     "asg": _asg,
     "rds": _rds,

@@ -28,6 +28,7 @@ from generator.context import (
 )
 from generator.errors import TemplateError
 from generator.graph import Graph, Stack, build_graph, check_outputs, load_spec
+from generator.lint.rules._common import STATEFUL_TYPES
 from generator.params import LoadedEnv
 from generator.yamlsrc import load_cfn
 
@@ -248,6 +249,12 @@ def _render_root(
                 # `after:` reads no output, so nothing implies the order: say it.
                 "depends_on": [logical_id(u) for u in graph.stacks[name].after],
                 "outputs": [(f"{logical_id(name)}{o}", o) for o in stacks[name].outputs],
+                # Prod-like envs keep a child holding data (a log group keeps itself).
+                "retain": env.config.termination_protection and any(
+                    isinstance(r, dict) and r.get("Type") in STATEFUL_TYPES
+                    and r.get("Type") != "AWS::Logs::LogGroup"
+                    for r in (_parse(stacks[name].template, name).get("Resources") or {})
+                    .values()),
             }
         )
     text = _render_one(

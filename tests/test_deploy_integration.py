@@ -77,7 +77,8 @@ def test_failure_in_the_middle(project: Path, endpoint: Endpoint, aws: Any) -> N
     assert result.returncode == 1
     rows = dict(re.findall(r"^  (\w+)\s+\S ([A-Z]+)\s+[\d.]+$", result.stdout, re.M))
     assert rows == {"network": "CREATED", "dns": "CREATED", "cluster": "CREATED",
-                    "alb": "CREATED", "asg": "CREATED", "rds": "FAILED", "ecs": "BLOCKED"}
+                    "cert": "CREATED", "alb": "CREATED", "asg": "CREATED", "rds": "FAILED",
+                    "ecs": "BLOCKED"}
     root_cause = result.stdout.split("root cause:")[1]
     assert "rds (kubenews-local-rds)" in root_cause
     assert "sg-0000000000000000f" in root_cause and "does not exist" in root_cause
@@ -139,7 +140,7 @@ def test_prod_like_env_gets_termination_protection_and_a_stack_policy(
         StackName="kubenews-local-rds")["StackPolicyBody"])
     deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
     assert deny["Action"] == ["Update:Replace", "Update:Delete"]
-    assert deny["Resource"] == ["LogicalResourceId/DbInstance"]
+    assert deny["Resource"] == ["LogicalResourceId/DbInstance", "LogicalResourceId/DbSecret"]
     refused = run_stackgen(["delete", "--env", "local", "--yes", *protect], cwd=project,
                            env=aws_env(endpoint))
     assert refused.returncode == 2 and "termination protection" in refused.stderr

@@ -77,7 +77,7 @@ def test_graph_command_shows_the_cluster_upstream_of_the_instances(project: Path
 
 def test_nested_root_orders_ecs_after_asg() -> None:
     local = load_cfn(_render("local").root.template)["Resources"]
-    assert set(local) == {"Network", "Dns", "Cluster", "Alb", "Asg", "Rds", "Ecs"}
+    assert set(local) == {"Network", "Dns", "Cluster", "Cert", "Alb", "Asg", "Rds", "Ecs"}
     assert local["Ecs"]["DependsOn"] == ["Asg"]  # reads nothing of asg, must still wait
     assert local["Asg"]["Properties"]["Parameters"]["ClusterName"] == {
         "Fn::GetAtt": ["Cluster", "Outputs.ClusterName"]}

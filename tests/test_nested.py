@@ -46,9 +46,9 @@ def _values(items: list[dict[str, str]], key: str, value: str) -> dict[str, str]
 def test_nested_deploy_update_and_delete(project: Path, endpoint: Endpoint, aws: Any) -> None:
     first = _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes")
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "uploaded 7 of 7 child templates" in first.stdout
+    assert "uploaded 8 of 8 child templates" in first.stdout
     versions = aws.s3.list_object_versions(Bucket=BUCKET)["Versions"]
-    assert len(versions) == 7
+    assert len(versions) == 8
     assert aws.s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
     encryption = aws.s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]
     assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
@@ -56,13 +56,13 @@ def test_nested_deploy_update_and_delete(project: Path, endpoint: Endpoint, aws:
         "PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
 
     children = _children(aws)
-    assert set(children) == {"Network", "Dns", "Cluster", "Alb", "Asg", "Rds", "Ecs"}
+    assert set(children) == {"Network", "Dns", "Cluster", "Cert", "Alb", "Asg", "Rds", "Ecs"}
     outs = {k: _values(s.get("Outputs", []), "OutputKey", "OutputValue")
             for k, s in children.items()}
     params = {k: _values(s["Parameters"], "ParameterKey", "ParameterValue")
               for k, s in children.items()}
     assert params["Alb"]["VpcId"] == outs["Network"]["VpcId"]
-    assert params["Alb"]["CertificateArn"] == outs["Dns"]["CertificateArn"]
+    assert params["Alb"]["CertificateArn"] == outs["Cert"]["CertificateArn"]
     assert params["Ecs"]["DbEndpoint"] == outs["Rds"]["DbEndpoint"]
     assert params["Asg"]["ClusterName"] == outs["Cluster"]["ClusterName"]
     assert params["Rds"]["AppSecurityGroupId"] == outs["Network"]["AppSecurityGroupId"]
@@ -72,13 +72,13 @@ def test_nested_deploy_update_and_delete(project: Path, endpoint: Endpoint, aws:
 
     again = _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes")
     assert again.returncode == 0
-    assert "uploaded 0 of 7" in again.stdout and "is up to date" in again.stdout
-    assert len(aws.s3.list_object_versions(Bucket=BUCKET)["Versions"]) == 7
+    assert "uploaded 0 of 8" in again.stdout and "is up to date" in again.stdout
+    assert len(aws.s3.list_object_versions(Bucket=BUCKET)["Versions"]) == 8
 
     update = _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes",
                   "--set", "asg.max_size=4")
     assert update.returncode == 0, update.stdout + update.stderr
-    assert "uploaded 1 of 7" in update.stdout
+    assert "uploaded 1 of 8" in update.stdout
     modified = [line.split()[2] for line in update.stdout.splitlines()
                 if line.strip().startswith("~  Modify")]
     # The root changes only its Asg child; the review descends into it.

@@ -44,8 +44,10 @@ def test_better_defaults_of_the_reference_deployment() -> None:
     assert cfg.asg.instance_type == "t3.micro"
     assert (cfg.asg.min_size, cfg.asg.max_size, cfg.asg.desired_capacity) == (1, 3, 1)
     assert cfg.rds.storage_type == "gp3" and cfg.rds.storage_encrypted
-    assert cfg.rds.engine_version.startswith("16.") and cfg.rds.engine_version != "16.1"
-    assert cfg.rds.password == "managed"
+    # The major only: AutoMinorVersionUpgrade keeps the minor orderable (issue 10, 12).
+    assert cfg.rds.engine_version == "16"
+    # A secret nobody rotates behind the running tasks' back (issue 10, 10).
+    assert cfg.rds.password == "secret"
     assert cfg.alb.http_redirect and cfg.alb.ssl_policy.startswith("ELBSecurityPolicy-TLS13")
     assert cfg.ecs.service.deployment.max_percent == 200
     assert cfg.ecs.service.deployment.circuit_breaker and cfg.ecs.service.deployment.rollback

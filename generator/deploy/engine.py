@@ -105,6 +105,11 @@ def stack_policy(stateful: Sequence[str], exempt: Sequence[str] = ()) -> str:
     return json.dumps({"Statement": statements}, sort_keys=True)
 
 
+def _stateful(template: str) -> list[str]:
+    resources = load_cfn(template).get("Resources") or {}
+    return sorted(k for k, r in resources.items() if is_stateful(str(r.get("Type"))))
+
+
 def staleness(planned: StackPlan, current: StackInfo | None, template_sha256: str,
               deployed_template: str | None) -> str | None:
     """Why a planned change set may no longer be executed, or None."""
@@ -186,8 +191,26 @@ class StackWork:
 
     def stateful_ids(self, stack_name: str) -> list[str]:
         stack = next(s for s in self.rendered.stacks.values() if s.stack_name == stack_name)
-        resources = load_cfn(stack.template).get("Resources") or {}
-        return sorted(k for k, r in resources.items() if is_stateful(str(r.get("Type"))))
+        ids = _stateful(stack.template)
+        if self.options.children is not None:
+            # The nested root holds only stacks: a child holding data is protected whole
+            # there (a root policy cannot name a child's resources); _child_policies
+            # protects the resources inside it.
+            ids += [logical_id(n) for n, s in self.options.children.stacks.items()
+                    if _stateful(s.template)]
+        return sorted(ids)
+
+    def _child_policies(self, root: str) -> list[tuple[str, list[str]]]:
+        """(nested stack id, its stateful resources) for each child of the root holding data."""
+        if self.options.children is None:
+            return []
+        physical = self.cfn.physical_ids(root)
+        found = []
+        for n, s in self.options.children.stacks.items():
+            ids, child = _stateful(s.template), physical.get(logical_id(n))
+            if ids and child:
+                found.append((child, ids))
+        return found
 
     def prepare(self, stack: str, current: StackInfo | None,
                 dry: bool = False) -> Prepared | StackResult:
@@ -278,6 +301,7 @@ class StackWork:
             resources=resources,
             template_diff=template_diff(prepared.deployed_template or "", prepared.template),
             widened_access=templates.widened_access(),
+            findings=templates.findings(),
             changed_outputs=affected_outputs(resources, templates) if current else [],
             nested=self._nested_reviews(change_set),
         )
@@ -319,6 +343,7 @@ class StackWork:
                 resources=resource_changes(child_set, templates),
                 template_diff=template_diff(old, new),
                 widened_access=templates.widened_access(),
+                findings=templates.findings(),
                 nested=self._nested_reviews(child_set)))
         return reviews
 
@@ -510,10 +535,15 @@ class Deployer(StackWork):
             yield
             return
         self.cfn.set_stack_policy(name, stack_policy(self.stateful_ids(name), exempt=allowed))
+        children = self._child_policies(name)
+        for child, ids in children:
+            self.cfn.set_stack_policy(child, stack_policy(ids, exempt=allowed))
         try:
             yield
         finally:
             self.cfn.set_stack_policy(name, stack_policy(self.stateful_ids(name)))
+            for child, ids in children:
+                self.cfn.set_stack_policy(child, stack_policy(ids))
 
     def _protect(self, name: str, info: StackInfo) -> None:
         """Prod-like envs (termination_protection) get termination protection and a
@@ -523,3 +553,5 @@ class Deployer(StackWork):
             self.cfn.set_termination_protection(name, wanted)
         if wanted:
             self.cfn.set_stack_policy(name, stack_policy(self.stateful_ids(name)))
+            for child, ids in self._child_policies(name):
+                self.cfn.set_stack_policy(child, stack_policy(ids))

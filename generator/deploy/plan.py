@@ -84,6 +84,7 @@ class StackPlan(msgspec.Struct, kw_only=True):
     resources: list[ResourceChange] = []
     template_diff: str = ""
     widened_access: list[str] = []
+    findings: list[str] = []  # risk.Templates.findings: rewritten weights, silent alarms
     ripple: list[str] = []  # "Param <- stack.Output" read from an upstream that may change
     waits_for: list[str] = []  # upstream stacks that must be created or applied first
     changed_outputs: list[str] = []
@@ -95,6 +96,9 @@ class StackPlan(msgspec.Struct, kw_only=True):
 
     def all_resources(self) -> list[ResourceChange]:
         return self.resources + [r for child in self.nested for r in child.all_resources()]
+
+    def all_findings(self) -> list[str]:
+        return self.findings + [f for child in self.nested for f in child.all_findings()]
 
     def blocked_by_guard(self, allow_replace: Iterable[str]) -> list[ResourceChange]:
         allowed = set(allow_replace)

@@ -35,6 +35,7 @@ def risks(plan: StackPlan) -> list[str]:
     for r in resources:
         if r.replaces and not r.endangers_data:
             marks.append(f"replaces {r.logical_id}")
+    marks += plan.all_findings()
     if plan.widened_access or any(c.widened_access for c in plan.nested):
         marks.append("widens access")
     if plan.ripple:

@@ -18,6 +18,7 @@ from generator.deploy.delete import Deleter
 from generator.deploy.engine import Confirm, Deployer, DeployOptions, StackResult
 from generator.deploy.plan import Plan
 from generator.deploy.planner import Planner
+from generator.deploy.preflight import CERT_STACK, check_delegation
 from generator.deploy.resolve import Lookups
 from generator.deploy.session import Aws, connect, git_commit
 from generator.deploy.ui import Console
@@ -91,6 +92,8 @@ def deploy(env: Env, confirm: Confirm, stacks: Sequence[str], force: bool,
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
     options = env.options(stacks=frozenset(stacks), force=force, concurrency=concurrency,
                           allow_replace=frozenset(allow_replace))
+    check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
+                     starts_certificate=env.nested or not stacks or CERT_STACK in stacks)
     return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options).run()
 
 
@@ -109,6 +112,8 @@ def apply(env: Env, confirm: Confirm, saved: Plan,
     planned = {s.stack: s for s in saved.stacks}
     options = env.options(stacks=frozenset(planned), allow_replace=frozenset(allow_replace),
                           planned=planned)
+    check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
+                     starts_certificate=env.nested or CERT_STACK in planned)
     return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options).run()
 
 
