@@ -56,7 +56,7 @@ def test_noop_then_one_stack_update(project: Path, endpoint: Endpoint, aws: Any)
     noop = _deploy(project, endpoint)
     assert noop.returncode == 0
     assert _change_sets(aws) == before, "a no-op deploy must create no change set"
-    assert noop.stdout.count("is up to date") == 7
+    assert noop.stdout.count("is up to date") == 8
     update = _deploy(project, endpoint, "--set", "asg.max_size=4")
     assert update.returncode == 0, update.stdout + update.stderr
     after = _change_sets(aws)
@@ -96,7 +96,7 @@ def test_delete_leaves_no_stack(project: Path, endpoint: Endpoint, aws: Any) -> 
     # Reverse graph order: the service, then the instances, then their cluster
     # (DeleteCluster is refused while instances are registered).
     order = re.findall(r"^  - kubenews-local-(\w+) \(", result.stdout, re.M)
-    assert order == ["ecs", "rds", "asg", "alb", "cluster", "dns", "network"]
+    assert order == ["ecs", "rds", "asg", "alb", "cert", "cluster", "dns", "network"]
     assert "LogGroup (AWS::Logs::LogGroup) is kept" in result.stdout
     assert "hosted zone stackgen.test is not this env's and stays" in result.stdout
     assert len(aws.route53.list_hosted_zones()["HostedZones"]) == 1
