@@ -1,0 +1,227 @@
+"""Values the schema accepts but AWS refuses, caught at params time (exit 2).
+
+Each check cites what AWS documents. The allowed instance classes and types come
+from the data cfn-lint ships (its regional enums, gathered from the pricing
+APIs), so they follow cfn-lint upgrades instead of a list kept here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import ipaddress
+import re
+from collections.abc import Iterator
+from importlib.util import find_spec
+from pathlib import Path
+
+import msgspec
+
+from generator.config import Environment
+
+Problem = tuple[tuple[str | int, ...], str]
+
+# CloudFormation stack tags: at most 50, key 1-128 characters without the `aws:`
+# prefix, value 1-256 (CloudFormation API reference, Tag; CreateStack, Tags).
+MAX_TAGS = 50
+# render.py adds stackgen:project, :env, :stack; the engine adds :version and :commit.
+OWN_TAGS = 5
+# DNS: a label is 1-63 octets of letters, digits and hyphens, neither first nor last a
+# hyphen; a name at most 253 characters (RFC 1035 2.3.1; Route 53 developer guide,
+# "DNS domain name format").
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+# ELBv2 Matcher: HttpCode 200-499 for an Application Load Balancer, GrpcCode 0-99;
+# several values ("200,202") or a range ("200-299") (ELB API reference, Matcher).
+_CODES = re.compile(r"^\d{1,3}(-\d{1,3})?(,\d{1,3}(-\d{1,3})?)*$")
+
+
+def dns_name_problem(name: str) -> str | None:
+    name = name.rstrip(".")
+    if len(name) > 253:
+        return f"is {len(name)} characters; a DNS name has at most 253"
+    for label in name.split("."):
+        if len(label) > 63:
+            return f"label '{label[:20]}...' is {len(label)} characters; a DNS label has at most 63"
+        if not _LABEL.match(label):
+            return (f"label '{label}' is not a DNS label: lower-case letters, digits and "
+                    "hyphens, not starting or ending with a hyphen")
+    return None
+
+
+def matcher_problem(codes: str, grpc: bool) -> str | None:
+    low_ok, high_ok, example = (0, 99, "12") if grpc else (200, 499, "200,302 or 200-299")
+    if not _CODES.match(codes):
+        return f"{codes!r} is not a list or range of status codes; write e.g. {example!r} (quoted)"
+    for part in codes.split(","):
+        low, _, high = part.partition("-")
+        lo, hi = int(low), int(high or low)
+        if not (low_ok <= lo <= hi <= high_ok):
+            return (f"{codes!r}: codes must lie in {low_ok}-{high_ok} with ranges low-high; "
+                    f"write e.g. {example!r}")
+    return None
+
+
+class _Enum(msgspec.Struct, frozen=True):
+    enum: list[str] = []
+
+
+class _Const(msgspec.Struct, frozen=True):
+    const: str = ""
+
+
+class _IfProps(msgspec.Struct, frozen=True):
+    Engine: _Const = _Const()
+
+
+class _If(msgspec.Struct, frozen=True):
+    properties: _IfProps = _IfProps()
+
+
+class _ThenProps(msgspec.Struct, frozen=True):
+    DBInstanceClass: _Enum = _Enum()
+
+
+class _Then(msgspec.Struct, frozen=True):
+    properties: _ThenProps = _ThenProps()
+
+
+class _Rule(msgspec.Struct, frozen=True, rename={"if_": "if"}):
+    if_: _If = _If()
+    then: _Then = _Then()
+
+
+class _RdsRegion(msgspec.Struct, frozen=True):
+    allOf: list[_Rule] = []
+
+
+@functools.cache
+def _cfnlint_extensions() -> Path | None:
+    # find_spec locates the package without importing it (importing cfn-lint costs ~1 s).
+    spec = find_spec("cfnlint")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "schemas" / "extensions"
+
+
+def _region_json(folder: str, filename: str, region: str) -> bytes | None:
+    """One region's part of a cfn-lint regional file, without decoding all the others
+    (the RDS file is 3.6 MB). The files are pretty-printed with one-space indentation,
+    so a region's key is the only line starting with one space and a quote."""
+    base = _cfnlint_extensions()
+    try:
+        raw = (base / folder / filename).read_bytes() if base else b""
+    except OSError:
+        return None
+    start = raw.find(b'\n "' + region.encode() + b'": ')
+    if start < 0:
+        return None
+    body = raw.index(b":", start + 3) + 1
+    end = raw.find(b'\n "', body)
+    chunk = raw[body:end] if end > 0 else raw[body:raw.rstrip().rfind(b"}")]
+    return chunk.strip().rstrip(b",")
+
+
+@functools.cache
+def ec2_instance_types(region: str) -> frozenset[str] | None:
+    chunk = _region_json("aws_ec2_instance",
+                         "instancetype_enum.json", region)
+    if chunk is None:
+        return None
+    try:
+        return frozenset(msgspec.json.decode(chunk, type=_Enum).enum) or None
+    except msgspec.DecodeError:
+        return None
+
+
+@functools.cache
+def rds_instance_classes(region: str, engine: str) -> frozenset[str] | None:
+    chunk = _region_json("aws_rds_dbinstance",
+                         "dbinstanceclass_enum.json", region)
+    if chunk is None:
+        return None
+    try:
+        rules = msgspec.json.decode(chunk, type=_RdsRegion).allOf
+    except msgspec.DecodeError:
+        return None
+    found = {c for r in rules if r.if_.properties.Engine.const == engine
+             for c in r.then.properties.DBInstanceClass.enum}
+    return frozenset(found) or None
+
+
+def _unknown(value: str, allowed: frozenset[str], what: str, region: str) -> str:
+    close = difflib.get_close_matches(value, sorted(allowed), n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"e.g. '{min(allowed)}'"
+    return f"'{value}' is not {what} offered in {region} (cfn-lint's data); {hint}"
+
+
+def aws_problems(cfg: Environment) -> Iterator[Problem]:
+    """Each value AWS would refuse, with its key path and the fix."""
+    for loc, name in ((("dns", "domain"), cfg.dns.domain), (("dns", "zone", "name"), cfg.dns.zone.name)):
+        problem = dns_name_problem(name)
+        if problem:
+            yield loc, problem
+    yield from _tag_problems(cfg.tags)
+    hc = cfg.alb.target_group.health_check
+    problem = matcher_problem(hc.matcher, cfg.alb.target_group.protocol_version == "GRPC")
+    if problem:
+        yield ("alb", "target_group", "health_check", "matcher"), problem
+    if len(hc.path) > 1024:  # ELB API reference, HealthCheckPath: 1-1024 characters
+        yield ("alb", "target_group", "health_check", "path"), "is longer than 1024 characters"
+    yield from _network_problems(cfg)
+    yield from _cidr_problems(cfg)
+    if not cfg.ecs.fargate:
+        types = ec2_instance_types(cfg.region)
+        if types and cfg.asg.instance_type not in types:
+            yield ("asg", "instance_type"), _unknown(cfg.asg.instance_type, types,
+                                                      "an EC2 instance type", cfg.region)
+    classes = rds_instance_classes(cfg.region, cfg.rds.engine)
+    if classes and cfg.rds.instance_class not in classes:
+        yield ("rds", "instance_class"), _unknown(cfg.rds.instance_class, classes,
+                                                  f"a DB instance class for {cfg.rds.engine}",
+                                                  cfg.region)
+
+
+def _tag_problems(tags: dict[str, str]) -> Iterator[Problem]:
+    if len(tags) + OWN_TAGS > MAX_TAGS:
+        yield ("tags",), (f"{len(tags)} tags; a stack takes at most {MAX_TAGS} and stackgen adds "
+                          f"{OWN_TAGS}, so keep at most {MAX_TAGS - OWN_TAGS}")
+    for key, value in tags.items():
+        loc = ("tags", key)
+        if not 1 <= len(key) <= 128:
+            yield loc, f"a tag key has 1 to 128 characters, this one {len(key)}; shorten it"
+        elif key.lower().startswith("aws:"):
+            yield loc, "the 'aws:' prefix is reserved for AWS's own tags; rename the key"
+        elif key.lower().startswith("stackgen:"):
+            yield loc, "the 'stackgen:' prefix is stackgen's own; rename the key"
+        elif not 1 <= len(value) <= 256:
+            yield loc, (f"a tag value has 1 to 256 characters, this one {len(value)}; "
+                        "shorten it (or drop the tag)")
+
+
+def _network_problems(cfg: Environment) -> Iterator[Problem]:
+    net = cfg.network
+    if net.mode != "create":
+        return
+    for i, zone in enumerate(net.availability_zones):
+        # An AZ name is its region's name plus a letter (or a local zone's suffix).
+        if not zone.startswith(cfg.region):
+            yield (("network", "availability_zones", i),
+                   f"'{zone}' is not in region {cfg.region}; use e.g. '{cfg.region}a'")
+    if len(set(net.availability_zones)) != len(net.availability_zones):
+        yield ("network", "availability_zones"), "lists an availability zone twice"
+
+
+def _cidr_problems(cfg: Environment) -> Iterator[Problem]:
+    checks: list[tuple[tuple[str | int, ...], str]] = []
+    if cfg.network.mode == "create":
+        checks.append((("network", "cidr"), cfg.network.cidr))
+    checks += [(("alb", "ingress_cidrs", i), c) for i, c in enumerate(cfg.alb.ingress_cidrs)]
+    for loc, text in checks:
+        try:
+            net = ipaddress.ip_network(text, strict=True)
+        except ValueError as exc:
+            yield loc, f"'{text}' is not a CIDR block ({exc}); write e.g. '10.0.0.0/16'"
+            continue
+        # VPC CIDR blocks are IPv4 between /16 and /28 (Amazon VPC user guide, "VPC CIDR blocks").
+        if loc == ("network", "cidr") and (net.version != 4 or not 16 <= net.prefixlen <= 28):
+            yield loc, f"'{text}': a VPC's CIDR block is IPv4 between /16 and /28"
