@@ -481,6 +481,10 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
         detail = " ".join(str(exc).split())[:200]
         raise UsageError(f"{plan_file}: not a stackgen plan ({detail}); make one with "
                          "`stackgen plan --out`") from None
+    if saved.tool_version != __version__:
+        # Another version may render other templates: the plan's review would not hold.
+        raise UsageError(f"{plan_file}: made by stackgen {saved.tool_version}, this is "
+                         f"{__version__}; make the plan again with `stackgen plan --out`")
     rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides),
                                  nested=saved.nested, allow_replace=allow_replace)
     confirm = confirmer(yes)

@@ -90,6 +90,8 @@ def load_spec(templates_dir: Path) -> dict[str, Any]:
         raise GraphError(f"{source}: file not found; every templates dir needs one") from None
     except yaml.YAMLError as exc:
         raise GraphError(f"{source}: malformed YAML: {exc}".splitlines()[0]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraphError(f"{source}: cannot read it ({exc}); it must be a UTF-8 YAML file") from None
     if not isinstance(spec, dict):
         raise GraphError(f"{source}: expected a mapping of stack names")
     return spec

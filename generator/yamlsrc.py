@@ -41,6 +41,8 @@ MAX_BYTES = 1_000_000
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
 _NULL_TAG = "tag:yaml.org,2002:null"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
 
 
 @dataclass
@@ -122,6 +124,9 @@ class _Reader:
         self.smap.lines.setdefault(path, (self.src, line))
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path, line)
+        if node.tag not in (_SEQ_TAG, _MAP_TAG):  # !!set, !!omap, !!python/object/apply:...
+            raise self.fail(f"'{dotted(path)}': YAML tag {node.tag} is not supported in params; "
+                            "write a plain list or mapping", line)
         self.active.add(ident)
         try:
             if isinstance(node, yaml.MappingNode):
@@ -192,6 +197,8 @@ def _fail_yaml(exc: yaml.YAMLError, text: str, src: str) -> ParamsError:
     if exc.context and exc.context_mark is not None:
         problem += f" {exc.context} from line {exc.context_mark.line + 1}"
     fix = "close the quote" if "quoted scalar" in (exc.context or "") else "fix the syntax"
+    if mark is not None and "\t" in text.splitlines()[mark.line:mark.line + 1][0][:mark.column + 1]:
+        fix = "indent with spaces: YAML does not allow tabs there"
     return ParamsError(f"malformed YAML: {problem}; {fix}", src, mark.line + 1 if mark else None)
 
 
@@ -236,6 +243,11 @@ def read_source(path: Path) -> str:
 def load_text(text: str, src: str,
               string_at: StringAt | None = None) -> tuple[dict[str, Any], SourceMap]:
     """Load one YAML mapping, recording the line of every key path."""
+    for number, text_line in enumerate(text.splitlines(), 1):
+        indent = text_line[:len(text_line) - len(text_line.lstrip())]
+        if "\u00a0" in indent:  # YAML reads it as content, and the error makes no sense
+            raise ParamsError("a non-breaking space (U+00A0) in the indentation; use plain spaces",
+                              src, number)
     node = _compose(text, src)
     if node is None:
         return {}, SourceMap()
