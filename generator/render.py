@@ -152,8 +152,9 @@ def _render_one(jinja: jinja2.Environment, name: str, variables: dict[str, Any])
         raise TemplateError(f"template {exc.name} not found in {jinja.loader.searchpath}; "  # type: ignore[union-attr]
                             "add it or remove the stack from stacks.yaml") from None
     except UnicodeDecodeError as exc:
-        raise TemplateError(f"{name} (or a partial it includes): not UTF-8, byte "
-                            f"0x{exc.object[exc.start]:02x} at offset {exc.start}; save it as UTF-8") from None
+        byte = exc.object[exc.start]
+        raise TemplateError(f"{name} (or a partial it includes): not UTF-8, byte 0x{byte:02x} "
+                            f"at offset {exc.start}; save it as UTF-8") from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{exc.filename}:{exc.lineno}: template syntax: {exc.message}") from None
     except jinja2.UndefinedError as exc:
