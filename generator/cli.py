@@ -46,6 +46,9 @@ pass_app = click.make_pass_decorator(AppContext)
 
 def _usage_exit(exc: click.UsageError) -> NoReturn:
     """Click's usage errors as one line too (click prints three), exit 2."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):  # bare `stackgen`: the help
+        exc.show()
+        sys.exit(exc.exit_code)
     where = exc.ctx.command_path if exc.ctx else "stackgen"
     message = " ".join(exc.format_message().split()).rstrip(".")
     click.echo(f"error: {message}; see `{where} --help`", err=True)

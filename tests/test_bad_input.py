@@ -84,3 +84,10 @@ def test_bad_input(case: dict[str, Any], project: Path, monkeypatch: pytest.Monk
     for needle in case["expect"]:
         assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
     assert _snapshot(project) == before, "nothing may be written on bad input"
+
+
+def test_bare_command_still_prints_the_whole_help() -> None:
+    """Usage errors are one line; asking for nothing still shows the help, as click does."""
+    result = CliRunner().invoke(cli, [], prog_name="stackgen")
+    assert "Commands:" in result.output and "deploy" in result.output
+    assert not result.output.startswith("error:")
