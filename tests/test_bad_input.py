@@ -91,3 +91,35 @@ def test_bare_command_still_prints_the_whole_help() -> None:
     result = CliRunner().invoke(cli, [], prog_name="stackgen")
     assert "Commands:" in result.output and "deploy" in result.output
     assert not result.output.startswith("error:")
+
+
+def test_unwritable_build_dir_is_one_line(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No write permission (root ignores modes, so os.access stands in for them)."""
+    import generator.render
+
+    monkeypatch.chdir(project)
+    (project / "build").mkdir()
+    real_access = os.access
+    def access(path: Any, mode: int) -> bool:
+        return not (Path(path).name == "build" and mode & os.W_OK) and real_access(path, mode)
+
+    monkeypatch.setattr(generator.render.os, "access", access)
+    result = CliRunner().invoke(cli, ["render", "--env", "local"], prog_name="stackgen")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == ("error: cannot write build/local: build is not writable; make it "
+                             "writable, or choose another directory (--build-dir, --out)\n")
+    assert list((project / "build").iterdir()) == []
+
+
+def test_write_failing_midway_is_one_line(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A disk that fills up (or a directory that turns read-only) during the write."""
+    monkeypatch.chdir(project)
+
+    def full(self: Path, *args: Any, **kwargs: Any) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    result = CliRunner().invoke(cli, ["render", "--env", "local"], prog_name="stackgen")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: cannot write build/local/")
+    assert "No space left on device" in result.stderr and len(result.stderr.splitlines()) == 1
