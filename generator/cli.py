@@ -42,6 +42,7 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext)
+MAX_PLAN_BYTES = 256 << 20  # a plan holds diffs of a few templates; more is not a plan
 
 
 def _usage_exit(exc: click.UsageError) -> NoReturn:
@@ -477,7 +478,11 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     from generator.errors import UsageError
 
     try:
-        saved = Plan.from_json(plan_file.read_text(encoding="utf-8"))
+        if not plan_file.is_file():  # /dev/zero or a FIFO: never read to the end
+            raise UsageError(f"{plan_file}: not a regular file; pass a plan saved by "
+                             "`stackgen plan --out`")
+        with plan_file.open("rb") as f:
+            saved = Plan.from_json(f.read(MAX_PLAN_BYTES + 1).decode("utf-8"))
     except OSError as exc:
         raise UsageError(f"{plan_file}: cannot read it ({exc.strerror}); check the path") from None
     except ValueError as exc:  # not UTF-8, not JSON, or JSON of another shape

@@ -168,6 +168,10 @@ def aws_problems(cfg: Environment) -> Iterator[Problem]:
     if len(hc.path) > 1024:  # ELB API reference, HealthCheckPath: 1-1024 characters
         yield ("alb", "target_group", "health_check", "path"), "is longer than 1024 characters"
     yield from _network_problems(cfg)
+    yield from _id_problems(cfg)
+    yield from _iam_problems(cfg)
+    if not cfg.ecs.container.image.strip() or any(c.isspace() for c in cfg.ecs.container.image):
+        yield ("ecs", "container", "image"), "is not an image reference; write e.g. 'nginx:1.27'"
     yield from _cidr_problems(cfg)
     if not cfg.ecs.fargate:
         types = ec2_instance_types(cfg.region)
@@ -187,6 +191,7 @@ def _tag_problems(tags: dict[str, str]) -> Iterator[Problem]:
                           f"{OWN_TAGS}, so keep at most {MAX_TAGS - OWN_TAGS}")
     for key, value in tags.items():
         loc = ("tags", key)
+        odd = sorted({c for c in key + value if not _tag_char(c)})
         if not 1 <= len(key) <= 128:
             yield loc, f"a tag key has 1 to 128 characters, this one {len(key)}; shorten it"
         elif key.lower().startswith("aws:"):
@@ -196,6 +201,57 @@ def _tag_problems(tags: dict[str, str]) -> Iterator[Problem]:
         elif not 1 <= len(value) <= 256:
             yield loc, (f"a tag value has 1 to 256 characters, this one {len(value)}; "
                         "shorten it (or drop the tag)")
+        elif odd:
+            yield loc, (f"{''.join(odd)!r} cannot be in a tag: letters, digits, spaces and "
+                        "+ - = . _ : / @ only (stack tags are copied to every resource)")
+
+
+def _tag_char(c: str) -> bool:
+    # Stack tags propagate to the stack's resources, and most services allow only
+    # letters, numbers, spaces and + - = . _ : / @ (AWS General Reference, "Tagging
+    # AWS resources", tag naming limits).
+    return c.isalnum() or c == " " or c in "+-=._:/@"
+
+
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
+_ZONE_ID = re.compile(r"^Z[0-9A-Z]{1,31}$")
+
+
+def _id_problems(cfg: Environment) -> Iterator[Problem]:
+    # EC2 ids are the prefix and 8 or 17 hex digits (EC2 user guide, "Resource IDs");
+    # Route 53 hosted zone ids are upper-case letters and digits starting with Z.
+    net = cfg.network
+    if net.mode == "existing":
+        if net.vpc_id and not _VPC_ID.match(net.vpc_id):
+            yield (("network", "vpc_id"),
+                   f"'{net.vpc_id}' is not a VPC id; write e.g. 'vpc-0a1b2c3d4e5f67890'")
+        for key, ids in (("public_subnet_ids", net.public_subnet_ids),
+                         ("private_subnet_ids", net.private_subnet_ids)):
+            for i, subnet in enumerate(ids):
+                if not _SUBNET_ID.match(subnet):
+                    yield (("network", key, i),
+                           f"'{subnet}' is not a subnet id; write e.g. 'subnet-0a1b2c3d4e5f67890'")
+    zone_id = cfg.dns.zone.id
+    if zone_id and not _ZONE_ID.match(zone_id.removeprefix("/hostedzone/")):
+        yield (("dns", "zone", "id"),
+               f"'{zone_id}' is not a hosted zone id; write e.g. 'Z0123456789ABCDEFGHIJ'")
+
+
+def _iam_problems(cfg: Environment) -> Iterator[Problem]:
+    # A policy's Resource is an ARN or "*" (IAM JSON policy reference, Resource).
+    places: list[tuple[tuple[str | int, ...], list[str]]] = [
+        (("ecs", "task_role_statements", i), s.resources)
+        for i, s in enumerate(cfg.ecs.task_role_statements)]
+    places += [(("ecs", "tasks", name, "task_role_statements", i), s.resources)
+               for name, task in cfg.ecs.tasks.items()
+               for i, s in enumerate(task.task_role_statements)]
+    for loc, resources in places:
+        for j, resource in enumerate(resources):
+            if resource != "*" and not resource.startswith("arn:"):
+                yield ((*loc, "resources", j),
+                       f"'{resource}' is not an ARN; write the resource's ARN, e.g. "
+                       "'arn:aws:s3:::my-bucket/*'")
 
 
 def _network_problems(cfg: Environment) -> Iterator[Problem]:

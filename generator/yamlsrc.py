@@ -227,7 +227,12 @@ def decode(raw: bytes, src: str) -> str:
 def read_source(path: Path) -> str:
     """A params file's text, or one line saying why it cannot be read."""
     try:
-        raw = path.read_bytes()
+        if path.exists() and not path.is_file() and not path.is_dir():
+            # /dev/zero would never end, a FIFO would block: only regular files are read.
+            raise ParamsError("is not a regular file (a device, FIFO or socket); use a YAML file",
+                              path)
+        with path.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise ParamsError("file not found; create it", path) from None
     except IsADirectoryError:
@@ -235,7 +240,7 @@ def read_source(path: Path) -> str:
     except OSError as exc:
         raise ParamsError(f"cannot read it ({exc.strerror}); check its permissions", path) from None
     if len(raw) > MAX_BYTES:
-        raise ParamsError(f"is {len(raw)} bytes, more than a params file's {MAX_BYTES}; "
+        raise ParamsError(f"is more than a params file's {MAX_BYTES} bytes; "
                           "it should hold settings only", path)
     return decode(raw, str(path))
 

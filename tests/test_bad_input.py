@@ -41,6 +41,9 @@ def _overlay(project: Path, case: dict[str, Any]) -> None:
     for rel in case.get("remove") or []:
         path = project / rel
         shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for rel, target in (case.get("links") or {}).items():
+        (project / rel).unlink(missing_ok=True)
+        (project / rel).symlink_to(target)
     for rel in case.get("dirs") or []:
         (project / rel).mkdir(parents=True, exist_ok=True)
     for rel, text in (case.get("files") or {}).items():
@@ -59,7 +62,7 @@ def _overlay(project: Path, case: dict[str, Any]) -> None:
 
 def _snapshot(project: Path) -> dict[str, tuple[int, int]]:
     """Every file and its size and mtime; the jinja bytecode cache does not count."""
-    return {str(p.relative_to(project)): (p.stat().st_size, p.stat().st_mtime_ns)
+    return {str(p.relative_to(project)): (p.lstat().st_size, p.lstat().st_mtime_ns)
             for p in project.rglob("*") if ".stackgen" not in p.parts}
 
 
