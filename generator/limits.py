@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -154,8 +155,24 @@ def _unknown(value: str, allowed: frozenset[str], what: str, region: str) -> str
     return f"'{value}' is not {what} offered in {region} (cfn-lint's data); {hint}"
 
 
+# AWS APIs take integers as 32-bit (Integer in every API reference); YAML's have no bound.
+MAX_INT = 2**31 - 1
+
+
+def _int_problems(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[Problem]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _int_problems(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _int_problems(item, (*path, i))
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        yield path, f"{value} is beyond what AWS takes (at most {MAX_INT}); use a real size"
+
+
 def aws_problems(cfg: Environment) -> Iterator[Problem]:
     """Each value AWS would refuse, with its key path and the fix."""
+    yield from _int_problems(msgspec.to_builtins(cfg))
     for loc, name in ((("dns", "domain"), cfg.dns.domain), (("dns", "zone", "name"), cfg.dns.zone.name)):
         problem = dns_name_problem(name)
         if problem:
