@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 import ipaddress
+import mmap
 import re
 from collections.abc import Iterator
 from importlib.util import find_spec
@@ -105,21 +106,26 @@ def _cfnlint_extensions() -> Path | None:
 
 
 def _region_json(folder: str, filename: str, region: str) -> bytes | None:
-    """One region's part of a cfn-lint regional file, without decoding all the others
-    (the RDS file is 3.6 MB). The files are pretty-printed with one-space indentation,
-    so a region's key is the only line starting with one space and a quote."""
+    """One region's part of a cfn-lint regional file, without reading or decoding the
+    others (the RDS file is 3.6 MB; mapped, only the region's pages are touched). The
+    files are pretty-printed with one-space indentation, so a region's key is the only
+    line starting with one space and a quote."""
     base = _cfnlint_extensions()
+    if base is None:
+        return None
     try:
-        raw = (base / folder / filename).read_bytes() if base else b""
-    except OSError:
+        with (base / folder / filename).open("rb") as f, \
+                mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            start = data.find(b'\n "' + region.encode() + b'": ')
+            if start < 0:
+                return None
+            body = data.find(b":", start + 3) + 1
+            end = data.find(b'\n "', body)
+            if end < 0:  # the last region: up to the closing brace of the whole file
+                end = data.rfind(b"}")
+            return bytes(data[body:end]).strip().rstrip(b",")
+    except (OSError, ValueError):
         return None
-    start = raw.find(b'\n "' + region.encode() + b'": ')
-    if start < 0:
-        return None
-    body = raw.index(b":", start + 3) + 1
-    end = raw.find(b'\n "', body)
-    chunk = raw[body:end] if end > 0 else raw[body:raw.rstrip().rfind(b"}")]
-    return chunk.strip().rstrip(b",")
 
 
 @functools.cache
