@@ -495,6 +495,11 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
                          f"{__version__}; make the plan again with `stackgen plan --out`")
     rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides),
                                  nested=saved.nested, allow_replace=allow_replace)
+    known = {"root"} if saved.nested else set(rendered.stacks)
+    strays = sorted({s.stack for s in saved.stacks} - known)
+    if strays:
+        raise UsageError(f"{plan_file}: stack '{strays[0]}' is not a stack of env '{saved.env}' "
+                         f"as rendered now ({', '.join(sorted(known))}); make the plan again")
     confirm = confirmer(yes)
     opened = workflow.open_env(rendered, _console(app), saved.nested)
     results = workflow.apply(opened, confirm, saved, allow_replace)
