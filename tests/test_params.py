@@ -152,14 +152,14 @@ def test_plain_scalars_stay_as_written_where_the_schema_wants_a_string(project: 
         "dns:\n  domain: kubenews.stackgen.test\n  zone: {name: stackgen.test}\n"
         "rds:\n  engine_version: 16.10\n"  # a float would lose the trailing zero
         "alb:\n  target_group:\n    health_check: {matcher: 200, port: 8080}\n"
-        "tags: {release: 1.10, public: yes, since: 2024-01-01, ~: x}\n")
+        "tags: {release: 1.10, public: yes, since: 2024-01-01, null: x}\n")
     cfg = load_env(project / "params", "local").config
     assert cfg.account_id == "012345670123"
     assert cfg.rds.engine_version == "16.10"
     assert cfg.alb.target_group.health_check.matcher == "200"
     assert cfg.alb.target_group.health_check.port == "8080"
     assert cfg.tags == {"owner": "platform-team", "app": "kubenews", "release": "1.10",
-                        "public": "yes", "since": "2024-01-01", "~": "x"}
+                        "public": "yes", "since": "2024-01-01", "null": "x"}
     assert cfg.asg.max_size == 3  # where the schema wants a number it stays one
 
 
