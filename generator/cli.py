@@ -6,16 +6,17 @@ them so ``stackgen render`` starts fast.
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from generator import __version__
-from generator.errors import StackgenError
+from generator.errors import StackgenError, UsageError
 
 if TYPE_CHECKING:  # for annotations only: keep these imports off the start-up path
     from generator.deploy.engine import StackResult
@@ -41,14 +42,35 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext)
+MAX_PLAN_BYTES = 256 << 20  # a plan holds diffs of a few templates; more is not a plan
+
+
+def _usage_exit(exc: click.UsageError) -> NoReturn:
+    """Click's usage errors as one line too (click prints three), exit 2."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):  # bare `stackgen`: the help
+        exc.show()
+        sys.exit(exc.exit_code)
+    where = exc.ctx.command_path if exc.ctx else "stackgen"
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    click.echo(f"error: {message}; see `{where} --help`", err=True)
+    sys.exit(exc.exit_code)
 
 
 class StackgenGroup(click.Group):
     """Turns expected errors into one line on stderr and an exit code, no traceback."""
 
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            _usage_exit(exc)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            _usage_exit(exc)
         except StackgenError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
@@ -73,7 +95,16 @@ def cli(ctx: click.Context, params_dir: Path, templates_dir: Path, build_dir: Pa
     ctx.obj = AppContext(params_dir, templates_dir, build_dir, color)
 
 
-env_option = click.option("--env", "-e", "env", required=True, help="environment (params/<env>.yaml)")
+def _one_env(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> str:
+    # A repeated --env used to take the last one silently: a deploy to the wrong env.
+    if len(value) > 1:
+        raise click.UsageError(f"--env given {len(value)} times ({', '.join(value)}); "
+                               "this command takes one env", ctx)
+    return value[0]
+
+
+env_option = click.option("--env", "-e", "env", required=True, multiple=True, callback=_one_env,
+                          help="environment (params/<env>.yaml)")
 allow_replace_option = click.option(
     "--allow-replace", "allow_replace", multiple=True, metavar="LOGICAL_ID",
     help="let a change replace or remove this stateful resource (repeatable)")
@@ -99,8 +130,8 @@ def render(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
            overrides: tuple[str, ...], stacks: tuple[str, ...], out: Path | None) -> None:
     """Render templates, parameters files, the nested root and a manifest."""
     from generator.errors import UsageError
+    from generator.render import preflight, write
     from generator.render import render as do_render
-    from generator.render import write
 
     names = _env_names(app, env_names, all_envs)
     if out and len(names) > 1:
@@ -115,6 +146,8 @@ def render(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
                 f"--stack {unknown[0]}: not a stack of env '{rendered.env.name}'; stacks: "
                 f"{', '.join(rendered.graph.order)}"
             )
+    for rendered in results:  # every output checked before any is written
+        preflight(rendered, out or app.build_dir / rendered.env.name, set(stacks) or None)
     for rendered in results:
         out_dir = out or app.build_dir / rendered.env.name
         written = write(rendered, out_dir, set(stacks) or None)
@@ -127,6 +160,11 @@ def _env_names(app: AppContext, env_names: tuple[str, ...], all_envs: bool) -> l
     from generator.errors import UsageError
     from generator.params import list_envs
 
+    if all_envs and env_names:
+        raise UsageError(f"--env {env_names[0]} and --all-envs together: pick one")
+    twice = sorted({n for n in env_names if env_names.count(n) > 1})
+    if twice:
+        raise UsageError(f"--env {twice[0]} given twice; name each env once")
     names = list_envs(app.params_dir) if all_envs else list(env_names)
     if not names:
         raise UsageError("name an env with --env NAME, or use --all-envs")
@@ -146,7 +184,9 @@ def schema(out: Path | None, fmt: str) -> None:
     else:
         text = json.dumps(params_schema(), indent=2, sort_keys=True) + "\n"
     if out:
-        out.write_text(text, encoding="utf-8")
+        from generator.render import write_file
+
+        write_file(out, text)
     else:
         click.echo(text, nl=False)
 
@@ -189,13 +229,17 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
     from generator.lint import report
     from generator.lint.engine import Linter, failing
     from generator.lint.targets import targets_for
+    from generator.render import check_writable, preflight, write, write_file
     from generator.render import render as do_render
-    from generator.render import write
 
     names = _env_names(app, env_names, all_envs)
     # Validate and render every env before writing or linting any: bad input fails fast.
     envs = [do_render(_load(app, name, overrides), app.templates_dir, app.jinja_cache)
             for name in names]
+    for rendered in envs:
+        preflight(rendered, app.build_dir / rendered.env.name)
+    if output:
+        check_writable(output.parent, [output], output)
     targets = []
     for rendered in envs:
         out_dir = app.build_dir / rendered.env.name
@@ -205,8 +249,7 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
     color = app.color if app.color is not None else (output is None and sys.stdout.isatty())
     body = report.formatted(fmt, findings, targets, color)
     if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(body, encoding="utf-8")
+        write_file(output, body)
         click.echo(f"wrote {fmt} report of {len(targets)} templates to {output}")
     else:
         click.echo(body, nl=False)
@@ -221,14 +264,63 @@ def _console(app: AppContext, err: bool = False) -> Console:
     return Console(app.color if app.color is not None else stream.isatty(), err=err)
 
 
-def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...]) -> Rendered:
-    """Render (and so validate) everything before the first AWS call."""
+def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...],
+                      stacks: tuple[str, ...] = (), nested: bool | None = None,
+                      allow_replace: tuple[str, ...] = ()) -> Rendered:
+    """Render (and so validate) everything, flags included, before the first AWS call.
+
+    Nothing is written here: build/<env> gets the files only once they are deployed
+    (`_record_deployed`), so a refused deploy leaves no undeployed values behind."""
+    from generator.render import preflight
     from generator.render import render as do_render
-    from generator.render import write
 
     rendered = do_render(_load(app, env, overrides), app.templates_dir, app.jinja_cache)
-    write(rendered, app.build_dir / env)
+    _check_stacks(rendered, stacks)
+    use_nested = rendered.env.config.nested if nested is None else nested
+    if use_nested and stacks:
+        raise UsageError("--stack and --nested do not mix: the nested form is one stack")
+    _check_allow_replace(rendered, allow_replace)
+    preflight(rendered, app.build_dir / env)  # a blocked build dir fails now, not after a deploy
     return rendered
+
+
+def _check_stacks(rendered: Rendered, stacks: tuple[str, ...]) -> None:
+    from generator.errors import UsageError
+
+    unknown = sorted(set(stacks) - set(rendered.stacks))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(rendered.stacks), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise UsageError(f"--stack {unknown[0]}: not a stack of env '{rendered.env.name}'; "
+                         f"{hint}stacks: {', '.join(rendered.graph.order)}")
+
+
+def _check_allow_replace(rendered: Rendered, logical_ids: tuple[str, ...]) -> None:
+    from generator.errors import UsageError
+    from generator.yamlsrc import load_cfn
+
+    if not logical_ids:
+        return
+    known: set[str] = set()
+    for stack in (*rendered.stacks.values(), rendered.root):
+        known |= set(load_cfn(stack.template).get("Resources") or {})
+    for logical_id in logical_ids:
+        if logical_id not in known:
+            close = difflib.get_close_matches(logical_id, sorted(known), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "name a resource's logical id"
+            raise UsageError(f"--allow-replace {logical_id}: no resource of env "
+                             f"'{rendered.env.name}' has this logical id; {hint}")
+
+
+def _record_deployed(app: AppContext, rendered: Rendered, results: list[StackResult]) -> None:
+    """build/<env> holds what is deployed: write the stacks that now are."""
+    from generator.render import write
+
+    done = {r.stack for r in results if r.ok}
+    if not done:
+        return
+    whole = "root" in done or done >= set(rendered.stacks)
+    write(rendered, app.build_dir / rendered.env.name, None if whole else done)
 
 
 nested_option = click.option(
@@ -278,12 +370,13 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
 
-    rendered = _rendered_for_aws(app, env, overrides)
+    rendered = _rendered_for_aws(app, env, overrides, stacks, nested, allow_replace)
     confirm = confirmer(yes)
     if run_lint:
         workflow.lint_gate(rendered, app.build_dir / env, app.state_dir / "lint-cache", stacks)
     opened = workflow.open_env(rendered, _console(app), nested)
     results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace)
+    _record_deployed(app, rendered, results)
     _summary(opened.console, results, "deploy", opened.aws.cfn.calls if api_calls else None)
 
 
@@ -303,7 +396,7 @@ def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
 
-    rendered = _rendered_for_aws(app, env, overrides)
+    rendered = _rendered_for_aws(app, env, overrides, stacks, nested)
     confirm = confirmer(yes)
     opened = workflow.open_env(rendered, _console(app), nested, upload=False)
     results = workflow.delete(opened, confirm, stacks, yes, purge_artifacts)
@@ -344,8 +437,12 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
     from generator.deploy import workflow
     from generator.deploy.review import markdown as to_markdown
     from generator.deploy.review import show_plan
+    from generator.render import check_writable, write_file
 
-    rendered = _rendered_for_aws(app, env, overrides)
+    rendered = _rendered_for_aws(app, env, overrides, stacks, nested)
+    for path in (out, markdown):
+        if path:
+            check_writable(path.parent, [path], path)
     console = _console(app, err=fmt == "json")
     result = workflow.plan(workflow.open_env(rendered, console, nested), stacks, overrides)
     if fmt == "json":
@@ -353,10 +450,10 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
     else:
         show_plan(console, result, diff=show_diff)
     if out:
-        out.write_text(result.to_json(), encoding="utf-8")
+        write_file(out, result.to_json())
         console.line(f"plan saved to {out}; run `stackgen apply {out}` to execute it")
     if markdown:
-        markdown.write_text(to_markdown(result), encoding="utf-8")
+        write_file(markdown, to_markdown(result))
         console.line(f"review written to {markdown}")
     if detailed_exitcode and result.has_changes:
         sys.exit(2)
@@ -381,14 +478,33 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     from generator.errors import UsageError
 
     try:
-        saved = Plan.from_json(plan_file.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise UsageError(f"{plan_file}: not a stackgen plan ({exc}); make one with "
+        if not plan_file.is_file():  # /dev/zero or a FIFO: never read to the end
+            raise UsageError(f"{plan_file}: not a regular file; pass a plan saved by "
+                             "`stackgen plan --out`")
+        with plan_file.open("rb") as f:
+            saved = Plan.from_json(f.read(MAX_PLAN_BYTES + 1).decode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{plan_file}: cannot read it ({exc.strerror}); check the path") from None
+    except ValueError as exc:  # not UTF-8, not JSON, or JSON of another shape
+        detail = " ".join(str(exc).split())[:200]
+        raise UsageError(f"{plan_file}: not a stackgen plan ({detail}); make one with "
                          "`stackgen plan --out`") from None
-    rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides))
+    if saved.tool_version != __version__:
+        # Another version may render other templates: the plan's review would not hold.
+        raise UsageError(f"{plan_file}: made by stackgen {saved.tool_version}, this is "
+                         f"{__version__}; make the plan again with `stackgen plan --out`")
+    rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides),
+                                 nested=saved.nested, allow_replace=allow_replace)
+    known = {"root"} if saved.nested else set(rendered.stacks)
+    strays = sorted({s.stack for s in saved.stacks} - known)
+    if strays:
+        raise UsageError(f"{plan_file}: stack '{strays[0]}' is not a stack of env '{saved.env}' "
+                         f"as rendered now ({', '.join(sorted(known))}); make the plan again")
     confirm = confirmer(yes)
     opened = workflow.open_env(rendered, _console(app), saved.nested)
-    _summary(opened.console, workflow.apply(opened, confirm, saved, allow_replace), "apply")
+    results = workflow.apply(opened, confirm, saved, allow_replace)
+    _record_deployed(app, rendered, results)
+    _summary(opened.console, results, "apply")
 
 
 @cli.command(short_help='Show template and parameter diffs only.')
@@ -401,8 +517,8 @@ def diff(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[st
     from generator.deploy import workflow
     from generator.deploy.differ import diff_env
 
-    opened = workflow.open_env(_rendered_for_aws(app, env, overrides), _console(app),
-                               nested=False, upload=False)
+    opened = workflow.open_env(_rendered_for_aws(app, env, overrides, stacks, nested=False),
+                               _console(app), nested=False, upload=False)
     diff_env(opened.rendered, opened.aws.cfn, opened.lookups, opened.console, frozenset(stacks))
 
 
@@ -411,8 +527,8 @@ def _deployed_form(app: AppContext, env: str, overrides: tuple[str, ...],
     """The env as deployed: the stacks, or the nested form's root."""
     from generator.deploy import workflow
 
-    return workflow.open_env(_rendered_for_aws(app, env, overrides), _console(app), nested,
-                             upload=False)
+    return workflow.open_env(_rendered_for_aws(app, env, overrides, nested=nested), _console(app),
+                             nested, upload=False)
 
 
 @cli.command(short_help="Show the env's stacks and their status.")

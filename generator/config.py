@@ -21,6 +21,15 @@ Cidr = Annotated[str, Meta(pattern=r"^[0-9a-fA-F.:]+/\d{1,3}$")]
 Port = Annotated[int, Meta(ge=0, le=65535)]
 
 
+class Invalid(ValueError):
+    """A cross-field rule is broken; ``key`` (dotted, relative to the struct that raises)
+    is where the error should point, so that the line named is the key's, not the struct's."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 def doc(text: str) -> Meta:
     return Meta(description=text)
 
@@ -60,9 +69,9 @@ class Network(Strict):
     def __post_init__(self) -> None:
         if self.mode == "existing":
             if not self.vpc_id:
-                raise ValueError("mode 'existing' needs vpc_id")
+                raise Invalid("mode 'existing' needs vpc_id", "vpc_id")
             if len(self.public_subnet_ids) < 2:
-                raise ValueError("mode 'existing' needs public_subnet_ids in two AZs")
+                raise Invalid("mode 'existing' needs public_subnet_ids in two AZs", "public_subnet_ids")
 
 
 # --- dns ----------------------------------------------------------------------
@@ -86,7 +95,8 @@ class HostedZone(Strict):
 
     def __post_init__(self) -> None:
         if not self.create and (self.parent_zone_id or self.delegated):
-            raise ValueError("parent_zone_id and delegated apply only to a created zone (create: true)")
+            raise Invalid("parent_zone_id and delegated apply only to a created zone "
+                          "(create: true)", "parent_zone_id" if self.parent_zone_id else "delegated")
 
 
 class Dns(Strict):
@@ -100,7 +110,7 @@ class Dns(Strict):
     def __post_init__(self) -> None:
         zone = self.zone.name.rstrip(".")
         if self.domain != zone and not self.domain.endswith("." + zone):
-            raise ValueError(f"domain '{self.domain}' is not inside zone '{zone}'")
+            raise Invalid(f"domain '{self.domain}' is not inside zone '{zone}'", "domain")
 
 
 # --- alb ----------------------------------------------------------------------
@@ -122,7 +132,7 @@ class HealthCheck(Strict):
 
     def __post_init__(self) -> None:
         if self.timeout_seconds >= self.interval_seconds:
-            raise ValueError("timeout_seconds must be less than interval_seconds")
+            raise Invalid("timeout_seconds must be less than interval_seconds", "timeout_seconds")
 
 
 class TargetGroup(Strict):
@@ -236,23 +246,24 @@ class Asg(Strict):
 
     def __post_init__(self) -> None:
         if self.min_size > self.max_size:
-            raise ValueError(f"min_size ({self.min_size}) > max_size ({self.max_size})")
+            raise Invalid(f"min_size ({self.min_size}) > max_size ({self.max_size})", "min_size")
         if not self.min_size <= self.desired_capacity <= self.max_size:
-            raise ValueError(
+            raise Invalid(
                 f"desired_capacity ({self.desired_capacity}) must be between "
-                f"min_size ({self.min_size}) and max_size ({self.max_size})"
+                f"min_size ({self.min_size}) and max_size ({self.max_size})", "desired_capacity"
             )
         if self.scaling.mode != "none" and self.desired_capacity != self.min_size:
-            raise ValueError(
+            raise Invalid(
                 f"desired_capacity ({self.desired_capacity}) is not applied while scaling.mode "
                 f"'{self.scaling.mode}' owns the group's size (it starts at min_size "
-                f"{self.min_size}); set min_size instead, or scaling.mode none"
+                f"{self.min_size}); set min_size instead, or scaling.mode none", "desired_capacity"
             )
         in_service = self.rolling_update.min_instances_in_service
         if in_service is not None and in_service >= self.max_size:
-            raise ValueError(
+            raise Invalid(
                 f"rolling_update.min_instances_in_service ({in_service}) must be below "
-                f"max_size ({self.max_size}): a replacement needs room beside the old instances"
+                f"max_size ({self.max_size}): a replacement needs room beside the old instances",
+                "rolling_update.min_instances_in_service"
             )
 
 
@@ -310,9 +321,9 @@ class PlacementStrategy(Strict):
 
     def __post_init__(self) -> None:
         if self.type == "random" and self.field:
-            raise ValueError("strategy 'random' takes no field")
+            raise Invalid("strategy 'random' takes no field", "field")
         if self.type == "binpack" and self.field not in ("cpu", "memory"):
-            raise ValueError("strategy 'binpack' needs field 'cpu' or 'memory'")
+            raise Invalid("strategy 'binpack' needs field 'cpu' or 'memory'", "field")
         if self.type == "spread" and not self.field:
             raise ValueError("strategy 'spread' needs a field such as 'attribute:ecs.availability-zone'")
 
@@ -327,7 +338,7 @@ class PlacementConstraint(Strict):
         if self.type == "memberOf" and not self.expression:
             raise ValueError("constraint 'memberOf' needs an expression")
         if self.type == "distinctInstance" and self.expression:
-            raise ValueError("constraint 'distinctInstance' takes no expression")
+            raise Invalid("constraint 'distinctInstance' takes no expression", "expression")
 
 
 class SecretRef(Strict):
@@ -418,7 +429,7 @@ class ServiceScaling(Strict):
 
     def __post_init__(self) -> None:
         if self.min_tasks > self.max_tasks:
-            raise ValueError(f"min_tasks ({self.min_tasks}) > max_tasks ({self.max_tasks})")
+            raise Invalid(f"min_tasks ({self.min_tasks}) > max_tasks ({self.max_tasks})", "min_tasks")
         if self.enabled and self.cpu_target_percent is None and self.requests_per_target is None:
             raise ValueError("enabled scaling needs cpu_target_percent or requests_per_target")
 
@@ -459,10 +470,11 @@ class Service(Strict):
 
     def __post_init__(self) -> None:
         if self.scaled and self.desired_count != self.autoscaling.min_tasks:
-            raise ValueError(
+            raise Invalid(
                 f"desired_count ({self.desired_count}) is not applied while autoscaling owns "
                 f"the count (the service starts at autoscaling.min_tasks "
-                f"{self.autoscaling.min_tasks}); set min_tasks instead, or autoscaling.enabled: false"
+                f"{self.autoscaling.min_tasks}); set min_tasks instead, or autoscaling.enabled: "
+                "false", "desired_count"
             )
 
 
@@ -543,34 +555,39 @@ class Ecs(Strict):
 
     def __post_init__(self) -> None:
         if self.container.memory_mib > self.memory_mib:
-            raise ValueError(
+            raise Invalid(
                 f"container.memory_mib ({self.container.memory_mib}) exceeds the task's "
-                f"memory_mib ({self.memory_mib})"
+                f"memory_mib ({self.memory_mib})", "container.memory_mib"
             )
         if self.container.cpu > self.cpu:
-            raise ValueError(f"container.cpu ({self.container.cpu}) exceeds the task's cpu ({self.cpu})")
+            raise Invalid(
+                f"container.cpu ({self.container.cpu}) exceeds the task's cpu ({self.cpu})", "container.cpu"
+            )
         if not self.fargate:
             return
         if self.network_mode not in (None, "awsvpc"):
-            raise ValueError("Fargate needs network_mode 'awsvpc'")
+            raise Invalid("Fargate needs network_mode 'awsvpc'", "network_mode")
         for c in self.service.placement_constraints:
-            raise ValueError(
+            raise Invalid(
                 f"Fargate does not support placement constraints ('{c.type}'); "
-                "set service.placement_constraints: []"
+                "set service.placement_constraints: []", "service.placement_constraints"
             )
         if self.service.placement_strategies:
-            raise ValueError(
-                "Fargate does not support placement strategies; set service.placement_strategies: []"
+            raise Invalid(
+                "Fargate does not support placement strategies; set service.placement_strategies: []",
+                "service.placement_strategies",
             )
         if self.service.scheduling_strategy == "DAEMON":
-            raise ValueError("Fargate does not support the DAEMON scheduling strategy")
+            raise Invalid(
+                "Fargate does not support the DAEMON scheduling strategy", "service.scheduling_strategy"
+            )
         problem = fargate_size_problem(self.cpu, self.memory_mib)
         if problem:
-            raise ValueError(problem)
+            raise Invalid(problem, "memory_mib")
         for name, task in self.tasks.items():
             problem = fargate_size_problem(task.cpu, task.memory_mib)
             if problem:
-                raise ValueError(f"tasks.{name}: {problem}")
+                raise Invalid(problem, f"tasks.{name}.memory_mib")
 
 
 class Alarms(Strict):
@@ -611,18 +628,21 @@ class Environment(Strict):
     def __post_init__(self) -> None:
         ecs, asg = self.ecs, self.asg
         if ecs.fargate and asg.scaling.mode == "capacity_provider":
-            raise ValueError("asg.scaling.mode 'capacity_provider' needs ecs.launch_type EC2")
+            raise Invalid(
+                "asg.scaling.mode 'capacity_provider' needs ecs.launch_type EC2", "asg.scaling.mode"
+            )
         if ecs.fargate:
             return
         if asg.register_in_target_group:
-            raise ValueError(
+            raise Invalid(
                 "asg.register_in_target_group: the ECS service registers its tasks in the target "
                 "group; instances registered too would get traffic on a port no task owns (one "
-                "owner); set it false"
+                "owner); set it false", "asg.register_in_target_group"
             )
         distinct = any(c.type == "distinctInstance" for c in ecs.service.placement_constraints)
         if distinct and ecs.service.initial_count > asg.max_size:
-            raise ValueError(
+            raise Invalid(
                 f"ecs.service.desired_count ({ecs.service.initial_count}) with "
-                f"distinctInstance needs asg.max_size >= it (is {asg.max_size})"
+                f"distinctInstance needs asg.max_size >= it (is {asg.max_size})",
+                "ecs.service.desired_count"
             )

@@ -92,8 +92,19 @@ def load_spec(templates_dir: Path) -> dict[str, Any]:
         raise GraphError(f"{source}: file not found; every templates dir needs one") from None
     except yaml.YAMLError as exc:
         raise GraphError(f"{source}: malformed YAML: {exc}".splitlines()[0]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraphError(f"{source}: cannot read it ({exc}); it must be a UTF-8 YAML file") from None
     if not isinstance(spec, dict):
         raise GraphError(f"{source}: expected a mapping of stack names")
+    for name, body in spec.items():  # the shape build_graph relies on, checked once here
+        if body is not None and not isinstance(body, dict):
+            raise GraphError(f"{source}: stack '{name}' must be a mapping (inputs, when), "
+                             f"not {type(body).__name__}")
+        if not isinstance((body or {}).get("inputs") or {}, dict):
+            raise GraphError(f"{source}: {name}.inputs must map parameter names to "
+                             "stack.Output references")
+        if not isinstance((body or {}).get("when") or "", str):
+            raise GraphError(f"{source}: {name}.when must name a condition")
     return spec
 
 
