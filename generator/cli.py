@@ -283,7 +283,8 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     if run_lint:
         workflow.lint_gate(rendered, app.build_dir / env, app.state_dir / "lint-cache", stacks)
     opened = workflow.open_env(rendered, _console(app), nested)
-    results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace)
+    results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace,
+                              ask_once=not yes)
     _summary(opened.console, results, "deploy", opened.aws.cfn.calls if api_calls else None)
 
 
@@ -387,7 +388,7 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
                          "`stackgen plan --out`") from None
     rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides))
     confirm = confirmer(yes)
-    opened = workflow.open_env(rendered, _console(app), saved.nested)
+    opened = workflow.open_env(rendered, _console(app), saved.nested, upload=False)
     _summary(opened.console, workflow.apply(opened, confirm, saved, allow_replace), "apply")
 
 
