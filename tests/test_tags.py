@@ -43,6 +43,14 @@ def test_plan_and_diff_show_a_tag_only_change(project: Path, endpoint: Endpoint,
     assert "no differences" not in diff.stdout
 
 
+def _recorder(asked: list[str]) -> Any:
+    def confirm(question: str) -> bool:
+        asked.append(question)
+        return True
+
+    return confirm
+
+
 @pytest.fixture(scope="module")
 def rendered() -> Rendered:
     return render(load_env(ROOT / "params", "local"), ROOT / "templates")
@@ -65,7 +73,7 @@ def test_a_tag_only_change_aws_finds_empty_is_applied_with_update_stack(
     client = _client()
     asked: list[str] = []
     deployer = Deployer(rendered, CloudFormation(client, sleep=lambda _: None), Lookups(None),
-                        Console(color=False), lambda q: asked.append(q) or True,
+                        Console(color=False), _recorder(asked),
                         DeployOptions(frozenset({"network"})))
     sent = [{"Key": k, "Value": v} for k, v in deployer.tags("network").items()]
     with Stubber(client) as stub:
