@@ -87,3 +87,39 @@ def test_a_downstream_change_beyond_the_approval_asks_again(
     assert results["rds"].state == "UPDATED"
     assert results["ecs"].state == "DECLINED"
     assert {results[s].state for s in ("network", "dns", "alb", "asg")} == {"UNCHANGED"}
+
+
+def test_deploy_plans_a_failed_create_as_re_created_and_plan_refuses_it() -> None:
+    """A ROLLBACK_COMPLETE stack (its create failed; it holds nothing): the one review
+    shows it re-created, so the run does not stop to ask about it; `plan` refuses it."""
+    from botocore.stub import Stubber
+
+    from generator.deploy.cfn import CloudFormation
+    from generator.deploy.engine import DeployOptions
+    from generator.deploy.planner import Planner
+    from generator.deploy.resolve import Lookups
+    from generator.errors import StackgenError
+    from tests.conftest import ROOT
+    from tests.test_deploy_stubbed import STACK, STACK_ID, T0, _client
+
+    rendered = render(load_env(ROOT / "params", "local"), ROOT / "templates")
+    failed = {"Stacks": [{"StackName": STACK, "StackId": STACK_ID,
+                          "StackStatus": "ROLLBACK_COMPLETE", "CreationTime": T0}]}
+    for recreate in (True, False):
+        client = _client()
+        with Stubber(client) as stub:
+            stub.add_response("describe_stacks", failed, {})
+            planner = Planner(rendered, CloudFormation(client), Lookups(None),
+                              Console(color=False), lambda q: False,
+                              DeployOptions(frozenset({"network"})))
+            planner.recreate_failed = recreate
+            if recreate:
+                [network] = planner.plan().stacks
+                assert network.state == "re-created after a failed create"
+                assert network.predicted and network.change_set_id is None
+                assert {r.action for r in network.resources} == {"Add"}
+            else:
+                with pytest.raises(StackgenError, match="ROLLBACK_COMPLETE after a failed "
+                                                        "create; deploy re-creates it"):
+                    planner.plan()
+            stub.assert_no_pending_responses()

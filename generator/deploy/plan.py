@@ -32,6 +32,7 @@ UPDATE = "update"
 UNCHANGED = "unchanged"
 AFTER_UPSTREAM_CREATE = "created after upstream"
 AFTER_UPSTREAM_APPLY = "changes after upstream apply"
+RECREATE = "re-created after a failed create"  # deploy only: a ROLLBACK_COMPLETE stack
 
 
 class ParamChange(msgspec.Struct, kw_only=True):
@@ -102,7 +103,7 @@ class StackPlan(msgspec.Struct, kw_only=True):
     @property
     def predicted(self) -> bool:
         """Reviewed from templates: its change set can only be made once upstream ran."""
-        return self.state in (AFTER_UPSTREAM_CREATE, AFTER_UPSTREAM_APPLY)
+        return self.state in (AFTER_UPSTREAM_CREATE, AFTER_UPSTREAM_APPLY, RECREATE)
 
     def all_resources(self) -> list[ResourceChange]:
         return self.resources + [r for child in self.nested for r in child.all_resources()]

@@ -16,6 +16,7 @@ from generator.deploy.plan import (
     AFTER_UPSTREAM_APPLY,
     AFTER_UPSTREAM_CREATE,
     CREATE,
+    RECREATE,
     UNCHANGED,
     UPDATE,
     Plan,
@@ -37,16 +38,21 @@ from generator.yamlsrc import load_cfn
 
 
 class Planner(StackWork):
+    # `deploy` plans only stacks whose unselected upstreams are deployed; `plan` any.
+    require_upstream = False
+    # `deploy` re-creates a stack whose create failed (ROLLBACK_COMPLETE); `plan` refuses.
+    recreate_failed = False
+
     def plan(self) -> Plan:
         selected = self.selected()
-        deployed = self.preflight(require_upstream=False)
+        deployed = self.preflight(require_upstream=self.require_upstream)
         graph = self.rendered.graph
         plans: dict[str, StackPlan] = {}
         self._templates: dict[str, str] = {}  # deployed templates read while planning
         for stack in selected:
             upstream = [u for u in graph.stacks[stack].upstream if u in plans]
             new_upstream = [u for u in upstream
-                            if plans[u].state in (CREATE, AFTER_UPSTREAM_CREATE)]
+                            if plans[u].state in (CREATE, AFTER_UPSTREAM_CREATE, RECREATE)]
             missing = [u for u in graph.stacks[stack].upstream
                        if u not in plans and u not in self.outputs]
             current = deployed.get(stack)
@@ -133,6 +139,11 @@ class Planner(StackWork):
                 plan = StackPlan(stack=stack, stack_name=self._name(stack), state=UNCHANGED,
                                  template_sha256=sha)
                 return self._record(plan, current, self.prepare_params(stack))
+            if self.recreate_failed and current is not None and \
+                    current.status == "ROLLBACK_COMPLETE":
+                plan = self._placeholder(stack, None, [])
+                plan.state = RECREATE
+                return plan
             raise StackgenError(f"cannot plan {stack}: {'; '.join(prepared.reasons)}")
         if prepared.deployed_template is not None:
             self._templates[stack] = prepared.deployed_template

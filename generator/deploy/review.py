@@ -9,6 +9,7 @@ from generator.deploy.plan import (
     AFTER_UPSTREAM_APPLY,
     AFTER_UPSTREAM_CREATE,
     CREATE,
+    RECREATE,
     UNCHANGED,
     UPDATE,
     Plan,
@@ -101,7 +102,7 @@ def show_plan(console: Console, plan: Plan, diff: bool) -> None:
 
 
 SYMBOL = {CREATE: "🆕", UPDATE: "✏️", UNCHANGED: "✅",
-          AFTER_UPSTREAM_CREATE: "⏳", AFTER_UPSTREAM_APPLY: "⏳"}
+          AFTER_UPSTREAM_CREATE: "⏳", AFTER_UPSTREAM_APPLY: "⏳", RECREATE: "🔁"}
 
 
 def _cell(value: Any) -> str:

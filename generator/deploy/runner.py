@@ -10,12 +10,13 @@ about again (`deploy`). A stack the plan found unchanged is never changed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from generator.deploy.cfn import StackInfo
 from generator.deploy.engine import Deployer, StackResult
 from generator.deploy.plan import (
     CREATE,
+    RECREATE,
     UNCHANGED,
     Plan,
     StackPlan,
@@ -146,12 +147,23 @@ class PlanRunner(Deployer):
                 f"{'removed' if r.action == 'Remove' else 'replaced'}, losing its data; "
                 f"rerun with --allow-replace {r.logical_id} if that is intended")
 
-    def discard_all(self) -> None:
+    def discard_all(self, stacks: Iterable[str] | None = None) -> None:
         """Nothing of a declined plan stays behind: its change sets, and review shells."""
-        for planned in self.planned.values():
-            if planned.change_set_id:
+        for stack in self.planned if stacks is None else stacks:
+            planned = self.planned[stack]
+            if not planned.change_set_id:
+                continue
+            try:
                 self._discard(planned.stack_name, "CREATE" if planned.state == CREATE
                               else "UPDATE", planned.change_set_id)
+            except StackgenError as exc:  # cleanup is best effort; say what stays
+                self.console.line(f"{stack}: its planned change set stays ({exc})")
+
+    def run(self) -> list[StackResult]:
+        results = super().run()
+        # A stack that never ran (upstream failed, interrupted) leaves no change set behind.
+        self.discard_all([r.stack for r in results if r.state in ("BLOCKED", "INTERRUPTED")])
+        return results
 
     # --- the run ----------------------------------------------------------------
 
@@ -196,9 +208,18 @@ class PlanRunner(Deployer):
         if planned.state == UNCHANGED and self.strict:
             return self._refuse(stack, name, planned, "an upstream this apply executed changed "
                                 "outputs it reads, which the plan did not show")
+        if planned.state == RECREATE and current is not None and \
+                current.status == "ROLLBACK_COMPLETE":
+            # Approved with the review: a failed create holds nothing; make it again.
+            self.cfn.delete_stack(name)
+            self.cfn.wait_stack(name, deleting=True)
+            current = None
         prepared = self.prepare(stack, current)
         if isinstance(prepared, StackResult):
             return prepared
+        if prepared.kind == "UPDATE":  # left by an interrupted run
+            for stale in self.cfn.stale_change_sets(name):
+                self.cfn.delete_change_set(stale)
         if self.stop.is_set():
             return StackResult(stack, name, "INTERRUPTED", reasons=["interrupted"])
         change_set = self.create_change_set(prepared)

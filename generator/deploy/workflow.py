@@ -99,8 +99,10 @@ def deploy(env: Env, confirm: Confirm, stacks: Sequence[str], force: bool,
     if not ask_once:
         return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm,
                         options).run()
-    whole = Planner(env.form, env.aws.cfn, env.lookups, env.console, lambda q: False,
-                    options).plan()
+    planner = Planner(env.form, env.aws.cfn, env.lookups, env.console, lambda q: False,
+                      options)
+    planner.require_upstream = planner.recreate_failed = True
+    whole = planner.plan()
     show_plan(env.console, whole, diff=False)
     planned = {s.stack: s for s in whole.stacks}
     runner = ApprovedRunner(env.form, env.aws.cfn, env.lookups, env.console, confirm,
@@ -149,6 +151,7 @@ def apply(env: Env, confirm: Confirm, saved: Plan,
                          f"{len(planned)} stacks moved since it was made")
         return refused
     changing = [s.stack for s in saved.stacks if s.changes]
+    show_plan(env.console, saved, diff=False)
     if changing and not confirm(f"execute the plan's changes to {', '.join(changing)}?"):
         return [StackResult(s.stack, s.stack_name, "DECLINED" if s.changes else "UNCHANGED",
                             reasons=["not approved"] if s.changes else [])
