@@ -144,6 +144,7 @@ def test_apply_refuses_a_downstream_change_set_that_replaces_what_the_review_did
         stub.add_response("describe_stacks", {"Stacks": [deployed]}, {})
         stub.add_response("get_template", {"TemplateBody": rendered.stacks["network"].template},
                           {"StackName": STACK, "TemplateStage": "Original"})
+        stub.add_response("list_change_sets", {"Summaries": []}, {"StackName": STACK})
         stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
         stub.add_response("describe_change_set", {
             "ChangeSetId": CS_ID, "ChangeSetName": "stackgen-x", "StackId": STACK_ID,
