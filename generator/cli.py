@@ -375,7 +375,8 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     if run_lint:
         workflow.lint_gate(rendered, app.build_dir / env, app.state_dir / "lint-cache", stacks)
     opened = workflow.open_env(rendered, _console(app), nested)
-    results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace)
+    results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace,
+                              ask_once=not yes)
     _record_deployed(app, rendered, results)
     _summary(opened.console, results, "deploy", opened.aws.cfn.calls if api_calls else None)
 
@@ -501,7 +502,7 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
         raise UsageError(f"{plan_file}: stack '{strays[0]}' is not a stack of env '{saved.env}' "
                          f"as rendered now ({', '.join(sorted(known))}); make the plan again")
     confirm = confirmer(yes)
-    opened = workflow.open_env(rendered, _console(app), saved.nested)
+    opened = workflow.open_env(rendered, _console(app), saved.nested, upload=False)
     results = workflow.apply(opened, confirm, saved, allow_replace)
     _record_deployed(app, rendered, results)
     _summary(opened.console, results, "apply")

@@ -324,6 +324,25 @@ class CloudFormation:
         except AwsError as exc:
             raise StackOperationFailed(stack_name, "EXECUTE_FAILED", [str(exc)]) from None
 
+    def update_tags(self, stack_name: str, tags: dict[str, str]) -> StackInfo:
+        """Set a stack's tags, keeping its template and parameter values; wait for it."""
+        current = self.describe(stack_name)
+        if current is None:
+            raise StackNotFound(stack_name)
+        try:
+            self._call("update_stack", StackName=stack_name, UsePreviousTemplate=True,
+                       Parameters=[{"ParameterKey": k, "UsePreviousValue": True}
+                                   for k in current.parameters],
+                       Capabilities=CAPABILITIES,
+                       Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+        except ClientError as exc:
+            raise StackOperationFailed(stack_name, "UPDATE_FAILED", [_message(exc)]) from None
+        info = self.wait_stack(stack_name)
+        assert info is not None
+        if info.status not in TERMINAL_OK:
+            raise StackOperationFailed(stack_name, info.status, [])
+        return info
+
     # --- events -------------------------------------------------------------------
 
     def latest_event_id(self, stack_name: str) -> str | None:

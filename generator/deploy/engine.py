@@ -24,6 +24,7 @@ from generator.context import logical_id
 from generator.deploy.cfn import TERMINAL_OK, ChangeSet, CloudFormation, StackInfo
 from generator.deploy.plan import (
     CREATE,
+    INFORMATIONAL_TAGS,
     UPDATE,
     StackPlan,
     affected_outputs,
@@ -31,6 +32,7 @@ from generator.deploy.plan import (
     inputs_digest,
     param_changes,
     resource_changes,
+    tag_changes,
     template_diff,
 )
 from generator.deploy.resolve import Lookups, resolve
@@ -46,9 +48,6 @@ from generator.errors import (
 )
 from generator.render import Rendered
 from generator.yamlsrc import load_cfn
-
-# Tags that describe the run, not the stack: they never make a stack "changed".
-INFORMATIONAL_TAGS = ("stackgen:version", "stackgen:commit")
 
 
 @dataclass
@@ -108,23 +107,6 @@ def stack_policy(stateful: Sequence[str], exempt: Sequence[str] = ()) -> str:
 def _stateful(template: str) -> list[str]:
     resources = load_cfn(template).get("Resources") or {}
     return sorted(k for k, r in resources.items() if is_stateful(str(r.get("Type"))))
-
-
-def staleness(planned: StackPlan, current: StackInfo | None, template_sha256: str,
-              deployed_template: str | None) -> str | None:
-    """Why a planned change set may no longer be executed, or None."""
-    if template_sha256 != planned.template_sha256:
-        return "the rendered template changed since the plan"
-    if planned.state == CREATE:
-        if current is None or current.status != "REVIEW_IN_PROGRESS":
-            return "the stack is no longer waiting for its first change set"
-        return None
-    if current is None or deployed_template is None:
-        return "the stack was deleted since the plan"
-    if current.status != planned.deployed_status or \
-            deployed_digest(deployed_template, current.parameters) != planned.deployed_sha256:
-        return f"the stack changed since the plan (now {current.status})"
-    return None
 
 
 class StackWork:
@@ -437,15 +419,6 @@ class Deployer(StackWork):
         return result
 
     def _deploy(self, stack: str, name: str, current: StackInfo | None) -> StackResult:
-        planned = self.options.planned.get(stack)
-        if planned is not None and planned.change_set_id:
-            if inputs_digest(self.prepare_params(stack)) == planned.inputs_sha256:
-                return self._apply_planned(stack, name, current, planned)
-            # An upstream apply changed outputs this stack reads: the reviewed change set
-            # would deploy old values. Make a fresh one, reviewed again.
-            self.console.line(f"{stack}: upstream outputs changed since the plan; "
-                              "its change set is made again with the new values")
-            self._discard(name, "UPDATE", planned.change_set_id)
         prepared = self.prepare(stack, current)
         if isinstance(prepared, StackResult):
             return prepared
@@ -455,36 +428,48 @@ class Deployer(StackWork):
         if self.stop.is_set():
             return StackResult(stack, name, "INTERRUPTED", reasons=["interrupted"])
         change_set = self.create_change_set(prepared)
+        tags = tag_changes(prepared.current.tags, prepared.tags) if prepared.current else []
+        if change_set is None and tags:
+            review = StackPlan(stack=stack, stack_name=name, state=UPDATE,
+                               template_sha256=self.rendered.stacks[stack].template_sha256,
+                               tags=tags)
+            return self._update_tags(stack, name, review)
         if change_set is None:
             self.console.line(f"{self.console.status('UNCHANGED')} {stack}: no changes")
             info = prepared.current or self.cfn.describe(name)
             return StackResult(stack, name, "UNCHANGED", outputs=info.outputs if info else {})
-        return self._execute_reviewed(stack, name, prepared.kind, change_set.id,
-                                      self.review(prepared, change_set))
+        review = self.review(prepared, change_set)
+        review.tags = tags
+        return self._execute_reviewed(stack, name, prepared.kind, change_set.id, review)
 
-    def _apply_planned(self, stack: str, name: str, current: StackInfo | None,
-                       planned: StackPlan) -> StackResult:
-        """Execute exactly the reviewed change set, unless the stack moved since."""
-        deployed = self.cfn.template_body(name) if current is not None and \
-            current.status != "REVIEW_IN_PROGRESS" else None
-        stale = staleness(planned, current, self.rendered.stacks[stack].template_sha256,
-                          deployed)
-        assert planned.change_set_id is not None
-        if not stale:
-            try:  # still there and executable?
-                self.cfn.wait_change_set(planned.change_set_id, name)
-            except ChangeSetFailed as exc:
-                stale = f"its change set is no longer executable ({exc.reason})"
-        if stale:
-            return StackResult(stack, name, "FAILED",
-                               reasons=[f"stale plan: {stale}; run `stackgen plan` again"])
-        kind = "CREATE" if planned.state == CREATE else "UPDATE"
-        return self._execute_reviewed(stack, name, kind, planned.change_set_id, planned)
+    def _update_tags(self, stack: str, name: str, review: StackPlan,
+                     ask: bool = True) -> StackResult:
+        """A change of stack tags alone. AWS propagates stack tags to the resources that
+        take tags, so its change set lists those; with none it holds no change and fails.
+        UpdateStack with the previous template and values then sets the tags ("If you
+        don't specify this parameter, CloudFormation doesn't modify the stack's tags":
+        API Reference, UpdateStack, Tags)."""
+        with self._prompt:
+            if ask:
+                show_review(self.console, review)
+            go = not self.stop.is_set() and (not ask or self.confirm(
+                f"update the tags of {name}?"))
+        if not go:
+            state = "INTERRUPTED" if self.stop.is_set() else "DECLINED"
+            return StackResult(stack, name, state, reasons=["tags not updated"])
+        info = self.cfn.update_tags(name, self.tags(stack))
+        self.console.line(f"{self.console.status(info.status)} {stack}: {name} (tags)")
+        return StackResult(stack, name, "UPDATED", outputs=info.outputs)
 
     def _execute_reviewed(self, stack: str, name: str, kind: str, change_set_id: str,
-                          review: StackPlan) -> StackResult:
+                          review: StackPlan, ask: bool = True) -> StackResult:
+        """``ask``: show the review and ask; without it the change set was approved
+        already (one approval per run), and only the guards still stand."""
         with self._prompt:
-            show_review(self.console, review)
+            if ask:
+                show_review(self.console, review)
+            else:
+                self.console.line(f"{stack}: executing the approved change set on {name}")
             blocked = review.blocked_by_guard(self.options.allow_replace)
             if blocked:
                 self._discard(name, kind, change_set_id)
@@ -493,7 +478,8 @@ class Deployer(StackWork):
                     f"{'removed' if r.action == 'Remove' else 'replaced'}, losing its data; "
                     f"rerun with --allow-replace {r.logical_id} if that is intended"
                     for r in blocked])
-            go = not self.stop.is_set() and self.confirm(f"execute this change set on {name}?")
+            go = not self.stop.is_set() and (
+                not ask or self.confirm(f"execute this change set on {name}?"))
         if not go:
             self._discard(name, kind, change_set_id)
             state = "INTERRUPTED" if self.stop.is_set() else "DECLINED"

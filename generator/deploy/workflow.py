@@ -9,7 +9,7 @@ parses arguments or picks exit codes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from generator.deploy.plan import Plan
 from generator.deploy.planner import Planner
 from generator.deploy.preflight import CERT_STACK, check_delegation
 from generator.deploy.resolve import Lookups
+from generator.deploy.review import show_plan
+from generator.deploy.runner import ApprovedRunner, PlanRunner, check_target
 from generator.deploy.session import Aws, connect, git_commit
 from generator.deploy.ui import Console
 from generator.errors import StackgenError, UsageError
@@ -87,34 +89,79 @@ def _upload_children(env: Env) -> None:
 
 
 def deploy(env: Env, confirm: Confirm, stacks: Sequence[str], force: bool,
-           concurrency: int, allow_replace: Sequence[str]) -> list[StackResult]:
+           concurrency: int, allow_replace: Sequence[str],
+           ask_once: bool = False) -> list[StackResult]:
+    """``ask_once`` (a person at a terminal): review the whole graph up front, ask once,
+    then ask again only for what goes beyond that review."""
     if env.nested and stacks:
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
     options = env.options(stacks=frozenset(stacks), force=force, concurrency=concurrency,
                           allow_replace=frozenset(allow_replace))
     check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
                      starts_certificate=env.nested or not stacks or CERT_STACK in stacks)
-    return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options).run()
+    if not ask_once:
+        return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm,
+                        options).run()
+    planner = Planner(env.form, env.aws.cfn, env.lookups, env.console, lambda q: False,
+                      options)
+    planner.require_upstream = planner.recreate_failed = True
+    whole = planner.plan()
+    show_plan(env.console, whole, diff=False)
+    planned = {s.stack: s for s in whole.stacks}
+    runner = ApprovedRunner(env.form, env.aws.cfn, env.lookups, env.console, confirm,
+                            replace(options, planned=planned))
+    changing = [s.stack for s in whole.stacks if s.changes]
+    if changing and not confirm(f"execute the changes to {', '.join(changing)} "
+                                f"(env '{env.rendered.env.name}')?"):
+        runner.discard_all()
+        return [StackResult(s.stack, s.stack_name, "DECLINED" if s.changes else "UNCHANGED",
+                            reasons=["not approved"] if s.changes else [])
+                for s in whole.stacks]
+    return runner.run()
+
+
+def target(env: Env) -> tuple[str, str, str]:
+    """Account, region and endpoint URL the env's change sets live in."""
+    meta = env.aws.cfn.client.meta
+    return env.aws.account, str(meta.region_name), str(meta.endpoint_url)
 
 
 def plan(env: Env, stacks: Sequence[str], overrides: Sequence[str]) -> Plan:
     planner = Planner(env.form, env.aws.cfn, env.lookups, env.console, lambda question: False,
                       env.options(stacks=frozenset(stacks)))
     result = planner.plan()
-    # Recorded so `apply` renders the same templates in the same form.
+    # Recorded so `apply` renders the same templates in the same form, at the same target.
     result.overrides = list(overrides)
     result.nested = env.nested
+    result.account, result.region, result.endpoint = target(env)
     return result
 
 
 def apply(env: Env, confirm: Confirm, saved: Plan,
           allow_replace: Sequence[str]) -> list[StackResult]:
+    """Execute the plan's change sets and nothing else; refuse, before executing anything,
+    a plan for another target or one whose stacks moved since."""
+    check_target(saved, env.rendered.env.name, *target(env))
+    if env.nested:
+        _upload_children(env)  # content-addressed: the planned children, unchanged
     planned = {s.stack: s for s in saved.stacks}
     options = env.options(stacks=frozenset(planned), allow_replace=frozenset(allow_replace),
                           planned=planned)
     check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
                      starts_certificate=env.nested or CERT_STACK in planned)
-    return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options).run()
+    runner = PlanRunner(env.form, env.aws.cfn, env.lookups, env.console, confirm, options)
+    refused = runner.verify()
+    if refused:
+        env.console.line(f"the plan is refused; nothing was executed: {len(refused)} of "
+                         f"{len(planned)} stacks moved since it was made")
+        return refused
+    changing = [s.stack for s in saved.stacks if s.changes]
+    show_plan(env.console, saved, diff=False)
+    if changing and not confirm(f"execute the plan's changes to {', '.join(changing)}?"):
+        return [StackResult(s.stack, s.stack_name, "DECLINED" if s.changes else "UNCHANGED",
+                            reasons=["not approved"] if s.changes else [])
+                for s in saved.stacks]
+    return runner.run()
 
 
 def delete(env: Env, confirm: Confirm, stacks: Sequence[str], yes: bool,
