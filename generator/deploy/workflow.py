@@ -8,14 +8,19 @@ parses arguments or picks exit codes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import dataclasses
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from generator.deploy.artifacts import Artifacts, bucket_name
+from generator.deploy.cfn import Waits
 from generator.deploy.delete import Deleter
 from generator.deploy.engine import Confirm, Deployer, DeployOptions, StackResult
+from generator.deploy.lock import EnvLock, when
 from generator.deploy.plan import Plan
 from generator.deploy.planner import Planner
 from generator.deploy.resolve import Lookups
@@ -85,13 +90,64 @@ def _upload_children(env: Env) -> None:
                      f"child templates to s3://{env.bucket}/ (unchanged ones are kept)")
 
 
+def waits_from(timeouts: Sequence[str]) -> Waits:
+    """`--wait-timeout MINUTES` (every stack) or `--wait-timeout TYPE=MINUTES`."""
+    waits = Waits()
+    by_type = dict(waits.by_type)
+    for value in timeouts:
+        kind, _, number = value.rpartition("=")
+        try:
+            seconds = float(number) * 60
+        except ValueError:
+            seconds = -1.0
+        if seconds <= 0 or (kind and not kind.startswith("AWS::")):
+            raise UsageError(f"--wait-timeout {value}: give minutes, or TYPE=MINUTES with a "
+                             "resource type, e.g. --wait-timeout 45 or "
+                             "--wait-timeout AWS::RDS::DBInstance=90")
+        if kind:
+            by_type[kind] = seconds
+        else:
+            waits = dataclasses.replace(waits, default_seconds=seconds)
+            by_type = {k: max(v, seconds) for k, v in by_type.items()}
+    return dataclasses.replace(waits, by_type=by_type)
+
+
+def env_lock(env: Env, reason: str, stop: threading.Event | None = None) -> EnvLock:
+    def lost(why: str) -> None:
+        env.console.line(f"warning: {why}; no new stack starts")
+        if stop is not None:
+            stop.set()
+
+    return EnvLock(env.aws.client("s3"), env.bucket, env.rendered.env.config.region,
+                   env.rendered.env.name, env.rendered.names.prefix, reason,
+                   account=env.aws.account, on_lost=lost)
+
+
+@contextlib.contextmanager
+def locked(env: Env, reason: str, stop: threading.Event | None = None) -> Iterator[None]:
+    """The env's lock for the block (deploy, apply, delete; never plan or diff)."""
+    lock = env_lock(env, reason, stop)
+    with lock.held():
+        if lock.took_over is not None:
+            old = lock.took_over
+            env.console.line(f"took over the expired lock of {old.who} ({old.reason}, since "
+                             f"{when(old.acquired)}, expired {when(old.expires)})")
+        yield
+
+
 def deploy(env: Env, confirm: Confirm, stacks: Sequence[str], force: bool,
-           concurrency: int, allow_replace: Sequence[str]) -> list[StackResult]:
+           concurrency: int, allow_replace: Sequence[str],
+           waits: Waits | None = None) -> list[StackResult]:
     if env.nested and stacks:
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
     options = env.options(stacks=frozenset(stacks), force=force, concurrency=concurrency,
                           allow_replace=frozenset(allow_replace))
-    return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options).run()
+    if waits is not None:
+        env.aws.cfn.waits = waits
+    deployer = Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options)
+    reason = "deploy" + (f" --stack {','.join(stacks)}" if stacks else "")
+    with locked(env, reason, deployer.stop):
+        return deployer.run()
 
 
 def plan(env: Env, stacks: Sequence[str], overrides: Sequence[str]) -> Plan:
@@ -105,18 +161,25 @@ def plan(env: Env, stacks: Sequence[str], overrides: Sequence[str]) -> Plan:
 
 
 def apply(env: Env, confirm: Confirm, saved: Plan,
-          allow_replace: Sequence[str]) -> list[StackResult]:
+          allow_replace: Sequence[str], waits: Waits | None = None) -> list[StackResult]:
     planned = {s.stack: s for s in saved.stacks}
     options = env.options(stacks=frozenset(planned), allow_replace=frozenset(allow_replace),
                           planned=planned)
-    return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options).run()
+    if waits is not None:
+        env.aws.cfn.waits = waits
+    deployer = Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options)
+    with locked(env, "apply", deployer.stop):
+        return deployer.run()
 
 
 def delete(env: Env, confirm: Confirm, stacks: Sequence[str], yes: bool,
-           purge_artifacts: bool) -> list[StackResult]:
+           purge_artifacts: bool, waits: Waits | None = None) -> list[StackResult]:
+    if waits is not None:
+        env.aws.cfn.waits = waits
     deleter = Deleter(env.form, env.aws.cfn, env.console, confirm,
                       children=env.rendered if env.nested else None)
-    results = deleter.run(deleter.plan(frozenset(stacks)), yes)
+    with locked(env, "delete" + (f" --stack {','.join(stacks)}" if stacks else "")):
+        results = deleter.run(deleter.plan(frozenset(stacks)), yes)
     if purge_artifacts and all(r.ok for r in results):
         store = Artifacts(env.aws.client("s3"), env.bucket, env.rendered.env.config.region)
         try:
