@@ -325,9 +325,11 @@ class CloudFormation:
 
     def wait_stack(self, stack_name: str,
                    on_poll: Callable[[StackInfo | None, float], None] | None = None,
-                   deleting: bool = False, deadline: float | None = None) -> StackInfo | None:
+                   deleting: bool = False, deadline: float | None = None,
+                   label: str | None = None) -> StackInfo | None:
         """Poll until the stack leaves *_IN_PROGRESS; None once a delete removed it.
-        WaitTimedOut past ``deadline`` seconds (the default deadline when None)."""
+        WaitTimedOut past ``deadline`` seconds (the default deadline when None);
+        ``label`` names the stack in messages when it is polled by id."""
         started = self.waits.clock()
         limit = self.waits.default_seconds if deadline is None else deadline
         for delay in backoff():
@@ -340,7 +342,7 @@ class CloudFormation:
                 raise StackNotFound(stack_name)
             if not info.status.endswith("_IN_PROGRESS"):
                 return info
-            self._pause(stack_name, info.status, started, limit, delay)
+            self._pause(label or stack_name, info.status, started, limit, delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # --- change sets -----------------------------------------------------------

@@ -132,7 +132,7 @@ class Deleter:
             self.cfn.delete_stack(info.name)
             # Poll by id: a deleted stack is no longer found by name.
             final = self.cfn.wait_stack(info.stack_id, on_poll=tick, deleting=True,
-                                        deadline=deadline)
+                                        deadline=deadline, label=info.name)
         except StackOperationFailed as exc:
             return StackResult(stack, info.name, "FAILED", reasons=exc.reasons)
         except WaitTimedOut as exc:
