@@ -475,3 +475,34 @@ def test_the_command_line_shows_the_html_answer_as_one_line(
         f"error: get_caller_identity: {failing_endpoint} answered an HTML page ('500 Internal "
         "Server Error'), not an AWS response; that endpoint (or a proxy in front of it) is "
         "failing\n")
+
+
+def test_a_change_set_that_never_finishes_is_given_up_and_removed(
+        rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
+    client = _client()
+    fake = FakeClock()
+    waits = Waits(clock=fake.clock, sleep=fake.sleep, change_set_seconds=4, progress_every=3)
+    with Stubber(client) as stub:
+        stub.add_response("describe_stacks", {"Stacks": []}, {})
+        stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
+        for _ in range(7):  # polls at 0, 0.2, 0.5, 0.95, 1.6, 2.6 and 4.0 s
+            stub.add_response("describe_change_set", {
+                "ChangeSetId": CS_ID, "StackId": STACK_ID, "StackName": STACK,
+                "Status": "CREATE_IN_PROGRESS"},
+                {"ChangeSetName": CS_ID, "IncludePropertyValues": True})
+        stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID})
+        stub.add_response("delete_stack", {}, {"StackName": STACK})
+        stub.add_client_error("describe_stacks", "ValidationError",
+                              f"Stack with id {STACK} does not exist", 400,
+                              expected_params={"StackName": STACK})
+        deployer = Deployer(rendered, CloudFormation(client, waits=waits), Lookups(None),
+                            Console(color=False), lambda q: True,
+                            DeployOptions(frozenset({"network"})))
+        [result] = deployer.run()
+        stub.assert_no_pending_responses()
+    assert result.state == "TIMED_OUT"
+    assert result.reasons[0].startswith(
+        f"change set on {STACK} still CREATE_IN_PROGRESS after 4.0s (deadline 4.0s)")
+    out = capsys.readouterr().out
+    assert "[network] … CREATE_IN_PROGRESS for 4.0s (deadline 4.0s); no event yet" in out
+    assert f"network  {STACK}  · NOT_DEPLOYED" in out  # the empty shell went with it

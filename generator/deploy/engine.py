@@ -280,8 +280,11 @@ class StackWork:
                 description=f"stackgen {__version__}: {prepared.stack} of env "
                             f"{self.rendered.env.name}")
             try:
-                return self.cfn.wait_change_set(cs_id, prepared.name)
-            except ChangeSetFailed:
+                progress = Progress(self.console, prepared.stack,
+                                    self.cfn.waits.progress_every,
+                                    self.cfn.waits.change_set_seconds)
+                return self.cfn.wait_change_set(cs_id, prepared.name, on_poll=progress.tick)
+            except (ChangeSetFailed, WaitTimedOut, WaitAbandoned):
                 self._discard(prepared.name, prepared.kind, cs_id)
                 raise
         except EmptyChangeSet:
