@@ -436,8 +436,9 @@ class Deployer(StackWork):
                                   "(Ctrl-C again to stop waiting)")
                 self._finish(running, results)
         finally:
-            # Never wait here for a worker that is stuck (a prompt, a dead endpoint).
-            pool.shutdown(wait=False, cancel_futures=True)
+            # Let no worker outlive the run (one handed over as Ctrl-C landed included),
+            # unless a second Ctrl-C said to stop waiting for them.
+            pool.shutdown(wait=not self.cfn.abandon.is_set(), cancel_futures=True)
         final = [results.get(s) or StackResult(s, self._name(s), "INTERRUPTED",
                                                reasons=["interrupted before it started"])
                  for s in selected]

@@ -321,9 +321,10 @@ class EnvLock:
 
     @contextlib.contextmanager
     def held(self) -> Iterator[EnvLock]:
-        """Held for the block; released on exit, on error and on Ctrl-C."""
-        self.acquire()
+        """Held for the block; released on exit, on error and on Ctrl-C (even one that
+        lands while it is being taken)."""
         try:
+            self.acquire()
             yield self
         finally:
             self.release()
