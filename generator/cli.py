@@ -110,6 +110,10 @@ allow_replace_option = click.option(
     help="let a change replace or remove this stateful resource (repeatable)")
 set_option = click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
                           help="override one params value (repeatable)")
+wait_timeout_option = click.option(
+    "--wait-timeout", "wait_timeout", multiple=True, metavar="[TYPE=]MINUTES",
+    help="how long a stack may take before we stop waiting and exit 1 [default: 30, "
+         "60 for a stack with AWS::RDS::DBInstance]; TYPE=MINUTES for stacks holding TYPE")
 
 
 def _load(app: AppContext, env: str, overrides: tuple[str, ...]) -> LoadedEnv:
@@ -362,21 +366,24 @@ def _summary(console: Console, results: list[StackResult], verb: str,
 @click.option("--api-calls", is_flag=True, hidden=True, help="print CloudFormation API calls")
 @allow_replace_option
 @nested_option
+@wait_timeout_option
 @pass_app
 def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool,
-           allow_replace: tuple[str, ...], nested: bool | None) -> None:
+           allow_replace: tuple[str, ...], nested: bool | None,
+           wait_timeout: tuple[str, ...]) -> None:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
 
+    waits = workflow.waits_from(wait_timeout)
     rendered = _rendered_for_aws(app, env, overrides, stacks, nested, allow_replace)
     confirm = confirmer(yes)
     if run_lint:
         workflow.lint_gate(rendered, app.build_dir / env, app.state_dir / "lint-cache", stacks)
     opened = workflow.open_env(rendered, _console(app), nested)
     results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace,
-                              ask_once=not yes)
+                              ask_once=not yes, waits=waits)
     _record_deployed(app, rendered, results)
     _summary(opened.console, results, "deploy", opened.aws.cfn.calls if api_calls else None)
 
@@ -390,17 +397,20 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 @nested_option
 @click.option("--purge-artifacts", is_flag=True,
               help="nested form: also delete the child templates this env uploaded")
+@wait_timeout_option
 @pass_app
 def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
-           yes: bool, api_calls: bool, nested: bool | None, purge_artifacts: bool) -> None:
+           yes: bool, api_calls: bool, nested: bool | None, purge_artifacts: bool,
+           wait_timeout: tuple[str, ...]) -> None:
     """Delete the env's stacks in reverse order; data with a Retain/Snapshot policy stays."""
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
 
+    waits = workflow.waits_from(wait_timeout)
     rendered = _rendered_for_aws(app, env, overrides, stacks, nested)
     confirm = confirmer(yes)
     opened = workflow.open_env(rendered, _console(app), nested, upload=False)
-    results = workflow.delete(opened, confirm, stacks, yes, purge_artifacts)
+    results = workflow.delete(opened, confirm, stacks, yes, purge_artifacts, waits)
     _summary(opened.console, results, "delete", opened.aws.cfn.calls if api_calls else None)
 
 
@@ -465,9 +475,10 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
 @set_option
 @click.option("--yes", "-y", is_flag=True, help="execute without asking")
 @allow_replace_option
+@wait_timeout_option
 @pass_app
 def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: bool,
-          allow_replace: tuple[str, ...]) -> None:
+          allow_replace: tuple[str, ...], wait_timeout: tuple[str, ...]) -> None:
     """Execute exactly the change sets a plan reviewed, then continue downstream.
 
     The env is rendered again with the plan's own --set values (plus any given here);
@@ -494,6 +505,7 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
         # Another version may render other templates: the plan's review would not hold.
         raise UsageError(f"{plan_file}: made by stackgen {saved.tool_version}, this is "
                          f"{__version__}; make the plan again with `stackgen plan --out`")
+    waits = workflow.waits_from(wait_timeout)
     rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides),
                                  nested=saved.nested, allow_replace=allow_replace)
     known = {"root"} if saved.nested else set(rendered.stacks)
@@ -503,7 +515,7 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
                          f"as rendered now ({', '.join(sorted(known))}); make the plan again")
     confirm = confirmer(yes)
     opened = workflow.open_env(rendered, _console(app), saved.nested, upload=False)
-    results = workflow.apply(opened, confirm, saved, allow_replace)
+    results = workflow.apply(opened, confirm, saved, allow_replace, waits)
     _record_deployed(app, rendered, results)
     _summary(opened.console, results, "apply")
 
@@ -572,6 +584,39 @@ def outputs(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
         return
     opened.console.table(["stack", "output", "value"],
                          [[s, k, v] for s, outs in found.items() for k, v in sorted(outs.items())])
+
+
+@cli.command(short_help="Release an env's lock left by a dead process.")
+@env_option
+@click.option("--yes", "-y", is_flag=True, help="release without asking")
+@pass_app
+def unlock(app: AppContext, env: str, yes: bool) -> None:
+    """Release the env's lock (deploy, apply and delete hold it) that a process which
+    died or was killed left behind. Shows the holder first."""
+    from generator.deploy import workflow
+    from generator.deploy.lock import when
+    from generator.deploy.session import confirmer
+
+    rendered = _rendered_for_aws(app, env, ())
+    opened = workflow.open_env(rendered, _console(app), nested=False, upload=False)
+    lock = workflow.env_lock(opened, "unlock")
+    current = lock.read()
+    if current is None:
+        click.echo(f"env {env} is not locked")
+        return
+    holder = current.holder
+    state = "expired" if current.expired else "expires"
+    click.echo(f"env {env} is locked by {holder.who} since {when(holder.acquired)} "
+               f"({holder.reason}), {state} {when(holder.expires)}")
+    if not confirmer(yes)("release it? (a run still alive would go on without the lock)"):
+        click.echo("lock kept")
+        sys.exit(1)
+    if lock.force_release(current.etag):
+        click.echo(f"env {env} unlocked")
+    else:
+        click.echo(f"the lock of env {env} changed since it was shown; run unlock again",
+                   err=True)
+        sys.exit(1)
 
 
 @cli.group(short_help='The local AWS endpoint (moto, 127.0.0.1).')

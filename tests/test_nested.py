@@ -47,7 +47,7 @@ def test_nested_deploy_update_and_delete(project: Path, endpoint: Endpoint, aws:
     first = _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes")
     assert first.returncode == 0, first.stdout + first.stderr
     assert "uploaded 8 of 8 child templates" in first.stdout
-    versions = aws.s3.list_object_versions(Bucket=BUCKET)["Versions"]
+    versions = aws.s3.list_object_versions(Bucket=BUCKET, Prefix="stackgen/")["Versions"]
     assert len(versions) == 8
     assert aws.s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
     encryption = aws.s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]
@@ -73,7 +73,7 @@ def test_nested_deploy_update_and_delete(project: Path, endpoint: Endpoint, aws:
     again = _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes")
     assert again.returncode == 0
     assert "uploaded 0 of 8" in again.stdout and "is up to date" in again.stdout
-    assert len(aws.s3.list_object_versions(Bucket=BUCKET)["Versions"]) == 8
+    assert len(aws.s3.list_object_versions(Bucket=BUCKET, Prefix="stackgen/")["Versions"]) == 8
 
     update = _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes",
                   "--set", "asg.max_size=4")
@@ -91,7 +91,7 @@ def test_nested_deploy_update_and_delete(project: Path, endpoint: Endpoint, aws:
                 "--purge-artifacts")
     assert gone.returncode == 0, gone.stdout + gone.stderr
     assert aws.cloudformation.describe_stacks()["Stacks"] == []
-    assert "Versions" not in aws.s3.list_object_versions(Bucket=BUCKET)
+    assert "Versions" not in aws.s3.list_object_versions(Bucket=BUCKET, Prefix="stackgen/")
 
 
 def test_unchanged_child_templates_are_not_uploaded_again(aws: Any) -> None:

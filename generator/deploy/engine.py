@@ -21,7 +21,15 @@ from dataclasses import dataclass, field
 
 from generator import __version__
 from generator.context import logical_id
-from generator.deploy.cfn import TERMINAL_OK, ChangeSet, CloudFormation, StackInfo
+from generator.deploy.cfn import (
+    TERMINAL_OK,
+    ChangeSet,
+    CloudFormation,
+    StackInfo,
+    WaitAbandoned,
+    Waits,
+    WaitTimedOut,
+)
 from generator.deploy.plan import (
     CREATE,
     INFORMATIONAL_TAGS,
@@ -38,7 +46,7 @@ from generator.deploy.plan import (
 from generator.deploy.resolve import Lookups, resolve
 from generator.deploy.review import show_review
 from generator.deploy.risk import Templates, is_stateful
-from generator.deploy.ui import Console
+from generator.deploy.ui import Console, Progress
 from generator.errors import (
     ChangeSetFailed,
     EmptyChangeSet,
@@ -54,7 +62,7 @@ from generator.yamlsrc import load_cfn
 class StackResult:
     stack: str
     stack_name: str
-    state: str  # CREATED UPDATED UNCHANGED DELETED FAILED BLOCKED DECLINED INTERRUPTED
+    state: str  # CREATED UPDATED UNCHANGED DELETED FAILED BLOCKED DECLINED INTERRUPTED TIMED_OUT
     outputs: dict[str, str] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -91,6 +99,20 @@ class Prepared:
 
 
 Confirm = Callable[[str], bool]
+
+
+def resource_types(template: str) -> set[str]:
+    resources = load_cfn(template).get("Resources") or {}
+    return {str(r.get("Type")) for r in resources.values()}
+
+
+def stack_deadline(waits: Waits, template: str, children: Rendered | None) -> float:
+    """How long a stack's operation may take: by the slowest resource type it holds;
+    the nested form's root, the sum of its children's (a bound: some run side by side)."""
+    if children is not None and "AWS::CloudFormation::Stack" in resource_types(template):
+        return sum(waits.for_types(resource_types(c.template))
+                   for c in children.stacks.values())
+    return waits.for_types(resource_types(template))
 
 
 def stack_policy(stateful: Sequence[str], exempt: Sequence[str] = ()) -> str:
@@ -160,6 +182,23 @@ class StackWork:
 
     def _name(self, stack: str) -> str:
         return self.rendered.stacks[stack].stack_name
+
+    def deadline(self, stack: str) -> float:
+        return stack_deadline(self.cfn.waits, self.rendered.stacks[stack].template,
+                              self.options.children)
+
+    def where(self, stacks: Sequence[str]) -> None:
+        """After a timeout or an abandoned wait: what is where, as AWS says now."""
+        names = {s: self._name(s) for s in stacks}
+        try:
+            found = self.cfn.describe_many(list(names.values()))
+        except StackgenError as exc:
+            self.console.line(f"cannot say where the stacks are: {exc}")
+            return
+        self.console.line("where the stacks are now:")
+        self.console.table(["stack", "name", "status"], [
+            [s, n, self.console.status(found[n].status if n in found else "NOT_DEPLOYED")]
+            for s, n in names.items()])
 
     def tags(self, stack: str) -> dict[str, str]:
         tags = dict(self.rendered.stacks[stack].tags)
@@ -246,8 +285,11 @@ class StackWork:
                 description=f"stackgen {__version__}: {prepared.stack} of env "
                             f"{self.rendered.env.name}")
             try:
-                return self.cfn.wait_change_set(cs_id, prepared.name)
-            except ChangeSetFailed:
+                progress = Progress(self.console, prepared.stack,
+                                    self.cfn.waits.progress_every,
+                                    self.cfn.waits.change_set_seconds)
+                return self.cfn.wait_change_set(cs_id, prepared.name, on_poll=progress.tick)
+            except (ChangeSetFailed, WaitTimedOut, WaitAbandoned):
                 self._discard(prepared.name, prepared.kind, cs_id)
                 raise
         except EmptyChangeSet:
@@ -368,7 +410,8 @@ class Deployer(StackWork):
                     return u
             return None
 
-        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency))
+        try:
             try:
                 while pending or running:
                     for stack in list(pending):
@@ -380,28 +423,52 @@ class Deployer(StackWork):
                             results[stack] = StackResult(stack, self._name(stack), state,
                                                          reasons=[why])
                         elif ready(stack) and len(running) < self.options.concurrency:
-                            pending.remove(stack)
                             fut = pool.submit(self._deploy_one, stack, deployed.get(stack))
                             running[fut] = stack
+                            pending.remove(stack)
                     if not running:
                         if pending and not any(ready(s) for s in pending):
                             raise AssertionError(f"schedule stuck on {pending}")
                         continue
                     done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        stack = running.pop(fut)
+                    for fut in done:  # the result first: Ctrl-C in between loses nothing
+                        stack = running[fut]
                         results[stack] = fut.result()
+                        del running[fut]
                         if results[stack].ok:
                             self.outputs[stack] = results[stack].outputs
             except KeyboardInterrupt:
                 self.stop.set()
-                self.console.line("interrupted: no new stack starts; finishing what runs")
-                for fut, stack in running.items():
-                    results[stack] = fut.result()
-                for stack in pending:
-                    results[stack] = StackResult(stack, self._name(stack), "INTERRUPTED",
-                                                 reasons=["interrupted before it started"])
-        return [results[s] for s in selected]
+                self.console.line("interrupted: no new stack starts; finishing what runs "
+                                  "(Ctrl-C again to stop waiting)")
+                self._finish(running, results)
+        finally:
+            # Let no worker outlive the run (one handed over as Ctrl-C landed included),
+            # unless a second Ctrl-C said to stop waiting for them.
+            pool.shutdown(wait=not self.cfn.abandon.is_set(), cancel_futures=True)
+        final = [results.get(s) or StackResult(s, self._name(s), "INTERRUPTED",
+                                               reasons=["interrupted before it started"])
+                 for s in selected]
+        if any(r.state == "TIMED_OUT" for r in final) or self.cfn.abandon.is_set():
+            self.where(selected)
+        return final
+
+    def _finish(self, running: dict[Future[StackResult], str],
+                results: dict[str, StackResult]) -> None:
+        """After Ctrl-C: wait for the running stacks; a second Ctrl-C stops every wait
+        (CloudFormation goes on with what it was doing) and we leave within seconds."""
+        try:
+            for fut, stack in list(running.items()):
+                results[stack] = fut.result()
+        except KeyboardInterrupt:
+            self.cfn.abandon.set()
+            self.console.line("interrupted again: no longer waiting for CloudFormation")
+            done, _ = wait(list(running), timeout=10)
+            for fut, stack in running.items():
+                if stack not in results:
+                    results[stack] = fut.result() if fut in done else StackResult(
+                        stack, self._name(stack), "INTERRUPTED",
+                        reasons=["still running when we stopped waiting"])
 
     def _deploy_one(self, stack: str, current: StackInfo | None) -> StackResult:
         start = time.monotonic()
@@ -410,6 +477,10 @@ class Deployer(StackWork):
             result = self._deploy(stack, name, current)
         except StackOperationFailed as exc:
             result = StackResult(stack, name, "FAILED", reasons=exc.reasons or [str(exc)])
+        except WaitTimedOut as exc:
+            result = StackResult(stack, name, "TIMED_OUT", reasons=[str(exc)])
+        except WaitAbandoned as exc:
+            result = StackResult(stack, name, "INTERRUPTED", reasons=[str(exc)])
         except StackgenError as exc:
             result = StackResult(stack, name, "FAILED", reasons=[str(exc)])
         result.seconds = time.monotonic() - start
@@ -498,16 +569,21 @@ class Deployer(StackWork):
         last_seen = self.cfn.latest_event_id(name)
         self.cfn.execute_change_set(change_set_id, name)
         failures: list[str] = []
+        deadline = self.deadline(stack)
+        progress = Progress(self.console, stack, self.cfn.waits.progress_every, deadline)
 
-        def stream() -> None:
+        def stream(current: StackInfo | None, elapsed: float) -> None:
             nonlocal last_seen
             for event in self.cfn.events_since(name, last_seen):
                 last_seen = event.id
+                progress.last_event = event
                 self.console.event(stack, event)
                 if event.status.endswith("_FAILED") and event.reason:
                     failures.append(f"{event.logical_id} ({event.resource_type}): {event.reason}")
+            if current is not None:
+                progress.tick(current.status, elapsed)
 
-        info = self.cfn.wait_stack(name, on_poll=stream)
+        info = self.cfn.wait_stack(name, on_poll=stream, deadline=deadline)
         assert info is not None
         if info.status not in TERMINAL_OK:
             raise StackOperationFailed(name, info.status, failures)

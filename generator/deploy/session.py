@@ -12,10 +12,11 @@ from typing import Any
 
 import click
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.parsers import ResponseParserError
 
 from generator.aws import AWS, PROBE_CONFIG, RETRY_CONFIG, Target, local_target, session
 from generator.config import Environment
-from generator.deploy.cfn import CloudFormation
+from generator.deploy.cfn import CloudFormation, UnreadableAnswer
 from generator.deploy.engine import Confirm
 from generator.errors import AccountMismatch, AwsError, ConfirmationRequired, StackgenError
 
@@ -109,6 +110,8 @@ def connect(cfg: Environment, state_dir: Path | None = None) -> Aws:
     sess = session(cfg.region, target)
     try:
         identity = sess.client("sts", config=PROBE_CONFIG).get_caller_identity()
+    except ResponseParserError as exc:  # an HTML page where an AWS answer should be
+        raise UnreadableAnswer("get_caller_identity", endpoint_of(sess), str(exc)) from None
     except NoCredentialsError:
         raise AwsError("no AWS credentials: set "
                        "AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from None
@@ -122,6 +125,10 @@ def connect(cfg: Environment, state_dir: Path | None = None) -> Aws:
             f"account_id {cfg.account_id}; switch profile or fix account_id in its params")
     return Aws(sess, CloudFormation(sess.client("cloudformation", config=RETRY_CONFIG)),
                identity["Account"], target)
+
+
+def endpoint_of(sess: Any) -> str:
+    return os.environ.get("AWS_ENDPOINT_URL") or f"AWS ({sess.region_name})"
 
 
 def confirmer(yes: bool) -> Confirm:
