@@ -13,9 +13,15 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from generator.errors import StackgenError
+
+# Read-only calls that a forecast can do without: throttling is still absorbed, but an
+# endpoint that keeps failing one call costs a second, not the deploy path's eight tries.
+FORECAST_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 3}, connect_timeout=3,
+                         read_timeout=20)
 
 
 class ApiError(StackgenError):
@@ -24,7 +30,8 @@ class ApiError(StackgenError):
     exit_code = 1
 
     def __init__(self, service: str, operation: str, code: str, message: str):
-        super().__init__(f"{service} {operation}: {code}: {message}")
+        first = (message.strip().splitlines() or [""])[0][:200]
+        super().__init__(f"{service} {operation}: {code}: {first}")
         self.service = service
         self.operation = operation
         self.code = code
@@ -113,3 +120,12 @@ _TOKENS: dict[tuple[str, str], tuple[str, str]] = {
 
 def not_found(exc: ApiError) -> bool:
     return exc.code in NOT_FOUND_CODES or exc.code.endswith(".NotFound")
+
+
+def connect_account(cfg: Any) -> Account:
+    """The env's account, checked like every AWS-facing command (STS, account_id)."""
+    from generator.deploy.session import connect
+
+    aws = connect(cfg)
+    return Account(lambda service: aws.session.client(service, config=FORECAST_CONFIG),
+                   aws.account)

@@ -89,13 +89,12 @@ class QuotaHeadroom(AccountCheck):
         return found
 
     def _limit(self, account: Account, quota: Quota) -> float | None:
-        for operation in ("get_service_quota", "get_aws_default_service_quota"):
-            try:
-                answer = account.call("service-quotas", operation, ServiceCode=quota.service_code,
-                                      QuotaCode=quota.quota_code)
-            except ApiError as exc:
-                if not_found(exc):
-                    continue
-                raise
-            return float(answer["Quota"]["Value"])
-        return None
+        # GetServiceQuota answers the applied value of these adjustable quotas.
+        try:
+            answer = account.call("service-quotas", "get_service_quota",
+                                  ServiceCode=quota.service_code, QuotaCode=quota.quota_code)
+        except ApiError as exc:
+            if not_found(exc):
+                return None
+            raise
+        return float(answer["Quota"]["Value"])

@@ -1,0 +1,254 @@
+"""`stackgen forecast`, offline checks: the shipped envs' findings (what the README says),
+an env that trips each check and one that passes, and the CLI's exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.forecast.checks.certificate_issued import covers
+from generator.forecast.checks.cluster_before_instances import cluster_reference
+from generator.forecast.instances import INSTANCE_TYPES
+from generator.forecast.model import Finding
+from generator.forecast.placement import member_of_matches
+from generator.forecast.runner import Forecast, forecast
+from generator.params import load_env
+from generator.render import render
+from tests.conftest import ROOT, run_stackgen
+
+
+def _forecast(env: str, *overrides: str, templates: Path = ROOT / "templates") -> Forecast:
+    return forecast(render(load_env(ROOT / "params", env, overrides), templates), None)
+
+
+def _ids(result: Forecast) -> list[tuple[str, str, str, str]]:
+    return [(f.check_id, f.severity, f.stack, f.resource) for f in result.findings]
+
+
+def _one(result: Forecast, check_id: str) -> Finding:
+    found = [f for f in result.findings if f.check_id == check_id]
+    assert len(found) == 1, _ids(result)
+    return found[0]
+
+
+# --- the shipped envs ------------------------------------------------------------
+
+SHIPPED = {
+    "local": [
+        ("F201", "error", "asg", "LaunchTemplate"),
+        ("F102", "error", "ecs", "Service"),
+        ("F104", "warning", "ecs", "Service"),
+    ],
+    "dev": [
+        ("F201", "error", "asg", "LaunchTemplate"),
+        ("F102", "error", "ecs", "Service"),
+        ("F103", "warning", "ecs", "MigrateTaskDefinition"),
+        ("F103", "warning", "ecs", "ReportTaskDefinition"),
+        ("F104", "warning", "ecs", "Service"),
+    ],
+    "prod": [
+        ("F201", "error", "asg", "LaunchTemplate"),
+        ("F202", "error", "ecs", "Service"),
+    ],
+    "fargate": [],
+}
+
+
+@pytest.mark.parametrize("env", sorted(SHIPPED))
+def test_shipped_envs_have_exactly_the_documented_findings(env: str) -> None:
+    result = _forecast(env)
+    assert sorted(_ids(result)) == sorted(SHIPPED[env])
+    assert result.skipped and not result.api_calls  # offline: no account check ran
+
+
+def test_local_rollout_finding_says_the_numbers() -> None:
+    f = _one(_forecast("local"), "F102")
+    assert "rolling deployment of 1 task(s) cannot start" in f.message
+    assert "min healthy 100%" in f.message and "max 200% allows 2" in f.message
+    assert "1 x t3.micro (2 vCPU, 998 MiB registrable) hold 1" in f.message
+    assert "998 MiB registrable / 512 MiB per task = 1" in f.message
+    assert "static host port 80: 1" in f.message and "distinctInstance: 1" in f.message
+    assert "asg.desired_capacity and min_size >= 2" in f.fix
+
+
+def test_cluster_ordering_names_both_stacks_and_the_fix() -> None:
+    f = _one(_forecast("prod"), "F201")
+    assert "ECS_CLUSTER=kubenews-prod" in f.message
+    assert "stack ecs creates it (Cluster) and is deployed after it" in f.message
+    assert "upstream of asg" in f.fix
+
+
+# --- placement: an env that trips each check, and one that passes ---------------
+
+def test_bad_env_placement_fails_with_the_numbers() -> None:
+    result = _forecast("local", "ecs.service.desired_count=3")
+    f = _one(result, "F101")
+    assert f.severity == "error"
+    assert ("3 desired tasks, but 1 x t3.micro (2 vCPU, 998 MiB registrable) hold 1"
+            in f.message)
+    assert "the other 2 stay unplaced" in f.message
+    assert "asg.desired_capacity and min_size >= 3" in f.fix
+
+
+def test_task_larger_than_any_instance() -> None:
+    result = _forecast("local", "ecs.memory_mib=1024", "ecs.cpu=512")
+    f = _one(result, "F101")
+    assert "no t3.micro instance can hold the service's task (512 cpu, 1024 MiB)" in f.message
+    assert "memory: 998 MiB registrable / 1024 MiB per task = 0" in f.message
+
+
+def test_task_architecture_and_member_of_exclude_the_instance() -> None:
+    arm = _one(_forecast("local", "ecs.cpu_architecture=ARM64"), "F101")
+    assert "the task needs ARM64, t3.micro is X86_64: 0" in arm.message
+    member = _one(_forecast("dev", "asg.instance_type=m5.large"), "F101")
+    assert "memberOf 'attribute:ecs.instance-type =~ t3.*' excludes m5.large" in member.message
+
+
+def test_capacity_provider_scales_out_for_pending_tasks() -> None:
+    result = _forecast("prod", "ecs.service.desired_count=7")
+    f = _one(result, "F101")
+    assert f.severity == "info"
+    assert "the capacity provider launches up to 6" in f.message
+
+
+def test_placement_passes_with_room() -> None:
+    result = _forecast("local", "asg.desired_capacity=2", "asg.min_size=2", "asg.max_size=4")
+    assert {f.check_id for f in result.findings} == {"F201"}
+
+
+def test_rollout_that_may_stop_an_old_task_first_passes() -> None:
+    result = _forecast("local", "ecs.service.deployment.min_healthy_percent=0")
+    assert "F102" not in {f.check_id for f in result.findings}
+
+
+def test_rollout_100_100_never_progresses() -> None:
+    f = _one(_forecast("local", "asg.desired_capacity=3", "asg.min_size=3",
+                       "ecs.service.deployment.max_percent=100"), "F102")
+    assert "max 100% of 1 allows no task beside the old ones" in f.message
+
+
+def test_standalone_task_that_fits_nowhere() -> None:
+    result = _forecast("dev", "ecs.tasks.migrate.memory_mib=2048")
+    [f] = [f for f in result.findings if f.resource == "MigrateTaskDefinition"]
+    assert f.check_id == "F103" and f.severity == "error"
+    assert "2048 MiB) fits on no t3.micro" in f.message
+
+
+def test_standalone_tasks_fit_beside_the_service_with_a_larger_instance() -> None:
+    result = _forecast("dev", "asg.instance_type=t3.small")
+    assert "F103" not in {f.check_id for f in result.findings}
+
+
+def test_scaling_headroom_passes_when_max_size_holds_max_tasks() -> None:
+    result = _forecast("local", "asg.max_size=4")
+    assert "F104" not in {f.check_id for f in result.findings}
+
+
+def test_unknown_instance_type_is_said_not_passed() -> None:
+    f = _one(_forecast("local", "asg.instance_type=x9.huge"), "F101")
+    assert f.severity == "warning" and "not in the forecast's table" in f.message
+
+
+def test_instance_table_registers_less_than_installed() -> None:
+    m4 = INSTANCE_TYPES["m4.large"]
+    assert m4.registrable_mib == 7985  # the ECS developer guide's example
+    assert all(t.registrable_mib < t.memory_mib for t in INSTANCE_TYPES.values())
+
+
+def test_member_of_expressions() -> None:
+    assert member_of_matches("attribute:ecs.instance-type =~ t3.*", "t3.micro") is True
+    assert member_of_matches("attribute:ecs.instance-type =~ t3.*", "m5.large") is False
+    assert member_of_matches("attribute:ecs.instance-type != t3.micro", "t3.micro") is False
+    assert member_of_matches("attribute:ecs.availability-zone in [us-east-1a]", "t3.micro") is None
+
+
+# --- ordering: today's graph is flagged, the fixed shape passes ------------------
+
+def _fixed_templates(tmp: Path) -> Path:
+    """The templates as issue 10 reshapes them: a `cluster` stack upstream of `asg` and
+    `ecs`, user data reading its ClusterName with Fn::Sub, the service after the
+    capacity provider association."""
+    import shutil
+
+    out = tmp / "templates"
+    shutil.copytree(ROOT / "templates", out)
+    spec = (out / "stacks.yaml").read_text()
+    spec = spec.replace("asg:\n  when: ec2\n  inputs:\n",
+                        "cluster: {}\nasg:\n  when: ec2\n  inputs:\n    ClusterName: cluster.ClusterName\n")
+    spec = spec.replace("ecs:\n  inputs:\n", "ecs:\n  inputs:\n    ClusterName: cluster.ClusterName\n")
+    (out / "stacks.yaml").write_text(spec)
+    (out / "cluster.yaml.j2").write_text(
+        'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  Cluster:\n'
+        "    Type: AWS::ECS::Cluster\n    Properties:\n      ClusterName: {{ names.cluster | y }}\n"
+        "Outputs:\n  ClusterName:\n    Value: !Ref Cluster\n")
+    asg = (out / "asg.yaml.j2").read_text()
+    asg = asg.replace("Fn::Base64: {{ user_data | y }}",
+                      'Fn::Base64: !Sub "#!/bin/bash\\necho ECS_CLUSTER=${ClusterName} >> '
+                      '/etc/ecs/ecs.config\\n"')
+    (out / "asg.yaml.j2").write_text(asg)
+    ecs = (out / "ecs.yaml.j2").read_text()
+    start = ecs.index("  Cluster:\n")
+    end = ecs.index("{% if capacity_provider %}", start)
+    ecs = ecs[:start] + ecs[end:]
+    ecs = ecs.replace("!Ref Cluster\n", "!Ref ClusterName\n").replace("${Cluster}", "${ClusterName}")
+    ecs = ecs.replace("  Service:\n    Type: AWS::ECS::Service\n",
+                      "  Service:\n    Type: AWS::ECS::Service\n{% if capacity_provider %}\n"
+                      "    DependsOn: CapacityProviderAssociation\n{% endif %}\n")
+    (out / "ecs.yaml.j2").write_text(ecs)
+    return out
+
+
+def test_fixed_graph_passes_the_ordering_checks(tmp_path: Path) -> None:
+    templates = _fixed_templates(tmp_path)
+    for env in ("local", "dev", "prod", "fargate"):
+        result = _forecast(env, templates=templates)
+        assert not {"F201", "F202"} & {f.check_id for f in result.findings}, (env, _ids(result))
+
+
+def test_cluster_in_a_parallel_stack_is_flagged(tmp_path: Path) -> None:
+    templates = _fixed_templates(tmp_path)
+    # asg no longer reads from the cluster stack, but still names the cluster as text.
+    spec = (templates / "stacks.yaml").read_text().replace(
+        "    ClusterName: cluster.ClusterName\n    VpcId", "    VpcId", 1)
+    (templates / "stacks.yaml").write_text(spec)
+    asg = (templates / "asg.yaml.j2").read_text().replace("${ClusterName}", "{{ names.cluster }}")
+    (templates / "asg.yaml.j2").write_text(asg)
+    f = _one(_forecast("local", templates=templates), "F201")
+    assert "stack cluster creates it (Cluster) and is deployed beside it" in f.message
+
+
+def test_cluster_reference_forms() -> None:
+    assert cluster_reference("#!/bin/bash\necho ECS_CLUSTER=abc >> x\n") == ("literal", "abc")
+    assert cluster_reference({"Fn::Sub": "echo ECS_CLUSTER=${ClusterName} >> x"}) == (
+        "ref", "ClusterName")
+    assert cluster_reference({"Fn::Sub": ["echo ECS_CLUSTER=${C} >> x", {"C": "lit"}]}) == (
+        "literal", "lit")
+    assert cluster_reference("#!/bin/bash\necho hello\n") is None
+
+
+def test_certificate_name_matching() -> None:
+    assert covers("app.example.com", ["app.example.com"])
+    assert covers("app.example.com", ["*.example.com"])
+    assert not covers("a.b.example.com", ["*.example.com"])
+    assert not covers("app.example.org", ["example.com", "*.example.com"])
+
+
+# --- the command -----------------------------------------------------------------
+
+def test_cli_exit_codes_and_formats(project: Path) -> None:
+    failing = run_stackgen(["--no-color", "forecast", "--env", "local", "--offline"], cwd=project)
+    assert failing.returncode == 1, failing.stderr
+    assert "F102 error" in failing.stdout and "2 errors, 1 warnings" in failing.stdout
+    clean = run_stackgen(["forecast", "--env", "fargate", "--offline", "--format", "json"],
+                         cwd=project)
+    assert clean.returncode == 0, clean.stderr
+    assert '"findings": []' in clean.stdout
+    warn = run_stackgen(["forecast", "--env", "dev", "--offline", "--fail-on", "warning",
+                         "--set", "asg.desired_capacity=2", "--set", "asg.min_size=2",
+                         "--format", "sarif", "-o", "out/f.sarif"], cwd=project)
+    assert warn.returncode == 1 and (project / "out" / "f.sarif").is_file()
+    bad = run_stackgen(["forecast", "--env", "local", "--offline", "--set", "asg.max_sise=3"],
+                       cwd=project)
+    assert bad.returncode == 2 and "max_sise" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (project / "build").exists()  # read-only: nothing rendered to disk
