@@ -58,6 +58,11 @@ class Account:
         self._lock = threading.Lock()
         self.calls: list[str] = []  # "service.operation" per call actually made
 
+    @property
+    def distinct_calls(self) -> int:
+        """Distinct (service, operation, arguments) asked; equals len(calls) when none repeats."""
+        return len(self._answers)
+
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:

@@ -35,7 +35,9 @@ class CertificateIssued(AccountCheck):
             return []  # not made yet: the dns stack creates it (F301 covers its validation)
         cert = account.call("acm", "describe_certificate", CertificateArn=arn)["Certificate"]
         domain = subject.cfg.dns.domain
-        names = [cert.get("DomainName", ""), *cert.get("SubjectAlternativeNames", [])]
+        # The domain name is listed among the alternative names too: show each once.
+        names = list(dict.fromkeys([cert.get("DomainName", ""),
+                                    *cert.get("SubjectAlternativeNames", [])]))
         found = []
         status = cert.get("Status", "UNKNOWN")
         if status != "ISSUED":
