@@ -223,9 +223,11 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="error",
               show_default=True, help="lowest severity that fails the run")
 @click.option("--offline", is_flag=True, help="only the checks that need no AWS")
+@click.option("--public-dns", is_flag=True,
+              help="ask public DNS about a zone whose parent is not in the account")
 @pass_app
 def forecast(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
-             output: Path | None, fail_on: str, offline: bool) -> None:
+             output: Path | None, fail_on: str, offline: bool, public_dns: bool) -> None:
     """Check placement, ordering, DNS and the account's facts before any change set runs.
 
     Exit 0 when clean, 1 on findings at or above --fail-on, 2 on bad input.
@@ -237,7 +239,7 @@ def forecast(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
 
     rendered = do_render(_load(app, env, overrides), app.templates_dir, app.jinja_cache)
     account = None if offline else connect_account(rendered.env.config)
-    result = run_forecast(rendered, account)
+    result = run_forecast(rendered, account, options={"public_dns": public_dns})
     color = app.color if app.color is not None else (output is None and sys.stdout.isatty())
     body = formatted(fmt, result, color)
     if output:

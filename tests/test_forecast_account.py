@@ -285,3 +285,66 @@ def test_cli_runs_the_account_checks_on_the_env_endpoint(project: Any, endpoint:
     doc = json.loads(result.stdout)
     assert doc["skipped"] == [] and "F405" in doc["checks"]
     assert {f["id"] for f in doc["findings"]} >= {"F102", "F201", "F301", "F501"}
+
+
+class _DnsStub:
+    """A DNS server on 127.0.0.1 answering NS questions from a table (never public DNS)."""
+
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        import socket
+        import threading
+
+        self.answers = answers
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.address = self.sock.getsockname()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import struct
+
+        from generator.forecast.dns import _encode_name, _read_name
+
+        while True:
+            try:
+                data, peer = self.sock.recvfrom(512)
+            except OSError:
+                return
+            qid = struct.unpack("!H", data[:2])[0]
+            name, end = _read_name(data, 12)
+            question = data[12:end + 4]
+            servers = self.answers.get(name)
+            rcode = 3 if servers is None else 0
+            reply = struct.pack("!HHHHHH", qid, 0x8180 | rcode, 1, len(servers or []), 0, 0)
+            reply += question
+            for server in servers or []:
+                target = _encode_name(server)
+                # Name as a pointer to the question (offset 12), as real servers compress it.
+                reply += struct.pack("!HHHIH", 0xC00C, 2, 1, 300, len(target)) + target
+            self.sock.sendto(reply, peer)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_public_dns_only_behind_the_flag(endpoint: Endpoint, aws: Any) -> None:
+    zone = aws.route53.list_hosted_zones_by_name(DNSName="stackgen.test.")["HostedZones"][0]
+    servers = aws.route53.get_hosted_zone(Id=zone["Id"])["DelegationSet"]["NameServers"]
+    rendered = render(load_env(ROOT / "params", "local"), ROOT / "templates")
+    right, wrong = _DnsStub({"stackgen.test.": servers}), _DnsStub({})
+    try:
+        def run(**options: Any) -> list[tuple[str, str]]:
+            result = forecast(rendered, _account(endpoint), (ZoneDelegated,), options=options)
+            return _of(result, "F301")
+
+        [(severity, _)] = run()  # no flag: not checked, and said so
+        assert severity == "info"
+        assert run(public_dns=True, dns_servers=[right.address]) == []
+        [(severity, message)] = run(public_dns=True, dns_servers=[wrong.address])
+        assert severity == "error" and "public DNS knows no NS records for it" in message
+        silent = ("127.0.0.1", wrong.address[1] + 1 if wrong.address[1] < 65535 else 1)
+        [(severity, message)] = run(public_dns=True, dns_servers=[silent])
+        assert severity == "warning" and "public DNS could not be asked" in message
+    finally:
+        right.close()
+        wrong.close()

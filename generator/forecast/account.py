@@ -55,7 +55,8 @@ class Account:
         self.account_id = account_id
         self._clients: dict[str, Any] = {}
         self._answers: dict[str, Future[Any]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the memo and the call log
+        self._client_lock = threading.Lock()  # making clients is slow: not under the memo's lock
         self.calls: list[str] = []  # "service.operation" per call actually made
 
     @property
@@ -64,7 +65,7 @@ class Account:
         return len(self._answers)
 
     def client(self, service: str) -> Any:
-        with self._lock:
+        with self._client_lock:
             if service not in self._clients:
                 self._clients[service] = self._factory(service)
             return self._clients[service]

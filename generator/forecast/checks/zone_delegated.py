@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator.forecast.account import Account
+from generator.forecast.dns import DnsError, query_ns, system_resolvers
 from generator.forecast.model import AccountCheck, Finding, Subject
 
 
@@ -41,12 +42,42 @@ class ZoneDelegated(AccountCheck):
         servers = account.call("route53", "get_hosted_zone", Id=zone["Id"]).get(
             "DelegationSet", {}).get("NameServers", [])
         if parent is None:
+            if subject.options.get("public_dns"):
+                return self._public(subject, name, servers)
             return [self.finding(
                 "info", "dns", "Certificate",
                 f"the parent of zone {name} is not in this account, so its delegation to "
                 f"{', '.join(servers) or 'the zone name servers'} is not checked",
-                "check the registrar or parent zone lists these name servers")]
+                "check the registrar or parent zone lists these name servers, or run "
+                "with --public-dns")]
         return self._compare(account, name, servers, parent, by_name[parent])
+
+    def _public(self, subject: Subject, name: str, servers: list[str]) -> list[Finding]:
+        """Ask public DNS (the system's resolvers, or the ones the options name)."""
+        resolvers = subject.options.get("dns_servers") or system_resolvers()
+        errors = []
+        for resolver in resolvers:
+            try:
+                seen = query_ns(name, resolver)
+            except DnsError as exc:
+                errors.append(str(exc))
+                continue
+            want = {_fqdn(s) for s in servers}
+            if {_fqdn(s) for s in seen} == want:
+                return []
+            said = f"answers {', '.join(sorted(seen))}" if seen else "knows no NS records for it"
+            return [self.finding(
+                "error", "dns", "Certificate",
+                f"zone {name} is not delegated: public DNS {said}, but the zone's name servers "
+                f"are {', '.join(sorted(want))}; the certificate's validation record never "
+                "resolves and CloudFormation waits on it",
+                f"set the NS records of {name} at its parent (or registrar) to "
+                f"{', '.join(sorted(want))}")]
+        return [self.finding(
+            "warning", "dns", "Certificate",
+            f"public DNS could not be asked about {name} "
+            f"({'; '.join(errors) or 'no resolver configured'}); delegation not checked",
+            "run where a resolver answers, or check the parent zone by hand")]
 
     def _compare(self, account: Account, name: str, servers: list[str], parent: str,
                  parent_zone: dict[str, Any]) -> list[Finding]:
