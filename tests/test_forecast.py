@@ -146,8 +146,10 @@ def test_scaling_headroom_passes_when_max_size_holds_max_tasks() -> None:
 
 
 def test_unknown_instance_type_is_said_not_passed() -> None:
-    f = _one(_forecast("local", "asg.instance_type=x9.huge"), "F101")
+    result = _forecast("dev", "asg.instance_type=x9.huge")
+    f = _one(result, "F101")
     assert f.severity == "warning" and "not in the forecast's table" in f.message
+    assert {g.check_id for g in result.findings} == {"F101", "F201"}  # said once
 
 
 def test_instance_table_registers_less_than_installed() -> None:

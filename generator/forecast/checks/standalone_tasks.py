@@ -15,9 +15,9 @@ class StandaloneTasks(Check):
     source = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html"
 
     def run(self, subject: Subject, account: Account | None) -> list[Finding]:
-        itype, problems = ec2_instance_type(self, subject)
+        itype, _ = ec2_instance_type(self, subject)  # F101 says when the type is unknown
         if itype is None:
-            return problems if subject.cfg.ecs.tasks else []
+            return []
         cfg = subject.cfg
         cap = capacity(cfg, itype)
         n, instances = cfg.ecs.service.desired_count, cap.desired
