@@ -117,6 +117,13 @@ def test_placement_passes_with_room() -> None:
     assert {f.check_id for f in result.findings} == {"F201"}
 
 
+def test_rollout_counts_the_instances_a_cpu_tracking_asg_scales_in_to() -> None:
+    f = _one(_forecast("local", "asg.desired_capacity=2"), "F102")
+    assert "1 x t3.micro" in f.message and "scales in to min_size 1" in f.message
+    assert "F102" not in {g.check_id for g in _forecast(
+        "local", "asg.desired_capacity=2", "asg.scaling.mode=none").findings}
+
+
 def test_rollout_that_may_stop_an_old_task_first_passes() -> None:
     result = _forecast("local", "ecs.service.deployment.min_healthy_percent=0")
     assert "F102" not in {f.check_id for f in result.findings}

@@ -113,10 +113,20 @@ class Capacity:
     scales_for_tasks: bool  # a capacity provider launches instances for pending tasks
     service: Fit
 
+    minimum: int = 0
+    scales_in: bool = False  # CPU target tracking scales in to min_size when load is low
+
     @property
     def instances_for_tasks(self) -> int:
         """Instances that unplaced tasks can count on: only a capacity provider adds any."""
         return self.maximum if self.scales_for_tasks else self.desired
+
+    @property
+    def instances_for_rollout(self) -> int:
+        """Instances a later deployment can count on: a CPU-tracking ASG may have scaled in."""
+        if self.scales_for_tasks:
+            return self.maximum
+        return self.minimum if self.scales_in else self.desired
 
     def describe(self, instances: int) -> str:
         return (f"{instances} x {self.itype.name} ({self.itype.vcpus} vCPU, "
@@ -127,4 +137,5 @@ class Capacity:
 def capacity(cfg: Environment, itype: InstanceType) -> Capacity:
     asg = cfg.asg
     return Capacity(itype, asg.desired_capacity, asg.max_size,
-                    asg.scaling.mode == "capacity_provider", fit(itype, service_shape(cfg)))
+                    asg.scaling.mode == "capacity_provider", fit(itype, service_shape(cfg)),
+                    asg.min_size, asg.scaling.mode == "target_tracking")

@@ -29,7 +29,7 @@ class RollingDeployment(Check):
         if svc.scheduling_strategy == "DAEMON" or n == 0 or per == 0:
             return []  # daemons replace in place; an unplaceable task is F101's finding
         dep = svc.deployment
-        instances = cap.instances_for_tasks
+        instances = cap.instances_for_rollout
         room = instances * per
         if dep.strategy == "BLUE_GREEN":
             # The new revision runs in full beside the old one until the bake time ends.
@@ -54,8 +54,12 @@ class RollingDeployment(Check):
             why = (f"min healthy {dep.min_healthy_percent}% keeps all {n} old tasks running, "
                    f"max {dep.max_percent}% allows {most} at once, but "
                    f"{cap.describe(instances)}: no room for a new task beside the old")
-        scaled = "" if cap.scales_for_tasks else (
-            f" (a {cfg.asg.scaling.mode} ASG does not add instances for pending tasks)")
+        scaled = ""
+        if cap.scales_in:
+            scaled = (f" (a CPU-tracking ASG scales in to min_size {cap.minimum} and adds no "
+                      "instance for pending tasks)")
+        elif not cap.scales_for_tasks:
+            scaled = " (this ASG adds no instance for pending tasks)"
         return [self.finding(
             "error", stack, service,
             f"a rolling deployment of {n} task(s) cannot start: {why}{scaled}; every update of "
