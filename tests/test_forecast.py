@@ -243,6 +243,17 @@ def test_certificate_name_matching() -> None:
     assert not covers("app.example.org", ["example.com", "*.example.com"])
 
 
+def test_gate_refuses_errors_and_passes_a_clean_env() -> None:
+    from generator.forecast.runner import ForecastFailed, gate
+
+    with pytest.raises(ForecastFailed) as caught:
+        gate(render(load_env(ROOT / "params", "prod"), ROOT / "templates"), None)
+    assert str(caught.value).startswith("forecast found 2 error(s), first ")
+    assert "--no-forecast" in str(caught.value) and caught.value.exit_code == 1
+    clean = gate(render(load_env(ROOT / "params", "fargate"), ROOT / "templates"), None)
+    assert clean.findings == []
+
+
 # --- the command -----------------------------------------------------------------
 
 def test_cli_exit_codes_and_formats(project: Path) -> None:

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from generator.errors import StackgenError
 from generator.forecast.account import Account, ApiError
 from generator.forecast.checks import ALL
 from generator.forecast.model import SEVERITY_RANK, Check, Finding, Subject
@@ -73,3 +74,26 @@ def forecast(rendered: Rendered, account: Account | None,
     findings.sort(key=_order)
     return Forecast(rendered.env.name, findings, ran, skipped, time.perf_counter() - start,
                     len(account.calls) if account else 0)
+
+
+class ForecastFailed(StackgenError):
+    """The forecast predicts errors: `deploy`/`apply` stop before any change set."""
+
+    exit_code = 1
+
+    def __init__(self, result: Forecast):
+        errors = result.failing("error")
+        first = errors[0]
+        super().__init__(
+            f"forecast found {len(errors)} error(s), first {first.stack}/{first.resource}: "
+            f"{first.check_id} {first.message}; see `stackgen forecast --env {result.env}` "
+            "(--no-forecast skips)")
+        self.result = result
+
+
+def gate(rendered: Rendered, account: Account | None) -> Forecast:
+    """For `plan`, `deploy` and `apply`: the forecast, refused when it predicts errors."""
+    result = forecast(rendered, account)
+    if result.failing("error"):
+        raise ForecastFailed(result)
+    return result
