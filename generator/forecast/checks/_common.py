@@ -46,3 +46,11 @@ def deployed_stack(account: Account, stack_name: str) -> dict[str, Any] | None:
         raise
     live = [s for s in stacks if s.get("StackStatus") != "DELETE_COMPLETE"]
     return live[0] if live else None
+
+
+def located(subject: Subject, resource_type: str, default: tuple[str, str]) -> tuple[str, str]:
+    """(stack, logical id) of the first resource of a type: findings name where it lives,
+    whichever stack the templates put it in."""
+    for stack, logical, _ in subject.resources(resource_type):
+        return stack, logical
+    return default

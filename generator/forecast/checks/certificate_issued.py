@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from generator.forecast.account import Account
-from generator.forecast.checks._common import deployed_stack
+from generator.forecast.checks._common import deployed_stack, located
 from generator.forecast.model import AccountCheck, Finding, Subject
 
 
@@ -18,7 +18,7 @@ def covers(domain: str, names: list[str]) -> bool:
 
 
 class CertificateIssued(AccountCheck):
-    """The certificate the dns stack already made is ISSUED and covers the domain; the HTTPS
+    """The certificate the env already made is ISSUED and covers the domain; the HTTPS
     listener cannot serve a certificate that is pending, failed or for another name."""
 
     id = "F302"
@@ -26,13 +26,15 @@ class CertificateIssued(AccountCheck):
     source = "https://docs.aws.amazon.com/acm/latest/APIReference/API_DescribeCertificate.html"
 
     def ask(self, subject: Subject, account: Account) -> list[Finding]:
-        if "dns" not in subject.rendered.stacks:
+        where, logical = located(subject, "AWS::CertificateManager::Certificate",
+                                 ("", "Certificate"))
+        if not where:
             return []
-        stack = deployed_stack(account, subject.stack_name("dns"))
+        stack = deployed_stack(account, subject.stack_name(where))
         outputs = {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs", [])}
         arn = outputs.get("CertificateArn")
         if not arn:
-            return []  # not made yet: the dns stack creates it (F301 covers its validation)
+            return []  # not made yet: its stack creates it (F301 covers its validation)
         cert = account.call("acm", "describe_certificate", CertificateArn=arn)["Certificate"]
         domain = subject.cfg.dns.domain
         # The domain name is listed among the alternative names too: show each once.
@@ -45,13 +47,13 @@ class CertificateIssued(AccountCheck):
                                          "(is the zone delegated? see F301)"}.get(
                 status, cert.get("FailureReason") or "ACM will not issue it")
             found.append(self.finding(
-                "error", "dns", "Certificate",
+                "error", where, logical,
                 f"certificate {arn} is {status}: {why}; the HTTPS listener cannot use it",
-                "fix the validation (delegate the zone), or delete the dns stack to request "
-                "a new certificate"))
+                f"fix the validation (delegate the zone), or delete the {where} stack to "
+                "request a new certificate"))
         if not covers(domain, [n for n in names if n]):
             found.append(self.finding(
-                "error", "dns", "Certificate",
+                "error", where, logical,
                 f"certificate {arn} is for {', '.join(n for n in names if n)}, not {domain}",
-                "deploy the dns stack again so it requests one for dns.domain"))
+                f"deploy the {where} stack again so it requests one for dns.domain"))
         return found

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator.forecast.account import Account
+from generator.forecast.checks._common import located
 from generator.forecast.dns import DnsError, query_ns, system_resolvers
 from generator.forecast.model import AccountCheck, Finding, Subject
 
@@ -22,11 +23,16 @@ class ZoneDelegated(AccountCheck):
     list the zone's name servers. CloudFormation waits for the certificate (ACM gives up
     after 72 hours). Checked through Route 53 when the parent zone is in the account."""
 
+    cert: tuple[str, str] = ("dns", "Certificate")
+    zone: tuple[str, str] = ("dns", "HostedZone")
+
     id = "F301"
     title = "The certificate's zone is delegated"
     source = "https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html"
 
     def ask(self, subject: Subject, account: Account) -> list[Finding]:
+        self.cert = located(subject, "AWS::CertificateManager::Certificate", ("dns", "Certificate"))
+        self.zone = located(subject, "AWS::Route53::HostedZone", ("dns", "HostedZone"))
         zone_cfg = subject.cfg.dns.zone
         name = _fqdn(zone_cfg.name)
         zones = [z for z in account.pages("route53", "list_hosted_zones", "HostedZones")
@@ -45,7 +51,7 @@ class ZoneDelegated(AccountCheck):
             if subject.options.get("public_dns"):
                 return self._public(subject, name, servers)
             return [self.finding(
-                "info", "dns", "Certificate",
+                "info", *self.cert,
                 f"the parent of zone {name} is not in this account, so its delegation to "
                 f"{', '.join(servers) or 'the zone name servers'} is not checked",
                 "check the registrar or parent zone lists these name servers, or run "
@@ -67,14 +73,14 @@ class ZoneDelegated(AccountCheck):
                 return []
             said = f"answers {', '.join(sorted(seen))}" if seen else "knows no NS records for it"
             return [self.finding(
-                "error", "dns", "Certificate",
+                "error", *self.cert,
                 f"zone {name} is not delegated: public DNS {said}, but the zone's name servers "
                 f"are {', '.join(sorted(want))}; the certificate's validation record never "
                 "resolves and CloudFormation waits on it",
                 f"set the NS records of {name} at its parent (or registrar) to "
                 f"{', '.join(sorted(want))}")]
         return [self.finding(
-            "warning", "dns", "Certificate",
+            "warning", *self.cert,
             f"public DNS could not be asked about {name} "
             f"({'; '.join(errors) or 'no resolver configured'}); delegation not checked",
             "run where a resolver answers, or check the parent zone by hand")]
@@ -92,7 +98,7 @@ class ZoneDelegated(AccountCheck):
             return []
         said = (f"lists {', '.join(sorted(have))}" if have else f"has no NS record for {name}")
         return [self.finding(
-            "error", "dns", "Certificate",
+            "error", *self.cert,
             f"zone {name} is not delegated: its parent {parent} (in this account) {said}, but "
             f"the zone's name servers are {', '.join(sorted(want))}; the certificate's "
             "validation record never resolves and CloudFormation waits on it",
@@ -103,14 +109,16 @@ class ZoneDelegated(AccountCheck):
             where = (f"zone {parent}, in this account," if parent
                      else "the parent zone (not in this account)")
             return self.finding(
-                "warning", "dns", "HostedZone",
-                f"the dns stack creates zone {name}; its name servers exist only then, and the "
-                f"certificate stays PENDING_VALIDATION until {where} lists them as NS records",
-                f"while the dns stack waits, add the new zone's NS records to {parent or 'the parent'}; "
-                "or create and delegate the zone first and set dns.zone.id")
+                "warning", *self.zone,
+                f"the {self.zone[0]} stack creates zone {name}; its name servers exist only "
+                f"then, and the certificate stays PENDING_VALIDATION until {where} lists them "
+                "as NS records",
+                f"while the {self.zone[0]} stack waits, add the new zone's NS records to "
+                f"{parent or 'the parent'}; or create and delegate the zone first and set "
+                "dns.zone.id")
         what = f"zone id {zone_id}" if zone_id else f"hosted zone {name}"
         return self.finding(
-            "error", "dns", "Certificate",
-            f"{what} is not a public zone of this account; the dns stack cannot validate its "
-            "certificate there",
+            "error", *self.cert,
+            f"{what} is not a public zone of this account; the {self.cert[0]} stack cannot "
+            "validate its certificate there",
             "create the zone (or set dns.zone.create: true), or fix dns.zone.name/id")
