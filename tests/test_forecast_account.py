@@ -190,10 +190,20 @@ def _stubbed(responses: Callable[[dict[str, Stubber]], None]) -> Account:
     return Account(clients.__getitem__, ACCOUNT)
 
 
-DNS_STACK = {"StackName": "kubenews-local-dns", "StackStatus": "CREATE_COMPLETE",
-             "CreationTime": "2026-11-28T12:00:00Z",
-             "Outputs": [{"OutputKey": "CertificateArn",
-                          "OutputValue": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/abc"}]}
+def _local_rendered() -> Any:
+    return render(load_env(ROOT / "params", "local"), ROOT / "templates")
+
+
+def _cert_stack() -> str:
+    """The stack holding the certificate (dns today; its own stack after issue 10)."""
+    from generator.forecast.model import Subject
+
+    rendered = _local_rendered()
+    stack = next(s for s, _, _ in Subject(rendered).resources("AWS::CertificateManager::Certificate"))
+    return str(rendered.stacks[stack].stack_name)
+
+
+CERT_ARN = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/abc"
 
 
 @pytest.mark.parametrize(("status", "domain", "expected"), [
@@ -205,10 +215,13 @@ DNS_STACK = {"StackName": "kubenews-local-dns", "StackStatus": "CREATE_COMPLETE"
 def test_existing_certificate_issued_and_covering(status: str, domain: str,
                                                   expected: list[str]) -> None:
     def responses(stubs: dict[str, Stubber]) -> None:
-        stubs["cloudformation"].add_response("describe_stacks", {"Stacks": [DNS_STACK]},
-                                             {"StackName": "kubenews-local-dns"})
+        name = _cert_stack()
+        stubs["cloudformation"].add_response("describe_stacks", {"Stacks": [{
+            "StackName": name, "StackStatus": "CREATE_COMPLETE", "CreationTime": "2026-11-28T12:00:00Z",
+            "Outputs": [{"OutputKey": "CertificateArn", "OutputValue": CERT_ARN}]}]},
+            {"StackName": name})
         stubs["acm"].add_response("describe_certificate", {"Certificate": {
-            "CertificateArn": DNS_STACK["Outputs"][0]["OutputValue"], "DomainName": domain,
+            "CertificateArn": CERT_ARN, "DomainName": domain,
             "SubjectAlternativeNames": [domain], "Status": status, "Type": "AMAZON_ISSUED"}})
 
     messages = [m for _, m in _of(_run(_stubbed(responses), "local", checks=(CertificateIssued,)),
@@ -244,7 +257,7 @@ def test_rds_orderable_on_the_real_api_shape() -> None:
 
 
 def test_change_set_early_validation_is_folded_in() -> None:
-    names = ["network", "dns", "alb", "asg", "rds", "ecs"]
+    names = _local_rendered().graph.order
     cs = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:changeSet/stackgen-1/abc"
 
     def responses(stubs: dict[str, Stubber]) -> None:
