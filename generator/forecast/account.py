@@ -16,6 +16,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from generator.config import Environment
 from generator.errors import StackgenError
 
 # Read-only calls that a forecast can do without: throttling is still absorbed, but an
@@ -128,7 +129,7 @@ def not_found(exc: ApiError) -> bool:
     return exc.code in NOT_FOUND_CODES or exc.code.endswith(".NotFound")
 
 
-def connect_account(cfg: Any) -> Account:
+def connect_account(cfg: Environment) -> Account:
     """The env's account, checked like every AWS-facing command (STS, account_id)."""
     from generator.deploy.session import connect
 

@@ -48,8 +48,8 @@ def _run(check: Check, subject: Subject, account: Account | None) -> list[Findin
                               "endpoint answers it")]
 
 
-def _order(f: Finding) -> tuple[int, int, str, str]:
-    return (-SEVERITY_RANK[f.severity], 0, f.check_id, f.stack + f.resource)
+def _order(f: Finding) -> tuple[int, str, str, str]:
+    return (-SEVERITY_RANK[f.severity], f.check_id, f.stack, f.resource)
 
 
 def forecast(rendered: Rendered, account: Account | None,
