@@ -225,9 +225,12 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
 @click.option("--offline", is_flag=True, help="only the checks that need no AWS")
 @click.option("--public-dns", is_flag=True,
               help="ask public DNS about a zone whose parent is not in the account")
+@click.option("--registries", is_flag=True,
+              help="ask registries other than ECR (Docker Hub, GHCR, ...) for image platforms")
 @pass_app
 def forecast(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
-             output: Path | None, fail_on: str, offline: bool, public_dns: bool) -> None:
+             output: Path | None, fail_on: str, offline: bool, public_dns: bool,
+             registries: bool) -> None:
     """Check placement, ordering, DNS and the account's facts before any change set runs.
 
     Exit 0 when clean, 1 on findings at or above --fail-on, 2 on bad input.
@@ -239,7 +242,8 @@ def forecast(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
 
     rendered = do_render(_load(app, env, overrides), app.templates_dir, app.jinja_cache)
     account = None if offline else connect_account(rendered.env.config)
-    result = run_forecast(rendered, account, options={"public_dns": public_dns})
+    result = run_forecast(rendered, account, options={"public_dns": public_dns,
+                                                      "registries": registries})
     color = app.color if app.color is not None else (output is None and sys.stdout.isatty())
     body = formatted(fmt, result, color)
     if output:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import re
 
+from generator.forecast import registry
 from generator.forecast.account import Account, ApiError, not_found
 from generator.forecast.model import AccountCheck, Finding, Subject
 
@@ -43,18 +44,54 @@ class ImagePlatform(AccountCheck):
         found = []
         for image, logical in images.items():
             m = _ECR.match(image)
+            if (not m or m.group(2) != subject.cfg.region) and subject.options.get("registries"):
+                problem = self._registry(image, arch, logical)
+                if problem:
+                    found.append(problem)
+                continue
             if not m or m.group(2) != subject.cfg.region:
                 found.append(self.finding(
                     "warning", "ecs", logical,
                     f"image {image}: registry {registry_of(image)} not contacted, so whether it "
                     f"exists for {ecs.cpu_architecture} ({arch}) is not checked",
-                    "push the image to ECR in the env's region, or check its platforms by hand "
-                    "(docker manifest inspect)"))
+                    "run with --registries to ask it, push the image to ECR in the env's "
+                    "region, or check its platforms by hand (docker manifest inspect)"))
                 continue
             problem = self._ecr(account, image, m.groups(), arch, logical)
             if problem:
                 found.append(problem)
         return found
+
+    def _registry(self, image: str, arch: str, logical: str) -> Finding | None:
+        try:
+            published = registry.platforms(image)
+        except registry.ImageNotFound:
+            return self.finding("error", "ecs", logical,
+                                f"image {image} is not in its registry; tasks fail with "
+                                "CannotPullContainerError", "push it, or fix the image name")
+        except registry.RegistryError as exc:
+            return self.finding(
+                "warning", "ecs", logical,
+                f"image {image}: registry {registry_of(image)} could not be reached ({exc}); "
+                f"whether it exists for {arch} is not checked",
+                "run where the registry answers, or check by hand (docker manifest inspect)")
+        return self._judge(image, published, arch, logical)
+
+    def _judge(self, image: str, published: list[str] | None, arch: str,
+               logical: str) -> Finding | None:
+        if published is None:
+            return self.finding(
+                "info", "ecs", logical,
+                f"image {image} is a single-platform manifest; its architecture is in its config "
+                f"blob, which the forecast does not download, so {arch} is not confirmed",
+                "push a multi-platform image (docker buildx --platform) to make it checkable")
+        if arch in published:
+            return None
+        return self.finding(
+            "error", "ecs", logical,
+            f"image {image} has platforms {', '.join(published)}, none {arch}; tasks fail with "
+            "CannotPullContainerError (no matching manifest)",
+            f"build and push the image for linux/{arch}, or change ecs.cpu_architecture")
 
     def _ecr(self, account: Account, image: str, parts: tuple[str | None, ...], arch: str,
              logical: str) -> Finding | None:
@@ -75,18 +112,8 @@ class ImagePlatform(AccountCheck):
                                 "fail with CannotPullContainerError",
                                 "push the image, or fix ecs.container.image")
         manifest = json.loads(answer["images"][0].get("imageManifest") or "{}")
-        if "manifests" not in manifest:
-            return self.finding(
-                "info", "ecs", logical,
-                f"image {image} is a single-platform manifest; its architecture is in its config "
-                f"blob, which the forecast does not download, so {arch} is not confirmed",
-                "push a multi-platform image (docker buildx --platform) to make it checkable")
-        platforms = sorted({str((m.get("platform") or {}).get("architecture"))
-                            for m in manifest["manifests"]})
-        if arch in platforms:
-            return None
-        return self.finding(
-            "error", "ecs", logical,
-            f"image {image} has platforms {', '.join(platforms)}, none {arch}; tasks fail with "
-            "CannotPullContainerError (no matching manifest)",
-            f"build and push the image for linux/{arch}, or change ecs.cpu_architecture")
+        published = None
+        if "manifests" in manifest:
+            published = sorted({str((m.get("platform") or {}).get("architecture"))
+                                for m in manifest["manifests"]})
+        return self._judge(image, published, arch, logical)
