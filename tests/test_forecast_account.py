@@ -255,6 +255,15 @@ def test_rds_orderable_on_the_real_api_shape() -> None:
     [(_, message)] = _of(_run(_stubbed(offered), "local", checks=(RdsOrderable,)), "F403")
     assert "not offered with storage gp3 (offered: gp2)" in message
 
+    def orderable(stubs: dict[str, Stubber]) -> None:
+        stubs["rds"].add_response("describe_orderable_db_instance_options", {
+            "OrderableDBInstanceOptions": [{"Engine": "postgres", "EngineVersion": "16.13",
+                                            "DBInstanceClass": "db.t3.micro", "StorageType": st,
+                                            "MultiAZCapable": True} for st in ("gp2", "gp3")]},
+            ask)
+
+    assert _of(_run(_stubbed(orderable), "local", checks=(RdsOrderable,)), "F403") == []
+
 
 def test_change_set_early_validation_is_folded_in() -> None:
     names = _local_rendered().graph.order
@@ -282,6 +291,12 @@ def test_change_set_early_validation_is_folded_in() -> None:
             "ValidationStatusReason": "Resource with name kubenews-local already exists"}]},
             {"ChangeSetName": cs})
 
+    def no_change_sets(stubs: dict[str, Stubber]) -> None:
+        for name in names:
+            stubs["cloudformation"].add_client_error(
+                "describe_stacks", "ValidationError", f"Stack with id {name} does not exist")
+
+    assert _run(_stubbed(no_change_sets), "local", checks=(ChangeSetValidation,)).findings == []
     result = _run(_stubbed(responses), "local", checks=(ChangeSetValidation,))
     [f] = result.findings
     assert (f.check_id, f.severity, f.stack, f.resource) == ("F601", "error", "ecs", "Cluster")
