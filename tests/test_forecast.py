@@ -290,6 +290,19 @@ def test_cli_exit_codes_and_formats(project: Path) -> None:
     assert not (project / "build").exists()  # read-only: nothing rendered to disk
 
 
+def test_cli_without_an_endpoint_points_at_offline(project: Path) -> None:
+    import os
+
+    from generator.local.manager import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x",
+               AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    result = run_stackgen(["forecast", "--env", "local"], cwd=project, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "cannot reach AWS" in result.stderr and "--offline" in result.stderr
+
+
 # --- image platforms from a registry (a stub on 127.0.0.1, never a public registry) --
 
 class _Registry:

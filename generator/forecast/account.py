@@ -17,7 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from generator.config import Environment
-from generator.errors import StackgenError
+from generator.errors import AwsError, StackgenError
 
 # Read-only calls that a forecast can do without: throttling is still absorbed, but an
 # endpoint that keeps failing one call costs a second, not the deploy path's eight tries.
@@ -133,6 +133,10 @@ def connect_account(cfg: Environment) -> Account:
     """The env's account, checked like every AWS-facing command (STS, account_id)."""
     from generator.deploy.session import connect
 
-    aws = connect(cfg)
+    try:
+        aws = connect(cfg)
+    except AwsError as exc:
+        raise AwsError(f"{exc}; `stackgen forecast --offline` runs the checks that need no "
+                       "AWS") from None
     return Account(lambda service: aws.session.client(service, config=FORECAST_CONFIG),
                    aws.account)
