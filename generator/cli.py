@@ -261,6 +261,48 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
         sys.exit(1)
 
 
+@cli.command(short_help="Predict what AWS would refuse or hang on (read-only).")
+@env_option
+@set_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="write the report here")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="error",
+              show_default=True, help="lowest severity that fails the run")
+@click.option("--offline", is_flag=True, help="only the checks that need no AWS")
+@click.option("--public-dns", is_flag=True,
+              help="ask public DNS about a zone whose parent is not in the account")
+@click.option("--registries", is_flag=True,
+              help="ask registries other than ECR (Docker Hub, GHCR, ...) for image platforms")
+@pass_app
+def forecast(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
+             output: Path | None, fail_on: str, offline: bool, public_dns: bool,
+             registries: bool) -> None:
+    """Check placement, ordering, DNS and the account's facts before any change set runs.
+
+    Exit 0 when clean, 1 on findings at or above --fail-on, 2 on bad input.
+    """
+    from generator.forecast.account import connect_account
+    from generator.forecast.report import formatted
+    from generator.forecast.runner import forecast as run_forecast
+    from generator.render import render as do_render
+
+    rendered = do_render(_load(app, env, overrides), app.templates_dir, app.jinja_cache)
+    account = None if offline else connect_account(rendered.env.config)
+    result = run_forecast(rendered, account, options={"public_dns": public_dns,
+                                                      "registries": registries})
+    color = app.color if app.color is not None else (output is None and sys.stdout.isatty())
+    body = formatted(fmt, result, color)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(body, encoding="utf-8")
+        click.echo(f"wrote {fmt} forecast of env '{env}' to {output}")
+    else:
+        click.echo(body, nl=False)
+    if result.failing(fail_on):
+        sys.exit(1)
+
+
 def _console(app: AppContext, err: bool = False) -> Console:
     from generator.deploy.ui import Console
 
