@@ -335,7 +335,8 @@ def test_no_instance_registered_means_no_steady_state(target: tuple[Any, bool]) 
 def test_fargate_tasks_need_no_instance(target: tuple[Any, bool]) -> None:
     c, fixed = target
     _change_set(c, "cluster", cluster_stack())
-    subnet = c.ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    vpc = c.ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]  # no DNS hostnames
+    subnet = c.ec2.create_subnet(VpcId=vpc, CidrBlock="10.7.1.0/24")["Subnet"]["SubnetId"]
     status = _change_set(c, "ecs", ecs_stack(fargate=True, desired=2),
                          params={"ClusterName": "app", "Subnet": subnet})
     assert status == "CREATE_COMPLETE"

@@ -526,7 +526,17 @@ def _services() -> None:
     ecs_models.EC2ContainerServiceBackend.list_tasks = list_tasks  # type: ignore[method-assign]
 
 
+def _awsvpc_tasks_in_any_vpc() -> None:
+    """moto's Task reads its interface's private DNS name, which moto sets only in a VPC
+    with DNS hostnames enabled: an awsvpc task in any other VPC failed (AttributeError)."""
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    if not hasattr(NetworkInterface, "private_dns_name"):
+        NetworkInterface.private_dns_name = None  # type: ignore[attr-defined]
+
+
 def apply() -> None:
+    _awsvpc_tasks_in_any_vpc()
     _launched_instances_register()
     _terminated_instances_deregister()
     _clusters()
