@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ from generator.local.emulation.ecs_placement import (
     task_need,
 )
 from generator.local.manager import Endpoint
-from tests.conftest import clients, reset
+from tests.conftest import aws_env, clients, reset, run_stackgen
 
 FLAVOURS = ["fixed", "bare"]
 BROKEN = (ClientError, BotoCoreError, ResponseParserError)
@@ -514,3 +515,33 @@ def test_rollout_respects_minimum_and_maximum_percent() -> None:
         h.service_tasks = 1
     plan = roll_out(full, old, need, 2, rules, 50, 100)
     assert len(plan.stop) == 2 and len(plan.start) == 2
+
+
+# --- the shipped local env, end to end ------------------------------------------------------------
+
+def _deploy_local(project: Path, endpoint: Endpoint, *extra: str) -> Any:
+    return run_stackgen(["--no-color", "deploy", "--env", "local", "--yes", *extra],
+                        cwd=project, env=aws_env(endpoint))
+
+
+def test_local_env_runs_its_tasks_on_registered_instances(project: Path, endpoint: Endpoint,
+                                                          aws: Any) -> None:
+    result = _deploy_local(project, endpoint)
+    assert result.returncode == 0, result.stdout + result.stderr
+    cluster = aws.ecs.list_clusters()["clusterArns"][0]
+    assert aws.ecs.list_container_instances(cluster=cluster)["containerInstanceArns"]
+    service = aws.ecs.list_services(cluster=cluster)["serviceArns"][0]
+    described = aws.ecs.describe_services(cluster=cluster, services=[service])["services"][0]
+    assert described["runningCount"] == described["desiredCount"] >= 1
+    assert len(aws.ecs.list_tasks(cluster=cluster)["taskArns"]) == described["runningCount"]
+
+
+def test_local_env_with_tasks_too_big_fails_fast_naming_the_placement(
+        project: Path, endpoint: Endpoint, aws: Any) -> None:
+    started = time.monotonic()
+    result = _deploy_local(project, endpoint, "--set", "ecs.memory_mib=4096")
+    assert time.monotonic() - started < 30
+    assert result.returncode == 1
+    root_cause = result.stdout[result.stdout.index("root cause"):]
+    assert "was unable to place a task" in root_cause
+    assert "has insufficient memory available" in root_cause, root_cause
