@@ -185,10 +185,15 @@ def test_an_instance_launched_before_its_cluster_never_registers(target: tuple[A
 def test_scale_in_and_delete_deregister_instances(target: tuple[Any, bool]) -> None:
     c, fixed = target
     _ec2_cluster(c, count=2)
+    _change_set(c, "ecs", ecs_stack(desired=2), params={"ClusterName": "app"})
     group = c.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"][0][
         "AutoScalingGroupName"]
     c.autoscaling.set_desired_capacity(AutoScalingGroupName=group, DesiredCapacity=1)
     assert (len(_instances(c)) == 1) is fixed
+    service = c.ecs.list_services(cluster="app")["serviceArns"]
+    if fixed:  # the tasks on the terminated instance stopped with it
+        running = c.ecs.describe_services(cluster="app", services=service)["services"][0]
+        assert running["runningCount"] == len(c.ecs.list_tasks(cluster="app")["taskArns"]) == 1
     c.cloudformation.delete_stack(StackName="asg")
     assert _instances(c) == []
 

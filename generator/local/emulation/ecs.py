@@ -265,6 +265,9 @@ def _stop(ecs: Any, task: Any, reason: str) -> None:
     task.last_status = task.desired_status = "STOPPED"
     task.stopped_reason = reason
     ecs.tasks[task.cluster_name].pop(task.task_arn, None)
+    service = ecs.services.get(f"{task.cluster_name}:{task.group.removeprefix('service:')}")
+    if service is not None and task.group.startswith("service:"):
+        service.running_count = len(_tasks(ecs, task.cluster_name, task.group))
     _recount(ecs, task.cluster_name)
 
 
@@ -532,7 +535,7 @@ def _awsvpc_tasks_in_any_vpc() -> None:
     from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 
     if not hasattr(NetworkInterface, "private_dns_name"):
-        NetworkInterface.private_dns_name = None  # type: ignore[attr-defined]
+        setattr(NetworkInterface, "private_dns_name", None)  # noqa: B010  # absent on the class
 
 
 def apply() -> None:
