@@ -78,9 +78,11 @@ def cluster_stack(name: str = "app") -> dict[str, Any]:
 
 
 def asg_stack(instance_type: str = "t3.micro", count: int = 1,
-              provider: bool = False, max_size: int = 3) -> dict[str, Any]:
+              provider: bool = False, max_size: int = 3, reserve: int = 0) -> dict[str, Any]:
     user_data = {"Fn::Base64": {"Fn::Sub": "#!/bin/bash\n"
-                                "echo ECS_CLUSTER=${ClusterName} >> /etc/ecs/ecs.config\n"}}
+                                "echo ECS_CLUSTER=${ClusterName} >> /etc/ecs/ecs.config\n"
+                                + (f"echo ECS_RESERVED_MEMORY={reserve} >> /etc/ecs/ecs.config\n"
+                                   if reserve else "")}}
     template: dict[str, Any] = {
         "Parameters": {"ClusterName": {"Type": "String"}},
         "Resources": {
@@ -167,6 +169,11 @@ def test_asg_instances_register_with_the_cluster_in_their_user_data(target: tupl
         # 2 vCPU; 1024 MiB nominal less the kernel's share (ECS guide: 8192 -> 7985)
         assert registered["CPU"] == 2048 and registered["MEMORY"] == 998
         assert instances[0]["attributes"][0]  # ecs.instance-type and friends are there
+        # ECS_RESERVED_MEMORY in ecs.config comes off what the agent registers
+        _change_set(c, "asg2", asg_stack("t3.micro", reserve=256), params={"ClusterName": "app"})
+        memories = sorted(next(r["integerValue"] for r in i["registeredResources"]
+                               if r["name"] == "MEMORY") for i in _instances(c))
+        assert memories == [998 - 256, 998, 998]
 
 
 def test_an_instance_launched_before_its_cluster_never_registers(target: tuple[Any, bool]) -> None:

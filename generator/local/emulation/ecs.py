@@ -53,6 +53,8 @@ from generator.local.emulation.ecs_placement import (
 )
 
 ECS_CLUSTER = re.compile(r"ECS_CLUSTER=[\"']?([\w\-]+)")
+# The agent's own reservation from ecs.config ("Container instance memory management").
+ECS_RESERVED_MEMORY = re.compile(r"ECS_RESERVED_MEMORY=[\"']?(\d+)")
 # "Container instance memory management": m4.large, 8192 MiB installed, 7985 MiB registered.
 REGISTERED_MEMORY_RATIO = 7985 / 8192
 FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
@@ -90,9 +92,10 @@ def _camel(value: Any) -> Any:
 # --- container instances --------------------------------------------------------------
 
 
-def _register(ecs: Any, cluster_name: str, instance: Any) -> None:
+def _register(ecs: Any, cluster_name: str, instance: Any, reserved_memory: int) -> None:
     registered = ecs.register_container_instance(cluster_name, instance.id)
     cpu, memory = registrable(instance.instance_type)
+    memory -= reserved_memory
     for resources in (registered.registered_resources, registered.remaining_resources):
         for resource in resources:
             if resource["name"] == "CPU":
@@ -101,15 +104,16 @@ def _register(ecs: Any, cluster_name: str, instance: Any) -> None:
                 resource["integerValue"] = memory
 
 
-def _cluster_named_in(user_data: Any) -> str | None:
+def _ecs_config(user_data: Any) -> tuple[str | None, int]:
+    """The cluster the user data names, and the memory it reserves for the host."""
     if user_data is None:
-        return None
+        return None, 0
     try:
         text = user_data.decode()
     except (ValueError, UnicodeDecodeError):
-        return None
-    found = ECS_CLUSTER.search(text)
-    return found.group(1) if found else None
+        return None, 0
+    found, reserved = ECS_CLUSTER.search(text), ECS_RESERVED_MEMORY.search(text)
+    return (found.group(1) if found else None), (int(reserved.group(1)) if reserved else 0)
 
 
 def _launched_instances_register() -> None:
@@ -119,7 +123,7 @@ def _launched_instances_register() -> None:
                                             propagated_tags: dict[str, str]) -> None:
         before = {state.instance.id for state in self.instance_states}
         original(self, count_needed, propagated_tags)
-        cluster_name = _cluster_named_in(self.user_data)
+        cluster_name, reserved_memory = _ecs_config(self.user_data)
         if cluster_name is None:
             return
         backend = self.autoscaling_backend
@@ -129,7 +133,7 @@ def _launched_instances_register() -> None:
             return  # the agent's registration fails with "cluster not found" and stays down
         for state in self.instance_states:
             if state.instance.id not in before:
-                _register(ecs, cluster_name, state.instance)
+                _register(ecs, cluster_name, state.instance, reserved_memory)
 
     FakeAutoScalingGroup.replace_autoscaling_group_instances = (  # type: ignore[method-assign]
         replace_autoscaling_group_instances)

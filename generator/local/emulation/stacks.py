@@ -225,8 +225,21 @@ def _delete_failures_keep_the_stack() -> None:
             for stack_id in kept:
                 self.deleted_stacks.pop(stack_id, None)
 
+    def delete_nested(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
+                      region_name: str) -> None:
+        """A nested child that failed to delete fails its parent's delete of it, so the
+        parent deletes its other children first and tries again, as AWS's reverse
+        dependency order would have (moto deletes children in no particular order)."""
+        backend = cfn_models.cloudformation_backends[account_id][region_name]
+        backend.delete_stack(resource_name)
+        for stack in backend.stacks.values():
+            if stack.name == resource_name and stack.status == "DELETE_FAILED":
+                raise _DeleteFailed(f"nested stack {resource_name} failed to delete")
+
     cfn_models.Stack.delete = stack_delete  # type: ignore[method-assign]
     cfn_models.CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
+    cfn_models.Stack.delete_from_cloudformation_json = classmethod(  # type: ignore[method-assign,assignment]
+        delete_nested)
 
 
 def apply() -> None:
