@@ -6,16 +6,17 @@ them so ``stackgen render`` starts fast.
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from generator import __version__
-from generator.errors import StackgenError
+from generator.errors import StackgenError, UsageError
 
 if TYPE_CHECKING:  # for annotations only: keep these imports off the start-up path
     from generator.deploy.engine import StackResult
@@ -41,14 +42,35 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext)
+MAX_PLAN_BYTES = 256 << 20  # a plan holds diffs of a few templates; more is not a plan
+
+
+def _usage_exit(exc: click.UsageError) -> NoReturn:
+    """Click's usage errors as one line too (click prints three), exit 2."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):  # bare `stackgen`: the help
+        exc.show()
+        sys.exit(exc.exit_code)
+    where = exc.ctx.command_path if exc.ctx else "stackgen"
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    click.echo(f"error: {message}; see `{where} --help`", err=True)
+    sys.exit(exc.exit_code)
 
 
 class StackgenGroup(click.Group):
     """Turns expected errors into one line on stderr and an exit code, no traceback."""
 
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            _usage_exit(exc)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            _usage_exit(exc)
         except StackgenError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
@@ -73,12 +95,25 @@ def cli(ctx: click.Context, params_dir: Path, templates_dir: Path, build_dir: Pa
     ctx.obj = AppContext(params_dir, templates_dir, build_dir, color)
 
 
-env_option = click.option("--env", "-e", "env", required=True, help="environment (params/<env>.yaml)")
+def _one_env(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> str:
+    # A repeated --env used to take the last one silently: a deploy to the wrong env.
+    if len(value) > 1:
+        raise click.UsageError(f"--env given {len(value)} times ({', '.join(value)}); "
+                               "this command takes one env", ctx)
+    return value[0]
+
+
+env_option = click.option("--env", "-e", "env", required=True, multiple=True, callback=_one_env,
+                          help="environment (params/<env>.yaml)")
 allow_replace_option = click.option(
     "--allow-replace", "allow_replace", multiple=True, metavar="LOGICAL_ID",
     help="let a change replace or remove this stateful resource (repeatable)")
 set_option = click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
                           help="override one params value (repeatable)")
+wait_timeout_option = click.option(
+    "--wait-timeout", "wait_timeout", multiple=True, metavar="[TYPE=]MINUTES",
+    help="how long a stack may take before we stop waiting and exit 1 [default: 30, "
+         "60 for a stack with AWS::RDS::DBInstance]; TYPE=MINUTES for stacks holding TYPE")
 
 
 def _load(app: AppContext, env: str, overrides: tuple[str, ...]) -> LoadedEnv:
@@ -99,8 +134,8 @@ def render(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
            overrides: tuple[str, ...], stacks: tuple[str, ...], out: Path | None) -> None:
     """Render templates, parameters files, the nested root and a manifest."""
     from generator.errors import UsageError
+    from generator.render import preflight, write
     from generator.render import render as do_render
-    from generator.render import write
 
     names = _env_names(app, env_names, all_envs)
     if out and len(names) > 1:
@@ -115,6 +150,8 @@ def render(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
                 f"--stack {unknown[0]}: not a stack of env '{rendered.env.name}'; stacks: "
                 f"{', '.join(rendered.graph.order)}"
             )
+    for rendered in results:  # every output checked before any is written
+        preflight(rendered, out or app.build_dir / rendered.env.name, set(stacks) or None)
     for rendered in results:
         out_dir = out or app.build_dir / rendered.env.name
         written = write(rendered, out_dir, set(stacks) or None)
@@ -127,6 +164,11 @@ def _env_names(app: AppContext, env_names: tuple[str, ...], all_envs: bool) -> l
     from generator.errors import UsageError
     from generator.params import list_envs
 
+    if all_envs and env_names:
+        raise UsageError(f"--env {env_names[0]} and --all-envs together: pick one")
+    twice = sorted({n for n in env_names if env_names.count(n) > 1})
+    if twice:
+        raise UsageError(f"--env {twice[0]} given twice; name each env once")
     names = list_envs(app.params_dir) if all_envs else list(env_names)
     if not names:
         raise UsageError("name an env with --env NAME, or use --all-envs")
@@ -152,7 +194,9 @@ def schema(out: Path | None, fmt: str, plan_schema: bool) -> None:
     else:
         text = json.dumps(params_schema(), indent=2, sort_keys=True) + "\n"
     if out:
-        out.write_text(text, encoding="utf-8")
+        from generator.render import write_file
+
+        write_file(out, text)
     else:
         click.echo(text, nl=False)
 
@@ -207,13 +251,17 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
     from generator.lint import report
     from generator.lint.engine import Linter, failing
     from generator.lint.targets import targets_for
+    from generator.render import check_writable, preflight, write, write_file
     from generator.render import render as do_render
-    from generator.render import write
 
     names = _env_names(app, env_names, all_envs)
     # Validate and render every env before writing or linting any: bad input fails fast.
     envs = [do_render(_load(app, name, overrides), app.templates_dir, app.jinja_cache)
             for name in names]
+    for rendered in envs:
+        preflight(rendered, app.build_dir / rendered.env.name)
+    if output:
+        check_writable(output.parent, [output], output)
     targets = []
     for rendered in envs:
         out_dir = app.build_dir / rendered.env.name
@@ -223,12 +271,53 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
     color = app.color if app.color is not None else (output is None and sys.stdout.isatty())
     body = report.formatted(fmt, findings, targets, color)
     if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(body, encoding="utf-8")
+        write_file(output, body)
         click.echo(f"wrote {fmt} report of {len(targets)} templates to {output}")
     else:
         click.echo(body, nl=False)
     if failing(findings, "warning" if strict else fail_on):
+        sys.exit(1)
+
+
+@cli.command(short_help="Predict what AWS would refuse or hang on (read-only).")
+@env_option
+@set_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="write the report here")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="error",
+              show_default=True, help="lowest severity that fails the run")
+@click.option("--offline", is_flag=True, help="only the checks that need no AWS")
+@click.option("--public-dns", is_flag=True,
+              help="ask public DNS about a zone whose parent is not in the account")
+@click.option("--registries", is_flag=True,
+              help="ask registries other than ECR (Docker Hub, GHCR, ...) for image platforms")
+@pass_app
+def forecast(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
+             output: Path | None, fail_on: str, offline: bool, public_dns: bool,
+             registries: bool) -> None:
+    """Check placement, ordering, DNS and the account's facts before any change set runs.
+
+    Exit 0 when clean, 1 on findings at or above --fail-on, 2 on bad input.
+    """
+    from generator.forecast.account import connect_account
+    from generator.forecast.report import formatted
+    from generator.forecast.runner import forecast as run_forecast
+    from generator.render import render as do_render
+
+    rendered = do_render(_load(app, env, overrides), app.templates_dir, app.jinja_cache)
+    account = None if offline else connect_account(rendered.env.config)
+    result = run_forecast(rendered, account, options={"public_dns": public_dns,
+                                                      "registries": registries})
+    color = app.color if app.color is not None else (output is None and sys.stdout.isatty())
+    body = formatted(fmt, result, color)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(body, encoding="utf-8")
+        click.echo(f"wrote {fmt} forecast of env '{env}' to {output}")
+    else:
+        click.echo(body, nl=False)
+    if result.failing(fail_on):
         sys.exit(1)
 
 
@@ -241,13 +330,23 @@ def _console(app: AppContext, err: bool = False, events: str = "text") -> Consol
     return Console(app.color if app.color is not None else stream.isatty(), err=err)
 
 
-def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...]) -> Rendered:
-    """Render (and so validate) everything before the first AWS call."""
+def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...],
+                      stacks: tuple[str, ...] = (), nested: bool | None = None,
+                      allow_replace: tuple[str, ...] = ()) -> Rendered:
+    """Render (and so validate) everything, flags included, before the first AWS call.
+
+    Nothing is written here: build/<env> gets the files only once they are deployed
+    (`_record_deployed`), so a refused deploy leaves no undeployed values behind."""
+    from generator.render import preflight
     from generator.render import render as do_render
-    from generator.render import write
 
     rendered = do_render(_load(app, env, overrides), app.templates_dir, app.jinja_cache)
-    write(rendered, app.build_dir / env)
+    _check_stacks(rendered, stacks)
+    use_nested = rendered.env.config.nested if nested is None else nested
+    if use_nested and stacks:
+        raise UsageError("--stack and --nested do not mix: the nested form is one stack")
+    _check_allow_replace(rendered, allow_replace)
+    preflight(rendered, app.build_dir / env)  # a blocked build dir fails now, not after a deploy
     return rendered
 
 
@@ -257,6 +356,45 @@ events_option = click.option(
 approve_broadening_option = click.option(
     "--approve-broadening", is_flag=True,
     help="with --yes: execute change sets that broaden access (IAM or network)")
+def _check_stacks(rendered: Rendered, stacks: tuple[str, ...]) -> None:
+    from generator.errors import UsageError
+
+    unknown = sorted(set(stacks) - set(rendered.stacks))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(rendered.stacks), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise UsageError(f"--stack {unknown[0]}: not a stack of env '{rendered.env.name}'; "
+                         f"{hint}stacks: {', '.join(rendered.graph.order)}")
+
+
+def _check_allow_replace(rendered: Rendered, logical_ids: tuple[str, ...]) -> None:
+    from generator.errors import UsageError
+    from generator.yamlsrc import load_cfn
+
+    if not logical_ids:
+        return
+    known: set[str] = set()
+    for stack in (*rendered.stacks.values(), rendered.root):
+        known |= set(load_cfn(stack.template).get("Resources") or {})
+    for logical_id in logical_ids:
+        if logical_id not in known:
+            close = difflib.get_close_matches(logical_id, sorted(known), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "name a resource's logical id"
+            raise UsageError(f"--allow-replace {logical_id}: no resource of env "
+                             f"'{rendered.env.name}' has this logical id; {hint}")
+
+
+def _record_deployed(app: AppContext, rendered: Rendered, results: list[StackResult]) -> None:
+    """build/<env> holds what is deployed: write the stacks that now are."""
+    from generator.render import write
+
+    done = {r.stack for r in results if r.ok}
+    if not done:
+        return
+    whole = "root" in done or done >= set(rendered.stacks)
+    write(rendered, app.build_dir / rendered.env.name, None if whole else done)
+
+
 nested_option = click.option(
     "--nested/--no-nested", default=None,
     help="the env as one root stack with nested children [default: the env's `nested`]")
@@ -303,23 +441,27 @@ def _summary(console: Console, results: list[StackResult], verb: str,
 @approve_broadening_option
 @events_option
 @nested_option
+@wait_timeout_option
 @pass_app
 def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool,
            allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
-           nested: bool | None) -> None:
+           nested: bool | None, wait_timeout: tuple[str, ...]) -> None:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
 
-    rendered = _rendered_for_aws(app, env, overrides)
+    waits = workflow.waits_from(wait_timeout)
+    rendered = _rendered_for_aws(app, env, overrides, stacks, nested, allow_replace)
     confirm = confirmer(yes)
     if run_lint:
         workflow.lint_gate(rendered, app.build_dir / env, app.state_dir / "lint-cache", stacks)
     opened = workflow.open_env(rendered, _console(app, events=events), nested)
     # Non-interactive runs (--yes) execute broadening changes only when told to.
     results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace,
-                              approve_broadening or not yes)
+                              ask_once=not yes, waits=waits,
+                              approve_broadening=approve_broadening or not yes)
+    _record_deployed(app, rendered, results)
     _summary(opened.console, results, "deploy", opened.aws.cfn.calls if api_calls else None)
 
 
@@ -333,18 +475,20 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 @click.option("--purge-artifacts", is_flag=True,
               help="nested form: also delete the child templates this env uploaded")
 @events_option
+@wait_timeout_option
 @pass_app
 def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, api_calls: bool, nested: bool | None, purge_artifacts: bool,
-           events: str) -> None:
+           events: str, wait_timeout: tuple[str, ...]) -> None:
     """Delete the env's stacks in reverse order; data with a Retain/Snapshot policy stays."""
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
 
-    rendered = _rendered_for_aws(app, env, overrides)
+    waits = workflow.waits_from(wait_timeout)
+    rendered = _rendered_for_aws(app, env, overrides, stacks, nested)
     confirm = confirmer(yes)
     opened = workflow.open_env(rendered, _console(app, events=events), nested, upload=False)
-    results = workflow.delete(opened, confirm, stacks, yes, purge_artifacts)
+    results = workflow.delete(opened, confirm, stacks, yes, purge_artifacts, waits)
     _summary(opened.console, results, "delete", opened.aws.cfn.calls if api_calls else None)
 
 
@@ -384,8 +528,12 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
     from generator.deploy import workflow
     from generator.deploy.review import markdown as to_markdown
     from generator.deploy.review import show_plan
+    from generator.render import check_writable, write_file
 
-    rendered = _rendered_for_aws(app, env, overrides)
+    rendered = _rendered_for_aws(app, env, overrides, stacks, nested)
+    for path in (out, markdown):
+        if path:
+            check_writable(path.parent, [path], path)
     console = _console(app, err=fmt == "json")
     result = workflow.plan(workflow.open_env(rendered, console, nested), stacks, overrides,
                            drift)
@@ -394,10 +542,10 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
     else:
         show_plan(console, result, diff=show_diff)
     if out:
-        out.write_text(result.to_json(), encoding="utf-8")
+        write_file(out, result.to_json())
         console.line(f"plan saved to {out}; run `stackgen apply {out}` to execute it")
     if markdown:
-        markdown.write_text(to_markdown(result), encoding="utf-8")
+        write_file(markdown, to_markdown(result))
         console.line(f"review written to {markdown}")
     if detailed_exitcode and result.has_changes:
         sys.exit(2)
@@ -410,9 +558,11 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
 @allow_replace_option
 @approve_broadening_option
 @events_option
+@wait_timeout_option
 @pass_app
 def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: bool,
-          allow_replace: tuple[str, ...], approve_broadening: bool, events: str) -> None:
+          allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
+          wait_timeout: tuple[str, ...]) -> None:
     """Execute exactly the change sets a plan reviewed, then continue downstream.
 
     The env is rendered again with the plan's own --set values (plus any given here);
@@ -424,15 +574,36 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     from generator.errors import UsageError
 
     try:
-        saved = Plan.from_json(plan_file.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise UsageError(f"{plan_file}: not a stackgen plan ({exc}); make one with "
+        if not plan_file.is_file():  # /dev/zero or a FIFO: never read to the end
+            raise UsageError(f"{plan_file}: not a regular file; pass a plan saved by "
+                             "`stackgen plan --out`")
+        with plan_file.open("rb") as f:
+            saved = Plan.from_json(f.read(MAX_PLAN_BYTES + 1).decode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{plan_file}: cannot read it ({exc.strerror}); check the path") from None
+    except ValueError as exc:  # not UTF-8, not JSON, or JSON of another shape
+        detail = " ".join(str(exc).split())[:200]
+        raise UsageError(f"{plan_file}: not a stackgen plan ({detail}); make one with "
                          "`stackgen plan --out`") from None
-    rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides))
+    if saved.tool_version != __version__:
+        # Another version may render other templates: the plan's review would not hold.
+        raise UsageError(f"{plan_file}: made by stackgen {saved.tool_version}, this is "
+                         f"{__version__}; make the plan again with `stackgen plan --out`")
+    waits = workflow.waits_from(wait_timeout)
+    rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides),
+                                 nested=saved.nested, allow_replace=allow_replace)
+    known = {"root"} if saved.nested else set(rendered.stacks)
+    strays = sorted({s.stack for s in saved.stacks} - known)
+    if strays:
+        raise UsageError(f"{plan_file}: stack '{strays[0]}' is not a stack of env '{saved.env}' "
+                         f"as rendered now ({', '.join(sorted(known))}); make the plan again")
     confirm = confirmer(yes)
-    opened = workflow.open_env(rendered, _console(app, events=events), saved.nested)
-    _summary(opened.console, workflow.apply(opened, confirm, saved, allow_replace,
-                                            approve_broadening or not yes), "apply")
+    opened = workflow.open_env(rendered, _console(app, events=events), saved.nested,
+                               upload=False)
+    results = workflow.apply(opened, confirm, saved, allow_replace, waits,
+                             approve_broadening or not yes)
+    _record_deployed(app, rendered, results)
+    _summary(opened.console, results, "apply")
 
 
 @cli.command(short_help='Show template and parameter diffs only.')
@@ -445,8 +616,8 @@ def diff(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[st
     from generator.deploy import workflow
     from generator.deploy.differ import diff_env
 
-    opened = workflow.open_env(_rendered_for_aws(app, env, overrides), _console(app),
-                               nested=False, upload=False)
+    opened = workflow.open_env(_rendered_for_aws(app, env, overrides, stacks, nested=False),
+                               _console(app), nested=False, upload=False)
     diff_env(opened.rendered, opened.aws.cfn, opened.lookups, opened.console, frozenset(stacks))
 
 
@@ -455,8 +626,8 @@ def _deployed_form(app: AppContext, env: str, overrides: tuple[str, ...],
     """The env as deployed: the stacks, or the nested form's root."""
     from generator.deploy import workflow
 
-    return workflow.open_env(_rendered_for_aws(app, env, overrides), _console(app), nested,
-                             upload=False)
+    return workflow.open_env(_rendered_for_aws(app, env, overrides, nested=nested), _console(app),
+                             nested, upload=False)
 
 
 @cli.command(short_help="Show the env's stacks and their status.")
@@ -501,6 +672,39 @@ def outputs(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
                          [[s, k, v] for s, outs in found.items() for k, v in sorted(outs.items())])
 
 
+@cli.command(short_help="Release an env's lock left by a dead process.")
+@env_option
+@click.option("--yes", "-y", is_flag=True, help="release without asking")
+@pass_app
+def unlock(app: AppContext, env: str, yes: bool) -> None:
+    """Release the env's lock (deploy, apply and delete hold it) that a process which
+    died or was killed left behind. Shows the holder first."""
+    from generator.deploy import workflow
+    from generator.deploy.lock import when
+    from generator.deploy.session import confirmer
+
+    rendered = _rendered_for_aws(app, env, ())
+    opened = workflow.open_env(rendered, _console(app), nested=False, upload=False)
+    lock = workflow.env_lock(opened, "unlock")
+    current = lock.read()
+    if current is None:
+        click.echo(f"env {env} is not locked")
+        return
+    holder = current.holder
+    state = "expired" if current.expired else "expires"
+    click.echo(f"env {env} is locked by {holder.who} since {when(holder.acquired)} "
+               f"({holder.reason}), {state} {when(holder.expires)}")
+    if not confirmer(yes)("release it? (a run still alive would go on without the lock)"):
+        click.echo("lock kept")
+        sys.exit(1)
+    if lock.force_release(current.etag):
+        click.echo(f"env {env} unlocked")
+    else:
+        click.echo(f"the lock of env {env} changed since it was shown; run unlock again",
+                   err=True)
+        sys.exit(1)
+
+
 @cli.group(short_help='The local AWS endpoint (moto, 127.0.0.1).')
 def local() -> None:
     """The local AWS endpoint (moto's server on 127.0.0.1) for offline deploys."""
@@ -517,11 +721,17 @@ def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool) 
     from generator.local.manager import LocalEndpoint
 
     cfg = _load(app, seed_env, ()).config  # bad params fail before anything starts
-    endpoint, started = LocalEndpoint(app.state_dir).up(port)
-    from generator.aws import local_session
+    manager = LocalEndpoint(app.state_dir)
+    endpoint, started = manager.up(port)
+    from generator.aws import local_target, session
     from generator.local.seed import seed
 
-    seeded = seed(local_session(cfg.region), endpoint.url, cfg)
+    try:
+        seeded = seed(session(cfg.region, local_target(endpoint.url)), endpoint.url, cfg)
+    except BaseException:
+        if started:  # a half-set-up endpoint started by this command does not stay behind
+            manager.down()
+        raise
     if print_url:
         click.echo(endpoint.url)
         return
@@ -529,6 +739,7 @@ def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool) 
     click.echo(f"local endpoint {verb}: {endpoint.url} (pid {endpoint.pid})")
     for item in seeded:
         click.echo(f"  seeded {item}")
+    click.echo("  envs with `target: local` find it by themselves; for other tools:")
     click.echo(f"  export AWS_ENDPOINT_URL={endpoint.url}")
 
 

@@ -21,6 +21,15 @@ Cidr = Annotated[str, Meta(pattern=r"^[0-9a-fA-F.:]+/\d{1,3}$")]
 Port = Annotated[int, Meta(ge=0, le=65535)]
 
 
+class Invalid(ValueError):
+    """A cross-field rule is broken; ``key`` (dotted, relative to the struct that raises)
+    is where the error should point, so that the line named is the key's, not the struct's."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 def doc(text: str) -> Meta:
     return Meta(description=text)
 
@@ -45,6 +54,12 @@ class Network(Strict):
     private_subnets: Annotated[
         bool, doc("app and DB in private subnets behind a NAT gateway (mode create)")
     ] = False
+    # A NAT gateway lives in one AZ: with a single one, losing that AZ cuts every
+    # private subnet off the internet (VPC user guide, "NAT gateway basics").
+    nat_gateways: Annotated[
+        Literal["one_per_az", "single"],
+        doc("private subnets: a NAT gateway in each AZ, or one shared (cheaper, one AZ's fate)"),
+    ] = "one_per_az"
     vpc_id: Annotated[str | None, doc("existing VPC id (mode existing)")] = None
     public_subnet_ids: Annotated[list[str], doc("existing public subnets (mode existing)")] = []
     private_subnet_ids: Annotated[
@@ -54,9 +69,9 @@ class Network(Strict):
     def __post_init__(self) -> None:
         if self.mode == "existing":
             if not self.vpc_id:
-                raise ValueError("mode 'existing' needs vpc_id")
+                raise Invalid("mode 'existing' needs vpc_id", "vpc_id")
             if len(self.public_subnet_ids) < 2:
-                raise ValueError("mode 'existing' needs public_subnet_ids in two AZs")
+                raise Invalid("mode 'existing' needs public_subnet_ids in two AZs", "public_subnet_ids")
 
 
 # --- dns ----------------------------------------------------------------------
@@ -69,6 +84,19 @@ class HostedZone(Strict):
     create: Annotated[bool, doc("create the zone (else look it up by name)")] = False
     id: Annotated[str | None, doc("existing zone id; skips the lookup by name")] = None
     retain_on_delete: Annotated[bool, doc("keep a created zone when the stack goes")] = True
+    parent_zone_id: Annotated[
+        Annotated[str, Meta(pattern=r"^[A-Z0-9]{1,32}$")] | None,
+        doc("a created zone: the parent zone (in this account) the dns stack adds its NS records to"),
+    ] = None
+    delegated: Annotated[
+        bool,
+        doc("a created zone: you added its NS records at the parent yourself (outside this account)"),
+    ] = False
+
+    def __post_init__(self) -> None:
+        if not self.create and (self.parent_zone_id or self.delegated):
+            raise Invalid("parent_zone_id and delegated apply only to a created zone "
+                          "(create: true)", "parent_zone_id" if self.parent_zone_id else "delegated")
 
 
 class Dns(Strict):
@@ -82,7 +110,7 @@ class Dns(Strict):
     def __post_init__(self) -> None:
         zone = self.zone.name.rstrip(".")
         if self.domain != zone and not self.domain.endswith("." + zone):
-            raise ValueError(f"domain '{self.domain}' is not inside zone '{zone}'")
+            raise Invalid(f"domain '{self.domain}' is not inside zone '{zone}'", "domain")
 
 
 # --- alb ----------------------------------------------------------------------
@@ -94,15 +122,17 @@ class HealthCheck(Strict):
     path: Annotated[str, Meta(pattern=r"^/"), doc("health check path")] = "/"
     port: Annotated[str, doc("port or traffic-port")] = "traffic-port"
     protocol: Annotated[Literal["HTTP", "HTTPS"], doc("health check protocol")] = "HTTP"
-    interval_seconds: Annotated[int, Meta(ge=5, le=300), doc("time between checks")] = 30
+    # 15 s x 2 passes: a new task is healthy in ~30 s instead of 30 s x 5 = 150 s
+    # (ELB user guide, "Health checks for your target groups").
+    interval_seconds: Annotated[int, Meta(ge=5, le=300), doc("time between checks")] = 15
     timeout_seconds: Annotated[int, Meta(ge=2, le=120), doc("time a check may take (< interval)")] = 5
-    healthy_threshold: Annotated[int, Meta(ge=2, le=10), doc("passes before a target is healthy")] = 5
+    healthy_threshold: Annotated[int, Meta(ge=2, le=10), doc("passes before a target is healthy")] = 2
     unhealthy_threshold: Annotated[int, Meta(ge=2, le=10), doc("failures before a target is unhealthy")] = 2
     matcher: Annotated[str, doc("HTTP codes counted healthy")] = "200"
 
     def __post_init__(self) -> None:
         if self.timeout_seconds >= self.interval_seconds:
-            raise ValueError("timeout_seconds must be less than interval_seconds")
+            raise Invalid("timeout_seconds must be less than interval_seconds", "timeout_seconds")
 
 
 class TargetGroup(Strict):
@@ -111,9 +141,11 @@ class TargetGroup(Strict):
     port: Annotated[Port, doc("port the targets receive traffic on")] = 80
     protocol: Annotated[Literal["HTTP", "HTTPS"], doc("protocol to the targets")] = "HTTP"
     protocol_version: Annotated[Literal["HTTP1", "HTTP2", "GRPC"], doc("HTTP1, HTTP2 or GRPC")] = "HTTP1"
+    # 30 s: the app answers short requests; ELB's 300 s default held every
+    # deployment and scale-in five minutes per task (ELB user guide, "Deregistration delay").
     deregistration_delay_seconds: Annotated[
         int, Meta(ge=0, le=3600), doc("draining time before a target is removed")
-    ] = 300
+    ] = 30
     health_check: HealthCheck = msgspec.field(default_factory=HealthCheck)
 
 
@@ -164,6 +196,18 @@ class AsgScaling(Strict):
     ] = 100
 
 
+class RollingUpdate(Strict):
+    """How CloudFormation replaces instances when the launch template (e.g. the AMI) moves."""
+
+    max_batch_size: Annotated[int, Meta(ge=1), doc("instances replaced at a time")] = 1
+    min_instances_in_service: Annotated[
+        Annotated[int, Meta(ge=0)] | None, doc("instances kept in service; default min_size")
+    ] = None
+    pause_seconds: Annotated[
+        int, Meta(ge=0, le=3600), doc("wait after each batch, so new instances join the cluster")
+    ] = 120
+
+
 class Asg(Strict):
     """EC2 capacity for ECS: launch template and auto scaling group (EC2 launch type only)."""
 
@@ -179,7 +223,11 @@ class Asg(Strict):
     volume: Volume = msgspec.field(default_factory=Volume)
     min_size: Annotated[int, Meta(ge=0), doc("fewest instances")] = 1
     max_size: Annotated[int, Meta(ge=1), doc("most instances")] = 3
-    desired_capacity: Annotated[int, Meta(ge=0), doc("instances to start with (min..max)")] = 1
+    desired_capacity: Annotated[
+        int,
+        Meta(ge=0),
+        doc("instances (scaling.mode none); a scaler owns it otherwise and the group starts at min_size"),
+    ] = 1
     default_cooldown_seconds: Annotated[int, Meta(ge=0), doc("cooldown between scaling activities")] = 300
     health_check_type: Annotated[Literal["EC2", "ELB"], doc("EC2 status checks, or the load balancer's")] = (
         "EC2"
@@ -189,19 +237,33 @@ class Asg(Strict):
     ] = 300
     collect_group_metrics: Annotated[bool, doc("collect all group metrics (1-minute)")] = True
     register_in_target_group: Annotated[
-        bool, doc("the hand setup registered instances in the target group")
-    ] = True
+        bool, doc("must stay false: the ECS service registers its tasks in the target group (one owner)")
+    ] = False
     ssm_core: Annotated[bool, doc("attach AmazonSSMManagedInstanceCore")] = False
     http_tokens: Annotated[Literal["required", "optional"], doc("IMDSv2")] = "required"
     scaling: AsgScaling = msgspec.field(default_factory=AsgScaling)
+    rolling_update: RollingUpdate = msgspec.field(default_factory=RollingUpdate)
 
     def __post_init__(self) -> None:
         if self.min_size > self.max_size:
-            raise ValueError(f"min_size ({self.min_size}) > max_size ({self.max_size})")
+            raise Invalid(f"min_size ({self.min_size}) > max_size ({self.max_size})", "min_size")
         if not self.min_size <= self.desired_capacity <= self.max_size:
-            raise ValueError(
+            raise Invalid(
                 f"desired_capacity ({self.desired_capacity}) must be between "
-                f"min_size ({self.min_size}) and max_size ({self.max_size})"
+                f"min_size ({self.min_size}) and max_size ({self.max_size})", "desired_capacity"
+            )
+        if self.scaling.mode != "none" and self.desired_capacity != self.min_size:
+            raise Invalid(
+                f"desired_capacity ({self.desired_capacity}) is not applied while scaling.mode "
+                f"'{self.scaling.mode}' owns the group's size (it starts at min_size "
+                f"{self.min_size}); set min_size instead, or scaling.mode none", "desired_capacity"
+            )
+        in_service = self.rolling_update.min_instances_in_service
+        if in_service is not None and in_service >= self.max_size:
+            raise Invalid(
+                f"rolling_update.min_instances_in_service ({in_service}) must be below "
+                f"max_size ({self.max_size}): a replacement needs room beside the old instances",
+                "rolling_update.min_instances_in_service"
             )
 
 
@@ -214,8 +276,10 @@ class Rds(Strict):
     instance_class: Annotated[str, Meta(pattern=r"^db\."), doc("DB instance class")] = "db.t3.micro"
     engine: Annotated[Literal["postgres"], doc("database engine")] = "postgres"
     engine_version: Annotated[
-        str, Meta(pattern=r"^\d+(\.\d+)*$"), doc("a current 16.x (16.1 is deprecated)")
-    ] = "16.13"
+        # 15+: the default parameter group then refuses plaintext (rds.force_ssl=1).
+        str, Meta(pattern=r"^(1[5-9]|[2-9]\d)(\.\d+)*$"),
+        doc("major version: RDS picks the default minor and AutoMinorVersionUpgrade keeps it current"),
+    ] = "16"
     allocated_storage_gib: Annotated[int, Meta(ge=20, le=65536), doc("storage size")] = 20
     storage_type: Annotated[Literal["gp2", "gp3", "io1", "io2"], doc("storage type")] = "gp3"
     storage_encrypted: Annotated[bool, doc("encrypt storage at rest (create-only)")] = True
@@ -230,10 +294,15 @@ class Rds(Strict):
         Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$"),
         doc("master user (create-only); its password is never in params"),
     ] = "kubenews"
+    # `secret` by default: RDS rotates a managed password every 7 days and ECS injects
+    # secrets only when a task starts, so running tasks would fail to open connections
+    # after each rotation (see the README's "Rotating the DB password").
     password: Annotated[
         Literal["managed", "secret"],
-        doc("`managed`: RDS keeps it in Secrets Manager; `secret`: a generated secret"),
-    ] = "managed"
+        doc("`secret`: a generated secret, rotated only by you (runbook in README); "
+            "`managed`: RDS rotates it every 7 days and running tasks keep the old one"),
+    ] = "secret"
+
     port: Annotated[Port, doc("DB port; the app's security group reaches only this")] = 5432
     publicly_accessible: Annotated[bool, doc("a public endpoint (keep false)")] = False
     deletion_policy: Annotated[
@@ -252,9 +321,9 @@ class PlacementStrategy(Strict):
 
     def __post_init__(self) -> None:
         if self.type == "random" and self.field:
-            raise ValueError("strategy 'random' takes no field")
+            raise Invalid("strategy 'random' takes no field", "field")
         if self.type == "binpack" and self.field not in ("cpu", "memory"):
-            raise ValueError("strategy 'binpack' needs field 'cpu' or 'memory'")
+            raise Invalid("strategy 'binpack' needs field 'cpu' or 'memory'", "field")
         if self.type == "spread" and not self.field:
             raise ValueError("strategy 'spread' needs a field such as 'attribute:ecs.availability-zone'")
 
@@ -269,7 +338,7 @@ class PlacementConstraint(Strict):
         if self.type == "memberOf" and not self.expression:
             raise ValueError("constraint 'memberOf' needs an expression")
         if self.type == "distinctInstance" and self.expression:
-            raise ValueError("constraint 'distinctInstance' takes no expression")
+            raise Invalid("constraint 'distinctInstance' takes no expression", "expression")
 
 
 class SecretRef(Strict):
@@ -360,7 +429,7 @@ class ServiceScaling(Strict):
 
     def __post_init__(self) -> None:
         if self.min_tasks > self.max_tasks:
-            raise ValueError(f"min_tasks ({self.min_tasks}) > max_tasks ({self.max_tasks})")
+            raise Invalid(f"min_tasks ({self.min_tasks}) > max_tasks ({self.max_tasks})", "min_tasks")
         if self.enabled and self.cpu_target_percent is None and self.requests_per_target is None:
             raise ValueError("enabled scaling needs cpu_target_percent or requests_per_target")
 
@@ -372,7 +441,9 @@ def _distinct_instance() -> list[PlacementConstraint]:
 class Service(Strict):
     """The long-running ECS service behind the load balancer."""
 
-    desired_count: Annotated[int, Meta(ge=0), doc("tasks to run")] = 1
+    desired_count: Annotated[
+        int, Meta(ge=0), doc("tasks to run without autoscaling; with it the service starts at min_tasks")
+    ] = 1
     scheduling_strategy: Annotated[
         Literal["REPLICA", "DAEMON"], doc("REPLICA, or DAEMON (one per instance)")
     ] = "REPLICA"
@@ -387,6 +458,25 @@ class Service(Strict):
     autoscaling: ServiceScaling = msgspec.field(default_factory=ServiceScaling)
     enable_execute_command: Annotated[bool, doc("allow ECS Exec into tasks")] = False
 
+    @property
+    def scaled(self) -> bool:
+        """Application Auto Scaling owns DesiredCount: the template must not set it."""
+        return self.autoscaling.enabled and self.scheduling_strategy == "REPLICA"
+
+    @property
+    def initial_count(self) -> int:
+        """Tasks right after a create: the scaler's minimum, else desired_count."""
+        return self.autoscaling.min_tasks if self.scaled else self.desired_count
+
+    def __post_init__(self) -> None:
+        if self.scaled and self.desired_count != self.autoscaling.min_tasks:
+            raise Invalid(
+                f"desired_count ({self.desired_count}) is not applied while autoscaling owns "
+                f"the count (the service starts at autoscaling.min_tasks "
+                f"{self.autoscaling.min_tasks}); set min_tasks instead, or autoscaling.enabled: "
+                "false", "desired_count"
+            )
+
 
 class Task(Strict):
     """A standalone task definition (batch work, a DB migration), with its own role."""
@@ -400,6 +490,9 @@ class Task(Strict):
     task_role_statements: Annotated[
         list[IamStatement], doc("what this task alone may do (its own role)")
     ] = []
+    database: Annotated[
+        bool, doc("gets the service's DB host, name, user, TLS setting and password; false opts out")
+    ] = True
 
 
 # Task sizes Fargate accepts: cpu units -> allowed memory (MiB).
@@ -462,34 +555,39 @@ class Ecs(Strict):
 
     def __post_init__(self) -> None:
         if self.container.memory_mib > self.memory_mib:
-            raise ValueError(
+            raise Invalid(
                 f"container.memory_mib ({self.container.memory_mib}) exceeds the task's "
-                f"memory_mib ({self.memory_mib})"
+                f"memory_mib ({self.memory_mib})", "container.memory_mib"
             )
         if self.container.cpu > self.cpu:
-            raise ValueError(f"container.cpu ({self.container.cpu}) exceeds the task's cpu ({self.cpu})")
+            raise Invalid(
+                f"container.cpu ({self.container.cpu}) exceeds the task's cpu ({self.cpu})", "container.cpu"
+            )
         if not self.fargate:
             return
         if self.network_mode not in (None, "awsvpc"):
-            raise ValueError("Fargate needs network_mode 'awsvpc'")
+            raise Invalid("Fargate needs network_mode 'awsvpc'", "network_mode")
         for c in self.service.placement_constraints:
-            raise ValueError(
+            raise Invalid(
                 f"Fargate does not support placement constraints ('{c.type}'); "
-                "set service.placement_constraints: []"
+                "set service.placement_constraints: []", "service.placement_constraints"
             )
         if self.service.placement_strategies:
-            raise ValueError(
-                "Fargate does not support placement strategies; set service.placement_strategies: []"
+            raise Invalid(
+                "Fargate does not support placement strategies; set service.placement_strategies: []",
+                "service.placement_strategies",
             )
         if self.service.scheduling_strategy == "DAEMON":
-            raise ValueError("Fargate does not support the DAEMON scheduling strategy")
+            raise Invalid(
+                "Fargate does not support the DAEMON scheduling strategy", "service.scheduling_strategy"
+            )
         problem = fargate_size_problem(self.cpu, self.memory_mib)
         if problem:
-            raise ValueError(problem)
+            raise Invalid(problem, "memory_mib")
         for name, task in self.tasks.items():
             problem = fargate_size_problem(task.cpu, task.memory_mib)
             if problem:
-                raise ValueError(f"tasks.{name}: {problem}")
+                raise Invalid(problem, f"tasks.{name}.memory_mib")
 
 
 class Alarms(Strict):
@@ -512,6 +610,11 @@ class Environment(Strict):
     account_id: Annotated[
         Annotated[str, Meta(pattern=r"^\d{12}$")] | None, doc("deploy refuses another account")
     ] = None
+    target: Annotated[
+        Literal["aws", "local"],
+        doc("`aws`: the standard credentials and endpoints; `local`: the running local "
+            "endpoint with throw-away credentials"),
+    ] = "aws"
     termination_protection: Annotated[bool, doc("protect every stack from deletion")] = False
     nested: Annotated[bool, doc("deploy as one root stack with nested children")] = False
     tags: Annotated[dict[str, str], doc("extra tags on every stack")] = {}
@@ -525,18 +628,21 @@ class Environment(Strict):
     def __post_init__(self) -> None:
         ecs, asg = self.ecs, self.asg
         if ecs.fargate and asg.scaling.mode == "capacity_provider":
-            raise ValueError("asg.scaling.mode 'capacity_provider' needs ecs.launch_type EC2")
+            raise Invalid(
+                "asg.scaling.mode 'capacity_provider' needs ecs.launch_type EC2", "asg.scaling.mode"
+            )
         if ecs.fargate:
             return
-        bridge = ecs.effective_network_mode == "bridge"
-        if asg.register_in_target_group and bridge and ecs.container.host_port == 0:
-            raise ValueError(
-                "asg.register_in_target_group registers instances on the target group "
-                "port, which a dynamic host_port (0) never listens on; set one of them off"
+        if asg.register_in_target_group:
+            raise Invalid(
+                "asg.register_in_target_group: the ECS service registers its tasks in the target "
+                "group; instances registered too would get traffic on a port no task owns (one "
+                "owner); set it false", "asg.register_in_target_group"
             )
         distinct = any(c.type == "distinctInstance" for c in ecs.service.placement_constraints)
-        if distinct and ecs.service.desired_count > asg.max_size:
-            raise ValueError(
-                f"ecs.service.desired_count ({ecs.service.desired_count}) with "
-                f"distinctInstance needs asg.max_size >= it (is {asg.max_size})"
+        if distinct and ecs.service.initial_count > asg.max_size:
+            raise Invalid(
+                f"ecs.service.desired_count ({ecs.service.initial_count}) with "
+                f"distinctInstance needs asg.max_size >= it (is {asg.max_size})",
+                "ecs.service.desired_count"
             )

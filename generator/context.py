@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.config import Environment, IamStatement, SecretRef
+from generator.config import Environment, IamStatement, SecretRef, Task
 from generator.graph import Stack
 
 EPHEMERAL_PORTS = (32768, 65535)
@@ -26,14 +26,13 @@ def conditions(cfg: Environment) -> frozenset[str]:
         "fargate" if ecs.fargate else "ec2",
         f"network_{cfg.network.mode}",
     }
-    if not ecs.fargate:
-        if asg.register_in_target_group:
-            facts.add("register_instances")
-        if asg.scaling.mode == "capacity_provider":
-            facts.add("capacity_provider")
+    if not ecs.fargate and asg.scaling.mode == "capacity_provider":
+        facts.add("capacity_provider")
     scaling = ecs.service.autoscaling
     if scaling.enabled and scaling.requests_per_target:
-        facts.add("request_scaling")
+        # ALBRequestCountPerTarget follows one target group; blue/green has two.
+        blue_green = ecs.service.deployment.strategy == "BLUE_GREEN"
+        facts.add("request_scaling_blue_green" if blue_green else "request_scaling")
     if cfg.dns.zone.create:
         facts.add("create_zone")
     if ecs.service.deployment.strategy == "BLUE_GREEN":
@@ -199,8 +198,43 @@ def _statements(stmts: list[IamStatement]) -> list[dict[str, Any]]:
 # --- one builder per stack ------------------------------------------------------
 
 
+def _app_ports(cfg: Environment) -> tuple[int, int]:
+    """Ports the load balancer reaches the app on: the host port in bridge mode
+    (the ephemeral range for a dynamic one), the container port otherwise."""
+    ecs = cfg.ecs
+    if ecs.effective_network_mode in ("awsvpc", "host"):
+        return (ecs.container.container_port,) * 2
+    host_port = ecs.container.host_port
+    return EPHEMERAL_PORTS if host_port == 0 else (host_port, host_port)
+
+
+def _security_groups(ctx: StackContext) -> None:
+    """The load balancer's and the app's groups live in network, so that rds (which
+    reads the app's group) depends on network alone and runs beside alb and asg."""
+    cfg = ctx.cfg
+    low, high = _app_ports(cfg)
+    ctx.values.update(
+        vpc_ref="!Ref VpcId" if cfg.network.mode == "existing" else "!Ref Vpc",
+        alb_ingress=[
+            Ingress(f"{proto} from {cidr}", port, port, cidr=cidr)
+            for cidr in cfg.alb.ingress_cidrs
+            for proto, port in (("HTTP", 80), ("HTTPS", 443))
+        ],
+        app_ingress=[
+            Ingress("app ports from the load balancer", low, high,
+                    source_sg="!Ref AlbSecurityGroup")
+        ],
+    )
+    ctx.outputs += [
+        Output("AlbSecurityGroupId", "!Ref AlbSecurityGroup", "load balancer security group"),
+        Output("AppSecurityGroupId", "!Ref AppSecurityGroup",
+               "security group of the container instances (EC2) or tasks (awsvpc)"),
+    ]
+
+
 def _network(ctx: StackContext) -> None:
     net = ctx.cfg.network
+    _security_groups(ctx)
     if net.mode == "existing":
         ctx.params += [
             Param("VpcId", "AWS::EC2::VPC::Id", "existing VPC", value=net.vpc_id),
@@ -237,8 +271,18 @@ def _network(ctx: StackContext) -> None:
             "zones for the subnets", value=",".join(zones),
         )
     )
+    # One NAT gateway (with its route table) per AZ unless `single`; the first keeps the
+    # unnumbered ids, so switching modes adds or removes gateways without replacing it.
+    per_az = net.nat_gateways == "one_per_az"
+    nats = [
+        {"suffix": "" if i == 0 else str(i + 1), "subnet": public[i]["id"]}
+        for i in range(len(private) if per_az else min(1, len(private)))
+    ]
+    for i, subnet in enumerate(private):
+        subnet["route_table"] = f"PrivateRouteTable{nats[i]['suffix'] if per_az else ''}"
     app = private or public
-    ctx.values.update(existing=False, public_subnets=public, private_subnets=private)
+    ctx.values.update(existing=False, public_subnets=public, private_subnets=private,
+                      nat_gateways=nats)
     ctx.outputs += [
         Output("VpcId", "!Ref Vpc", "VPC id"),
         Output(
@@ -256,7 +300,6 @@ def _network(ctx: StackContext) -> None:
 
 def _dns(ctx: StackContext) -> None:
     zone = ctx.cfg.dns.zone
-    ctx.params.append(Param("DomainName", description="the app's domain", value=ctx.cfg.dns.domain))
     if not zone.create:
         source = None if zone.id else {"Lookup": "HostedZoneIdByName", "Name": zone.name}
         ctx.params.append(
@@ -270,8 +313,18 @@ def _dns(ctx: StackContext) -> None:
         zone_ref=zone_ref,
         zone_policy="Retain" if zone.retain_on_delete else "Delete",
     )
+    ctx.outputs.append(Output("HostedZoneId", zone_ref, "hosted zone of the domain"))
+    if zone.create:
+        # What the parent zone must list as NS records for the zone to resolve. Joined:
+        # a bare list attribute is not a valid output value.
+        ctx.outputs.append(Output(
+            "NameServers", '!Join [",", !GetAtt HostedZone.NameServers]',
+            "name servers the parent zone must delegate to (NS records)"))
+
+
+def _cert(ctx: StackContext) -> None:
+    ctx.params.append(Param("DomainName", description="the app's domain", value=ctx.cfg.dns.domain))
     ctx.outputs += [
-        Output("HostedZoneId", zone_ref, "hosted zone of the domain"),
         Output("CertificateArn", "!Ref Certificate", "ACM certificate for the domain"),
         Output("DomainName", "!Ref DomainName", "the app's domain"),
     ]
@@ -280,28 +333,14 @@ def _dns(ctx: StackContext) -> None:
 def _alb(ctx: StackContext) -> None:
     cfg = ctx.cfg
     ctx.params.append(Param("DomainName", description="the app's domain", value=cfg.dns.domain))
-    ingress = [
-        Ingress(f"{proto} from {cidr}", port, port, cidr=cidr)
-        for cidr in cfg.alb.ingress_cidrs
-        for proto, port in (("HTTP", 80), ("HTTPS", 443))
-    ]
-    app_ingress = [
-        Ingress(
-            "app port from the load balancer", cfg.ecs.container.container_port,
-            cfg.ecs.container.container_port, source_sg="!Ref AlbSecurityGroup",
-        )
-    ] if cfg.ecs.fargate else []
     blue_green = cfg.ecs.service.deployment.strategy == "BLUE_GREEN"
     ctx.values.update(
-        ingress=ingress,
-        app_ingress=app_ingress,
         target_type="ip" if cfg.ecs.effective_network_mode == "awsvpc" else "instance",
         blue_green=blue_green,
     )
     ctx.outputs += [
         Output("LoadBalancerArn", "!Ref LoadBalancer", "load balancer ARN"),
         Output("LoadBalancerDnsName", "!GetAtt LoadBalancer.DNSName", "load balancer DNS name"),
-        Output("AlbSecurityGroupId", "!Ref AlbSecurityGroup", "load balancer security group"),
         Output("TargetGroupArn", "!Ref TargetGroup", "target group of the app"),
         Output("ListenerArn", "!Ref HttpsListener", "HTTPS listener"),
         Output(
@@ -310,21 +349,26 @@ def _alb(ctx: StackContext) -> None:
             "resource label for ALBRequestCountPerTarget scaling",
         ),
     ]
-    if cfg.ecs.fargate:
-        ctx.outputs.append(
-            Output("AppSecurityGroupId", "!Ref AppSecurityGroup", "security group of the tasks")
-        )
     if blue_green:
         ctx.outputs += [
             Output("AlternateTargetGroupArn", "!Ref AlternateTargetGroup",
                    "target group of the new revision during a blue/green deployment"),
             Output("ProductionListenerRuleArn", "!Ref ProductionRule",
                    "HTTPS rule whose traffic a blue/green deployment shifts"),
+            Output("LoadBalancerFullName", "!GetAtt LoadBalancer.LoadBalancerFullName",
+                   "metric dimension of the load balancer"),
+            Output("TargetGroupFullName", "!GetAtt TargetGroup.TargetGroupFullName",
+                   "metric dimension of the target group"),
+            Output("AlternateTargetGroupFullName",
+                   "!GetAtt AlternateTargetGroup.TargetGroupFullName",
+                   "metric dimension of the alternate target group"),
         ]
+    ctx.outputs.append(Output("Target5xxAlarmName", "!Ref Target5xxAlarm",
+                              "alarm that fails (and rolls back) an ECS deployment"))
 
 
 def _asg(ctx: StackContext) -> None:
-    cfg, asg = ctx.cfg, ctx.cfg.asg
+    asg = ctx.cfg.asg
     ctx.params += [
         Param(
             "ImageId", "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
@@ -337,32 +381,43 @@ def _asg(ctx: StackContext) -> None:
         ctx.params.append(
             Param("KeyName", "AWS::EC2::KeyPair::KeyName", "SSH key pair", value=asg.key_name)
         )
-    host_port = cfg.ecs.container.host_port
-    ports = EPHEMERAL_PORTS if host_port == 0 else (host_port, host_port)
-    if cfg.ecs.effective_network_mode == "host":
-        ports = (cfg.ecs.container.container_port,) * 2
     managed = ["arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"]
     if asg.ssm_core:
         managed.append("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore")
+    in_service = asg.rolling_update.min_instances_in_service
     ctx.values.update(
-        ingress=[
-            Ingress("app ports from the load balancer", ports[0], ports[1],
-                    source_sg="!Ref AlbSecurityGroupId")
-        ],
         managed_policies=managed,
-        user_data=f"#!/bin/bash\necho ECS_CLUSTER={ctx.names.cluster} >> /etc/ecs/ecs.config\n",
-        register=asg.register_in_target_group,
+        # The cluster's name comes from the cluster stack's output (Fn::Sub), so the
+        # graph creates the cluster first: the ECS agent treats "cluster not found" at
+        # registration as terminal (aws/amazon-ecs-agent, ecs_client.go).
+        user_data="#!/bin/bash\necho ECS_CLUSTER=${ClusterName} >> /etc/ecs/ecs.config\n",
         capacity_provider=asg.scaling.mode == "capacity_provider",
         cpu_tracking=asg.scaling.mode == "target_tracking",
+        # A scaling policy or capacity provider owns the group's size: a DesiredCapacity
+        # in the template would reset it on every update that touches the group
+        # (aws/aws-cdk#5507). Omitted, CreateAutoScalingGroup starts it at MinSize (Auto
+        # Scaling API reference, DesiredCapacity) and updates leave it alone.
+        set_desired=asg.scaling.mode == "none",
+        # Must stay below MaxSize, so that a replacement has room (UpdatePolicy docs).
+        min_in_service=(
+            in_service if in_service is not None else min(asg.min_size, asg.max_size - 1)
+        ),
     )
     ctx.outputs += [
-        Output("InstanceSecurityGroupId", "!Ref InstanceSecurityGroup", "container instances' SG"),
         Output("AutoScalingGroupName", "!Ref AutoScalingGroup", "auto scaling group"),
     ]
     if asg.scaling.mode == "capacity_provider":
         ctx.outputs.append(
             Output("CapacityProviderName", "!Ref CapacityProvider", "ECS capacity provider")
         )
+
+
+def _cluster(ctx: StackContext) -> None:
+    ctx.values.update(cluster_name=ctx.names.cluster)
+    ctx.outputs += [
+        Output("ClusterName", "!Ref Cluster", "ECS cluster"),
+        Output("ClusterArn", "!GetAtt Cluster.Arn", "ECS cluster ARN"),
+    ]
 
 
 def _rds(ctx: StackContext) -> None:
@@ -394,15 +449,35 @@ def _rds(ctx: StackContext) -> None:
     ]
 
 
-def _container_env(cfg: Environment) -> list[dict[str, str]]:
-    env = {
+def _db_env(cfg: Environment) -> dict[str, str]:
+    """How the app reaches the DB; the service and (unless they opt out) standalone tasks
+    get the same. kube-news opens TLS only with DB_SSL_REQUIRE=true (src/models/post.js);
+    PostgreSQL 15+ on RDS refuses plaintext (default rds.force_ssl=1), older accepts TLS."""
+    return {
         "DB_DATABASE": yaml_scalar(cfg.rds.database_name),
         "DB_USERNAME": yaml_scalar(cfg.rds.master_username),
         "DB_HOST": "!Ref DbEndpoint",
         "DB_PORT": "!Ref DbPort",
+        "DB_SSL_REQUIRE": yaml_scalar("true"),
     }
+
+
+def _container_env(cfg: Environment) -> list[dict[str, str]]:
+    env = _db_env(cfg)
     env.update({k: yaml_scalar(v) for k, v in cfg.ecs.container.environment.items()})
     return [{"name": k, "value": env[k]} for k in sorted(env)]
+
+
+def _task_env(cfg: Environment, task: Task) -> list[dict[str, str]]:
+    env = _db_env(cfg) if task.database else {}
+    env.update({k: yaml_scalar(v) for k, v in task.environment.items()})
+    return [{"name": k, "value": env[k]} for k in sorted(env)]
+
+
+def _task_secrets(task: Task) -> dict[str, SecretRef]:
+    """A task's own secrets, on top of the DB password it shares with the service."""
+    base = {"DB_PASSWORD": SecretRef(db_password=True)} if task.database else {}
+    return {**base, **task.secrets}
 
 
 def _secrets_list(secrets: dict[str, SecretRef]) -> list[dict[str, str]]:
@@ -414,15 +489,39 @@ def logical_id(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
 
 
+def _exec_statements(enabled: bool) -> list[dict[str, Any]]:
+    """ECS Exec: the SSM agent in the task opens its channels as the task role, and the
+    cluster's DEFAULT logging writes the session to the task's own log group (ECS
+    developer guide, "Monitor Amazon ECS containers with ECS Exec", IAM permissions)."""
+    if not enabled:
+        return []
+    return [
+        # ssmmessages has no resource-level permissions.
+        {"Effect": "Allow", "Resource": "*", "Action": [
+            "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+            "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]},
+        {"Effect": "Allow", "Resource": "*", "Action": ["logs:DescribeLogGroups"]},
+        {"Effect": "Allow", "Resource": Raw("!GetAtt LogGroup.Arn"), "Action": [
+            "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]},
+    ]
+
+
 def _ecs(ctx: StackContext) -> None:
     cfg, ecs = ctx.cfg, ctx.cfg.ecs
     svc = ecs.service
-    ctx.params += [
-        Param("Image", description="container image of the app", value=ecs.container.image),
-        Param("DesiredCount", "Number", "tasks of the service", value=svc.desired_count),
-    ]
+    ctx.params.append(
+        Param("Image", description="container image of the app", value=ecs.container.image))
+    if not svc.scaled:
+        # With a scaler, DesiredCount stays out of the template: every update that
+        # touched the service would reset what auto scaling chose (aws/containers-
+        # roadmap#493). Omitted, a create starts 1 task (CloudFormation user guide,
+        # AWS::ECS::Service DesiredCount) and registering the scalable target moves it
+        # into [MinCapacity, MaxCapacity] at once (Application Auto Scaling API
+        # reference, RegisterScalableTarget); an update keeps the running count.
+        ctx.params.append(
+            Param("DesiredCount", "Number", "tasks of the service", value=svc.desired_count))
     all_refs = list(ecs.container.secrets.values()) + [
-        r for t in ecs.tasks.values() for r in t.secrets.values()
+        r for t in ecs.tasks.values() for r in _task_secrets(t).values()
     ]
     capacity_provider = not ecs.fargate and cfg.asg.scaling.mode == "capacity_provider"
     scaling = svc.autoscaling
@@ -435,10 +534,8 @@ def _ecs(ctx: StackContext) -> None:
             "command": t.command,
             "cpu": t.cpu,
             "memory": t.memory_mib,
-            "environment": [
-                {"name": k, "value": yaml_scalar(t.environment[k])} for k in sorted(t.environment)
-            ],
-            "secrets": _secrets_list(t.secrets),
+            "environment": _task_env(cfg, t),
+            "secrets": _secrets_list(_task_secrets(t)),
             "statements": _statements(t.task_role_statements),
         }
         for name, t in sorted(ecs.tasks.items())
@@ -455,7 +552,8 @@ def _ecs(ctx: StackContext) -> None:
         environment=_container_env(cfg),
         secrets=_secrets_list(ecs.container.secrets),
         execution_statements=_execution_statements(all_refs),
-        task_statements=_statements(ecs.task_role_statements),
+        task_statements=_statements(ecs.task_role_statements) + _exec_statements(svc.enable_execute_command),
+        set_desired=not svc.scaled,
         placement_strategies=[
             {"Type": s.type, **({"Field": s.field} if s.field else {})}
             for s in svc.placement_strategies
@@ -467,11 +565,14 @@ def _ecs(ctx: StackContext) -> None:
         blue_green=svc.deployment.strategy == "BLUE_GREEN",
         cpu_scaling=scaling.enabled and scaling.cpu_target_percent is not None,
         request_scaling=scaling.enabled and scaling.requests_per_target is not None,
+        # Both target groups' requests over both groups' healthy targets: whichever
+        # group is live after a blue/green swap, the policy sees its traffic.
+        request_target_groups=["TargetGroupFullName", "AlternateTargetGroupFullName"]
+        if svc.deployment.strategy == "BLUE_GREEN" else [],
         tasks=tasks,
         log_group_name=f"/ecs/{ctx.names.prefix}",
     )
     ctx.outputs += [
-        Output("ClusterName", "!Ref Cluster", "ECS cluster"),
         Output("ServiceName", "!GetAtt Service.Name", "ECS service"),
         Output("TaskDefinitionArn", "!Ref TaskDefinition", "task definition of the service"),
         Output("LogGroupName", "!Ref LogGroup", "container logs"),
@@ -486,6 +587,8 @@ def _ecs(ctx: StackContext) -> None:
 BUILDERS: dict[str, Callable[[StackContext], None]] = {
     "network": _network,
     "dns": _dns,
+    "cluster": _cluster,
+    "cert": _cert,
     "alb": _alb,
     "asg": _asg,
     "rds": _rds,

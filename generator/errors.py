@@ -31,6 +31,10 @@ class ParamsError(StackgenError):
         self.line = line
 
 
+class OutputError(StackgenError):
+    """An output file or directory cannot be written (a file in the way, no permission)."""
+
+
 class GraphError(StackgenError):
     """The stack graph is inconsistent (cycle, missing stack or output)."""
 

@@ -36,10 +36,12 @@ class Input:
 class Stack:
     name: str
     inputs: tuple[Input, ...] = ()
+    # Stacks this one waits for without reading their outputs (`after:`).
+    after: tuple[str, ...] = ()
 
     @property
     def upstream(self) -> tuple[str, ...]:
-        return tuple(sorted({i.stack for i in self.inputs}))
+        return tuple(sorted({i.stack for i in self.inputs} | set(self.after)))
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,19 @@ def load_spec(templates_dir: Path) -> dict[str, Any]:
         raise GraphError(f"{source}: file not found; every templates dir needs one") from None
     except yaml.YAMLError as exc:
         raise GraphError(f"{source}: malformed YAML: {exc}".splitlines()[0]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraphError(f"{source}: cannot read it ({exc}); it must be a UTF-8 YAML file") from None
     if not isinstance(spec, dict):
         raise GraphError(f"{source}: expected a mapping of stack names")
+    for name, body in spec.items():  # the shape build_graph relies on, checked once here
+        if body is not None and not isinstance(body, dict):
+            raise GraphError(f"{source}: stack '{name}' must be a mapping (inputs, when), "
+                             f"not {type(body).__name__}")
+        if not isinstance((body or {}).get("inputs") or {}, dict):
+            raise GraphError(f"{source}: {name}.inputs must map parameter names to "
+                             "stack.Output references")
+        if not isinstance((body or {}).get("when") or "", str):
+            raise GraphError(f"{source}: {name}.when must name a condition")
     return spec
 
 
@@ -112,7 +125,10 @@ def build_graph(spec: Mapping[str, Any], conditions: Set[str], source: Path) -> 
                 ref = chosen[0]
             up, out = _parse_ref(name, param, ref, source)
             inputs.append(Input(param, up, out))
-        stacks[name] = Stack(name, tuple(inputs))
+        # An order an input already implies needs no second edge.
+        after = [a for a in _after(name, body.get("after"), conditions, source)
+                 if a not in {i.stack for i in inputs}]
+        stacks[name] = Stack(name, tuple(inputs), tuple(after))
     for stack in stacks.values():
         for i in stack.inputs:
             if i.stack not in stacks:
@@ -120,8 +136,31 @@ def build_graph(spec: Mapping[str, Any], conditions: Set[str], source: Path) -> 
                     f"{source}: {stack.name}.{i.param} reads {i.ref}, but stack "
                     f"'{i.stack}' is not in this env; declare it or guard the input"
                 )
+        for up in stack.after:
+            if up not in stacks:
+                raise GraphError(
+                    f"{source}: {stack.name}.after names '{up}', which is not in this env; "
+                    "declare it or guard it with a condition ({cond: stack})"
+                )
     _check_cycles(stacks, source)
     return Graph(stacks)
+
+
+def _after(stack: str, spec: Any, conditions: Set[str], source: Path) -> tuple[str, ...]:
+    """`after: [a, {cond: b}]`: order-only dependencies, each optionally guarded."""
+    if spec is None:
+        return ()
+    if not isinstance(spec, list):
+        raise GraphError(f"{source}: {stack}.after: expected a list of stack names, got {spec!r}")
+    names: list[str] = []
+    for item in spec:
+        if isinstance(item, dict):
+            names += [str(v) for cond, v in item.items() if cond in conditions]
+        elif isinstance(item, str):
+            names.append(item)
+        else:
+            raise GraphError(f"{source}: {stack}.after: expected a stack name, got {item!r}")
+    return tuple(sorted(set(names)))
 
 
 def _check_cycles(stacks: Mapping[str, Stack], source: Path) -> None:
@@ -162,12 +201,16 @@ def to_text(graph: Graph) -> str:
         lines.append(f"{name}" + (f"  <- {', '.join(ups)}" if ups else ""))
         for i in graph.stacks[name].inputs:
             lines.append(f"    {i.param} = {i.ref}")
+        for up in graph.stacks[name].after:
+            lines.append(f"    after {up}")
     return "\n".join(lines) + "\n"
 
 
 def to_mermaid(graph: Graph) -> str:
     lines = ["flowchart LR"]
-    lines += [f"    {name}" for name in graph.order if not graph.stacks[name].inputs]
+    lines += [f"    {name}" for name in graph.order if not graph.stacks[name].upstream]
     for up, down, outs in graph.edges():
         lines.append(f"    {up} -- \"{', '.join(outs)}\" --> {down}")
+    for name in graph.order:
+        lines += [f"    {up} -. after .-> {name}" for up in graph.stacks[name].after]
     return "\n".join(lines) + "\n"

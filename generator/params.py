@@ -8,18 +8,20 @@ Every error names the file and line that set the offending key.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
+import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import msgspec
-import yaml
 
-from generator.config import Environment
+from generator.config import Environment, Invalid
 from generator.errors import ParamsError, UsageError
-from generator.yamlsrc import KeyPath, SourceMap, load_with_lines
+from generator.limits import aws_problems
+from generator.yamlsrc import KeyPath, SourceMap, dotted, load_value, load_with_lines
 
 BASE_FILE = "base.yaml"
 ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,20}$")
@@ -51,15 +53,77 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# --- the schema's type at a key path ---------------------------------------------
+
+
+def _alternatives(tp: Any) -> list[Any]:
+    """The types a value may take: Annotated and unions peeled."""
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _alternatives(get_args(tp)[0])
+    if origin is Union or origin is types.UnionType:
+        return [t for arg in get_args(tp) for t in _alternatives(arg)]
+    return [tp]
+
+
+@functools.cache
+def _hints(struct: type[msgspec.Struct]) -> dict[str, Any]:
+    return get_type_hints(struct, include_extras=True)
+
+
+def _is_struct(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, msgspec.Struct)
+
+
+@functools.cache
+def _field_type(loc: KeyPath) -> Any:
+    """The declared type at ``loc`` in the params model (None when unknown)."""
+    tp: Any = Environment
+    for part in loc:
+        found = None
+        for alt in _alternatives(tp):
+            origin = get_origin(alt)
+            if _is_struct(alt) and isinstance(part, str) and part in _hints(alt):
+                found = _hints(alt)[part]
+            elif origin is dict and isinstance(part, str):
+                found = get_args(alt)[1]
+            elif origin is list and isinstance(part, int):
+                found = get_args(alt)[0]
+            if found is not None:
+                break
+        if found is None:
+            return None
+        tp = found
+    return tp
+
+
+@functools.cache
+def wants_string(loc: KeyPath) -> bool:
+    """The schema wants a string here: a plain scalar is then read as the text written."""
+    alts = _alternatives(_field_type(loc))
+    if any(t in (int, float, bool) for t in alts):
+        return False
+    return any(t is str or (get_origin(t) is Literal and all(isinstance(a, str) for a in get_args(t)))
+               for t in alts)
+
+
+def _struct_at(loc: KeyPath) -> type[msgspec.Struct] | None:
+    found = [t for t in _alternatives(_field_type(loc)) if _is_struct(t)]
+    return found[0] if found else None
+
+
+# --- --set ---------------------------------------------------------------------------
+
+
 def parse_set(expr: str) -> tuple[KeyPath, Any]:
     key, sep, raw = expr.partition("=")
     if not sep or not key or not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", key):
         raise UsageError(f"--set {expr!r}: expected key.path=value, e.g. --set asg.max_size=4")
-    try:
-        value = yaml.safe_load(raw) if raw else ""
-    except yaml.YAMLError:
-        value = raw
-    return tuple(key.split(".")), value
+    path: KeyPath = tuple(key.split("."))
+    if not raw:
+        return path, ""
+    # The same bounded reader as a file: where the schema wants a string, 16.10 stays "16.10".
+    return path, load_value(raw, f"--set {expr}", path, wants_string)
 
 
 def _apply_set(data: dict[str, Any], path: KeyPath, value: Any) -> dict[str, Any]:
@@ -67,6 +131,9 @@ def _apply_set(data: dict[str, Any], path: KeyPath, value: Any) -> dict[str, Any
     for part in reversed(path):
         nested = {part: nested}
     return deep_merge(data, nested)
+
+
+# --- secrets -----------------------------------------------------------------------
 
 
 def _find_secrets(data: Any, path: KeyPath = ()) -> Iterable[KeyPath]:
@@ -88,82 +155,30 @@ def _find_secrets(data: Any, path: KeyPath = ()) -> Iterable[KeyPath]:
             yield from _find_secrets(item, (*path, i))
 
 
-def _unwrap(tp: Any) -> list[Any]:
-    """The concrete types inside Annotated/Optional/list/dict wrappers."""
-    if get_origin(tp) is not None and hasattr(tp, "__metadata__"):  # Annotated
-        return _unwrap(get_args(tp)[0])
-    args = get_args(tp)
-    if not args:
-        return [tp]
-    return [t for arg in args for t in _unwrap(arg)] + [tp]
+def _secret_fix(path: KeyPath) -> str:
+    """Where this secret should live instead, named for the place it was found."""
+    name = path[-1]
+    if path[0] == "tags":
+        return "tags are readable by anyone who can describe the stack: remove it from tags"
+    if path[:3] == ("ecs", "container", "environment"):
+        return (f"move it to ecs.container.secrets.{name} with secretsmanager_arn or "
+                "ssm_parameter_arn")
+    if path[:2] == ("ecs", "tasks") and len(path) > 4 and path[3] == "environment":
+        return (f"move it to ecs.tasks.{path[2]}.secrets.{name} with secretsmanager_arn or "
+                "ssm_parameter_arn")
+    if path[0] == "rds":
+        return "remove it: RDS keeps the master password in Secrets Manager (rds.password: managed)"
+    return ("store it in Secrets Manager or SSM and reference it under ecs.container.secrets "
+            "(or ecs.tasks.<name>.secrets)")
 
 
-def _field_type(loc: Sequence[str | int]) -> Any:
-    """The declared type at ``loc`` in the params model (None when unknown)."""
-    tp: Any = Environment
-    for part in loc:
-        structs = [t for t in _unwrap(tp) if isinstance(t, type) and issubclass(t, msgspec.Struct)]
-        if isinstance(part, int) or not structs:
-            continue  # list index or dict key: the element type is already unwrapped
-        hints = get_type_hints(structs[0], include_extras=True)
-        if part not in hints:
-            return None
-        tp = hints[part]
-    return tp
-
-
-def _struct_at(loc: Sequence[str | int]) -> type[msgspec.Struct] | None:
-    tp = _field_type(loc)
-    found = [t for t in _unwrap(tp) if isinstance(t, type) and issubclass(t, msgspec.Struct)]
-    return found[0] if found else None
-
-
-def _dotted(loc: Sequence[str | int]) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
-
+# --- msgspec errors → key path and message ---------------------------------------------
 
 # msgspec reports "<message> - at `$.a.b[0]`" (or "at `key` in `$.a`" for a dict key);
 # this is the one place that reads its wording.
 _AT = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<key>key` in `)?\$(?P<path>[^`]*)`)?$", re.S)
 _PART = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
 _QUOTED = re.compile(r"`([^`]*)`")
-
-
-def _describe(error: msgspec.ValidationError, data: dict[str, Any]) -> tuple[KeyPath, str]:
-    match = _AT.match(str(error))
-    assert match is not None
-    msg, raw_path = match["msg"], match["path"] or ""
-    loc: list[str | int] = []
-    truncated = False
-    for name, index in _PART.findall(raw_path):
-        if index == "...":
-            truncated = True  # msgspec does not say which dict key: report the mapping
-            break
-        loc.append(int(index) if index else name)
-    if match["key"]:
-        return tuple(loc), f"'{_dotted(loc)}': a key {msg[0].lower()}{msg[1:]}"
-    if msg.startswith("Object contains unknown field"):
-        key = _QUOTED.findall(msg)[0]
-        parent = _struct_at(loc)
-        known = sorted(parent.__struct_fields__) if parent else []
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
-        full = (*loc, key)
-        return full, f"unknown key '{_dotted(full)}'; {hint}"
-    if msg.startswith("Object missing required field"):
-        full = (*loc, _QUOTED.findall(msg)[0])
-        return full, f"missing required key '{_dotted(full)}'; add it to the params file"
-    got = None if truncated else _value_at(data, loc)
-    if msg.startswith("Invalid enum value"):
-        choices = [str(a) for t in _unwrap(_field_type(loc)) if get_origin(t) is Literal
-                   for a in get_args(t)]
-        return tuple(loc), (f"'{_dotted(loc)}': {got!r} is not one of "
-                            f"{', '.join(repr(c) for c in choices)}")
-    if msg.startswith("Expected"):
-        shown = "" if truncated or ", got `" in msg else f" (got {got!r})"
-        return tuple(loc), f"'{_dotted(loc)}': {msg[0].lower()}{msg[1:]}{shown}"
-    # A cross-field rule from a __post_init__: its message is ours already.
-    return tuple(loc), f"'{_dotted(loc)}': {msg}" if loc else msg
 
 
 def _value_at(data: Any, loc: Sequence[str | int]) -> Any:
@@ -175,29 +190,107 @@ def _value_at(data: Any, loc: Sequence[str | int]) -> Any:
     return data
 
 
+def _in_mapping(data: Any, loc: KeyPath, key_error: bool) -> tuple[KeyPath, str] | None:
+    """msgspec names no dict key (``[...]``): convert each entry alone to find the bad one."""
+    mapping = _value_at(data, loc)
+    alts = [t for t in _alternatives(_field_type(loc)) if get_origin(t) is dict]
+    if not isinstance(mapping, dict) or not alts:
+        return None
+    key_type, value_type = get_args(alts[0])
+    for key, value in mapping.items():
+        try:
+            msgspec.convert(key, key_type)
+        except msgspec.ValidationError:
+            return (*loc, key), f"'{dotted((*loc, key))}': '{key}' is not a valid name here"
+        if key_error:
+            continue
+        try:
+            msgspec.convert(value, value_type)
+        except msgspec.ValidationError as exc:
+            return _describe(exc, data, (*loc, key))
+    return None
+
+
+def _describe(error: msgspec.ValidationError, data: dict[str, Any],
+              prefix: KeyPath = ()) -> tuple[KeyPath, str]:
+    match = _AT.match(str(error))
+    assert match is not None
+    msg, raw_path = match["msg"], match["path"] or ""
+    loc: list[str | int] = list(prefix)
+    truncated = False
+    for name, index in _PART.findall(raw_path):
+        if index == "...":
+            truncated = True
+            break
+        loc.append(int(index) if index else name)
+    if truncated or match["key"]:
+        found = _in_mapping(data, tuple(loc), bool(match["key"]) and not truncated)
+        if found:
+            return found
+    if match["key"]:
+        return tuple(loc), f"'{dotted(tuple(loc))}': a key {msg[0].lower()}{msg[1:]}"
+    if msg.startswith("Object contains unknown field"):
+        key = _QUOTED.findall(msg)[0]
+        parent = _struct_at(tuple(loc))
+        known = sorted(parent.__struct_fields__) if parent else []
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+        full = (*loc, key)
+        return full, f"unknown key '{dotted(full)}'; {hint}"
+    if msg.startswith("Object missing required field"):
+        full = (*loc, _QUOTED.findall(msg)[0])
+        return full, f"missing required key '{dotted(full)}'; add it to the params file"
+    got = None if truncated else _value_at(data, loc)
+    if msg.startswith("Invalid enum value"):
+        choices = [str(a) for t in _alternatives(_field_type(tuple(loc)))
+                   if get_origin(t) is Literal for a in get_args(t)]
+        return tuple(loc), (f"'{dotted(tuple(loc))}': {got!r} is not one of "
+                            f"{', '.join(repr(c) for c in choices)}")
+    if msg.startswith("Expected"):
+        shown = "" if truncated or ", got `" in msg else f" (got {got!r})"
+        return tuple(loc), f"'{dotted(tuple(loc))}': {msg[0].lower()}{msg[1:]}{shown}"
+    # A cross-field rule from a __post_init__: its message is ours already, and it may
+    # name the key (relative to its struct) that the line should point at.
+    cause = error.__cause__
+    if isinstance(cause, Invalid) and cause.key:
+        loc += cause.key.split(".")
+    return tuple(loc), f"'{dotted(tuple(loc))}': {msg}" if loc else msg
+
+
+def _where(smap: SourceMap, loc: KeyPath, files: Sequence[Path]) -> tuple[str, int | None]:
+    """The file and line that wrote ``loc`` or its nearest written parent; never the
+    document's first line for a key that no file wrote (then the files, without a line)."""
+    for end in range(len(loc), 0, -1):
+        hit = smap.lines.get(loc[:end])
+        if hit:
+            return hit[0], hit[1] or None
+    return " or ".join(str(f) for f in files), None
+
+
 def validate(data: dict[str, Any], smap: SourceMap, files: Sequence[Path]) -> Environment:
     for path in _find_secrets(data):
-        file, line = smap.locate(path) or (str(files[-1]), 0)
+        file, line = _where(smap, path, files)
         raise ParamsError(
-            f"'{_dotted(path)}' holds a secret value; never write secrets in params: "
-            "store it in Secrets Manager or SSM and reference it under ecs.container.secrets",
+            f"'{dotted(path)}' holds a secret value; never write secrets in params: "
+            f"{_secret_fix(path)}",
             file,
-            line or None,
+            line,
         )
-    if isinstance(data.get("account_id"), int) and not isinstance(data["account_id"], bool):
-        # YAML reads an unquoted account id as a number; AWS ids keep leading zeros.
-        data = {**data, "account_id": f"{data['account_id']:012d}"}
     try:
-        return msgspec.convert(data, Environment)
+        config = msgspec.convert(data, Environment)
     except msgspec.ValidationError as exc:
         loc, message = _describe(exc, data)
-        file, line = smap.locate(loc) or (str(files[-1]), 0)
-        raise ParamsError(message, file, line or None) from None
+        file, line = _where(smap, loc, files)
+        raise ParamsError(message, file, line) from None
+    for loc, message in aws_problems(config):
+        file, line = _where(smap, loc, files)
+        raise ParamsError(f"'{dotted(loc)}': {message}", file, line)
+    return config
 
 
 def load_env(params_dir: Path, env: str, overrides: Sequence[str] = ()) -> LoadedEnv:
     env_file = params_dir / f"{env}.yaml"
-    if not ENV_NAME.match(env) or not env_file.is_file():
+    if not ENV_NAME.match(env) or not env_file.exists():
         known = list_envs(params_dir)
         close = difflib.get_close_matches(env, known, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
@@ -207,10 +300,10 @@ def load_env(params_dir: Path, env: str, overrides: Sequence[str] = ()) -> Loade
     files: list[Path] = []
     data: dict[str, Any] = {}
     smap = SourceMap()
+    # base.yaml is required: every env is merged over it, and a missing one would
+    # silently drop the shared settings (project, tags, domain) from every env.
     for path in (params_dir / BASE_FILE, env_file):
-        if not path.is_file():
-            continue
-        part, part_map = load_with_lines(path)
+        part, part_map = load_with_lines(path, wants_string)
         data = deep_merge(data, part)
         smap.update(part_map)
         files.append(path)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +28,9 @@ from generator.context import (
     stack_context,
     yaml_scalar,
 )
-from generator.errors import TemplateError
+from generator.errors import OutputError, TemplateError
 from generator.graph import Graph, Stack, build_graph, check_outputs, load_spec
+from generator.lint.rules._common import STATEFUL_TYPES
 from generator.params import LoadedEnv
 from generator.yamlsrc import load_cfn
 
@@ -48,8 +51,11 @@ def make_jinja(templates_dir: Path, cache_dir: Path | None = None) -> jinja2.Env
     # keyed by source checksum, so an edited template is always recompiled.
     bytecode_cache = None
     if cache_dir is not None:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache_dir))
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache_dir))
+        except OSError:
+            pass  # the cache is only an optimisation: render without it
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         bytecode_cache=bytecode_cache,
@@ -146,6 +152,10 @@ def _render_one(jinja: jinja2.Environment, name: str, variables: dict[str, Any])
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template {exc.name} not found in {jinja.loader.searchpath}; "  # type: ignore[union-attr]
                             "add it or remove the stack from stacks.yaml") from None
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start]
+        raise TemplateError(f"{name} (or a partial it includes): not UTF-8, byte 0x{byte:02x} "
+                            f"at offset {exc.start}; save it as UTF-8") from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{exc.filename}:{exc.lineno}: template syntax: {exc.message}") from None
     except jinja2.UndefinedError as exc:
@@ -245,7 +255,15 @@ def _render_root(
                 "stack": name,
                 "key": artifact_key(names, stacks[name]),
                 "parameters": values,
+                # `after:` reads no output, so nothing implies the order: say it.
+                "depends_on": [logical_id(u) for u in graph.stacks[name].after],
                 "outputs": [(f"{logical_id(name)}{o}", o) for o in stacks[name].outputs],
+                # Prod-like envs keep a child holding data (a log group keeps itself).
+                "retain": env.config.termination_protection and any(
+                    isinstance(r, dict) and r.get("Type") in STATEFUL_TYPES
+                    and r.get("Type") != "AWS::Logs::LogGroup"
+                    for r in (_parse(stacks[name].template, name).get("Resources") or {})
+                    .values()),
             }
         )
     text = _render_one(
@@ -268,30 +286,82 @@ def _render_root(
 
 def _write(path: Path, text: str) -> bool:
     """Write only when the content differs, so file times mean something."""
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    try:
+        if path.is_file() and path.read_bytes() == text.encode():
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}; "
+                          f"{_OUTPUT_FIX}") from None
     return True
 
 
-def write(rendered: Rendered, out_dir: Path, only: set[str] | None = None) -> list[Path]:
-    """Write templates, parameters files, the nested form and the manifest."""
-    written = []
+_OUTPUT_FIX = "make it writable, or choose another directory (--build-dir, --out)"
+
+
+def check_writable(out_dir: Path, files: Sequence[Path] = (), name: Path | None = None) -> None:
+    """Refuse, before anything is written or deployed, an output directory that
+    cannot take the files: a file in its place or in its path, a directory where a
+    file goes, no write permission."""
+    target = name or out_dir
+    probe = out_dir
+    while not probe.exists():
+        if probe.is_symlink():  # a dangling link: mkdir would fail on it
+            raise OutputError(f"cannot write {target}: {probe} is a broken symbolic link; "
+                              f"{_OUTPUT_FIX}")
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise OutputError(f"cannot write {target}: {probe} is a file, not a directory; "
+                          f"move it away or {_OUTPUT_FIX.split(', or ')[1]}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {target}: {probe} is not writable; {_OUTPUT_FIX}")
+    for path in files:
+        for part in (*reversed(path.parents), path):
+            if part == path and part.is_dir():
+                raise OutputError(f"cannot write {path}: a directory is in its place; "
+                                  f"move it away or {_OUTPUT_FIX.split(', or ')[1]}")
+            if part != path and part.exists() and not part.is_dir():
+                raise OutputError(f"cannot write {path}: {part} is a file, not a directory; "
+                                  f"move it away or {_OUTPUT_FIX.split(', or ')[1]}")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise OutputError(f"cannot write {path}: it is read-only; {_OUTPUT_FIX}")
+
+
+def write_file(path: Path, text: str) -> None:
+    """One output file (a report, a plan), checked like the rendered ones."""
+    check_writable(path.parent, [path], path)
+    _write(path, text)
+
+
+def _files(rendered: Rendered, out_dir: Path, only: set[str] | None) -> dict[Path, str]:
+    files: dict[Path, str] = {}
     for name, s in rendered.stacks.items():
         if only and name not in only:
             continue
-        for path, text in ((out_dir / f"{name}.yaml", s.template),
-                           (out_dir / f"{name}.params.json", s.params_json)):
-            _write(path, text)
-            written.append(path)
+        files[out_dir / f"{name}.yaml"] = s.template
+        files[out_dir / f"{name}.params.json"] = s.params_json
     if not only:
         nested = out_dir / NESTED_DIR
-        for path, text in ((nested / "root.yaml", rendered.root.template),
-                           (nested / "root.params.json", rendered.root.params_json)):
-            _write(path, text)
-            written.append(path)
-    manifest = out_dir / MANIFEST
-    _write(manifest, json.dumps(rendered.manifest(), indent=2, sort_keys=True) + "\n")
-    written.append(manifest)
-    return written
+        files[nested / "root.yaml"] = rendered.root.template
+        files[nested / "root.params.json"] = rendered.root.params_json
+    files[out_dir / MANIFEST] = json.dumps(rendered.manifest(), indent=2, sort_keys=True) + "\n"
+    return files
+
+
+def preflight(rendered: Rendered, out_dir: Path, only: set[str] | None = None) -> None:
+    """Everything ``write`` checks before writing, for callers that write later."""
+    check_writable(out_dir, list(_files(rendered, out_dir, only)))
+
+
+def write(rendered: Rendered, out_dir: Path, only: set[str] | None = None) -> list[Path]:
+    """Write templates, parameters files, the nested form and the manifest.
+
+    Every target is checked first, so a blocked path fails before any file changes."""
+    files = _files(rendered, out_dir, only)
+    check_writable(out_dir, list(files))
+    for path, text in files.items():
+        _write(path, text)
+    return list(files)

@@ -2,10 +2,20 @@
 
 Params files are loaded into plain data plus a map from key path to line, so
 that a validation error can name ``file:line`` of the offending key.
+
+A params file is untrusted input, so reading it is bounded: aliases are
+followed, but the values they expand to are counted (a 1 KB "billion laughs"
+file would otherwise grow to gigabytes), an alias may not contain itself, and
+nesting is limited. Merge keys (``<<: *defaults``) are supported with the
+YAML merge-key rules: keys written in the mapping win over merged ones, and of
+several merged mappings the first wins. A plain scalar where the schema wants a
+string is read as the text written (``16.10`` stays ``"16.10"``, an account id
+``012345670123`` keeps its leading zero instead of becoming an octal number).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +30,19 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 from generator.errors import ParamsError
 
 KeyPath = tuple[str | int, ...]
+# Whether the schema wants a string at a key path (then a plain scalar keeps its text).
+StringAt = Callable[[KeyPath], bool]
+
+# A params file holds a few hundred values; these bounds are far above any real one.
+MAX_VALUES = 10_000
+MAX_DEPTH = 64
+MAX_BYTES = 1_000_000
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
 
 
 @dataclass
@@ -40,55 +63,219 @@ class SourceMap:
         self.lines.update(other.lines)
 
 
-_constructor = yaml.constructor.SafeConstructor()
+def dotted(path: KeyPath) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
 
 
-def _convert(node: yaml.Node, path: KeyPath, src: str, smap: SourceMap) -> Any:
-    smap.lines[path] = (src, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+_resolver = yaml.resolver.Resolver()
+
+
+def _implicit_tag(text: str) -> str:
+    """The tag a plain scalar gets from its text alone (so ``!!binary`` stays explicit)."""
+    tag: str = _resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    return tag
+
+
+class _Reader:
+    """Composed YAML nodes → plain data, with lines, bounded against alias bombs."""
+
+    def __init__(self, src: str, string_at: StringAt | None) -> None:
+        self.src = src
+        self.string_at = string_at
+        self.smap = SourceMap()
+        self.count = 0
+        self.seen: set[int] = set()  # nodes already read: meeting one again is an alias
+        self.active: set[int] = set()  # collections being read: meeting one is a cycle
+        self.alias_at: tuple[KeyPath, int] | None = None  # the alias being expanded
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def fail(self, message: str, line: int) -> ParamsError:
+        return ParamsError(message, self.src, line or None)
+
+    def read(self, node: yaml.Node, path: KeyPath, line: int) -> Any:
+        """``line`` is where the value is written: its key's line (an alias keeps its anchor's)."""
+        ident = id(node)
+        line = line or node.start_mark.line + 1
+        if ident in self.active:
+            raise self.fail(f"'{dotted(path)}': an alias refers to a mapping or list that contains "
+                            "it, which never ends; write the values out", line)
+        outermost = ident in self.seen and self.alias_at is None
+        if outermost:  # errors inside an expansion point at the alias that started it
+            self.alias_at = (path, line)
+        self.seen.add(ident)
+        try:
+            return self._read(node, path, line, ident)
+        finally:
+            if outermost:
+                self.alias_at = None
+
+    def _read(self, node: yaml.Node, path: KeyPath, line: int, ident: int) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            if self.alias_at is not None:
+                where, line = self.alias_at
+                raise self.fail(f"'{dotted(where)}': aliases expand to more than {MAX_VALUES} "
+                                "values (nested aliases multiply); write the values out", line)
+            raise self.fail(f"'{dotted(path)}': the file holds more than {MAX_VALUES} values; "
+                            "a params file holds settings, not data", line)
+        if len(path) > MAX_DEPTH:
+            raise self.fail(f"'{dotted(path)}': nested more than {MAX_DEPTH} levels deep; "
+                            "flatten it", line)
+        self.smap.lines.setdefault(path, (self.src, line))
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, path, line)
+        if node.tag not in (_SEQ_TAG, _MAP_TAG):  # !!set, !!omap, !!python/object/apply:...
+            raise self.fail(f"'{dotted(path)}': YAML tag {node.tag} is not supported in params; "
+                            "write a plain list or mapping", line)
+        self.active.add(ident)
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, path)
+            # An item that is an alias is reported at its list's line, not at its anchor.
+            return [self.read(item, (*path, i), line if id(item) in self.seen else 0)
+                    for i, item in enumerate(node.value)]
+        finally:
+            self.active.discard(ident)
+
+    def scalar(self, node: yaml.ScalarNode, path: KeyPath, line: int) -> Any:
+        if (self.string_at is not None and not node.style  # plain: C loader says "", Python None
+                and node.tag not in (_STR_TAG, _NULL_TAG)
+                and _implicit_tag(node.value) == node.tag
+                and self.string_at(path)):
+            return node.value  # a number, date or yes/no where a string belongs: as written
+        try:
+            return self.constructor.construct_object(node)
+        except yaml.YAMLError:
+            raise self.fail(f"'{dotted(path)}': YAML tag {node.tag} is not supported in params; "
+                            "write the plain value", line) from None
+
+    def mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        merges = [(k, v) for k, v in node.value if k.tag == _MERGE_TAG]
+        if len(merges) > 1:
+            raise self.fail(f"duplicate key '{dotted((*path, '<<'))}'; merge several mappings "
+                            "with one list: <<: [*a, *b]", merges[1][0].start_mark.line + 1)
+        for key_node, value_node in merges:  # first, so that written keys win
+            line = key_node.start_mark.line + 1
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode):
+                    raise self.fail(f"'{dotted(path)}': '<<' merges a mapping or a list of "
+                                    "mappings, e.g. <<: *defaults", line)
+                for key, value in self.read(source, path, line).items():
+                    merged.setdefault(key, value)  # of several merged mappings the first wins
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = _constructor.construct_object(key_node)
-            if not isinstance(key, str):
-                key = str(key)
+            if key_node.tag == _MERGE_TAG:
+                continue
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail(f"'{dotted(path)}': a key must be a name, not a list or mapping",
+                                line)
+            key = key_node.value  # the key as written: `1.10:` stays "1.10"
             if key in out:
-                raise ParamsError(
-                    f"duplicate key '{'.'.join(map(str, (*path, key)))}'; keep one of them",
-                    src,
-                    key_node.start_mark.line + 1,
-                )
-            out[key] = _convert(value_node, (*path, key), src, smap)
-            # Point errors about a key at the key itself, not at its value.
-            smap.lines[(*path, key)] = (src, key_node.start_mark.line + 1)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), src, smap) for i, item in enumerate(node.value)]
-    return _constructor.construct_object(node)
+                raise self.fail(f"duplicate key '{dotted((*path, key))}'; keep one of them", line)
+            self.smap.lines[(*path, key)] = (self.src, line)
+            out[key] = self.read(value_node, (*path, key), line)
+        return {**merged, **out}
 
 
-def load_with_lines(path: Path) -> tuple[dict[str, Any], SourceMap]:
-    """Load one YAML mapping, recording the line of every key path."""
+def _fail_yaml(exc: yaml.YAMLError, text: str, src: str) -> ParamsError:
+    if isinstance(exc, yaml.reader.ReaderError):
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        line = text.count("\n", 0, exc.position) + 1
+        return ParamsError(f"character #x{char:04x} is not allowed in YAML (control "
+                           "characters); remove it", src, line)
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return ParamsError(f"malformed YAML ({exc}); fix the syntax", src)
+    mark = exc.problem_mark or exc.context_mark
+    last = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if mark is not None and mark.line + 1 > last and exc.context_mark is not None:
+        # The file ended inside something (a quote, a bracket): point where it opened.
+        mark = exc.context_mark
+    problem = exc.problem or "invalid YAML"
+    if exc.context and exc.context_mark is not None:
+        problem += f" {exc.context} from line {exc.context_mark.line + 1}"
+    fix = "close the quote" if "quoted scalar" in (exc.context or "") else "fix the syntax"
+    if mark is not None and "\t" in text.splitlines()[mark.line:mark.line + 1][0][:mark.column + 1]:
+        fix = "indent with spaces: YAML does not allow tabs there"
+    return ParamsError(f"malformed YAML: {problem}; {fix}", src, mark.line + 1 if mark else None)
+
+
+def _compose(text: str, src: str) -> yaml.Node | None:
     try:
-        text = path.read_text(encoding="utf-8")
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise _fail_yaml(exc, text, src) from None
+    except RecursionError:
+        raise ParamsError("nested too deeply to read; flatten it", src) from None
+
+
+def decode(raw: bytes, src: str) -> str:
+    """Params files are UTF-8 (a BOM is allowed); anything else is named, with its line."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ParamsError("is UTF-16; save it as UTF-8", src, 1)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ParamsError(f"not UTF-8: byte 0x{raw[exc.start]:02x} at column {column}; "
+                          "save the file as UTF-8", src, line) from None
+
+
+def read_source(path: Path) -> str:
+    """A params file's text, or one line saying why it cannot be read."""
+    try:
+        if path.exists() and not path.is_file() and not path.is_dir():
+            # /dev/zero would never end, a FIFO would block: only regular files are read.
+            raise ParamsError("is not a regular file (a device, FIFO or socket); use a YAML file",
+                              path)
+        with path.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise ParamsError("file not found", path) from None
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark else None
-        problem = exc.problem or "invalid YAML"
-        raise ParamsError(f"malformed YAML: {problem}; fix the syntax", path, line) from None
-    smap = SourceMap()
+        raise ParamsError("file not found; create it", path) from None
+    except IsADirectoryError:
+        raise ParamsError("is a directory, not a YAML file; move it away", path) from None
+    except OSError as exc:
+        raise ParamsError(f"cannot read it ({exc.strerror}); check its permissions", path) from None
+    if len(raw) > MAX_BYTES:
+        raise ParamsError(f"is more than a params file's {MAX_BYTES} bytes; "
+                          "it should hold settings only", path)
+    return decode(raw, str(path))
+
+
+def load_text(text: str, src: str,
+              string_at: StringAt | None = None) -> tuple[dict[str, Any], SourceMap]:
+    """Load one YAML mapping, recording the line of every key path."""
+    for number, text_line in enumerate(text.splitlines(), 1):
+        indent = text_line[:len(text_line) - len(text_line.lstrip())]
+        if "\u00a0" in indent:  # YAML reads it as content, and the error makes no sense
+            raise ParamsError("a non-breaking space (U+00A0) in the indentation; use plain spaces",
+                              src, number)
+    node = _compose(text, src)
     if node is None:
-        return {}, smap
+        return {}, SourceMap()
     if not isinstance(node, yaml.MappingNode):
-        raise ParamsError(
-            "top level must be a mapping of keys to values", path, node.start_mark.line + 1
-        )
-    data = _convert(node, (), str(path), smap)
+        raise ParamsError("top level must be a mapping of keys to values, e.g. `asg: {...}`",
+                          src, node.start_mark.line + 1)
+    reader = _Reader(src, string_at)
+    data = reader.read(node, (), 0)
     assert isinstance(data, dict)
-    return data, smap
+    return data, reader.smap
+
+
+def load_with_lines(path: Path,
+                    string_at: StringAt | None = None) -> tuple[dict[str, Any], SourceMap]:
+    return load_text(read_source(path), str(path), string_at)
+
+
+def load_value(text: str, src: str, path: KeyPath, string_at: StringAt | None = None) -> Any:
+    """One value (a ``--set`` right-hand side) read by the same bounded rules as a file."""
+    node = _compose(text, src)
+    if node is None:
+        return None
+    return _Reader(src, string_at).read(node, path, 0)
 
 
 # --- CloudFormation templates -------------------------------------------------

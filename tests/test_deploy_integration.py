@@ -56,7 +56,7 @@ def test_noop_then_one_stack_update(project: Path, endpoint: Endpoint, aws: Any)
     noop = _deploy(project, endpoint)
     assert noop.returncode == 0
     assert _change_sets(aws) == before, "a no-op deploy must create no change set"
-    assert noop.stdout.count("is up to date") == 6
+    assert noop.stdout.count("is up to date") == 8
     update = _deploy(project, endpoint, "--set", "asg.max_size=4")
     assert update.returncode == 0, update.stdout + update.stderr
     after = _change_sets(aws)
@@ -66,11 +66,8 @@ def test_noop_then_one_stack_update(project: Path, endpoint: Endpoint, aws: Any)
 
 
 def test_failure_in_the_middle(project: Path, endpoint: Endpoint, aws: Any) -> None:
-    # rds reads the load balancer's group instead of asg's, so asg and rds are
-    # independent branches; rds gets a resource the endpoint refuses.
-    spec = project / "templates" / "stacks.yaml"
-    spec.write_text(spec.read_text().replace(
-        "      ec2: asg.InstanceSecurityGroupId", "      ec2: alb.AlbSecurityGroupId"))
+    # rds reads network alone, so alb, asg and rds are independent branches;
+    # rds gets a resource the endpoint refuses.
     rds = project / "templates" / "rds.yaml.j2"
     rds.write_text(rds.read_text().replace("Resources:\n", (
         "Resources:\n  Broken:\n    Type: AWS::EC2::SecurityGroupIngress\n    Properties:\n"
@@ -79,8 +76,9 @@ def test_failure_in_the_middle(project: Path, endpoint: Endpoint, aws: Any) -> N
     result = _deploy(project, endpoint, "--no-lint")
     assert result.returncode == 1
     rows = dict(re.findall(r"^  (\w+)\s+\S ([A-Z]+)\s+[\d.]+$", result.stdout, re.M))
-    assert rows == {"network": "CREATED", "dns": "CREATED", "alb": "CREATED",
-                    "asg": "CREATED", "rds": "FAILED", "ecs": "BLOCKED"}
+    assert rows == {"network": "CREATED", "dns": "CREATED", "cluster": "CREATED",
+                    "cert": "CREATED", "alb": "CREATED", "asg": "CREATED", "rds": "FAILED",
+                    "ecs": "BLOCKED"}
     root_cause = result.stdout.split("root cause:")[1]
     assert "rds (kubenews-local-rds)" in root_cause
     assert "sg-0000000000000000f" in root_cause and "does not exist" in root_cause
@@ -95,6 +93,10 @@ def test_delete_leaves_no_stack(project: Path, endpoint: Endpoint, aws: Any) -> 
                           env=aws_env(endpoint))
     assert result.returncode == 0, result.stdout + result.stderr
     assert _stacks(aws) == {}
+    # Reverse graph order: the service, then the instances, then their cluster
+    # (DeleteCluster is refused while instances are registered).
+    order = re.findall(r"^  - kubenews-local-(\w+) \(", result.stdout, re.M)
+    assert order == ["ecs", "rds", "asg", "alb", "cert", "cluster", "dns", "network"]
     assert "LogGroup (AWS::Logs::LogGroup) is kept" in result.stdout
     assert "hosted zone stackgen.test is not this env's and stays" in result.stdout
     assert len(aws.route53.list_hosted_zones()["HostedZones"]) == 1
@@ -103,11 +105,11 @@ def test_delete_leaves_no_stack(project: Path, endpoint: Endpoint, aws: Any) -> 
 def test_delete_refuses_a_stack_others_still_read(project: Path, endpoint: Endpoint,
                                                   aws: Any) -> None:
     assert _deploy(project, endpoint).returncode == 0
-    result = run_stackgen(["delete", "--env", "local", "--stack", "alb", "--yes"], cwd=project,
-                          env=aws_env(endpoint))
+    result = run_stackgen(["delete", "--env", "local", "--stack", "cluster", "--yes"],
+                          cwd=project, env=aws_env(endpoint))
     assert result.returncode == 2
     assert "feeds kubenews-local-asg, which stays deployed" in result.stderr
-    assert "kubenews-local-alb" in _stacks(aws)
+    assert "kubenews-local-cluster" in _stacks(aws)
 
 
 def test_without_a_terminal_and_without_yes_it_refuses_at_once(
@@ -138,7 +140,7 @@ def test_prod_like_env_gets_termination_protection_and_a_stack_policy(
         StackName="kubenews-local-rds")["StackPolicyBody"])
     deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
     assert deny["Action"] == ["Update:Replace", "Update:Delete"]
-    assert deny["Resource"] == ["LogicalResourceId/DbInstance"]
+    assert deny["Resource"] == ["LogicalResourceId/DbInstance", "LogicalResourceId/DbSecret"]
     refused = run_stackgen(["delete", "--env", "local", "--yes", *protect], cwd=project,
                            env=aws_env(endpoint))
     assert refused.returncode == 2 and "termination protection" in refused.stderr
@@ -150,7 +152,7 @@ def test_prod_like_env_gets_termination_protection_and_a_stack_policy(
 
 def test_ctrl_c_stops_scheduling_and_leaves_no_change_set(
         project: Path, endpoint: Endpoint, aws: Any, monkeypatch: Any) -> None:
-    """An interrupt while network and dns run: they finish, nothing else starts."""
+    """An interrupt while network, dns and cluster run: they finish, nothing else starts."""
     from generator.deploy import engine
     from generator.deploy.resolve import Lookups
     from generator.deploy.session import connect
@@ -177,8 +179,9 @@ def test_ctrl_c_stops_scheduling_and_leaves_no_change_set(
                                Console(color=False), lambda q: True, engine.DeployOptions())
     results = {r.stack: r.state for r in deployer.run()}
     assert results["alb"] == results["asg"] == results["rds"] == results["ecs"] == "INTERRUPTED"
-    assert {results["network"], results["dns"]} <= {"CREATED", "INTERRUPTED"}
+    assert {results["network"], results["dns"], results["cluster"]} <= {"CREATED", "INTERRUPTED"}
     stacks = {s["StackName"]: s["StackStatus"] for s in aws.cloudformation.describe_stacks()[
         "Stacks"]}
     assert not any(status == "REVIEW_IN_PROGRESS" for status in stacks.values())
-    assert set(stacks) <= {"kubenews-local-network", "kubenews-local-dns"}
+    assert set(stacks) <= {"kubenews-local-network", "kubenews-local-dns",
+                           "kubenews-local-cluster"}

@@ -3,10 +3,15 @@ rollbacks with reasons, Replacement flags, failed change sets, throttling."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,14 +19,16 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from generator.aws import RETRY_CONFIG
-from generator.deploy.cfn import CloudFormation
-from generator.deploy.engine import Deployer, DeployOptions
+from generator.deploy.cfn import CloudFormation, StackInfo, UnreadableAnswer, Waits
+from generator.deploy.delete import DeletePlan, Deleter
+from generator.deploy.engine import Deployer, DeployOptions, stack_deadline
 from generator.deploy.resolve import Lookups
 from generator.deploy.ui import Console
-from generator.errors import AwsError
+from generator.deploy.workflow import waits_from
+from generator.errors import AwsError, UsageError
 from generator.params import load_env
 from generator.render import Rendered, render
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_stackgen
 
 STACK = "kubenews-local-network"
 STACK_ID = f"arn:aws:cloudformation:us-east-1:123456789012:stack/{STACK}/1a2b3c4d"
@@ -35,7 +42,10 @@ def rendered() -> Rendered:
 
 
 def _client() -> Any:
+    # Loopback, never AWS: a call that escapes its Stubber (a worker still running after
+    # the stubbed block) must not reach, nor even look up, a public name.
     return boto3.client("cloudformation", region_name="us-east-1",
+                        endpoint_url="http://127.0.0.1:9",
                         aws_access_key_id="x", aws_secret_access_key="x")
 
 
@@ -253,3 +263,247 @@ def test_rollback_complete_is_left_alone_without_a_yes(rendered: Rendered) -> No
         [result] = deployer.run()
         stub.assert_no_pending_responses()
     assert result.state == "DECLINED"
+
+
+# --- deadlines and Ctrl-C (issue 11, defects 7 and 6) --------------------------------
+
+
+class FakeClock:
+    """Time that passes only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def _in_progress_polls(stub: Stubber, status: str, count: int) -> None:
+    for n in range(count):
+        stub.add_response("describe_stacks", _stack(status), {"StackName": STACK})
+        stub.add_response("describe_stack_events", {"StackEvents": [
+            _event(2, "Vpc", "AWS::EC2::VPC", "CREATE_IN_PROGRESS", "Resource creation Initiated"),
+            _event(1, STACK, "AWS::CloudFormation::Stack", "REVIEW_IN_PROGRESS")]} if n == 0
+            else {"StackEvents": []}, {"StackName": STACK})
+
+
+def test_a_create_that_never_ends_times_out_and_says_what_is_where(
+        rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
+    """A lost response once left a create waiting silently forever."""
+    client = _client()
+    fake = FakeClock()
+    waits = Waits(clock=fake.clock, sleep=fake.sleep, default_seconds=5, progress_every=2)
+    with Stubber(client) as stub:
+        _create_until_execute(stub, [_change("Add", "Vpc", "AWS::EC2::VPC")])
+        _in_progress_polls(stub, "CREATE_IN_PROGRESS", 40)
+        deployer = Deployer(rendered, CloudFormation(client, waits=waits), Lookups(None),
+                            Console(color=False), lambda q: True,
+                            DeployOptions(frozenset({"network"})))
+        [result] = deployer.run()
+    assert result.state == "TIMED_OUT" and not result.ok
+    assert result.reasons == [
+        f"{STACK} still CREATE_IN_PROGRESS after 5.0s (deadline 5.0s); CloudFormation "
+        "carries on without us: see `stackgen status`, or allow longer with --wait-timeout"]
+    assert 5.0 <= fake.now < 5.01  # the last sleep is cut to the deadline, not past it
+    out = capsys.readouterr().out
+    progress = [line for line in out.splitlines() if " for " in line and "deadline" in line]
+    assert len(progress) == 2  # every 2 s of a 5 s wait
+    assert "[network] … CREATE_IN_PROGRESS for 2.6s (deadline 5.0s); last event " in progress[0]
+    assert progress[0].endswith("Vpc CREATE_IN_PROGRESS")
+    where = out[out.index("where the stacks are now:"):]
+    assert f"network  {STACK}  … CREATE_IN_PROGRESS" in where
+
+
+def test_deadlines_follow_the_slowest_resource_type(rendered: Rendered) -> None:
+    waits = Waits(default_seconds=30 * 60)
+    assert stack_deadline(waits, rendered.stacks["network"].template, None) == 30 * 60
+    assert stack_deadline(waits, rendered.stacks["rds"].template, None) == 60 * 60
+    tuned = waits_from(["45", "AWS::RDS::DBInstance=90"])
+    assert stack_deadline(tuned, rendered.stacks["network"].template, None) == 45 * 60
+    assert stack_deadline(tuned, rendered.stacks["rds"].template, None) == 90 * 60
+    with pytest.raises(UsageError, match="--wait-timeout soon: give minutes"):
+        waits_from(["soon"])
+
+
+def test_a_delete_that_never_ends_times_out(rendered: Rendered,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    client = _client()
+    fake = FakeClock()
+    waits = Waits(clock=fake.clock, sleep=fake.sleep, default_seconds=3, progress_every=60)
+    info = StackInfo(STACK, STACK_ID, "CREATE_COMPLETE", {}, {}, {}, T0)
+    with Stubber(client) as stub:
+        stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK})
+        stub.add_response("delete_stack", {}, {"StackName": STACK})
+        for _ in range(7):  # polls at 0, 0.2, 0.5, 0.95, 1.6, 2.6 and 3.0 s
+            stub.add_response("describe_stacks", _stack("DELETE_IN_PROGRESS"),
+                              {"StackName": STACK_ID})
+        stub.add_response("describe_stacks", _stack("DELETE_IN_PROGRESS"), {"StackName": STACK})
+        deleter = Deleter(rendered, CloudFormation(client, waits=waits), Console(color=False),
+                          lambda q: True)
+        [result] = deleter.run(DeletePlan([("network", info)], []), yes=True)
+        stub.assert_no_pending_responses()
+    assert result.state == "TIMED_OUT"
+    assert result.reasons[0].startswith(f"{STACK} still DELETE_IN_PROGRESS after 3.0s")
+    out = capsys.readouterr().out
+    assert f"network  {STACK}  … DELETE_IN_PROGRESS" in out[out.index("where the stacks"):]
+
+
+def test_ctrl_c_twice_stops_waiting_and_reports_instead_of_raising(
+        rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C pressed twice: the second press used to escape the scheduler (KeyError or
+    a raw KeyboardInterrupt); now it stops every wait and says what is where."""
+    client = _client()
+    cfn = CloudFormation(client)
+    waiting = threading.Event()
+
+    def sleep(_: float) -> None:  # a long CloudFormation operation
+        waiting.set()
+        cfn.abandon.wait(10)
+
+    cfn.waits = Waits(sleep=sleep)
+
+    def press_ctrl_c_twice() -> None:
+        assert waiting.wait(10)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    with Stubber(client) as stub:
+        _create_until_execute(stub, [_change("Add", "Vpc", "AWS::EC2::VPC")])
+        _in_progress_polls(stub, "CREATE_IN_PROGRESS", 2)
+        stub.add_response("describe_stacks", _stack("CREATE_IN_PROGRESS"), {"StackName": STACK})
+        deployer = Deployer(rendered, cfn, Lookups(None), Console(color=False), lambda q: True,
+                            DeployOptions(frozenset({"network"})))
+        presser = threading.Thread(target=press_ctrl_c_twice)
+        presser.start()
+        try:
+            [result] = deployer.run()
+        except KeyboardInterrupt:
+            pytest.fail("the second Ctrl-C escaped the engine")
+        finally:
+            presser.join()
+    assert result.state == "INTERRUPTED"
+    assert result.reasons == [f"stopped waiting while {STACK} was CREATE_IN_PROGRESS; "
+                              "CloudFormation carries on without us: see `stackgen status`"]
+    out = capsys.readouterr().out
+    assert "interrupted: no new stack starts" in out
+    assert "interrupted again: no longer waiting for CloudFormation" in out
+    assert f"network  {STACK}  … CREATE_IN_PROGRESS" in out
+
+
+def test_an_interrupt_between_scheduling_steps_loses_no_stack(
+        rendered: Rendered, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C landing while a stack is handed to a worker left it out of the results:
+    KeyError at the end of the run."""
+    from generator.deploy import engine
+
+    class Interrupting(ThreadPoolExecutor):
+        def submit(self, *args: Any, **kwargs: Any) -> Any:
+            super().submit(*args, **kwargs)
+            raise KeyboardInterrupt  # after the hand-over, before the bookkeeping
+
+    monkeypatch.setattr(engine, "ThreadPoolExecutor", Interrupting)
+    client = _client()
+    with Stubber(client) as stub:
+        stub.add_response("describe_stacks", {"Stacks": []}, {})
+        stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
+        stub.add_response("describe_change_set", {
+            "ChangeSetId": CS_ID, "StackId": STACK_ID, "StackName": STACK,
+            "Status": "CREATE_COMPLETE", "Changes": []}, None)
+        stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID})
+        stub.add_response("delete_stack", {}, {"StackName": STACK})
+        deployer = _deployer(rendered, client, [])
+        deployer.confirm = lambda question: False
+        results = deployer.run()
+    # The worker either saw the interrupt or was declined; either way, nothing ran.
+    assert [r.stack for r in results] == ["network"]
+    assert results[0].state in ("INTERRUPTED", "DECLINED")
+
+
+class _FailingEndpoint(BaseHTTPRequestHandler):
+    """What a broken endpoint (or a proxy before it) answers: an HTML error page."""
+
+    PAGE = (b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"
+            b"<h1>Internal Server Error</h1>\n<p>The server encountered an internal error and "
+            b"was unable to complete your request.</p>\n")
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(500)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(self.PAGE)))
+        self.end_headers()
+        self.wfile.write(self.PAGE)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def failing_endpoint() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FailingEndpoint)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_an_html_answer_is_one_line_naming_the_endpoint(failing_endpoint: str) -> None:
+    client = boto3.client("cloudformation", region_name="us-east-1",
+                          endpoint_url=failing_endpoint, aws_access_key_id="x",
+                          aws_secret_access_key="x", config=RETRY_CONFIG)
+    with pytest.raises(UnreadableAnswer) as caught:
+        CloudFormation(client).describe("s")
+    assert str(caught.value) == (
+        f"describe_stacks: {failing_endpoint} answered an HTML page ('500 Internal Server "
+        "Error'), not an AWS response; that endpoint (or a proxy in front of it) is failing")
+
+
+def test_the_command_line_shows_the_html_answer_as_one_line(
+        failing_endpoint: str, project: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ENDPOINT_URL=failing_endpoint, AWS_ACCESS_KEY_ID="x",
+               AWS_SECRET_ACCESS_KEY="x")
+    # An AWS env: a local one follows only a stackgen endpoint and would refuse this one.
+    done = run_stackgen(["deploy", "--env", "dev", "--yes", "--no-lint"], cwd=project, env=env)
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"error: get_caller_identity: {failing_endpoint} answered an HTML page ('500 Internal "
+        "Server Error'), not an AWS response; that endpoint (or a proxy in front of it) is "
+        "failing\n")
+
+
+def test_a_change_set_that_never_finishes_is_given_up_and_removed(
+        rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
+    client = _client()
+    fake = FakeClock()
+    waits = Waits(clock=fake.clock, sleep=fake.sleep, change_set_seconds=4, progress_every=3)
+    with Stubber(client) as stub:
+        stub.add_response("describe_stacks", {"Stacks": []}, {})
+        stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
+        for _ in range(7):  # polls at 0, 0.2, 0.5, 0.95, 1.6, 2.6 and 4.0 s
+            stub.add_response("describe_change_set", {
+                "ChangeSetId": CS_ID, "StackId": STACK_ID, "StackName": STACK,
+                "Status": "CREATE_IN_PROGRESS"},
+                {"ChangeSetName": CS_ID, "IncludePropertyValues": True})
+        stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID})
+        stub.add_response("delete_stack", {}, {"StackName": STACK})
+        stub.add_client_error("describe_stacks", "ValidationError",
+                              f"Stack with id {STACK} does not exist", 400,
+                              expected_params={"StackName": STACK})
+        deployer = Deployer(rendered, CloudFormation(client, waits=waits), Lookups(None),
+                            Console(color=False), lambda q: True,
+                            DeployOptions(frozenset({"network"})))
+        [result] = deployer.run()
+        stub.assert_no_pending_responses()
+    assert result.state == "TIMED_OUT"
+    assert result.reasons[0].startswith(
+        f"change set on {STACK} still CREATE_IN_PROGRESS after 4.0s (deadline 4.0s)")
+    out = capsys.readouterr().out
+    assert "[network] … CREATE_IN_PROGRESS for 4.0s (deadline 4.0s); no event yet" in out
+    assert f"network  {STACK}  · NOT_DEPLOYED" in out  # the empty shell went with it

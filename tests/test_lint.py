@@ -178,3 +178,27 @@ def test_cli_exit_codes(project: Path) -> None:
     assert "E9108" in bad.stdout and "local/alb" in bad.stdout
     usage = run_stackgen(["lint"], cwd=project)
     assert usage.returncode == 2 and "name an env with --env" in usage.stderr
+
+
+def _group_for_another_stack(port: int, exported: bool) -> str:
+    """A group made for the load balancer of another stack (network, issue 10)."""
+    outputs = "Outputs:\n  LbGroupId:\n    Value: !Ref LbGroup\n" if exported else ""
+    return (
+        "Parameters:\n  VpcId:\n    Type: AWS::EC2::VPC::Id\nResources:\n  LbGroup:\n"
+        "    Type: AWS::EC2::SecurityGroup\n    Metadata:\n      stackgen:\n"
+        "        load_balancer_group: true\n    Properties:\n      GroupDescription: lb\n"
+        "      VpcId: !Ref VpcId\n      SecurityGroupIngress:\n        - IpProtocol: tcp\n"
+        f"          FromPort: {port}\n          ToPort: {port}\n          CidrIp: 0.0.0.0/0\n"
+        + outputs)
+
+
+def test_a_load_balancer_group_of_another_stack_keeps_the_port_check(linter: Linter) -> None:
+    def e9104(text: str) -> list[str]:
+        return [f.message for f in _lint_text(linter, text) if f.rule_id == "E9104"]
+
+    assert e9104(_group_for_another_stack(443, exported=True)) == []
+    assert e9104(_group_for_another_stack(22, exported=True)) == [
+        "0.0.0.0/0 may only reach ports 80 and 443"]
+    # Not handed to another stack: no load balancer can use it.
+    assert e9104(_group_for_another_stack(443, exported=False)) == [
+        "0.0.0.0/0 may only reach a load balancer's group"]

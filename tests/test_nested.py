@@ -46,9 +46,9 @@ def _values(items: list[dict[str, str]], key: str, value: str) -> dict[str, str]
 def test_nested_deploy_update_and_delete(project: Path, endpoint: Endpoint, aws: Any) -> None:
     first = _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes")
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "uploaded 6 of 6 child templates" in first.stdout
-    versions = aws.s3.list_object_versions(Bucket=BUCKET)["Versions"]
-    assert len(versions) == 6
+    assert "uploaded 8 of 8 child templates" in first.stdout
+    versions = aws.s3.list_object_versions(Bucket=BUCKET, Prefix="stackgen/")["Versions"]
+    assert len(versions) == 8
     assert aws.s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
     encryption = aws.s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]
     assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
@@ -56,28 +56,29 @@ def test_nested_deploy_update_and_delete(project: Path, endpoint: Endpoint, aws:
         "PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
 
     children = _children(aws)
-    assert set(children) == {"Network", "Dns", "Alb", "Asg", "Rds", "Ecs"}
+    assert set(children) == {"Network", "Dns", "Cluster", "Cert", "Alb", "Asg", "Rds", "Ecs"}
     outs = {k: _values(s.get("Outputs", []), "OutputKey", "OutputValue")
             for k, s in children.items()}
     params = {k: _values(s["Parameters"], "ParameterKey", "ParameterValue")
               for k, s in children.items()}
     assert params["Alb"]["VpcId"] == outs["Network"]["VpcId"]
-    assert params["Alb"]["CertificateArn"] == outs["Dns"]["CertificateArn"]
+    assert params["Alb"]["CertificateArn"] == outs["Cert"]["CertificateArn"]
     assert params["Ecs"]["DbEndpoint"] == outs["Rds"]["DbEndpoint"]
-    assert params["Asg"]["TargetGroupArn"] == outs["Alb"]["TargetGroupArn"]
+    assert params["Asg"]["ClusterName"] == outs["Cluster"]["ClusterName"]
+    assert params["Rds"]["AppSecurityGroupId"] == outs["Network"]["AppSecurityGroupId"]
     root = aws.cloudformation.describe_stacks(StackName="kubenews-local-root")["Stacks"][0]
     root_outputs = _values(root["Outputs"], "OutputKey", "OutputValue")
     assert root_outputs["AlbLoadBalancerDnsName"] == outs["Alb"]["LoadBalancerDnsName"]
 
     again = _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes")
     assert again.returncode == 0
-    assert "uploaded 0 of 6" in again.stdout and "is up to date" in again.stdout
-    assert len(aws.s3.list_object_versions(Bucket=BUCKET)["Versions"]) == 6
+    assert "uploaded 0 of 8" in again.stdout and "is up to date" in again.stdout
+    assert len(aws.s3.list_object_versions(Bucket=BUCKET, Prefix="stackgen/")["Versions"]) == 8
 
     update = _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes",
                   "--set", "asg.max_size=4")
     assert update.returncode == 0, update.stdout + update.stderr
-    assert "uploaded 1 of 6" in update.stdout
+    assert "uploaded 1 of 8" in update.stdout
     modified = [line.split()[2] for line in update.stdout.splitlines()
                 if line.strip().startswith("~  Modify")]
     # The root changes only its Asg child; the review descends into it.
@@ -90,7 +91,7 @@ def test_nested_deploy_update_and_delete(project: Path, endpoint: Endpoint, aws:
                 "--purge-artifacts")
     assert gone.returncode == 0, gone.stdout + gone.stderr
     assert aws.cloudformation.describe_stacks()["Stacks"] == []
-    assert "Versions" not in aws.s3.list_object_versions(Bucket=BUCKET)
+    assert "Versions" not in aws.s3.list_object_versions(Bucket=BUCKET, Prefix="stackgen/")
 
 
 def test_unchanged_child_templates_are_not_uploaded_again(aws: Any) -> None:

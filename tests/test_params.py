@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import resource
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from generator.config import fargate_size_problem
+from generator.errors import ParamsError
+from generator.limits import dns_name_problem, ec2_instance_types, matcher_problem, rds_instance_classes
 from generator.params import deep_merge, list_envs, load_env, parse_set
 from generator.schema import params_schema
 from tests.conftest import ENVS, ROOT, run_stackgen
@@ -26,7 +32,8 @@ def test_env_file_deep_merges_over_base() -> None:
 
 
 def test_set_overrides_win_and_are_typed() -> None:
-    env = load_env(ROOT / "params", "local", ["asg.max_size=5", "ecs.service.desired_count=2"])
+    env = load_env(ROOT / "params", "local", ["asg.max_size=5", "ecs.service.desired_count=2",
+                                              "ecs.service.autoscaling.enabled=false"])
     assert env.config.asg.max_size == 5
     assert env.config.ecs.service.desired_count == 2
     assert parse_set("alb.ingress_cidrs=[10.0.0.0/8]") == (("alb", "ingress_cidrs"), ["10.0.0.0/8"])
@@ -43,8 +50,10 @@ def test_better_defaults_of_the_reference_deployment() -> None:
     assert cfg.asg.instance_type == "t3.micro"
     assert (cfg.asg.min_size, cfg.asg.max_size, cfg.asg.desired_capacity) == (1, 3, 1)
     assert cfg.rds.storage_type == "gp3" and cfg.rds.storage_encrypted
-    assert cfg.rds.engine_version.startswith("16.") and cfg.rds.engine_version != "16.1"
-    assert cfg.rds.password == "managed"
+    # The major only: AutoMinorVersionUpgrade keeps the minor orderable (issue 10, 12).
+    assert cfg.rds.engine_version == "16"
+    # A secret nobody rotates behind the running tasks' back (issue 10, 10).
+    assert cfg.rds.password == "secret"
     assert cfg.alb.http_redirect and cfg.alb.ssl_policy.startswith("ELBSecurityPolicy-TLS13")
     assert cfg.ecs.service.deployment.max_percent == 200
     assert cfg.ecs.service.deployment.circuit_breaker and cfg.ecs.service.deployment.rollback
@@ -89,3 +98,160 @@ def test_readme_params_reference_is_current() -> None:
 
     readme = (ROOT / "README.md").read_text()
     assert with_reference(readme) == readme, "run `make docs`"
+
+
+# --- reading params files: bounded, merge keys, scalars as written ------------------
+
+def _bomb(levels: int) -> str:
+    """A "billion laughs" file: each level lists the one before nine times."""
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels)]
+    lines.append(f"tags: {{x: *a{levels - 1}}}")
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_expansion_is_bounded(project: Path) -> None:
+    (project / "params" / "local.yaml").write_text(_bomb(6))  # 531441 values if expanded
+    with pytest.raises(ParamsError, match=r"local.yaml:5: 'a4.0': aliases expand to more than"):
+        load_env(project / "params", "local")
+
+
+def test_billion_laughs_file_fails_fast_in_little_memory(project: Path) -> None:
+    """The 1 KB file that was killed at 23 GB: one line, in a process capped at 1 GiB."""
+    bomb = _bomb(10)
+    assert len(bomb) < 1100
+    (project / "params" / "local.yaml").write_text(bomb)
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "generator", "render", "--env", "local"],
+                            cwd=project, capture_output=True, text=True, timeout=60,
+                            preexec_fn=cap)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: params/local.yaml:5: 'a4.0': aliases expand")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert time.monotonic() - started < 20
+    assert not (project / "build").exists()
+
+
+def test_merge_keys_follow_the_yaml_rules(project: Path) -> None:
+    (project / "params" / "local.yaml").write_text(
+        "dns:\n  domain: kubenews.stackgen.test\n  zone: {name: stackgen.test}\n"
+        "ecs:\n  tasks:\n"
+        "    base: &base {command: [a], cpu: 512, memory_mib: 1024}\n"
+        "    bigger:\n      <<: *base\n      cpu: 1024\n"  # a written key wins over a merged one
+        "    imaged:\n      <<: [{image: first}, *base, {image: second}]\n")  # the first wins
+    tasks = load_env(project / "params", "local").config.ecs.tasks
+    assert (tasks["bigger"].cpu, tasks["bigger"].memory_mib, tasks["bigger"].command) == (1024, 1024, ["a"])
+    assert tasks["imaged"].image == "first" and tasks["imaged"].cpu == 512
+    assert tasks["base"].cpu == 512
+
+
+def test_plain_scalars_stay_as_written_where_the_schema_wants_a_string(project: Path) -> None:
+    (project / "params" / "local.yaml").write_text(
+        "account_id: 012345670123\n"  # YAML 1.1 reads this as an octal number
+        "dns:\n  domain: kubenews.stackgen.test\n  zone: {name: stackgen.test}\n"
+        "rds:\n  engine_version: 16.10\n"  # a float would lose the trailing zero
+        "alb:\n  target_group:\n    health_check: {matcher: 200, port: 8080}\n"
+        "tags: {release: 1.10, public: yes, since: 2024-01-01, null: x}\n")
+    cfg = load_env(project / "params", "local").config
+    assert cfg.account_id == "012345670123"
+    assert cfg.rds.engine_version == "16.10"
+    assert cfg.alb.target_group.health_check.matcher == "200"
+    assert cfg.alb.target_group.health_check.port == "8080"
+    assert cfg.tags == {"owner": "platform-team", "app": "kubenews", "release": "1.10",
+                        "public": "yes", "since": "2024-01-01", "null": "x"}
+    assert cfg.asg.max_size == 3  # where the schema wants a number it stays one
+
+
+def test_set_values_follow_the_schema() -> None:
+    cfg = load_env(ROOT / "params", "local", [
+        "rds.engine_version=16.13", "alb.target_group.health_check.matcher=200",
+        "account_id=012345670123", "asg.max_size=4", "tags.build=007"]).config
+    assert cfg.rds.engine_version == "16.13"
+    assert cfg.alb.target_group.health_check.matcher == "200"
+    assert cfg.account_id == "012345670123"
+    assert cfg.asg.max_size == 4
+    assert cfg.tags["build"] == "007"
+
+
+def test_utf8_with_bom_is_accepted(project: Path) -> None:
+    path = project / "params" / "local.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert load_env(project / "params", "local").config.dns.domain == "kubenews.stackgen.test"
+
+
+def test_missing_base_file_is_refused(project: Path) -> None:
+    (project / "params" / "base.yaml").unlink()
+    with pytest.raises(ParamsError, match=r"params/base.yaml: file not found"):
+        load_env(project / "params", "local")
+
+
+def test_non_utf8_names_file_line_and_fix_in_a_real_process(project: Path) -> None:
+    path = project / "params" / "local.yaml"
+    path.write_bytes(path.read_bytes() + b"# caf\xe9\n")
+    lines = path.read_bytes().count(b"\n")
+    result = run_stackgen(["render", "--env", "local"], cwd=project)
+    assert result.returncode == 2
+    assert result.stderr == (f"error: params/local.yaml:{lines}: not UTF-8: byte 0xe9 at "
+                             "column 6; save the file as UTF-8\n")
+
+
+# --- values AWS refuses --------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "ok"), [
+    ("app.example.com", True), ("a-b.example.com.", True), ("x" * 63 + ".test", True),
+    ("-app.example.com", False), ("app-.example.com", False), ("x" * 64 + ".test", False),
+    (".".join(["a" * 62] * 4) + ".test", False), ("a..test", False), ("a_b.test", False),
+])
+def test_dns_names(name: str, ok: bool) -> None:
+    assert (dns_name_problem(name) is None) is ok
+
+
+@pytest.mark.parametrize(("codes", "grpc", "ok"), [
+    ("200", False, True), ("200,302", False, True), ("200-299", False, True),
+    ("200-299,404", False, True), ("499", False, True), ("12", True, True), ("0-99", True, True),
+    ("ok", False, False), ("200-", False, False), ("200, 302", False, False),
+    ("199", False, False), ("500", False, False), ("299-200", False, False), ("", False, False),
+    ("200", True, False),
+])
+def test_health_check_matchers(codes: str, grpc: bool, ok: bool) -> None:
+    assert (matcher_problem(codes, grpc) is None) is ok
+
+
+def test_instance_types_and_classes_come_from_cfn_lint_data() -> None:
+    types = ec2_instance_types("us-east-1")
+    classes = rds_instance_classes("us-east-1", "postgres")
+    assert types and {"t3.micro", "t3.small", "m5.large"} <= types and "t3.mikro" not in types
+    assert classes and {"db.t3.micro", "db.t3.small"} <= classes
+    assert ec2_instance_types("xx-nowhere-1") is None  # no data: no check, not a refusal
+    assert rds_instance_classes("us-east-1", "no-such-engine") is None
+
+
+def test_region_slices_match_the_whole_file() -> None:
+    """The fast path reads one region's part of cfn-lint's files; it must see what
+    decoding the whole file sees, for every region."""
+    from generator.limits import _cfnlint_extensions
+
+    base = _cfnlint_extensions()
+    assert base is not None
+    ec2 = json.loads((base / "aws_ec2_instance" / "instancetype_enum.json").read_text())
+    rds = json.loads((base / "aws_rds_dbinstance" / "dbinstanceclass_enum.json").read_text())
+    for region, body in ec2.items():
+        if not isinstance(body, dict):
+            continue  # "description"
+        assert ec2_instance_types(region) == (frozenset(body.get("enum", [])) or None), region
+    for region, body in rds.items():
+        if not isinstance(body, dict):
+            continue
+        full = {c for rule in body["allOf"]
+                if rule["if"]["properties"].get("Engine", {}).get("const") == "postgres"
+                for c in rule["then"]["properties"]["DBInstanceClass"].get("enum", [])}
+        assert rds_instance_classes(region, "postgres") == (frozenset(full) or None), region
+
+
+def test_shipped_envs_pass_the_aws_checks() -> None:
+    for env in ENVS:
+        load_env(ROOT / "params", env)

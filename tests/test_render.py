@@ -25,7 +25,8 @@ def test_render_writes_templates_params_and_manifest(project: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = project / "build" / "local"
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["order"] == ["network", "dns", "alb", "asg", "rds", "ecs"]
+    assert manifest["order"] == ["network", "dns", "cluster", "cert", "alb", "asg", "rds",
+                                 "ecs"]
     for name, entry in manifest["stacks"].items():
         assert (out / entry["template"]).is_file()
         params = json.loads((out / entry["parameters"]).read_text())
@@ -75,7 +76,7 @@ def test_db_password_reaches_the_container_as_a_secret() -> None:
     assert "DB_PASSWORD" not in {e["Name"] for e in container["Environment"]}
     assert container["Secrets"] == [
         {"Name": "DB_PASSWORD", "ValueFrom": {"Fn::Sub": "${DbSecretArn}:password::"}}]
-    rds = load_cfn(_render("local").stacks["rds"].template)
+    rds = load_cfn(_render("local", "rds.password=managed").stacks["rds"].template)
     assert rds["Resources"]["DbInstance"]["Properties"]["ManageMasterUserPassword"] is True
 
 
@@ -86,10 +87,10 @@ def test_secret_mode_generates_a_secret_resource() -> None:
     assert rds["Outputs"]["DbSecretArn"]["Value"] == {"Ref": "DbSecret"}
 
 
-def test_fargate_env_has_no_asg_and_reads_task_group_from_alb() -> None:
+def test_fargate_env_has_no_asg_and_reads_task_group_from_network() -> None:
     r = _render("fargate")
     assert "asg" not in r.stacks
-    assert r.graph.stacks["rds"].upstream == ("alb", "network")
+    assert r.graph.stacks["rds"].upstream == ("network",)
     task = load_cfn(r.stacks["ecs"].template)["Resources"]["TaskDefinition"]["Properties"]
     assert task["NetworkMode"] == "awsvpc" and task["RequiresCompatibilities"] == ["FARGATE"]
 
@@ -133,14 +134,16 @@ def test_nested_root_passes_child_outputs_by_getatt() -> None:
     assert r.stacks["alb"].template_sha256 in alb["TemplateURL"]["Fn::Sub"]
     dns = root["Resources"]["Dns"]["Properties"]["Parameters"]
     assert dns["HostedZoneId"] == {"Ref": "DnsHostedZoneId"}
-    assert set(root["Resources"]) == {"Network", "Dns", "Alb", "Asg", "Rds", "Ecs"}
+    assert set(root["Resources"]) == {"Network", "Dns", "Cluster", "Cert", "Alb", "Asg",
+                                      "Rds", "Ecs"}
 
 
 def test_graph_is_derived_from_declared_inputs() -> None:
     cfg = load_env(ROOT / "params", "local").config
     g = build_graph(load_spec(ROOT / "templates"), conditions(cfg), Path("stacks.yaml"))
-    assert g.stacks["alb"].upstream == ("dns", "network")
-    assert g.downstream("alb") == ["asg", "ecs"]
+    assert g.stacks["alb"].upstream == ("cert", "dns", "network")
+    assert g.downstream("alb") == ["ecs"]
+    assert g.downstream("cluster") == ["asg", "ecs"]
     assert "rds -- \"DbEndpoint, DbPort, DbSecretArn\" --> ecs" in to_mermaid(g)
 
 
@@ -152,7 +155,7 @@ def test_graph_cycle_names_the_chain() -> None:
 
 def test_graph_command_formats(project: Path) -> None:
     text = run_stackgen(["graph", "--env", "local"], cwd=project)
-    assert text.returncode == 0 and "ecs  <- alb, rds" in text.stdout
+    assert text.returncode == 0 and "ecs  <- alb, asg, cluster, rds" in text.stdout
     mermaid = run_stackgen(["graph", "--env", "fargate", "--format", "mermaid"], cwd=project)
     assert mermaid.stdout.startswith("flowchart LR") and "asg" not in mermaid.stdout
 

@@ -7,8 +7,10 @@ never in ClientError strings.
 
 from __future__ import annotations
 
+import re
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +22,7 @@ from generator.errors import (
     AwsError,
     ChangeSetFailed,
     EmptyChangeSet,
+    StackgenError,
     StackNotFound,
     StackOperationFailed,
 )
@@ -30,6 +33,87 @@ MAX_TEMPLATE_BODY = 51_200
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 
 TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
+
+# How long a stack operation may take, by the slowest resource type it holds. RDS
+# instances and clusters take 5-15 min to create and longer to modify or restore
+# (RDS user guide, "Creating an Amazon RDS DB instance"); the rest rarely pass minutes.
+SLOW_TYPES: Mapping[str, float] = {
+    "AWS::RDS::DBInstance": 60 * 60,
+    "AWS::RDS::DBCluster": 60 * 60,
+}
+DEFAULT_DEADLINE = 30 * 60
+CHANGE_SET_DEADLINE = 15 * 60  # creating a change set takes seconds; minutes at worst
+
+
+@dataclass(frozen=True)
+class Waits:
+    """How long each wait may last and how it is paced: passed in, never global, so a
+    test gives a fake clock and a deadline of seconds."""
+
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    default_seconds: float = DEFAULT_DEADLINE
+    by_type: Mapping[str, float] = field(default_factory=lambda: dict(SLOW_TYPES))
+    change_set_seconds: float = CHANGE_SET_DEADLINE
+    progress_every: float = 30.0  # a progress line while a wait goes on this long
+
+    def for_types(self, types: Iterable[str]) -> float:
+        """The deadline of a stack: that of the slowest resource type it holds."""
+        return max([self.by_type.get(t, self.default_seconds) for t in types],
+                   default=self.default_seconds)
+
+
+def minutes(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 60}m{whole % 60:02d}s" if whole >= 60 else f"{seconds:.1f}s"
+
+
+class WaitTimedOut(StackgenError):
+    """A stack or change set was still in progress when its deadline passed."""
+
+    exit_code = 1
+
+    def __init__(self, name: str, status: str, elapsed: float, deadline: float) -> None:
+        super().__init__(
+            f"{name} still {status} after {minutes(elapsed)} (deadline {minutes(deadline)}); "
+            "CloudFormation carries on without us: see `stackgen status`, or allow longer "
+            "with --wait-timeout")
+        self.name = name
+        self.status = status
+
+
+class WaitAbandoned(StackgenError):
+    """Ctrl-C a second time: we stopped waiting; the operation goes on in AWS."""
+
+    exit_code = 1
+
+    def __init__(self, name: str, status: str) -> None:
+        super().__init__(f"stopped waiting while {name} was {status}; "
+                         "CloudFormation carries on without us: see `stackgen status`")
+        self.name = name
+        self.status = status
+
+
+class UnreadableAnswer(AwsError):
+    """The endpoint answered something that is not an AWS response (an HTML error page
+    from the endpoint or a proxy in front of it)."""
+
+    def __init__(self, operation: str, endpoint: str, raw: str) -> None:
+        super().__init__(f"{operation}: {endpoint} answered {answered(raw)}, not an AWS "
+                         "response; that endpoint (or a proxy in front of it) is failing")
+        self.operation = operation
+        self.endpoint = endpoint
+
+
+def answered(raw: str) -> str:
+    """What a garbled answer was, in a few words: an HTML page's title, else its start."""
+    body = raw.split("may succeed:", 1)[-1]
+    title = re.search(r"<title>\s*(.*?)\s*</title>", body, re.I | re.S) or \
+        re.search(r"<h1>\s*(.*?)\s*</h1>", body, re.I | re.S)
+    if title:
+        return f"an HTML page ('{' '.join(title.group(1).split())[:80]}')"
+    text = " ".join(body.replace("\\n", " ").split()).strip("b'\"")
+    return f"'{text[:80]}'" if text else "an empty body"
 
 
 def backoff(start: float = 0.2, cap: float = 2.0, factor: float = 1.5) -> Iterator[float]:
@@ -138,16 +222,24 @@ def _is_missing(exc: ClientError) -> bool:
 class CloudFormation:
     """Calls the CloudFormation API and counts the calls (for the bench)."""
 
-    def __init__(self, client: Any, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, client: Any, sleep: Callable[[float], None] | None = None,
+                 waits: Waits | None = None) -> None:
         self.client = client
-        self.sleep = sleep
+        self.waits = waits or Waits(sleep=sleep or time.sleep)
+        self.abandon = threading.Event()  # set: every wait stops (Ctrl-C twice)
         self.calls = 0
+
+    @property
+    def endpoint(self) -> str:
+        return str(getattr(getattr(self.client, "meta", None), "endpoint_url", "the endpoint"))
 
     def _call(self, name: str, **kwargs: Any) -> Any:
         self.calls += 1
         try:
             return getattr(self.client, name)(**kwargs)
-        except (BotoCoreError, ResponseParserError) as exc:  # refused, unparsable 500 page, …
+        except ResponseParserError as exc:  # an HTML 500 page, a proxy's answer, …
+            raise UnreadableAnswer(name, self.endpoint, str(exc)) from None
+        except BotoCoreError as exc:  # refused, timed out, …
             raise AwsError(f"{name}: {' '.join(str(exc).split())}") from None
 
     def _pages(self, name: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
@@ -251,20 +343,36 @@ class CloudFormation:
         self._call("update_termination_protection", StackName=stack_name,
                    EnableTerminationProtection=enabled)
 
-    def wait_stack(self, stack_name: str, on_poll: Callable[[], None] | None = None,
-                   deleting: bool = False) -> StackInfo | None:
-        """Poll until the stack leaves *_IN_PROGRESS; None once a delete removed it."""
+    def _pause(self, name: str, status: str, started: float, deadline: float,
+               delay: float) -> None:
+        """Sleep before the next poll, unless the deadline passed or we were told to stop."""
+        elapsed = self.waits.clock() - started
+        if elapsed >= deadline:
+            raise WaitTimedOut(name, status, elapsed, deadline)
+        if self.abandon.is_set():
+            raise WaitAbandoned(name, status)
+        self.waits.sleep(min(delay, max(0.0, deadline - elapsed)))
+
+    def wait_stack(self, stack_name: str,
+                   on_poll: Callable[[StackInfo | None, float], None] | None = None,
+                   deleting: bool = False, deadline: float | None = None,
+                   label: str | None = None) -> StackInfo | None:
+        """Poll until the stack leaves *_IN_PROGRESS; None once a delete removed it.
+        WaitTimedOut past ``deadline`` seconds (the default deadline when None);
+        ``label`` names the stack in messages when it is polled by id."""
+        started = self.waits.clock()
+        limit = self.waits.default_seconds if deadline is None else deadline
         for delay in backoff():
             info = self.describe(stack_name)
             if on_poll:
-                on_poll()
+                on_poll(info, self.waits.clock() - started)
             if info is None or info.status == "DELETE_COMPLETE":
                 if deleting:
                     return None
                 raise StackNotFound(stack_name)
             if not info.status.endswith("_IN_PROGRESS"):
                 return info
-            self.sleep(delay)
+            self._pause(label or stack_name, info.status, started, limit, delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # --- change sets -----------------------------------------------------------
@@ -313,9 +421,11 @@ class CloudFormation:
                 raise EmptyChangeSet(f"{stack_name}: no changes") from None
             raise ChangeSetFailed(stack_name, _message(exc)) from None
 
-    def wait_change_set(self, change_set_id: str, stack_name: str) -> ChangeSet:
+    def wait_change_set(self, change_set_id: str, stack_name: str,
+                        on_poll: Callable[[str, float], None] | None = None) -> ChangeSet:
         """Poll until created, then read every page of its changes, with before/after
-        property values where the endpoint gives them."""
+        property values where the endpoint gives them. WaitTimedOut past the deadline."""
+        started = self.waits.clock()
         for delay in backoff():
             try:
                 raw = self._call("describe_change_set", ChangeSetName=change_set_id,
@@ -342,7 +452,10 @@ class CloudFormation:
                     stack_id=raw.get("StackId", ""), kind="", status=status,
                     changes=tuple(Change.from_api(c) for c in changes),
                 )
-            self.sleep(delay)
+            if on_poll:
+                on_poll(status, self.waits.clock() - started)
+            self._pause(f"change set on {stack_name}", status or "pending", started,
+                        self.waits.change_set_seconds, delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def execute_change_set(self, change_set_id: str, stack_name: str) -> None:
@@ -353,6 +466,25 @@ class CloudFormation:
             raise StackOperationFailed(stack_name, "EXECUTE_FAILED", [_message(exc)]) from None
         except AwsError as exc:
             raise StackOperationFailed(stack_name, "EXECUTE_FAILED", [str(exc)]) from None
+
+    def update_tags(self, stack_name: str, tags: dict[str, str]) -> StackInfo:
+        """Set a stack's tags, keeping its template and parameter values; wait for it."""
+        current = self.describe(stack_name)
+        if current is None:
+            raise StackNotFound(stack_name)
+        try:
+            self._call("update_stack", StackName=stack_name, UsePreviousTemplate=True,
+                       Parameters=[{"ParameterKey": k, "UsePreviousValue": True}
+                                   for k in current.parameters],
+                       Capabilities=CAPABILITIES,
+                       Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+        except ClientError as exc:
+            raise StackOperationFailed(stack_name, "UPDATE_FAILED", [_message(exc)]) from None
+        info = self.wait_stack(stack_name)
+        assert info is not None
+        if info.status not in TERMINAL_OK:
+            raise StackOperationFailed(stack_name, info.status, [])
+        return info
 
     # --- events -------------------------------------------------------------------
 

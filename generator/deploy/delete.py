@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.deploy.cfn import CloudFormation, StackInfo
-from generator.deploy.engine import Confirm, StackResult
-from generator.deploy.ui import Console
+from generator.deploy.cfn import CloudFormation, StackInfo, WaitAbandoned, WaitTimedOut
+from generator.deploy.engine import Confirm, StackResult, stack_deadline
+from generator.deploy.ui import Console, Progress
 from generator.errors import ConfirmationRequired, StackgenError, StackOperationFailed, UsageError
 from generator.render import Rendered
 from generator.yamlsrc import load_cfn
@@ -90,19 +90,55 @@ class Deleter:
             raise ConfirmationRequired("delete declined; nothing was deleted")
         results = []
         for stack, info in plan.stacks:
-            results.append(self._delete_one(stack, info))
+            try:
+                results.append(self._delete_one(stack, info))
+            except KeyboardInterrupt:  # the delete goes on in AWS; we stop here
+                self.cfn.abandon.set()
+                results.append(StackResult(stack, info.name, "INTERRUPTED", reasons=[
+                    f"interrupted while {info.name} was being deleted; CloudFormation "
+                    "carries on without us: see `stackgen status`"]))
             if not results[-1].ok:
                 break  # what remains is upstream of the failure and still needed by it
+        if any(r.state in ("TIMED_OUT", "INTERRUPTED") for r in results):
+            self._where([s for s, _ in plan.stacks])
         return results
+
+    def deadline(self, stack: str) -> float:
+        return stack_deadline(self.cfn.waits, self.rendered.stacks[stack].template,
+                              self.children)
+
+    def _where(self, stacks: list[str]) -> None:
+        names = {s: self.rendered.stacks[s].stack_name for s in stacks}
+        try:
+            found = self.cfn.describe_many(list(names.values()))
+        except StackgenError as exc:
+            self.console.line(f"cannot say where the stacks are: {exc}")
+            return
+        self.console.line("where the stacks are now:")
+        self.console.table(["stack", "name", "status"], [
+            [s, n, self.console.status(found[n].status if n in found else "DELETE_COMPLETE")]
+            for s, n in names.items()])
 
     def _delete_one(self, stack: str, info: StackInfo) -> StackResult:
         last_seen = self.cfn.latest_event_id(info.name)
+        deadline = self.deadline(stack)
+        progress = Progress(self.console, stack, self.cfn.waits.progress_every, deadline)
+
+        def tick(current: StackInfo | None, elapsed: float) -> None:
+            if current is not None:
+                progress.tick(current.status, elapsed)
+
         try:
             self.cfn.delete_stack(info.name)
             # Poll by id: a deleted stack is no longer found by name.
-            final = self.cfn.wait_stack(info.stack_id, deleting=True)
+            final = self.cfn.wait_stack(info.stack_id, on_poll=tick, deleting=True,
+                                        deadline=deadline, label=info.name)
         except StackOperationFailed as exc:
             return StackResult(stack, info.name, "FAILED", reasons=exc.reasons)
+        except WaitTimedOut as exc:
+            return StackResult(stack, info.name, "TIMED_OUT", reasons=[str(exc)])
+        except WaitAbandoned as exc:
+            return StackResult(stack, info.name, "INTERRUPTED", reasons=[str(exc)])
         if final is not None and final.status != "DELETE_COMPLETE":
             reasons = [f"{e.logical_id} ({e.resource_type}): {e.reason}"
                        for e in self.cfn.events_since(info.stack_id, last_seen)

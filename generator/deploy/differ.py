@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from generator.deploy.cfn import CloudFormation
 from generator.deploy.engine import DeployOptions, StackWork
-from generator.deploy.plan import param_changes, template_diff
+from generator.deploy.plan import param_changes, tag_changes, template_diff
 from generator.deploy.resolve import Lookups
 from generator.deploy.review import short
 from generator.deploy.ui import Console
@@ -29,13 +29,17 @@ def diff_env(rendered: Rendered, cfn: CloudFormation, lookups: Lookups, console:
             continue
         params = work.prepare_params(stack)
         changes = param_changes(info.parameters, params, set())
+        tags = tag_changes(info.tags, work.tags(stack))
         text = template_diff(cfn.template_body(name), rendered.stacks[stack].template)
-        if not changes and not text:
+        if not changes and not tags and not text:
             console.line(f"{console.status('UNCHANGED')} {stack}: no differences")
             continue
         console.line(console.style(f"{stack} ({name})", bold=True))
         for p in changes:
             console.line(f"  {p.key}: {short(p.old)} → {short(p.new)}")
+        for t in tags:
+            console.line(f"  tag {t.key}: {t.old if t.old is not None else '(none)'} → "
+                         f"{t.new if t.new is not None else '(removed)'}")
         for line in text.splitlines():
             colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
             console.line("  " + console.style(line, colour))

@@ -21,9 +21,18 @@ from dataclasses import dataclass, field
 
 from generator import __version__
 from generator.context import logical_id
-from generator.deploy.cfn import TERMINAL_OK, ChangeSet, CloudFormation, StackInfo
+from generator.deploy.cfn import (
+    TERMINAL_OK,
+    ChangeSet,
+    CloudFormation,
+    StackInfo,
+    WaitAbandoned,
+    Waits,
+    WaitTimedOut,
+)
 from generator.deploy.plan import (
     CREATE,
+    INFORMATIONAL_TAGS,
     UPDATE,
     StackPlan,
     affected_outputs,
@@ -31,12 +40,13 @@ from generator.deploy.plan import (
     inputs_digest,
     param_changes,
     resource_changes,
+    tag_changes,
     template_diff,
 )
 from generator.deploy.resolve import Lookups, resolve
 from generator.deploy.review import show_review
 from generator.deploy.risk import Templates, is_stateful
-from generator.deploy.ui import Console
+from generator.deploy.ui import Console, Progress
 from generator.errors import (
     ChangeSetFailed,
     EmptyChangeSet,
@@ -47,15 +57,12 @@ from generator.errors import (
 from generator.render import Rendered
 from generator.yamlsrc import load_cfn
 
-# Tags that describe the run, not the stack: they never make a stack "changed".
-INFORMATIONAL_TAGS = ("stackgen:version", "stackgen:commit")
-
 
 @dataclass
 class StackResult:
     stack: str
     stack_name: str
-    state: str  # CREATED UPDATED UNCHANGED DELETED FAILED BLOCKED DECLINED INTERRUPTED
+    state: str  # CREATED UPDATED UNCHANGED DELETED FAILED BLOCKED DECLINED INTERRUPTED TIMED_OUT
     outputs: dict[str, str] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -96,6 +103,20 @@ class Prepared:
 Confirm = Callable[[str], bool]
 
 
+def resource_types(template: str) -> set[str]:
+    resources = load_cfn(template).get("Resources") or {}
+    return {str(r.get("Type")) for r in resources.values()}
+
+
+def stack_deadline(waits: Waits, template: str, children: Rendered | None) -> float:
+    """How long a stack's operation may take: by the slowest resource type it holds;
+    the nested form's root, the sum of its children's (a bound: some run side by side)."""
+    if children is not None and "AWS::CloudFormation::Stack" in resource_types(template):
+        return sum(waits.for_types(resource_types(c.template))
+                   for c in children.stacks.values())
+    return waits.for_types(resource_types(template))
+
+
 def stack_policy(stateful: Sequence[str], exempt: Sequence[str] = ()) -> str:
     """Allow updates, deny replacing or deleting the stateful resources."""
     protected = [f"LogicalResourceId/{r}" for r in stateful if r not in exempt]
@@ -107,21 +128,9 @@ def stack_policy(stateful: Sequence[str], exempt: Sequence[str] = ()) -> str:
     return json.dumps({"Statement": statements}, sort_keys=True)
 
 
-def staleness(planned: StackPlan, current: StackInfo | None, template_sha256: str,
-              deployed_template: str | None) -> str | None:
-    """Why a planned change set may no longer be executed, or None."""
-    if template_sha256 != planned.template_sha256:
-        return "the rendered template changed since the plan"
-    if planned.state == CREATE:
-        if current is None or current.status != "REVIEW_IN_PROGRESS":
-            return "the stack is no longer waiting for its first change set"
-        return None
-    if current is None or deployed_template is None:
-        return "the stack was deleted since the plan"
-    if current.status != planned.deployed_status or \
-            deployed_digest(deployed_template, current.parameters) != planned.deployed_sha256:
-        return f"the stack changed since the plan (now {current.status})"
-    return None
+def _stateful(template: str) -> list[str]:
+    resources = load_cfn(template).get("Resources") or {}
+    return sorted(k for k, r in resources.items() if is_stateful(str(r.get("Type"))))
 
 
 class StackWork:
@@ -176,6 +185,23 @@ class StackWork:
     def _name(self, stack: str) -> str:
         return self.rendered.stacks[stack].stack_name
 
+    def deadline(self, stack: str) -> float:
+        return stack_deadline(self.cfn.waits, self.rendered.stacks[stack].template,
+                              self.options.children)
+
+    def where(self, stacks: Sequence[str]) -> None:
+        """After a timeout or an abandoned wait: what is where, as AWS says now."""
+        names = {s: self._name(s) for s in stacks}
+        try:
+            found = self.cfn.describe_many(list(names.values()))
+        except StackgenError as exc:
+            self.console.line(f"cannot say where the stacks are: {exc}")
+            return
+        self.console.line("where the stacks are now:")
+        self.console.table(["stack", "name", "status"], [
+            [s, n, self.console.status(found[n].status if n in found else "NOT_DEPLOYED")]
+            for s, n in names.items()])
+
     def tags(self, stack: str) -> dict[str, str]:
         tags = dict(self.rendered.stacks[stack].tags)
         tags["stackgen:version"] = __version__
@@ -188,8 +214,26 @@ class StackWork:
 
     def stateful_ids(self, stack_name: str) -> list[str]:
         stack = next(s for s in self.rendered.stacks.values() if s.stack_name == stack_name)
-        resources = load_cfn(stack.template).get("Resources") or {}
-        return sorted(k for k, r in resources.items() if is_stateful(str(r.get("Type"))))
+        ids = _stateful(stack.template)
+        if self.options.children is not None:
+            # The nested root holds only stacks: a child holding data is protected whole
+            # there (a root policy cannot name a child's resources); _child_policies
+            # protects the resources inside it.
+            ids += [logical_id(n) for n, s in self.options.children.stacks.items()
+                    if _stateful(s.template)]
+        return sorted(ids)
+
+    def _child_policies(self, root: str) -> list[tuple[str, list[str]]]:
+        """(nested stack id, its stateful resources) for each child of the root holding data."""
+        if self.options.children is None:
+            return []
+        physical = self.cfn.physical_ids(root)
+        found = []
+        for n, s in self.options.children.stacks.items():
+            ids, child = _stateful(s.template), physical.get(logical_id(n))
+            if ids and child:
+                found.append((child, ids))
+        return found
 
     def prepare(self, stack: str, current: StackInfo | None,
                 dry: bool = False) -> Prepared | StackResult:
@@ -243,8 +287,11 @@ class StackWork:
                 description=f"stackgen {__version__}: {prepared.stack} of env "
                             f"{self.rendered.env.name}")
             try:
-                return self.cfn.wait_change_set(cs_id, prepared.name)
-            except ChangeSetFailed:
+                progress = Progress(self.console, prepared.stack,
+                                    self.cfn.waits.progress_every,
+                                    self.cfn.waits.change_set_seconds)
+                return self.cfn.wait_change_set(cs_id, prepared.name, on_poll=progress.tick)
+            except (ChangeSetFailed, WaitTimedOut, WaitAbandoned):
                 self._discard(prepared.name, prepared.kind, cs_id)
                 raise
         except EmptyChangeSet:
@@ -280,6 +327,7 @@ class StackWork:
             resources=resources,
             template_diff=template_diff(prepared.deployed_template or "", prepared.template),
             security=templates.security(),
+            findings=templates.findings(),
             changed_outputs=affected_outputs(resources, templates) if current else [],
             nested=self._nested_reviews(change_set),
         )
@@ -321,6 +369,7 @@ class StackWork:
                 resources=resource_changes(child_set, templates),
                 template_diff=template_diff(old, new),
                 security=templates.security(),
+                findings=templates.findings(),
                 nested=self._nested_reviews(child_set)))
         return reviews
 
@@ -363,7 +412,8 @@ class Deployer(StackWork):
                     return u
             return None
 
-        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency))
+        try:
             try:
                 while pending or running:
                     for stack in list(pending):
@@ -375,28 +425,52 @@ class Deployer(StackWork):
                             results[stack] = StackResult(stack, self._name(stack), state,
                                                          reasons=[why])
                         elif ready(stack) and len(running) < self.options.concurrency:
-                            pending.remove(stack)
                             fut = pool.submit(self._deploy_one, stack, deployed.get(stack))
                             running[fut] = stack
+                            pending.remove(stack)
                     if not running:
                         if pending and not any(ready(s) for s in pending):
                             raise AssertionError(f"schedule stuck on {pending}")
                         continue
                     done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        stack = running.pop(fut)
+                    for fut in done:  # the result first: Ctrl-C in between loses nothing
+                        stack = running[fut]
                         results[stack] = fut.result()
+                        del running[fut]
                         if results[stack].ok:
                             self.outputs[stack] = results[stack].outputs
             except KeyboardInterrupt:
                 self.stop.set()
-                self.console.line("interrupted: no new stack starts; finishing what runs")
-                for fut, stack in running.items():
-                    results[stack] = fut.result()
-                for stack in pending:
-                    results[stack] = StackResult(stack, self._name(stack), "INTERRUPTED",
-                                                 reasons=["interrupted before it started"])
-        return [results[s] for s in selected]
+                self.console.line("interrupted: no new stack starts; finishing what runs "
+                                  "(Ctrl-C again to stop waiting)")
+                self._finish(running, results)
+        finally:
+            # Let no worker outlive the run (one handed over as Ctrl-C landed included),
+            # unless a second Ctrl-C said to stop waiting for them.
+            pool.shutdown(wait=not self.cfn.abandon.is_set(), cancel_futures=True)
+        final = [results.get(s) or StackResult(s, self._name(s), "INTERRUPTED",
+                                               reasons=["interrupted before it started"])
+                 for s in selected]
+        if any(r.state == "TIMED_OUT" for r in final) or self.cfn.abandon.is_set():
+            self.where(selected)
+        return final
+
+    def _finish(self, running: dict[Future[StackResult], str],
+                results: dict[str, StackResult]) -> None:
+        """After Ctrl-C: wait for the running stacks; a second Ctrl-C stops every wait
+        (CloudFormation goes on with what it was doing) and we leave within seconds."""
+        try:
+            for fut, stack in list(running.items()):
+                results[stack] = fut.result()
+        except KeyboardInterrupt:
+            self.cfn.abandon.set()
+            self.console.line("interrupted again: no longer waiting for CloudFormation")
+            done, _ = wait(list(running), timeout=10)
+            for fut, stack in running.items():
+                if stack not in results:
+                    results[stack] = fut.result() if fut in done else StackResult(
+                        stack, self._name(stack), "INTERRUPTED",
+                        reasons=["still running when we stopped waiting"])
 
     def _deploy_one(self, stack: str, current: StackInfo | None) -> StackResult:
         start = time.monotonic()
@@ -405,6 +479,10 @@ class Deployer(StackWork):
             result = self._deploy(stack, name, current)
         except StackOperationFailed as exc:
             result = StackResult(stack, name, "FAILED", reasons=exc.reasons or [str(exc)])
+        except WaitTimedOut as exc:
+            result = StackResult(stack, name, "TIMED_OUT", reasons=[str(exc)])
+        except WaitAbandoned as exc:
+            result = StackResult(stack, name, "INTERRUPTED", reasons=[str(exc)])
         except StackgenError as exc:
             result = StackResult(stack, name, "FAILED", reasons=[str(exc)])
         result.seconds = time.monotonic() - start
@@ -414,15 +492,6 @@ class Deployer(StackWork):
         return result
 
     def _deploy(self, stack: str, name: str, current: StackInfo | None) -> StackResult:
-        planned = self.options.planned.get(stack)
-        if planned is not None and planned.change_set_id:
-            if inputs_digest(self.prepare_params(stack)) == planned.inputs_sha256:
-                return self._apply_planned(stack, name, current, planned)
-            # An upstream apply changed outputs this stack reads: the reviewed change set
-            # would deploy old values. Make a fresh one, reviewed again.
-            self.console.line(f"{stack}: upstream outputs changed since the plan; "
-                              "its change set is made again with the new values")
-            self._discard(name, "UPDATE", planned.change_set_id)
         prepared = self.prepare(stack, current)
         if isinstance(prepared, StackResult):
             return prepared
@@ -432,36 +501,48 @@ class Deployer(StackWork):
         if self.stop.is_set():
             return StackResult(stack, name, "INTERRUPTED", reasons=["interrupted"])
         change_set = self.create_change_set(prepared)
+        tags = tag_changes(prepared.current.tags, prepared.tags) if prepared.current else []
+        if change_set is None and tags:
+            review = StackPlan(stack=stack, stack_name=name, state=UPDATE,
+                               template_sha256=self.rendered.stacks[stack].template_sha256,
+                               tags=tags)
+            return self._update_tags(stack, name, review)
         if change_set is None:
             self.console.line(f"{self.console.status('UNCHANGED')} {stack}: no changes")
             info = prepared.current or self.cfn.describe(name)
             return StackResult(stack, name, "UNCHANGED", outputs=info.outputs if info else {})
-        return self._execute_reviewed(stack, name, prepared.kind, change_set.id,
-                                      self.review(prepared, change_set))
+        review = self.review(prepared, change_set)
+        review.tags = tags
+        return self._execute_reviewed(stack, name, prepared.kind, change_set.id, review)
 
-    def _apply_planned(self, stack: str, name: str, current: StackInfo | None,
-                       planned: StackPlan) -> StackResult:
-        """Execute exactly the reviewed change set, unless the stack moved since."""
-        deployed = self.cfn.template_body(name) if current is not None and \
-            current.status != "REVIEW_IN_PROGRESS" else None
-        stale = staleness(planned, current, self.rendered.stacks[stack].template_sha256,
-                          deployed)
-        assert planned.change_set_id is not None
-        if not stale:
-            try:  # still there and executable?
-                self.cfn.wait_change_set(planned.change_set_id, name)
-            except ChangeSetFailed as exc:
-                stale = f"its change set is no longer executable ({exc.reason})"
-        if stale:
-            return StackResult(stack, name, "FAILED",
-                               reasons=[f"stale plan: {stale}; run `stackgen plan` again"])
-        kind = "CREATE" if planned.state == CREATE else "UPDATE"
-        return self._execute_reviewed(stack, name, kind, planned.change_set_id, planned)
+    def _update_tags(self, stack: str, name: str, review: StackPlan,
+                     ask: bool = True) -> StackResult:
+        """A change of stack tags alone. AWS propagates stack tags to the resources that
+        take tags, so its change set lists those; with none it holds no change and fails.
+        UpdateStack with the previous template and values then sets the tags ("If you
+        don't specify this parameter, CloudFormation doesn't modify the stack's tags":
+        API Reference, UpdateStack, Tags)."""
+        with self._prompt:
+            if ask:
+                show_review(self.console, review)
+            go = not self.stop.is_set() and (not ask or self.confirm(
+                f"update the tags of {name}?"))
+        if not go:
+            state = "INTERRUPTED" if self.stop.is_set() else "DECLINED"
+            return StackResult(stack, name, state, reasons=["tags not updated"])
+        info = self.cfn.update_tags(name, self.tags(stack))
+        self.console.line(f"{self.console.status(info.status)} {stack}: {name} (tags)")
+        return StackResult(stack, name, "UPDATED", outputs=info.outputs)
 
     def _execute_reviewed(self, stack: str, name: str, kind: str, change_set_id: str,
-                          review: StackPlan) -> StackResult:
+                          review: StackPlan, ask: bool = True) -> StackResult:
+        """``ask``: show the review and ask; without it the change set was approved
+        already (one approval per run), and only the guards still stand."""
         with self._prompt:
-            show_review(self.console, review)
+            if ask:
+                show_review(self.console, review)
+            else:
+                self.console.line(f"{stack}: executing the approved change set on {name}")
             blocked = review.blocked_by_guard(self.options.allow_replace)
             if blocked:
                 self._discard(name, kind, change_set_id)
@@ -476,7 +557,8 @@ class Deployer(StackWork):
                 return StackResult(stack, name, "FAILED", reasons=[
                     "guard: this change broadens access (" + "; ".join(review.widened_access)
                     + "); review the security tables, then rerun with --approve-broadening"])
-            go = not self.stop.is_set() and self.confirm(f"execute this change set on {name}?")
+            go = not self.stop.is_set() and (
+                not ask or self.confirm(f"execute this change set on {name}?"))
         if not go:
             self._discard(name, kind, change_set_id)
             state = "INTERRUPTED" if self.stop.is_set() else "DECLINED"
@@ -495,16 +577,21 @@ class Deployer(StackWork):
         last_seen = self.cfn.latest_event_id(name)
         self.cfn.execute_change_set(change_set_id, name)
         failures: list[str] = []
+        deadline = self.deadline(stack)
+        progress = Progress(self.console, stack, self.cfn.waits.progress_every, deadline)
 
-        def stream() -> None:
+        def stream(current: StackInfo | None, elapsed: float) -> None:
             nonlocal last_seen
             for event in self.cfn.events_since(name, last_seen):
                 last_seen = event.id
+                progress.last_event = event
                 self.console.event(stack, event)
                 if event.status.endswith("_FAILED") and event.reason:
                     failures.append(f"{event.logical_id} ({event.resource_type}): {event.reason}")
+            if current is not None:
+                progress.tick(current.status, elapsed)
 
-        info = self.cfn.wait_stack(name, on_poll=stream)
+        info = self.cfn.wait_stack(name, on_poll=stream, deadline=deadline)
         assert info is not None
         if info.status not in TERMINAL_OK:
             raise StackOperationFailed(name, info.status, failures)
@@ -518,10 +605,15 @@ class Deployer(StackWork):
             yield
             return
         self.cfn.set_stack_policy(name, stack_policy(self.stateful_ids(name), exempt=allowed))
+        children = self._child_policies(name)
+        for child, ids in children:
+            self.cfn.set_stack_policy(child, stack_policy(ids, exempt=allowed))
         try:
             yield
         finally:
             self.cfn.set_stack_policy(name, stack_policy(self.stateful_ids(name)))
+            for child, ids in children:
+                self.cfn.set_stack_policy(child, stack_policy(ids))
 
     def _protect(self, name: str, info: StackInfo) -> None:
         """Prod-like envs (termination_protection) get termination protection and a
@@ -531,3 +623,5 @@ class Deployer(StackWork):
             self.cfn.set_termination_protection(name, wanted)
         if wanted:
             self.cfn.set_stack_policy(name, stack_policy(self.stateful_ids(name)))
+            for child, ids in self._child_policies(name):
+                self.cfn.set_stack_policy(child, stack_policy(ids))

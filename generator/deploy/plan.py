@@ -18,7 +18,7 @@ import msgspec
 
 from generator import __version__
 from generator.deploy.cfn import ChangeSet
-from generator.deploy.risk import Templates, is_stateful
+from generator.deploy.risk import Templates, create_only_properties, is_stateful
 from generator.lint.rules._common import SECRET_NAME
 from generator.review.cost import EnvCost
 from generator.review.security import SecurityTables
@@ -27,12 +27,16 @@ MASK = "****"
 # Bumped when a field changes meaning or goes away; new optional fields keep it.
 SCHEMA_VERSION = 1
 
+# Tags that describe the run, not the stack: they never make a stack "changed".
+INFORMATIONAL_TAGS = ("stackgen:version", "stackgen:commit")
+
 # A stack's place in the plan.
 CREATE = "create"
 UPDATE = "update"
 UNCHANGED = "unchanged"
 AFTER_UPSTREAM_CREATE = "created after upstream"
 AFTER_UPSTREAM_APPLY = "changes after upstream apply"
+RECREATE = "re-created after a failed create"  # deploy only: a ROLLBACK_COMPLETE stack
 
 
 class ParamChange(msgspec.Struct, kw_only=True):
@@ -84,11 +88,15 @@ class StackPlan(msgspec.Struct, kw_only=True):
     change_set_id: str | None = None
     deployed_at: str | None = None  # the stack's last change when planned
     deployed_status: str | None = None
-    deployed_sha256: str = ""  # template and parameters deployed when planned: staleness
+    deployed_sha256: str = ""  # template, parameters and tags deployed when planned
+    stack_id: str = ""  # the deployed stack when planned: a re-created one is another stack
+    rendered_sha256: str = ""  # the rendered parameters (references unresolved) and tags
     parameters: list[ParamChange] = []
+    tags: list[ParamChange] = []  # stack tags: part of the desired state
     resources: list[ResourceChange] = []
     template_diff: str = ""
     security: SecurityTables = msgspec.field(default_factory=SecurityTables)
+    findings: list[str] = []  # risk.Templates.findings: rewritten weights, silent alarms
     ripple: list[str] = []  # "Param <- stack.Output" read from an upstream that may change
     waits_for: list[str] = []  # upstream stacks that must be created or applied first
     changed_outputs: list[str] = []
@@ -107,8 +115,16 @@ class StackPlan(msgspec.Struct, kw_only=True):
     def broadens(self) -> bool:
         return self.security.broadens or any(child.broadens for child in self.nested)
 
+    @property
+    def predicted(self) -> bool:
+        """Reviewed from templates: its change set can only be made once upstream ran."""
+        return self.state in (AFTER_UPSTREAM_CREATE, AFTER_UPSTREAM_APPLY, RECREATE)
+
     def all_resources(self) -> list[ResourceChange]:
         return self.resources + [r for child in self.nested for r in child.all_resources()]
+
+    def all_findings(self) -> list[str]:
+        return self.findings + [f for child in self.nested for f in child.all_findings()]
 
     def blocked_by_guard(self, allow_replace: Iterable[str]) -> list[ResourceChange]:
         allowed = set(allow_replace)
@@ -120,6 +136,10 @@ class Plan(msgspec.Struct, kw_only=True):
     env: str
     created_at: str
     schema_version: int = SCHEMA_VERSION
+    # Where the change sets live: `apply` refuses any other target.
+    account: str = ""
+    region: str = ""
+    endpoint: str = ""
     overrides: list[str] = []  # the --set values the plan was rendered with
     nested: bool = False  # planned in the nested form (one root stack)
     tool_version: str = __version__
@@ -152,9 +172,27 @@ def inputs_digest(params: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(dict(params), sort_keys=True).encode()).hexdigest()
 
 
-def deployed_digest(template: str, params: Mapping[str, str]) -> str:
-    payload = json.dumps([template, dict(params)], sort_keys=True)
+def deployed_digest(template: str, params: Mapping[str, str],
+                    tags: Mapping[str, str] | None = None) -> str:
+    payload = json.dumps([template, dict(params), dict(tags or {})], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def rendered_digest(parameters: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+    """The desired parameters (references unresolved) and tags of one stack."""
+    payload = json.dumps([dict(parameters), dict(tags)], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def meaningful_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """Tags that are desired state: not the ones describing the run (version, commit)."""
+    return {k: v for k, v in tags.items() if k not in INFORMATIONAL_TAGS}
+
+
+def tag_changes(deployed: Mapping[str, str], wanted: Mapping[str, str]) -> list[ParamChange]:
+    old, new = meaningful_tags(deployed), meaningful_tags(wanted)
+    return [ParamChange(key=k, old=old.get(k), new=new.get(k))
+            for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
 
 
 def now() -> str:
@@ -244,3 +282,77 @@ def affected_outputs(resources: list[ResourceChange], templates: Templates) -> l
     """Outputs whose value may differ after apply: changed expressions, replaced referents."""
     replaced = {r.logical_id for r in resources if r.replaces or r.action == "Remove"}
     return sorted(templates.changed_outputs() | templates.outputs_reading(replaced))
+
+
+def _reads(value: Any, params: set[str]) -> bool:
+    """Whether a template value reads any of ``params`` (Ref, or ${P} inside Fn::Sub)."""
+    if isinstance(value, dict):
+        if value.get("Ref") in params:
+            return True
+        sub = value.get("Fn::Sub")
+        text = sub if isinstance(sub, str) else sub[0] if isinstance(sub, list) and sub else ""
+        if isinstance(text, str) and any("${" + p + "}" in text for p in params):
+            return True
+        return any(_reads(v, params) for v in value.values())
+    if isinstance(value, list):
+        return any(_reads(v, params) for v in value)
+    return False
+
+
+def ripple_changes(templates: Templates, params: set[str]) -> list[ResourceChange]:
+    """Predicted changes of resources that read parameters whose values are not known
+    yet (upstream outputs that an apply may change): a create-only property that reads
+    one predicts a replacement, so the review shows it before anyone approves."""
+    if not params:
+        return []
+    out = []
+    for logical, res in sorted((templates.new.get("Resources") or {}).items()):
+        if not isinstance(res, dict):
+            continue
+        props = res.get("Properties") or {}
+        reading = sorted(k for k, v in props.items() if _reads(v, params))
+        if not reading:
+            continue
+        rtype = str(res.get("Type", ""))
+        create_only = set(create_only_properties(rtype, templates.region))
+        predicted = next((p for p in reading if p in create_only), None)
+        out.append(ResourceChange(
+            action="Modify", logical_id=logical, resource_type=rtype, predicted=predicted,
+            properties=[PropertyChange(name=p, before="(deployed)", after="(upstream output)")
+                        for p in reading]))
+    return out
+
+
+def merge_changes(reviewed: list[ResourceChange],
+                  predicted: list[ResourceChange]) -> list[ResourceChange]:
+    """A change set's own changes, plus predicted ones for resources it did not list; a
+    predicted replacement marks a listed resource too."""
+    by_id = {r.logical_id: r for r in reviewed}
+    out = list(reviewed)
+    for p in predicted:
+        mine = by_id.get(p.logical_id)
+        if mine is None:
+            out.append(p)
+        elif mine.action == "Modify" and not mine.replaces and p.predicted:
+            mine.predicted = p.predicted
+    return out
+
+
+def beyond_review(reviewed: StackPlan, actual: StackPlan) -> list[str]:
+    """What a change set does that its review did not show: a replacement, a removal or
+    broadened access. Anything else stays within what was approved."""
+    seen = reviewed.all_resources()
+    replaced = {r.logical_id for r in seen if r.replaces}
+    removed = {r.logical_id for r in seen if r.action == "Remove"}
+    out = []
+    for r in actual.all_resources():
+        if r.action == "Remove" and r.logical_id not in removed:
+            out.append(f"removes {r.logical_id} ({r.resource_type})")
+        elif r.action != "Remove" and r.replaces and r.logical_id not in replaced:
+            out.append(f"replaces {r.logical_id} ({r.resource_type}, {r.risk})")
+
+    def widened(plan: StackPlan) -> set[str]:
+        return set(plan.widened_access).union(*(widened(c) for c in plan.nested))
+
+    out += [f"widens access: {w}" for w in sorted(widened(actual) - widened(reviewed))]
+    return out

@@ -1,8 +1,14 @@
-"""Plan a whole env: create (never execute) a change set per changing stack, then
-mark what the changes ripple into downstream."""
+"""Plan a whole env: create (never execute) a change set per changing stack, predict
+the changes of stacks whose inputs are not known yet, then mark what the changes
+ripple into downstream.
+
+Every stack also records what was deployed when it was planned (stack id, status,
+template, parameters, tags) and what was rendered, so `apply` can refuse a stack
+that moved since, including one the plan found unchanged."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from generator.deploy.cfn import ChangeSet, StackInfo
@@ -11,12 +17,23 @@ from generator.deploy.plan import (
     AFTER_UPSTREAM_APPLY,
     AFTER_UPSTREAM_CREATE,
     CREATE,
+    RECREATE,
     UNCHANGED,
+    UPDATE,
     Plan,
     StackPlan,
+    deployed_digest,
+    inputs_digest,
+    meaningful_tags,
+    merge_changes,
     now,
+    rendered_digest,
+    resource_changes,
+    ripple_changes,
+    tag_changes,
 )
-from generator.deploy.resolve import cfn_value
+from generator.deploy.resolve import cfn_value, resolve
+from generator.deploy.risk import Templates
 from generator.errors import StackgenError
 from generator.lint.values import placeholder
 from generator.review import prices
@@ -30,22 +47,26 @@ PICTURE_ACTIONS = {"Add": "Add", "Remove": "Remove", "Modify": "Modify"}
 
 
 class Planner(StackWork):
-    """Plans the env; remembers each stack's deployed and rendered side for the cost."""
+    # `deploy` plans only stacks whose unselected upstreams are deployed; `plan` any.
+    require_upstream = False
+    # `deploy` re-creates a stack whose create failed (ROLLBACK_COMPLETE); `plan` refuses.
+    recreate_failed = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.sides: dict[str, tuple[Side, Side]] = {}  # set by review()
+        self.sides: dict[str, tuple[Side, Side]] = {}  # deployed and rendered, by review()
         self.states: dict[str, str] = {}
 
     def plan(self) -> Plan:
         selected = self.selected()
-        deployed = self.preflight(require_upstream=False)
+        deployed = self.preflight(require_upstream=self.require_upstream)
         graph = self.rendered.graph
         plans: dict[str, StackPlan] = {}
+        self._templates: dict[str, str] = {}  # deployed templates read while planning
         for stack in selected:
             upstream = [u for u in graph.stacks[stack].upstream if u in plans]
             new_upstream = [u for u in upstream
-                            if plans[u].state in (CREATE, AFTER_UPSTREAM_CREATE)]
+                            if plans[u].state in (CREATE, AFTER_UPSTREAM_CREATE, RECREATE)]
             missing = [u for u in graph.stacks[stack].upstream
                        if u not in plans and u not in self.outputs]
             current = deployed.get(stack)
@@ -98,17 +119,18 @@ class Planner(StackWork):
         if stack in self.sides:
             return self.sides[stack]
         new = Side(load_cfn(self.rendered.stacks[stack].template), self._predicted_params(stack))
-        if current is None or current.status == "REVIEW_IN_PROGRESS":
+        old = self._deployed_template(stack, current)
+        if current is None or old is None:
             return Side({}, {}), new
         if self.states.get(stack) == UNCHANGED:  # the plan found it equal to what runs
             return new, new
-        return Side(load_cfn(self.cfn.template_body(self._name(stack))), current.parameters), new
+        return Side(load_cfn(old), current.parameters), new
 
     def _mark_drift(self, plan: Plan) -> None:
         """Detect drift on the stacks the plan changes; a changed resource that drifted
         tells the reviewer the apply overwrites a hand change."""
         changing = {s.stack: s.stack_name for s in plan.stacks
-                    if s.resources and s.state != CREATE}
+                    if s.resources and s.state != CREATE and s.stack_id}
         for found in detect(self.cfn, changing):
             stack_plan = next(p for p in plan.stacks if p.stack == found.stack)
             for change in stack_plan.resources:
@@ -127,34 +149,119 @@ class Planner(StackWork):
         docs = {s: load_cfn(self.rendered.stacks[s].template) for s in self.rendered.stacks}
         return diagram(self.rendered.graph, docs, actions)
 
+    def _deployed_template(self, stack: str, current: StackInfo | None) -> str | None:
+        if current is None or current.status == "REVIEW_IN_PROGRESS":
+            return None
+        if stack not in self._templates:
+            self._templates[stack] = self.cfn.template_body(self._name(stack))
+        return self._templates[stack]
+
+    def _record(self, plan: StackPlan, current: StackInfo | None,
+                params: Mapping[str, str] | None) -> StackPlan:
+        """What was deployed and rendered when planned: apply compares against it."""
+        stack = plan.stack
+        rendered = self.rendered.stacks[stack]
+        plan.rendered_sha256 = rendered_digest(rendered.parameters,
+                                               meaningful_tags(self.tags(stack)))
+        plan.inputs_sha256 = inputs_digest(params) if params is not None else ""
+        template = self._deployed_template(stack, current)
+        if current is not None and template is not None:
+            plan.stack_id = current.stack_id
+            plan.deployed_status = current.status
+            plan.deployed_at = current.last_change.isoformat() if current.last_change else None
+            plan.deployed_sha256 = deployed_digest(template, current.parameters,
+                                                   meaningful_tags(current.tags))
+        return plan
+
+    def _templates_of(self, stack: str, current: StackInfo | None,
+                      params: Mapping[str, str]) -> Templates:
+        old = self._deployed_template(stack, current)
+        return Templates(load_cfn(old) if old else {},
+                         load_cfn(self.rendered.stacks[stack].template),
+                         current.parameters if current and old else {}, params,
+                         self.rendered.env.config.region)
+
     def _placeholder(self, stack: str, current: StackInfo | None,
                      waiting_for: list[str]) -> StackPlan:
+        """A stack whose inputs come from stacks not created or applied yet: its changes
+        are predicted from the templates (inputs it reads from them count as changing),
+        and its change set is made during the run, then held to this review."""
+        if current is not None and current.status == "REVIEW_IN_PROGRESS":
+            current = None  # an empty shell: the run creates the stack
         state = AFTER_UPSTREAM_CREATE if current is None else AFTER_UPSTREAM_APPLY
-        return StackPlan(stack=stack, stack_name=self._name(stack), state=state,
+        waits = set(waiting_for)
+        unknown = {i.param for i in self.rendered.graph.stacks[stack].inputs if i.stack in waits}
+        templates = self._templates_of(stack, current, self._known_params(stack, waits))
+        predicted = ChangeSet(id="", name="", stack_name=self._name(stack), stack_id="",
+                              kind=state, status="PREDICTED",
+                              changes=templates.predicted_changes())
+        resources = resource_changes(predicted, templates)
+        if current is not None:
+            resources = merge_changes(resources, ripple_changes(templates, unknown))
+        plan = StackPlan(stack=stack, stack_name=self._name(stack), state=state,
                          template_sha256=self.rendered.stacks[stack].template_sha256,
-                         waits_for=sorted(set(waiting_for)))
+                         waits_for=sorted(waits), resources=resources,
+                         security=templates.security(),
+                         tags=tag_changes(current.tags if current else {}, self.tags(stack))
+                         if current else [])
+        return self._record(plan, current, None)
+
+    def _known_params(self, stack: str, waits: set[str]) -> dict[str, str]:
+        """The parameter values known now: everything not read from ``waits``."""
+        reads = {i.param for i in self.rendered.graph.stacks[stack].inputs if i.stack in waits}
+        raw = {k: v for k, v in self.rendered.stacks[stack].parameters.items() if k not in reads}
+        try:
+            return resolve(raw, self.outputs, self.lookups)
+        except StackgenError:
+            return {}
 
     def _plan_one(self, stack: str, current: StackInfo | None) -> StackPlan:
         sha = self.rendered.stacks[stack].template_sha256
         prepared = self.prepare(stack, current, dry=True)
         if isinstance(prepared, StackResult):
             if prepared.state == "UNCHANGED":
-                return StackPlan(stack=stack, stack_name=self._name(stack), state=UNCHANGED,
+                plan = StackPlan(stack=stack, stack_name=self._name(stack), state=UNCHANGED,
                                  template_sha256=sha)
+                return self._record(plan, current, self.prepare_params(stack))
+            if self.recreate_failed and current is not None and \
+                    current.status == "ROLLBACK_COMPLETE":
+                plan = self._placeholder(stack, None, [])
+                plan.state = RECREATE
+                return plan
             raise StackgenError(f"cannot plan {stack}: {'; '.join(prepared.reasons)}")
+        if prepared.deployed_template is not None:
+            self._templates[stack] = prepared.deployed_template
+        tags = tag_changes(current.tags, prepared.tags) if prepared.current and current else []
         change_set = self.create_change_set(prepared)
         if change_set is None:
-            return StackPlan(stack=stack, stack_name=self._name(stack), state=UNCHANGED,
-                             template_sha256=sha)
-        return self.review(prepared, change_set)
+            # Template and parameters match; a tag change alone is still a change
+            # (on AWS a change set may hold no resource change for it).
+            plan = StackPlan(stack=stack, stack_name=self._name(stack),
+                             state=UPDATE if tags else UNCHANGED, template_sha256=sha,
+                             tags=tags)
+        else:
+            plan = self.review(prepared, change_set)
+            plan.tags = tags
+        self._record(plan, prepared.current, prepared.params)
+        if prepared.kind == "CREATE" and change_set is not None:
+            plan.stack_id = change_set.stack_id  # the review shell the change set made
+        return plan
 
     def _ripple(self, stack: str, plans: dict[str, StackPlan]) -> None:
-        """Mark this stack's parameters that read outputs an upstream change may alter."""
+        """Mark this stack's parameters that read outputs an upstream change may alter,
+        and predict what those new values change here."""
         graph = self.rendered.graph
         mine = plans[stack]
+        params = set()
         for i in graph.stacks[stack].inputs:
             up = plans.get(i.stack)
             if up is not None and i.output in up.changed_outputs:
                 mine.ripple.append(f"{i.param} ← {i.stack}.{i.output}")
-        if mine.ripple and mine.state == UNCHANGED:
+                params.add(i.param)
+        if not params or mine.state == CREATE:
+            return
+        if mine.state == UNCHANGED:
             mine.state = AFTER_UPSTREAM_APPLY
+        templates = Templates({}, load_cfn(self.rendered.stacks[stack].template), {}, {},
+                              self.rendered.env.config.region)
+        mine.resources = merge_changes(mine.resources, ripple_changes(templates, params))

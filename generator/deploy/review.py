@@ -9,6 +9,7 @@ from generator.deploy.plan import (
     AFTER_UPSTREAM_APPLY,
     AFTER_UPSTREAM_CREATE,
     CREATE,
+    RECREATE,
     UNCHANGED,
     UPDATE,
     Plan,
@@ -37,6 +38,7 @@ def risks(plan: StackPlan) -> list[str]:
     for r in resources:
         if r.replaces and not r.endangers_data:
             marks.append(f"replaces {r.logical_id}")
+    marks += plan.all_findings()
     if plan.broadens:
         marks.append("widens access")
     drifted = [r.logical_id for r in resources if r.drift]
@@ -61,6 +63,11 @@ def show_review(console: Console, plan: StackPlan, diff: bool = False) -> None:
         for p in plan.parameters:
             console.line(f"    {p.key}: {short(p.old) if p.old is not None else '(none)'} → "
                          f"{short(p.new) if p.new is not None else '(removed)'}")
+    if plan.tags:
+        console.line("  stack tags:")
+        for t in plan.tags:
+            console.line(f"    {t.key}: {t.old if t.old is not None else '(none)'} → "
+                         f"{t.new if t.new is not None else '(removed)'}")
     if plan.resources:
         rows = []
         for r in plan.resources:
@@ -163,7 +170,7 @@ def show_plan(console: Console, plan: Plan, diff: bool) -> None:
 
 
 SYMBOL = {CREATE: "🆕", UPDATE: "✏️", UNCHANGED: "✅",
-          AFTER_UPSTREAM_CREATE: "⏳", AFTER_UPSTREAM_APPLY: "⏳"}
+          AFTER_UPSTREAM_CREATE: "⏳", AFTER_UPSTREAM_APPLY: "⏳", RECREATE: "🔁"}
 
 
 def _cell(value: Any) -> str:
@@ -200,6 +207,10 @@ def markdown(plan: Plan) -> str:
         if s.parameters:
             out += ["**Parameters**", "", "| parameter | before | after |", "|---|---|---|"]
             out += [f"| `{p.key}` | {_cell(p.old)} | {_cell(p.new)} |" for p in s.parameters]
+            out.append("")
+        if s.tags:
+            out += ["**Stack tags**", "", "| tag | before | after |", "|---|---|---|"]
+            out += [f"| `{t.key}` | {_cell(t.old)} | {_cell(t.new)} |" for t in s.tags]
             out.append("")
         if s.resources:
             out += ["**Resources**", "",

@@ -114,6 +114,10 @@ class Templates:
 
         return security_tables(self.old, self.new, self.old_params, self.new_params)
 
+    def findings(self) -> list[str]:
+        """What a change does that the reviewer must know although no data is at risk."""
+        return _weights_rewritten(self.old, self.new) + _silent_alarms(self.old, self.new)
+
 
 def is_stateful(resource_type: str) -> bool:
     return resource_type in STATEFUL_TYPES
@@ -134,3 +138,39 @@ def _refers_to(value: Any, names: set[str]) -> bool:
     if isinstance(value, list):
         return any(_refers_to(v, names) for v in value)
     return False
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any], rtype: str) -> list[tuple[str, Any]]:
+    """Resources of ``rtype`` that the new template adds or modifies, with their properties."""
+    before = old.get("Resources") or {}
+    out = []
+    for name, res in sorted((new.get("Resources") or {}).items()):
+        if isinstance(res, dict) and res.get("Type") == rtype and before.get(name) != res:
+            out.append((name, res.get("Properties") or {}))
+    return out
+
+
+def _weights_rewritten(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """An update of a weighted forward rule writes the template's weights back. ECS
+    blue/green shifts that production rule's weights on every deployment (ECS developer
+    guide, "Amazon ECS blue/green deployments"), so the live group may be the other
+    one, and the update would send production traffic to a group that may be empty."""
+    found = []
+    for name, props in _changed(old, new, "AWS::ElasticLoadBalancingV2::ListenerRule"):
+        if name not in (old.get("Resources") or {}):
+            continue  # a new rule has no weights for ECS to have moved yet
+        for action in props.get("Actions") or [] if isinstance(props, dict) else []:
+            groups = ((action or {}).get("ForwardConfig") or {}).get("TargetGroups") or []
+            if isinstance(groups, list) and len(groups) > 1:
+                found.append(
+                    f"{name}: updating this weighted rule resets the traffic weights ECS "
+                    "blue/green shifted; production traffic may go to an idle target group. "
+                    "Apply between deployments, after checking which group is live")
+                break
+    return found
+
+
+def _silent_alarms(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return [f"{name}: alarm notifies no one; set alarms.topic_arn to an SNS topic"
+            for name, props in _changed(old, new, "AWS::CloudWatch::Alarm")
+            if isinstance(props, dict) and not props.get("AlarmActions")]

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from generator.deploy.cfn import Event
+from generator.deploy.cfn import Event, minutes
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ STATUS_LOOKS: tuple[tuple[str, Look], ...] = (
     ("BLOCKED", Look("red", "⊘")),
     ("DECLINED", Look("yellow", "⊘")),
     ("INTERRUPTED", Look("yellow", "⊘")),
+    ("TIMED_OUT", Look("red", "⌛")),
     ("NOT_DEPLOYED", Look("bright_black", "·")),
     ("DRIFTED", Look("yellow", "≠")),  # drift detection
     ("IN_SYNC", Look("green", "✓")),
@@ -92,6 +93,30 @@ class Console:
             self.line("  " + self.style(fmt(list(headers)), bold=True))
             for row in cells:
                 self.line("  " + fmt(row))
+
+
+class Progress:
+    """A line now and then while one wait goes on, so a slow or stuck operation is never
+    silent: elapsed time against the deadline, the current status, the last event."""
+
+    def __init__(self, console: Console, stack: str, every: float, deadline: float) -> None:
+        self.console = console
+        self.stack = stack
+        self.every = every
+        self.deadline = deadline
+        self.next_at = every
+        self.last_event: Event | None = None
+
+    def tick(self, status: str, elapsed: float) -> None:
+        if elapsed < self.next_at:
+            return
+        while self.next_at <= elapsed:
+            self.next_at += self.every
+        event = self.last_event
+        last = (f"; last event {event.timestamp.astimezone().strftime('%H:%M:%S')} "
+                f"{event.logical_id} {event.status}" if event else "; no event yet")
+        self.console.line(f"  [{self.stack}] {self.console.status(status)} for "
+                          f"{minutes(elapsed)} (deadline {minutes(self.deadline)}){last}")
 
 
 class NdjsonConsole(Console):

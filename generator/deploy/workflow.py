@@ -8,17 +8,25 @@ parses arguments or picks exit codes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import contextlib
+import dataclasses
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from generator.deploy.artifacts import Artifacts, bucket_name
+from generator.deploy.cfn import Waits
 from generator.deploy.delete import Deleter
 from generator.deploy.engine import Confirm, Deployer, DeployOptions, StackResult
+from generator.deploy.lock import EnvLock, when
 from generator.deploy.plan import Plan
 from generator.deploy.planner import Planner
+from generator.deploy.preflight import CERT_STACK, check_delegation
 from generator.deploy.resolve import Lookups
+from generator.deploy.review import show_plan
+from generator.deploy.runner import ApprovedRunner, PlanRunner, check_target
 from generator.deploy.session import Aws, connect, git_commit
 from generator.deploy.ui import Console
 from generator.errors import StackgenError, UsageError
@@ -85,15 +93,98 @@ def _upload_children(env: Env) -> None:
                      f"child templates to s3://{env.bucket}/ (unchanged ones are kept)")
 
 
+def waits_from(timeouts: Sequence[str]) -> Waits:
+    """`--wait-timeout MINUTES` (every stack) or `--wait-timeout TYPE=MINUTES`."""
+    waits = Waits()
+    by_type = dict(waits.by_type)
+    for value in timeouts:
+        kind, _, number = value.rpartition("=")
+        try:
+            seconds = float(number) * 60
+        except ValueError:
+            seconds = -1.0
+        if seconds <= 0 or (kind and not kind.startswith("AWS::")):
+            raise UsageError(f"--wait-timeout {value}: give minutes, or TYPE=MINUTES with a "
+                             "resource type, e.g. --wait-timeout 45 or "
+                             "--wait-timeout AWS::RDS::DBInstance=90")
+        if kind:
+            by_type[kind] = seconds
+        else:
+            waits = dataclasses.replace(waits, default_seconds=seconds)
+            by_type = {k: max(v, seconds) for k, v in by_type.items()}
+    return dataclasses.replace(waits, by_type=by_type)
+
+
+def env_lock(env: Env, reason: str, stop: threading.Event | None = None) -> EnvLock:
+    def lost(why: str) -> None:
+        env.console.line(f"warning: {why}; no new stack starts")
+        if stop is not None:
+            stop.set()
+
+    return EnvLock(env.aws.client("s3"), env.bucket, env.rendered.env.config.region,
+                   env.rendered.env.name, env.rendered.names.prefix, reason,
+                   account=env.aws.account, on_lost=lost)
+
+
+@contextlib.contextmanager
+def locked(env: Env, reason: str, stop: threading.Event | None = None) -> Iterator[None]:
+    """The env's lock for the block (deploy, apply, delete; never plan or diff)."""
+    lock = env_lock(env, reason, stop)
+    with lock.held():
+        if lock.took_over is not None:
+            old = lock.took_over
+            env.console.line(f"took over the expired lock of {old.who} ({old.reason}, since "
+                             f"{when(old.acquired)}, expired {when(old.expires)})")
+        yield
+
+
 def deploy(env: Env, confirm: Confirm, stacks: Sequence[str], force: bool,
            concurrency: int, allow_replace: Sequence[str],
+           ask_once: bool = False, waits: Waits | None = None,
            approve_broadening: bool = True) -> list[StackResult]:
+    """``ask_once`` (a person at a terminal): review the whole graph up front, ask once,
+    then ask again only for what goes beyond that review. Without
+    ``approve_broadening`` an update that broadens access is refused."""
     if env.nested and stacks:
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
     options = env.options(stacks=frozenset(stacks), force=force, concurrency=concurrency,
                           allow_replace=frozenset(allow_replace),
                           approve_broadening=approve_broadening)
-    return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options).run()
+    check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
+                     starts_certificate=env.nested or not stacks or CERT_STACK in stacks)
+    if waits is not None:
+        env.aws.cfn.waits = waits
+    reason = "deploy" + (f" --stack {','.join(stacks)}" if stacks else "")
+    if not ask_once:
+        deployer = Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options)
+        with locked(env, reason, deployer.stop):
+            return deployer.run()
+    stop = threading.Event()  # the lock's heartbeat stops the run if the lock is lost
+    with locked(env, reason, stop):
+        planner = Planner(env.form, env.aws.cfn, env.lookups, env.console, lambda q: False,
+                          options)
+        planner.require_upstream = planner.recreate_failed = True
+        whole = planner.plan()
+        show_plan(env.console, whole, diff=False)
+        planned = {s.stack: s for s in whole.stacks}
+        runner = ApprovedRunner(env.form, env.aws.cfn, env.lookups, env.console, confirm,
+                                replace(options, planned=planned))
+        runner.stop = stop
+        changing = [s.stack for s in whole.stacks if s.changes]
+        if changing and not confirm(f"execute the changes to {', '.join(changing)} "
+                                    f"(env '{env.rendered.env.name}')?"):
+            runner.discard_all()
+            return [StackResult(s.stack, s.stack_name,
+                                "DECLINED" if s.changes else "UNCHANGED",
+                                reasons=["not approved"] if s.changes else [])
+                    for s in whole.stacks]
+        return runner.run()
+
+
+def target(env: Env) -> tuple[str, str, str]:
+    """Account, region and endpoint URL the env's change sets live in."""
+    meta = env.aws.cfn.client.meta
+    return env.aws.account, str(meta.region_name), str(meta.endpoint_url)
 
 
 def plan(env: Env, stacks: Sequence[str], overrides: Sequence[str],
@@ -101,25 +192,53 @@ def plan(env: Env, stacks: Sequence[str], overrides: Sequence[str],
     planner = Planner(env.form, env.aws.cfn, env.lookups, env.console, lambda question: False,
                       env.options(stacks=frozenset(stacks), drift=drift))
     result = planner.plan()
-    # Recorded so `apply` renders the same templates in the same form.
+    # Recorded so `apply` renders the same templates in the same form, at the same target.
     result.overrides = list(overrides)
     result.nested = env.nested
+    result.account, result.region, result.endpoint = target(env)
     return result
 
 
-def apply(env: Env, confirm: Confirm, saved: Plan, allow_replace: Sequence[str],
+def apply(env: Env, confirm: Confirm, saved: Plan,
+          allow_replace: Sequence[str], waits: Waits | None = None,
           approve_broadening: bool = True) -> list[StackResult]:
+    """Execute the plan's change sets and nothing else; refuse, before executing anything,
+    a plan for another target or one whose stacks moved since."""
+    check_target(saved, env.rendered.env.name, *target(env))
+    if env.nested:
+        _upload_children(env)  # content-addressed: the planned children, unchanged
     planned = {s.stack: s for s in saved.stacks}
     options = env.options(stacks=frozenset(planned), allow_replace=frozenset(allow_replace),
                           planned=planned, approve_broadening=approve_broadening)
-    return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options).run()
+    check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
+                     starts_certificate=env.nested or CERT_STACK in planned)
+    if waits is not None:
+        env.aws.cfn.waits = waits
+    runner = PlanRunner(env.form, env.aws.cfn, env.lookups, env.console, confirm, options)
+    with locked(env, "apply", runner.stop):
+        refused = runner.verify()
+        if refused:
+            env.console.line(f"the plan is refused; nothing was executed: {len(refused)} of "
+                             f"{len(planned)} stacks moved since it was made")
+            return refused
+        changing = [s.stack for s in saved.stacks if s.changes]
+        show_plan(env.console, saved, diff=False)
+        if changing and not confirm(f"execute the plan's changes to {', '.join(changing)}?"):
+            return [StackResult(s.stack, s.stack_name,
+                                "DECLINED" if s.changes else "UNCHANGED",
+                                reasons=["not approved"] if s.changes else [])
+                    for s in saved.stacks]
+        return runner.run()
 
 
 def delete(env: Env, confirm: Confirm, stacks: Sequence[str], yes: bool,
-           purge_artifacts: bool) -> list[StackResult]:
+           purge_artifacts: bool, waits: Waits | None = None) -> list[StackResult]:
+    if waits is not None:
+        env.aws.cfn.waits = waits
     deleter = Deleter(env.form, env.aws.cfn, env.console, confirm,
                       children=env.rendered if env.nested else None)
-    results = deleter.run(deleter.plan(frozenset(stacks)), yes)
+    with locked(env, "delete" + (f" --stack {','.join(stacks)}" if stacks else "")):
+        results = deleter.run(deleter.plan(frozenset(stacks)), yes)
     if purge_artifacts and all(r.ok for r in results):
         store = Artifacts(env.aws.client("s3"), env.bucket, env.rendered.env.config.region)
         try:

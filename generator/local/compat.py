@@ -30,7 +30,8 @@ from moto.elbv2 import models as elbv2_models
 from moto.rds import models as rds_models
 from moto.secretsmanager.models import secretsmanager_backends
 
-from generator.local import drift
+from generator.local import drift, emulation
+from generator.local.emulation import dns, rds
 
 MOTO_VERSION = "5.2.5"
 
@@ -168,7 +169,15 @@ class Certificate(_Face, CloudFormationModel):
         backend = acm_backends[account_id][region_name]
         arn = backend.request_certificate(p["DomainName"], None,  # type: ignore[arg-type]
                                           p.get("SubjectAlternativeNames") or [], p.get("Tags") or [])
-        # DNS validation through a zone of the same account completes on its own on AWS.
+        # DNS validation completes on its own on AWS once the zone is delegated.
+        if p.get("ValidationMethod", "DNS") == "DNS":
+            zones = {o.get("DomainName"): o.get("HostedZoneId")
+                     for o in p.get("DomainValidationOptions") or []}
+            for domain in [p["DomainName"], *(p.get("SubjectAlternativeNames") or [])]:
+                why = dns.undelegated(account_id, region_name, domain, zones.get(domain))
+                if why:
+                    backend.delete_certificate(arn)  # the rollback's delete, done here
+                    raise dns.ValidationPending(why)
         backend.get_certificate(arn).status = "ISSUED"
         return cls(arn, {}, lambda: backend.delete_certificate(arn))
 
@@ -333,6 +342,7 @@ def _rds_managed_master_password() -> None:
             db.manage_master_user_password = True
             db.master_user_secret = rds_models.MasterUserSecret(
                 db, props.get("MasterUserSecret", {}).get("KmsKeyId"))
+        db.cfn_properties = rds.plain(props)
         return db
 
     def get_cfn_attribute(self: Any, attribute_name: str) -> Any:
@@ -343,7 +353,10 @@ def _rds_managed_master_password() -> None:
     def update(cls: Any, original_resource: Any, new_resource_name: str,
                cloudformation_json: Any, account_id: str, region_name: str) -> Any:
         # moto has no update for DB instances: the resource silently became None and
-        # every later describe of the stack failed. Replace it, as a create-only change does.
+        # every later describe of the stack failed. In place unless a create-only
+        # property changed (emulation/rds.py); then replace it, as AWS does.
+        if rds.update_in_place(original_resource, cloudformation_json["Properties"]):
+            return original_resource
         original_resource.delete(account_id, region_name)
         return create(cls, new_resource_name, cloudformation_json, account_id, region_name)
 
@@ -439,6 +452,7 @@ def apply() -> None:
     _route_tables_deleted_with_stack()
     _update_termination_protection()
     _nested_stack_outputs()
+    emulation.apply()
     drift.apply()
     # moto builds its type map from CloudFormationModel's subclasses once; rebuild it
     # so the classes above are found.

@@ -1,7 +1,12 @@
 """Start, stop and find the local endpoint (a moto server process on 127.0.0.1).
 
-The same code serves ``stackgen local up|down|status`` and the pytest fixture.
-State (pid, port) lives in a JSON file so any later command finds the server.
+The same code serves ``stackgen local up|down|status``, the CLI's local target
+and the pytest fixture. State (pid, port, token) lives in a JSON file so any
+later command finds the server. Nothing is signalled unless it is provably the
+endpoint this state dir started: a pid > 1 that is not ours, whose command line
+is our server module for this state dir, and which answers on its port with the
+token written at start. A lost or garbage state file does not orphan a running
+endpoint: it is found again by its command line (/proc) or on the default port.
 """
 
 from __future__ import annotations
@@ -10,46 +15,111 @@ import contextlib
 import http.client
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from generator.errors import StackgenError
+from generator.local.server import HOST, IDENTITY_KIND, IDENTITY_PATH, TOKEN_ENV
 
-HOST = "127.0.0.1"
 DEFAULT_PORT = 4599
+DEFAULT_STATE_DIR = Path(".stackgen")  # relative to where a command runs, like build/
 STATE_FILE = "local-endpoint.json"
 LOG_FILE = "local-endpoint.log"
+SERVER_MODULE = "generator.local.server"
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class LocalEndpointError(StackgenError):
     exit_code = 1
 
 
+class UnsafeState(LocalEndpointError):
+    """The state file or state path is not something we may act on."""
+
+    exit_code = 2
+
+
 @dataclass(frozen=True)
 class Endpoint:
     pid: int
     port: int
+    token: str
 
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
 
+@dataclass(frozen=True)
+class Identity:
+    """What a stackgen local endpoint says about itself on IDENTITY_PATH."""
+
+    pid: int
+    port: int
+    state_dir: str
+    token: str
+
+
+def _get(port: int, path: str, timeout: float) -> bytes | None:
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+        return body if response.status == 200 else None
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+
+
 def _answers(port: int, timeout: float = 0.5) -> bool:
+    """Anything HTTP answers on the port (ours or another server)."""
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
         conn.request("GET", "/moto-api/")
         conn.getresponse().read()
         return True
-    except OSError:
+    except (OSError, http.client.HTTPException):
         return False
     finally:
         conn.close()
+
+
+def identify(port: int, timeout: float = 0.5) -> Identity | None:
+    """The stackgen local endpoint on 127.0.0.1:port, or None when none answers there."""
+    body = _get(port, IDENTITY_PATH, timeout)
+    if body is None:
+        return None
+    try:
+        data: Any = json.loads(body)
+        if data.get("kind") != IDENTITY_KIND:
+            return None
+        return Identity(int(data["pid"]), int(data["port"]), str(data["state_dir"]),
+                        str(data["token"]))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def identify_url(url: str) -> Identity | None:
+    """The stackgen local endpoint at ``url``: only plain http on a loopback host counts."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme != "http" or parts.hostname not in _LOOPBACK_HOSTS or port is None:
+        return None
+    return identify(port)
 
 
 def _alive(pid: int) -> bool:
@@ -59,7 +129,54 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    # A zombie has exited; in a container whose pid 1 does not reap, it stays one.
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2] != "Z"
     return True
+
+
+def _cmdline(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        if Path("/proc/self").exists():
+            return None  # Linux: no such process
+        # No /proc (macOS): ps prints the arguments space-joined; a path with spaces
+        # then fails to match, which refuses rather than signals.
+        out = subprocess.run(["ps", "-ww", "-o", "args=", "-p", str(pid)],
+                             capture_output=True, text=True, check=False)
+        return out.stdout.split() if out.returncode == 0 else None
+    except OSError:
+        return None
+    return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+
+
+def _server_args(argv: list[str]) -> tuple[int, str] | None:
+    """(port, state dir) when ``argv`` runs our server module, else None."""
+    if argv[1:3] != ["-m", SERVER_MODULE]:
+        return None
+    rest = argv[3:]
+    try:
+        port = int(rest[rest.index("--port") + 1])
+        state_dir = rest[rest.index("--state-dir") + 1]
+    except (ValueError, IndexError):
+        return None
+    return port, state_dir
+
+
+def _scan_proc() -> list[tuple[int, int, str]]:
+    """(pid, port, state dir) of every running server of ours (Linux; empty elsewhere)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            argv = _cmdline(int(entry.name))
+            args = _server_args(argv) if argv else None
+            if args:
+                found.append((int(entry.name), *args))
+    return found
 
 
 def free_port() -> int:
@@ -68,28 +185,128 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _discard(path: Path) -> None:
+    """Remove a state file; a directory or unwritable path is left for the user."""
+    with contextlib.suppress(OSError):
+        if not path.is_dir():
+            path.unlink(missing_ok=True)
+
+
 class LocalEndpoint:
-    def __init__(self, state_dir: Path) -> None:
-        self.state_dir = state_dir
-        self.state_file = state_dir / STATE_FILE
-        self.log_file = state_dir / LOG_FILE
+    def __init__(self, state_dir: Path = DEFAULT_STATE_DIR) -> None:
+        # Absolute: the server's command line and identity name it, and a command run
+        # from elsewhere must not mistake another checkout's endpoint for this one.
+        self.state_dir = state_dir.resolve()
+        self.state_file = self.state_dir / STATE_FILE
+        self.log_file = self.state_dir / LOG_FILE
+
+    # --- the state file --------------------------------------------------------
 
     def _read(self) -> Endpoint | None:
+        """The recorded endpoint; None for no file or one that is not ours to parse."""
         try:
             data = json.loads(self.state_file.read_text(encoding="utf-8"))
-            return Endpoint(int(data["pid"]), int(data["port"]))
-        except (OSError, ValueError, KeyError):
+            return Endpoint(int(data["pid"]), int(data["port"]), str(data["token"]))
+        except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def status(self) -> Endpoint | None:
-        """The running endpoint, or None; a stale state file is removed."""
-        found = self._read()
-        if found is None:
-            return None
-        if _alive(found.pid) and _answers(found.port):
-            return found
-        self.state_file.unlink(missing_ok=True)
+    def _write(self, endpoint: Endpoint) -> None:
+        """Atomically, so a reader never sees half a file."""
+        body = json.dumps({"pid": endpoint.pid, "port": endpoint.port, "token": endpoint.token})
+        fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=".local-endpoint.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(body)
+            os.replace(tmp, self.state_file)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def _check_state_path(self) -> None:
+        """Before starting anything: the state dir, state file and log must be writable."""
+        where = f"the local endpoint's state path {self.state_file}"
+        if self.state_dir.exists() and not self.state_dir.is_dir():
+            raise UnsafeState(f"{where} is inside {self.state_dir}, which is a file; remove "
+                              "it (or run from another directory) and run `stackgen local up` "
+                              "again")
+        if self.state_file.is_dir():
+            raise UnsafeState(f"{where} is a directory; remove it (or run from another "
+                              "directory) and run `stackgen local up` again")
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=".local-endpoint.")
+            os.close(fd)
+            os.unlink(tmp)
+            with self.log_file.open("ab"):
+                pass
+        except OSError as exc:
+            raise UnsafeState(f"{where} is not writable ({exc.strerror or exc}); fix "
+                              f"{self.state_dir} and run `stackgen local up` again") from None
+        if self.state_file.exists() and not self.state_file.is_file():
+            raise UnsafeState(f"{where} is not a regular file; remove it and run "
+                              "`stackgen local up` again")
+
+    # --- is it ours? -----------------------------------------------------------
+
+    def _not_ours(self, endpoint: Endpoint) -> str | None:
+        """Why ``endpoint`` is not the endpoint this state dir started; None when it is."""
+        pid = endpoint.pid
+        if pid <= 1:
+            return f"pid {pid} is never the endpoint (it would signal init or a whole group)"
+        if pid in (os.getpid(), os.getppid()) or pid == os.getpgrp():
+            return f"pid {pid} is this command, its parent or its process group"
+        if not _alive(pid):
+            return f"no process has pid {pid}"
+        argv = _cmdline(pid)
+        if argv is None:
+            return f"the command line of pid {pid} cannot be read"
+        if _server_args(argv) != (endpoint.port, str(self.state_dir)):
+            shown = " ".join(argv)[:80] or "(none)"
+            return f"its command line is `{shown}`, not the local endpoint of {self.state_dir}"
+        ident = identify(endpoint.port)
+        if ident is None or ident.pid != pid or ident.token != endpoint.token:
+            return f"the server on port {endpoint.port} does not answer with the token recorded"
         return None
+
+    def _discover(self, hint_port: int | None) -> Endpoint | None:
+        """The running endpoint of this state dir, found without (or despite) the state
+        file: by its command line in /proc, then on the recorded or the default port."""
+        ports = [port for _, port, d in _scan_proc() if d == str(self.state_dir)]
+        ports += [p for p in (hint_port, DEFAULT_PORT) if p]
+        for port in dict.fromkeys(ports):
+            ident = identify(port)
+            if ident is None or ident.state_dir != str(self.state_dir):
+                continue
+            candidate = Endpoint(ident.pid, port, ident.token)
+            if self._not_ours(candidate) is None:
+                return candidate
+        return None
+
+    def find(self) -> Endpoint | None:
+        """The running endpoint of this state dir, or None; writes nothing."""
+        recorded = self._read()
+        if recorded is not None and self._not_ours(recorded) is None:
+            return recorded
+        return self._discover(recorded.port if recorded else None)
+
+    def status(self) -> Endpoint | None:
+        """The running endpoint, or None. One found again is recorded again; a stale or
+        garbage state file is removed (one naming a live foreign process is left for
+        `down` to report)."""
+        recorded = self._read()
+        if recorded is not None and self._not_ours(recorded) is None:
+            return recorded
+        found = self._discover(recorded.port if recorded else None)
+        if found is not None:
+            with contextlib.suppress(OSError):
+                self._write(found)
+            return found
+        if recorded is None or not _alive(recorded.pid) or recorded.pid <= 1:
+            _discard(self.state_file)
+        return None
+
+    # --- up and down -----------------------------------------------------------
 
     def up(self, port: int | None = None, timeout: float = 30.0) -> tuple[Endpoint, bool]:
         """Start the server unless it runs; returns it and whether it was started now."""
@@ -102,44 +319,101 @@ class LocalEndpoint:
                 )
             return running, False
         port = port or DEFAULT_PORT
+        self._check_state_path()  # a bad state path fails before anything starts
         if _answers(port):
             raise LocalEndpointError(
                 f"port {port} is taken by another server; pick one with --port"
             )
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_hex(16)
         with self.log_file.open("ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "generator.local.server", "--port", str(port)],
+                [sys.executable, "-m", SERVER_MODULE, "--port", str(port),
+                 "--state-dir", str(self.state_dir)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env={**os.environ, TOKEN_ENV: token},
                 start_new_session=True,  # survives the command that started it
             )
+        try:
+            endpoint = Endpoint(proc.pid, port, token)
+            self._wait_started(proc, endpoint, timeout)
+            self._write(endpoint)
+        except BaseException:
+            # Whatever failed after the start (a state file that cannot be written,
+            # Ctrl-C), the server must not be left running unrecorded.
+            proc.kill()
+            proc.wait(timeout=10)
+            raise
+        return endpoint, True
+
+    def _wait_started(self, proc: subprocess.Popen[bytes], endpoint: Endpoint,
+                      timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while not _answers(port, timeout=0.2):
+        while True:
+            ident = identify(endpoint.port, timeout=0.2)
+            if ident is not None and ident.token == endpoint.token:
+                return
             if proc.poll() is not None or time.monotonic() > deadline:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
                 tail = self.log_file.read_text(errors="replace").strip().splitlines()[-1:]
                 raise LocalEndpointError(
-                    f"the local endpoint did not start on port {port}"
+                    f"the local endpoint did not start on port {endpoint.port}"
                     + (f": {tail[0]}" if tail else "") + f" (log: {self.log_file})"
                 )
             time.sleep(0.05)
-        endpoint = Endpoint(proc.pid, port)
-        self.state_file.write_text(json.dumps({"pid": proc.pid, "port": port}), encoding="utf-8")
-        return endpoint, True
 
     def down(self, timeout: float = 10.0) -> bool:
-        """Stop the recorded server; False when none was running."""
-        found = self._read()
-        self.state_file.unlink(missing_ok=True)
-        if found is None or not _alive(found.pid):
+        """Stop this state dir's server; False when none was running. Refuses (exit 2)
+        when the state file names a live process that is not that server."""
+        recorded = self._read()
+        if recorded is not None:
+            reason = self._not_ours(recorded)
+            if reason is None:
+                self.stop(recorded, timeout)
+                _discard(self.state_file)
+                return True
+            if recorded.pid <= 1 or _alive(recorded.pid):
+                raise UnsafeState(
+                    f"{self.state_file} names pid {recorded.pid}, which is not the local "
+                    f"endpoint: {reason}; nothing was signalled. Remove the file if it is "
+                    "stale and run `stackgen local down` again")
+        found = self._discover(recorded.port if recorded else None)
+        _discard(self.state_file)  # stale or garbage either way
+        if found is None:
             return False
-        os.kill(found.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _alive(found.pid) and time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(found.pid, os.WNOHANG)
-            time.sleep(0.05)
-        if _alive(found.pid):
-            os.kill(found.pid, signal.SIGKILL)
+        self.stop(found, timeout)
         return True
+
+    def stop(self, endpoint: Endpoint, timeout: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL, to ``endpoint`` once verified as ours (checked again
+        here, through a pidfd where the OS has one so the pid cannot be reused between
+        the check and the signal)."""
+        pidfd: int | None = None
+        with contextlib.suppress(AttributeError, OSError):
+            pidfd = os.pidfd_open(endpoint.pid)
+        try:
+            reason = self._not_ours(endpoint)
+            if reason is not None:
+                raise UnsafeState(f"not stopping pid {endpoint.pid}: {reason}")
+            self._signal(endpoint.pid, pidfd, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while self._running(endpoint.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if self._running(endpoint.pid):
+                self._signal(endpoint.pid, pidfd, signal.SIGKILL)
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
+
+    @staticmethod
+    def _signal(pid: int, pidfd: int | None, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            if pidfd is not None:
+                signal.pidfd_send_signal(pidfd, sig)
+            else:
+                os.kill(pid, sig)
+
+    @staticmethod
+    def _running(pid: int) -> bool:
+        # Reap it when it is our own child (the test fixture), else it stays a zombie.
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return _alive(pid)

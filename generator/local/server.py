@@ -1,24 +1,80 @@
 """Entry point of the local endpoint's own process: moto's server plus our fixes.
 
-Run by ``generator.local.manager``; binds 127.0.0.1 only.
+Run by ``generator.local.manager``; binds 127.0.0.1 only. Besides moto's API it
+answers one route of its own, ``IDENTITY_PATH``: its pid, port, state dir and the
+random token the manager handed it at start. The manager compares that with its
+state file before it signals a process, and finds the endpoint again by it when
+the state file is lost.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Iterable
+from typing import Any
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+HOST = "127.0.0.1"
+IDENTITY_PATH = "/_stackgen/local-endpoint"
+IDENTITY_KIND = "stackgen-local-endpoint"
+# Passed in the environment, not on the command line, so `ps` does not show it.
+TOKEN_ENV = "STACKGEN_LOCAL_TOKEN"
+_LOOPBACK = frozenset({"127.0.0.1", "::1"})
+
+
+def with_identity(app: WSGIApplication, identity: dict[str, Any]) -> WSGIApplication:
+    """``app`` plus the identity route, answered to loopback callers only."""
+    body = json.dumps(identity, sort_keys=True).encode()
+
+    def wrapped(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != IDENTITY_PATH:
+            return app(environ, start_response)
+        if environ.get("REMOTE_ADDR") not in _LOOPBACK:
+            start_response("403 Forbidden", [("Content-Length", "0")])
+            return [b""]
+        start_response("200 OK", [("Content-Type", "application/json"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
+
+    return wrapped
+
+
+def _exit(signum: int, frame: Any) -> None:
+    sys.exit(0)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="stackgen local AWS endpoint (moto)")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--state-dir", required=True, help="the state dir that started it")
     args = parser.parse_args(argv)
+    token = os.environ.pop(TOKEN_ENV, "")  # popped: nothing moto runs needs to see it
+    if not token:
+        parser.error(f"{TOKEN_ENV} is not set; start the endpoint with `stackgen local up`")
 
-    from moto import server
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import run_simple
 
     from generator.local import compat
 
     compat.apply()
-    server.main(["--host", "127.0.0.1", "--port", str(args.port)])
+    # What moto.server.main does before serving: moto builds some ARNs/URLs from it.
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, _exit)
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    identity = {"kind": IDENTITY_KIND, "pid": os.getpid(), "port": args.port,
+                "state_dir": args.state_dir, "token": token}
+    run_simple(HOST, args.port, with_identity(moto_app, identity), threaded=True,
+               request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ AWS), each polled with the same backoff as stack operations and a deadline.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
@@ -70,7 +69,7 @@ def _one(cfn: CloudFormation, stack: str, name: str, deadline: float,
         if clock() > end:
             return StackDrift(stack=stack, stack_name=name, status=UNKNOWN,
                               error=f"detection still running after {deadline:.0f} s")
-        cfn.sleep(next(delays))
+        cfn.waits.sleep(next(delays))
     resources = [ResourceDrift(
         logical_id=r.get("LogicalResourceId", ""), physical_id=r.get("PhysicalResourceId", ""),
         resource_type=r.get("ResourceType", ""), status=r.get("StackResourceDriftStatus", ""),
@@ -86,10 +85,12 @@ def _one(cfn: CloudFormation, stack: str, name: str, deadline: float,
 
 def detect(cfn: CloudFormation, stacks: Mapping[str, str], concurrency: int = 8,
            deadline: float = DEADLINE_SECONDS,
-           clock: Callable[[], float] = time.monotonic) -> list[StackDrift]:
-    """Drift of each stack (stack -> stack name), detected concurrently, in order."""
+           clock: Callable[[], float] | None = None) -> list[StackDrift]:
+    """Drift of each stack (stack -> stack name), detected concurrently, in order;
+    paced by the CloudFormation wrapper's clock unless given one."""
     if not stacks:
         return []
+    clock = clock or cfn.waits.clock
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(stacks)))) as pool:
         futures = [pool.submit(_one, cfn, stack, name, deadline, clock)
                    for stack, name in stacks.items()]

@@ -37,6 +37,15 @@ class OpenIngressOnlyToLoadBalancer(CloudFormationLintRule):
             for _, lb in resources(cfn.template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
             for sg in as_list(props(lb).get("SecurityGroups") or [])
         }
+        # A group made for a load balancer in another stack: it says so in its
+        # Metadata and leaves through an Output; the 80/443 check still applies.
+        exported = {_ref((o or {}).get("Value")) for o in (cfn.template.get("Outputs") or {}).values()
+                    if isinstance(o, dict)}
+        lb_groups |= {
+            name for name, sg in resources(cfn.template, "AWS::EC2::SecurityGroup")
+            if name in exported
+            and ((sg.get("Metadata") or {}).get("stackgen") or {}).get("load_balancer_group") is True
+        }
         matches = []
 
         def check(rule: dict[str, Any], group: str | None, path: list[Any]) -> None:

@@ -1,0 +1,110 @@
+"""Checks before the first stack of a deploy starts: states AWS would only report
+after hours.
+
+A DNS-validated certificate stays PENDING_VALIDATION until its validation record
+resolves publicly, which needs the zone delegated from its parent; CloudFormation
+waits until ACM gives up, 72 hours later (ACM user guide, "DNS validation";
+Route 53 developer guide, "Routing traffic for subdomains"). So a zone this env
+creates must be delegated, or about to be by the dns stack, before the cert stack
+starts. Only the Route 53 API is asked: no public DNS lookup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.config import Environment
+from generator.errors import StackgenError
+
+CERT_STACK = "cert"
+
+
+class ZoneNotDelegated(StackgenError):
+    """A zone the env creates is not delegated from its parent: ACM would wait 72 hours."""
+
+    exit_code = 1
+
+    def __init__(self, zone: str, fix: str):
+        super().__init__(f"zone {zone} is not delegated, so its certificate can never "
+                         f"validate: {fix}")
+        self.zone = zone
+
+
+def _bare(name: str) -> str:
+    return name.rstrip(".").lower()
+
+
+def _zone_id(route53: Any, name: str) -> str | None:
+    """The public hosted zone of this account named ``name``, if any."""
+    page = route53.list_hosted_zones_by_name(DNSName=name, MaxItems="10")
+    for zone in page.get("HostedZones", []):
+        private = (zone.get("Config") or {}).get("PrivateZone", False)
+        if _bare(zone["Name"]) == _bare(name) and not private:
+            return str(zone["Id"]).rsplit("/", 1)[-1]
+    return None
+
+
+def _delegated_names(route53: Any, parent_id: str, name: str) -> set[str]:
+    """Name servers the parent zone lists as NS records for ``name``."""
+    page = route53.list_resource_record_sets(HostedZoneId=parent_id, StartRecordName=name,
+                                             StartRecordType="NS", MaxItems="1")
+    for rrset in page.get("ResourceRecordSets", []):
+        if _bare(rrset["Name"]) == _bare(name) and rrset["Type"] == "NS":
+            return {_bare(r["Value"]) for r in rrset.get("ResourceRecords", [])}
+    return set()
+
+
+def check_delegation(cfg: Environment, route53: Any, env: str,
+                     starts_certificate: bool) -> None:
+    """Refuse, with the fix, to start the certificate of a created zone nobody delegates.
+
+    A zone the env looks up or is given is the account's own, assumed delegated.
+    ``delegated: true`` is the user's word for a parent outside the account.
+    """
+    zone = cfg.dns.zone
+    if not zone.create or zone.delegated or not starts_certificate:
+        return
+    name = _bare(zone.name)
+    parent_name = name.split(".", 1)[1] if "." in name else ""
+    ours = _zone_id(route53, name)
+    if zone.parent_zone_id:
+        try:
+            parent = route53.get_hosted_zone(Id=zone.parent_zone_id)["HostedZone"]
+        except route53.exceptions.NoSuchHostedZone:
+            raise ZoneNotDelegated(name, f"dns.zone.parent_zone_id {zone.parent_zone_id} is "
+                                   "not a hosted zone of this account; set it to the id of "
+                                   f"{parent_name}") from None
+        if _bare(parent["Name"]) != parent_name:
+            raise ZoneNotDelegated(name, f"dns.zone.parent_zone_id {zone.parent_zone_id} is "
+                                   f"zone {_bare(parent['Name'])}, not the parent "
+                                   f"{parent_name}; set it to the id of {parent_name}")
+        if ours is None:
+            return  # the dns stack creates the zone and its delegation together
+        _check_listed(route53, zone.parent_zone_id, ours, name, parent_name,
+                      "deploy the dns stack again to restore the Delegation record")
+        return
+    parent_id = _zone_id(route53, parent_name) if parent_name else None
+    if parent_id is not None:
+        if ours is None:
+            raise ZoneNotDelegated(name, f"its parent {parent_name} is in this account; "
+                                   f"set dns.zone.parent_zone_id: {parent_id} and the dns "
+                                   "stack adds the NS records")
+        _check_listed(route53, parent_id, ours, name, parent_name,
+                      f"set dns.zone.parent_zone_id: {parent_id} and the dns stack adds them")
+        return
+    first = (f"deploy the zone alone, not nested (stackgen deploy --env {env} --stack dns), "
+             if ours is None else "")
+    raise ZoneNotDelegated(name, f"{first}add NS records for {name} listing the dns "
+                           f"stack's NameServers output where {parent_name or 'its parent'} "
+                           "is hosted, then set dns.zone.delegated: true")
+
+
+def _check_listed(route53: Any, parent_id: str, ours: str, name: str, parent_name: str,
+                  fix: str) -> None:
+    servers = {_bare(s) for s in route53.get_hosted_zone(Id=ours)
+               .get("DelegationSet", {}).get("NameServers", [])}
+    listed = _delegated_names(route53, parent_id, name)
+    if not servers or not servers <= listed:
+        missing = ", ".join(sorted(servers - listed)) or "its name servers"
+        raise ZoneNotDelegated(name, f"parent {parent_name} ({parent_id}) does not list "
+                               f"{missing} as NS records for {name}; {fix}")

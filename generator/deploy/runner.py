@@ -1,0 +1,263 @@
+"""Run a reviewed plan: `apply plan.json`, and `deploy` on a terminal after its one
+approval.
+
+The run executes the plan's change sets and nothing else. A stack whose inputs could
+not be known when planned (its upstream is created or changed first) gets its change
+set during the run, held to the review the plan predicted for it: a replacement, a
+removal or broadened access the review did not show is refused (`apply`) or asked
+about again (`deploy`). A stack the plan found unchanged is never changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from generator.deploy.cfn import StackInfo
+from generator.deploy.engine import Deployer, StackResult
+from generator.deploy.plan import (
+    CREATE,
+    RECREATE,
+    UNCHANGED,
+    Plan,
+    StackPlan,
+    beyond_review,
+    deployed_digest,
+    inputs_digest,
+    meaningful_tags,
+    rendered_digest,
+    tag_changes,
+)
+from generator.deploy.review import show_review
+from generator.errors import ChangeSetFailed, StackgenError
+
+RUN_PLAN_AGAIN = "run `stackgen plan` again"
+
+
+class PlanMismatch(StackgenError):
+    """The plan was made for another account, region, endpoint or env."""
+
+    exit_code = 2
+
+
+def check_target(plan: Plan, env: str, account: str, region: str, endpoint: str) -> None:
+    """A plan's change sets live in one account, region and endpoint: refuse any other."""
+    want = {"env": plan.env, "account": plan.account, "region": plan.region,
+            "endpoint": plan.endpoint}
+    have = {"env": env, "account": account, "region": region, "endpoint": endpoint}
+    for key, value in want.items():
+        if value != have[key]:
+            raise PlanMismatch(
+                f"the plan was made for {key} {value or '(not recorded)'}, this run targets "
+                f"{have[key]}; apply it where it was made, or {RUN_PLAN_AGAIN} here")
+
+
+def moved(planned: StackPlan, current: StackInfo | None, deployed_template: str | None,
+          template_sha256: str, rendered_sha256: str) -> str | None:
+    """What changed since the plan recorded this stack, or None."""
+    if template_sha256 != planned.template_sha256:
+        return "its rendered template changed since the plan"
+    if planned.rendered_sha256 and rendered_sha256 != planned.rendered_sha256:
+        return "its rendered parameters or tags changed since the plan"
+    if planned.state == CREATE:
+        if current is None:
+            return "the stack its change set creates was deleted since the plan"
+        if current.status != "REVIEW_IN_PROGRESS":
+            return f"the stack was created since the plan (now {current.status})"
+        if planned.stack_id and current.stack_id != planned.stack_id:
+            return "the stack its change set creates was made again since the plan"
+        return None
+    if planned.deployed_status is None:  # planned as not deployed: created after upstream
+        if current is not None and current.status != "REVIEW_IN_PROGRESS":
+            return f"the stack was created since the plan (now {current.status})"
+        return None
+    if current is None or deployed_template is None:
+        return "the stack was deleted since the plan"
+    if planned.stack_id and current.stack_id != planned.stack_id:
+        return "the stack was deleted and created again since the plan"
+    digest = deployed_digest(deployed_template, current.parameters,
+                             meaningful_tags(current.tags))
+    if digest != planned.deployed_sha256:
+        when = current.last_change.isoformat() if current.last_change else "unknown"
+        return (f"its deployed template, parameters or tags changed since the plan "
+                f"(now {current.status}, last change {when})")
+    if current.status != planned.deployed_status:
+        return f"its status moved from {planned.deployed_status} to {current.status}"
+    return None
+
+
+class PlanRunner(Deployer):
+    """Executes ``options.planned``; ``strict`` (apply) refuses what the review did not
+    show, otherwise (deploy) it asks again."""
+
+    strict = True
+
+    @property
+    def planned(self) -> Mapping[str, StackPlan]:
+        return self.options.planned
+
+    def _rendered_sha(self, stack: str) -> str:
+        return rendered_digest(self.rendered.stacks[stack].parameters,
+                               meaningful_tags(self.tags(stack)))
+
+    def _moved_now(self, stack: str, current: StackInfo | None) -> str | None:
+        planned = self.planned[stack]
+        template = None
+        if current is not None and current.status != "REVIEW_IN_PROGRESS":
+            template = self.cfn.template_body(self._name(stack))
+        return moved(planned, current, template, self.rendered.stacks[stack].template_sha256,
+                     self._rendered_sha(stack))
+
+    def verify(self) -> list[StackResult]:
+        """Before anything runs: every stack of the plan, the unchanged ones too, still as
+        planned, its inputs as they were, its change set still there. The refused ones."""
+        deployed = self.preflight(require_upstream=False)
+        refused = []
+        for stack in self.selected():
+            planned = self.planned[stack]
+            why = None
+            if planned.stack_name != self._name(stack):
+                why = f"the plan names stack {planned.stack_name}, the env renders " \
+                      f"{self._name(stack)}"
+            why = why or self._moved_now(stack, deployed.get(stack))
+            if not why and planned.inputs_sha256:
+                try:
+                    params = self.prepare_params(stack)
+                except StackgenError as exc:
+                    params, why = {}, str(exc)
+                if not why and inputs_digest(params) != planned.inputs_sha256:
+                    why = "the upstream outputs it reads changed since the plan"
+            if not why and planned.change_set_id:
+                try:
+                    self.cfn.wait_change_set(planned.change_set_id, planned.stack_name)
+                except ChangeSetFailed as exc:
+                    why = f"its change set is gone or no longer executable ({exc.reason})"
+            if not why:
+                why = self._guard(planned)
+            if why:
+                refused.append(StackResult(stack, planned.stack_name, "FAILED", reasons=[
+                    f"stale plan: {why}; {RUN_PLAN_AGAIN}"]))
+        return refused
+
+    def _guard(self, review: StackPlan) -> str | None:
+        blocked = review.blocked_by_guard(self.options.allow_replace)
+        if not blocked:
+            return None
+        r = blocked[0]
+        return (f"guard: {r.logical_id} ({r.resource_type}) would be "
+                f"{'removed' if r.action == 'Remove' else 'replaced'}, losing its data; "
+                f"rerun with --allow-replace {r.logical_id} if that is intended")
+
+    def discard_all(self, stacks: Iterable[str] | None = None) -> None:
+        """Nothing of a declined plan stays behind: its change sets, and review shells."""
+        for stack in self.planned if stacks is None else stacks:
+            planned = self.planned[stack]
+            if not planned.change_set_id:
+                continue
+            try:
+                self._discard(planned.stack_name, "CREATE" if planned.state == CREATE
+                              else "UPDATE", planned.change_set_id)
+            except StackgenError as exc:  # cleanup is best effort; say what stays
+                self.console.line(f"{stack}: its planned change set stays ({exc})")
+
+    def run(self) -> list[StackResult]:
+        results = super().run()
+        # A stack that never ran (upstream failed, interrupted) leaves no change set behind.
+        self.discard_all([r.stack for r in results if r.state in ("BLOCKED", "INTERRUPTED")])
+        return results
+
+    # --- the run ----------------------------------------------------------------
+
+    def _deploy(self, stack: str, name: str, current: StackInfo | None) -> StackResult:
+        planned = self.planned[stack]
+        if planned.predicted:
+            return self._made_now(stack, name, current, planned)
+        params = self.prepare_params(stack)
+        if inputs_digest(params) != planned.inputs_sha256:
+            # An upstream this run executed changed outputs this stack reads.
+            if planned.change_set_id:
+                self.cfn.delete_change_set(planned.change_set_id)
+            return self._made_now(stack, name, current, planned)
+        if planned.state == UNCHANGED:
+            self.console.line(f"{self.console.status('UNCHANGED')} {stack}: {name} is up to date")
+            if current is not None:
+                self._protect(name, current)
+            return StackResult(stack, name, "UNCHANGED",
+                               outputs=current.outputs if current else {})
+        if self.strict:  # time passed since verify(): check again right before executing
+            why = self._moved_now(stack, self.cfn.describe(name))
+            if why:
+                return self._refuse(stack, name, planned, why)
+        if self.stop.is_set():
+            return StackResult(stack, name, "INTERRUPTED", reasons=["interrupted"])
+        if planned.change_set_id is None:  # tags alone
+            return self._update_tags(stack, name, planned, ask=False)
+        kind = "CREATE" if planned.state == CREATE else "UPDATE"
+        return self._execute_reviewed(stack, name, kind, planned.change_set_id, planned,
+                                      ask=False)
+
+    def _refuse(self, stack: str, name: str, planned: StackPlan, why: str) -> StackResult:
+        if planned.change_set_id:
+            self._discard(name, "CREATE" if planned.state == CREATE else "UPDATE",
+                          planned.change_set_id)
+        return StackResult(stack, name, "FAILED", reasons=[f"stale plan: {why}; "
+                                                           f"{RUN_PLAN_AGAIN}"])
+
+    def _made_now(self, stack: str, name: str, current: StackInfo | None,
+                  planned: StackPlan) -> StackResult:
+        """The change set made with the inputs known now, held to the plan's review."""
+        if planned.state == UNCHANGED and self.strict:
+            return self._refuse(stack, name, planned, "an upstream this apply executed changed "
+                                "outputs it reads, which the plan did not show")
+        if planned.state == RECREATE and current is not None and \
+                current.status == "ROLLBACK_COMPLETE":
+            # Approved with the review: a failed create holds nothing; make it again.
+            self.cfn.delete_stack(name)
+            self.cfn.wait_stack(name, deleting=True)
+            current = None
+        prepared = self.prepare(stack, current)
+        if isinstance(prepared, StackResult):
+            return prepared
+        if prepared.kind == "UPDATE":  # left by an interrupted run
+            for stale in self.cfn.stale_change_sets(name):
+                self.cfn.delete_change_set(stale)
+        if self.stop.is_set():
+            return StackResult(stack, name, "INTERRUPTED", reasons=["interrupted"])
+        change_set = self.create_change_set(prepared)
+        tags = tag_changes(prepared.current.tags, prepared.tags) if prepared.current else []
+        if change_set is None and not tags:
+            self.console.line(f"{self.console.status('UNCHANGED')} {stack}: no changes")
+            info = prepared.current or self.cfn.describe(name)
+            return StackResult(stack, name, "UNCHANGED", outputs=info.outputs if info else {})
+        if change_set is None:
+            review = StackPlan(stack=stack, stack_name=name, state=planned.state,
+                               template_sha256=planned.template_sha256, tags=tags)
+        else:
+            review = self.review(prepared, change_set)
+            review.tags = tags
+        beyond = beyond_review(planned, review)
+        if planned.state == UNCHANGED:
+            beyond.insert(0, "the review showed no change here")
+        if {(t.key, t.new) for t in tags} - {(t.key, t.new) for t in planned.tags}:
+            beyond.append("tags the review did not show")
+        if beyond and self.strict:
+            if change_set is not None:
+                self._discard(name, prepared.kind, change_set.id)
+            return StackResult(stack, name, "FAILED", reasons=[
+                f"its change set goes beyond the plan: {'; '.join(beyond)}; {RUN_PLAN_AGAIN}"])
+        if beyond:
+            self.console.line(self.console.style(
+                f"{stack}: this goes beyond what was approved: {'; '.join(beyond)}", "red"))
+        elif change_set is not None:
+            self.console.line(f"{stack}: its change set, made now with upstream outputs, stays "
+                              "within the approved review")
+            show_review(self.console, review)
+        if change_set is None:
+            return self._update_tags(stack, name, review, ask=bool(beyond))
+        return self._execute_reviewed(stack, name, prepared.kind, change_set.id, review,
+                                      ask=bool(beyond))
+
+
+class ApprovedRunner(PlanRunner):
+    """`deploy` after its one approval: what goes beyond it is asked about again."""
+
+    strict = False

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from generator.forecast.account import Account, ApiError, not_found
+from generator.forecast.checks._common import deployed_stack
+from generator.forecast.model import AccountCheck, Finding, Subject, props
+
+
+def _cluster(a: Account, name: str) -> bool:
+    clusters = a.call("ecs", "describe_clusters", clusters=[name])["clusters"]
+    return any(c.get("status") in ("ACTIVE", "PROVISIONING") for c in clusters)
+
+
+def _log_group(a: Account, name: str) -> bool:
+    groups = a.pages("logs", "describe_log_groups", "logGroups", logGroupNamePrefix=name)
+    return any(g.get("logGroupName") == name for g in groups)
+
+
+def _exists(service: str, operation: str, arg: str, wrap: bool = False) -> Callable[[Account, str], bool]:
+    def ask(a: Account, name: str) -> bool:
+        try:
+            a.call(service, operation, **{arg: [name] if wrap else name})
+        except ApiError as exc:
+            if not_found(exc):
+                return False
+            raise
+        return True
+
+    return ask
+
+
+# Resource type -> (property that fixes its name, how to ask whether the name is taken).
+NAMED: dict[str, tuple[str, Callable[[Account, str], bool]]] = {
+    "AWS::ECS::Cluster": ("ClusterName", _cluster),
+    "AWS::Logs::LogGroup": ("LogGroupName", _log_group),
+    "AWS::RDS::DBInstance": ("DBInstanceIdentifier",
+                             _exists("rds", "describe_db_instances", "DBInstanceIdentifier")),
+    "AWS::ElasticLoadBalancingV2::TargetGroup": (
+        "Name", _exists("elbv2", "describe_target_groups", "Names", wrap=True)),
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": (
+        "Name", _exists("elbv2", "describe_load_balancers", "Names", wrap=True)),
+    "AWS::IAM::Role": ("RoleName", _exists("iam", "get_role", "RoleName")),
+    "AWS::S3::Bucket": ("BucketName", _exists("s3", "head_bucket", "Bucket")),
+}
+
+
+class NamesFree(AccountCheck):
+    """A name the templates fix (ClusterName, LogGroupName, DBInstanceIdentifier, …) must not
+    belong to something outside this stack, or the create fails "already exists" (an
+    ECS cluster of that name is even adopted silently)."""
+
+    id = "F405"
+    title = "Fixed names are free"
+    source = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html"
+
+    def ask(self, subject: Subject, account: Account) -> list[Finding]:
+        found = []
+        for stack, logical, res in subject.resources(*NAMED):
+            prop, taken = NAMED[res["Type"]]
+            name = props(res).get(prop)
+            if not isinstance(name, str) or not taken(account, name):
+                continue
+            if self._ours(account, subject.stack_name(stack), logical, name):
+                continue
+            found.append(self.finding(
+                "error", stack, logical,
+                f"{res['Type']} {name} already exists outside stack {subject.stack_name(stack)}; "
+                "the create fails or takes over what another owner runs",
+                f"delete or rename the existing one, or change the name {prop} gets"))
+        return found
+
+    def _ours(self, account: Account, stack_name: str, logical: str, name: str) -> bool:
+        if deployed_stack(account, stack_name) is None:
+            return False
+        resources: list[dict[str, Any]] = account.call(
+            "cloudformation", "describe_stack_resources", StackName=stack_name)["StackResources"]
+        physical = {r["LogicalResourceId"]: str(r.get("PhysicalResourceId", "")) for r in resources}
+        value = physical.get(logical, "")
+        return value == name or value.endswith(f"/{name}") or value.endswith(f":{name}")

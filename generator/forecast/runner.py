@@ -1,0 +1,99 @@
+"""Run the checks: offline ones in turn, account ones concurrently (they are independent,
+and share answers through the Account's memo)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator.errors import StackgenError
+from generator.forecast.account import Account, ApiError
+from generator.forecast.checks import ALL
+from generator.forecast.model import SEVERITY_RANK, Check, Finding, Subject
+from generator.render import Rendered
+
+
+@dataclass
+class Forecast:
+    env: str
+    findings: list[Finding]
+    checks: list[str]  # ids of the checks that ran
+    skipped: list[str] = field(default_factory=list)  # account checks not run (--offline)
+    seconds: float = 0.0
+    api_calls: int = 0
+
+    def failing(self, threshold: str) -> list[Finding]:
+        rank = SEVERITY_RANK[threshold]
+        return [f for f in self.findings if SEVERITY_RANK[f.severity] >= rank]
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"env": self.env, "checks": self.checks, "skipped": self.skipped,
+                "seconds": round(self.seconds, 3), "api_calls": self.api_calls,
+                "findings": [f.to_dict() for f in self.findings]}
+
+
+def _run(check: Check, subject: Subject, account: Account | None) -> list[Finding]:
+    try:
+        return check.run(subject, account)
+    except ApiError as exc:
+        # A call we could not make is a check not done: say so, never pass silently.
+        return [check.finding("warning", "-", "-", f"not checked: {exc}",
+                              "allow this read-only call to the credentials, or run where the "
+                              "endpoint answers it")]
+
+
+def _order(f: Finding) -> tuple[int, str, str, str]:
+    return (-SEVERITY_RANK[f.severity], f.check_id, f.stack, f.resource)
+
+
+def forecast(rendered: Rendered, account: Account | None,
+             checks: Sequence[type[Check]] = ALL, options: dict[str, Any] | None = None,
+             workers: int = 8) -> Forecast:
+    """Every check over the rendered env; account checks only when ``account`` is given."""
+    start = time.perf_counter()
+    subject = Subject(rendered, options or {})
+    _ = subject.templates  # parse once, before threads share the subject
+    offline = [c() for c in checks if not c.needs_account]
+    online = [c() for c in checks if c.needs_account]
+    findings = [f for c in offline for f in _run(c, subject, None)]
+    ran = [c.id for c in offline]
+    skipped = []
+    if account is None:
+        skipped = [c.id for c in online]
+    elif online:
+        with ThreadPoolExecutor(max_workers=min(workers, len(online))) as pool:
+            for result in pool.map(lambda c: _run(c, subject, account), online):
+                findings += result
+        ran += [c.id for c in online]
+    findings.sort(key=_order)
+    return Forecast(rendered.env.name, findings, ran, skipped, time.perf_counter() - start,
+                    len(account.calls) if account else 0)
+
+
+class ForecastFailed(StackgenError):
+    """The forecast predicts errors: `deploy`/`apply` stop before any change set."""
+
+    exit_code = 1
+
+    def __init__(self, result: Forecast):
+        errors = result.failing("error")
+        first = errors[0]
+        super().__init__(
+            f"forecast found {len(errors)} error(s), first {first.stack}/{first.resource}: "
+            f"{first.check_id} {first.message}; see `stackgen forecast --env {result.env}` "
+            "(--no-forecast skips)")
+        self.result = result
+
+
+def gate(rendered: Rendered, account: Account | None) -> Forecast:
+    """For `plan`, `deploy` and `apply`: the forecast, refused when it predicts errors."""
+    result = forecast(rendered, account)
+    if result.failing("error"):
+        raise ForecastFailed(result)
+    return result

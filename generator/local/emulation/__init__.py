@@ -1,0 +1,16 @@
+"""AWS behaviour the local endpoint emulates where moto does not fail as AWS fails.
+
+Loaded, like ``compat``, only into the endpoint's own process and always on. Each module
+models one documented behaviour (named in its docstring) and has a test in
+tests/test_local_emulation.py that shows it on our endpoint and missing on bare moto.
+"""
+
+from __future__ import annotations
+
+from generator.local.emulation import dns, ecs, stacks
+
+
+def apply() -> None:
+    stacks.apply()
+    ecs.apply()
+    dns.apply()

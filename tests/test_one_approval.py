@@ -1,0 +1,125 @@
+"""`deploy` on a terminal asks once for the whole graph (issue 11, defect 12): the whole
+review up front, one question, then a downstream change set runs without a question
+while it stays within what was approved, and asks again only when it does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator.deploy import workflow
+from generator.deploy.engine import StackResult
+from generator.deploy.ui import Console
+from generator.local.manager import Endpoint
+from generator.params import load_env
+from generator.render import render
+from tests.conftest import aws_env, run_stackgen
+
+STACKS = ("network", "dns", "cluster", "cert", "alb", "asg", "rds", "ecs")
+
+
+class Person:
+    """Answers the questions a terminal would ask, and remembers them."""
+
+    def __init__(self, *answers: bool) -> None:
+        self.answers = list(answers)
+        self.asked: list[str] = []
+
+    def __call__(self, question: str) -> bool:
+        self.asked.append(question)
+        return self.answers.pop(0) if self.answers else True
+
+
+def _deploy(project: Path, endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch,
+            person: Person, *overrides: str) -> dict[str, StackResult]:
+    for key, value in aws_env(endpoint).items():
+        if key.startswith("AWS_"):
+            monkeypatch.setenv(key, value)
+    env = load_env(project / "params", "local", overrides)
+    opened = workflow.open_env(render(env, project / "templates"), Console(color=False),
+                               nested=False)
+    results = workflow.deploy(opened, person, (), False, 4, (), ask_once=True)
+    return {r.stack: r for r in results}
+
+
+def _states(results: dict[str, StackResult]) -> dict[str, str]:
+    return {s: r.state for s, r in results.items()}
+
+
+def test_a_fresh_env_is_reviewed_whole_and_asked_once(
+        project: Path, endpoint: Endpoint, aws: Any, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    person = Person(True)
+    results = _deploy(project, endpoint, monkeypatch, person)
+    assert _states(results) == dict.fromkeys(STACKS, "CREATED")
+    assert person.asked == [f"execute the changes to {', '.join(STACKS)} (env 'local')?"]
+    out = capsys.readouterr().out
+    # The whole graph's review came before the question: every stack, waits shown.
+    assert out.index("ecs (kubenews-local-ecs): created after upstream") < \
+        out.index("executing the approved change set on kubenews-local-network")
+    assert "stays within the approved review" in out
+
+
+def test_declined_once_leaves_nothing(project: Path, endpoint: Endpoint, aws: Any,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    person = Person(False)
+    results = _deploy(project, endpoint, monkeypatch, person)
+    assert _states(results) == dict.fromkeys(STACKS, "DECLINED")
+    assert len(person.asked) == 1
+    stacks = [s for s in aws.cloudformation.describe_stacks()["Stacks"]
+              if s["StackStatus"] != "DELETE_COMPLETE"]
+    assert stacks == []
+
+
+def test_a_downstream_change_beyond_the_approval_asks_again(
+        project: Path, endpoint: Endpoint, aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The review shows rds changing and ecs unchanged; the local endpoint then makes a
+    new DB, moving outputs ecs reads: ecs's change set was never approved, so it asks."""
+    made = run_stackgen(["--no-color", "deploy", "--env", "local", "--yes"], cwd=project,
+                        env=aws_env(endpoint))
+    assert made.returncode == 0, made.stdout + made.stderr
+    person = Person(True, False)
+    results = _deploy(project, endpoint, monkeypatch, person, "rds.backup_retention_days=3")
+    assert person.asked == ["execute the changes to rds (env 'local')?",
+                            "execute this change set on kubenews-local-ecs?"]
+    assert results["rds"].state == "UPDATED"
+    assert results["ecs"].state == "DECLINED"
+    assert {results[s].state for s in ("network", "dns", "alb", "asg")} == {"UNCHANGED"}
+
+
+def test_deploy_plans_a_failed_create_as_re_created_and_plan_refuses_it() -> None:
+    """A ROLLBACK_COMPLETE stack (its create failed; it holds nothing): the one review
+    shows it re-created, so the run does not stop to ask about it; `plan` refuses it."""
+    from botocore.stub import Stubber
+
+    from generator.deploy.cfn import CloudFormation
+    from generator.deploy.engine import DeployOptions
+    from generator.deploy.planner import Planner
+    from generator.deploy.resolve import Lookups
+    from generator.errors import StackgenError
+    from tests.conftest import ROOT
+    from tests.test_deploy_stubbed import STACK, STACK_ID, T0, _client
+
+    rendered = render(load_env(ROOT / "params", "local"), ROOT / "templates")
+    failed = {"Stacks": [{"StackName": STACK, "StackId": STACK_ID,
+                          "StackStatus": "ROLLBACK_COMPLETE", "CreationTime": T0}]}
+    for recreate in (True, False):
+        client = _client()
+        with Stubber(client) as stub:
+            stub.add_response("describe_stacks", failed, {})
+            planner = Planner(rendered, CloudFormation(client), Lookups(None),
+                              Console(color=False), lambda q: False,
+                              DeployOptions(frozenset({"network"})))
+            planner.recreate_failed = recreate
+            if recreate:
+                [network] = planner.plan().stacks
+                assert network.state == "re-created after a failed create"
+                assert network.predicted and network.change_set_id is None
+                assert {r.action for r in network.resources} == {"Add"}
+            else:
+                with pytest.raises(StackgenError, match="ROLLBACK_COMPLETE after a failed "
+                                                        "create; deploy re-creates it"):
+                    planner.plan()
+            stub.assert_no_pending_responses()

@@ -1,0 +1,169 @@
+"""What `apply` holds a run to: the plan's target, what was deployed when planned, and
+the review a downstream change set made during the run must stay within."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from generator.deploy.cfn import CloudFormation, StackInfo
+from generator.deploy.engine import DeployOptions
+from generator.deploy.plan import (
+    AFTER_UPSTREAM_APPLY,
+    UPDATE,
+    Plan,
+    ResourceChange,
+    StackPlan,
+    beyond_review,
+    deployed_digest,
+    merge_changes,
+    ripple_changes,
+)
+from generator.deploy.resolve import Lookups
+from generator.deploy.risk import Templates
+from generator.deploy.runner import PlanMismatch, PlanRunner, check_target, moved
+from generator.deploy.ui import Console
+from generator.params import load_env
+from generator.render import Rendered, render
+from tests.conftest import ROOT
+from tests.test_deploy_stubbed import CS_ID, STACK, STACK_ID, T0, _client
+
+
+def _plan(**kw: Any) -> StackPlan:
+    return StackPlan(**{"stack": "rds", "stack_name": "s", "state": UPDATE,
+                        "template_sha256": "t", **kw})
+
+
+def _db(action: str = "Modify", replacement: str = "", predicted: str | None = None
+        ) -> ResourceChange:
+    return ResourceChange(action=action, logical_id="Db", resource_type="AWS::RDS::DBInstance",
+                          replacement=replacement, predicted=predicted)
+
+
+def test_beyond_review_is_replacement_removal_or_broadening_the_review_did_not_show() -> None:
+    reviewed = _plan(resources=[_db(predicted="DBName")])
+    assert beyond_review(reviewed, _plan(resources=[_db(replacement="True")])) == []
+    assert beyond_review(_plan(), _plan(resources=[_db()])) == []  # a plain modify is within
+    assert beyond_review(_plan(), _plan(resources=[_db(replacement="True")])) == [
+        "replaces Db (AWS::RDS::DBInstance, True)"]
+    assert beyond_review(reviewed, _plan(resources=[_db("Remove")])) == [
+        "removes Db (AWS::RDS::DBInstance)"]
+    wider = _plan(widened_access=["Sg: new ingress from 0.0.0.0/0 on ports 22-22"])
+    assert beyond_review(_plan(), wider) == [
+        "widens access: Sg: new ingress from 0.0.0.0/0 on ports 22-22"]
+    assert beyond_review(wider, wider) == []
+
+
+def test_ripple_predicts_a_replacement_through_a_create_only_property() -> None:
+    template = {"Resources": {
+        "Db": {"Type": "AWS::RDS::DBInstance",
+               "Properties": {"DBSubnetGroupName": {"Ref": "Subnets"}, "AllocatedStorage": "20"}},
+        "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"ContainerDefinitions": [
+            {"Environment": [{"Name": "DB", "Value": {"Fn::Sub": "${Endpoint}:5432"}}]}]}},
+        "Other": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 7}}}}
+    changes = ripple_changes(Templates({}, template, {}, {}, "us-east-1"), {"Endpoint"})
+    assert [(c.logical_id, c.predicted) for c in changes] == [("Task", "ContainerDefinitions")]
+    reviewed = merge_changes([ResourceChange(action="Modify", logical_id="Task",
+                                             resource_type="AWS::ECS::TaskDefinition")], changes)
+    assert reviewed[0].replaces and len(reviewed) == 1
+
+
+def _info(**kw: Any) -> StackInfo:
+    base: dict[str, Any] = dict(name="s", stack_id="id-1", status="UPDATE_COMPLETE",
+                                parameters={"A": "1"}, outputs={}, tags={"owner": "x"},
+                                last_change=datetime(2026, 11, 28, tzinfo=UTC))
+    return StackInfo(**{**base, **kw})
+
+
+def test_moved_names_what_changed_since_the_plan() -> None:
+    planned = _plan(deployed_status="UPDATE_COMPLETE", stack_id="id-1",
+                    deployed_sha256=deployed_digest("T", {"A": "1"}, {"owner": "x"}))
+    assert moved(planned, _info(), "T", "t", "") is None
+    assert moved(planned, _info(), "T", "other", "") == \
+        "its rendered template changed since the plan"
+    assert moved(planned, None, None, "t", "") == "the stack was deleted since the plan"
+    assert moved(planned, _info(stack_id="id-2"), "T", "t", "") == \
+        "the stack was deleted and created again since the plan"
+    assert "tags changed since the plan" in str(moved(planned, _info(tags={"owner": "y"}),
+                                                      "T", "t", ""))
+    assert "changed since the plan" in str(moved(planned, _info(parameters={"A": "2"}),
+                                                 "T", "t", ""))
+    assert moved(planned, _info(status="UPDATE_ROLLBACK_COMPLETE"), "T", "t", "") == \
+        "its status moved from UPDATE_COMPLETE to UPDATE_ROLLBACK_COMPLETE"
+    fresh = _plan(state="created after upstream")
+    assert moved(fresh, _info(), "T", "t", "") == \
+        "the stack was created since the plan (now UPDATE_COMPLETE)"
+
+
+def test_a_plan_is_bound_to_its_target() -> None:
+    plan = Plan(env="local", created_at="now", account="123456789012", region="us-east-1",
+                endpoint="http://127.0.0.1:4599")
+    check_target(plan, "local", "123456789012", "us-east-1", "http://127.0.0.1:4599")
+    with pytest.raises(PlanMismatch, match="made for account 123456789012, this run targets "
+                                           "210987654321"):
+        check_target(plan, "local", "210987654321", "us-east-1", "http://127.0.0.1:4599")
+    with pytest.raises(PlanMismatch, match="made for region us-east-1"):
+        check_target(plan, "local", "123456789012", "eu-west-1", "http://127.0.0.1:4599")
+    old = Plan(env="local", created_at="now")  # written before plans were bound
+    with pytest.raises(PlanMismatch, match=r"\(not recorded\)"):
+        check_target(old, "local", "123456789012", "us-east-1", "http://127.0.0.1:4599")
+
+
+def _recorder(asked: list[str]) -> Any:
+    def confirm(question: str) -> bool:
+        asked.append(question)
+        return True
+
+    return confirm
+
+
+@pytest.fixture(scope="module")
+def rendered() -> Rendered:
+    return render(load_env(ROOT / "params", "local"), ROOT / "templates")
+
+
+def test_apply_refuses_a_downstream_change_set_that_replaces_what_the_review_did_not(
+        rendered: Rendered) -> None:
+    """AWS says Replacement: True for a change set made during the run; the plan's
+    review of that stack showed no replacement: refused, discarded, never executed."""
+    planned = StackPlan(stack="network", stack_name=STACK, state=AFTER_UPSTREAM_APPLY,
+                        template_sha256=rendered.stacks["network"].template_sha256,
+                        resources=[ResourceChange(action="Modify", logical_id="Vpc",
+                                                  resource_type="AWS::EC2::VPC")])
+    deployed = {"StackName": STACK, "StackId": STACK_ID, "StackStatus": "UPDATE_COMPLETE",
+                "CreationTime": T0, "Parameters": [{"ParameterKey": "VpcCidr",
+                                                    "ParameterValue": "10.9.0.0/16"}],
+                "Tags": [{"Key": k, "Value": v}
+                         for k, v in rendered.stacks["network"].tags.items()]}
+    client = _client()
+    asked: list[str] = []
+    with Stubber(client) as stub:
+        stub.add_response("describe_stacks", {"Stacks": [deployed]}, {})
+        stub.add_response("get_template", {"TemplateBody": rendered.stacks["network"].template},
+                          {"StackName": STACK, "TemplateStage": "Original"})
+        stub.add_response("list_change_sets", {"Summaries": []}, {"StackName": STACK})
+        stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
+        stub.add_response("describe_change_set", {
+            "ChangeSetId": CS_ID, "ChangeSetName": "stackgen-x", "StackId": STACK_ID,
+            "StackName": STACK, "Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE",
+            "Changes": [{"Type": "Resource", "ResourceChange": {
+                "Action": "Modify", "LogicalResourceId": "Vpc", "ResourceType": "AWS::EC2::VPC",
+                "PhysicalResourceId": "vpc-0a1b", "Replacement": "True", "Scope": ["Properties"],
+                "Details": [{"Target": {"Attribute": "Properties", "Name": "CidrBlock",
+                                        "RequiresRecreation": "Always"},
+                             "Evaluation": "Static", "ChangeSource": "ParameterReference"}]}}]},
+            {"ChangeSetName": CS_ID, "IncludePropertyValues": True})
+        stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID})
+        runner = PlanRunner(rendered, CloudFormation(client, sleep=lambda _: None),
+                            Lookups(None), Console(color=False),
+                            _recorder(asked),
+                            DeployOptions(frozenset({"network"}),
+                                          planned={"network": planned}))
+        [result] = runner.run()
+        stub.assert_no_pending_responses()
+    assert result.state == "FAILED" and asked == []
+    assert result.reasons == ["its change set goes beyond the plan: replaces Vpc "
+                              "(AWS::EC2::VPC, True); run `stackgen plan` again"]
