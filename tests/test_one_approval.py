@@ -75,18 +75,19 @@ def test_declined_once_leaves_nothing(project: Path, endpoint: Endpoint, aws: An
 
 def test_a_downstream_change_beyond_the_approval_asks_again(
         project: Path, endpoint: Endpoint, aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The review shows rds changing and ecs unchanged; the local endpoint then makes a
-    new DB, moving outputs ecs reads: ecs's change set was never approved, so it asks."""
+    """The review shows network changing and alb unchanged; the local endpoint then gives
+    the changed security group a new id (moto does, on any rule change), moving an output
+    alb reads: alb's change set was never approved, so it asks."""
     made = run_stackgen(["--no-color", "deploy", "--env", "local", "--yes"], cwd=project,
                         env=aws_env(endpoint))
     assert made.returncode == 0, made.stdout + made.stderr
     person = Person(True, False)
-    results = _deploy(project, endpoint, monkeypatch, person, "rds.backup_retention_days=3")
-    assert person.asked == ["execute the changes to rds (env 'local')?",
-                            "execute this change set on kubenews-local-ecs?"]
-    assert results["rds"].state == "UPDATED"
-    assert results["ecs"].state == "DECLINED"
-    assert {results[s].state for s in ("network", "dns", "alb", "asg")} == {"UNCHANGED"}
+    results = _deploy(project, endpoint, monkeypatch, person, 'alb.ingress_cidrs=["10.0.0.0/8"]')
+    assert person.asked == ["execute the changes to network (env 'local')?",
+                            "execute this change set on kubenews-local-alb?"]
+    assert results["network"].state == "UPDATED"
+    assert results["alb"].state == "DECLINED"
+    assert {results[s].state for s in ("dns", "cluster", "cert", "rds")} == {"UNCHANGED"}
 
 
 def test_deploy_plans_a_failed_create_as_re_created_and_plan_refuses_it() -> None:

@@ -214,19 +214,21 @@ def test_apply_remakes_a_rippled_downstream_within_its_review(
 
 def test_apply_refuses_a_downstream_change_the_plan_did_not_show(
         project: Path, endpoint: Endpoint, aws: Any) -> None:
-    """The plan found ecs unchanged; applying rds then moved outputs ecs reads (the local
-    endpoint makes a new DB on any update). ecs is refused, not changed unreviewed."""
+    """The plan found alb unchanged; applying network then moved an output alb reads (moto
+    gives a security group a new id on any rule change, where AWS changes it in place).
+    alb is refused, not changed unreviewed."""
     _deployed(project, endpoint)
-    plans = _plan(project, endpoint, "--set", "rds.backup_retention_days=3", "--out", "p.json")
-    assert plans["ecs"]["state"] == "unchanged"
-    ecs_before = aws.cloudformation.describe_stacks(StackName="kubenews-local-ecs")["Stacks"][0]
+    plans = _plan(project, endpoint, "--set", 'alb.ingress_cidrs=["10.0.0.0/8"]',
+                  "--out", "p.json")
+    assert plans["alb"]["state"] == "unchanged"
+    alb_before = aws.cloudformation.describe_stacks(StackName="kubenews-local-alb")["Stacks"][0]
     applied = _run(project, endpoint, "apply", "p.json", "--yes")
     assert applied.returncode == 1, applied.stdout + applied.stderr
-    assert "ecs (kubenews-local-ecs): stale plan: an upstream this apply executed changed " \
+    assert "alb (kubenews-local-alb): stale plan: an upstream this apply executed changed " \
            "outputs it reads, which the plan did not show; run `stackgen plan` again" \
            in applied.stdout
-    ecs_after = aws.cloudformation.describe_stacks(StackName="kubenews-local-ecs")["Stacks"][0]
-    assert ecs_after["Parameters"] == ecs_before["Parameters"]
-    sets = aws.cloudformation.list_change_sets(StackName="kubenews-local-ecs")["Summaries"]
-    assert not [c for c in sets if c["StackName"] == "kubenews-local-ecs"
+    alb_after = aws.cloudformation.describe_stacks(StackName="kubenews-local-alb")["Stacks"][0]
+    assert alb_after["Parameters"] == alb_before["Parameters"]
+    sets = aws.cloudformation.list_change_sets(StackName="kubenews-local-alb")["Summaries"]
+    assert not [c for c in sets if c["StackName"] == "kubenews-local-alb"
                 and c.get("ExecutionStatus") == "AVAILABLE"]
