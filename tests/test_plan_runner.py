@@ -28,6 +28,7 @@ from generator.deploy.runner import PlanMismatch, PlanRunner, check_target, move
 from generator.deploy.ui import Console
 from generator.params import load_env
 from generator.render import Rendered, render
+from generator.review.security import SecurityGroupChange, SecurityTables
 from tests.conftest import ROOT
 from tests.test_deploy_stubbed import CS_ID, STACK, STACK_ID, T0, _client
 
@@ -51,10 +52,16 @@ def test_beyond_review_is_replacement_removal_or_broadening_the_review_did_not_s
         "replaces Db (AWS::RDS::DBInstance, True)"]
     assert beyond_review(reviewed, _plan(resources=[_db("Remove")])) == [
         "removes Db (AWS::RDS::DBInstance)"]
-    wider = _plan(widened_access=["Sg: new ingress from 0.0.0.0/0 on ports 22-22"])
-    assert beyond_review(_plan(), wider) == [
-        "widens access: Sg: new ingress from 0.0.0.0/0 on ports 22-22"]
+    def rule(peer: str) -> SecurityTables:
+        return SecurityTables(security_groups=[SecurityGroupChange(
+            change="+", group="Sg", direction="ingress", protocol="tcp", ports="22", peer=peer)])
+
+    wider = _plan(security=rule("0.0.0.0/0"))
+    assert beyond_review(_plan(), wider) == ["widens access: Sg: ingress tcp 22 from 0.0.0.0/0"]
     assert beyond_review(wider, wider) == []
+    # A value the review could not know (an upstream output) stays within it.
+    assert beyond_review(_plan(security=rule("Ref AlbGroupId")), _plan(security=rule("sg-1"))) \
+        == []
 
 
 def test_ripple_predicts_a_replacement_through_a_create_only_property() -> None:

@@ -210,3 +210,16 @@ def test_the_diagram_groups_resources_by_stack_and_colours_the_plans_actions() -
     assert "classDef add" not in text  # only the classes in use
     assert '-- "VpcId' in text or '-- "' in text  # outputs label the edges
     assert "SubnetRouteTableAssociation" not in text  # plumbing stays out unless changed
+
+
+def test_a_rule_replaced_by_a_narrower_one_narrows_access() -> None:
+    def ingress(cidr: str) -> dict[str, object]:
+        return _group([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": cidr}],
+                      egress=[])
+
+    narrower = security_tables(ingress("0.0.0.0/0"), ingress("10.0.0.0/8"), {}, {})
+    added = [r for r in narrower.security_groups if r.change == ADDED]
+    assert [(r.peer, r.covered, r.broadens) for r in added] == [("10.0.0.0/8", True, False)]
+    assert not narrower.broadens
+    wider = security_tables(ingress("10.0.0.0/8"), ingress("0.0.0.0/0"), {}, {})
+    assert wider.broadens

@@ -41,7 +41,7 @@ def test_a_new_ingress_rule_and_task_role_action_show_in_the_tables_and_broaden(
     plan = _plan_json(project, endpoint, "--set", 'alb.ingress_cidrs=["0.0.0.0/0", "::/0"]',
                       "--set", ROLE)
     stacks = {s["stack"]: s for s in plan["stacks"]}
-    rules = stacks["alb"]["security"]["security_groups"]
+    rules = stacks["network"]["security"]["security_groups"]
     assert {(r["change"], r["direction"], r["peer"]) for r in rules} >= {
         ("+", "ingress", "::/0")}
     iam = stacks["ecs"]["security"]["iam"]
@@ -79,7 +79,7 @@ def test_a_hand_change_is_flagged_in_the_next_plan_and_the_markdown_has_the_pict
         project: Path, endpoint: Endpoint, aws: Any) -> None:
     _deployed(project, endpoint)
     resources = aws.cloudformation.describe_stack_resources(
-        StackName="kubenews-local-alb")["StackResources"]
+        StackName="kubenews-local-network")["StackResources"]
     group = next(r["PhysicalResourceId"] for r in resources
                  if r["LogicalResourceId"] == "AlbSecurityGroup")
     aws.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
@@ -87,14 +87,14 @@ def test_a_hand_change_is_flagged_in_the_next_plan_and_the_markdown_has_the_pict
         "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
     change = ("--set", 'alb.ingress_cidrs=["0.0.0.0/0", "::/0"]')
     plan = _plan_json(project, endpoint, *change)
-    alb = next(s for s in plan["stacks"] if s["stack"] == "alb")
-    sg = next(r for r in alb["resources"] if r["logical_id"] == "AlbSecurityGroup")
+    network = next(s for s in plan["stacks"] if s["stack"] == "network")
+    sg = next(r for r in network["resources"] if r["logical_id"] == "AlbSecurityGroup")
     assert sg["drift"] and "8443" in sg["drift"][0]
     assert plan["picture"].startswith("flowchart LR")
     review = _run(project, endpoint, "plan", "--env", "local", *change, "--markdown", "r.md")
     assert review.returncode == 0
     markdown = (project / "r.md").read_text()
-    assert "```mermaid" in markdown and "class alb_AlbSecurityGroup modify" in markdown
+    assert "```mermaid" in markdown and "class network_AlbSecurityGroup modify" in markdown
     assert "overwrites changes made by hand to AlbSecurityGroup" in markdown
 
 
@@ -109,7 +109,7 @@ def test_the_plan_schema_is_published(project: Path) -> None:
 def test_an_unattended_deploy_that_broadens_access_needs_approve_broadening(
         project: Path, endpoint: Endpoint, aws: Any) -> None:
     _deployed(project, endpoint)
-    wider = ("--set", 'alb.ingress_cidrs=["0.0.0.0/0", "::/0"]')
+    wider = ("--set", ROLE)
     refused = _run(project, endpoint, "deploy", "--env", "local", "--yes", *wider)
     assert refused.returncode == 1
     assert "guard: this change broadens access" in refused.stdout
@@ -119,5 +119,5 @@ def test_an_unattended_deploy_that_broadens_access_needs_approve_broadening(
     assert approved.returncode == 0, approved.stdout + approved.stderr
     records = [json.loads(line) for line in approved.stdout.splitlines()]
     results = {r["stack"]: r["state"] for r in records if r["type"] == "result"}
-    assert results["alb"] == "UPDATED" and results["network"] == "UNCHANGED"
-    assert any(r["type"] == "event" and r["stack"] == "alb" for r in records)
+    assert results["ecs"] == "UPDATED" and results["network"] == "UNCHANGED"
+    assert any(r["type"] == "event" and r["stack"] == "ecs" for r in records)

@@ -119,8 +119,10 @@ class Planner(StackWork):
         if stack in self.sides:
             return self.sides[stack]
         new = Side(load_cfn(self.rendered.stacks[stack].template), self._predicted_params(stack))
+        if current is None or self.states.get(stack) in (CREATE, AFTER_UPSTREAM_CREATE, RECREATE):
+            return Side({}, {}), new
         old = self._deployed_template(stack, current)
-        if current is None or old is None:
+        if old is None:
             return Side({}, {}), new
         if self.states.get(stack) == UNCHANGED:  # the plan found it equal to what runs
             return new, new

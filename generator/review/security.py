@@ -9,6 +9,7 @@ as CDK's diff does, so a reviewer sees both versions side by side.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -65,10 +66,11 @@ class SecurityGroupChange(msgspec.Struct, kw_only=True, frozen=True):
     ports: str
     peer: str
     description: str = ""
+    covered: bool = False  # added, but inside a rule the same change removes: it narrows
 
     @property
     def broadens(self) -> bool:
-        return self.change == ADDED
+        return self.change == ADDED and not self.covered
 
     @property
     def open_to_world(self) -> bool:
@@ -114,10 +116,49 @@ def security_tables(old: Mapping[str, Any], new: Mapping[str, Any],
                   condition=k[6])),
         managed_policies=_diff(old_mp, new_mp, lambda c, k: ManagedPolicyChange(
             change=c, resource=k[0], policy=k[1])),
-        security_groups=_diff(old_sg, new_sg, lambda c, k: SecurityGroupChange(
+        security_groups=_narrowed(_diff(old_sg, new_sg, lambda c, k: SecurityGroupChange(
             change=c, group=k[0], direction=k[1], protocol=k[2], ports=k[3], peer=k[4],
-            description=k[5])),
+            description=k[5]))),
     )
+
+
+def _within(inner: str, outer: str) -> bool:
+    """A CIDR inside another (10.0.0.0/8 inside 0.0.0.0/0); other peers only if equal."""
+    if inner == outer:
+        return True
+    try:
+        a, b = ipaddress.ip_network(inner, strict=False), ipaddress.ip_network(outer, strict=False)
+    except ValueError:
+        return False
+    return a.version == b.version and a.subnet_of(b)  # type: ignore[arg-type]
+
+
+def _ports_within(inner: str, outer: str) -> bool:
+    def span(p: str) -> tuple[int, int]:
+        if p == "all":
+            return (0, 65535)
+        low, _, high = p.partition("-")
+        return int(low), int(high or low)
+
+    try:
+        (a, b), (c, d) = span(inner), span(outer)
+    except ValueError:
+        return inner == outer
+    return c <= a and b <= d
+
+
+def _narrowed(rows: list[SecurityGroupChange]) -> list[SecurityGroupChange]:
+    """Mark each added rule that a removed rule of the same group already allowed: a rule
+    from 0.0.0.0/0 replaced by one from 10.0.0.0/8 narrows access."""
+    removed = [r for r in rows if r.change == REMOVED]
+    out = []
+    for r in rows:
+        covered = r.change == ADDED and any(
+            o.group == r.group and o.direction == r.direction
+            and o.protocol in (r.protocol, "all") and _ports_within(r.ports, o.ports)
+            and _within(r.peer, o.peer) for o in removed)
+        out.append(msgspec.structs.replace(r, covered=True) if covered else r)
+    return out
 
 
 def _diff(old: set[Any], new: set[Any], make: Any) -> list[Any]:
