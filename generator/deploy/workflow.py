@@ -9,7 +9,7 @@ parses arguments or picks exit codes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from generator.deploy.preflight import CERT_STACK, check_delegation
 from generator.deploy.resolve import Lookups
 from generator.deploy.session import Aws, connect, git_commit
 from generator.deploy.ui import Console
+from generator.ecs.deploy_hooks import EcsHooks, hooks_for
 from generator.errors import StackgenError, UsageError
 from generator.lint.engine import Linter, failing
 from generator.lint.targets import targets_for
@@ -94,7 +95,27 @@ def deploy(env: Env, confirm: Confirm, stacks: Sequence[str], force: bool,
                           allow_replace=frozenset(allow_replace))
     check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
                      starts_certificate=env.nested or not stacks or CERT_STACK in stacks)
-    return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options).run()
+    hooks = hooks_for(env.form, env.aws, env.console)
+    results = Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm,
+                       replace(options, hooks=hooks)).run()
+    return results + verified(env, hooks, results)
+
+
+def verified(env: Env, hooks: EcsHooks | None, results: list[StackResult]) -> list[StackResult]:
+    """Deploy ends when the service is steady (and answers its probe): a result row
+    "verify" when that fails; what was checked goes to the console."""
+    ecs = next((r for r in results if r.stack == "ecs"), None)
+    if hooks is None or ecs is None or not all(r.ok for r in results):
+        return []
+    try:
+        checked = hooks.verify()
+    except StackgenError as exc:
+        return [StackResult("verify", ecs.stack_name, "FAILED", reasons=[str(exc)])]
+    for line in checked.checks:
+        env.console.line(f"verified: {line}")
+    for line in checked.notes:
+        env.console.line(f"verify: {line}")
+    return []
 
 
 def plan(env: Env, stacks: Sequence[str], overrides: Sequence[str]) -> Plan:
@@ -114,7 +135,10 @@ def apply(env: Env, confirm: Confirm, saved: Plan,
                           planned=planned)
     check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
                      starts_certificate=env.nested or CERT_STACK in planned)
-    return Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options).run()
+    hooks = hooks_for(env.form, env.aws, env.console)
+    results = Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm,
+                       replace(options, hooks=hooks)).run()
+    return results + verified(env, hooks, results)
 
 
 def delete(env: Env, confirm: Confirm, stacks: Sequence[str], yes: bool,
