@@ -517,8 +517,11 @@ def logs(app: AppContext, env: str, overrides: tuple[str, ...], workload: str | 
     client = opened.aws.client("logs")
     start = int((time.time() - seconds) * 1000)
     if follow:
-        for line in ecs_logs.follow(client, group, start, prefix):
-            click.echo(line.format())
+        try:
+            for line in ecs_logs.follow(client, group, start, prefix):
+                click.echo(line.format())
+        except KeyboardInterrupt:  # the way to stop following: not an error
+            return
         return
     for line in ecs_logs.read_group(client, group, start, prefix):
         click.echo(line.format())

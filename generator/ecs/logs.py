@@ -103,9 +103,9 @@ def last_lines(logs: Any, group: str, stream: str, count: int = 10) -> list[Line
 
 
 def read_group(logs: Any, group: str, start_ms: int, stream_prefix: str | None = None,
-               seen: set[str] | None = None) -> list[Line]:
+               seen: dict[str, int] | None = None) -> list[Line]:
     """Every event of the group (or of the streams under a prefix) since ``start_ms``,
-    oldest first; events in ``seen`` (by id) are skipped, new ids are added to it."""
+    oldest first; events in ``seen`` (id -> timestamp) are skipped, new ones added."""
     kwargs: dict[str, Any] = {"logGroupName": group, "startTime": start_ms}
     if stream_prefix:
         kwargs["logStreamNamePrefix"] = stream_prefix
@@ -117,7 +117,7 @@ def read_group(logs: Any, group: str, start_ms: int, stream_prefix: str | None =
             if seen is not None:
                 if eid in seen:
                     continue
-                seen.add(eid)
+                seen[eid] = e["timestamp"]
             found.append(Line(e["timestamp"], e["logStreamName"], e["message"], eid))
         token = page.get("nextToken")
         if not token:
@@ -131,13 +131,16 @@ def follow(logs: Any, group: str, start_ms: int, stream_prefix: str | None,
            polls: int | None = None) -> Iterator[Line]:
     """Lines as they arrive, until Ctrl-C (or ``polls`` polls, for tests). Each poll asks
     from the newest timestamp seen; ids already printed are skipped."""
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     since = start_ms
     count = 0
     while polls is None or count < polls:
         for line in read_group(logs, group, since, stream_prefix, seen):
             since = max(since, line.timestamp)
             yield line
+        # Each poll starts at the newest timestamp seen, so only events at that very
+        # millisecond can come back twice: older ids need not be kept.
+        seen = {i: ts for i, ts in seen.items() if ts >= since}
         count += 1
         if polls is None or count < polls:
             sleep(interval)

@@ -30,7 +30,11 @@ def aws_call(what: str, fn: Any, **kwargs: Any) -> Any:
         return fn(**kwargs)
     except ClientError as exc:
         err = exc.response.get("Error", {})
-        raise AwsError(f"{what}: {err.get('Code')}: {err.get('Message')}") from None
+        message = str(err.get("Message") or "")
+        if message.lstrip().startswith("<"):  # an HTML error page, not an API error
+            message = "the endpoint failed with an internal error (an HTML page, no API error)"
+        raise AwsError(f"{what}: {err.get('Code')}: {message.splitlines()[0] if message else ''}") \
+            from None
     except BotoCoreError as exc:
         raise AwsError(f"{what}: {exc}") from None
 

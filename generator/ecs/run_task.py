@@ -56,7 +56,7 @@ class TaskRun:
             parts.append(f"stoppedReason: {self.stopped_reason}")
         if self.container_reason:
             parts.append(f"container reason: {self.container_reason}")
-        if self.lines:
+        if self.lines and tail > 0:
             parts.append("last log lines: " + " | ".join(
                 line.message.rstrip() for line in self.lines[-tail:]))
         return "; ".join(parts)
