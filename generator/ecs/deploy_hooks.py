@@ -57,7 +57,13 @@ class EcsHooks:
     def _run(self, name: str, task_definition: str, when: str) -> None:
         where = deployed(self.rendered, self.aws.cfn)
         service = describe_service(self.client("ecs"), where.cluster, where.service)
-        run = self._runner(where.cluster).run(name, task_definition, launch_settings(service))
+        try:
+            run = self._runner(where.cluster).run(name, task_definition,
+                                                  launch_settings(service))
+        except TaskFailed as exc:
+            raise TaskFailed(f"{when} task {name}: {exc}", exc.run) from None
+        except StackgenError as exc:  # the API refused: say which task it was for
+            raise TaskFailed(f"{when} task {name} did not run: {exc}") from None
         if not run.ok:
             raise TaskFailed(f"{when} task {name} failed: {run.summary()}", run)
         self.console.line(f"  [{ECS_STACK}] {when} task {name}: exit code 0")
