@@ -160,3 +160,43 @@ def test_run_before_naming_an_unknown_task_is_a_params_error(project: Path) -> N
     assert result.returncode == 2
     assert "run_before: 'migrat' is not in ecs.tasks (none defined)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_failed_ecs_stack_is_diagnosed_from_what_the_endpoint_returns(
+        project: Path, endpoint: Endpoint, aws: Any) -> None:
+    """The diagnosis reads the ecs stack's service from the endpoint, the tasks it
+    lists as stopped, their containers, and the failed container's log lines."""
+    from generator.aws import local_target, session
+    from generator.deploy.cfn import CloudFormation
+    from generator.deploy.session import Aws
+    from generator.deploy.ui import Console
+    from generator.ecs.deploy_hooks import EcsHooks
+    from generator.params import load_env
+    from generator.render import render
+
+    assert _deploy(project, endpoint).returncode == 0
+    _register_instances(aws)
+    service = aws.ecs.describe_services(cluster=CLUSTER, services=aws.ecs.list_services(
+        cluster=CLUSTER)["serviceArns"])["services"][0]
+    # A task of the service's revision that crashed (ECS starts it for the service).
+    task = aws.ecs.run_task(cluster=CLUSTER, taskDefinition=service["taskDefinition"],
+                            startedBy="ecs-svc/8273645190283746512")["tasks"][0]
+    tid = task["taskArn"].rsplit("/", 1)[-1]
+    td = aws.ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
+    opts = td["taskDefinition"]["containerDefinitions"][0]["logConfiguration"]["options"]
+    stream = f"{opts['awslogs-stream-prefix']}/web/{tid}"
+    aws.logs.create_log_stream(logGroupName=opts["awslogs-group"], logStreamName=stream)
+    aws.logs.put_log_events(logGroupName=opts["awslogs-group"], logStreamName=stream, logEvents=[
+        {"timestamp": int(time.time() * 1000), "message": "Error: connect ECONNREFUSED"}])
+    aws.ecs.stop_task(cluster=CLUSTER, task=task["taskArn"],
+                      reason="Essential container in task exited")
+
+    rendered = render(load_env(project / "params", "local"), project / "templates")
+    sess = session("us-east-1", local_target(endpoint.url))
+    opened = Aws(sess, CloudFormation(sess.client("cloudformation")), "123456789012",
+                 local_target(endpoint.url))
+    notes = EcsHooks(rendered, opened, Console(color=False)).diagnose(
+        "ecs", "kubenews-local-ecs")
+    assert f"diagnosis: stopped task {tid}: Essential container in task exited" in notes
+    assert "diagnosis:   container web: exit code 0" in notes  # moto's, for every container
+    assert "diagnosis:   last log lines of web: Error: connect ECONNREFUSED" in notes

@@ -33,7 +33,7 @@ def _cluster_of(service_arn: str) -> str | None:
 def ecs_service(ecs: Any, logs: Any, cluster: str, service: str) -> list[str]:
     """The service's last events (placement failures included) and, for each recently
     stopped task, its stoppedReason, each container's exit code and reason, and the
-    last log lines of a failed container."""
+    container's last log lines (a web server that exits 0 has still failed)."""
     notes: list[str] = []
     described = ecs.describe_services(cluster=cluster, services=[service])
     for svc in described.get("services") or []:
@@ -61,8 +61,6 @@ def ecs_service(ecs: Any, logs: Any, cluster: str, service: str) -> list[str]:
             notes.append(f"  container {c.get('name')}: exit code "
                          f"{code if code is not None else 'none'}"
                          + (f", reason: {reason}" if reason else ""))
-            if code in (None, 0) and not reason:
-                continue
             arn = task.get("taskDefinitionArn", "")
             if arn not in definitions:
                 definitions[arn] = ecs.describe_task_definition(
