@@ -633,3 +633,15 @@ def test_follow_asks_from_the_newest_line_and_prints_each_line_once() -> None:
     assert sleeps == [2.0]
     assert lines[0].format() == f"2026-11-30T12:00:00.000Z web/{TASK_ID[:12]} GET / 200"
     assert Line(0, "free-form", "x").task == "free-form"
+
+
+def test_a_log_read_the_api_refuses_is_a_one_line_error() -> None:
+    from generator.ecs.logs import StreamTail
+    from generator.errors import AwsError
+
+    logs = _client("logs")
+    with Stubber(logs) as s_logs:
+        s_logs.add_client_error("get_log_events", "AccessDeniedException",
+                                "User is not authorized to perform: logs:GetLogEvents")
+        with pytest.raises(AwsError, match=r"^logs GetLogEvents: AccessDeniedException: User is"):
+            StreamTail(logs, GROUP, "web/web/x").poll()

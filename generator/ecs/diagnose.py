@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from generator.ecs.logs import last_lines
 from generator.ecs.ops import log_target, task_id
+from generator.errors import StackgenError
 
 # How much of each source goes into a root cause: enough to see the pattern.
 SERVICE_EVENTS = 5
@@ -117,6 +118,6 @@ def diagnose(client: Client, resources: Mapping[str, tuple[str, str]],
                 notes += rds_instance(client("rds"), physical)
             elif kind == "AWS::AutoScaling::AutoScalingGroup":
                 notes += asg_group(client("autoscaling"), physical)
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, StackgenError) as exc:
             notes.append(f"{logical}: could not diagnose ({exc})")
     return [f"diagnosis: {n}" for n in notes]

@@ -56,6 +56,10 @@ def parse_since(text: str) -> int:
     return int(m.group(1)) * _UNITS[m.group(2)]
 
 
+def _raise(exc: ClientError) -> Any:
+    raise exc
+
+
 def _missing(exc: ClientError) -> bool:
     return bool(exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException")
 
@@ -80,7 +84,7 @@ class StreamTail:
             except ClientError as exc:
                 if _missing(exc):
                     return lines
-                raise
+                page = aws_call("logs GetLogEvents", _raise, exc=exc)
             events = page.get("events") or []
             lines += [Line(e["timestamp"], self.stream, e["message"]) for e in events]
             token = page.get("nextForwardToken")
