@@ -96,7 +96,12 @@ class Runner:
         self.out(f"task {name}: {task_id(result.task_arn)} started in cluster {self.cluster}"
                  + (f"; logs {target.group} {tail.stream}" if target and tail else
                     "; its container has no awslogs configuration"))
-        self._wait(result, tail)
+        try:
+            self._wait(result, tail)
+        except KeyboardInterrupt:  # leaving does not stop the task: say so, and how
+            self.out(f"task {name}: {task_id(result.task_arn)} keeps running; stop it with "
+                     f"`aws ecs stop-task --cluster {self.cluster} --task {result.task_arn}`")
+            raise
         return result
 
     def _drain(self, result: TaskRun, tail: StreamTail | None) -> None:
