@@ -84,6 +84,9 @@ def test_run_task_runs_where_the_service_runs_streams_logs_and_exits_with_the_co
         project: Path, endpoint: Endpoint, aws: Any) -> None:
     deployed = _deploy(project, endpoint)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    # The summary says what verification did (local turns the steady wait off).
+    assert "verify: nothing to verify (ecs.service.verify: wait_steady false, no probe_path)" \
+        in deployed.stdout
     _register_instances(aws)
     agent = _Agent(aws, ["migrating 0001_init", "migrated 1 of 1"])
     agent.start()

@@ -136,6 +136,10 @@ class EcsHooks:
         return diag.diagnose(self.client, resources, cluster)
 
     def verify(self) -> Checked:
+        conf = self.service.verify
+        if not conf.wait_steady and conf.probe_path is None:
+            return Checked(notes=["nothing to verify (ecs.service.verify: wait_steady false, "
+                                  "no probe_path)"])
         where = deployed(self.rendered, self.aws.cfn)
         return verify(self.client("ecs"), self.client("elbv2"), where.cluster,
                       where.service, self.rendered.env.config.dns.domain, self.service.verify,
