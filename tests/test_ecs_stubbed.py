@@ -645,3 +645,32 @@ def test_a_log_read_the_api_refuses_is_a_one_line_error() -> None:
                                 "User is not authorized to perform: logs:GetLogEvents")
         with pytest.raises(AwsError, match=r"^logs GetLogEvents: AccessDeniedException: User is"):
             StreamTail(logs, GROUP, "web/web/x").poll()
+
+
+def test_before_tasks_of_a_first_create_run_after_the_stack_then_after_tasks(
+        dev: Rendered, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import msgspec
+
+    cfg = dev.env.config
+    service = msgspec.structs.replace(cfg.ecs.service, run_before=["migrate"],
+                                      run_after=["report"])
+    hooks = EcsHooks(dev, _Aws(_client("cloudformation"), {}), Console(color=False))  # type: ignore[arg-type]
+    hooks.service = service
+    ran: list[tuple[str, str, str]] = []
+    hooks._run = lambda name, task_definition, when: ran.append(  # type: ignore[method-assign]
+        (name, task_definition, when))
+    hooks.before_execute("ecs", "kubenews-dev-ecs", "CREATE", {})
+    assert ran == []  # nothing to keep the old revision of: nothing runs before
+    assert "first create: migrate run after the stack" in capsys.readouterr().out
+
+    class _Deployed:
+        def workload(self, name: str) -> Any:
+            class _W:
+                task_definition = f"arn:{name}"
+            return _W()
+    monkeypatch.setattr("generator.ecs.deploy_hooks.deployed", lambda rendered, cfn: _Deployed())
+    hooks.after_execute("ecs", "kubenews-dev-ecs", "CREATE")
+    assert ran == [("migrate", "arn:migrate", "before"), ("report", "arn:report", "after")]
+    hooks.after_execute("network", "kubenews-dev-network", "UPDATE")  # other stacks: nothing
+    assert len(ran) == 2
