@@ -434,6 +434,22 @@ class ServiceScaling(Strict):
             raise ValueError("enabled scaling needs cpu_target_percent or requests_per_target")
 
 
+class Verify(Strict):
+    """What deploy checks after the ecs stack: the service steady, and optionally the
+    domain's health path over HTTPS (only ever the env's own domain)."""
+
+    wait_steady: Annotated[
+        bool, doc("wait until running == desired, the deployment completed, targets healthy")
+    ] = True
+    steady_timeout_seconds: Annotated[int, Meta(ge=10, le=3600), doc("how long to wait")] = 600
+    probe_path: Annotated[
+        Annotated[str, Meta(pattern=r"^/")] | None,
+        doc("GET https://<dns.domain><path> after deploy; null: no probe"),
+    ] = None
+    probe_status: Annotated[int, Meta(ge=100, le=599), doc("status the probe expects")] = 200
+    probe_timeout_seconds: Annotated[int, Meta(ge=1, le=120), doc("probe time limit")] = 10
+
+
 def _distinct_instance() -> list[PlacementConstraint]:
     return [PlacementConstraint(type="distinctInstance")]
 
@@ -457,6 +473,11 @@ class Service(Strict):
     deployment: Deployment = msgspec.field(default_factory=Deployment)
     autoscaling: ServiceScaling = msgspec.field(default_factory=ServiceScaling)
     enable_execute_command: Annotated[bool, doc("allow ECS Exec into tasks")] = False
+    run_before: Annotated[
+        list[Name], doc("ecs.tasks run before the service's new revision (migrations)")
+    ] = []
+    run_after: Annotated[list[Name], doc("ecs.tasks run after the ecs stack deployed")] = []
+    verify: Verify = msgspec.field(default_factory=Verify)
 
     @property
     def scaled(self) -> bool:
@@ -554,6 +575,11 @@ class Ecs(Strict):
         return self.network_mode or ("awsvpc" if self.fargate else "bridge")
 
     def __post_init__(self) -> None:
+        for key in ("run_before", "run_after"):
+            for name in getattr(self.service, key):
+                if name not in self.tasks:
+                    raise ValueError(f"service.{key}: '{name}' is not in ecs.tasks "
+                                     f"({', '.join(sorted(self.tasks)) or 'none defined'})")
         if self.container.memory_mib > self.memory_mib:
             raise Invalid(
                 f"container.memory_mib ({self.container.memory_mib}) exceeds the task's "

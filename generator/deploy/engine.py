@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from generator import __version__
 from generator.context import logical_id
@@ -72,6 +73,18 @@ class StackResult:
         return self.state in ("CREATED", "UPDATED", "UNCHANGED", "DELETED")
 
 
+class DeployHooks(Protocol):
+    """What runs around a stack's execution (tasks before/after it, a failure's
+    diagnosis); raising StackgenError fails the stack."""
+
+    def before_execute(self, stack: str, name: str, kind: str,
+                       params: Mapping[str, str]) -> None: ...
+
+    def after_execute(self, stack: str, name: str, kind: str) -> None: ...
+
+    def diagnose(self, stack: str, name: str) -> list[str]: ...
+
+
 @dataclass(frozen=True)
 class DeployOptions:
     stacks: frozenset[str] = frozenset()  # empty: the whole env
@@ -84,6 +97,7 @@ class DeployOptions:
     children: Rendered | None = None  # the nested form's child stacks, for their reviews
     drift: bool = False  # planning: detect drift on the stacks that change
     approve_broadening: bool = True  # False: a change that broadens access is refused
+    hooks: DeployHooks | None = None
 
 
 @dataclass
@@ -563,10 +577,19 @@ class Deployer(StackWork):
             self._discard(name, kind, change_set_id)
             state = "INTERRUPTED" if self.stop.is_set() else "DECLINED"
             return StackResult(stack, name, state, reasons=["change set not executed"])
+        hooks = self.options.hooks
+        if hooks is not None:
+            try:  # e.g. a migration against the new revision, before the service moves
+                hooks.before_execute(stack, name, kind, self.prepare_params(stack))
+            except StackgenError as exc:
+                self._discard(name, kind, change_set_id)
+                return StackResult(stack, name, "FAILED", reasons=[str(exc)])
         allowed = [r.logical_id for r in review.resources if r.endangers_data]
         with self._policy_opened(name, kind, allowed):
             info = self._execute(stack, name, change_set_id)
         self._protect(name, info)
+        if hooks is not None:  # after-tasks, and before-tasks that could not run before
+            hooks.after_execute(stack, name, kind)
         self.console.line(f"{self.console.status(info.status)} {stack}: {name}")
         for key in sorted(info.outputs):
             self.console.line(f"    {key} = {info.outputs[key]}")
@@ -594,6 +617,8 @@ class Deployer(StackWork):
         info = self.cfn.wait_stack(name, on_poll=stream, deadline=deadline)
         assert info is not None
         if info.status not in TERMINAL_OK:
+            if self.options.hooks is not None:  # the stopped task's reason, not "did not stabilize"
+                failures += self.options.hooks.diagnose(stack, name)
             raise StackOperationFailed(name, info.status, failures)
         return info
 

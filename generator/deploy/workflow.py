@@ -29,6 +29,7 @@ from generator.deploy.review import show_plan
 from generator.deploy.runner import ApprovedRunner, PlanRunner, check_target
 from generator.deploy.session import Aws, connect, git_commit
 from generator.deploy.ui import Console
+from generator.ecs.deploy_hooks import EcsHooks, hooks_for
 from generator.errors import StackgenError, UsageError
 from generator.lint.engine import Linter, failing
 from generator.lint.targets import targets_for
@@ -154,11 +155,14 @@ def deploy(env: Env, confirm: Confirm, stacks: Sequence[str], force: bool,
                      starts_certificate=env.nested or not stacks or CERT_STACK in stacks)
     if waits is not None:
         env.aws.cfn.waits = waits
+    hooks = hooks_for(env.form, env.aws, env.console)
+    options = replace(options, hooks=hooks)
     reason = "deploy" + (f" --stack {','.join(stacks)}" if stacks else "")
     if not ask_once:
         deployer = Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options)
         with locked(env, reason, deployer.stop):
-            return deployer.run()
+            results = deployer.run()
+        return results + verified(env, hooks, results)
     stop = threading.Event()  # the lock's heartbeat stops the run if the lock is lost
     with locked(env, reason, stop):
         planner = Planner(env.form, env.aws.cfn, env.lookups, env.console, lambda q: False,
@@ -178,7 +182,25 @@ def deploy(env: Env, confirm: Confirm, stacks: Sequence[str], force: bool,
                                 "DECLINED" if s.changes else "UNCHANGED",
                                 reasons=["not approved"] if s.changes else [])
                     for s in whole.stacks]
-        return runner.run()
+        results = runner.run()
+    return results + verified(env, hooks, results)
+
+
+def verified(env: Env, hooks: EcsHooks | None, results: list[StackResult]) -> list[StackResult]:
+    """Deploy ends when the service is steady (and answers its probe): a result row
+    "verify" when that fails; what was checked goes to the console."""
+    ecs = next((r for r in results if r.stack == "ecs"), None)
+    if hooks is None or ecs is None or not all(r.ok for r in results):
+        return []
+    try:
+        checked = hooks.verify()
+    except StackgenError as exc:
+        return [StackResult("verify", ecs.stack_name, "FAILED", reasons=[str(exc)])]
+    for line in checked.checks:
+        env.console.line(f"verified: {line}")
+    for line in checked.notes:
+        env.console.line(f"verify: {line}")
+    return []
 
 
 def target(env: Env) -> tuple[str, str, str]:
@@ -214,7 +236,9 @@ def apply(env: Env, confirm: Confirm, saved: Plan,
                      starts_certificate=env.nested or CERT_STACK in planned)
     if waits is not None:
         env.aws.cfn.waits = waits
-    runner = PlanRunner(env.form, env.aws.cfn, env.lookups, env.console, confirm, options)
+    hooks = hooks_for(env.form, env.aws, env.console)
+    runner = PlanRunner(env.form, env.aws.cfn, env.lookups, env.console, confirm,
+                        replace(options, hooks=hooks))
     with locked(env, "apply", runner.stop):
         refused = runner.verify()
         if refused:
@@ -228,7 +252,8 @@ def apply(env: Env, confirm: Confirm, saved: Plan,
                                 "DECLINED" if s.changes else "UNCHANGED",
                                 reasons=["not approved"] if s.changes else [])
                     for s in saved.stacks]
-        return runner.run()
+        results = runner.run()
+    return results + verified(env, hooks, results)
 
 
 def delete(env: Env, confirm: Confirm, stacks: Sequence[str], yes: bool,

@@ -1,0 +1,204 @@
+"""ECS operations against the local endpoint, reading what moto returns.
+
+moto runs tasks as data: RunTask returns a task that never runs, no container
+writes a log line, and nothing registers the instances with the cluster. Each test
+does what the ECS agent would do — registers the instance, writes the container's
+log lines into the awslogs stream the task definition names, stops the task — and
+checks what stackgen makes of it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from generator.local.manager import Endpoint
+from tests.conftest import aws_env, run_stackgen
+
+CLUSTER = "kubenews-local"
+
+
+def _with_migrate_task(project: Path, run_before: bool = False) -> None:
+    path = project / "params" / "local.yaml"
+    text = path.read_text()
+    if run_before:
+        text = text.replace("    verify:\n", "    run_before: [migrate]\n    verify:\n", 1)
+    text = text.replace("  log_retention_days: 7", "  log_retention_days: 7\n  tasks:\n"
+                        "    migrate:\n      command: [\"npm\", \"run\", \"migrate\"]\n", 1)
+    path.write_text(text)
+
+
+def _deploy(project: Path, endpoint: Endpoint, *extra: str) -> Any:
+    return run_stackgen(["--no-color", "deploy", "--env", "local", "--yes", *extra],
+                        cwd=project, env=aws_env(endpoint))
+
+
+def _register_instances(aws: Any) -> None:
+    """What the ECS agent does at boot with ECS_CLUSTER from user data."""
+    for group in aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]:
+        for instance in group["Instances"]:
+            aws.ecs.register_container_instance(cluster=CLUSTER, instanceIdentityDocument=json.dumps(
+                {"instanceId": instance["InstanceId"], "region": "us-east-1"}))
+
+
+class _Agent(threading.Thread):
+    """Plays the container of the first task stackgen starts: writes its log lines,
+    then stops it."""
+
+    def __init__(self, aws: Any, lines: list[str]) -> None:
+        super().__init__(daemon=True)
+        self.aws, self.lines = aws, lines
+        self.task: dict[str, Any] = {}
+
+    def run(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            arns = self.aws.ecs.list_tasks(cluster=CLUSTER,
+                                           startedBy="stackgen run-task")["taskArns"]
+            if arns:
+                break
+            time.sleep(0.2)
+        else:
+            return
+        self.task = self.aws.ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"][0]
+        td = self.aws.ecs.describe_task_definition(
+            taskDefinition=self.task["taskDefinitionArn"])["taskDefinition"]
+        container = td["containerDefinitions"][0]
+        opts = container["logConfiguration"]["options"]
+        stream = f"{opts['awslogs-stream-prefix']}/{container['name']}/" \
+                 f"{self.task['taskArn'].rsplit('/', 1)[-1]}"
+        self.aws.logs.create_log_stream(logGroupName=opts["awslogs-group"], logStreamName=stream)
+        now = int(time.time() * 1000)
+        self.aws.logs.put_log_events(logGroupName=opts["awslogs-group"], logStreamName=stream,
+                                     logEvents=[{"timestamp": now + i, "message": m}
+                                                for i, m in enumerate(self.lines)])
+        time.sleep(1)
+        self.aws.ecs.stop_task(cluster=CLUSTER, task=self.task["taskArn"],
+                               reason="Essential container in task exited")
+
+
+def test_run_task_runs_where_the_service_runs_streams_logs_and_exits_with_the_code(
+        project: Path, endpoint: Endpoint, aws: Any) -> None:
+    deployed = _deploy(project, endpoint)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    # The summary says what verification did (local turns the steady wait off).
+    assert "verify: nothing to verify (ecs.service.verify: wait_steady false, no probe_path)" \
+        in deployed.stdout
+    _register_instances(aws)
+    agent = _Agent(aws, ["migrating 0001_init", "migrated 1 of 1"])
+    agent.start()
+    result = run_stackgen(["--no-color", "run-task", "--env", "local", "web", "--timeout", "60",
+                           "--", "npm", "run", "migrate"], cwd=project, env=aws_env(endpoint))
+    agent.join(5)
+    assert result.returncode == 0, result.stdout + result.stderr  # moto's exitCode: 0
+    task_id = agent.task["taskArn"].rsplit("/", 1)[-1]
+    out = result.stdout
+    assert f"web/{task_id[:12]} migrating 0001_init" in out
+    assert f"web/{task_id[:12]} migrated 1 of 1" in out
+    assert "task web: STOPPED" in out and "stoppedReason: Essential container in task exited" in out
+    # The command override, and the service's own launch type (read from the service).
+    assert agent.task["overrides"]["containerOverrides"] == [
+        {"name": "web", "command": ["npm", "run", "migrate"]}]
+    service = aws.ecs.describe_services(cluster=CLUSTER, services=aws.ecs.list_services(
+        cluster=CLUSTER)["serviceArns"])["services"][0]
+    assert agent.task["launchType"] == service["launchType"] == "EC2"
+
+    logs = run_stackgen(["--no-color", "logs", "--env", "local", "web", "--since", "1h"],
+                        cwd=project, env=aws_env(endpoint))
+    assert logs.returncode == 0, logs.stderr
+    lines = logs.stdout.splitlines()
+    assert len(lines) == 2 and lines[0].endswith(f"web/{task_id[:12]} migrating 0001_init")
+    assert lines[0][:4].isdigit() and lines[0][23] == "Z"  # 2026-11-28T22:48:27.409Z
+
+    unknown = run_stackgen(["run-task", "--env", "local", "nosuch"], cwd=project,
+                           env=aws_env(endpoint))
+    assert unknown.returncode == 2
+    assert "'nosuch' is not a workload of this env; choose one of web" in unknown.stderr
+
+
+def test_a_failing_before_task_stops_the_deploy_and_the_service_keeps_its_revision(
+        project: Path, endpoint: Endpoint, aws: Any) -> None:
+    """The before-task's revision is registered from the rendered template (the new
+    image) and run before the change set executes; it fails on this endpoint (moto
+    cannot size a container without its own memory, HTTP 500), and the deploy stops:
+    the change set is not executed, the one-off revision is retired."""
+    _with_migrate_task(project, run_before=True)
+    # The first create has no older revision to keep: before-tasks run after it, so
+    # create without them, then update.
+    plain = project / "params" / "local.yaml"
+    text = plain.read_text()
+    plain.write_text(text.replace("    run_before: [migrate]\n", ""))
+    assert _deploy(project, endpoint).returncode == 0
+    plain.write_text(text)
+    _register_instances(aws)
+    result = _deploy(project, endpoint, "--set", "ecs.container.image=acme/kube-news:v3")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "root cause:\n  ecs (kubenews-local-ecs): before task migrate did not run: ecs RunTask: " \
+        "500: the endpoint failed with an internal error" in result.stdout, result.stdout
+    stack = aws.cloudformation.describe_stacks(StackName="kubenews-local-ecs")["Stacks"][0]
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert params["Image"] != "acme/kube-news:v3"  # the service did not move
+    retired = aws.ecs.list_task_definitions(familyPrefix="kubenews-local-migrate",
+                                            status="INACTIVE")["taskDefinitionArns"]
+    assert len(retired) == 1  # the one-off revision, deregistered after its run
+    registered = aws.ecs.describe_task_definition(taskDefinition=retired[0])["taskDefinition"]
+    assert registered["containerDefinitions"][0]["image"] == "acme/kube-news:v3"
+
+
+def test_bad_since_is_refused_before_any_aws_call(project: Path) -> None:
+    result = run_stackgen(["logs", "--env", "local", "--since", "ten minutes"], cwd=project)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: --since ten minutes: use a number and s, m, h or "
+                                     "d (10m, 2h, 1d)")
+
+
+def test_run_before_naming_an_unknown_task_is_a_params_error(project: Path) -> None:
+    path = project / "params" / "local.yaml"
+    path.write_text(path.read_text().replace("    verify:\n", "    run_before: [migrat]\n"
+                                             "    verify:\n", 1))
+    result = run_stackgen(["render", "--env", "local"], cwd=project)
+    assert result.returncode == 2
+    assert "run_before: 'migrat' is not in ecs.tasks (none defined)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_failed_ecs_stack_is_diagnosed_from_what_the_endpoint_returns(
+        project: Path, endpoint: Endpoint, aws: Any) -> None:
+    """The diagnosis reads the ecs stack's service from the endpoint, the tasks it
+    lists as stopped, their containers, and the failed container's log lines."""
+    from generator.aws import local_target, session
+    from generator.deploy.cfn import CloudFormation
+    from generator.deploy.session import Aws
+    from generator.deploy.ui import Console
+    from generator.ecs.deploy_hooks import EcsHooks
+    from generator.params import load_env
+    from generator.render import render
+
+    assert _deploy(project, endpoint).returncode == 0
+    service = aws.ecs.describe_services(cluster=CLUSTER, services=aws.ecs.list_services(
+        cluster=CLUSTER)["serviceArns"])["services"][0]
+    # One of the service's own tasks (the local endpoint places them) crashes.
+    task = {"taskArn": aws.ecs.list_tasks(cluster=CLUSTER,
+                                          serviceName=service["serviceName"])["taskArns"][0]}
+    tid = task["taskArn"].rsplit("/", 1)[-1]
+    td = aws.ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
+    opts = td["taskDefinition"]["containerDefinitions"][0]["logConfiguration"]["options"]
+    stream = f"{opts['awslogs-stream-prefix']}/web/{tid}"
+    aws.logs.create_log_stream(logGroupName=opts["awslogs-group"], logStreamName=stream)
+    aws.logs.put_log_events(logGroupName=opts["awslogs-group"], logStreamName=stream, logEvents=[
+        {"timestamp": int(time.time() * 1000), "message": "Error: connect ECONNREFUSED"}])
+    aws.ecs.stop_task(cluster=CLUSTER, task=task["taskArn"],
+                      reason="Essential container in task exited")
+
+    rendered = render(load_env(project / "params", "local"), project / "templates")
+    sess = session("us-east-1", local_target(endpoint.url))
+    opened = Aws(sess, CloudFormation(sess.client("cloudformation")), "123456789012",
+                 local_target(endpoint.url))
+    notes = EcsHooks(rendered, opened, Console(color=False)).diagnose(
+        "ecs", "kubenews-local-ecs")
+    assert f"diagnosis: stopped task {tid}: Essential container in task exited" in notes
+    assert "diagnosis:   container web: exit code 0" in notes  # moto's, for every container
+    assert "diagnosis:   last log lines of web: Error: connect ECONNREFUSED" in notes
