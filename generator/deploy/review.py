@@ -17,10 +17,14 @@ from generator.deploy.plan import (
 from generator.deploy.ui import ACTION_LOOKS, DEFAULT_LOOK, Console
 
 MAX_VALUE = 60
+DIGEST = "@sha256:"
 
 
 def short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    if DIGEST in text:
+        # An image by digest is reviewed by its digest: never cut it off (issue 13).
+        return text
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
 
