@@ -98,7 +98,8 @@ def test_delete_leaves_no_stack(project: Path, endpoint: Endpoint, aws: Any) -> 
     # Reverse graph order: the service, then the instances, then their cluster
     # (DeleteCluster is refused while instances are registered).
     order = re.findall(r"^  - kubenews-local-(\w+) \(", result.stdout, re.M)
-    assert order == ["ecs", "rds", "asg", "alb", "cluster", "dns", "network"]
+    # (cert since issue 10's merge; the list without it failed on the merge commit.)
+    assert order == ["ecs", "rds", "asg", "alb", "cert", "cluster", "dns", "network"]
     assert "LogGroup (AWS::Logs::LogGroup) is kept" in result.stdout
     assert "hosted zone stackgen.test is not this env's and stays" in result.stdout
     assert len(aws.route53.list_hosted_zones()["HostedZones"]) == 1
@@ -142,7 +143,9 @@ def test_prod_like_env_gets_termination_protection_and_a_stack_policy(
         StackName="kubenews-local-rds")["StackPolicyBody"])
     deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
     assert deny["Action"] == ["Update:Replace", "Update:Delete"]
-    assert deny["Resource"] == ["LogicalResourceId/DbInstance", "LogicalResourceId/DbSecret"]
+    # The app's own login secret is data too (issue 13, gap 3).
+    assert deny["Resource"] == ["LogicalResourceId/AppDbSecret", "LogicalResourceId/DbInstance",
+                                "LogicalResourceId/DbSecret"]
     refused = run_stackgen(["delete", "--env", "local", "--yes", *protect], cwd=project,
                            env=aws_env(endpoint))
     assert refused.returncode == 2 and "termination protection" in refused.stderr
