@@ -149,9 +149,15 @@ def test_prod_like_env_gets_termination_protection_and_a_stack_policy(
     refused = run_stackgen(["delete", "--env", "local", "--yes", *protect], cwd=project,
                            env=aws_env(endpoint))
     assert refused.returncode == 2 and "termination protection" in refused.stderr
+    # Turning it off would also drop the audit trail it defaults on (issue 13): the
+    # guard stops before the flow logs go.
+    dropped = _deploy(project, endpoint)
+    assert dropped.returncode == 1
+    assert "--allow-replace FlowLogGroup" in dropped.stdout
     # Turning it off in params and deploying lifts it; then delete works.
-    assert _deploy(project, endpoint).returncode == 0
-    assert run_stackgen(["delete", "--env", "local", "--yes"], cwd=project,
+    keep_trail = ("--set", "network.flow_logs.enabled=true", "--set", "alb.access_logs.enabled=true")
+    assert _deploy(project, endpoint, *keep_trail).returncode == 0
+    assert run_stackgen(["delete", "--env", "local", "--yes", *keep_trail], cwd=project,
                         env=aws_env(endpoint)).returncode == 0
 
 
