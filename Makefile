@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 STACKGEN := $(BIN)/stackgen
 
 .PHONY: install render lint plan deploy delete status outputs test golden schema docs bench \
-        local-up local-down local-status check clean
+        local-up local-down local-status check clean security
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,9 +61,25 @@ check: $(STAMP)
 	$(BIN)/ruff check generator tests bench
 	$(BIN)/mypy
 
-# CI's gate: static checks, every shipped env linted (zero errors), then the suite.
-test: $(STAMP) check lint
+# CI's gate: static checks, every shipped env linted (zero errors), checkov's second
+# opinion, then the suite.
+test: $(STAMP) check lint security
 	$(BIN)/pytest
+
+# checkov in a venv of its own: its pins (boto3 1.35, packaging 23) conflict with ours.
+CHECKOV_VERSION := 3.3.30
+SECURITY_VENV := .venv-security
+SECURITY_STAMP := $(SECURITY_VENV)/.installed-$(CHECKOV_VERSION)
+
+$(SECURITY_STAMP):
+	$(PYTHON) -m venv $(SECURITY_VENV)
+	$(SECURITY_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	touch $(SECURITY_STAMP)
+
+# Every env's rendered templates through checkov: a failed check, a skip without a
+# reason, or a skip missing from README's table of deliberate choices fails.
+security: $(STAMP) $(SECURITY_STAMP)
+	$(BIN)/python -m generator.security --checkov $(SECURITY_VENV)/bin/checkov
 
 # Rewrite tests/golden/ from the current templates; review the diff before committing.
 golden: $(STAMP)

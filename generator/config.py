@@ -41,6 +41,19 @@ class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
 # --- network ------------------------------------------------------------------
 
 
+class FlowLogs(Strict):
+    """VPC flow logs to CloudWatch Logs: the network half of the audit trail (issue 13)."""
+
+    enabled: Annotated[
+        bool | None, doc("on by default in prod-like envs (termination_protection: true)")
+    ] = None
+    traffic_type: Annotated[Literal["ALL", "ACCEPT", "REJECT"], doc("which flows are logged")] = "ALL"
+    retention_days: Annotated[
+        Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653],
+        doc("CloudWatch Logs retention of the flow logs"),
+    ] = 365
+
+
 class Network(Strict):
     """The VPC: created by the network stack, or an existing one passed through."""
 
@@ -60,6 +73,7 @@ class Network(Strict):
         Literal["one_per_az", "single"],
         doc("private subnets: a NAT gateway in each AZ, or one shared (cheaper, one AZ's fate)"),
     ] = "one_per_az"
+    flow_logs: FlowLogs = msgspec.field(default_factory=FlowLogs)
     vpc_id: Annotated[str | None, doc("existing VPC id (mode existing)")] = None
     public_subnet_ids: Annotated[list[str], doc("existing public subnets (mode existing)")] = []
     private_subnet_ids: Annotated[
@@ -149,6 +163,18 @@ class TargetGroup(Strict):
     health_check: HealthCheck = msgspec.field(default_factory=HealthCheck)
 
 
+class AccessLogs(Strict):
+    """ALB access logs to an S3 bucket of their own (retained, private, expiring)."""
+
+    enabled: Annotated[
+        bool | None, doc("on by default in prod-like envs (termination_protection: true)")
+    ] = None
+    expire_days: Annotated[int, Meta(ge=1, le=3650), doc("days a log object is kept")] = 365
+    prefix: Annotated[
+        str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$"), doc("key prefix of the log objects")
+    ] = "alb"
+
+
 class Alb(Strict):
     """The Application Load Balancer: HTTPS at the domain, HTTP redirected."""
 
@@ -166,6 +192,7 @@ class Alb(Strict):
     deletion_protection: Annotated[bool, doc("refuse deleting the load balancer")] = False
     target_group: TargetGroup = msgspec.field(default_factory=TargetGroup)
     alarm_5xx_threshold: Annotated[int, Meta(ge=1), doc("target 5xx per minute that alarm")] = 10
+    access_logs: AccessLogs = msgspec.field(default_factory=AccessLogs)
 
 
 # --- asg ----------------------------------------------------------------------
@@ -241,6 +268,11 @@ class Asg(Strict):
     ] = False
     ssm_core: Annotated[bool, doc("attach AmazonSSMManagedInstanceCore")] = False
     http_tokens: Annotated[Literal["required", "optional"], doc("IMDSv2")] = "required"
+    block_container_metadata: Annotated[
+        bool,
+        doc("containers cannot reach the instance metadata (and the instance role): "
+            "iptables DOCKER-USER drop for bridge tasks, ECS_AWSVPC_BLOCK_IMDS for awsvpc ones"),
+    ] = True
     scaling: AsgScaling = msgspec.field(default_factory=AsgScaling)
     rolling_update: RollingUpdate = msgspec.field(default_factory=RollingUpdate)
 
@@ -294,6 +326,15 @@ class Rds(Strict):
         Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$"),
         doc("master user (create-only); its password is never in params"),
     ] = "kubenews"
+    app_username: Annotated[
+        str,
+        Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$"),
+        doc("the app's own least-privilege login (its own secret); the master login is for "
+            "administration and migrations only"),
+    ] = "kubenews_app"
+    bootstrap_image: Annotated[
+        str, doc("image with psql that creates the app's login with the master secret (init container)")
+    ] = "public.ecr.aws/docker/library/postgres:16-alpine"
     # `secret` by default: RDS rotates a managed password every 7 days and ECS injects
     # secrets only when a task starts, so running tasks would fail to open connections
     # after each rotation (see the README's "Rotating the DB password").
@@ -308,6 +349,13 @@ class Rds(Strict):
     deletion_policy: Annotated[
         Literal["Snapshot", "Retain", "Delete"], doc("what deleting or replacing the DB keeps")
     ] = "Snapshot"
+
+    def __post_init__(self) -> None:
+        if self.app_username.lower() == self.master_username.lower():
+            raise ValueError(
+                f"app_username ('{self.app_username}') must differ from master_username: the app "
+                "gets a least-privilege login of its own"
+            )
 
 
 # --- ecs ----------------------------------------------------------------------
@@ -344,7 +392,9 @@ class PlacementConstraint(Strict):
 class SecretRef(Strict):
     """Where a container secret comes from: exactly one of the three."""
 
-    db_password: Annotated[bool, doc("the DB master password")] = False
+    db_password: Annotated[
+        bool, doc("the DB password of the task's login (the app's own; a task's db_login may pick master)")
+    ] = False
     secretsmanager_arn: Annotated[
         Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:secretsmanager:")] | None,
         doc("a Secrets Manager secret (ARN, optionally :key::)"),
@@ -392,6 +442,27 @@ class Container(Strict):
     secrets: Annotated[dict[str, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = (
         msgspec.field(default_factory=_db_password_secret)
     )
+    image_digest: Annotated[
+        Annotated[str, Meta(pattern=r"^sha256:[0-9a-f]{64}$")] | None,
+        doc("deploy this exact image (repository@digest) instead of the mutable tag"),
+    ] = None
+    # Hardening (issue 13): kube-news is a Node app that writes nothing but maybe /tmp.
+    read_only_root_filesystem: Annotated[bool, doc("the container's root file system is read-only")] = True
+    scratch_paths: Annotated[
+        list[Annotated[str, Meta(pattern=r"^/[A-Za-z0-9_./-]*$")]],
+        doc("writable scratch volumes (task-scoped, empty at start) when the root is read-only"),
+    ] = msgspec.field(default_factory=lambda: ["/tmp"])
+    user: Annotated[
+        Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]+(:[A-Za-z0-9_-]+)?$")] | None,
+        doc("user[:group] the app runs as; null keeps the image's (root for kube-news)"),
+    ] = "1000:1000"
+    drop_capabilities: Annotated[
+        list[Annotated[str, Meta(pattern=r"^[A-Z_]+$")]], doc("Linux capabilities dropped (ALL by default)")
+    ] = msgspec.field(default_factory=lambda: ["ALL"])
+    init_process: Annotated[bool, doc("an init process reaps zombies and forwards signals")] = True
+    stop_timeout_seconds: Annotated[
+        int, Meta(ge=2, le=120), doc("time between SIGTERM and SIGKILL on stop")
+    ] = 30
 
 
 class Deployment(Strict):
@@ -514,6 +585,10 @@ class Task(Strict):
     database: Annotated[
         bool, doc("gets the service's DB host, name, user, TLS setting and password; false opts out")
     ] = True
+    db_login: Annotated[
+        Literal["app", "master"],
+        doc("`app`: the app's least-privilege login; `master`: migrations and administration"),
+    ] = "app"
 
 
 # Task sizes Fargate accepts: cpu units -> allowed memory (MiB).
@@ -543,6 +618,16 @@ def fargate_size_problem(cpu: int, memory: int) -> str | None:
 LogRetention = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653]
 
 
+class Repository(Strict):
+    """An ECR repository of the env's own (cluster stack): immutable tags, scan on push."""
+
+    create: Annotated[bool, doc("create the repository (images then come from it by digest)")] = False
+    scan_on_push: Annotated[bool, doc("basic vulnerability scan of every pushed image")] = True
+    kms_key_arn: Annotated[
+        str | None, doc("customer managed key; the AWS managed aws/ecr key when null")
+    ] = None
+
+
 class Ecs(Strict):
     """The ECS cluster, the app's task definition and service, and standalone tasks."""
 
@@ -560,6 +645,7 @@ class Ecs(Strict):
     log_retention_days: Annotated[LogRetention, doc("CloudWatch Logs retention")] = 30
     assign_public_ip: Annotated[bool, doc("Fargate tasks in public subnets need it")] = True
     container: Container = msgspec.field(default_factory=Container)
+    repository: Repository = msgspec.field(default_factory=Repository)
     service: Service = msgspec.field(default_factory=Service)
     task_role_statements: Annotated[
         list[IamStatement], doc("what the app itself may do (its task role)")
@@ -624,6 +710,15 @@ class Alarms(Strict):
     ] = None
 
 
+class Waf(Strict):
+    """An existing WAFv2 web ACL (REGIONAL scope) associated with the load balancer."""
+
+    web_acl_arn: Annotated[
+        Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional/webacl/")] | None,
+        doc("regional web ACL to associate; none by default"),
+    ] = None
+
+
 class Environment(Strict):
     """One deployable environment: the merged base file and env file."""
 
@@ -650,6 +745,12 @@ class Environment(Strict):
     rds: Rds = msgspec.field(default_factory=Rds)
     ecs: Ecs = msgspec.field(default_factory=Ecs)
     alarms: Alarms = msgspec.field(default_factory=Alarms)
+    waf: Waf = msgspec.field(default_factory=Waf)
+
+    @property
+    def audit_trail(self) -> bool:
+        """Prod-like envs (termination protection) keep access and flow logs by default."""
+        return self.termination_protection
 
     def __post_init__(self) -> None:
         ecs, asg = self.ecs, self.asg

@@ -140,13 +140,21 @@ def test_prod_like_env_gets_termination_protection_and_a_stack_policy(
         StackName="kubenews-local-rds")["StackPolicyBody"])
     deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
     assert deny["Action"] == ["Update:Replace", "Update:Delete"]
-    assert deny["Resource"] == ["LogicalResourceId/DbInstance", "LogicalResourceId/DbSecret"]
+    # The app's own login secret is data too (issue 13, gap 3).
+    assert deny["Resource"] == ["LogicalResourceId/AppDbSecret", "LogicalResourceId/DbInstance",
+                                "LogicalResourceId/DbSecret"]
     refused = run_stackgen(["delete", "--env", "local", "--yes", *protect], cwd=project,
                            env=aws_env(endpoint))
     assert refused.returncode == 2 and "termination protection" in refused.stderr
+    # Turning it off would also drop the audit trail it defaults on (issue 13): the
+    # guard stops before the flow logs go.
+    dropped = _deploy(project, endpoint)
+    assert dropped.returncode == 1
+    assert "--allow-replace FlowLogGroup" in dropped.stdout
     # Turning it off in params and deploying lifts it; then delete works.
-    assert _deploy(project, endpoint).returncode == 0
-    assert run_stackgen(["delete", "--env", "local", "--yes"], cwd=project,
+    keep_trail = ("--set", "network.flow_logs.enabled=true", "--set", "alb.access_logs.enabled=true")
+    assert _deploy(project, endpoint, *keep_trail).returncode == 0
+    assert run_stackgen(["delete", "--env", "local", "--yes", *keep_trail], cwd=project,
                         env=aws_env(endpoint)).returncode == 0
 
 

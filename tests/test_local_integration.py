@@ -121,8 +121,10 @@ def test_reference_deployment_on_the_local_endpoint(aws: Any, rendered: Rendered
         out["rds"]["DbEndpoint"]
     # PostgreSQL 16 refuses plaintext: the app is told to use TLS.
     assert {e["name"]: e["value"] for e in container["environment"]}["DB_SSL_REQUIRE"] == "true"
-    assert container["secrets"] == [{"name": "DB_PASSWORD",
-                                     "valueFrom": out["rds"]["DbSecretArn"] + ":password::"}]
+    # The app's own login (issue 13, gap 3), not the master secret.
+    assert container["secrets"] == [
+        {"name": "DB_PASSWORD", "valueFrom": out["rds"]["AppDbSecretArn"] + ":password::"},
+        {"name": "DB_USERNAME", "valueFrom": out["rds"]["AppDbSecretArn"] + ":username::"}]
     service = c.ecs.describe_services(cluster="kubenews-local",
                                       services=[out["ecs"]["ServiceName"]])["services"][0]
     # The template leaves DesiredCount to the scaler (issue 10, defect 8). AWS then

@@ -115,12 +115,18 @@ def prod_topic() -> str:
 def test_standalone_tasks_get_the_same_db_settings_and_password_as_the_service() -> None:
     res = _resources(_render("dev"), "ecs")
     service = res["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
-    db_keys = {"DB_HOST", "DB_PORT", "DB_DATABASE", "DB_USERNAME", "DB_SSL_REQUIRE"}
+    db_keys = {"DB_HOST", "DB_PORT", "DB_DATABASE", "DB_SSL_REQUIRE"}
     for task in ("Migrate", "Report"):
         container = res[f"{task}TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
         env = _env_vars(container)
         assert {k: env[k] for k in db_keys} == {k: _env_vars(service)[k] for k in db_keys}
-        assert container["Secrets"] == service["Secrets"]
+    # The report task logs in as the app; migrations as the master (issue 13, gap 3).
+    report = res["ReportTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    assert report["Secrets"] == service["Secrets"]
+    migrate = res["MigrateTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    assert migrate["Secrets"] == [
+        {"Name": "DB_PASSWORD", "ValueFrom": {"Fn::Sub": "${DbSecretArn}:password::"}},
+        {"Name": "DB_USERNAME", "ValueFrom": {"Fn::Sub": "${DbSecretArn}:username::"}}]
     # dev's own values stay on top of the shared ones.
     assert _env_vars(service)["LOG_LEVEL"] == "debug"
 
@@ -333,7 +339,7 @@ def test_nested_prod_protects_its_stateful_children_in_root_and_child_policies()
     rendered = _render("prod")
     root = rendered.root.stack_name
     child = {n: f"arn:aws:cloudformation:us-east-1:222222222222:stack/{root}-{n}-X/1"
-             for n in ("Network", "Rds", "Ecs")}
+             for n in ("Network", "Alb", "Rds", "Ecs")}
     client = boto3.client("cloudformation", region_name="us-east-1",
                           aws_access_key_id="x", aws_secret_access_key="x")
     sent: dict[str, str] = {}
@@ -348,7 +354,9 @@ def test_nested_prod_protects_its_stateful_children_in_root_and_child_policies()
              "ResourceType": "AWS::CloudFormation::Stack", "ResourceStatus": "CREATE_COMPLETE",
              "LastUpdatedTimestamp": datetime(2026, 11, 28, tzinfo=UTC)}
             for n, arn in child.items()]}, {"StackName": root})
-        for n in ("Rds", "Ecs"):  # children in render order: rds, then ecs
+        # Children in render order. Issue 13: the audit trail (flow logs in network,
+        # access logs in alb) is data too.
+        for n in ("Network", "Alb", "Rds", "Ecs"):
             expect_policy(child[n])
         client.meta.events.register(
             "provide-client-params.cloudformation.SetStackPolicy",
@@ -361,13 +369,16 @@ def test_nested_prod_protects_its_stateful_children_in_root_and_child_policies()
         deployer._protect(root, info)
         stub.assert_no_pending_responses()
     # The root denies replacing or deleting the children holding data ...
-    assert {"Rds", "Ecs"} <= _denied(sent[root]) and "Network" not in _denied(sent[root])
+    assert {"Network", "Alb", "Rds", "Ecs"} <= _denied(sent[root])
+    assert "Dns" not in _denied(sent[root])
     # ... and each such child denies it for its own data stores.
-    assert _denied(sent[child["Rds"]]) == {"DbInstance", "DbSecret"}
+    assert _denied(sent[child["Network"]]) == {"FlowLogGroup"}
+    assert _denied(sent[child["Alb"]]) == {"AccessLogsBucket"}
+    assert _denied(sent[child["Rds"]]) == {"DbInstance", "DbSecret", "AppDbSecret"}
     assert _denied(sent[child["Ecs"]]) == {"LogGroup"}
     doc = load_cfn(rendered.root.template)["Resources"]
     assert doc["Rds"]["DeletionPolicy"] == doc["Rds"]["UpdateReplacePolicy"] == "Retain"
-    assert "DeletionPolicy" not in doc["Network"]
+    assert "DeletionPolicy" not in doc["Dns"]
 
 
 def test_nested_envs_without_protection_keep_children_deletable() -> None:

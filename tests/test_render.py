@@ -72,10 +72,12 @@ def test_no_secret_reaches_a_rendered_file() -> None:
 def test_db_password_reaches_the_container_as_a_secret() -> None:
     ecs = load_cfn(_render("local").stacks["ecs"].template)
     container = ecs["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
-    assert {e["Name"] for e in container["Environment"]} >= {"DB_HOST", "DB_DATABASE", "DB_USERNAME"}
-    assert "DB_PASSWORD" not in {e["Name"] for e in container["Environment"]}
+    assert {e["Name"] for e in container["Environment"]} >= {"DB_HOST", "DB_DATABASE"}
+    assert not {"DB_PASSWORD", "DB_USERNAME"} & {e["Name"] for e in container["Environment"]}
+    # The app's own login (issue 13, gap 3), never the master one.
     assert container["Secrets"] == [
-        {"Name": "DB_PASSWORD", "ValueFrom": {"Fn::Sub": "${DbSecretArn}:password::"}}]
+        {"Name": "DB_PASSWORD", "ValueFrom": {"Fn::Sub": "${AppDbSecretArn}:password::"}},
+        {"Name": "DB_USERNAME", "ValueFrom": {"Fn::Sub": "${AppDbSecretArn}:username::"}}]
     rds = load_cfn(_render("local", "rds.password=managed").stacks["rds"].template)
     assert rds["Resources"]["DbInstance"]["Properties"]["ManageMasterUserPassword"] is True
 
@@ -144,7 +146,7 @@ def test_graph_is_derived_from_declared_inputs() -> None:
     assert g.stacks["alb"].upstream == ("cert", "dns", "network")
     assert g.downstream("alb") == ["ecs"]
     assert g.downstream("cluster") == ["asg", "ecs"]
-    assert "rds -- \"DbEndpoint, DbPort, DbSecretArn\" --> ecs" in to_mermaid(g)
+    assert "rds -- \"AppDbSecretArn, DbEndpoint, DbPort, DbSecretArn\" --> ecs" in to_mermaid(g)
 
 
 def test_graph_cycle_names_the_chain() -> None:

@@ -20,10 +20,14 @@ from generator.review.cost import EnvCost, money, signed
 from generator.review.security import ADDED, SecurityTables
 
 MAX_VALUE = 60
+DIGEST = "@sha256:"
 
 
 def short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    if DIGEST in text:
+        # An image by digest is reviewed by its digest: never cut it off (issue 13).
+        return text
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
 
