@@ -17,15 +17,13 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 import msgspec
 import yaml
 
+from generator import secrets
 from generator.config import Environment
 from generator.errors import ParamsError, UsageError
 from generator.yamlsrc import KeyPath, SourceMap, load_with_lines
 
 BASE_FILE = "base.yaml"
 ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,20}$")
-SECRET_KEY = re.compile(r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key)")
-# Keys whose names look secret but whose values are modes or references, not secrets.
-SECRET_MODE_KEYS = {("rds", "password"): {"managed", "secret"}}
 
 
 @dataclass(frozen=True)
@@ -69,23 +67,39 @@ def _apply_set(data: dict[str, Any], path: KeyPath, value: Any) -> dict[str, Any
     return deep_merge(data, nested)
 
 
-def _find_secrets(data: Any, path: KeyPath = ()) -> Iterable[KeyPath]:
-    if isinstance(data, dict):
-        for key, value in data.items():
-            sub = (*path, key)
-            if isinstance(value, (dict, list)):
-                yield from _find_secrets(value, sub)
-            elif (
-                SECRET_KEY.search(str(key))
-                and isinstance(value, (str, int))
-                and not isinstance(value, bool)
-                and not str(value).startswith("arn:")
-                and str(value) not in SECRET_MODE_KEYS.get(sub, set())
-            ):
-                yield sub
-    elif isinstance(data, list):
-        for i, item in enumerate(data):
-            yield from _find_secrets(item, (*path, i))
+def _find_secrets(data: Any) -> Iterable[secrets.SecretHit]:
+    """Secrets by name or by value (generator/secrets.py), except a choice of an enum:
+    ``rds.password: managed`` names a mode, not a password."""
+    for hit in secrets.scan(data):
+        if _value_at(data, hit.path) not in _choices(hit.path):
+            yield hit
+
+
+def _choices(path: KeyPath) -> list[Any]:
+    return [a for t in _unwrap(_field_type(path)) if get_origin(t) is Literal for a in get_args(t)]
+
+
+def _secret_fix(path: KeyPath) -> str:
+    """Where the secret belongs instead, naming the key for the place it was found."""
+    choices = _choices(path)
+    if choices:
+        return f"'{_key_name(path)}' takes one of {', '.join(repr(c) for c in choices)}"
+    if path[:1] == ("tags",):
+        return "tags are readable by anyone who can list the stack: remove it from tags"
+    owner = (f"ecs.tasks.{path[2]}" if path[:2] == ("ecs", "tasks") and len(path) > 2
+             else "ecs.container")
+    if "environment" in path:
+        var = path[path.index("environment") + 1]
+        return (f"store it in Secrets Manager or SSM and reference it under "
+                f"{owner}.secrets.{var}")
+    if "command" in path:
+        return (f"store it in Secrets Manager or SSM, reference it under {owner}.secrets "
+                "and read that variable in the command")
+    return f"store it in Secrets Manager or SSM and reference it under {owner}.secrets"
+
+
+def _key_name(path: KeyPath) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
 
 
 def _unwrap(tp: Any) -> list[Any]:
@@ -176,11 +190,13 @@ def _value_at(data: Any, loc: Sequence[str | int]) -> Any:
 
 
 def validate(data: dict[str, Any], smap: SourceMap, files: Sequence[Path]) -> Environment:
-    for path in _find_secrets(data):
-        file, line = smap.locate(path) or (str(files[-1]), 0)
+    for hit in _find_secrets(data):
+        file, line = smap.locate(hit.path) or (str(files[-1]), 0)
+        if file.startswith("--set "):  # never echo the secret back
+            file = file.split("=", 1)[0] + "=" + secrets.MASK
         raise ParamsError(
-            f"'{_dotted(path)}' holds a secret value; never write secrets in params: "
-            "store it in Secrets Manager or SSM and reference it under ecs.container.secrets",
+            f"'{_key_name(hit.path)}' holds a secret ({hit.reason}); never write secrets in "
+            f"params: {_secret_fix(hit.path)}",
             file,
             line or None,
         )

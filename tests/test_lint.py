@@ -56,6 +56,27 @@ def test_rule_fails_bad_fixture(linter: Linter, rule_id: str) -> None:
     assert all(f.severity == "error" and f.resource for f in mine if f.rule_id != "E9101")
 
 
+def test_e9101_flags_each_form_of_hidden_secret(linter: Linter) -> None:
+    """By name (DB_PWD, DB_PASS, DATABASE_URL) and by value (credentials in a URL, a high-
+    entropy string, --db-password=… and --password … in a command): the name-only rule
+    saw DB_PASSWORD alone."""
+    text = (FIXTURES / "E9101" / "bad.yaml").read_text()
+    lines = text.splitlines()
+
+    def value_line(needle: str) -> int:
+        """The line of an env var's Value, or of a command holding the needle."""
+        named = [i for i, line in enumerate(lines, 1) if line.strip() == f"- Name: {needle}"]
+        if named:
+            return named[0] + 1
+        return next(i for i, line in enumerate(lines, 1) if needle in line)
+
+    expected = {value_line(n) for n in ("DB_PWD", "DB_PASS", "DATABASE_URL", "CONNECTION",
+                                        "SESSION_SEED", "--db-password=", "hunter3hunter3")}
+    assert len(expected) == 7
+    found = {f.line for f in _lint_text(linter, text) if f.rule_id == "E9101"}
+    assert expected <= found, sorted(expected - found)
+
+
 def _targets(env: str) -> list[Target]:
     rendered = render(load_env(ROOT / "params", env), ROOT / "templates")
     return targets_for(rendered, ROOT / "build" / env)
