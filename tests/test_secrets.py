@@ -6,6 +6,7 @@ import json
 import random
 import string
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,10 +16,11 @@ from generator.deploy.plan import Plan, StackPlan, param_changes, resource_chang
 from generator.deploy.review import markdown, show_plan
 from generator.deploy.risk import Templates
 from generator.deploy.ui import Console
+from generator.local.manager import Endpoint
 from generator.params import load_env
 from generator.render import render
 from generator.yamlsrc import load_cfn
-from tests.conftest import ENVS, ROOT, run_stackgen
+from tests.conftest import ENVS, ROOT, aws_env, run_stackgen
 
 
 @pytest.mark.parametrize("name", [
@@ -207,3 +209,38 @@ def test_a_planted_secret_never_shows_in_plan_json_markdown_or_text(
     # The review still says what changed: names and non-secret values stay.
     assert "LOG_LEVEL" in artefacts["text"] and "debug" in artefacts["json"]
     assert '"new": "nginx"' in artefacts["json"]
+
+
+def test_a_secret_deployed_earlier_never_shows_in_any_plan_artefact(
+        project: Path, endpoint: Endpoint, aws: Any) -> None:
+    """On the local endpoint: a stack deployed with a secret in its task definition (by
+    hand, before the checks, --no-lint) is planned back to the shipped template. The
+    secret sits in the deployed template and in the change; no artefact shows it."""
+    ecs = project / "templates" / "ecs.yaml.j2"
+    shipped = ecs.read_text()
+    anchor = "          Environment:\n"
+    assert anchor in shipped
+    ecs.write_text(shipped.replace(anchor, anchor + "            - Name: APP_DB\n"
+                                   f'              Value: "{_SECRET_URL}"\n'
+                                   "            - Name: DB_PASS\n"
+                                   f'              Value: "{PLANTED}"\n', 1))
+    env = aws_env(endpoint)
+    deployed = run_stackgen(["--no-color", "deploy", "--env", "local", "--yes", "--no-lint"],
+                            cwd=project, env=env)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert PLANTED in aws.cloudformation.get_template(
+        StackName="kubenews-local-ecs")["TemplateBody"]
+    ecs.write_text(shipped)
+    text = run_stackgen(["--no-color", "plan", "--env", "local", "--diff", "--out", "plan.json",
+                         "--markdown", "review.md"], cwd=project, env=env)
+    assert text.returncode == 0, text.stdout + text.stderr
+    as_json = run_stackgen(["--no-color", "plan", "--env", "local", "--format", "json"],
+                           cwd=project, env=env)
+    assert as_json.returncode == 0
+    artefacts = {"text": text.stdout + text.stderr, "json": as_json.stdout,
+                 "plan.json": (project / "plan.json").read_text(),
+                 "review.md": (project / "review.md").read_text()}
+    for kind, body in artefacts.items():
+        assert "DB_PASS" in body, kind  # the change is shown ...
+        assert PLANTED not in body, kind  # ... its value is not
+    assert "-              Value: \"****\"" in artefacts["text"]
