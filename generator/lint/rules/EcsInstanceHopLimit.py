@@ -28,6 +28,7 @@ class EcsInstanceHopLimit(CloudFormationLintRule):
     tokens and with them the instance profile's credentials, bypassing its task role.
     Unset, the limit is 2 for AMIs marked ImdsSupport v2.0 (the ECS-optimised AL2023
     AMI), so it must be set to 1.
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Image.html (ImdsSupport)
     """
 
     id = "E9115"
