@@ -10,6 +10,7 @@ References to secrets (ARNs, ``{{resolve:…}}``, ``${…}``) are not secrets.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -53,6 +54,7 @@ def words(name: str) -> list[str]:
     return [w.lower() for part in re.split(r"[^A-Za-z0-9]+", name) for w in _WORD.findall(part)]
 
 
+@functools.lru_cache(maxsize=4096)  # templates repeat the same keys many times
 def secret_name(name: str) -> bool:
     """True when a key, variable, parameter or flag name says its value is secret."""
     parts = words(name)
@@ -139,6 +141,7 @@ def _url_password(value: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def secret_value(value: str) -> tuple[str, str] | None:
     """Why ``value`` itself looks secret, and the secret part of it; None when it does not."""
     if not value or is_reference(value):
