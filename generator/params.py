@@ -195,8 +195,8 @@ def validate(data: dict[str, Any], smap: SourceMap, files: Sequence[Path]) -> En
         if file.startswith("--set "):  # never echo the secret back
             file = file.split("=", 1)[0] + "=" + secrets.MASK
         raise ParamsError(
-            f"'{_key_name(hit.path)}' holds a secret ({hit.reason}); never write secrets in "
-            f"params: {_secret_fix(hit.path)}",
+            f"'{_key_name(hit.path)}' holds a secret value ({hit.reason}); never write secrets "
+            f"in params: {_secret_fix(hit.path)}",
             file,
             line or None,
         )
