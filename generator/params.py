@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_typ
 
 import msgspec
 
+from generator import secrets
 from generator.config import Environment, Invalid
 from generator.errors import ParamsError, UsageError
 from generator.limits import aws_problems
@@ -25,9 +26,6 @@ from generator.yamlsrc import KeyPath, SourceMap, dotted, load_value, load_with_
 
 BASE_FILE = "base.yaml"
 ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,20}$")
-SECRET_KEY = re.compile(r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key)")
-# Keys whose names look secret but whose values are modes or references, not secrets.
-SECRET_MODE_KEYS = {("rds", "password"): {"managed", "secret"}}
 
 
 @dataclass(frozen=True)
@@ -136,28 +134,34 @@ def _apply_set(data: dict[str, Any], path: KeyPath, value: Any) -> dict[str, Any
 # --- secrets -----------------------------------------------------------------------
 
 
-def _find_secrets(data: Any, path: KeyPath = ()) -> Iterable[KeyPath]:
-    if isinstance(data, dict):
-        for key, value in data.items():
-            sub = (*path, key)
-            if isinstance(value, (dict, list)):
-                yield from _find_secrets(value, sub)
-            elif (
-                SECRET_KEY.search(str(key))
-                and isinstance(value, (str, int))
-                and not isinstance(value, bool)
-                and not str(value).startswith("arn:")
-                and str(value) not in SECRET_MODE_KEYS.get(sub, set())
-            ):
-                yield sub
-    elif isinstance(data, list):
-        for i, item in enumerate(data):
-            yield from _find_secrets(item, (*path, i))
+def _find_secrets(data: Any) -> Iterable[secrets.SecretHit]:
+    """Secrets by name or by value (generator/secrets.py), except a choice of an enum:
+    ``rds.password: managed`` names a mode, not a password."""
+    for hit in secrets.scan(data):
+        if _value_at(data, hit.path) not in _choices(hit.path):
+            yield hit
+
+
+def _choices(path: KeyPath) -> list[Any]:
+    """The fixed choices (Literal values) a key takes, if its type is an enum."""
+    return [a for t in _alternatives(_field_type(path)) if get_origin(t) is Literal
+            for a in get_args(t)]
+
+
+def _key_name(path: KeyPath) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
 
 
 def _secret_fix(path: KeyPath) -> str:
     """Where this secret should live instead, named for the place it was found."""
+    choices = _choices(path)
+    if choices:
+        return f"'{_key_name(path)}' takes one of {', '.join(repr(c) for c in choices)}"
     name = path[-1]
+    if "command" in path:
+        owner = f"ecs.tasks.{path[2]}" if path[:2] == ("ecs", "tasks") else "ecs.container"
+        return (f"store it in Secrets Manager or SSM, reference it under {owner}.secrets "
+                "and read that variable in the command")
     if path[0] == "tags":
         return "tags are readable by anyone who can describe the stack: remove it from tags"
     if path[:3] == ("ecs", "container", "environment"):
@@ -268,11 +272,13 @@ def _where(smap: SourceMap, loc: KeyPath, files: Sequence[Path]) -> tuple[str, i
 
 
 def validate(data: dict[str, Any], smap: SourceMap, files: Sequence[Path]) -> Environment:
-    for path in _find_secrets(data):
-        file, line = _where(smap, path, files)
+    for hit in _find_secrets(data):
+        file, line = _where(smap, hit.path, files)
+        if file.startswith("--set "):  # never echo the secret back
+            file = file.split("=", 1)[0] + "=" + secrets.MASK
         raise ParamsError(
-            f"'{dotted(path)}' holds a secret value; never write secrets in params: "
-            f"{_secret_fix(path)}",
+            f"'{_key_name(hit.path)}' holds a secret value ({hit.reason}); never write secrets "
+            f"in params: {_secret_fix(hit.path)}",
             file,
             line,
         )

@@ -444,9 +444,12 @@ def test_the_new_revision_is_registered_from_the_rendered_template(dev: Rendered
     assert container["image"] == "acme/app:v10"  # the revision about to be deployed
     assert container["command"] == ["npm", "run", "migrate"]
     assert {"name": "DB_HOST", "value": "db.internal"} in container["environment"]
-    assert container["secrets"] == [{"name": "DB_PASSWORD", "valueFrom":
-                                     f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:"
-                                     "db-AbCdEf:password::"}]
+    # migrate logs in as the master (db_login: master): user and password from its secret
+    assert sorted(container["secrets"], key=lambda x: x["name"], reverse=True) == [
+        {"name": "DB_USERNAME",
+         "valueFrom": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-AbCdEf:username::"},
+        {"name": "DB_PASSWORD",
+         "valueFrom": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-AbCdEf:password::"}]
     assert container["logConfiguration"] == {"logDriver": "awslogs", "options": {
         "awslogs-group": GROUP, "awslogs-region": "us-east-1",
         "awslogs-stream-prefix": "migrate"}}

@@ -38,7 +38,7 @@ def test_every_rule_file_has_fixtures() -> None:
         for line in p.read_text().splitlines()
         if line.strip().startswith("id = ")
     )
-    assert len(rule_files) == len(ids) == 8
+    assert len(rule_files) == len(ids) == 16
     assert ids == RULE_IDS
 
 
@@ -53,7 +53,51 @@ def test_rule_fails_bad_fixture(linter: Linter, rule_id: str) -> None:
     found = _lint_text(linter, (FIXTURES / rule_id / "bad.yaml").read_text())
     mine = [f for f in found if f.rule_id == rule_id]
     assert mine, f"{rule_id} did not fire on its bad fixture"
-    assert all(f.severity == "error" and f.resource for f in mine if f.rule_id != "E9101")
+    # E9101 (parameters) and E9114 (outputs) also find things outside Resources.
+    assert all(f.severity == "error" and f.resource for f in mine
+               if f.rule_id not in ("E9101", "E9114"))
+
+
+def test_e9101_flags_each_form_of_hidden_secret(linter: Linter) -> None:
+    """By name (DB_PWD, DB_PASS, DATABASE_URL) and by value (credentials in a URL, a high-
+    entropy string, --db-password=… and --password … in a command): the name-only rule
+    saw DB_PASSWORD alone."""
+    text = (FIXTURES / "E9101" / "bad.yaml").read_text()
+    lines = text.splitlines()
+
+    def value_line(needle: str) -> int:
+        """The line of an env var's Value, or of a command holding the needle."""
+        named = [i for i, line in enumerate(lines, 1) if line.strip() == f"- Name: {needle}"]
+        if named:
+            return named[0] + 1
+        return next(i for i, line in enumerate(lines, 1) if needle in line)
+
+    expected = {value_line(n) for n in ("DB_PWD", "DB_PASS", "DATABASE_URL", "CONNECTION",
+                                        "SESSION_SEED", "--db-password=", "hunter3hunter3")}
+    assert len(expected) == 7
+    found = {f.line for f in _lint_text(linter, text) if f.rule_id == "E9101"}
+    assert expected <= found, sorted(expected - found)
+
+
+PROD_LIKE_RULES = ("E9112", "E9113", "E9114")
+MARKER = "Metadata:\n  stackgen:\n    prod_like: true\n"
+
+
+@pytest.mark.parametrize("rule_id", PROD_LIKE_RULES)
+def test_prod_like_rules_apply_to_prod_like_envs_only(linter: Linter, rule_id: str) -> None:
+    """Without the marker the bad fixture passes; the engine marks a prod-like env's
+    targets itself (termination_protection) through cfn-lint's rule configuration."""
+    text = (FIXTURES / rule_id / "bad.yaml").read_text()
+    assert text.startswith(MARKER)
+    unmarked = text.removeprefix(MARKER)
+    assert [f for f in _lint_text(linter, unmarked) if f.rule_id == rule_id] == []
+    target = Target("prod", "x", Path("x.yaml"), unmarked, {}, "us-east-1", prod_like=True)
+    assert [f for f in linter.lint([target]) if f.rule_id == rule_id]
+
+
+def test_prod_is_linted_as_prod_like() -> None:
+    assert {t.prod_like for t in _targets("prod")} == {True}
+    assert {t.prod_like for t in _targets("local")} == {False}
 
 
 def _targets(env: str) -> list[Target]:

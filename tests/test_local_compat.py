@@ -277,3 +277,25 @@ def test_termination_protection_can_be_changed(target: tuple[Any, bool]) -> None
                                                        EnableTerminationProtection=True)
     stack = c.cloudformation.describe_stacks(StackName="protected")["Stacks"][0]
     assert bool(stack.get("EnableTerminationProtection")) is fixed
+
+
+def test_s3_tls_only_bucket_policy_lets_requests_through(target: tuple[Any, bool]) -> None:
+    """AWS applies a Deny on aws:SecureTransport false only to plain-HTTP requests; bare
+    moto denies every object request under it. An unconditional Deny still denies."""
+    c, fixed = target
+    c.s3.create_bucket(Bucket="tls-only")
+    arn = "arn:aws:s3:::tls-only"
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [arn, f"{arn}/*"]}
+    tls_only = {**deny, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    c.s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps(
+        {"Version": "2012-10-17", "Statement": [tls_only]}))
+    allowed = True
+    try:
+        c.s3.put_object(Bucket="tls-only", Key="k", Body=b"x")
+    except ClientError:
+        allowed = False
+    assert allowed is fixed
+    c.s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{**deny, "Action": "s3:PutObject"}]}))
+    with pytest.raises(ClientError):
+        c.s3.put_object(Bucket="tls-only", Key="k2", Body=b"x")

@@ -95,7 +95,7 @@ def test_nested_deploy_update_and_delete(project: Path, endpoint: Endpoint, aws:
 
 
 def test_unchanged_child_templates_are_not_uploaded_again(aws: Any) -> None:
-    store = Artifacts(aws.s3, "artifacts-test", "us-east-1")
+    store = Artifacts(aws.s3, "artifacts-test", "us-east-1", "123456789012")
     assert store.ensure_bucket() and not store.ensure_bucket()
     assert store.upload("env/alb/abc.yaml", "a: 1\n")
     assert not store.upload("env/alb/abc.yaml", "a: 1\n")

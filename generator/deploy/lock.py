@@ -246,7 +246,7 @@ class EnvLock:
 
     def ensure_bucket(self) -> None:
         try:
-            Artifacts(self.s3, self.bucket, self.region).ensure_bucket()
+            Artifacts(self.s3, self.bucket, self.region, self.account or "").ensure_bucket()
         except ClientError as exc:  # another run created it a moment ago
             if _code(exc) != "BucketAlreadyOwnedByYou":
                 raise AwsError(f"env lock bucket {self.bucket}: {exc}") from None

@@ -16,15 +16,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
+import yaml
 
-from generator import __version__
+from generator import __version__, secrets
 from generator.deploy.cfn import ChangeSet
 from generator.deploy.risk import Templates, create_only_properties, is_stateful
-from generator.lint.rules._common import SECRET_NAME
 from generator.review.cost import EnvCost
 from generator.review.security import SecurityTables
+from generator.yamlsrc import load_cfn
 
-MASK = "****"
+MASK = secrets.MASK
 # Bumped when a field changes meaning or goes away; new optional fields keep it.
 SCHEMA_VERSION = 1
 
@@ -201,12 +202,24 @@ def now() -> str:
 
 
 def masked(key: str, value: str | None, no_echo: set[str]) -> str | None:
-    """NoEcho values, and any whose name looks secret (an ARN names a secret, it is not one)."""
+    """NoEcho values, and any whose name or value looks secret (generator/secrets.py)."""
     if value is None:
         return None
-    if key in no_echo or (SECRET_NAME.search(key) and not key.endswith("Arn")):
+    if key in no_echo or any(secrets.scan({key: value})):
         return MASK
     return value
+
+
+def template_secrets(*templates: str) -> set[str]:
+    """Every secret value written in these templates, to mask wherever it shows."""
+    found: set[str] = set()
+    for text in templates:
+        try:
+            tree: Any = load_cfn(text) if text else {}
+        except yaml.YAMLError:  # an unreadable template: judge it line by line
+            tree = text.splitlines()
+        found |= {hit.value for hit in secrets.scan(tree)}
+    return found
 
 
 def param_changes(old: Mapping[str, str], new: Mapping[str, str],
@@ -217,6 +230,9 @@ def param_changes(old: Mapping[str, str], new: Mapping[str, str],
 
 
 def template_diff(old: str, new: str) -> str:
+    """The unified diff, with every secret either side holds masked on both."""
+    known = template_secrets(old, new)
+    old, new = secrets.mask_text(old, known), secrets.mask_text(new, known)
     return "".join(difflib.unified_diff(old.splitlines(keepends=True),
                                         new.splitlines(keepends=True), "deployed", "rendered"))
 
@@ -251,6 +267,19 @@ def _context(raw: str | None) -> Any:
     return value.get("Properties", value) if isinstance(value, dict) else value
 
 
+def _masked_property(name: str, before: Any, after: Any, known: set[str]) -> PropertyChange:
+    leaf = name.rsplit(".", 1)[-1]
+
+    def side(value: Any) -> Any:
+        if value is None or isinstance(value, (dict, list)):
+            return secrets.mask_tree(value, known)
+        if secrets.secret_name(leaf):  # DbPassword: 1234 – the whole value goes
+            return MASK
+        return secrets.mask_tree(value, known)
+
+    return PropertyChange(name=name, before=side(before), after=side(after))
+
+
 def resource_changes(change_set: ChangeSet, templates: Templates) -> list[ResourceChange]:
     out = []
     for change in change_set.changes:
@@ -265,11 +294,17 @@ def resource_changes(change_set: ChangeSet, templates: Templates) -> list[Resour
             else:
                 leaves = [leaf for n, b, a in templates.changed_properties(change.logical_id)
                           for leaf in leaf_changes(b, a, n)]
-            props = [PropertyChange(name=n, before=b, after=a) for n, b, a in leaves[:MAX_LEAVES]]
+            # Secrets either side, found with their context (an env var's name), are
+            # masked in every leaf: a leaf alone no longer says it is secret.
+            sides = (_context(change.before), _context(change.after),
+                     templates.properties("old", change.logical_id),
+                     templates.properties("new", change.logical_id))
+            known = {h.value for side in sides for h in secrets.scan(side)}
+            props = [_masked_property(n, b, a, known) for n, b, a in leaves[:MAX_LEAVES]]
             if not props:  # AWS's own details when the templates show nothing (e.g. values)
-                props = [PropertyChange(name=d.get("Target", {}).get("Name", ""),
-                                        before=d.get("Target", {}).get("BeforeValue"),
-                                        after=d.get("Target", {}).get("AfterValue"))
+                props = [_masked_property(d.get("Target", {}).get("Name", ""),
+                                          d.get("Target", {}).get("BeforeValue"),
+                                          d.get("Target", {}).get("AfterValue"), known)
                          for d in change.details if d.get("Target", {}).get("Name")]
         out.append(ResourceChange(action=change.action, logical_id=change.logical_id,
                                   resource_type=change.resource_type,

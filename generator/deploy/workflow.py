@@ -85,7 +85,7 @@ def open_env(rendered: Rendered, console: Console, nested: bool | None,
 
 def _upload_children(env: Env) -> None:
     region = env.rendered.env.config.region
-    store = Artifacts(env.aws.client("s3"), env.bucket, region)
+    store = Artifacts(env.aws.client("s3"), env.bucket, region, env.aws.account)
     if store.ensure_bucket():
         env.console.line(f"created artifacts bucket {env.bucket} (encrypted, versioned, private)")
     for child in env.rendered.stacks.values():
@@ -265,7 +265,8 @@ def delete(env: Env, confirm: Confirm, stacks: Sequence[str], yes: bool,
     with locked(env, "delete" + (f" --stack {','.join(stacks)}" if stacks else "")):
         results = deleter.run(deleter.plan(frozenset(stacks)), yes)
     if purge_artifacts and all(r.ok for r in results):
-        store = Artifacts(env.aws.client("s3"), env.bucket, env.rendered.env.config.region)
+        store = Artifacts(env.aws.client("s3"), env.bucket, env.rendered.env.config.region,
+                          env.aws.account)
         try:
             purged = store.purge(artifact_prefix(env.rendered.names))
         except Exception as exc:  # a bucket that never existed has nothing to purge

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 RULES_DIR = Path(__file__).parent / "rules"
+PROD_LIKE = "prod_like"  # the option of the prod-like rules (rules/_common.py)
 SEVERITIES = ("error", "warning", "info")
 _SEVERITY_OF = {"E": "error", "W": "warning", "I": "info"}
 
@@ -34,6 +35,7 @@ class Target:
     values: dict[str, Any]
     region: str
     source: Path | None = None  # the .j2 it was rendered from
+    prod_like: bool = False  # termination_protection: the prod-like rules apply
 
 
 @dataclass(frozen=True)
@@ -60,14 +62,15 @@ class Finding:
 def rules_fingerprint() -> str:
     """Changes whenever cfn-lint or any of our rules changes, invalidating the cache."""
     digest = hashlib.sha256(version("cfn-lint").encode())
-    for path in sorted(RULES_DIR.glob("*.py")):
+    # E9101 judges secrets with generator/secrets.py: a change there is a rule change.
+    for path in [*sorted(RULES_DIR.glob("*.py")), RULES_DIR.parent.parent / "secrets.py"]:
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()
 
 
 def cache_key(target: Target, fingerprint: str) -> str:
-    payload = json.dumps([target.text, target.values, target.region, fingerprint],
-                         sort_keys=True)
+    payload = json.dumps([target.text, target.values, target.region, fingerprint]
+                         + ([PROD_LIKE] if target.prod_like else []), sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -181,7 +184,11 @@ class Linter:
         template, errors = decode_str(target.text)
         matches = list(errors or [])
         if template is not None and not errors:
-            config = ConfigMixIn([], regions=[target.region], parameters=[target.values])
+            # Rules with a prod_like option (generator/lint/rules/_common.py) learn the env's.
+            configure = {rule_id: {PROD_LIKE: True} for rule_id, rule in rules.data.items()
+                         if PROD_LIKE in rule.config_definition} if target.prod_like else {}
+            config = ConfigMixIn([], regions=[target.region], parameters=[target.values],
+                                 configure_rules=configure)
             matches = list(run_template_by_data(template, config, rules))
         # cfn-lint has parsed the template already; read the suppressions off that.
         suppress = _suppressions(template) if template is not None else {}

@@ -21,6 +21,7 @@ def targets_for(rendered: Rendered, out_dir: Path) -> list[Target]:
             values=lint_values(s.template, s.parameters, region),
             region=region,
             source=rendered.templates_dir / f"{name}.yaml.j2",
+            prod_like=env.config.termination_protection,
         )
         for name, s in rendered.stacks.items()
     ]
@@ -34,6 +35,7 @@ def targets_for(rendered: Rendered, out_dir: Path) -> list[Target]:
             values=lint_values(root.template, root.parameters, region),
             region=region,
             source=rendered.templates_dir / ROOT_TEMPLATE,
+            prod_like=env.config.termination_protection,
         )
     )
     return targets

@@ -441,6 +441,47 @@ def _nested_stack_outputs() -> None:
     cfn_models.Stack.get_cfn_attribute = get_cfn_attribute  # type: ignore[attr-defined]
 
 
+# --- S3 bucket policies see the request as TLS -----------------------------------------
+
+
+def _s3_policies_see_secure_transport() -> None:
+    """moto evaluates a bucket policy without any request context, ignores the ``Bool``
+    operator, and turns a statement whose condition fails into a denial whatever its
+    Effect: the TLS-only policy AWS recommends (Deny when ``aws:SecureTransport`` is
+    false) denies every request. Here a statement applies when its Bool conditions hold
+    for the request; this endpoint listens on loopback only, where it stands in for S3's
+    HTTPS endpoint, so its requests count as secure transport, as they do on AWS.
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html#transit
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Boolean
+    """
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    context = {"aws:securetransport": "true"}
+
+    def holds(condition: dict[str, Any]) -> bool:
+        for key, expected in (condition.get("Bool") or {}).items():
+            values = expected if isinstance(expected, list) else [expected]
+            actual = context.get(key.lower())
+            if actual is not None and actual not in {str(v).lower() for v in values}:
+                return False
+        return True  # other operators: left to moto, as before
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        doc = json.loads(self.policy)
+        statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+        applying = [{k: v for k, v in st.items() if k != "Condition" or set(v) - {"Bool"}}
+                    for st in statements if holds(st.get("Condition") or {})]
+        if not applying:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**doc, "Statement": applying})).is_action_permitted(
+            action, resource)
+
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+
 def apply() -> None:
     if moto.__version__ != MOTO_VERSION:
         raise CompatError(f"the local endpoint's fixes are for moto {MOTO_VERSION}, "
@@ -454,6 +495,7 @@ def apply() -> None:
     _nested_stack_outputs()
     emulation.apply()
     drift.apply()
+    _s3_policies_see_secure_transport()
     # moto builds its type map from CloudFormationModel's subclasses once; rebuild it
     # so the classes above are found.
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):

@@ -2,44 +2,54 @@ from __future__ import annotations
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import SECRET_NAME, as_list, is_literal, props, resources
+from generator.lint.rules._common import resources
+from generator.secrets import scan, secret_name
+
+
+def _where(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
 
 
 class NoPlaintextSecrets(CloudFormationLintRule):
-    """Secrets never sit in a template in plain text."""
+    """Secrets never sit in a template in plain text.
+
+    The same test as the params check and the plan's masking (generator/secrets.py):
+    a secret-looking name (DB_PWD, DATABASE_URL, --db-password), credentials in a URL,
+    a secret flag in a command, a long high-entropy string.
+    """
 
     id = "E9101"
     shortdesc = "No plaintext secrets"
     description = (
-        "Literal passwords, secret-looking parameters without NoEcho, and secrets in a "
+        "Secret values (by name or by value: credentials in URLs, secret flags in commands, "
+        "high-entropy strings), secret-looking parameters without NoEcho, and secrets in a "
         "container's environment are refused; use Secrets Manager or SSM references"
     )
-    source_url = "https://docs.aws.amazon.com/secretsmanager/latest/userguide/cfn-example_reference-secret.html"
+    source_url = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/specifying-sensitive-data.html"
     tags = ["stackgen", "security"]
 
     def match(self, cfn):  # type: ignore[no-untyped-def]
         matches = []
         for name, decl in (cfn.template.get("Parameters") or {}).items():
-            if SECRET_NAME.search(name) and not name.endswith("Arn") and not decl.get("NoEcho"):
+            if not secret_name(name) or not isinstance(decl, dict):
+                continue
+            if str(decl.get("NoEcho")).lower() != "true":
                 matches.append(RuleMatch(["Parameters", name],
                                          f"Parameter {name} looks secret but has no NoEcho"))
+            if "Default" in decl:
+                matches.append(RuleMatch(["Parameters", name, "Default"],
+                                         f"Parameter {name} has a literal default secret"))
         for name, res in resources(cfn.template):
-            for key, value in props(res).items():
-                literal = isinstance(value, str) and not value.startswith("{{resolve:")
-                if key.endswith("Password") and literal:
-                    matches.append(RuleMatch(["Resources", name, "Properties", key],
-                                             f"{name}.{key} is a literal password"))
-            if res.get("Type") != "AWS::ECS::TaskDefinition":
-                continue
-            for i, container in enumerate(as_list(props(res).get("ContainerDefinitions", []))):
-                if not isinstance(container, dict):
-                    continue
-                for j, var in enumerate(container.get("Environment") or []):
-                    var_name = var.get("Name", "") if isinstance(var, dict) else ""
-                    if is_literal(var_name) and SECRET_NAME.search(str(var_name)):
-                        path = ["Resources", name, "Properties", "ContainerDefinitions", i,
-                                "Environment", j]
-                        matches.append(RuleMatch(
-                            path, f"{var_name} is a secret in the environment; move it to Secrets"
-                        ))
+            for hit in scan(res.get("Properties") or {}, ("Properties",)):
+                container = "Environment" in hit.path or "Command" in hit.path
+                fix = ("move it to the container's Secrets" if container
+                       else "use a {{resolve:secretsmanager:…}} reference")
+                matches.append(RuleMatch(
+                    ["Resources", name, *hit.path],
+                    f"{name}.{_where(hit.path[1:])} holds a secret ({hit.reason}); {fix}",
+                ))
+        for name, output in (cfn.template.get("Outputs") or {}).items():
+            for hit in scan(output if isinstance(output, dict) else {}, ()):
+                matches.append(RuleMatch(["Outputs", name, *hit.path],
+                                         f"Output {name} holds a secret ({hit.reason})"))
         return matches

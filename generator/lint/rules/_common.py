@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
-
-SECRET_NAME = re.compile(r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key)")
 
 # Resources whose deletion loses data that must stay.
 STATEFUL_TYPES = (
@@ -39,3 +36,50 @@ def props(resource: dict[str, Any]) -> dict[str, Any]:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def is_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def referenced(value: Any) -> str | None:
+    """The logical id a ``Ref`` or ``Fn::GetAtt`` points at."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return str(value["Ref"])
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            return str(target[0] if isinstance(target, list) else target).split(".")[0]
+    return None
+
+
+def references(value: Any) -> set[str]:
+    """Every logical id referenced anywhere inside ``value`` (lists, Fn::Join, ...)."""
+    found = set()
+    if isinstance(value, dict):
+        ref = referenced(value)
+        if ref:
+            found.add(ref)
+        for inner in value.values():
+            found |= references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= references(inner)
+    return found
+
+
+# Prod-likeness (an env with termination_protection: true). The lint engine passes it
+# to the rules that declare this option (cfn-lint's configure_rules); a template, such
+# as a fixture, may say so itself in its Metadata: {stackgen: {prod_like: true}}.
+PROD_LIKE = "prod_like"
+
+
+def prod_like_config() -> dict[str, Any]:
+    return {PROD_LIKE: {"default": False, "type": "boolean"}}
+
+
+def is_prod_like(config: dict[str, Any], template: dict[str, Any]) -> bool:
+    meta = template.get("Metadata")
+    stackgen = meta.get("stackgen") if isinstance(meta, dict) else None
+    marked = isinstance(stackgen, dict) and is_true(stackgen.get(PROD_LIKE))
+    return bool(config.get(PROD_LIKE)) or marked

@@ -1,0 +1,88 @@
+"""The nested form's artifacts bucket: owner-conditional on every call, TLS only,
+encrypted, versioned and private."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from generator.deploy.artifacts import TLS_ONLY_SID, Artifacts, bucket_name, tls_only_policy
+from generator.errors import AwsError
+
+ACCOUNT = "123456789012"  # the account moto answers for
+BUCKET = bucket_name(ACCOUNT, "us-east-1")
+
+
+def test_bucket_is_created_tls_only_encrypted_versioned_private(aws: Any) -> None:
+    """On the local endpoint: moto accepts ExpectedBucketOwner on every call we make."""
+    store = Artifacts(aws.s3, BUCKET, "us-east-1", ACCOUNT)
+    assert store.ensure_bucket()
+    [statement] = json.loads(aws.s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
+    assert statement["Sid"] == TLS_ONLY_SID and statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert set(statement["Resource"]) == {f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"}
+    rules = aws.s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]
+    assert rules["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert aws.s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    block = aws.s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    assert store.upload("env/a.yaml", "a: 1\n") and not store.upload("env/a.yaml", "a: 1\n")
+    assert store.purge("env/") == 1
+
+
+def test_a_bucket_made_before_the_policy_gets_it(aws: Any) -> None:
+    aws.s3.create_bucket(Bucket=BUCKET)
+    assert not Artifacts(aws.s3, BUCKET, "us-east-1", ACCOUNT).ensure_bucket()
+    policy = json.loads(aws.s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    assert policy == tls_only_policy(BUCKET, "us-east-1")
+
+
+def _stubbed() -> tuple[Any, Stubber]:
+    s3 = boto3.client("s3", region_name="eu-west-1", aws_access_key_id="x",
+                      aws_secret_access_key="x")
+    return s3, Stubber(s3)
+
+
+def test_every_call_names_the_expected_owner() -> None:
+    """moto ignores ExpectedBucketOwner, so the calls are checked against the API's shape:
+    the stubber fails on any call whose parameters differ from these."""
+    s3, stub = _stubbed()
+    bucket = bucket_name("222222222222", "eu-west-1")
+    own = {"Bucket": bucket, "ExpectedBucketOwner": "222222222222"}
+    stub.add_client_error("head_bucket", "404", "Not Found", 404, expected_params=own)
+    stub.add_response("create_bucket", {"Location": f"/{bucket}"}, {
+        "Bucket": bucket, "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"}})
+    stub.add_response("put_public_access_block", {},
+                      {**own, "PublicAccessBlockConfiguration": ANY})
+    stub.add_response("put_bucket_encryption", {},
+                      {**own, "ServerSideEncryptionConfiguration": ANY})
+    stub.add_response("put_bucket_versioning", {}, {**own, "VersioningConfiguration": ANY})
+    stub.add_response("put_bucket_policy", {},
+                      {**own, "Policy": json.dumps(tls_only_policy(bucket, "eu-west-1"))})
+    stub.add_client_error("head_object", "404", "Not Found", 404,
+                          expected_params={**own, "Key": "k"})
+    stub.add_response("put_object", {"ETag": '"e"'},
+                      {**own, "Key": "k", "Body": b"a: 1\n", "ContentType": "application/x-yaml"})
+    stub.add_response("list_object_versions", {"Versions": [{"Key": "k", "VersionId": "v1"}]},
+                      {**own, "Prefix": "k"})
+    stub.add_response("delete_objects", {"Deleted": [{"Key": "k", "VersionId": "v1"}]},
+                      {**own, "Delete": {"Objects": [{"Key": "k", "VersionId": "v1"}]}})
+    with stub:
+        store = Artifacts(s3, bucket, "eu-west-1", "222222222222")
+        assert store.ensure_bucket()
+        assert store.upload("k", "a: 1\n")
+        assert store.purge("k") == 1
+    stub.assert_no_pending_responses()
+
+
+def test_a_bucket_of_that_name_owned_by_another_account_is_refused() -> None:
+    """S3 answers 403 when ExpectedBucketOwner does not match: nothing is uploaded."""
+    s3, stub = _stubbed()
+    stub.add_client_error("head_bucket", "403", "Forbidden", 403,
+                          expected_params={"Bucket": "b", "ExpectedBucketOwner": "222222222222"})
+    with stub, pytest.raises(AwsError, match="not owned by account 222222222222"):
+        Artifacts(s3, "b", "eu-west-1", "222222222222").ensure_bucket()
