@@ -106,7 +106,7 @@ PLANTED = "Pl4ntedS3cretZq9XvB7"
 HIDDEN = [
     ("DB_PWD", "ecs:\n  container:\n    environment:\n      DB_PWD: " + PLANTED + "\n",
      "params/local.yaml:4:", "'ecs.container.environment.DB_PWD'",
-     "reference it under ecs.container.secrets.DB_PWD"),
+     "move it to ecs.container.secrets.DB_PWD"),
     ("DB_PASS", "ecs:\n  container:\n    environment:\n      DB_PASS: " + PLANTED + "\n",
      "params/local.yaml:4:", "'ecs.container.environment.DB_PASS'", "the name 'DB_PASS' says it is secret"),
     ("DATABASE_URL", "ecs:\n  container:\n    environment:\n      LOG_LEVEL: info\n"
@@ -123,7 +123,7 @@ HIDDEN = [
     ("task_env", "ecs:\n  tasks:\n    migrate:\n      command: [npm]\n      environment:\n"
      "        DB_PASSWORD: " + PLANTED + "\n", "params/local.yaml:6:",
      "'ecs.tasks.migrate.environment.DB_PASSWORD'",
-     "reference it under ecs.tasks.migrate.secrets.DB_PASSWORD"),
+     "move it to ecs.tasks.migrate.secrets.DB_PASSWORD"),
 ]
 
 

@@ -7,7 +7,9 @@ API: DetectStackDrift, DescribeStackDriftDetectionStatus,
 DescribeStackResourceDrifts).
 
 Modelled here for security groups, the resource whose hand edits matter most
-to a review (a rule opened from the console): their ingress and egress rules.
+to a review (a rule opened from the console): their ingress rules. Egress is
+not compared: moto applies no egress rule from a template (it keeps the default
+"all traffic out"), so every group would read as drifted.
 Other types report NOT_CHECKED, as AWS does for types drift detection does
 not support. Detection finishes at once (AWS takes seconds to minutes).
 """
@@ -107,10 +109,8 @@ def _resource_drift(stack: Any, logical_id: str, resource: dict[str, Any],
         row["StackResourceDriftStatus"] = "DELETED"
         return row
     props = parsing.clean_json(resource.get("Properties") or {}, stack.resource_map)
-    expected = {"SecurityGroupIngress": _expected_rules(stack, logical_id, model, props, False),
-                "SecurityGroupEgress": _expected_rules(stack, logical_id, model, props, True)}
-    actual = {"SecurityGroupIngress": _actual_rules(group, False),
-              "SecurityGroupEgress": _actual_rules(group, True)}
+    expected = {"SecurityGroupIngress": _expected_rules(stack, logical_id, model, props, False)}
+    actual = {"SecurityGroupIngress": _actual_rules(group, False)}
     diffs = [d for k in expected for d in _differences(k, expected[k], actual[k])]
     row.update(ExpectedProperties=json.dumps(expected, sort_keys=True),
                ActualProperties=json.dumps(actual, sort_keys=True),

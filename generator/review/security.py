@@ -273,9 +273,12 @@ def _rule_key(group: str, direction: str, rule: Mapping[str, Any]) -> RuleKey:
     return group, direction, protocol, ports, peer, str(rule.get("Description", ""))
 
 
-def _group_of(value: Any) -> str:
+def _group_of(value: Any, resources: Mapping[str, Any]) -> str:
+    """The group a standalone rule belongs to: its logical id when the template holds
+    it, else `Ref Param` (a group another stack made, by a value not known yet)."""
     if isinstance(value, dict) and "Ref" in value:
-        return str(value["Ref"])
+        name = str(value["Ref"])
+        return name if name in resources else f"Ref {name}"
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         att = value["Fn::GetAtt"]
         return str(att[0] if isinstance(att, list) else str(att).split(".")[0])
@@ -296,4 +299,5 @@ def _rules(doc: Mapping[str, Any], params: Mapping[str, str]) -> Iterable[RuleKe
                     yield _rule_key(name, "egress", rule)
         elif rtype in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"):
             direction = "ingress" if rtype.endswith("Ingress") else "egress"
-            yield _rule_key(_group_of(props.get("GroupId")), direction, props)
+            yield _rule_key(_group_of(props.get("GroupId"), doc.get("Resources") or {}),
+                            direction, props)
