@@ -118,6 +118,17 @@ class StackPlan(msgspec.Struct, kw_only=True):
                 if r.endangers_data and r.logical_id not in allowed]
 
 
+class ForecastNote(msgspec.Struct, kw_only=True):
+    """One finding of `stackgen forecast` (generator/forecast) as the plan records it."""
+
+    id: str
+    severity: str
+    stack: str
+    resource: str
+    message: str
+    fix: str
+
+
 class Plan(msgspec.Struct, kw_only=True):
     env: str
     created_at: str
@@ -129,6 +140,7 @@ class Plan(msgspec.Struct, kw_only=True):
     nested: bool = False  # planned in the nested form (one root stack)
     tool_version: str = __version__
     stacks: list[StackPlan] = []
+    forecast: list[ForecastNote] | None = None  # None: not run (--no-forecast)
 
     @property
     def has_changes(self) -> bool:
