@@ -20,7 +20,7 @@ class ChangeSetValidation(AccountCheck):
     source = "https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeEvents.html"
 
     def ask(self, subject: Subject, account: Account) -> list[Finding]:
-        found = []
+        found: list[Finding] = []
         for stack in subject.graph.order:
             name = subject.stack_name(stack)
             if deployed_stack(account, name) is None:
