@@ -78,6 +78,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/render_bench.py
 	$(BIN)/python bench/lint_bench.py
 	$(BIN)/python bench/deploy_bench.py
+	$(BIN)/python bench/forecast_bench.py
 
 clean:
 	rm -rf build .stackgen

@@ -192,8 +192,8 @@ FORECAST_ICON = {"error": "⛔", "warning": "⚠️", "info": "ℹ️"}
 
 
 def _forecast_markdown(plan: Plan) -> list[str]:
-    if plan.forecast is None:
-        return ["", "_forecast not run (--no-forecast)_"]
+    if plan.forecast is None:  # not run (--no-forecast, or a plan made before it existed)
+        return []
     out = ["", f"**{forecast_summary(plan)}**"]
     if plan.forecast:
         out += ["", "| | check | where | finding | fix |", "|---|---|---|---|---|"]
