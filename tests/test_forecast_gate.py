@@ -98,3 +98,18 @@ def test_reviews_show_the_forecast(capsys: Any) -> None:
     old = json.loads(_plan(None).to_json())
     del old["forecast"]
     assert Plan.from_json(json.dumps(old)).forecast is None
+
+
+def test_an_endpoint_without_describe_events_is_info_not_a_traceback(endpoint: Endpoint,
+                                                                     aws: Any) -> None:
+    """moto answers DescribeEvents with an HTML 500: F601 says it is not checked (info,
+    so deploy goes on); before, the unparsable answer escaped as a traceback."""
+    from tests.test_forecast_account import ChangeSetValidation, _account, _run
+
+    body = ('{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}')
+    aws.cloudformation.create_stack(StackName="kubenews-local-network", TemplateBody=body)
+    aws.cloudformation.create_change_set(StackName="kubenews-local-network",
+                                         ChangeSetName="stackgen-1", TemplateBody=body)
+    [f] = _run(_account(endpoint), "local", checks=(ChangeSetValidation,)).findings
+    assert (f.check_id, f.severity, f.stack) == ("F601", "info", "network")
+    assert "does not answer DescribeEvents" in f.message
