@@ -94,6 +94,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/render_bench.py
 	$(BIN)/python bench/lint_bench.py
 	$(BIN)/python bench/deploy_bench.py
+	$(BIN)/python bench/forecast_bench.py
 
 clean:
 	rm -rf build .stackgen

@@ -321,6 +321,13 @@ def forecast(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
         sys.exit(1)
 
 
+def _forecast_mode(no_forecast: bool, mode: str) -> str:
+    if no_forecast:
+        click.echo("forecast skipped (--no-forecast)", err=True)
+        return "off"
+    return mode
+
+
 def _console(app: AppContext, err: bool = False, events: str = "text") -> Console:
     from generator.deploy.ui import Console, NdjsonConsole
 
@@ -426,6 +433,11 @@ def _summary(console: Console, results: list[StackResult], verb: str,
         sys.exit(1)
 
 
+no_forecast_option = click.option(
+    "--no-forecast", is_flag=True,
+    help="skip `stackgen forecast` (deploy and apply refuse its errors otherwise)")
+
+
 @cli.command(short_help='Deploy the env as reviewed change sets.')
 @env_option
 @set_option
@@ -442,11 +454,12 @@ def _summary(console: Console, results: list[StackResult], verb: str,
 @events_option
 @nested_option
 @wait_timeout_option
+@no_forecast_option
 @pass_app
 def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool,
            allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
-           nested: bool | None, wait_timeout: tuple[str, ...]) -> None:
+           nested: bool | None, wait_timeout: tuple[str, ...], no_forecast: bool) -> None:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
@@ -456,7 +469,8 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     confirm = confirmer(yes)
     if run_lint:
         workflow.lint_gate(rendered, app.build_dir / env, app.state_dir / "lint-cache", stacks)
-    opened = workflow.open_env(rendered, _console(app, events=events), nested)
+    opened = workflow.open_env(rendered, _console(app, events=events), nested,
+                               forecast=_forecast_mode(no_forecast, "gate"))
     # Non-interactive runs (--yes) execute broadening changes only when told to.
     results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace,
                               ask_once=not yes, waits=waits,
@@ -507,14 +521,16 @@ def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 @click.option("--drift/--no-drift", default=True, show_default=True,
               help="detect drift on the stacks that change (the apply overwrites hand changes)")
 @nested_option
+@no_forecast_option
 @pass_app
 def plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
          out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
-         detailed_exitcode: bool, drift: bool, nested: bool | None) -> None:
+         detailed_exitcode: bool, drift: bool, nested: bool | None,
+         no_forecast: bool) -> None:
     """Create (not execute) a change set per changing stack and review them as a whole."""
     try:
         _plan(app, env, overrides, stacks, out, markdown, fmt, show_diff, detailed_exitcode,
-              drift, nested)
+              drift, nested, no_forecast)
     except StackgenError as exc:
         if not detailed_exitcode:
             raise
@@ -524,7 +540,8 @@ def plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[st
 
 def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
           out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
-          detailed_exitcode: bool, drift: bool, nested: bool | None) -> None:
+          detailed_exitcode: bool, drift: bool, nested: bool | None,
+          no_forecast: bool = False) -> None:
     from generator.deploy import workflow
     from generator.deploy.review import markdown as to_markdown
     from generator.deploy.review import show_plan
@@ -535,8 +552,9 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
         if path:
             check_writable(path.parent, [path], path)
     console = _console(app, err=fmt == "json")
-    result = workflow.plan(workflow.open_env(rendered, console, nested), stacks, overrides,
-                           drift)
+    opened = workflow.open_env(rendered, console, nested,
+                               forecast=_forecast_mode(no_forecast, "record"))
+    result = workflow.plan(opened, stacks, overrides, drift)
     if fmt == "json":
         click.echo(result.to_json(), nl=False)
     else:
@@ -559,10 +577,11 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
 @approve_broadening_option
 @events_option
 @wait_timeout_option
+@no_forecast_option
 @pass_app
 def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: bool,
           allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
-          wait_timeout: tuple[str, ...]) -> None:
+          wait_timeout: tuple[str, ...], no_forecast: bool) -> None:
     """Execute exactly the change sets a plan reviewed, then continue downstream.
 
     The env is rendered again with the plan's own --set values (plus any given here);
@@ -599,7 +618,7 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
                          f"as rendered now ({', '.join(sorted(known))}); make the plan again")
     confirm = confirmer(yes)
     opened = workflow.open_env(rendered, _console(app, events=events), saved.nested,
-                               upload=False)
+                               upload=False, forecast=_forecast_mode(no_forecast, "gate"))
     results = workflow.apply(opened, confirm, saved, allow_replace, waits,
                              approve_broadening or not yes)
     _record_deployed(app, rendered, results)

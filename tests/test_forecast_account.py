@@ -133,7 +133,7 @@ def test_fixed_names_are_free(endpoint: Endpoint, aws: Any) -> None:
     aws.ecs.create_cluster(clusterName="kubenews-local")
     [(severity, message)] = _of(_run(_account(endpoint), "local", checks=(NamesFree,)), "F405")
     assert severity == "error"
-    assert "AWS::ECS::Cluster kubenews-local already exists outside stack kubenews-local-ecs" in message
+    assert "AWS::ECS::Cluster kubenews-local already exists outside stack kubenews-local-cluster" in message
 
 
 def test_secrets_the_params_name_exist(endpoint: Endpoint, aws: Any) -> None:
@@ -231,6 +231,9 @@ def test_existing_certificate_issued_and_covering(status: str, domain: str,
         assert part in message
 
 
+EXACT = "rds.engine_version=16.13"  # a full version: the API's filter is used as is
+
+
 def test_rds_orderable_on_the_real_api_shape() -> None:
     ask = {"Engine": "postgres", "EngineVersion": "16.13", "DBInstanceClass": "db.t3.micro"}
 
@@ -243,7 +246,8 @@ def test_rds_orderable_on_the_real_api_shape() -> None:
                                             "MultiAZCapable": True}]},
             {"Engine": "postgres", "MaxRecords": 20})
 
-    [(severity, message)] = _of(_run(_stubbed(refused), "local", checks=(RdsOrderable,)), "F403")
+    [(severity, message)] = _of(_run(_stubbed(refused), "local", EXACT, checks=(RdsOrderable,)),
+                                "F403")
     assert severity == "error" and "postgres 16.13 on db.t3.micro is not orderable" in message
 
     def offered(stubs: dict[str, Stubber]) -> None:
@@ -252,7 +256,7 @@ def test_rds_orderable_on_the_real_api_shape() -> None:
                                             "DBInstanceClass": "db.t3.micro", "StorageType": "gp2",
                                             "MultiAZCapable": True}]}, ask)
 
-    [(_, message)] = _of(_run(_stubbed(offered), "local", checks=(RdsOrderable,)), "F403")
+    [(_, message)] = _of(_run(_stubbed(offered), "local", EXACT, checks=(RdsOrderable,)), "F403")
     assert "not offered with storage gp3 (offered: gp2)" in message
 
     def orderable(stubs: dict[str, Stubber]) -> None:
@@ -262,7 +266,34 @@ def test_rds_orderable_on_the_real_api_shape() -> None:
                                             "MultiAZCapable": True} for st in ("gp2", "gp3")]},
             ask)
 
-    assert _of(_run(_stubbed(orderable), "local", checks=(RdsOrderable,)), "F403") == []
+    assert _of(_run(_stubbed(orderable), "local", EXACT, checks=(RdsOrderable,)), "F403") == []
+
+
+def test_rds_orderable_major_version_matches_its_minors() -> None:
+    """The shipped "16" is a major version: AWS's EngineVersion filter matches exact
+    versions only, so asking with "16" found nothing and called every env unorderable."""
+    ask = {"Engine": "postgres", "DBInstanceClass": "db.t3.micro"}
+
+    def option(version: str) -> dict[str, Any]:
+        return {"Engine": "postgres", "EngineVersion": version, "DBInstanceClass": "db.t3.micro",
+                "StorageType": "gp3", "MultiAZCapable": True}
+
+    def offered(stubs: dict[str, Stubber]) -> None:
+        stubs["rds"].add_response("describe_orderable_db_instance_options", {
+            "OrderableDBInstanceOptions": [option("15.10"), option("16.13")]}, ask)
+
+    assert _of(_run(_stubbed(offered), "local", checks=(RdsOrderable,)), "F403") == []
+
+    def other_majors(stubs: dict[str, Stubber]) -> None:
+        stubs["rds"].add_response("describe_orderable_db_instance_options", {
+            "OrderableDBInstanceOptions": [option("15.10"), option("17.2")]}, ask)
+        stubs["rds"].add_response("describe_orderable_db_instance_options", {
+            "OrderableDBInstanceOptions": [option("15.10")]}, {"Engine": "postgres",
+                                                               "MaxRecords": 20})
+
+    [(severity, message)] = _of(_run(_stubbed(other_majors), "local", checks=(RdsOrderable,)),
+                                "F403")
+    assert severity == "error" and "postgres 16 on db.t3.micro is not orderable" in message
 
 
 def test_change_set_early_validation_is_folded_in() -> None:
@@ -307,12 +338,18 @@ def test_cli_runs_the_account_checks_on_the_env_endpoint(project: Any, endpoint:
                                                          aws: Any) -> None:
     from tests.conftest import aws_env, run_stackgen
 
-    result = run_stackgen(["--no-color", "forecast", "--env", "local", "--format", "json"],
-                          cwd=project, env=aws_env(endpoint))
-    assert result.returncode == 1, result.stderr  # F102 and F201 are errors
-    doc = json.loads(result.stdout)
+    clean = run_stackgen(["--no-color", "forecast", "--env", "local", "--format", "json"],
+                         cwd=project, env=aws_env(endpoint))
+    assert clean.returncode == 0, clean.stderr  # what the endpoint cannot answer is info
+    doc = json.loads(clean.stdout)
     assert doc["skipped"] == [] and "F405" in doc["checks"]
-    assert {f["id"] for f in doc["findings"]} >= {"F102", "F201", "F301", "F501"}
+    assert {f["id"] for f in doc["findings"]} == {"F301", "F403", "F404", "F501"}
+    assert {f["severity"] for f in doc["findings"]} == {"info", "warning"}
+    result = run_stackgen(["--no-color", "forecast", "--env", "local", "--format", "json",
+                           "--set", "ecs.service.deployment.min_healthy_percent=100"],
+                          cwd=project, env=aws_env(endpoint))
+    assert result.returncode == 1, result.stderr  # F102 is an error
+    assert {f["id"] for f in json.loads(result.stdout)["findings"]} >= {"F102", "F301", "F501"}
 
 
 class _DnsStub:

@@ -134,6 +134,7 @@ def test_reference_deployment_on_the_local_endpoint(aws: Any, rendered: Rendered
     assert service["status"] == "ACTIVE"
     targets = c.application_autoscaling.describe_scalable_targets(
         ServiceNamespace="ecs")["ScalableTargets"]
+    # max_tasks: 3 in local.yaml: three instances hold three tasks (forecast F104)
     assert [(t["MinCapacity"], t["MaxCapacity"]) for t in targets] == [(1, 3)]
     policies = c.application_autoscaling.describe_scaling_policies(
         ServiceNamespace="ecs")["ScalingPolicies"]

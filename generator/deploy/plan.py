@@ -134,6 +134,17 @@ class StackPlan(msgspec.Struct, kw_only=True):
                 if r.endangers_data and r.logical_id not in allowed]
 
 
+class ForecastNote(msgspec.Struct, kw_only=True):
+    """One finding of `stackgen forecast` (generator/forecast) as the plan records it."""
+
+    id: str
+    severity: str
+    stack: str
+    resource: str
+    message: str
+    fix: str
+
+
 class Plan(msgspec.Struct, kw_only=True):
     env: str
     created_at: str
@@ -148,6 +159,7 @@ class Plan(msgspec.Struct, kw_only=True):
     stacks: list[StackPlan] = []
     cost: EnvCost | None = None  # monthly, before → after
     picture: str = ""  # Mermaid: the env's resources coloured by the plan's actions
+    forecast: list[ForecastNote] | None = None  # None: not run (--no-forecast)
 
     @property
     def has_changes(self) -> bool:

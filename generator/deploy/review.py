@@ -167,10 +167,35 @@ def show_plan(console: Console, plan: Plan, diff: bool) -> None:
             continue
         show_review(console, stack, diff=diff)
     changing = [s for s in plan.stacks if s.state != UNCHANGED]
+    show_forecast(console, plan)
     show_cost(console, plan.cost)
     console.line()
     console.line(f"plan for env '{plan.env}': {len(changing)} of {len(plan.stacks)} stacks "
                  "change" + ("" if changing else "; nothing to apply"))
+
+
+FORECAST_COLOUR = {"error": "red", "warning": "yellow", "info": "blue"}
+
+
+def forecast_summary(plan: Plan) -> str:
+    notes = plan.forecast or []
+    counts = [f"{sum(1 for n in notes if n.severity == s)} {s}" for s in ("error", "warning",
+                                                                          "info")]
+    return ("forecast: " + ", ".join(counts) +
+            ("; `apply` refuses the errors unless --no-forecast"
+             if any(n.severity == "error" for n in notes) else ""))
+
+
+def show_forecast(console: Console, plan: Plan) -> None:
+    """What `stackgen forecast` predicts (issue 12); nothing when it did not run."""
+    if plan.forecast is None:
+        return
+    console.line()
+    console.line(console.style(forecast_summary(plan), bold=True))
+    for n in plan.forecast:
+        console.line(f"  {console.style(n.severity, FORECAST_COLOUR.get(n.severity))} {n.id} "
+                     f"{n.stack}/{n.resource}: {n.message}")
+        console.line(f"    fix: {n.fix}")
 
 
 SYMBOL = {CREATE: "🆕", UPDATE: "✏️", UNCHANGED: "✅",
@@ -191,6 +216,7 @@ def markdown(plan: Plan) -> str:
         waits = f" (waits for {', '.join(s.waits_for)})" if s.waits_for else ""
         out.append(f"| `{s.stack}` | {SYMBOL.get(s.state, '')} {s.state}{waits} | "
                    f"{len(s.resources) or ''} | {risk} |")
+    out += _forecast_markdown(plan)
     out += _markdown_cost(plan.cost)
     if plan.picture:
         out += ["", "<details open>", "<summary>Picture of the change</summary>", "",
@@ -240,6 +266,23 @@ def markdown(plan: Plan) -> str:
     return "\n".join(out) + "\n"
 
 
+FORECAST_ICON = {"error": "⛔", "warning": "⚠️", "info": "ℹ️"}
+
+
+def _forecast_markdown(plan: Plan) -> list[str]:
+    if plan.forecast is None:  # not run (--no-forecast, or a plan made before it existed)
+        return []
+    out = ["", f"**{forecast_summary(plan)}**"]
+    if plan.forecast:
+        out += ["", "| | check | where | finding | fix |", "|---|---|---|---|---|"]
+        out += [f"| {FORECAST_ICON.get(n.severity, '')} {n.severity} | {n.id} | "
+                f"`{n.stack}/{n.resource}` | {_pipe(n.message)} | {_pipe(n.fix)} |"
+                for n in plan.forecast]
+    return out
+
+
+def _pipe(text: str) -> str:
+    return text.replace("|", "\\|")
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(_cell(c) if c else "" for c in row) + " |" for row in rows]

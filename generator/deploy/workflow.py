@@ -21,7 +21,7 @@ from generator.deploy.cfn import Waits
 from generator.deploy.delete import Deleter
 from generator.deploy.engine import Confirm, Deployer, DeployOptions, StackResult
 from generator.deploy.lock import EnvLock, when
-from generator.deploy.plan import Plan
+from generator.deploy.plan import ForecastNote, Plan
 from generator.deploy.planner import Planner
 from generator.deploy.preflight import CERT_STACK, check_delegation
 from generator.deploy.resolve import Lookups
@@ -31,6 +31,7 @@ from generator.deploy.session import Aws, connect, git_commit
 from generator.deploy.ui import Console
 from generator.ecs.deploy_hooks import EcsHooks, hooks_for
 from generator.errors import StackgenError, UsageError
+from generator.forecast.runner import Forecast
 from generator.lint.engine import Linter, failing
 from generator.lint.targets import targets_for
 from generator.render import Rendered, artifact_key, artifact_prefix, nested_view
@@ -46,6 +47,7 @@ class Env:
     console: Console
     lookups: Lookups
     nested: bool
+    forecast: Forecast | None = None  # what open_env's forecast found, when it ran
 
     @property
     def bucket(self) -> str:
@@ -70,17 +72,43 @@ def lint_gate(rendered: Rendered, build_dir: Path, cache_dir: Path,
 
 
 def open_env(rendered: Rendered, console: Console, nested: bool | None,
-             upload: bool = True) -> Env:
+             upload: bool = True, forecast: str = "off") -> Env:
     """Connect (checking the account) and, for the nested form, put the child templates
-    in the artifacts bucket under content-addressed keys."""
+    in the artifacts bucket under content-addressed keys. ``forecast``: "record" runs
+    `stackgen forecast` on this connection, "gate" also refuses its errors, before any
+    upload or change set (issue 12)."""
     aws = connect(rendered.env.config)
     use_nested = rendered.env.config.nested if nested is None else nested
     bucket = bucket_name(aws.account, rendered.env.config.region) if use_nested else None
     env = Env(rendered, nested_view(rendered) if use_nested else rendered, aws, console,
               Lookups(aws.client("route53"), bucket), use_nested)
+    if forecast != "off":
+        env = replace(env, forecast=run_forecast(env, refuse_errors=forecast == "gate"))
     if use_nested and upload:
         _upload_children(env)
     return env
+
+
+def run_forecast(env: Env, refuse_errors: bool) -> Forecast:
+    """The forecast's account checks through the env's session (no second STS call);
+    only errors refuse: what an endpoint cannot answer is info, an unreached registry a
+    warning."""
+    from generator.forecast.account import FORECAST_CONFIG, Account
+    from generator.forecast.runner import ForecastFailed, forecast
+
+    session = env.aws.session
+    result = forecast(env.rendered, Account(
+        lambda service: session.client(service, config=FORECAST_CONFIG), env.aws.account))
+    say_forecast(env.console, result)
+    if refuse_errors and result.failing("error"):
+        raise ForecastFailed(result)
+    return result
+
+
+def say_forecast(console: Console, result: Forecast) -> None:
+    console.line(f"forecast: {result.count('error')} errors, {result.count('warning')} "
+                 f"warnings, {result.count('info')} info ({len(result.checks)} checks, "
+                 f"{result.api_calls} API calls, {result.seconds:.2f} s)")
 
 
 def _upload_children(env: Env) -> None:
@@ -218,6 +246,10 @@ def plan(env: Env, stacks: Sequence[str], overrides: Sequence[str],
     result.overrides = list(overrides)
     result.nested = env.nested
     result.account, result.region, result.endpoint = target(env)
+    if env.forecast is not None:
+        result.forecast = [ForecastNote(id=f.check_id, severity=f.severity, stack=f.stack,
+                                        resource=f.resource, message=f.message, fix=f.fix)
+                           for f in env.forecast.findings]
     return result
 
 

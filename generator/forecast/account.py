@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from generator.config import Environment
 from generator.errors import AwsError, StackgenError
@@ -112,6 +113,8 @@ class Account:
             raise ApiError(service, operation, code, str(err.get("Message", ""))) from None
         except BotoCoreError as exc:
             raise ApiError(service, operation, "Unreachable", str(exc)) from None
+        except ResponseParserError as exc:  # an HTML 500 page where an answer should be
+            raise ApiError(service, operation, "Unreadable", str(exc)) from None
         return answer
 
 

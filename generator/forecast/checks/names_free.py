@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from generator.context import logical_id
 from generator.forecast.account import Account, ApiError, not_found
 from generator.forecast.checks._common import deployed_stack
 from generator.forecast.model import AccountCheck, Finding, Subject, props
@@ -62,7 +63,7 @@ class NamesFree(AccountCheck):
             name = props(res).get(prop)
             if not isinstance(name, str) or not taken(account, name):
                 continue
-            if self._ours(account, subject.stack_name(stack), logical, name):
+            if self._ours(account, self._owner(subject, account, stack), logical, name):
                 continue
             found.append(self.finding(
                 "error", stack, logical,
@@ -71,8 +72,23 @@ class NamesFree(AccountCheck):
                 f"delete or rename the existing one, or change the name {prop} gets"))
         return found
 
-    def _ours(self, account: Account, stack_name: str, logical: str, name: str) -> bool:
-        if deployed_stack(account, stack_name) is None:
+    def _owner(self, subject: Subject, account: Account, stack: str) -> str | None:
+        """The deployed stack that holds ``stack``'s resources: its own, or, in the nested
+        form (one root stack), the root's child stack of that name."""
+        flat = subject.stack_name(stack)
+        if deployed_stack(account, flat) is not None:
+            return flat
+        root = subject.rendered.root.stack_name
+        if deployed_stack(account, root) is None:
+            return None
+        resources = account.call("cloudformation", "describe_stack_resources",
+                                 StackName=root)["StackResources"]
+        child = {r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in resources}
+        physical = child.get(logical_id(stack))
+        return str(physical) if physical else None
+
+    def _ours(self, account: Account, stack_name: str | None, logical: str, name: str) -> bool:
+        if stack_name is None:
             return False
         resources: list[dict[str, Any]] = account.call(
             "cloudformation", "describe_stack_resources", StackName=stack_name)["StackResources"]

@@ -16,10 +16,17 @@ class RdsOrderable(AccountCheck):
     def ask(self, subject: Subject, account: Account) -> list[Finding]:
         rds = subject.cfg.rds
         what = f"{rds.engine} {rds.engine_version} on {rds.instance_class}"
+        # The EngineVersion filter matches exact versions ("16.13"), while a major version
+        # ("16", the default) lets CreateDBInstance pick the default minor: ask for the class
+        # and keep that major's versions (API_DescribeOrderableDBInstanceOptions.html).
+        exact = "." in rds.engine_version
         options = account.pages("rds", "describe_orderable_db_instance_options",
                                 "OrderableDBInstanceOptions", Engine=rds.engine,
-                                EngineVersion=rds.engine_version,
-                                DBInstanceClass=rds.instance_class)
+                                DBInstanceClass=rds.instance_class,
+                                **({"EngineVersion": rds.engine_version} if exact else {}))
+        if not exact:
+            options = [o for o in options
+                       if str(o.get("EngineVersion", "")).split(".")[0] == rds.engine_version]
         if not options:
             any_option = account.call("rds", "describe_orderable_db_instance_options",
                                       Engine=rds.engine, MaxRecords=20)
