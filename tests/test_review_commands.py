@@ -49,14 +49,10 @@ def test_drift_reports_a_rule_added_by_hand(project: Path, endpoint: Endpoint,
     clean = run_stackgen(["--no-color", "drift", "--env", "local", "--fail"], cwd=project,
                          env=env)
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    groups = aws.ec2.describe_security_groups(
-        Filters=[{"Name": "tag:aws:cloudformation:logical-id",
-                  "Values": ["AlbSecurityGroup"]}])["SecurityGroups"]
-    group = groups[0]["GroupId"] if groups else next(
-        r["PhysicalResourceId"] for s in aws.cloudformation.describe_stacks()["Stacks"]
-        for r in aws.cloudformation.describe_stack_resources(
-            StackName=s["StackName"])["StackResources"]
-        if r["ResourceType"] == "AWS::EC2::SecurityGroup")
+    resources = aws.cloudformation.describe_stack_resources(
+        StackName="kubenews-local-network")["StackResources"]
+    group = next(r["PhysicalResourceId"] for r in resources
+                 if r["LogicalResourceId"] == "AlbSecurityGroup")
     aws.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
         "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
         "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
