@@ -20,10 +20,10 @@ from generator.errors import StackgenError, UsageError
 
 if TYPE_CHECKING:  # for annotations only: keep these imports off the start-up path
     from generator.deploy.engine import StackResult
-    from generator.deploy.ui import Console
     from generator.deploy.workflow import Env
     from generator.params import LoadedEnv
     from generator.render import Rendered
+    from generator.ui import Console
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def schema(out: Path | None, fmt: str, plan_schema: bool) -> None:
     from generator.schema import params_reference, params_schema
 
     if plan_schema:
-        from generator.deploy.plan import Plan
+        from generator.review.plan import Plan
 
         text = json.dumps(Plan.json_schema(), indent=2, sort_keys=True) + "\n"
     elif fmt == "markdown":
@@ -329,7 +329,7 @@ def _forecast_mode(no_forecast: bool, mode: str) -> str:
 
 
 def _console(app: AppContext, err: bool = False, events: str = "text") -> Console:
-    from generator.deploy.ui import Console, NdjsonConsole
+    from generator.ui import Console, NdjsonConsole
 
     if events == "ndjson":
         return NdjsonConsole()
@@ -410,7 +410,7 @@ nested_option = click.option(
 def _summary(console: Console, results: list[StackResult], verb: str,
              api_calls: int | None = None) -> None:
     """The results table, the root cause of any failure again, and the exit code."""
-    from generator.deploy.ui import NdjsonConsole
+    from generator.ui import NdjsonConsole
 
     if isinstance(console, NdjsonConsole):
         for r in results:
@@ -543,9 +543,9 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
           detailed_exitcode: bool, drift: bool, nested: bool | None,
           no_forecast: bool = False) -> None:
     from generator.deploy import workflow
-    from generator.deploy.review import markdown as to_markdown
-    from generator.deploy.review import show_plan
     from generator.render import check_writable, write_file
+    from generator.review.report import markdown as to_markdown
+    from generator.review.report import show_plan
 
     rendered = _rendered_for_aws(app, env, overrides, stacks, nested)
     for path in (out, markdown):
@@ -588,9 +588,9 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     a stack whose template no longer matches the plan is refused as stale.
     """
     from generator.deploy import workflow
-    from generator.deploy.plan import Plan
     from generator.deploy.session import confirmer
     from generator.errors import UsageError
+    from generator.review.plan import Plan
 
     try:
         if not plan_file.is_file():  # /dev/zero or a FIFO: never read to the end
@@ -633,7 +633,7 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
 def diff(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...]) -> None:
     """Template and parameter differences from what is deployed; no change set is made."""
     from generator.deploy import workflow
-    from generator.deploy.differ import diff_env
+    from generator.review.diff import diff_env
 
     opened = workflow.open_env(_rendered_for_aws(app, env, overrides, stacks, nested=False),
                                _console(app), nested=False, upload=False)

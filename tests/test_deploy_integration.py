@@ -166,9 +166,9 @@ def test_ctrl_c_stops_scheduling_and_leaves_no_change_set(
     from generator.deploy import engine
     from generator.deploy.resolve import Lookups
     from generator.deploy.session import connect
-    from generator.deploy.ui import Console
     from generator.params import load_env
     from generator.render import render
+    from generator.ui import Console
 
     for key, value in aws_env(endpoint).items():
         if key.startswith("AWS_"):

@@ -23,11 +23,11 @@ from generator.deploy.cfn import CloudFormation, StackInfo, UnreadableAnswer, Wa
 from generator.deploy.delete import DeletePlan, Deleter
 from generator.deploy.engine import Deployer, DeployOptions, stack_deadline
 from generator.deploy.resolve import Lookups
-from generator.deploy.ui import Console
 from generator.deploy.workflow import waits_from
 from generator.errors import AwsError, UsageError
 from generator.params import load_env
 from generator.render import Rendered, render
+from generator.ui import Console
 from tests.conftest import ROOT, run_stackgen
 
 STACK = "kubenews-local-network"

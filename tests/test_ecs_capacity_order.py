@@ -14,9 +14,9 @@ import pytest
 
 from generator.deploy.cfn import StackInfo
 from generator.deploy.delete import Deleter
-from generator.deploy.ui import Console
 from generator.params import load_env
 from generator.render import Rendered, render
+from generator.ui import Console
 from generator.yamlsrc import load_cfn
 from tests.conftest import ENVS, ROOT, run_stackgen
 

@@ -172,10 +172,10 @@ def test_a_failed_ecs_stack_is_diagnosed_from_what_the_endpoint_returns(
     from generator.aws import local_target, session
     from generator.deploy.cfn import CloudFormation
     from generator.deploy.session import Aws
-    from generator.deploy.ui import Console
     from generator.ecs.deploy_hooks import EcsHooks
     from generator.params import load_env
     from generator.render import render
+    from generator.ui import Console
 
     assert _deploy(project, endpoint).returncode == 0
     service = aws.ecs.describe_services(cluster=CLUSTER, services=aws.ecs.list_services(

@@ -21,7 +21,6 @@ from generator.config import Verify
 from generator.deploy.cfn import CloudFormation
 from generator.deploy.engine import Deployer, DeployOptions
 from generator.deploy.resolve import Lookups
-from generator.deploy.ui import Console
 from generator.ecs import diagnose as diag
 from generator.ecs.deploy_hooks import EcsHooks
 from generator.ecs.logs import Line, follow
@@ -31,6 +30,7 @@ from generator.ecs.run_task import Runner, TaskFailed
 from generator.ecs.verify import NotSteady, is_local, verify, wait_steady
 from generator.params import load_env
 from generator.render import Rendered, render
+from generator.ui import Console
 from tests.conftest import ROOT
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -489,7 +489,7 @@ class _Hooks:
 
 def test_a_failing_before_task_stops_the_stack_and_discards_its_change_set(
         dev: Rendered) -> None:
-    from generator.deploy.plan import StackPlan
+    from generator.review.plan import StackPlan
 
     cfn = _client("cloudformation")
     hooks = _Hooks(fail_before=True)

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from generator.deploy.plan import ForecastNote, Plan
-from generator.deploy.review import markdown, show_plan
-from generator.deploy.ui import Console
 from generator.local.manager import Endpoint
+from generator.review.plan import ForecastNote, Plan
+from generator.review.report import markdown, show_plan
+from generator.ui import Console
 from tests.conftest import aws_env, run_stackgen
 
 # Local's service at min healthy 100%: one task per instance, one instance, so a rollout

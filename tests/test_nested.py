@@ -13,10 +13,10 @@ from generator.deploy.artifacts import Artifacts
 from generator.deploy.cfn import ChangeSet, CloudFormation
 from generator.deploy.engine import DeployOptions, Prepared, StackWork
 from generator.deploy.resolve import Lookups
-from generator.deploy.ui import Console
 from generator.local.manager import Endpoint
 from generator.params import load_env
 from generator.render import nested_view, render
+from generator.ui import Console
 from tests.conftest import ROOT, aws_env, run_stackgen
 
 BUCKET = "stackgen-artifacts-123456789012-us-east-1"

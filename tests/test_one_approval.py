@@ -11,10 +11,10 @@ import pytest
 
 from generator.deploy import workflow
 from generator.deploy.engine import StackResult
-from generator.deploy.ui import Console
 from generator.local.manager import Endpoint
 from generator.params import load_env
 from generator.render import render
+from generator.ui import Console
 from tests.conftest import aws_env, run_stackgen
 
 STACKS = ("network", "dns", "cluster", "cert", "alb", "asg", "rds", "ecs")
@@ -97,9 +97,9 @@ def test_deploy_plans_a_failed_create_as_re_created_and_plan_refuses_it() -> Non
 
     from generator.deploy.cfn import CloudFormation
     from generator.deploy.engine import DeployOptions
-    from generator.deploy.planner import Planner
     from generator.deploy.resolve import Lookups
     from generator.errors import StackgenError
+    from generator.review.planner import Planner
     from tests.conftest import ROOT
     from tests.test_deploy_stubbed import STACK, STACK_ID, T0, _client
 

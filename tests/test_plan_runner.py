@@ -11,7 +11,11 @@ from botocore.stub import Stubber
 
 from generator.deploy.cfn import CloudFormation, StackInfo
 from generator.deploy.engine import DeployOptions
-from generator.deploy.plan import (
+from generator.deploy.resolve import Lookups
+from generator.deploy.runner import PlanMismatch, PlanRunner, check_target, moved
+from generator.params import load_env
+from generator.render import Rendered, render
+from generator.review.plan import (
     AFTER_UPSTREAM_APPLY,
     UPDATE,
     Plan,
@@ -22,13 +26,9 @@ from generator.deploy.plan import (
     merge_changes,
     ripple_changes,
 )
-from generator.deploy.resolve import Lookups
-from generator.deploy.risk import Templates
-from generator.deploy.runner import PlanMismatch, PlanRunner, check_target, moved
-from generator.deploy.ui import Console
-from generator.params import load_env
-from generator.render import Rendered, render
+from generator.review.risk import Templates
 from generator.review.security import SecurityGroupChange, SecurityTables
+from generator.ui import Console
 from tests.conftest import ROOT
 from tests.test_deploy_stubbed import CS_ID, STACK, STACK_ID, T0, _client
 

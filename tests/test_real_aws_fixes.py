@@ -19,11 +19,11 @@ from generator.deploy.cfn import CloudFormation, StackInfo
 from generator.deploy.engine import Deployer, DeployOptions
 from generator.deploy.preflight import ZoneNotDelegated, check_delegation
 from generator.deploy.resolve import Lookups
-from generator.deploy.risk import Templates
-from generator.deploy.ui import Console
 from generator.local.manager import Endpoint
 from generator.params import load_env
 from generator.render import Rendered, nested_view, render
+from generator.review.risk import Templates
+from generator.ui import Console
 from generator.yamlsrc import load_cfn
 from tests.conftest import ROOT, aws_env, run_stackgen
 

@@ -13,7 +13,7 @@ import pytest
 from botocore.stub import Stubber
 
 from generator.deploy.cfn import CloudFormation
-from generator.deploy.plan import (
+from generator.review.plan import (
     ParamChange,
     Plan,
     PropertyChange,
@@ -21,10 +21,10 @@ from generator.deploy.plan import (
     StackPlan,
     resource_changes,
 )
-from generator.deploy.review import markdown, show_review
-from generator.deploy.risk import Templates, create_only_properties
-from generator.deploy.ui import Console
+from generator.review.report import markdown, show_review
+from generator.review.risk import Templates, create_only_properties
 from generator.review.security import SecurityGroupChange, SecurityTables
+from generator.ui import Console
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 CS = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/stackgen-1/abc"
@@ -169,6 +169,6 @@ def test_text_review_marks_risks(capsys: pytest.CaptureFixture[str]) -> None:
     ("DbSecretArn", "arn:x"), ("InstanceType", "arn:x"), ("Declared", "****"),
 ])
 def test_parameter_values_are_masked_when_secret(key: str, shown: str) -> None:
-    from generator.deploy.plan import masked
+    from generator.review.plan import masked
 
     assert masked(key, "arn:x", no_echo={"Declared"}) == shown

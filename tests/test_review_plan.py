@@ -8,8 +8,8 @@ from typing import Any
 
 import jsonschema
 
-from generator.deploy.plan import Plan
 from generator.local.manager import Endpoint
+from generator.review.plan import Plan
 from tests.conftest import aws_env, run_stackgen
 
 

@@ -12,13 +12,13 @@ import pytest
 
 from generator import secrets
 from generator.deploy.cfn import Change, ChangeSet
-from generator.deploy.plan import Plan, StackPlan, param_changes, resource_changes, template_diff
-from generator.deploy.review import markdown, show_plan
-from generator.deploy.risk import Templates
-from generator.deploy.ui import Console
 from generator.local.manager import Endpoint
 from generator.params import load_env
 from generator.render import render
+from generator.review.plan import Plan, StackPlan, param_changes, resource_changes, template_diff
+from generator.review.report import markdown, show_plan
+from generator.review.risk import Templates
+from generator.ui import Console
 from generator.yamlsrc import load_cfn
 from tests.conftest import ENVS, ROOT, aws_env, run_stackgen
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from generator.deploy.plan import ParamChange, Plan, StackPlan
-from generator.deploy.review import markdown, show_review
-from generator.deploy.ui import Console
 from generator.params import load_env
 from generator.render import Rendered, render
+from generator.review.plan import ParamChange, Plan, StackPlan
+from generator.review.report import markdown, show_review
+from generator.ui import Console
 from generator.yamlsrc import load_cfn
 from tests.conftest import ENVS, ROOT, run_stackgen
 

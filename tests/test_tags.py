@@ -13,10 +13,10 @@ from botocore.stub import ANY, Stubber
 from generator.deploy.cfn import CloudFormation
 from generator.deploy.engine import Deployer, DeployOptions
 from generator.deploy.resolve import Lookups
-from generator.deploy.ui import Console
 from generator.local.manager import Endpoint
 from generator.params import load_env
 from generator.render import Rendered, render
+from generator.ui import Console
 from tests.conftest import ROOT, aws_env, run_stackgen
 from tests.test_deploy_stubbed import CS_ID, STACK, STACK_ID, T0, _client
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.deploy.ui import DEFAULT_LOOK, Console, Look, look
+from generator.ui import DEFAULT_LOOK, Console, Look, look
 
 CASES = [
     ("CREATE_COMPLETE", "green", "✓"),

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from generator.deploy.cfn import CloudFormation, StackInfo, WaitAbandoned, WaitTimedOut
 from generator.deploy.engine import Confirm, StackResult, stack_deadline
-from generator.deploy.ui import Console, Progress
 from generator.errors import ConfirmationRequired, StackgenError, StackOperationFailed, UsageError
 from generator.render import Rendered
+from generator.ui import Console, Progress
 from generator.yamlsrc import load_cfn
 
 KEPT_POLICIES = {"Retain": "kept", "RetainExceptOnCreate": "kept",

@@ -31,7 +31,16 @@ from generator.deploy.cfn import (
     Waits,
     WaitTimedOut,
 )
-from generator.deploy.plan import (
+from generator.deploy.resolve import Lookups, resolve
+from generator.errors import (
+    ChangeSetFailed,
+    EmptyChangeSet,
+    StackgenError,
+    StackOperationFailed,
+    UsageError,
+)
+from generator.render import Rendered
+from generator.review.plan import (
     CREATE,
     INFORMATIONAL_TAGS,
     UPDATE,
@@ -44,18 +53,9 @@ from generator.deploy.plan import (
     tag_changes,
     template_diff,
 )
-from generator.deploy.resolve import Lookups, resolve
-from generator.deploy.review import show_review
-from generator.deploy.risk import Templates, is_stateful
-from generator.deploy.ui import Console, Progress
-from generator.errors import (
-    ChangeSetFailed,
-    EmptyChangeSet,
-    StackgenError,
-    StackOperationFailed,
-    UsageError,
-)
-from generator.render import Rendered
+from generator.review.report import show_review
+from generator.review.risk import Templates, is_stateful
+from generator.ui import Console, Progress
 from generator.yamlsrc import load_cfn
 
 

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 
 from generator.deploy.cfn import StackInfo
 from generator.deploy.engine import Deployer, StackResult
-from generator.deploy.plan import (
+from generator.errors import ChangeSetFailed, StackgenError
+from generator.review.plan import (
     CREATE,
     RECREATE,
     UNCHANGED,
@@ -27,8 +28,7 @@ from generator.deploy.plan import (
     rendered_digest,
     tag_changes,
 )
-from generator.deploy.review import show_review
-from generator.errors import ChangeSetFailed, StackgenError
+from generator.review.report import show_review
 
 RUN_PLAN_AGAIN = "run `stackgen plan` again"
 

@@ -21,20 +21,20 @@ from generator.deploy.cfn import Waits
 from generator.deploy.delete import Deleter
 from generator.deploy.engine import Confirm, Deployer, DeployOptions, StackResult
 from generator.deploy.lock import EnvLock, when
-from generator.deploy.plan import ForecastNote, Plan
-from generator.deploy.planner import Planner
 from generator.deploy.preflight import CERT_STACK, check_delegation
 from generator.deploy.resolve import Lookups
-from generator.deploy.review import show_plan
 from generator.deploy.runner import ApprovedRunner, PlanRunner, check_target
 from generator.deploy.session import Aws, connect, git_commit
-from generator.deploy.ui import Console
 from generator.ecs.deploy_hooks import EcsHooks, hooks_for
 from generator.errors import StackgenError, UsageError
 from generator.forecast.runner import Forecast
 from generator.lint.engine import Linter, failing
 from generator.lint.targets import targets_for
 from generator.render import Rendered, artifact_key, artifact_prefix, nested_view
+from generator.review.plan import ForecastNote, Plan
+from generator.review.planner import Planner
+from generator.review.report import show_plan
+from generator.ui import Console
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from generator.deploy.session import Aws
-from generator.deploy.ui import Console
 from generator.ecs import diagnose as diag
 from generator.ecs.ops import deployed, describe_service, launch_settings
 from generator.ecs.register import (
@@ -30,6 +29,7 @@ from generator.ecs.run_task import Runner, TaskFailed
 from generator.ecs.verify import Checked, verify
 from generator.errors import StackgenError
 from generator.render import Rendered
+from generator.ui import Console
 from generator.yamlsrc import load_cfn
 
 ECS_STACK = "ecs"

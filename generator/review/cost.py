@@ -18,8 +18,8 @@ from typing import Any
 import msgspec
 
 from generator.capacity import tasks_per_instance
-from generator.deploy.risk import resolve_refs
 from generator.review.prices import PriceBook, RegionPrices
+from generator.review.risk import resolve_refs
 
 
 class CostLine(msgspec.Struct, kw_only=True):

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import msgspec
 
 from generator.deploy.cfn import CloudFormation, backoff
-from generator.deploy.ui import Console
 from generator.errors import AwsError, StackNotFound
+from generator.ui import Console
 
 DRIFTED = "DRIFTED"
 IN_SYNC = "IN_SYNC"

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from generator.deploy.risk import OPEN_CIDRS, resolve_refs
+from generator.review.risk import OPEN_CIDRS, resolve_refs
 
 ADDED = "+"
 REMOVED = "-"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from generator.deploy.cfn import CloudFormation
 from generator.deploy.engine import DeployOptions, StackWork
-from generator.deploy.plan import param_changes, tag_changes, template_diff
 from generator.deploy.resolve import Lookups
-from generator.deploy.review import short
-from generator.deploy.ui import Console
 from generator.render import Rendered
+from generator.review.plan import param_changes, tag_changes, template_diff
+from generator.review.report import short
+from generator.ui import Console
 
 
 def diff_env(rendered: Rendered, cfn: CloudFormation, lookups: Lookups, console: Console,

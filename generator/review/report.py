@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.deploy.plan import (
+from generator.review.cost import EnvCost, money, signed
+from generator.review.plan import (
     AFTER_UPSTREAM_APPLY,
     AFTER_UPSTREAM_CREATE,
     CREATE,
@@ -15,9 +16,8 @@ from generator.deploy.plan import (
     Plan,
     StackPlan,
 )
-from generator.deploy.ui import ACTION_LOOKS, DEFAULT_LOOK, Console
-from generator.review.cost import EnvCost, money, signed
 from generator.review.security import ADDED, SecurityTables
+from generator.ui import ACTION_LOOKS, DEFAULT_LOOK, Console
 
 MAX_VALUE = 60
 DIGEST = "@sha256:"

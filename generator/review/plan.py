@@ -20,8 +20,8 @@ import yaml
 
 from generator import __version__, secrets
 from generator.deploy.cfn import ChangeSet
-from generator.deploy.risk import Templates, create_only_properties, is_stateful
 from generator.review.cost import EnvCost
+from generator.review.risk import Templates, create_only_properties, is_stateful
 from generator.review.security import SecurityTables
 from generator.yamlsrc import load_cfn
 

@@ -13,7 +13,14 @@ from typing import Any
 
 from generator.deploy.cfn import ChangeSet, StackInfo
 from generator.deploy.engine import Prepared, StackResult, StackWork
-from generator.deploy.plan import (
+from generator.deploy.resolve import cfn_value, resolve
+from generator.errors import StackgenError
+from generator.lint.values import placeholder
+from generator.review import prices
+from generator.review.cost import EnvCost, Side, env_cost
+from generator.review.drift import detect
+from generator.review.picture import diagram
+from generator.review.plan import (
     AFTER_UPSTREAM_APPLY,
     AFTER_UPSTREAM_CREATE,
     CREATE,
@@ -32,14 +39,7 @@ from generator.deploy.plan import (
     ripple_changes,
     tag_changes,
 )
-from generator.deploy.resolve import cfn_value, resolve
-from generator.deploy.risk import Templates
-from generator.errors import StackgenError
-from generator.lint.values import placeholder
-from generator.review import prices
-from generator.review.cost import EnvCost, Side, env_cost
-from generator.review.drift import detect
-from generator.review.picture import diagram
+from generator.review.risk import Templates
 from generator.yamlsrc import load_cfn
 
 # The plan's resource action as the picture colours it.
