@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import click
 
 from generator.deploy.cfn import Event, minutes
+from generator.deploy.status import AwsStatus, DriftState, Outcome, StackStatus
+
+NOT_DEPLOYED = DriftState.NOT_DEPLOYED  # the status table's word for a stack AWS does not know
 
 
 @dataclass(frozen=True)
@@ -19,36 +22,59 @@ class Look:
     symbol: str
 
 
-# First matching rule wins: order matters (ROLLBACK_COMPLETE is a failure,
-# *_COMPLETE otherwise a success). Shared by events, status and summaries.
-STATUS_LOOKS: tuple[tuple[str, Look], ...] = (
-    ("ROLLBACK", Look("red", "✗")),
-    ("FAILED", Look("red", "✗")),
-    ("DELETE_COMPLETE", Look("bright_black", "–")),
-    ("IN_PROGRESS", Look("yellow", "…")),
-    ("COMPLETE", Look("green", "✓")),
-    ("CREATED", Look("green", "✓")),
-    ("UPDATED", Look("green", "✓")),
-    ("DELETED", Look("bright_black", "–")),
-    ("UNCHANGED", Look("bright_black", "=")),
-    ("BLOCKED", Look("red", "⊘")),
-    ("DECLINED", Look("yellow", "⊘")),
-    ("INTERRUPTED", Look("yellow", "⊘")),
-    ("TIMED_OUT", Look("red", "⌛")),
-    ("NOT_DEPLOYED", Look("bright_black", "·")),
-    ("DRIFTED", Look("yellow", "≠")),  # drift detection
-    ("IN_SYNC", Look("green", "✓")),
-    ("UNKNOWN", Look("yellow", "?")),
-)
+GOOD = Look("green", "✓")
+BAD = Look("red", "✗")
+GONE = Look("bright_black", "–")
+BUSY = Look("yellow", "…")
 DEFAULT_LOOK = Look("white", " ")
+
+# What happened to a stack in a run: one look each (a test holds every Outcome here).
+OUTCOME_LOOKS: Mapping[Outcome, Look] = {
+    Outcome.CREATED: GOOD,
+    Outcome.UPDATED: GOOD,
+    Outcome.UNCHANGED: Look("bright_black", "="),
+    Outcome.DELETED: GONE,
+    Outcome.FAILED: BAD,
+    Outcome.BLOCKED: Look("red", "⊘"),
+    Outcome.DECLINED: Look("yellow", "⊘"),
+    Outcome.INTERRUPTED: Look("yellow", "⊘"),
+    Outcome.TIMED_OUT: Look("red", "⌛"),
+}
+# Drift detection, and the status table's mark for a stack not deployed.
+DRIFT_LOOKS: Mapping[DriftState, Look] = {
+    DriftState.NOT_DEPLOYED: Look("bright_black", "·"),
+    DriftState.DRIFTED: Look("yellow", "≠"),
+    DriftState.IN_SYNC: GOOD,
+    DriftState.UNKNOWN: Look("yellow", "?"),
+}
+
+
+def aws_look(status: AwsStatus) -> Look:
+    """CloudFormation's statuses (stack, resource, change set) by what they say: a
+    rollback is a failure even when COMPLETE; a deleted stack is gone, not a success."""
+    if status.is_failure():
+        return BAD
+    if status == StackStatus.DELETE_COMPLETE:
+        return GONE
+    if status.in_progress():
+        return BUSY
+    if status.complete():
+        return GOOD
+    return DEFAULT_LOOK
 
 
 def look(status: str) -> Look:
+    """One look per status, shared by events, the status table and summaries."""
     upper = status.upper()
-    for marker, style in STATUS_LOOKS:
-        if marker in upper:
-            return style
-    return DEFAULT_LOOK
+    if upper in _OUTCOMES:
+        return OUTCOME_LOOKS[Outcome(upper)]
+    if upper in _DRIFTS:
+        return DRIFT_LOOKS[DriftState(upper)]
+    return aws_look(StackStatus(upper))
+
+
+_OUTCOMES = frozenset(o.value for o in Outcome)
+_DRIFTS = frozenset(d.value for d in DriftState)
 
 
 ACTION_LOOKS = {"Add": Look("green", "+"), "Modify": Look("yellow", "~"),

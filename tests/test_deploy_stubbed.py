@@ -21,7 +21,7 @@ from botocore.stub import ANY, Stubber
 from generator.aws import RETRY_CONFIG
 from generator.deploy.cfn import CloudFormation, StackInfo, UnreadableAnswer, Waits
 from generator.deploy.delete import DeletePlan, Deleter
-from generator.deploy.engine import Deployer, DeployOptions, stack_deadline
+from generator.deploy.engine import Deployer, DeployOptions
 from generator.deploy.resolve import Lookups
 from generator.deploy.workflow import waits_from
 from generator.errors import AwsError, UsageError
@@ -321,11 +321,11 @@ def test_a_create_that_never_ends_times_out_and_says_what_is_where(
 
 def test_deadlines_follow_the_slowest_resource_type(rendered: Rendered) -> None:
     waits = Waits(default_seconds=30 * 60)
-    assert stack_deadline(waits, rendered.stacks["network"].template, None) == 30 * 60
-    assert stack_deadline(waits, rendered.stacks["rds"].template, None) == 60 * 60
+    assert waits.for_stack(rendered.stacks["network"].template) == 30 * 60
+    assert waits.for_stack(rendered.stacks["rds"].template) == 60 * 60
     tuned = waits_from(["45", "AWS::RDS::DBInstance=90"])
-    assert stack_deadline(tuned, rendered.stacks["network"].template, None) == 45 * 60
-    assert stack_deadline(tuned, rendered.stacks["rds"].template, None) == 90 * 60
+    assert tuned.for_stack(rendered.stacks["network"].template) == 45 * 60
+    assert tuned.for_stack(rendered.stacks["rds"].template) == 90 * 60
     with pytest.raises(UsageError, match="--wait-timeout soon: give minutes"):
         waits_from(["soon"])
 

@@ -502,7 +502,7 @@ def test_a_failing_before_task_stops_the_stack_and_discards_its_change_set(
         deployer.prepare_params = lambda stack: {}  # type: ignore[method-assign]
         result = deployer._execute_reviewed("ecs", stack, "UPDATE", "cs-1",
                                             StackPlan(stack="ecs", stack_name=stack,
-                                                      state="UPDATE", template_sha256=""))
+                                                      state="update", template_sha256=""))
         s_cfn.assert_no_pending_responses()  # nothing executed; the change set is gone
     assert result.state == "FAILED"
     assert result.reasons == ["before task migrate failed: task migrate (abc); exit code 3"]

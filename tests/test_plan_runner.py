@@ -13,11 +13,10 @@ from generator.deploy.cfn import CloudFormation, StackInfo
 from generator.deploy.engine import DeployOptions
 from generator.deploy.resolve import Lookups
 from generator.deploy.runner import PlanMismatch, PlanRunner, check_target, moved
+from generator.deploy.status import PlanState
 from generator.params import load_env
 from generator.render import Rendered, render
 from generator.review.plan import (
-    AFTER_UPSTREAM_APPLY,
-    UPDATE,
     Plan,
     ResourceChange,
     StackPlan,
@@ -34,7 +33,7 @@ from tests.test_deploy_stubbed import CS_ID, STACK, STACK_ID, T0, _client
 
 
 def _plan(**kw: Any) -> StackPlan:
-    return StackPlan(**{"stack": "rds", "stack_name": "s", "state": UPDATE,
+    return StackPlan(**{"stack": "rds", "stack_name": "s", "state": PlanState.UPDATE,
                         "template_sha256": "t", **kw})
 
 
@@ -136,7 +135,7 @@ def test_apply_refuses_a_downstream_change_set_that_replaces_what_the_review_did
         rendered: Rendered) -> None:
     """AWS says Replacement: True for a change set made during the run; the plan's
     review of that stack showed no replacement: refused, discarded, never executed."""
-    planned = StackPlan(stack="network", stack_name=STACK, state=AFTER_UPSTREAM_APPLY,
+    planned = StackPlan(stack="network", stack_name=STACK, state=PlanState.AFTER_UPSTREAM_APPLY,
                         template_sha256=rendered.stacks["network"].template_sha256,
                         resources=[ResourceChange(action="Modify", logical_id="Vpc",
                                                   resource_type="AWS::EC2::VPC")])

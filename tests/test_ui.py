@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from generator.ui import DEFAULT_LOOK, Console, Look, look
+from generator.deploy.status import DriftState, Outcome, StackStatus
+from generator.ui import DEFAULT_LOOK, DRIFT_LOOKS, OUTCOME_LOOKS, Console, Look, look
 
 CASES = [
     ("CREATE_COMPLETE", "green", "✓"),
@@ -46,3 +47,14 @@ def test_colour_only_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
     plain, coloured = capsys.readouterr().out.splitlines()
     assert plain == "✗ CREATE_FAILED"
     assert coloured != plain and "\x1b[31m" in coloured
+
+
+def test_every_outcome_and_drift_state_has_a_look_of_its_own() -> None:
+    assert set(OUTCOME_LOOKS) == set(Outcome) and set(DRIFT_LOOKS) == set(DriftState)
+    assert all(look(o) == OUTCOME_LOOKS[o] != DEFAULT_LOOK for o in Outcome)
+
+
+@pytest.mark.parametrize("status", [s.value for s in StackStatus])
+def test_a_rollback_or_failure_is_never_green(status: str) -> None:
+    if StackStatus(status).is_failure():
+        assert look(status).colour == "red"

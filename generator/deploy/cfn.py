@@ -1,8 +1,8 @@
 """A typed face on the CloudFormation API: the one place that reads error codes.
 
-Everything above this module deals in ``StackInfo``, ``ChangeSet`` and typed
-errors (StackNotFound, EmptyChangeSet, ChangeSetFailed, StackOperationFailed),
-never in ClientError strings.
+Everything above this module deals in ``StackInfo``, ``ChangeSet`` (None when it
+would hold no change), typed statuses (generator/deploy/status.py) and typed errors
+(StackNotFound, ChangeSetFailed, StackOperationFailed), never in ClientError strings.
 """
 
 from __future__ import annotations
@@ -18,21 +18,20 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
+from generator.deploy.status import ChangeSetStatus, ExecutionStatus, ResourceStatus, StackStatus
 from generator.errors import (
     AwsError,
     ChangeSetFailed,
-    EmptyChangeSet,
     StackgenError,
     StackNotFound,
     StackOperationFailed,
 )
+from generator.yamlsrc import load_cfn
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 CHANGE_SET_PREFIX = "stackgen-"
 MAX_TEMPLATE_BODY = 51_200
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
-
-TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 
 # How long a stack operation may take, by the slowest resource type it holds. RDS
 # instances and clusters take 5-15 min to create and longer to modify or restore
@@ -61,6 +60,19 @@ class Waits:
         """The deadline of a stack: that of the slowest resource type it holds."""
         return max([self.by_type.get(t, self.default_seconds) for t in types],
                    default=self.default_seconds)
+
+    def for_stack(self, template: str, children: Iterable[str] | None = None) -> float:
+        """How long a stack's operation may take: by the slowest resource type it holds;
+        the nested form's root (``children``: its child templates), the sum of its
+        children's (a bound: some run side by side)."""
+        if children is not None and "AWS::CloudFormation::Stack" in resource_types(template):
+            return sum(self.for_types(resource_types(c)) for c in children)
+        return self.for_types(resource_types(template))
+
+
+def resource_types(template: str) -> set[str]:
+    resources = load_cfn(template).get("Resources") or {}
+    return {str(r.get("Type")) for r in resources.values()}
 
 
 def minutes(seconds: float) -> str:
@@ -128,19 +140,22 @@ def backoff(start: float = 0.2, cap: float = 2.0, factor: float = 1.5) -> Iterat
 class StackInfo:
     name: str
     stack_id: str
-    status: str
+    status: StackStatus
     parameters: dict[str, str]
     outputs: dict[str, str]
     tags: dict[str, str]
     last_change: datetime | None
     termination_protection: bool = False
 
+    def __post_init__(self) -> None:  # a plain string in: its typed status out
+        object.__setattr__(self, "status", StackStatus(self.status))
+
     @classmethod
     def from_api(cls, raw: dict[str, Any]) -> StackInfo:
         return cls(
             name=raw["StackName"],
             stack_id=raw["StackId"],
-            status=raw["StackStatus"],
+            status=StackStatus(raw["StackStatus"]),
             parameters={p["ParameterKey"]: p.get("ParameterValue", "")
                         for p in raw.get("Parameters", [])},
             outputs={o["OutputKey"]: o["OutputValue"] for o in raw.get("Outputs", [])},
@@ -197,13 +212,13 @@ class Event:
     timestamp: datetime
     logical_id: str
     resource_type: str
-    status: str
+    status: ResourceStatus
     reason: str
 
     @classmethod
     def from_api(cls, raw: dict[str, Any]) -> Event:
         return cls(raw["EventId"], raw["Timestamp"], raw.get("LogicalResourceId", ""),
-                   raw.get("ResourceType", ""), raw.get("ResourceStatus", ""),
+                   raw.get("ResourceType", ""), ResourceStatus(raw.get("ResourceStatus", "")),
                    raw.get("ResourceStatusReason", "") or "")
 
 
@@ -272,7 +287,8 @@ class CloudFormation:
         try:
             for page in self._pages("describe_stacks"):
                 for raw in page.get("Stacks", []):
-                    if raw["StackName"] in wanted and raw["StackStatus"] != "DELETE_COMPLETE":
+                    if raw["StackName"] in wanted and \
+                            not StackStatus(raw["StackStatus"]).is_deleted():
                         out[raw["StackName"]] = StackInfo.from_api(raw)
         except ClientError as exc:
             raise AwsError(f"describe_stacks: {_message(exc)}") from None
@@ -334,7 +350,8 @@ class CloudFormation:
         try:
             self._call("delete_stack", StackName=stack_name)
         except ClientError as exc:
-            raise StackOperationFailed(stack_name, "DELETE_FAILED", [_message(exc)]) from None
+            raise StackOperationFailed(stack_name, StackStatus.DELETE_FAILED,
+                                       [_message(exc)]) from None
 
     def set_stack_policy(self, stack_name: str, policy: str) -> None:
         self._call("set_stack_policy", StackName=stack_name, StackPolicyBody=policy)
@@ -366,11 +383,11 @@ class CloudFormation:
             info = self.describe(stack_name)
             if on_poll:
                 on_poll(info, self.waits.clock() - started)
-            if info is None or info.status == "DELETE_COMPLETE":
+            if info is None or info.status.is_deleted():
                 if deleting:
                     return None
                 raise StackNotFound(stack_name)
-            if not info.status.endswith("_IN_PROGRESS"):
+            if not info.status.in_progress():
                 return info
             self._pause(label or stack_name, info.status, started, limit, delay)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -402,7 +419,8 @@ class CloudFormation:
 
     def create_change_set(self, stack_name: str, name: str, kind: str, template: str,
                           parameters: dict[str, str], tags: dict[str, str],
-                          description: str, include_nested: bool = False) -> str:
+                          description: str, include_nested: bool = False) -> str | None:
+        """The change set's id; None when AWS says the stack already is as sent."""
         if len(template.encode()) > MAX_TEMPLATE_BODY:
             raise ChangeSetFailed(stack_name, f"template is over {MAX_TEMPLATE_BODY} bytes; "
                                   "deploy the nested form (--nested), which uploads to S3")
@@ -418,13 +436,14 @@ class CloudFormation:
             return str(self._call("create_change_set", **kwargs)["Id"])
         except ClientError as exc:
             if any(marker in _message(exc) for marker in NO_CHANGES):
-                raise EmptyChangeSet(f"{stack_name}: no changes") from None
+                return None
             raise ChangeSetFailed(stack_name, _message(exc)) from None
 
     def wait_change_set(self, change_set_id: str, stack_name: str,
-                        on_poll: Callable[[str, float], None] | None = None) -> ChangeSet:
+                        on_poll: Callable[[str, float], None] | None = None) -> ChangeSet | None:
         """Poll until created, then read every page of its changes, with before/after
-        property values where the endpoint gives them. WaitTimedOut past the deadline."""
+        property values where the endpoint gives them; None (and the change set deleted)
+        when it failed for holding no change. WaitTimedOut past the deadline."""
         started = self.waits.clock()
         for delay in backoff():
             try:
@@ -432,14 +451,14 @@ class CloudFormation:
                                  IncludePropertyValues=True)
             except ClientError as exc:
                 raise ChangeSetFailed(stack_name, _message(exc)) from None
-            status = raw.get("Status", "")
-            if status == "FAILED":
+            status = ChangeSetStatus(raw.get("Status", ""))
+            if status == ChangeSetStatus.FAILED:
                 reason = raw.get("StatusReason", "") or "no reason given"
                 if any(marker in reason for marker in NO_CHANGES):
                     self.delete_change_set(change_set_id)
-                    raise EmptyChangeSet(f"{stack_name}: no changes")
+                    return None
                 raise ChangeSetFailed(stack_name, reason)
-            if status == "CREATE_COMPLETE":
+            if status == ChangeSetStatus.CREATE_COMPLETE:
                 changes = list(raw.get("Changes", []))
                 token = raw.get("NextToken")
                 while token:
@@ -463,9 +482,11 @@ class CloudFormation:
             self._call("execute_change_set", ChangeSetName=change_set_id)
         except ClientError as exc:
             # The endpoint refused or broke mid-operation: that stack's failure.
-            raise StackOperationFailed(stack_name, "EXECUTE_FAILED", [_message(exc)]) from None
+            raise StackOperationFailed(stack_name, ExecutionStatus.EXECUTE_FAILED,
+                                       [_message(exc)]) from None
         except AwsError as exc:
-            raise StackOperationFailed(stack_name, "EXECUTE_FAILED", [str(exc)]) from None
+            raise StackOperationFailed(stack_name, ExecutionStatus.EXECUTE_FAILED,
+                                       [str(exc)]) from None
 
     def update_tags(self, stack_name: str, tags: dict[str, str]) -> StackInfo:
         """Set a stack's tags, keeping its template and parameter values; wait for it."""
@@ -479,10 +500,11 @@ class CloudFormation:
                        Capabilities=CAPABILITIES,
                        Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
         except ClientError as exc:
-            raise StackOperationFailed(stack_name, "UPDATE_FAILED", [_message(exc)]) from None
+            raise StackOperationFailed(stack_name, StackStatus.UPDATE_FAILED,
+                                       [_message(exc)]) from None
         info = self.wait_stack(stack_name)
         assert info is not None
-        if info.status not in TERMINAL_OK:
+        if not info.status.is_success():
             raise StackOperationFailed(stack_name, info.status, [])
         return info
 

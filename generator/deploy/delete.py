@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.deploy.cfn import CloudFormation, StackInfo, WaitAbandoned, WaitTimedOut
-from generator.deploy.engine import Confirm, StackResult, stack_deadline
+from generator.deploy.engine import Confirm, StackResult
+from generator.deploy.status import Outcome, ResourceStatus, StackStatus
 from generator.errors import ConfirmationRequired, StackgenError, StackOperationFailed, UsageError
 from generator.render import Rendered
 from generator.ui import Console, Progress
@@ -94,18 +95,19 @@ class Deleter:
                 results.append(self._delete_one(stack, info))
             except KeyboardInterrupt:  # the delete goes on in AWS; we stop here
                 self.cfn.abandon.set()
-                results.append(StackResult(stack, info.name, "INTERRUPTED", reasons=[
+                results.append(StackResult(stack, info.name, Outcome.INTERRUPTED, reasons=[
                     f"interrupted while {info.name} was being deleted; CloudFormation "
                     "carries on without us: see `stackgen status`"]))
             if not results[-1].ok:
                 break  # what remains is upstream of the failure and still needed by it
-        if any(r.state in ("TIMED_OUT", "INTERRUPTED") for r in results):
+        if any(r.state in (Outcome.TIMED_OUT, Outcome.INTERRUPTED) for r in results):
             self._where([s for s, _ in plan.stacks])
         return results
 
     def deadline(self, stack: str) -> float:
-        return stack_deadline(self.cfn.waits, self.rendered.stacks[stack].template,
-                              self.children)
+        return self.cfn.waits.for_stack(
+            self.rendered.stacks[stack].template,
+            None if self.children is None else [c.template for c in self.children.stacks.values()])
 
     def _where(self, stacks: list[str]) -> None:
         names = {s: self.rendered.stacks[s].stack_name for s in stacks}
@@ -116,7 +118,8 @@ class Deleter:
             return
         self.console.line("where the stacks are now:")
         self.console.table(["stack", "name", "status"], [
-            [s, n, self.console.status(found[n].status if n in found else "DELETE_COMPLETE")]
+            [s, n, self.console.status(found[n].status if n in found
+                                  else StackStatus.DELETE_COMPLETE)]
             for s, n in names.items()])
 
     def _delete_one(self, stack: str, info: StackInfo) -> StackResult:
@@ -134,17 +137,19 @@ class Deleter:
             final = self.cfn.wait_stack(info.stack_id, on_poll=tick, deleting=True,
                                         deadline=deadline, label=info.name)
         except StackOperationFailed as exc:
-            return StackResult(stack, info.name, "FAILED", reasons=exc.reasons)
+            return StackResult(stack, info.name, Outcome.FAILED, reasons=exc.reasons)
         except WaitTimedOut as exc:
-            return StackResult(stack, info.name, "TIMED_OUT", reasons=[str(exc)])
+            return StackResult(stack, info.name, Outcome.TIMED_OUT, reasons=[str(exc)])
         except WaitAbandoned as exc:
-            return StackResult(stack, info.name, "INTERRUPTED", reasons=[str(exc)])
-        if final is not None and final.status != "DELETE_COMPLETE":
+            return StackResult(stack, info.name, Outcome.INTERRUPTED, reasons=[str(exc)])
+        if final is not None and not final.status.is_deleted():
             reasons = [f"{e.logical_id} ({e.resource_type}): {e.reason}"
                        for e in self.cfn.events_since(info.stack_id, last_seen)
-                       if e.status == "DELETE_FAILED" and e.reason]
+                       if e.status == ResourceStatus.DELETE_FAILED and e.reason]
             self.console.line(f"{self.console.status(final.status)} {stack}: {info.name}")
-            return StackResult(stack, info.name, "FAILED", reasons=reasons or [final.status])
-        self.console.line(f"{self.console.status('DELETE_COMPLETE')} {stack}: {info.name}")
-        return StackResult(stack, info.name, "DELETED")
+            return StackResult(stack, info.name, Outcome.FAILED,
+                               reasons=reasons or [final.status])
+        self.console.line(f"{self.console.status(StackStatus.DELETE_COMPLETE)} {stack}: "
+                          f"{info.name}")
+        return StackResult(stack, info.name, Outcome.DELETED)
 

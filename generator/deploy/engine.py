@@ -23,27 +23,23 @@ from typing import Protocol
 from generator import __version__
 from generator.context import logical_id
 from generator.deploy.cfn import (
-    TERMINAL_OK,
     ChangeSet,
     CloudFormation,
     StackInfo,
     WaitAbandoned,
-    Waits,
     WaitTimedOut,
 )
 from generator.deploy.resolve import Lookups, resolve
+from generator.deploy.status import Outcome, PlanState
 from generator.errors import (
     ChangeSetFailed,
-    EmptyChangeSet,
     StackgenError,
     StackOperationFailed,
     UsageError,
 )
 from generator.render import Rendered
 from generator.review.plan import (
-    CREATE,
     INFORMATIONAL_TAGS,
-    UPDATE,
     StackPlan,
     affected_outputs,
     deployed_digest,
@@ -63,14 +59,17 @@ from generator.yamlsrc import load_cfn
 class StackResult:
     stack: str
     stack_name: str
-    state: str  # CREATED UPDATED UNCHANGED DELETED FAILED BLOCKED DECLINED INTERRUPTED TIMED_OUT
+    state: Outcome
     outputs: dict[str, str] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
+    def __post_init__(self) -> None:
+        self.state = Outcome(self.state)
+
     @property
     def ok(self) -> bool:
-        return self.state in ("CREATED", "UPDATED", "UNCHANGED", "DELETED")
+        return self.state.ok()
 
 
 class DeployHooks(Protocol):
@@ -115,20 +114,6 @@ class Prepared:
 
 
 Confirm = Callable[[str], bool]
-
-
-def resource_types(template: str) -> set[str]:
-    resources = load_cfn(template).get("Resources") or {}
-    return {str(r.get("Type")) for r in resources.values()}
-
-
-def stack_deadline(waits: Waits, template: str, children: Rendered | None) -> float:
-    """How long a stack's operation may take: by the slowest resource type it holds;
-    the nested form's root, the sum of its children's (a bound: some run side by side)."""
-    if children is not None and "AWS::CloudFormation::Stack" in resource_types(template):
-        return sum(waits.for_types(resource_types(c.template))
-                   for c in children.stacks.values())
-    return waits.for_types(resource_types(template))
 
 
 def stack_policy(stateful: Sequence[str], exempt: Sequence[str] = ()) -> str:
@@ -178,14 +163,14 @@ class StackWork:
         deployed = self.cfn.describe_many(list(names.values()))
         by_stack = {s: deployed[n] for s, n in names.items() if n in deployed}
         for stack, info in by_stack.items():
-            if info.status in TERMINAL_OK or info.status.startswith("UPDATE_ROLLBACK_COMPLETE"):
+            if info.status.usable():
                 self.outputs[stack] = info.outputs
         for stack in selected:
             for up in self.rendered.graph.stacks[stack].upstream:
                 if up in selected or not require_upstream:
                     continue
                 found = by_stack.get(up)
-                if found is None or found.status not in TERMINAL_OK:
+                if found is None or not found.status.usable():
                     raise UsageError(
                         f"{stack} reads outputs of {up}, which is "
                         f"{'not deployed' if found is None else found.status}; "
@@ -200,8 +185,10 @@ class StackWork:
         return self.rendered.stacks[stack].stack_name
 
     def deadline(self, stack: str) -> float:
-        return stack_deadline(self.cfn.waits, self.rendered.stacks[stack].template,
-                              self.options.children)
+        children = self.options.children
+        return self.cfn.waits.for_stack(
+            self.rendered.stacks[stack].template,
+            None if children is None else [c.template for c in children.stacks.values()])
 
     def where(self, stacks: Sequence[str]) -> None:
         """After a timeout or an abandoned wait: what is where, as AWS says now."""
@@ -259,57 +246,56 @@ class StackWork:
         rendered = self.rendered.stacks[stack]
         params = self.prepare_params(stack)
         tags = self.tags(stack)
-        if current is not None and current.status == "REVIEW_IN_PROGRESS":
+        if current is not None and current.status.empty_shell():
             # A create change set that was never executed: the stack is an empty shell.
             if not dry:
                 self.cfn.delete_stack(name)
                 self.cfn.wait_stack(name, deleting=True)
             current = None
-        if current is not None and current.status == "ROLLBACK_COMPLETE":
+        if current is not None and current.status.must_recreate():
             if dry:
-                return StackResult(stack, name, "FAILED", reasons=[
-                    f"{name} is ROLLBACK_COMPLETE after a failed create; deploy re-creates it"])
-            if not self.confirm(f"{name} is ROLLBACK_COMPLETE after a failed create; "
+                return StackResult(stack, name, Outcome.FAILED, reasons=[
+                    f"{name} is {current.status} after a failed create; deploy re-creates it"])
+            if not self.confirm(f"{name} is {current.status} after a failed create; "
                                 "delete it and create it again?"):
-                return StackResult(stack, name, "DECLINED", reasons=["not re-created"])
+                return StackResult(stack, name, Outcome.DECLINED, reasons=["not re-created"])
             self.cfn.delete_stack(name)
             self.cfn.wait_stack(name, deleting=True)
             current = None
         if current is None:
             return Prepared(stack, name, "CREATE", rendered.template, params, tags, None, None)
-        if current.status.endswith("_IN_PROGRESS"):
-            return StackResult(stack, name, "FAILED",
+        if current.status.in_progress():
+            return StackResult(stack, name, Outcome.FAILED,
                                reasons=[f"{name} is busy ({current.status}); try again later"])
         deployed_template = self.cfn.template_body(name)
         if not self.options.force and self._unchanged(current, deployed_template,
                                                       rendered.template, params, tags):
             if not dry:
                 self.console.line(
-                    f"{self.console.status('UNCHANGED')} {stack}: {name} is up to date")
+                    f"{self.console.status(Outcome.UNCHANGED)} {stack}: {name} is up to date")
                 self._protect(name, current)
-            return StackResult(stack, name, "UNCHANGED", outputs=current.outputs)
+            return StackResult(stack, name, Outcome.UNCHANGED, outputs=current.outputs)
         return Prepared(stack, name, "UPDATE", rendered.template, params, tags, current,
                         deployed_template)
 
     def create_change_set(self, prepared: Prepared) -> ChangeSet | None:
         """Create and read the change set; None when it holds no changes."""
         cs_name = f"stackgen-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        try:
-            cs_id = self.cfn.create_change_set(
-                prepared.name, cs_name, prepared.kind, prepared.template, prepared.params,
-                prepared.tags, include_nested=self.options.nested,
-                description=f"stackgen {__version__}: {prepared.stack} of env "
-                            f"{self.rendered.env.name}")
-            try:
-                progress = Progress(self.console, prepared.stack,
-                                    self.cfn.waits.progress_every,
-                                    self.cfn.waits.change_set_seconds)
-                return self.cfn.wait_change_set(cs_id, prepared.name, on_poll=progress.tick)
-            except (ChangeSetFailed, WaitTimedOut, WaitAbandoned):
-                self._discard(prepared.name, prepared.kind, cs_id)
-                raise
-        except EmptyChangeSet:
+        cs_id = self.cfn.create_change_set(
+            prepared.name, cs_name, prepared.kind, prepared.template, prepared.params,
+            prepared.tags, include_nested=self.options.nested,
+            description=f"stackgen {__version__}: {prepared.stack} of env "
+                        f"{self.rendered.env.name}")
+        if cs_id is None:
             return None
+        try:
+            progress = Progress(self.console, prepared.stack,
+                                self.cfn.waits.progress_every,
+                                self.cfn.waits.change_set_seconds)
+            return self.cfn.wait_change_set(cs_id, prepared.name, on_poll=progress.tick)
+        except (ChangeSetFailed, WaitTimedOut, WaitAbandoned):
+            self._discard(prepared.name, prepared.kind, cs_id)
+            raise
 
     def review(self, prepared: Prepared, change_set: ChangeSet) -> StackPlan:
         """Everything a careful reviewer wants to know about one change set."""
@@ -327,7 +313,7 @@ class StackWork:
         return StackPlan(
             stack=prepared.stack,
             stack_name=prepared.name,
-            state=CREATE if prepared.kind == "CREATE" else UPDATE,
+            state=PlanState.CREATE if prepared.kind == "CREATE" else PlanState.UPDATE,
             template_sha256=self.rendered.stacks[prepared.stack].template_sha256,
             inputs_sha256=inputs_digest(prepared.params),
             change_set_id=change_set.id,
@@ -370,15 +356,20 @@ class StackWork:
             old = self.cfn.template_body(child_id) if child_id else ""
             templates = Templates(load_cfn(old) if old else {}, load_cfn(new), {}, {},
                                   self.rendered.env.config.region)
-            if change.nested_change_set:
-                child_set = self.cfn.wait_change_set(change.nested_change_set, child_id)
+            made = self.cfn.wait_change_set(change.nested_change_set, child_id) \
+                if change.nested_change_set else None
+            if made is not None:
+                child_set = made
+            elif change.nested_change_set:  # it failed for holding no change of its own
+                child_set = ChangeSet(id="", name="", stack_name=child_id, stack_id="",
+                                      kind="UPDATE", status="EMPTY")
             else:
                 child_set = ChangeSet(id="", name="", stack_name=child_id,
                                       stack_id="", kind="UPDATE", status="PREDICTED",
                                       changes=templates.predicted_changes())
             reviews.append(StackPlan(
                 stack=stack, stack_name=child_id or change.logical_id,
-                state=UPDATE, template_sha256=children.stacks[stack].template_sha256,
+                state=PlanState.UPDATE, template_sha256=children.stacks[stack].template_sha256,
                 change_set_id=child_set.id or None,
                 resources=resource_changes(child_set, templates),
                 template_diff=template_diff(old, new),
@@ -392,7 +383,7 @@ class StackWork:
         def meaningful(t: Mapping[str, str]) -> dict[str, str]:
             return {k: v for k, v in t.items() if k not in INFORMATIONAL_TAGS}
 
-        return (current.status in TERMINAL_OK and dict(params) == current.parameters
+        return (current.status.is_success() and dict(params) == current.parameters
                 and meaningful(tags) == meaningful(current.tags)
                 and deployed_template == template)
 
@@ -434,7 +425,8 @@ class Deployer(StackWork):
                         cause = blocked(stack)
                         if cause or self.stop.is_set():
                             pending.remove(stack)
-                            state = "INTERRUPTED" if self.stop.is_set() and not cause else "BLOCKED"
+                            state = Outcome.INTERRUPTED if self.stop.is_set() and not cause \
+                                else Outcome.BLOCKED
                             why = f"upstream {cause} did not deploy" if cause else "interrupted"
                             results[stack] = StackResult(stack, self._name(stack), state,
                                                          reasons=[why])
@@ -462,10 +454,10 @@ class Deployer(StackWork):
             # Let no worker outlive the run (one handed over as Ctrl-C landed included),
             # unless a second Ctrl-C said to stop waiting for them.
             pool.shutdown(wait=not self.cfn.abandon.is_set(), cancel_futures=True)
-        final = [results.get(s) or StackResult(s, self._name(s), "INTERRUPTED",
+        final = [results.get(s) or StackResult(s, self._name(s), Outcome.INTERRUPTED,
                                                reasons=["interrupted before it started"])
                  for s in selected]
-        if any(r.state == "TIMED_OUT" for r in final) or self.cfn.abandon.is_set():
+        if any(r.state == Outcome.TIMED_OUT for r in final) or self.cfn.abandon.is_set():
             self.where(selected)
         return final
 
@@ -483,7 +475,7 @@ class Deployer(StackWork):
             for fut, stack in running.items():
                 if stack not in results:
                     results[stack] = fut.result() if fut in done else StackResult(
-                        stack, self._name(stack), "INTERRUPTED",
+                        stack, self._name(stack), Outcome.INTERRUPTED,
                         reasons=["still running when we stopped waiting"])
 
     def _deploy_one(self, stack: str, current: StackInfo | None) -> StackResult:
@@ -492,16 +484,16 @@ class Deployer(StackWork):
         try:
             result = self._deploy(stack, name, current)
         except StackOperationFailed as exc:
-            result = StackResult(stack, name, "FAILED", reasons=exc.reasons or [str(exc)])
+            result = StackResult(stack, name, Outcome.FAILED, reasons=exc.reasons or [str(exc)])
         except WaitTimedOut as exc:
-            result = StackResult(stack, name, "TIMED_OUT", reasons=[str(exc)])
+            result = StackResult(stack, name, Outcome.TIMED_OUT, reasons=[str(exc)])
         except WaitAbandoned as exc:
-            result = StackResult(stack, name, "INTERRUPTED", reasons=[str(exc)])
+            result = StackResult(stack, name, Outcome.INTERRUPTED, reasons=[str(exc)])
         except StackgenError as exc:
-            result = StackResult(stack, name, "FAILED", reasons=[str(exc)])
+            result = StackResult(stack, name, Outcome.FAILED, reasons=[str(exc)])
         result.seconds = time.monotonic() - start
-        if result.state == "FAILED":
-            self.console.line(f"{self.console.status('FAILED')} {stack}: "
+        if result.state == Outcome.FAILED:
+            self.console.line(f"{self.console.status(Outcome.FAILED)} {stack}: "
                               f"{'; '.join(result.reasons)}")
         return result
 
@@ -513,18 +505,19 @@ class Deployer(StackWork):
             for stale in self.cfn.stale_change_sets(name):
                 self.cfn.delete_change_set(stale)
         if self.stop.is_set():
-            return StackResult(stack, name, "INTERRUPTED", reasons=["interrupted"])
+            return StackResult(stack, name, Outcome.INTERRUPTED, reasons=["interrupted"])
         change_set = self.create_change_set(prepared)
         tags = tag_changes(prepared.current.tags, prepared.tags) if prepared.current else []
         if change_set is None and tags:
-            review = StackPlan(stack=stack, stack_name=name, state=UPDATE,
+            review = StackPlan(stack=stack, stack_name=name, state=PlanState.UPDATE,
                                template_sha256=self.rendered.stacks[stack].template_sha256,
                                tags=tags)
             return self._update_tags(stack, name, review)
         if change_set is None:
-            self.console.line(f"{self.console.status('UNCHANGED')} {stack}: no changes")
+            self.console.line(f"{self.console.status(Outcome.UNCHANGED)} {stack}: no changes")
             info = prepared.current or self.cfn.describe(name)
-            return StackResult(stack, name, "UNCHANGED", outputs=info.outputs if info else {})
+            return StackResult(stack, name, Outcome.UNCHANGED,
+                               outputs=info.outputs if info else {})
         review = self.review(prepared, change_set)
         review.tags = tags
         return self._execute_reviewed(stack, name, prepared.kind, change_set.id, review)
@@ -542,11 +535,11 @@ class Deployer(StackWork):
             go = not self.stop.is_set() and (not ask or self.confirm(
                 f"update the tags of {name}?"))
         if not go:
-            state = "INTERRUPTED" if self.stop.is_set() else "DECLINED"
+            state = Outcome.INTERRUPTED if self.stop.is_set() else Outcome.DECLINED
             return StackResult(stack, name, state, reasons=["tags not updated"])
         info = self.cfn.update_tags(name, self.tags(stack))
         self.console.line(f"{self.console.status(info.status)} {stack}: {name} (tags)")
-        return StackResult(stack, name, "UPDATED", outputs=info.outputs)
+        return StackResult(stack, name, Outcome.UPDATED, outputs=info.outputs)
 
     def _execute_reviewed(self, stack: str, name: str, kind: str, change_set_id: str,
                           review: StackPlan, ask: bool = True) -> StackResult:
@@ -560,7 +553,7 @@ class Deployer(StackWork):
             blocked = review.blocked_by_guard(self.options.allow_replace)
             if blocked:
                 self._discard(name, kind, change_set_id)
-                return StackResult(stack, name, "FAILED", reasons=[
+                return StackResult(stack, name, Outcome.FAILED, reasons=[
                     f"guard: {r.logical_id} ({r.resource_type}) would be "
                     f"{'removed' if r.action == 'Remove' else 'replaced'}, losing its data; "
                     f"rerun with --allow-replace {r.logical_id} if that is intended"
@@ -568,14 +561,14 @@ class Deployer(StackWork):
             # A new stack grants nothing that ran before; an update that does needs a yes.
             if kind == "UPDATE" and review.broadens and not self.options.approve_broadening:
                 self._discard(name, kind, change_set_id)
-                return StackResult(stack, name, "FAILED", reasons=[
+                return StackResult(stack, name, Outcome.FAILED, reasons=[
                     "guard: this change broadens access (" + "; ".join(review.widened_access)
                     + "); review the security tables, then rerun with --approve-broadening"])
             go = not self.stop.is_set() and (
                 not ask or self.confirm(f"execute this change set on {name}?"))
         if not go:
             self._discard(name, kind, change_set_id)
-            state = "INTERRUPTED" if self.stop.is_set() else "DECLINED"
+            state = Outcome.INTERRUPTED if self.stop.is_set() else Outcome.DECLINED
             return StackResult(stack, name, state, reasons=["change set not executed"])
         hooks = self.options.hooks
         if hooks is not None:
@@ -583,7 +576,7 @@ class Deployer(StackWork):
                 hooks.before_execute(stack, name, kind, self.prepare_params(stack))
             except StackgenError as exc:
                 self._discard(name, kind, change_set_id)
-                return StackResult(stack, name, "FAILED", reasons=[str(exc)])
+                return StackResult(stack, name, Outcome.FAILED, reasons=[str(exc)])
         allowed = [r.logical_id for r in review.resources if r.endangers_data]
         with self._policy_opened(name, kind, allowed):
             info = self._execute(stack, name, change_set_id)
@@ -593,7 +586,7 @@ class Deployer(StackWork):
         self.console.line(f"{self.console.status(info.status)} {stack}: {name}")
         for key in sorted(info.outputs):
             self.console.line(f"    {key} = {info.outputs[key]}")
-        return StackResult(stack, name, "CREATED" if kind == "CREATE" else "UPDATED",
+        return StackResult(stack, name, Outcome.CREATED if kind == "CREATE" else Outcome.UPDATED,
                            outputs=info.outputs)
 
     def _execute(self, stack: str, name: str, change_set_id: str) -> StackInfo:
@@ -609,14 +602,14 @@ class Deployer(StackWork):
                 last_seen = event.id
                 progress.last_event = event
                 self.console.event(stack, event)
-                if event.status.endswith("_FAILED") and event.reason:
+                if event.status.failed() and event.reason:
                     failures.append(f"{event.logical_id} ({event.resource_type}): {event.reason}")
             if current is not None:
                 progress.tick(current.status, elapsed)
 
         info = self.cfn.wait_stack(name, on_poll=stream, deadline=deadline)
         assert info is not None
-        if info.status not in TERMINAL_OK:
+        if not info.status.is_success():
             if self.options.hooks is not None:  # the stopped task's reason, not "did not stabilize"
                 failures += self.options.hooks.diagnose(stack, name)
             raise StackOperationFailed(name, info.status, failures)

@@ -14,11 +14,9 @@ from collections.abc import Iterable, Mapping
 
 from generator.deploy.cfn import StackInfo
 from generator.deploy.engine import Deployer, StackResult
+from generator.deploy.status import Outcome, PlanState
 from generator.errors import ChangeSetFailed, StackgenError
 from generator.review.plan import (
-    CREATE,
-    RECREATE,
-    UNCHANGED,
     Plan,
     StackPlan,
     beyond_review,
@@ -58,16 +56,16 @@ def moved(planned: StackPlan, current: StackInfo | None, deployed_template: str 
         return "its rendered template changed since the plan"
     if planned.rendered_sha256 and rendered_sha256 != planned.rendered_sha256:
         return "its rendered parameters or tags changed since the plan"
-    if planned.state == CREATE:
+    if planned.state == PlanState.CREATE:
         if current is None:
             return "the stack its change set creates was deleted since the plan"
-        if current.status != "REVIEW_IN_PROGRESS":
+        if not current.status.empty_shell():
             return f"the stack was created since the plan (now {current.status})"
         if planned.stack_id and current.stack_id != planned.stack_id:
             return "the stack its change set creates was made again since the plan"
         return None
     if planned.deployed_status is None:  # planned as not deployed: created after upstream
-        if current is not None and current.status != "REVIEW_IN_PROGRESS":
+        if current is not None and not current.status.empty_shell():
             return f"the stack was created since the plan (now {current.status})"
         return None
     if current is None or deployed_template is None:
@@ -102,7 +100,7 @@ class PlanRunner(Deployer):
     def _moved_now(self, stack: str, current: StackInfo | None) -> str | None:
         planned = self.planned[stack]
         template = None
-        if current is not None and current.status != "REVIEW_IN_PROGRESS":
+        if current is not None and not current.status.empty_shell():
             template = self.cfn.template_body(self._name(stack))
         return moved(planned, current, template, self.rendered.stacks[stack].template_sha256,
                      self._rendered_sha(stack))
@@ -134,7 +132,7 @@ class PlanRunner(Deployer):
             if not why:
                 why = self._guard(planned)
             if why:
-                refused.append(StackResult(stack, planned.stack_name, "FAILED", reasons=[
+                refused.append(StackResult(stack, planned.stack_name, Outcome.FAILED, reasons=[
                     f"stale plan: {why}; {RUN_PLAN_AGAIN}"]))
         return refused
 
@@ -154,7 +152,7 @@ class PlanRunner(Deployer):
             if not planned.change_set_id:
                 continue
             try:
-                self._discard(planned.stack_name, "CREATE" if planned.state == CREATE
+                self._discard(planned.stack_name, "CREATE" if planned.state == PlanState.CREATE
                               else "UPDATE", planned.change_set_id)
             except StackgenError as exc:  # cleanup is best effort; say what stays
                 self.console.line(f"{stack}: its planned change set stays ({exc})")
@@ -162,7 +160,8 @@ class PlanRunner(Deployer):
     def run(self) -> list[StackResult]:
         results = super().run()
         # A stack that never ran (upstream failed, interrupted) leaves no change set behind.
-        self.discard_all([r.stack for r in results if r.state in ("BLOCKED", "INTERRUPTED")])
+        self.discard_all([r.stack for r in results
+                          if r.state in (Outcome.BLOCKED, Outcome.INTERRUPTED)])
         return results
 
     # --- the run ----------------------------------------------------------------
@@ -177,39 +176,40 @@ class PlanRunner(Deployer):
             if planned.change_set_id:
                 self.cfn.delete_change_set(planned.change_set_id)
             return self._made_now(stack, name, current, planned)
-        if planned.state == UNCHANGED:
-            self.console.line(f"{self.console.status('UNCHANGED')} {stack}: {name} is up to date")
+        if planned.state == PlanState.UNCHANGED:
+            self.console.line(f"{self.console.status(Outcome.UNCHANGED)} {stack}: "
+                              f"{name} is up to date")
             if current is not None:
                 self._protect(name, current)
-            return StackResult(stack, name, "UNCHANGED",
+            return StackResult(stack, name, Outcome.UNCHANGED,
                                outputs=current.outputs if current else {})
         if self.strict:  # time passed since verify(): check again right before executing
             why = self._moved_now(stack, self.cfn.describe(name))
             if why:
                 return self._refuse(stack, name, planned, why)
         if self.stop.is_set():
-            return StackResult(stack, name, "INTERRUPTED", reasons=["interrupted"])
+            return StackResult(stack, name, Outcome.INTERRUPTED, reasons=["interrupted"])
         if planned.change_set_id is None:  # tags alone
             return self._update_tags(stack, name, planned, ask=False)
-        kind = "CREATE" if planned.state == CREATE else "UPDATE"
+        kind = "CREATE" if planned.state == PlanState.CREATE else "UPDATE"
         return self._execute_reviewed(stack, name, kind, planned.change_set_id, planned,
                                       ask=False)
 
     def _refuse(self, stack: str, name: str, planned: StackPlan, why: str) -> StackResult:
         if planned.change_set_id:
-            self._discard(name, "CREATE" if planned.state == CREATE else "UPDATE",
+            self._discard(name, "CREATE" if planned.state == PlanState.CREATE else "UPDATE",
                           planned.change_set_id)
-        return StackResult(stack, name, "FAILED", reasons=[f"stale plan: {why}; "
+        return StackResult(stack, name, Outcome.FAILED, reasons=[f"stale plan: {why}; "
                                                            f"{RUN_PLAN_AGAIN}"])
 
     def _made_now(self, stack: str, name: str, current: StackInfo | None,
                   planned: StackPlan) -> StackResult:
         """The change set made with the inputs known now, held to the plan's review."""
-        if planned.state == UNCHANGED and self.strict:
+        if planned.state == PlanState.UNCHANGED and self.strict:
             return self._refuse(stack, name, planned, "an upstream this apply executed changed "
                                 "outputs it reads, which the plan did not show")
-        if planned.state == RECREATE and current is not None and \
-                current.status == "ROLLBACK_COMPLETE":
+        if planned.state == PlanState.RECREATE and current is not None and \
+                current.status.must_recreate():
             # Approved with the review: a failed create holds nothing; make it again.
             self.cfn.delete_stack(name)
             self.cfn.wait_stack(name, deleting=True)
@@ -221,13 +221,14 @@ class PlanRunner(Deployer):
             for stale in self.cfn.stale_change_sets(name):
                 self.cfn.delete_change_set(stale)
         if self.stop.is_set():
-            return StackResult(stack, name, "INTERRUPTED", reasons=["interrupted"])
+            return StackResult(stack, name, Outcome.INTERRUPTED, reasons=["interrupted"])
         change_set = self.create_change_set(prepared)
         tags = tag_changes(prepared.current.tags, prepared.tags) if prepared.current else []
         if change_set is None and not tags:
-            self.console.line(f"{self.console.status('UNCHANGED')} {stack}: no changes")
+            self.console.line(f"{self.console.status(Outcome.UNCHANGED)} {stack}: no changes")
             info = prepared.current or self.cfn.describe(name)
-            return StackResult(stack, name, "UNCHANGED", outputs=info.outputs if info else {})
+            return StackResult(stack, name, Outcome.UNCHANGED,
+                               outputs=info.outputs if info else {})
         if change_set is None:
             review = StackPlan(stack=stack, stack_name=name, state=planned.state,
                                template_sha256=planned.template_sha256, tags=tags)
@@ -235,14 +236,14 @@ class PlanRunner(Deployer):
             review = self.review(prepared, change_set)
             review.tags = tags
         beyond = beyond_review(planned, review)
-        if planned.state == UNCHANGED:
+        if planned.state == PlanState.UNCHANGED:
             beyond.insert(0, "the review showed no change here")
         if {(t.key, t.new) for t in tags} - {(t.key, t.new) for t in planned.tags}:
             beyond.append("tags the review did not show")
         if beyond and self.strict:
             if change_set is not None:
                 self._discard(name, prepared.kind, change_set.id)
-            return StackResult(stack, name, "FAILED", reasons=[
+            return StackResult(stack, name, Outcome.FAILED, reasons=[
                 f"its change set goes beyond the plan: {'; '.join(beyond)}; {RUN_PLAN_AGAIN}"])
         if beyond:
             self.console.line(self.console.style(

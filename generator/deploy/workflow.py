@@ -25,6 +25,7 @@ from generator.deploy.preflight import CERT_STACK, check_delegation
 from generator.deploy.resolve import Lookups
 from generator.deploy.runner import ApprovedRunner, PlanRunner, check_target
 from generator.deploy.session import Aws, connect, git_commit
+from generator.deploy.status import Outcome
 from generator.ecs.deploy_hooks import EcsHooks, hooks_for
 from generator.errors import StackgenError, UsageError
 from generator.forecast.runner import Forecast
@@ -207,7 +208,7 @@ def deploy(env: Env, confirm: Confirm, stacks: Sequence[str], force: bool,
                                     f"(env '{env.rendered.env.name}')?"):
             runner.discard_all()
             return [StackResult(s.stack, s.stack_name,
-                                "DECLINED" if s.changes else "UNCHANGED",
+                                Outcome.DECLINED if s.changes else Outcome.UNCHANGED,
                                 reasons=["not approved"] if s.changes else [])
                     for s in whole.stacks]
         results = runner.run()
@@ -223,7 +224,7 @@ def verified(env: Env, hooks: EcsHooks | None, results: list[StackResult]) -> li
     try:
         checked = hooks.verify()
     except StackgenError as exc:
-        return [StackResult("verify", ecs.stack_name, "FAILED", reasons=[str(exc)])]
+        return [StackResult("verify", ecs.stack_name, Outcome.FAILED, reasons=[str(exc)])]
     for line in checked.checks:
         env.console.line(f"verified: {line}")
     for line in checked.notes:
@@ -281,7 +282,7 @@ def apply(env: Env, confirm: Confirm, saved: Plan,
         show_plan(env.console, saved, diff=False)
         if changing and not confirm(f"execute the plan's changes to {', '.join(changing)}?"):
             return [StackResult(s.stack, s.stack_name,
-                                "DECLINED" if s.changes else "UNCHANGED",
+                                Outcome.DECLINED if s.changes else Outcome.UNCHANGED,
                                 reasons=["not approved"] if s.changes else [])
                     for s in saved.stacks]
         results = runner.run()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from generator.deploy.cfn import CloudFormation
 from generator.deploy.engine import DeployOptions, StackWork
 from generator.deploy.resolve import Lookups
+from generator.deploy.status import Outcome
 from generator.render import Rendered
 from generator.review.plan import param_changes, tag_changes, template_diff
 from generator.review.report import short
@@ -32,7 +33,7 @@ def diff_env(rendered: Rendered, cfn: CloudFormation, lookups: Lookups, console:
         tags = tag_changes(info.tags, work.tags(stack))
         text = template_diff(cfn.template_body(name), rendered.stacks[stack].template)
         if not changes and not tags and not text:
-            console.line(f"{console.status('UNCHANGED')} {stack}: no differences")
+            console.line(f"{console.status(Outcome.UNCHANGED)} {stack}: no differences")
             continue
         console.line(console.style(f"{stack} ({name})", bold=True))
         for p in changes:

@@ -12,13 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 import msgspec
 
 from generator.deploy.cfn import CloudFormation, backoff
+from generator.deploy.status import DriftState
 from generator.errors import AwsError, StackNotFound
 from generator.ui import Console
 
-DRIFTED = "DRIFTED"
-IN_SYNC = "IN_SYNC"
-NOT_DEPLOYED = "NOT_DEPLOYED"
-UNKNOWN = "UNKNOWN"  # detection failed or timed out: say why, never guess
+DRIFTED = DriftState.DRIFTED
+IN_SYNC = DriftState.IN_SYNC
+NOT_DEPLOYED = DriftState.NOT_DEPLOYED
+UNKNOWN = DriftState.UNKNOWN  # detection failed or timed out: say why, never guess
 DEADLINE_SECONDS = 600.0
 
 

@@ -20,6 +20,7 @@ import yaml
 
 from generator import __version__, secrets
 from generator.deploy.cfn import ChangeSet
+from generator.deploy.status import PlanState
 from generator.review.cost import EnvCost
 from generator.review.risk import Templates, create_only_properties, is_stateful
 from generator.review.security import SecurityTables
@@ -31,14 +32,6 @@ SCHEMA_VERSION = 1
 
 # Tags that describe the run, not the stack: they never make a stack "changed".
 INFORMATIONAL_TAGS = ("stackgen:version", "stackgen:commit")
-
-# A stack's place in the plan.
-CREATE = "create"
-UPDATE = "update"
-UNCHANGED = "unchanged"
-AFTER_UPSTREAM_CREATE = "created after upstream"
-AFTER_UPSTREAM_APPLY = "changes after upstream apply"
-RECREATE = "re-created after a failed create"  # deploy only: a ROLLBACK_COMPLETE stack
 
 
 class ParamChange(msgspec.Struct, kw_only=True):
@@ -84,7 +77,7 @@ class ResourceChange(msgspec.Struct, kw_only=True):
 class StackPlan(msgspec.Struct, kw_only=True):
     stack: str
     stack_name: str
-    state: str
+    state: PlanState
     template_sha256: str
     inputs_sha256: str = ""  # the parameter values the change set was made with
     change_set_id: str | None = None
@@ -104,9 +97,12 @@ class StackPlan(msgspec.Struct, kw_only=True):
     changed_outputs: list[str] = []
     nested: list[StackPlan] = []  # the nested stacks' own change sets, reviewed the same way
 
+    def __post_init__(self) -> None:  # a plain string in: its typed state out
+        self.state = PlanState(self.state)
+
     @property
     def changes(self) -> bool:
-        return self.state != UNCHANGED
+        return self.state.changes()
 
     @property
     def widened_access(self) -> list[str]:
@@ -120,7 +116,7 @@ class StackPlan(msgspec.Struct, kw_only=True):
     @property
     def predicted(self) -> bool:
         """Reviewed from templates: its change set can only be made once upstream ran."""
-        return self.state in (AFTER_UPSTREAM_CREATE, AFTER_UPSTREAM_APPLY, RECREATE)
+        return self.state.predicted()
 
     def all_resources(self) -> list[ResourceChange]:
         return self.resources + [r for child in self.nested for r in child.all_resources()]

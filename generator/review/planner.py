@@ -14,6 +14,7 @@ from typing import Any
 from generator.deploy.cfn import ChangeSet, StackInfo
 from generator.deploy.engine import Prepared, StackResult, StackWork
 from generator.deploy.resolve import cfn_value, resolve
+from generator.deploy.status import Outcome, PlanState
 from generator.errors import StackgenError
 from generator.lint.values import placeholder
 from generator.review import prices
@@ -21,12 +22,6 @@ from generator.review.cost import EnvCost, Side, env_cost
 from generator.review.drift import detect
 from generator.review.picture import diagram
 from generator.review.plan import (
-    AFTER_UPSTREAM_APPLY,
-    AFTER_UPSTREAM_CREATE,
-    CREATE,
-    RECREATE,
-    UNCHANGED,
-    UPDATE,
     Plan,
     StackPlan,
     deployed_digest,
@@ -55,7 +50,7 @@ class Planner(StackWork):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sides: dict[str, tuple[Side, Side]] = {}  # deployed and rendered, by review()
-        self.states: dict[str, str] = {}
+        self.states: dict[str, PlanState] = {}
 
     def plan(self) -> Plan:
         selected = self.selected()
@@ -66,7 +61,7 @@ class Planner(StackWork):
         for stack in selected:
             upstream = [u for u in graph.stacks[stack].upstream if u in plans]
             new_upstream = [u for u in upstream
-                            if plans[u].state in (CREATE, AFTER_UPSTREAM_CREATE, RECREATE)]
+                            if plans[u].state.creates()]
             missing = [u for u in graph.stacks[stack].upstream
                        if u not in plans and u not in self.outputs]
             current = deployed.get(stack)
@@ -119,12 +114,13 @@ class Planner(StackWork):
         if stack in self.sides:
             return self.sides[stack]
         new = Side(load_cfn(self.rendered.stacks[stack].template), self._predicted_params(stack))
-        if current is None or self.states.get(stack) in (CREATE, AFTER_UPSTREAM_CREATE, RECREATE):
+        state = self.states.get(stack)
+        if current is None or (state is not None and state.creates()):
             return Side({}, {}), new
         old = self._deployed_template(stack, current)
         if old is None:
             return Side({}, {}), new
-        if self.states.get(stack) == UNCHANGED:  # the plan found it equal to what runs
+        if state == PlanState.UNCHANGED:  # the plan found it equal to what runs
             return new, new
         return Side(load_cfn(old), current.parameters), new
 
@@ -132,7 +128,7 @@ class Planner(StackWork):
         """Detect drift on the stacks the plan changes; a changed resource that drifted
         tells the reviewer the apply overwrites a hand change."""
         changing = {s.stack: s.stack_name for s in plan.stacks
-                    if s.resources and s.state != CREATE and s.stack_id}
+                    if s.resources and s.state != PlanState.CREATE and s.stack_id}
         for found in detect(self.cfn, changing):
             stack_plan = next(p for p in plan.stacks if p.stack == found.stack)
             for change in stack_plan.resources:
@@ -152,7 +148,7 @@ class Planner(StackWork):
         return diagram(self.rendered.graph, docs, actions)
 
     def _deployed_template(self, stack: str, current: StackInfo | None) -> str | None:
-        if current is None or current.status == "REVIEW_IN_PROGRESS":
+        if current is None or current.status.empty_shell():
             return None
         if stack not in self._templates:
             self._templates[stack] = self.cfn.template_body(self._name(stack))
@@ -188,9 +184,10 @@ class Planner(StackWork):
         """A stack whose inputs come from stacks not created or applied yet: its changes
         are predicted from the templates (inputs it reads from them count as changing),
         and its change set is made during the run, then held to this review."""
-        if current is not None and current.status == "REVIEW_IN_PROGRESS":
+        if current is not None and current.status.empty_shell():
             current = None  # an empty shell: the run creates the stack
-        state = AFTER_UPSTREAM_CREATE if current is None else AFTER_UPSTREAM_APPLY
+        state = PlanState.AFTER_UPSTREAM_CREATE if current is None \
+            else PlanState.AFTER_UPSTREAM_APPLY
         waits = set(waiting_for)
         unknown = {i.param for i in self.rendered.graph.stacks[stack].inputs if i.stack in waits}
         templates = self._templates_of(stack, current, self._known_params(stack, waits))
@@ -221,14 +218,13 @@ class Planner(StackWork):
         sha = self.rendered.stacks[stack].template_sha256
         prepared = self.prepare(stack, current, dry=True)
         if isinstance(prepared, StackResult):
-            if prepared.state == "UNCHANGED":
-                plan = StackPlan(stack=stack, stack_name=self._name(stack), state=UNCHANGED,
-                                 template_sha256=sha)
+            if prepared.state == Outcome.UNCHANGED:
+                plan = StackPlan(stack=stack, stack_name=self._name(stack),
+                                 state=PlanState.UNCHANGED, template_sha256=sha)
                 return self._record(plan, current, self.prepare_params(stack))
-            if self.recreate_failed and current is not None and \
-                    current.status == "ROLLBACK_COMPLETE":
+            if self.recreate_failed and current is not None and current.status.must_recreate():
                 plan = self._placeholder(stack, None, [])
-                plan.state = RECREATE
+                plan.state = PlanState.RECREATE
                 return plan
             raise StackgenError(f"cannot plan {stack}: {'; '.join(prepared.reasons)}")
         if prepared.deployed_template is not None:
@@ -239,8 +235,8 @@ class Planner(StackWork):
             # Template and parameters match; a tag change alone is still a change
             # (on AWS a change set may hold no resource change for it).
             plan = StackPlan(stack=stack, stack_name=self._name(stack),
-                             state=UPDATE if tags else UNCHANGED, template_sha256=sha,
-                             tags=tags)
+                             state=PlanState.UPDATE if tags else PlanState.UNCHANGED,
+                             template_sha256=sha, tags=tags)
         else:
             plan = self.review(prepared, change_set)
             plan.tags = tags
@@ -260,10 +256,10 @@ class Planner(StackWork):
             if up is not None and i.output in up.changed_outputs:
                 mine.ripple.append(f"{i.param} ← {i.stack}.{i.output}")
                 params.add(i.param)
-        if not params or mine.state == CREATE:
+        if not params or mine.state == PlanState.CREATE:
             return
-        if mine.state == UNCHANGED:
-            mine.state = AFTER_UPSTREAM_APPLY
+        if mine.state == PlanState.UNCHANGED:
+            mine.state = PlanState.AFTER_UPSTREAM_APPLY
         templates = Templates({}, load_cfn(self.rendered.stacks[stack].template), {}, {},
                               self.rendered.env.config.region)
         mine.resources = merge_changes(mine.resources, ripple_changes(templates, params))

@@ -5,14 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from generator.deploy.status import Outcome, PlanState
 from generator.review.cost import EnvCost, money, signed
 from generator.review.plan import (
-    AFTER_UPSTREAM_APPLY,
-    AFTER_UPSTREAM_CREATE,
-    CREATE,
-    RECREATE,
-    UNCHANGED,
-    UPDATE,
     Plan,
     StackPlan,
 )
@@ -162,11 +157,11 @@ def show_cost(console: Console, cost: EnvCost | None) -> None:
 
 def show_plan(console: Console, plan: Plan, diff: bool) -> None:
     for stack in plan.stacks:
-        if stack.state == UNCHANGED:
-            console.line(f"{console.status('UNCHANGED')} {stack.stack}: no changes")
+        if stack.state == PlanState.UNCHANGED:
+            console.line(f"{console.status(Outcome.UNCHANGED)} {stack.stack}: no changes")
             continue
         show_review(console, stack, diff=diff)
-    changing = [s for s in plan.stacks if s.state != UNCHANGED]
+    changing = [s for s in plan.stacks if s.state != PlanState.UNCHANGED]
     show_forecast(console, plan)
     show_cost(console, plan.cost)
     console.line()
@@ -198,8 +193,9 @@ def show_forecast(console: Console, plan: Plan) -> None:
         console.line(f"    fix: {n.fix}")
 
 
-SYMBOL = {CREATE: "🆕", UPDATE: "✏️", UNCHANGED: "✅",
-          AFTER_UPSTREAM_CREATE: "⏳", AFTER_UPSTREAM_APPLY: "⏳", RECREATE: "🔁"}
+SYMBOL = {PlanState.CREATE: "🆕", PlanState.UPDATE: "✏️", PlanState.UNCHANGED: "✅",
+          PlanState.AFTER_UPSTREAM_CREATE: "⏳", PlanState.AFTER_UPSTREAM_APPLY: "⏳",
+          PlanState.RECREATE: "🔁"}
 
 
 def _cell(value: Any) -> str:
@@ -222,7 +218,7 @@ def markdown(plan: Plan) -> str:
         out += ["", "<details open>", "<summary>Picture of the change</summary>", "",
                 "```mermaid", plan.picture.rstrip("\n"), "```", "", "</details>"]
     for s in plan.stacks:
-        if s.state == UNCHANGED:
+        if s.state == PlanState.UNCHANGED:
             continue
         marks = risks(s)
         summary = f"{'⚠️ ' if marks else ''}<b>{s.stack}</b> ({s.stack_name}): {s.state}"

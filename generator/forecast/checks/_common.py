@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.deploy.status import StackStatus
 from generator.forecast.account import Account, ApiError
 from generator.forecast.instances import InstanceType, lookup
 from generator.forecast.model import Check, Finding, Subject
@@ -44,7 +45,7 @@ def deployed_stack(account: Account, stack_name: str) -> dict[str, Any] | None:
         if exc.code == "ValidationError":  # CloudFormation's "Stack ... does not exist"
             return None
         raise
-    live = [s for s in stacks if s.get("StackStatus") != "DELETE_COMPLETE"]
+    live = [s for s in stacks if not StackStatus(s.get("StackStatus", "")).is_deleted()]
     return live[0] if live else None
 
 
