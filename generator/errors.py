@@ -65,12 +65,6 @@ class StackNotFound(StackgenError):
         self.stack_name = stack_name
 
 
-class EmptyChangeSet(StackgenError):
-    """The change set holds no changes: the stack is already as rendered."""
-
-    exit_code = 0
-
-
 class ChangeSetFailed(StackgenError):
     exit_code = 1
 

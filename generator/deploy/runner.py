@@ -126,7 +126,9 @@ class PlanRunner(Deployer):
                     why = "the upstream outputs it reads changed since the plan"
             if not why and planned.change_set_id:
                 try:
-                    self.cfn.wait_change_set(planned.change_set_id, planned.stack_name)
+                    if self.cfn.wait_change_set(planned.change_set_id,
+                                                planned.stack_name) is None:
+                        why = "its change set is gone or no longer executable (no changes)"
                 except ChangeSetFailed as exc:
                     why = f"its change set is gone or no longer executable ({exc.reason})"
             if not why:
