@@ -56,8 +56,13 @@ def _usage_exit(exc: click.UsageError) -> NoReturn:
     sys.exit(exc.exit_code)
 
 
+# Set by a command whose flags change what an error exits with (plan --detailed-exitcode).
+ERRORS_EXIT = "stackgen.errors_exit"
+
+
 class StackgenGroup(click.Group):
-    """Turns expected errors into one line on stderr and an exit code, no traceback."""
+    """The one place exit codes are decided: a command returns its code (None: 0), an
+    expected error becomes one line on stderr and its code, never a traceback."""
 
     def make_context(self, info_name: str | None, args: list[str],
                      parent: click.Context | None = None, **extra: Any) -> click.Context:
@@ -68,15 +73,18 @@ class StackgenGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            code = super().invoke(ctx)
         except click.UsageError as exc:
             _usage_exit(exc)
         except StackgenError as exc:
             click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            sys.exit(ctx.meta.get(ERRORS_EXIT, exc.exit_code))
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        if code:
+            sys.exit(code)
+        return None
 
 
 @click.group(cls=StackgenGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -134,30 +142,31 @@ def render(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
            overrides: tuple[str, ...], stacks: tuple[str, ...], out: Path | None) -> None:
     """Render templates, parameters files, the nested root and a manifest."""
     from generator.errors import UsageError
-    from generator.render import preflight, write
-    from generator.render import render as do_render
+    from generator.render import write_all
 
     names = _env_names(app, env_names, all_envs)
     if out and len(names) > 1:
         raise UsageError("--out takes one env; omit it to write build/<env>/ for each")
-    # Validate every env before writing any file: bad input leaves nothing behind.
-    results = [do_render(_load(app, n, overrides), app.templates_dir, app.jinja_cache)
-               for n in names]
+    results = _render_all(app, names, overrides)
     for rendered in results:
-        unknown = sorted(set(stacks) - set(rendered.stacks))
-        if unknown:
-            raise UsageError(
-                f"--stack {unknown[0]}: not a stack of env '{rendered.env.name}'; stacks: "
-                f"{', '.join(rendered.graph.order)}"
-            )
-    for rendered in results:  # every output checked before any is written
-        preflight(rendered, out or app.build_dir / rendered.env.name, set(stacks) or None)
-    for rendered in results:
-        out_dir = out or app.build_dir / rendered.env.name
-        written = write(rendered, out_dir, set(stacks) or None)
+        rendered.select(stacks)
+
+    def out_dir(rendered: Rendered) -> Path:
+        return out or app.build_dir / rendered.env.name
+
+    for rendered, written in zip(results, write_all(results, out_dir, set(stacks) or None),
+                                 strict=True):
         count = len(stacks) if stacks else len(rendered.stacks)
-        click.echo(f"rendered {count} stacks of env '{rendered.env.name}' into {out_dir}/ "
-                   f"({len(written)} files)")
+        click.echo(f"rendered {count} stacks of env '{rendered.env.name}' into "
+                   f"{out_dir(rendered)}/ ({len(written)} files)")
+
+
+def _render_all(app: AppContext, names: list[str], overrides: tuple[str, ...]) -> list[Rendered]:
+    """Every env rendered, and so validated, before anything is written or linted."""
+    from generator.render import render as do_render
+
+    return [do_render(_load(app, name, overrides), app.templates_dir, app.jinja_cache)
+            for name in names]
 
 
 def _env_names(app: AppContext, env_names: tuple[str, ...], all_envs: bool) -> list[str]:
@@ -243,7 +252,7 @@ def graph(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
 @click.option("--no-cache", is_flag=True, help="lint every template even if unchanged")
 @pass_app
 def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides: tuple[str, ...],
-         fmt: str, output: Path | None, fail_on: str, strict: bool, no_cache: bool) -> None:
+         fmt: str, output: Path | None, fail_on: str, strict: bool, no_cache: bool) -> int:
     """Render, then lint every template (nested root included) with each env's values.
 
     Exit 0 when clean, 1 on findings at or above --fail-on, 2 on bad input.
@@ -251,22 +260,17 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
     from generator.lint import report
     from generator.lint.engine import Linter, failing
     from generator.lint.targets import targets_for
-    from generator.render import check_writable, preflight, write, write_file
-    from generator.render import render as do_render
+    from generator.render import check_writable, write_all, write_file
 
-    names = _env_names(app, env_names, all_envs)
-    # Validate and render every env before writing or linting any: bad input fails fast.
-    envs = [do_render(_load(app, name, overrides), app.templates_dir, app.jinja_cache)
-            for name in names]
-    for rendered in envs:
-        preflight(rendered, app.build_dir / rendered.env.name)
+    envs = _render_all(app, _env_names(app, env_names, all_envs), overrides)
     if output:
         check_writable(output.parent, [output], output)
-    targets = []
-    for rendered in envs:
-        out_dir = app.build_dir / rendered.env.name
-        write(rendered, out_dir)
-        targets += targets_for(rendered, out_dir)
+
+    def out_dir(rendered: Rendered) -> Path:
+        return app.build_dir / rendered.env.name
+
+    write_all(envs, out_dir)
+    targets = [t for rendered in envs for t in targets_for(rendered, out_dir(rendered))]
     findings = Linter(None if no_cache else app.state_dir / "lint-cache").lint(targets)
     color = app.color if app.color is not None else (output is None and sys.stdout.isatty())
     body = report.formatted(fmt, findings, targets, color)
@@ -275,8 +279,7 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
         click.echo(f"wrote {fmt} report of {len(targets)} templates to {output}")
     else:
         click.echo(body, nl=False)
-    if failing(findings, "warning" if strict else fail_on):
-        sys.exit(1)
+    return 1 if failing(findings, "warning" if strict else fail_on) else 0
 
 
 @cli.command(short_help="Predict what AWS would refuse or hang on (read-only).")
@@ -295,7 +298,7 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
 @pass_app
 def forecast(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
              output: Path | None, fail_on: str, offline: bool, public_dns: bool,
-             registries: bool) -> None:
+             registries: bool) -> int:
     """Check placement, ordering, DNS and the account's facts before any change set runs.
 
     Exit 0 when clean, 1 on findings at or above --fail-on, 2 on bad input.
@@ -317,8 +320,7 @@ def forecast(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
         click.echo(f"wrote {fmt} forecast of env '{env}' to {output}")
     else:
         click.echo(body, nl=False)
-    if result.failing(fail_on):
-        sys.exit(1)
+    return 1 if result.failing(fail_on) else 0
 
 
 def _forecast_mode(no_forecast: bool, mode: str) -> str:
@@ -348,7 +350,7 @@ def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...],
     from generator.render import render as do_render
 
     rendered = do_render(_load(app, env, overrides), app.templates_dir, app.jinja_cache)
-    _check_stacks(rendered, stacks)
+    rendered.select(stacks)
     use_nested = rendered.env.config.nested if nested is None else nested
     if use_nested and stacks:
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
@@ -363,17 +365,6 @@ events_option = click.option(
 approve_broadening_option = click.option(
     "--approve-broadening", is_flag=True,
     help="with --yes: execute change sets that broaden access (IAM or network)")
-def _check_stacks(rendered: Rendered, stacks: tuple[str, ...]) -> None:
-    from generator.errors import UsageError
-
-    unknown = sorted(set(stacks) - set(rendered.stacks))
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], list(rendered.stacks), n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise UsageError(f"--stack {unknown[0]}: not a stack of env '{rendered.env.name}'; "
-                         f"{hint}stacks: {', '.join(rendered.graph.order)}")
-
-
 def _check_allow_replace(rendered: Rendered, logical_ids: tuple[str, ...]) -> None:
     from generator.errors import UsageError
     from generator.yamlsrc import load_cfn
@@ -407,32 +398,6 @@ nested_option = click.option(
     help="the env as one root stack with nested children [default: the env's `nested`]")
 
 
-def _summary(console: Console, results: list[StackResult], verb: str,
-             api_calls: int | None = None) -> None:
-    """The results table, the root cause of any failure again, and the exit code."""
-    from generator.ui import NdjsonConsole
-
-    if isinstance(console, NdjsonConsole):
-        for r in results:
-            console.result(r.stack, r.stack_name, r.state, r.seconds, r.reasons)
-    if api_calls is not None:  # for the bench
-        per = f" ({api_calls / len(results):.1f} per stack)" if results else ""
-        click.echo(f"cloudformation API calls: {api_calls}{per}")
-    if not results:
-        return
-    console.line()
-    console.table(["stack", "result", "seconds"],
-                  [[r.stack, console.status(r.state), f"{r.seconds:.1f}"] for r in results])
-    failed = [r for r in results if not r.ok]
-    if failed:
-        console.line()
-        console.line(console.style(f"{verb} did not finish; root cause:", "red", bold=True))
-        for r in failed:
-            for reason in r.reasons:
-                console.line(f"  {r.stack} ({r.stack_name}): {reason}")
-        sys.exit(1)
-
-
 no_forecast_option = click.option(
     "--no-forecast", is_flag=True,
     help="skip `stackgen forecast` (deploy and apply refuse its errors otherwise)")
@@ -459,7 +424,7 @@ no_forecast_option = click.option(
 def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool,
            allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
-           nested: bool | None, wait_timeout: tuple[str, ...], no_forecast: bool) -> None:
+           nested: bool | None, wait_timeout: tuple[str, ...], no_forecast: bool) -> int:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
@@ -475,8 +440,11 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace,
                               ask_once=not yes, waits=waits,
                               approve_broadening=approve_broadening or not yes)
+    from generator import report
+
     _record_deployed(app, rendered, results)
-    _summary(opened.console, results, "deploy", opened.aws.cfn.calls if api_calls else None)
+    return report.results(opened.console, results, "deploy",
+                          opened.aws.cfn.calls if api_calls else None)
 
 
 @cli.command(short_help="Delete the env's stacks, reverse order.")
@@ -493,7 +461,7 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 @pass_app
 def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, api_calls: bool, nested: bool | None, purge_artifacts: bool,
-           events: str, wait_timeout: tuple[str, ...]) -> None:
+           events: str, wait_timeout: tuple[str, ...]) -> int:
     """Delete the env's stacks in reverse order; data with a Retain/Snapshot policy stays."""
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
@@ -502,8 +470,11 @@ def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     rendered = _rendered_for_aws(app, env, overrides, stacks, nested)
     confirm = confirmer(yes)
     opened = workflow.open_env(rendered, _console(app, events=events), nested, upload=False)
+    from generator import report
+
     results = workflow.delete(opened, confirm, stacks, yes, purge_artifacts, waits)
-    _summary(opened.console, results, "delete", opened.aws.cfn.calls if api_calls else None)
+    return report.results(opened.console, results, "delete",
+                          opened.aws.cfn.calls if api_calls else None)
 
 
 @cli.command(short_help='Review every change set before executing.')
@@ -526,22 +497,10 @@ def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 def plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
          out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
          detailed_exitcode: bool, drift: bool, nested: bool | None,
-         no_forecast: bool) -> None:
+         no_forecast: bool) -> int:
     """Create (not execute) a change set per changing stack and review them as a whole."""
-    try:
-        _plan(app, env, overrides, stacks, out, markdown, fmt, show_diff, detailed_exitcode,
-              drift, nested, no_forecast)
-    except StackgenError as exc:
-        if not detailed_exitcode:
-            raise
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-
-
-def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
-          out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
-          detailed_exitcode: bool, drift: bool, nested: bool | None,
-          no_forecast: bool = False) -> None:
+    if detailed_exitcode:  # 0 without changes, 2 with: so any error exits 1
+        click.get_current_context().meta[ERRORS_EXIT] = 1
     from generator.deploy import workflow
     from generator.render import check_writable, write_file
     from generator.review.report import markdown as to_markdown
@@ -565,8 +524,7 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
     if markdown:
         write_file(markdown, to_markdown(result))
         console.line(f"review written to {markdown}")
-    if detailed_exitcode and result.has_changes:
-        sys.exit(2)
+    return 2 if detailed_exitcode and result.has_changes else 0
 
 
 @cli.command(short_help="Execute a saved plan's change sets exactly.")
@@ -581,7 +539,7 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
 @pass_app
 def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: bool,
           allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
-          wait_timeout: tuple[str, ...], no_forecast: bool) -> None:
+          wait_timeout: tuple[str, ...], no_forecast: bool) -> int:
     """Execute exactly the change sets a plan reviewed, then continue downstream.
 
     The env is rendered again with the plan's own --set values (plus any given here);
@@ -621,8 +579,10 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
                                upload=False, forecast=_forecast_mode(no_forecast, "gate"))
     results = workflow.apply(opened, confirm, saved, allow_replace, waits,
                              approve_broadening or not yes)
+    from generator import report
+
     _record_deployed(app, rendered, results)
-    _summary(opened.console, results, "apply")
+    return report.results(opened.console, results, "apply")
 
 
 @cli.command(short_help='Show template and parameter diffs only.')
@@ -656,17 +616,16 @@ def _deployed_form(app: AppContext, env: str, overrides: tuple[str, ...],
 @pass_app
 def status(app: AppContext, env: str, overrides: tuple[str, ...], nested: bool | None) -> None:
     """A table of the env's stacks: status and last change."""
+    from generator import report
+
     opened = _deployed_form(app, env, overrides, nested)
-    rendered, aws, console = opened.form, opened.aws, opened.console
-    names = [rendered.stacks[s].stack_name for s in rendered.graph.order]
-    deployed = aws.cfn.describe_many(names)
-    rows = []
-    for stack in rendered.graph.order:
-        info = deployed.get(rendered.stacks[stack].stack_name)
-        when = info.last_change.strftime("%Y-%m-%d %H:%M:%S") if info and info.last_change else ""
-        rows.append([stack, rendered.stacks[stack].stack_name,
-                     console.status(info.status if info else "NOT_DEPLOYED"), when])
-    console.table(["stack", "name", "status", "last change"], rows)
+    names = _stack_names(opened.form)
+    report.status_table(opened.console, names, opened.aws.cfn.describe_many(list(names.values())))
+
+
+def _stack_names(rendered: Rendered) -> dict[str, str]:
+    """Stack -> its name in AWS, in graph order."""
+    return {s: rendered.stacks[s].stack_name for s in rendered.graph.order}
 
 
 @cli.command(short_help="Show the outputs of the env's stacks.")
@@ -679,23 +638,18 @@ def status(app: AppContext, env: str, overrides: tuple[str, ...], nested: bool |
 def outputs(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
             nested: bool | None) -> None:
     """The outputs of the env's deployed stacks."""
+    from generator import report
+
     opened = _deployed_form(app, env, overrides, nested)
-    rendered, aws = opened.form, opened.aws
-    names = {s: rendered.stacks[s].stack_name for s in rendered.graph.order}
-    deployed = aws.cfn.describe_many(list(names.values()))
-    found = {s: deployed[n].outputs for s, n in names.items() if n in deployed}
-    if fmt == "json":
-        click.echo(json.dumps(found, indent=2, sort_keys=True))
-        return
-    opened.console.table(["stack", "output", "value"],
-                         [[s, k, v] for s, outs in found.items() for k, v in sorted(outs.items())])
+    names = _stack_names(opened.form)
+    report.outputs(opened.console, names, opened.aws.cfn.describe_many(list(names.values())), fmt)
 
 
 @cli.command(short_help="Release an env's lock left by a dead process.")
 @env_option
 @click.option("--yes", "-y", is_flag=True, help="release without asking")
 @pass_app
-def unlock(app: AppContext, env: str, yes: bool) -> None:
+def unlock(app: AppContext, env: str, yes: bool) -> int:
     """Release the env's lock (deploy, apply and delete hold it) that a process which
     died or was killed left behind. Shows the holder first."""
     from generator.deploy import workflow
@@ -708,20 +662,19 @@ def unlock(app: AppContext, env: str, yes: bool) -> None:
     current = lock.read()
     if current is None:
         click.echo(f"env {env} is not locked")
-        return
+        return 0
     holder = current.holder
     state = "expired" if current.expired else "expires"
     click.echo(f"env {env} is locked by {holder.who} since {when(holder.acquired)} "
                f"({holder.reason}), {state} {when(holder.expires)}")
     if not confirmer(yes)("release it? (a run still alive would go on without the lock)"):
         click.echo("lock kept")
-        sys.exit(1)
+        return 1
     if lock.force_release(current.etag):
         click.echo(f"env {env} unlocked")
-    else:
-        click.echo(f"the lock of env {env} changed since it was shown; run unlock again",
-                   err=True)
-        sys.exit(1)
+        return 0
+    click.echo(f"the lock of env {env} changed since it was shown; run unlock again", err=True)
+    return 1
 
 
 @cli.command("run-task", short_help="Run a one-off task; exit with its exit code.")
@@ -733,12 +686,12 @@ def unlock(app: AppContext, env: str, yes: bool) -> None:
               help="seconds before the task is stopped and counted failed")
 @pass_app
 def run_task(app: AppContext, env: str, overrides: tuple[str, ...], task: str,
-             command: tuple[str, ...], timeout: int) -> None:
+             command: tuple[str, ...], timeout: int) -> int:
     """Run TASK (ecs.tasks.<name>, or the service's name for its task definition) in the
     service's subnets, security groups and capacity, stream its logs, and exit with the
     container's exit code. A command after `--` overrides the container's command."""
     from generator.ecs.ops import deployed, describe_service, launch_settings
-    from generator.ecs.run_task import Runner, TaskFailed
+    from generator.ecs.run_task import Runner
 
     opened = _deployed_form(app, env, overrides, nested=False)
     where = deployed(opened.rendered, opened.aws.cfn)
@@ -747,13 +700,9 @@ def run_task(app: AppContext, env: str, overrides: tuple[str, ...], task: str,
     launch = launch_settings(describe_service(ecs, where.cluster, where.service))
     runner = Runner(ecs, opened.aws.client("logs"), where.cluster, opened.console.line,
                     timeout=timeout)
-    try:
-        run = runner.run(task, workload.task_definition, launch, command or None)
-    except TaskFailed as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    run = runner.run(task, workload.task_definition, launch, command or None)  # TaskFailed: 1
     opened.console.line(run.summary(tail=0))
-    sys.exit(run.exit_code if run.exit_code is not None else 1)
+    return run.exit_code if run.exit_code is not None else 1
 
 
 @cli.command(short_help="Show a workload's CloudWatch logs.")
@@ -844,15 +793,16 @@ def local_down(app: AppContext) -> None:
 
 @local.command("status")
 @pass_app
-def local_status(app: AppContext) -> None:
+def local_status(app: AppContext) -> int:
     """Say whether the endpoint runs, and where. Exit 1 when it does not."""
     from generator.local.manager import LocalEndpoint
 
     endpoint = LocalEndpoint(app.state_dir).status()
     if endpoint is None:
         click.echo("local endpoint: not running")
-        sys.exit(1)
+        return 1
     click.echo(f"local endpoint: running at {endpoint.url} (pid {endpoint.pid})")
+    return 0
 
 
 @cli.command(short_help="Detect drift: what was changed by hand since the deploy.")
@@ -862,7 +812,7 @@ def local_status(app: AppContext) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @pass_app
-def drift(app: AppContext, env: str, overrides: tuple[str, ...], fail: bool, fmt: str) -> None:
+def drift(app: AppContext, env: str, overrides: tuple[str, ...], fail: bool, fmt: str) -> int:
     """Run drift detection on every stack at once; show each drifted resource's
     property paths with expected and actual values."""
     import msgspec
@@ -870,14 +820,12 @@ def drift(app: AppContext, env: str, overrides: tuple[str, ...], fail: bool, fmt
     from generator.review.drift import DRIFTED, UNKNOWN, detect, show_drift
 
     opened = _deployed_form(app, env, overrides, nested=False)
-    names = {s: opened.rendered.stacks[s].stack_name for s in opened.rendered.graph.order}
-    results = detect(opened.aws.cfn, names)
+    results = detect(opened.aws.cfn, _stack_names(opened.rendered))
     if fmt == "json":
         click.echo(json.dumps(msgspec.to_builtins(results), indent=2, sort_keys=True))
     else:
         show_drift(opened.console, results)
-    if fail and any(r.status in (DRIFTED, UNKNOWN) for r in results):
-        sys.exit(1)
+    return 1 if fail and any(r.status in (DRIFTED, UNKNOWN) for r in results) else 0
 
 
 @cli.group(short_help="The price snapshot the cost review uses.")

@@ -5,12 +5,13 @@ Rendering is pure: the same params and templates give byte-identical files.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
 import re
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from generator.context import (
     stack_context,
     yaml_scalar,
 )
-from generator.errors import OutputError, TemplateError
+from generator.errors import OutputError, TemplateError, UsageError
 from generator.graph import Graph, Stack, build_graph, check_outputs, load_spec
 from generator.lint.rules._common import STATEFUL_TYPES
 from generator.params import LoadedEnv
@@ -102,6 +103,17 @@ class Rendered:
     stacks: dict[str, RenderedStack]
     root: RenderedStack
     templates_dir: Path
+
+    def select(self, stacks: Collection[str]) -> list[str]:
+        """``--stack`` (none: every stack) in graph order; an unknown name is refused with
+        the closest known one, before anything is written or deployed."""
+        unknown = sorted(set(stacks) - set(self.stacks))
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], list(self.stacks), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise UsageError(f"--stack {unknown[0]}: not a stack of env '{self.env.name}'; "
+                             f"{hint}stacks: {', '.join(self.graph.order)}")
+        return [s for s in self.graph.order if not stacks or s in stacks]
 
     def manifest(self) -> dict[str, Any]:
         return {
@@ -354,6 +366,15 @@ def _files(rendered: Rendered, out_dir: Path, only: set[str] | None) -> dict[Pat
 def preflight(rendered: Rendered, out_dir: Path, only: set[str] | None = None) -> None:
     """Everything ``write`` checks before writing, for callers that write later."""
     check_writable(out_dir, list(_files(rendered, out_dir, only)))
+
+
+def write_all(envs: Sequence[Rendered], out_dir: Callable[[Rendered], Path],
+              only: set[str] | None = None) -> list[list[Path]]:
+    """Several envs, rendered (and so validated) already: every output checked before
+    any is written, so bad input or a blocked path leaves nothing behind."""
+    for rendered in envs:
+        preflight(rendered, out_dir(rendered), only)
+    return [write(rendered, out_dir(rendered), only) for rendered in envs]
 
 
 def write(rendered: Rendered, out_dir: Path, only: set[str] | None = None) -> list[Path]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator import report
 from generator.deploy.cfn import CloudFormation, StackInfo, WaitAbandoned, WaitTimedOut
 from generator.deploy.engine import Confirm, StackResult
 from generator.deploy.status import Outcome, ResourceStatus, StackStatus
-from generator.errors import ConfirmationRequired, StackgenError, StackOperationFailed, UsageError
+from generator.errors import ConfirmationRequired, StackgenError, StackOperationFailed
 from generator.render import Rendered
 from generator.ui import Console, Progress
 from generator.yamlsrc import load_cfn
@@ -37,13 +38,9 @@ class Deleter:
 
     def plan(self, only: frozenset[str] = frozenset()) -> DeletePlan:
         graph = self.rendered.graph
-        unknown = sorted(only - set(graph.order))
-        if unknown:
-            raise UsageError(f"--stack {unknown[0]}: not a stack of env "
-                             f"'{self.rendered.env.name}'; stacks: {', '.join(graph.order)}")
+        chosen = self.rendered.select(only)
         names = {s: self.rendered.stacks[s].stack_name for s in graph.order}
         deployed = self.cfn.describe_many(list(names.values()))
-        chosen = [s for s in graph.order if not only or s in only]
         for stack in chosen:
             for reader in graph.downstream(stack):
                 if reader not in chosen and names[reader] in deployed:
@@ -110,17 +107,9 @@ class Deleter:
             None if self.children is None else [c.template for c in self.children.stacks.values()])
 
     def _where(self, stacks: list[str]) -> None:
-        names = {s: self.rendered.stacks[s].stack_name for s in stacks}
-        try:
-            found = self.cfn.describe_many(list(names.values()))
-        except StackgenError as exc:
-            self.console.line(f"cannot say where the stacks are: {exc}")
-            return
-        self.console.line("where the stacks are now:")
-        self.console.table(["stack", "name", "status"], [
-            [s, n, self.console.status(found[n].status if n in found
-                                  else StackStatus.DELETE_COMPLETE)]
-            for s, n in names.items()])
+        report.where(self.console, self.cfn,
+                     {s: self.rendered.stacks[s].stack_name for s in stacks},
+                     StackStatus.DELETE_COMPLETE)
 
     def _delete_one(self, stack: str, info: StackInfo) -> StackResult:
         last_seen = self.cfn.latest_event_id(info.name)

@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from generator import __version__
+from generator import __version__, report
 from generator.context import logical_id
 from generator.deploy.cfn import (
     ChangeSet,
@@ -51,7 +51,7 @@ from generator.review.plan import (
 )
 from generator.review.report import show_review
 from generator.review.risk import Templates, is_stateful
-from generator.ui import Console, Progress
+from generator.ui import NOT_DEPLOYED, Console, Progress
 from generator.yamlsrc import load_cfn
 
 
@@ -149,12 +149,7 @@ class StackWork:
         self._prompt = threading.Lock()
 
     def selected(self) -> list[str]:
-        order = self.rendered.graph.order
-        unknown = sorted(self.options.stacks - set(order))
-        if unknown:
-            raise UsageError(f"--stack {unknown[0]}: not a stack of env "
-                             f"'{self.rendered.env.name}'; stacks: {', '.join(order)}")
-        return [s for s in order if not self.options.stacks or s in self.options.stacks]
+        return self.rendered.select(self.options.stacks)
 
     def preflight(self, require_upstream: bool = True) -> dict[str, StackInfo]:
         """Read-only checks before any change: what is deployed, upstream outputs, lookups."""
@@ -192,16 +187,7 @@ class StackWork:
 
     def where(self, stacks: Sequence[str]) -> None:
         """After a timeout or an abandoned wait: what is where, as AWS says now."""
-        names = {s: self._name(s) for s in stacks}
-        try:
-            found = self.cfn.describe_many(list(names.values()))
-        except StackgenError as exc:
-            self.console.line(f"cannot say where the stacks are: {exc}")
-            return
-        self.console.line("where the stacks are now:")
-        self.console.table(["stack", "name", "status"], [
-            [s, n, self.console.status(found[n].status if n in found else "NOT_DEPLOYED")]
-            for s, n in names.items()])
+        report.where(self.console, self.cfn, {s: self._name(s) for s in stacks}, NOT_DEPLOYED)
 
     def tags(self, stack: str) -> dict[str, str]:
         tags = dict(self.rendered.stacks[stack].tags)

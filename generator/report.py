@@ -1,0 +1,77 @@
+"""What the AWS-facing commands report about an env: where its stacks are, their
+outputs, and a run's results with the exit code they make. The CLI only calls these."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from generator.deploy.cfn import CloudFormation, StackInfo
+from generator.errors import StackgenError
+from generator.ui import NOT_DEPLOYED, Console, NdjsonConsole
+
+if TYPE_CHECKING:  # the engine reports through here: no import cycle at run time
+    from generator.deploy.engine import StackResult
+
+
+def status_table(console: Console, names: Mapping[str, str], deployed: Mapping[str, StackInfo],
+                 absent: str = NOT_DEPLOYED, last_change: bool = True) -> None:
+    """One row per stack (stack -> stack name): its status as AWS says, ``absent`` for
+    one AWS does not know; its last change when asked."""
+    rows = []
+    for stack, name in names.items():
+        info = deployed.get(name)
+        row = [stack, name, console.status(info.status if info else absent)]
+        if last_change:
+            row.append(info.last_change.strftime("%Y-%m-%d %H:%M:%S")
+                       if info and info.last_change else "")
+        rows.append(row)
+    console.table(["stack", "name", "status", *(["last change"] if last_change else [])], rows)
+
+
+def where(console: Console, cfn: CloudFormation, names: Mapping[str, str], absent: str) -> None:
+    """After a timeout or an abandoned wait: what is where, as AWS says now."""
+    try:
+        found = cfn.describe_many(list(names.values()))
+    except StackgenError as exc:
+        console.line(f"cannot say where the stacks are: {exc}")
+        return
+    console.line("where the stacks are now:")
+    status_table(console, names, found, absent, last_change=False)
+
+
+def outputs(console: Console, names: Mapping[str, str], deployed: Mapping[str, StackInfo],
+            fmt: str) -> None:
+    """The deployed stacks' outputs: a table, or JSON keyed by stack."""
+    found = {s: deployed[n].outputs for s, n in names.items() if n in deployed}
+    if fmt == "json":
+        console.line(json.dumps(found, indent=2, sort_keys=True))
+        return
+    console.table(["stack", "output", "value"],
+                  [[s, k, v] for s, outs in found.items() for k, v in sorted(outs.items())])
+
+
+def results(console: Console, done: Sequence[StackResult], verb: str,
+            api_calls: int | None = None) -> int:
+    """The results table, the root cause of any failure again; the exit code they make."""
+    if isinstance(console, NdjsonConsole):
+        for r in done:
+            console.result(r.stack, r.stack_name, r.state, r.seconds, r.reasons)
+    if api_calls is not None:  # for the bench, on stdout whatever the console
+        per = f" ({api_calls / len(done):.1f} per stack)" if done else ""
+        Console(color=False).line(f"cloudformation API calls: {api_calls}{per}")
+    if not done:
+        return 0
+    console.line()
+    console.table(["stack", "result", "seconds"],
+                  [[r.stack, console.status(r.state), f"{r.seconds:.1f}"] for r in done])
+    failed = [r for r in done if not r.ok]
+    if not failed:
+        return 0
+    console.line()
+    console.line(console.style(f"{verb} did not finish; root cause:", "red", bold=True))
+    for r in failed:
+        for reason in r.reasons:
+            console.line(f"  {r.stack} ({r.stack_name}): {reason}")
+    return 1
