@@ -42,7 +42,6 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext)
-MAX_PLAN_BYTES = 256 << 20  # a plan holds diffs of a few templates; more is not a plan
 
 
 def _usage_exit(exc: click.UsageError) -> NoReturn:
@@ -548,24 +547,9 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
     from generator.errors import UsageError
-    from generator.review.plan import Plan
+    from generator.review.plan import load_plan
 
-    try:
-        if not plan_file.is_file():  # /dev/zero or a FIFO: never read to the end
-            raise UsageError(f"{plan_file}: not a regular file; pass a plan saved by "
-                             "`stackgen plan --out`")
-        with plan_file.open("rb") as f:
-            saved = Plan.from_json(f.read(MAX_PLAN_BYTES + 1).decode("utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{plan_file}: cannot read it ({exc.strerror}); check the path") from None
-    except ValueError as exc:  # not UTF-8, not JSON, or JSON of another shape
-        detail = " ".join(str(exc).split())[:200]
-        raise UsageError(f"{plan_file}: not a stackgen plan ({detail}); make one with "
-                         "`stackgen plan --out`") from None
-    if saved.tool_version != __version__:
-        # Another version may render other templates: the plan's review would not hold.
-        raise UsageError(f"{plan_file}: made by stackgen {saved.tool_version}, this is "
-                         f"{__version__}; make the plan again with `stackgen plan --out`")
+    saved = load_plan(plan_file)
     waits = workflow.waits_from(wait_timeout)
     rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides),
                                  nested=saved.nested, allow_replace=allow_replace)

@@ -13,6 +13,7 @@ import json
 import re
 import time
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -21,6 +22,7 @@ import yaml
 from generator import __version__, secrets
 from generator.deploy.cfn import ChangeSet
 from generator.deploy.status import PlanState
+from generator.errors import UsageError
 from generator.review.cost import EnvCost
 from generator.review.risk import Templates, create_only_properties, is_stateful
 from generator.review.security import SecurityTables
@@ -29,6 +31,8 @@ from generator.yamlsrc import load_cfn
 MASK = secrets.MASK
 # Bumped when a field changes meaning or goes away; new optional fields keep it.
 SCHEMA_VERSION = 1
+
+MAX_PLAN_BYTES = 256 << 20  # a plan holds diffs of a few templates; more is not a plan
 
 # Tags that describe the run, not the stack: they never make a stack "changed".
 INFORMATIONAL_TAGS = ("stackgen:version", "stackgen:commit")
@@ -175,6 +179,28 @@ class Plan(msgspec.Struct, kw_only=True):
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["title"] = f"stackgen plan, schema version {SCHEMA_VERSION}"
         return schema
+
+
+def load_plan(path: Path) -> Plan:
+    """A plan saved by `stackgen plan --out`, for this version; anything else is refused
+    in one line, before anything is rendered or any AWS call."""
+    try:
+        if not path.is_file():  # /dev/zero or a FIFO: never read to the end
+            raise UsageError(f"{path}: not a regular file; pass a plan saved by "
+                             "`stackgen plan --out`")
+        with path.open("rb") as f:
+            saved = Plan.from_json(f.read(MAX_PLAN_BYTES + 1).decode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it ({exc.strerror}); check the path") from None
+    except ValueError as exc:  # not UTF-8, not JSON, or JSON of another shape
+        detail = " ".join(str(exc).split())[:200]
+        raise UsageError(f"{path}: not a stackgen plan ({detail}); make one with "
+                         "`stackgen plan --out`") from None
+    if saved.tool_version != __version__:
+        # Another version may render other templates: the plan's review would not hold.
+        raise UsageError(f"{path}: made by stackgen {saved.tool_version}, this is "
+                         f"{__version__}; make the plan again with `stackgen plan --out`")
+    return saved
 
 
 def inputs_digest(params: Mapping[str, str]) -> str:
