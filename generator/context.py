@@ -7,7 +7,6 @@ decided here, so it is typed, testable and the same for every template.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,106 +14,30 @@ from typing import Any
 
 from generator.config import Environment, IamStatement, SecretRef, Task
 from generator.graph import Stack
+from generator.views import network
+from generator.views.common import (  # re-exported: other modules import them from here
+    CHECKOV_REASONS,
+    NO_EGRESS,
+    Built,
+    Egress,
+    Ingress,
+    Names,
+    Output,
+    Param,
+    Raw,
+    yaml_scalar,
+)
+from generator.views.common import skips as _skips
+from generator.views.facts import EPHEMERAL_PORTS, Facts
 
-EPHEMERAL_PORTS = (32768, 65535)
+__all__ = ["CHECKOV_REASONS", "EPHEMERAL_PORTS", "NO_EGRESS", "Egress", "Facts", "Ingress", "Names",
+           "Output", "Param", "Raw", "StackContext", "conditions", "image_reference", "logical_id",
+           "stack_context", "yaml_scalar"]
 
 
 def conditions(cfg: Environment) -> frozenset[str]:
     """Named facts about an env that stacks.yaml may select inputs and stacks by."""
-    ecs, asg = cfg.ecs, cfg.asg
-    facts = {
-        "fargate" if ecs.fargate else "ec2",
-        f"network_{cfg.network.mode}",
-    }
-    if not ecs.fargate and asg.scaling.mode == "capacity_provider":
-        facts.add("capacity_provider")
-    scaling = ecs.service.autoscaling
-    if scaling.enabled and scaling.requests_per_target:
-        # ALBRequestCountPerTarget follows one target group; blue/green has two.
-        blue_green = ecs.service.deployment.strategy == "BLUE_GREEN"
-        facts.add("request_scaling_blue_green" if blue_green else "request_scaling")
-    if cfg.dns.zone.create:
-        facts.add("create_zone")
-    if ecs.service.deployment.strategy == "BLUE_GREEN":
-        facts.add("blue_green")
-    return frozenset(facts)
-
-
-@dataclass(frozen=True)
-class Names:
-    project: str
-    env: str
-
-    @property
-    def prefix(self) -> str:
-        return f"{self.project}-{self.env}"
-
-    def stack(self, stack: str) -> str:
-        return f"{self.prefix}-{stack}"
-
-    @property
-    def cluster(self) -> str:
-        return self.prefix
-
-    def resource(self, what: str) -> str:
-        return f"{self.prefix}-{what}"
-
-
-@dataclass(frozen=True)
-class Param:
-    """A CloudFormation Parameter and where its value comes from."""
-
-    name: str
-    type: str = "String"
-    description: str = ""
-    value: Any = None  # static value written to the parameters file
-    source: dict[str, str] | None = None  # {"From": "stack.Output"} or a lookup
-    no_echo: bool = False
-    default: Any = None  # kept in the template; SSM parameter types need their path here
-
-    @property
-    def file_value(self) -> Any:
-        return self.source if self.source is not None else self.value
-
-
-@dataclass(frozen=True)
-class Ingress:
-    description: str
-    from_port: int
-    to_port: int
-    cidr: str | None = None
-    source_sg: str | None = None  # raw YAML, e.g. "!Ref AlbSecurityGroupId"
-
-    @property
-    def cidr_key(self) -> str:
-        return "CidrIpv6" if self.cidr and ":" in self.cidr else "CidrIp"
-
-
-@dataclass(frozen=True)
-class Egress:
-    """An outbound rule; ``dest_sg`` is raw YAML such as ``!Ref DbSecurityGroup``."""
-
-    description: str
-    from_port: int | None  # None for every port (protocol "-1")
-    to_port: int | None
-    protocol: str = "tcp"
-    cidr: str | None = None
-    dest_sg: str | None = None
-
-
-# A group with no egress of its own: CloudFormation removes the default allow-all
-# rule only when SecurityGroupEgress is given, so a no-op rule to localhost stands
-# in for "none" (CloudFormation user guide, AWS::EC2::SecurityGroup, "Remove the
-# default rule").
-NO_EGRESS = [Egress("no egress (removes the default allow-all rule)", None, None, "-1",
-                    cidr="127.0.0.1/32")]
-
-
-@dataclass(frozen=True)
-class Output:
-    name: str
-    value: str  # raw YAML
-    description: str
+    return Facts.of(cfg).conditions
 
 
 @dataclass
@@ -127,6 +50,7 @@ class StackContext:
     params: list[Param] = field(default_factory=list)
     outputs: list[Output] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
+    view: Any = None  # the stack's frozen view (generator/views/<stack>.py); templates read view.*
 
     def as_template_vars(self) -> dict[str, Any]:
         return {
@@ -135,27 +59,9 @@ class StackContext:
             "names": self.names,
             "params": self.params,
             "outputs": self.outputs,
+            "view": self.view,
             **self.values,
         }
-
-
-class Raw(str):
-    """YAML text placed as is, e.g. ``!Ref VpcId``; everything else is quoted."""
-
-    __slots__ = ()
-
-
-def yaml_scalar(value: Any) -> str:
-    """A value as YAML flow text. JSON quoting is valid YAML; ``Raw`` stays as is,
-    so intrinsic functions can sit inside lists and mappings."""
-    if isinstance(value, Raw):
-        return str(value)
-    if isinstance(value, dict):
-        inner = ", ".join(f"{json.dumps(str(k))}: {yaml_scalar(v)}" for k, v in value.items())
-        return "{" + inner + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(yaml_scalar(v) for v in value) + "]"
-    return json.dumps(value)
 
 
 # Types of the Parameters that carry upstream outputs.
@@ -221,147 +127,6 @@ def _statements(stmts: list[IamStatement]) -> list[dict[str, Any]]:
 
 
 # --- one builder per stack ------------------------------------------------------
-
-
-def _app_ports(cfg: Environment) -> tuple[int, int]:
-    """Ports the load balancer reaches the app on: the host port in bridge mode
-    (the ephemeral range for a dynamic one), the container port otherwise."""
-    ecs = cfg.ecs
-    if ecs.effective_network_mode in ("awsvpc", "host"):
-        return (ecs.container.container_port,) * 2
-    host_port = ecs.container.host_port
-    return EPHEMERAL_PORTS if host_port == 0 else (host_port, host_port)
-
-
-def _alb_egress(cfg: Environment) -> list[Egress]:
-    """The load balancer reaches the app's group on the app's ports (and a health
-    check port of its own, if set) and nothing else."""
-    low, high = _app_ports(cfg)
-    rules = [Egress("to the app's ports", low, high, dest_sg="!Ref AppSecurityGroup")]
-    check_port = cfg.alb.target_group.health_check.port
-    if check_port.isdigit() and not low <= int(check_port) <= high:
-        rules.append(Egress("to the app's health check port", int(check_port), int(check_port),
-                            dest_sg="!Ref AppSecurityGroup"))
-    return rules
-
-
-def _security_groups(ctx: StackContext) -> None:
-    """The load balancer's and the app's groups live in network, so that rds (which
-    reads the app's group) depends on network alone and runs beside alb and asg.
-    Egress is closed too (issue 13): the load balancer only to the app, the app only
-    HTTPS out (ECR, ECS, CloudWatch, Secrets Manager through the NAT gateway or public
-    address) and the DB port (rule in the rds stack, where the DB's group lives). DNS
-    to the VPC resolver, IMDS and the time service are link-local: no rule needed."""
-    cfg = ctx.cfg
-    low, high = _app_ports(cfg)
-    ctx.values.update(
-        # Inline on the load balancer's group would be a cycle (the app's group names
-        # it in its ingress): the real rules are AWS::EC2::SecurityGroupEgress resources.
-        alb_egress=NO_EGRESS,
-        alb_egress_rules=[(f"AlbEgress{i + 1}", "!Ref AlbSecurityGroup", r)
-                          for i, r in enumerate(_alb_egress(cfg))],
-        app_egress=[Egress("HTTPS to AWS APIs and the image registry", 443, 443,
-                           cidr="0.0.0.0/0")],
-        vpc_ref="!Ref VpcId" if cfg.network.mode == "existing" else "!Ref Vpc",
-        alb_ingress=[
-            Ingress(f"{proto} from {cidr}", port, port, cidr=cidr)
-            for cidr in cfg.alb.ingress_cidrs
-            for proto, port in (("HTTP", 80), ("HTTPS", 443))
-        ],
-        app_ingress=[
-            Ingress("app ports from the load balancer", low, high,
-                    source_sg="!Ref AlbSecurityGroup")
-        ],
-    )
-    ctx.outputs += [
-        Output("AlbSecurityGroupId", "!Ref AlbSecurityGroup", "load balancer security group"),
-        Output("AppSecurityGroupId", "!Ref AppSecurityGroup",
-               "security group of the container instances (EC2) or tasks (awsvpc)"),
-    ]
-
-
-def _flow_logs(ctx: StackContext) -> None:
-    """VPC flow logs to CloudWatch Logs, on by default in prod-like envs (VPC user
-    guide, "Publish flow logs to CloudWatch Logs": the role vpc-flow-logs assumes)."""
-    cfg = ctx.cfg
-    enabled = cfg.network.flow_logs.enabled
-    enabled = cfg.audit_trail if enabled is None else enabled
-    ctx.values["flow_logs"] = enabled
-    if not enabled:
-        return
-    ctx.values["flow_log_statements"] = [{
-        "Effect": "Allow",
-        "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-        "Resource": [Raw("!GetAtt FlowLogGroup.Arn")],
-    }]
-    ctx.outputs.append(Output("FlowLogGroupName", "!Ref FlowLogGroup", "VPC flow logs"))
-
-
-def _network(ctx: StackContext) -> None:
-    net = ctx.cfg.network
-    _security_groups(ctx)
-    _flow_logs(ctx)
-    if net.mode == "existing":
-        ctx.params += [
-            Param("VpcId", "AWS::EC2::VPC::Id", "existing VPC", value=net.vpc_id),
-            Param(
-                "PublicSubnetIds", "List<AWS::EC2::Subnet::Id>", "existing public subnets",
-                value=",".join(net.public_subnet_ids),
-            ),
-            Param(
-                "AppSubnetIds", "List<AWS::EC2::Subnet::Id>", "existing app and DB subnets",
-                value=",".join(net.private_subnet_ids or net.public_subnet_ids),
-            ),
-        ]
-        ctx.outputs += [
-            Output("VpcId", "!Ref VpcId", "VPC id"),
-            Output("PublicSubnetIds", '!Join [",", !Ref PublicSubnetIds]', "public subnets"),
-            Output("AppSubnetIds", '!Join [",", !Ref AppSubnetIds]', "app and DB subnets"),
-        ]
-        ctx.values["existing"] = True
-        return
-    vpc = ipaddress.ip_network(net.cidr)
-    blocks = list(vpc.subnets(new_prefix=min(vpc.prefixlen + 4, 28)))
-    zones = net.availability_zones
-    public = [
-        {"id": f"PublicSubnet{i + 1}", "az_index": i, "cidr": str(blocks[i])}
-        for i in range(len(zones))
-    ]
-    private = [
-        {"id": f"PrivateSubnet{i + 1}", "az_index": i, "cidr": str(blocks[8 + i])}
-        for i in range(len(zones))
-    ] if net.private_subnets else []
-    ctx.params.append(
-        Param(
-            "AvailabilityZones", "List<AWS::EC2::AvailabilityZone::Name>",
-            "zones for the subnets", value=",".join(zones),
-        )
-    )
-    # One NAT gateway (with its route table) per AZ unless `single`; the first keeps the
-    # unnumbered ids, so switching modes adds or removes gateways without replacing it.
-    per_az = net.nat_gateways == "one_per_az"
-    nats = [
-        {"suffix": "" if i == 0 else str(i + 1), "subnet": public[i]["id"]}
-        for i in range(len(private) if per_az else min(1, len(private)))
-    ]
-    for i, subnet in enumerate(private):
-        subnet["route_table"] = f"PrivateRouteTable{nats[i]['suffix'] if per_az else ''}"
-    app = private or public
-    ctx.values.update(existing=False, public_subnets=public, private_subnets=private,
-                      nat_gateways=nats)
-    ctx.outputs += [
-        Output("VpcId", "!Ref Vpc", "VPC id"),
-        Output(
-            "PublicSubnetIds",
-            '!Join [",", [' + ", ".join(f"!Ref {s['id']}" for s in public) + "]]",
-            "public subnets, one per AZ",
-        ),
-        Output(
-            "AppSubnetIds",
-            '!Join [",", [' + ", ".join(f"!Ref {s['id']}" for s in app) + "]]",
-            "subnets for instances, tasks and the DB",
-        ),
-    ]
 
 
 def _dns(ctx: StackContext) -> None:
@@ -854,31 +619,6 @@ def _ecs(ctx: StackContext) -> None:
     ]
 
 
-# checkov's checks (`make security`) the templates fail on purpose: each skip carries
-# its reason into the template (checkov's skip metadata) and README's table of
-# deliberate choices lists them all. A check failed without a reason fails the gate.
-CHECKOV_REASONS: dict[str, str] = {
-    "CKV_AWS_260": "port 80 only redirects to HTTPS (alb.http_redirect); no content is served on it",
-    "CKV_AWS_91": "access logs are kept in prod-like envs (termination_protection); "
-                  "alb.access_logs.enabled keeps them in this env too",
-    "CKV_AWS_18": "the bucket holds the load balancer's access logs itself; logging it "
-                  "to another bucket would log the log",
-    "CKV_AWS_161": "kube-news logs in with a password (Sequelize); it has a least-privilege "
-                   "login of its own instead of IAM database authentication",
-    "CKV_AWS_118": "no enhanced monitoring (OS metrics, an extra role and cost): RDS's "
-                   "CloudWatch metrics are enough for this app",
-    "CKV_AWS_157": "a single-AZ database outside prod (cost); prod sets rds.multi_az: true",
-    "CKV_AWS_158": "CloudWatch Logs encrypts log data at rest by default; a customer managed "
-                   "key would add a key policy for the logs service and its cost",
-    "CKV_AWS_149": "encrypted with the AWS managed key aws/secretsmanager; a customer managed "
-                   "key would need kms:Decrypt grants on the execution role",
-}
-
-
-def _skips(*ids: str) -> list[dict[str, str]]:
-    return [{"id": i, "comment": CHECKOV_REASONS[i]} for i in ids]
-
-
 def _checkov(cfg: Environment) -> dict[str, list[dict[str, str]]]:
     """The skips per kind of resource; conditional ones only where the env chose so."""
     logs = cfg.alb.access_logs.enabled
@@ -894,8 +634,12 @@ def _checkov(cfg: Environment) -> dict[str, list[dict[str, str]]]:
     }
 
 
+# One module per stack under generator/views/, built from the env's facts.
+VIEWS: dict[str, Callable[[Environment, Names, Facts], Built[Any]]] = {
+    "network": network.build,
+}
+
 BUILDERS: dict[str, Callable[[StackContext], None]] = {
-    "network": _network,
     "dns": _dns,
     "cluster": _cluster,
     "cert": _cert,
@@ -906,9 +650,18 @@ BUILDERS: dict[str, Callable[[StackContext], None]] = {
 }
 
 
-def stack_context(stack: Stack, cfg: Environment, names: Names) -> StackContext:
+def stack_context(stack: Stack, cfg: Environment, names: Names,
+                  facts: Facts | None = None) -> StackContext:
+    facts = facts or Facts.of(cfg)
     ctx = StackContext(stack.name, cfg, names)
-    ctx.values["checkov"] = _checkov(cfg)
+    view = VIEWS.get(stack.name)
+    if view:
+        built = view(cfg, names, facts)
+        ctx.view = built.view
+        ctx.params += built.params
+        ctx.outputs += built.outputs
+    else:
+        ctx.values["checkov"] = _checkov(cfg)
     builder = BUILDERS.get(stack.name)
     if builder:
         builder(ctx)
