@@ -14,7 +14,7 @@ from typing import Any
 
 from generator.config import Environment, IamStatement, SecretRef, Task
 from generator.graph import Stack
-from generator.views import network
+from generator.views import cert, cluster, dns, network
 from generator.views.common import (  # re-exported: other modules import them from here
     CHECKOV_REASONS,
     NO_EGRESS,
@@ -127,38 +127,6 @@ def _statements(stmts: list[IamStatement]) -> list[dict[str, Any]]:
 
 
 # --- one builder per stack ------------------------------------------------------
-
-
-def _dns(ctx: StackContext) -> None:
-    zone = ctx.cfg.dns.zone
-    if not zone.create:
-        source = None if zone.id else {"Lookup": "HostedZoneIdByName", "Name": zone.name}
-        ctx.params.append(
-            Param(
-                "HostedZoneId", "AWS::Route53::HostedZone::Id", f"zone {zone.name}",
-                value=zone.id, source=source,
-            )
-        )
-    zone_ref = "!Ref HostedZone" if zone.create else "!Ref HostedZoneId"
-    ctx.values.update(
-        zone_ref=zone_ref,
-        zone_policy="Retain" if zone.retain_on_delete else "Delete",
-    )
-    ctx.outputs.append(Output("HostedZoneId", zone_ref, "hosted zone of the domain"))
-    if zone.create:
-        # What the parent zone must list as NS records for the zone to resolve. Joined:
-        # a bare list attribute is not a valid output value.
-        ctx.outputs.append(Output(
-            "NameServers", '!Join [",", !GetAtt HostedZone.NameServers]',
-            "name servers the parent zone must delegate to (NS records)"))
-
-
-def _cert(ctx: StackContext) -> None:
-    ctx.params.append(Param("DomainName", description="the app's domain", value=ctx.cfg.dns.domain))
-    ctx.outputs += [
-        Output("CertificateArn", "!Ref Certificate", "ACM certificate for the domain"),
-        Output("DomainName", "!Ref DomainName", "the app's domain"),
-    ]
 
 
 # Regions opened before August 2022 deliver ALB access logs as the regional Elastic
@@ -327,19 +295,6 @@ def _asg(ctx: StackContext) -> None:
         ctx.outputs.append(
             Output("CapacityProviderName", "!Ref CapacityProvider", "ECS capacity provider")
         )
-
-
-def _cluster(ctx: StackContext) -> None:
-    repo = ctx.cfg.ecs.repository
-    ctx.values.update(cluster_name=ctx.names.cluster, repository=repo.create,
-                      repository_name=ctx.names.prefix)
-    if repo.create:
-        ctx.outputs.append(Output("RepositoryUri", "!GetAtt Repository.RepositoryUri",
-                                  "ECR repository of the app's images (push, then deploy by digest)"))
-    ctx.outputs += [
-        Output("ClusterName", "!Ref Cluster", "ECS cluster"),
-        Output("ClusterArn", "!GetAtt Cluster.Arn", "ECS cluster ARN"),
-    ]
 
 
 def _rds(ctx: StackContext) -> None:
@@ -637,12 +592,12 @@ def _checkov(cfg: Environment) -> dict[str, list[dict[str, str]]]:
 # One module per stack under generator/views/, built from the env's facts.
 VIEWS: dict[str, Callable[[Environment, Names, Facts], Built[Any]]] = {
     "network": network.build,
+    "dns": dns.build,
+    "cluster": cluster.build,
+    "cert": cert.build,
 }
 
 BUILDERS: dict[str, Callable[[StackContext], None]] = {
-    "dns": _dns,
-    "cluster": _cluster,
-    "cert": _cert,
     "alb": _alb,
     "asg": _asg,
     "rds": _rds,
