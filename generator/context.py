@@ -14,7 +14,7 @@ from typing import Any
 
 from generator.config import Environment, IamStatement, SecretRef, Task
 from generator.graph import Stack
-from generator.views import cert, cluster, dns, network
+from generator.views import alb, cert, cluster, dns, network
 from generator.views.common import (  # re-exported: other modules import them from here
     CHECKOV_REASONS,
     NO_EGRESS,
@@ -127,87 +127,6 @@ def _statements(stmts: list[IamStatement]) -> list[dict[str, Any]]:
 
 
 # --- one builder per stack ------------------------------------------------------
-
-
-# Regions opened before August 2022 deliver ALB access logs as the regional Elastic
-# Load Balancing account; newer ones as the logdelivery service principal (ELB user
-# guide, "Enable access logs for your Application Load Balancer", step 2).
-ELB_LOG_ACCOUNTS = {
-    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
-    "us-west-2": "797873946194", "af-south-1": "098369216593", "ap-east-1": "754344448648",
-    "ap-south-1": "718504428378", "ap-northeast-1": "582318560864",
-    "ap-northeast-2": "600734575887", "ap-northeast-3": "383597477331",
-    "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
-    "ca-central-1": "985666609251", "eu-central-1": "054676820928",
-    "eu-west-1": "156460612806", "eu-west-2": "652711504416", "eu-west-3": "009996457667",
-    "eu-south-1": "635631232127", "eu-north-1": "897822967062", "me-south-1": "076674570225",
-    "sa-east-1": "507241528517",
-}
-
-
-def _access_log_policy(cfg: Environment) -> list[dict[str, Any]]:
-    prefix = cfg.alb.access_logs.prefix
-    account = ELB_LOG_ACCOUNTS.get(cfg.region)
-    principal: dict[str, Any] = (
-        {"AWS": Raw(f'!Sub "arn:${{AWS::Partition}}:iam::{account}:root"')} if account
-        else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
-    )
-    return [
-        {"Sid": "LoadBalancerLogDelivery", "Effect": "Allow", "Principal": principal,
-         "Action": "s3:PutObject",
-         "Resource": Raw(f'!Sub "${{AccessLogsBucket.Arn}}/{prefix}/AWSLogs/${{AWS::AccountId}}/*"')},
-        {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-         "Resource": [Raw("!GetAtt AccessLogsBucket.Arn"),
-                      Raw('!Sub "${AccessLogsBucket.Arn}/*"')],
-         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-    ]
-
-
-def _alb(ctx: StackContext) -> None:
-    cfg = ctx.cfg
-    ctx.params.append(Param("DomainName", description="the app's domain", value=cfg.dns.domain))
-    logs = cfg.alb.access_logs.enabled
-    logs = cfg.audit_trail if logs is None else logs
-    ctx.values.update(
-        access_logs=logs,
-        access_log_policy=_access_log_policy(cfg) if logs else [],
-        waf_web_acl_arn=cfg.waf.web_acl_arn,
-    )
-    if logs:
-        ctx.outputs.append(Output("AccessLogsBucketName", "!Ref AccessLogsBucket",
-                                  "bucket of the load balancer's access logs"))
-    blue_green = cfg.ecs.service.deployment.strategy == "BLUE_GREEN"
-    ctx.values.update(
-        target_type="ip" if cfg.ecs.effective_network_mode == "awsvpc" else "instance",
-        blue_green=blue_green,
-    )
-    ctx.outputs += [
-        Output("LoadBalancerArn", "!Ref LoadBalancer", "load balancer ARN"),
-        Output("LoadBalancerDnsName", "!GetAtt LoadBalancer.DNSName", "load balancer DNS name"),
-        Output("TargetGroupArn", "!Ref TargetGroup", "target group of the app"),
-        Output("ListenerArn", "!Ref HttpsListener", "HTTPS listener"),
-        Output(
-            "RequestCountLabel",
-            '!Sub "${LoadBalancer.LoadBalancerFullName}/${TargetGroup.TargetGroupFullName}"',
-            "resource label for ALBRequestCountPerTarget scaling",
-        ),
-    ]
-    if blue_green:
-        ctx.outputs += [
-            Output("AlternateTargetGroupArn", "!Ref AlternateTargetGroup",
-                   "target group of the new revision during a blue/green deployment"),
-            Output("ProductionListenerRuleArn", "!Ref ProductionRule",
-                   "HTTPS rule whose traffic a blue/green deployment shifts"),
-            Output("LoadBalancerFullName", "!GetAtt LoadBalancer.LoadBalancerFullName",
-                   "metric dimension of the load balancer"),
-            Output("TargetGroupFullName", "!GetAtt TargetGroup.TargetGroupFullName",
-                   "metric dimension of the target group"),
-            Output("AlternateTargetGroupFullName",
-                   "!GetAtt AlternateTargetGroup.TargetGroupFullName",
-                   "metric dimension of the alternate target group"),
-        ]
-    ctx.outputs.append(Output("Target5xxAlarmName", "!Ref Target5xxAlarm",
-                              "alarm that fails (and rolls back) an ECS deployment"))
 
 
 # Written before Docker starts (a boothook runs early in cloud-init), so no container
@@ -595,10 +514,10 @@ VIEWS: dict[str, Callable[[Environment, Names, Facts], Built[Any]]] = {
     "dns": dns.build,
     "cluster": cluster.build,
     "cert": cert.build,
+    "alb": alb.build,
 }
 
 BUILDERS: dict[str, Callable[[StackContext], None]] = {
-    "alb": _alb,
     "asg": _asg,
     "rds": _rds,
     "ecs": _ecs,
