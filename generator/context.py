@@ -1,20 +1,20 @@
-"""Per-stack view models: every name, list and condition a template needs.
+"""The context a stack template is rendered from: its Parameters, Outputs and view.
 
-Templates only place values; anything computed (names, CIDRs, port ranges,
-container environment, placement lists, which optional blocks exist) is
-decided here, so it is typed, testable and the same for every template.
+Every stack but ecs has a frozen view of its own in ``generator/views/<stack>.py``,
+built from the env's facts (``views/facts.py``); ecs still fills ``values`` here.
+Templates only place values; anything computed is decided in Python, so it is
+typed, testable and the same for every template.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from generator.config import Environment, IamStatement, SecretRef, Task
 from generator.graph import Stack
-from generator.views import alb, cert, cluster, dns, network
+from generator.views import alb, asg, cert, cluster, dns, network, rds
 from generator.views.common import (  # re-exported: other modules import them from here
     CHECKOV_REASONS,
     NO_EGRESS,
@@ -127,130 +127,6 @@ def _statements(stmts: list[IamStatement]) -> list[dict[str, Any]]:
 
 
 # --- one builder per stack ------------------------------------------------------
-
-
-# Written before Docker starts (a boothook runs early in cloud-init), so no container
-# ever reaches IMDS: AWS re:Post knowledge center, "How can I prevent containers from
-# accessing Amazon EC2 instance metadata in Amazon ECS?"
-# (https://repost.aws/knowledge-center/ecs-container-ec2-metadata).
-IMDS_BOOTHOOK = """#cloud-boothook
-dnf install -y iptables-services
-cat <<'RULES' > /etc/sysconfig/iptables
-*filter
-:DOCKER-USER - [0:0]
--A DOCKER-USER -d 169.254.169.254/32 -j DROP
-COMMIT
-RULES
-systemctl enable iptables
-systemctl start --no-block iptables
-"""
-MIME_BOUNDARY = "==STACKGEN=="
-
-
-def _user_data(cfg: Environment) -> str:
-    """The instance's user data (an Fn::Sub string). The cluster's name comes from
-    the cluster stack's output, so the graph creates the cluster first: the ECS agent
-    treats "cluster not found" at registration as terminal (aws/amazon-ecs-agent,
-    ecs_client.go). Containers are kept away from IMDS unless opted out: awsvpc tasks
-    by the agent (ECS_AWSVPC_BLOCK_IMDS), bridge tasks by an iptables rule; host-mode
-    tasks share the agent's network and cannot be blocked (same article)."""
-    mode = cfg.ecs.effective_network_mode
-    block = cfg.asg.block_container_metadata
-    script = "#!/bin/bash\necho ECS_CLUSTER=${ClusterName} >> /etc/ecs/ecs.config\n"
-    if block and mode == "awsvpc":
-        script += "echo ECS_AWSVPC_BLOCK_IMDS=true >> /etc/ecs/ecs.config\n"
-    if not (block and mode == "bridge"):
-        return script
-    # MIME multi-part: cloud-init's format for more than one part.
-    parts = [("text/cloud-boothook", IMDS_BOOTHOOK), ("text/x-shellscript", script)]
-    body = "".join(
-        f'--{MIME_BOUNDARY}\nContent-Type: {kind}; charset="us-ascii"\n\n{text}\n'
-        for kind, text in parts
-    )
-    return (f'Content-Type: multipart/mixed; boundary="{MIME_BOUNDARY}"\nMIME-Version: 1.0\n\n'
-            f"{body}--{MIME_BOUNDARY}--\n")
-
-
-def _asg(ctx: StackContext) -> None:
-    asg = ctx.cfg.asg
-    ctx.params += [
-        Param(
-            "ImageId", "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-            "ECS-optimised AMI, from its public SSM parameter", value=asg.ami_ssm_parameter,
-            default=asg.ami_ssm_parameter,
-        ),
-        Param("InstanceType", description="container instance type", value=asg.instance_type),
-    ]
-    if asg.key_name:
-        ctx.params.append(
-            Param("KeyName", "AWS::EC2::KeyPair::KeyName", "SSH key pair", value=asg.key_name)
-        )
-    managed = ["arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"]
-    if asg.ssm_core:
-        managed.append("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore")
-    in_service = asg.rolling_update.min_instances_in_service
-    ctx.values.update(
-        managed_policies=managed,
-        # Hop limit 1: a PUT for an IMDSv2 token from a bridge-mode container (one hop
-        # further) gets no answer, so containers cannot take the instance role.
-        imds_hop_limit=1,
-        user_data=_user_data(ctx.cfg),
-        capacity_provider=asg.scaling.mode == "capacity_provider",
-        cpu_tracking=asg.scaling.mode == "target_tracking",
-        # A scaling policy or capacity provider owns the group's size: a DesiredCapacity
-        # in the template would reset it on every update that touches the group
-        # (aws/aws-cdk#5507). Omitted, CreateAutoScalingGroup starts it at MinSize (Auto
-        # Scaling API reference, DesiredCapacity) and updates leave it alone.
-        set_desired=asg.scaling.mode == "none",
-        # Must stay below MaxSize, so that a replacement has room (UpdatePolicy docs).
-        min_in_service=(
-            in_service if in_service is not None else min(asg.min_size, asg.max_size - 1)
-        ),
-    )
-    ctx.outputs += [
-        Output("AutoScalingGroupName", "!Ref AutoScalingGroup", "auto scaling group"),
-    ]
-    if asg.scaling.mode == "capacity_provider":
-        ctx.outputs.append(
-            Output("CapacityProviderName", "!Ref CapacityProvider", "ECS capacity provider")
-        )
-
-
-def _rds(ctx: StackContext) -> None:
-    rds = ctx.cfg.rds
-    ctx.params += [
-        Param("DbInstanceClass", description="DB instance class", value=rds.instance_class),
-        Param("DbEngineVersion", description="PostgreSQL version", value=rds.engine_version),
-    ]
-    managed = rds.password == "managed"
-    ctx.values.update(
-        managed_password=managed,
-        # A retained snapshot is useless without its password: keep the secret too.
-        secret_policy="Delete" if rds.deletion_policy == "Delete" else "Retain",
-        secret_template=json.dumps({"username": rds.master_username}),
-        app_secret_template=json.dumps({"username": rds.app_username}),
-        ingress=[
-            Ingress("PostgreSQL from the app", rds.port, rds.port,
-                    source_sg="!Ref AppSecurityGroupId")
-        ],
-        db_egress=NO_EGRESS,
-        # The app's group lives in network; its rule to the DB lives here, beside the
-        # DB's group it names (no cross-stack cycle).
-        app_to_db=Egress("PostgreSQL to the database", rds.port, rds.port,
-                         dest_sg="!Ref DbSecurityGroup"),
-    )
-    # Dotted attribute names in the long form: moto's parser mangles both short forms.
-    secret = (yaml_scalar({"Fn::GetAtt": ["DbInstance", "MasterUserSecret.SecretArn"]})
-              if managed else "!Ref DbSecret")
-    ctx.outputs += [
-        Output("DbEndpoint", yaml_scalar({"Fn::GetAtt": ["DbInstance", "Endpoint.Address"]}),
-               "DB host name"),
-        Output("DbPort", yaml_scalar({"Fn::GetAtt": ["DbInstance", "Endpoint.Port"]}), "DB port"),
-        Output("DbSecretArn", secret, "secret holding the DB master credentials"),
-        Output("AppDbSecretArn", "!Ref AppDbSecret",
-               "secret holding the app's own least-privilege DB login"),
-        Output("DbName", yaml_scalar(rds.database_name), "database name"),
-    ]
 
 
 def _db_env(cfg: Environment) -> dict[str, str]:
@@ -494,18 +370,8 @@ def _ecs(ctx: StackContext) -> None:
 
 
 def _checkov(cfg: Environment) -> dict[str, list[dict[str, str]]]:
-    """The skips per kind of resource; conditional ones only where the env chose so."""
-    logs = cfg.alb.access_logs.enabled
-    logs = cfg.audit_trail if logs is None else logs
-    return {
-        "alb_group": _skips("CKV_AWS_260") if cfg.alb.http_redirect else [],
-        "load_balancer": [] if logs else _skips("CKV_AWS_91"),
-        "log_bucket": _skips("CKV_AWS_18"),
-        "db": _skips("CKV_AWS_161", "CKV_AWS_118",
-                     *(() if cfg.rds.multi_az else ("CKV_AWS_157",))),
-        "log_group": _skips("CKV_AWS_158"),
-        "secret": _skips("CKV_AWS_149"),
-    }
+    """The skips ecs.yaml.j2 reads (every other stack's are attributes of its view)."""
+    return {"log_group": _skips("CKV_AWS_158")}
 
 
 # One module per stack under generator/views/, built from the env's facts.
@@ -515,11 +381,11 @@ VIEWS: dict[str, Callable[[Environment, Names, Facts], Built[Any]]] = {
     "cluster": cluster.build,
     "cert": cert.build,
     "alb": alb.build,
+    "asg": asg.build,
+    "rds": rds.build,
 }
 
 BUILDERS: dict[str, Callable[[StackContext], None]] = {
-    "asg": _asg,
-    "rds": _rds,
     "ecs": _ecs,
 }
 
