@@ -53,13 +53,13 @@ class NetworkView:
     app_ingress: tuple[Ingress, ...]
     app_egress: tuple[Egress, ...]
     app_group_name: str
-    # VPC flow logs, when on
+    # VPC flow logs (the template reads these only when flow_logs is on)
     flow_logs: bool
     flow_log_retention_days: int
     flow_log_traffic_type: str
     flow_log_statements: tuple[dict[str, Any], ...]
     flow_log_skips: tuple[dict[str, str], ...]
-    # a created VPC (none of these when it exists already)
+    # a created VPC (read only when it is not an existing one; the lists are empty then)
     cidr: str
     vpc_name: str
     igw_name: str
