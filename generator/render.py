@@ -24,7 +24,6 @@ from generator.context import (
     Names,
     Raw,
     StackContext,
-    conditions,
     logical_id,
     stack_context,
     yaml_scalar,
@@ -33,6 +32,7 @@ from generator.errors import OutputError, TemplateError, UsageError
 from generator.graph import Graph, Stack, build_graph, check_outputs, load_spec
 from generator.lint.rules._common import STATEFUL_TYPES
 from generator.params import LoadedEnv
+from generator.views.facts import Facts
 from generator.yamlsrc import load_cfn
 
 ROOT_TEMPLATE = "root.yaml.j2"
@@ -197,12 +197,13 @@ def render(env: LoadedEnv, templates_dir: Path, cache_dir: Path | None = None) -
     cfg = env.config
     names = Names(cfg.project, env.name)
     spec_file = templates_dir / "stacks.yaml"
-    graph = build_graph(load_spec(templates_dir), conditions(cfg), spec_file)
+    facts = Facts.of(cfg)  # once per env: the graph and every view read the same
+    graph = build_graph(load_spec(templates_dir), facts.conditions, spec_file)
     jinja = make_jinja(templates_dir, cache_dir)
     stacks: dict[str, RenderedStack] = {}
     contexts: dict[str, StackContext] = {}
     for name in graph.order:
-        ctx = stack_context(graph.stacks[name], cfg, names)
+        ctx = stack_context(graph.stacks[name], cfg, names, facts)
         text = _render_one(jinja, f"{name}.yaml.j2", ctx.as_template_vars())
         doc = _parse(text, f"{name}.yaml (from {name}.yaml.j2)")
         contexts[name] = ctx

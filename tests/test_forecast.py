@@ -187,10 +187,10 @@ def _unfixed_templates(tmp: Path) -> Path:
     spec = spec.replace("\ncluster: {}\n", "\n").replace("    ClusterName: cluster.ClusterName\n", "")
     (out / "stacks.yaml").write_text(spec)
     asg = (out / "asg.yaml.j2").read_text()
-    old = "Fn::Sub: {{ user_data | y }}"
+    old = "Fn::Sub: {{ view.user_data | y }}"
     assert old in asg
     (out / "asg.yaml.j2").write_text(asg.replace(
-        old, "Fn::Sub: {{ user_data | replace('${ClusterName}', names.cluster) | y }}"))
+        old, "Fn::Sub: {{ view.user_data | replace('${ClusterName}', names.cluster) | y }}"))
     ecs = (out / "ecs.yaml.j2").read_text()
     ecs = ecs.replace("!Ref ClusterName", "!Ref Cluster").replace("${ClusterName}", "${Cluster}")
     ecs = ecs.replace("Resources:\n", "Resources:\n  Cluster:\n    Type: AWS::ECS::Cluster\n"
@@ -220,7 +220,7 @@ def test_cluster_in_a_parallel_stack_is_flagged(tmp_path: Path) -> None:
     spec = spec.replace(asg_input, "    AppSecurityGroupId: network.AppSecurityGroupId\n", 1)
     (templates / "stacks.yaml").write_text(spec)
     asg = (templates / "asg.yaml.j2").read_text().replace(
-        "{{ user_data | y }}", "{{ user_data | replace('${ClusterName}', names.cluster) | y }}")
+        "{{ view.user_data | y }}", "{{ view.user_data | replace('${ClusterName}', names.cluster) | y }}")
     (templates / "asg.yaml.j2").write_text(asg)
     f = _one(_forecast("local", templates=templates), "F201")
     assert "stack cluster creates it (Cluster) and is deployed beside it" in f.message

@@ -216,7 +216,7 @@ def test_cli_exit_codes(project: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout) == []
     alb = project / "templates" / "alb.yaml.j2"
-    alb.write_text(alb.read_text().replace("{% if cfg.alb.http_redirect %}", "{% if false %}"))
+    alb.write_text(alb.read_text().replace("{% if view.http_redirect %}", "{% if false %}"))
     bad = run_stackgen(["lint", "--env", "local"], cwd=project)
     assert bad.returncode == 1
     assert "E9108" in bad.stdout and "local/alb" in bad.stdout
