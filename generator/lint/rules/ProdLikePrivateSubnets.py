@@ -5,14 +5,7 @@ from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import (
-    is_prod_like,
-    is_true,
-    prod_like_config,
-    props,
-    references,
-    resources,
-)
+from generator.lint.rules._common import ProdLikeOnly, is_true, props, references, resources
 
 OPEN = ("0.0.0.0/0", "::/0")
 # Where instances, tasks and data stores are placed, by resource type.
@@ -53,7 +46,7 @@ def _dig(value: Any, path: list[str]) -> Any:
     return value
 
 
-class ProdLikePrivateSubnets(CloudFormationLintRule):
+class ProdLikePrivateSubnets(ProdLikeOnly, CloudFormationLintRule):
     """In a prod-like env, instances, tasks and the DB live in private subnets."""
 
     id = "E9114"
@@ -66,14 +59,7 @@ class ProdLikePrivateSubnets(CloudFormationLintRule):
     source_url = "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-example-private-subnets-nat.html"
     tags = ["stackgen", "network", "prod"]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.config_definition = prod_like_config()
-        self.configure()
-
-    def match(self, cfn):  # type: ignore[no-untyped-def]
-        if not is_prod_like(self.config, cfn.template):
-            return []
+    def match_prod_like(self, cfn):  # type: ignore[no-untyped-def]
         public = _public_subnets(cfn.template)
         if not public:
             return []
