@@ -19,6 +19,7 @@ import jinja2
 import yaml
 
 from generator import __version__
+from generator.cfndoc import STATEFUL_TYPES
 from generator.context import (
     Names,
     Raw,
@@ -30,7 +31,6 @@ from generator.context import (
 )
 from generator.errors import OutputError, TemplateError
 from generator.graph import Graph, Stack, build_graph, check_outputs, load_spec
-from generator.lint.rules._common import STATEFUL_TYPES
 from generator.params import LoadedEnv
 from generator.yamlsrc import load_cfn
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import resources
+from generator.cfndoc import resources
 from generator.secrets import scan, secret_name
 
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import ProdLikeOnly, is_true, props, resources
+from generator.cfndoc import is_true, props, resources
+from generator.lint.rules._common import ProdLikeOnly
 
 
 class ProdLikeDatabase(ProdLikeOnly, CloudFormationLintRule):

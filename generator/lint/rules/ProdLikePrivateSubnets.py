@@ -5,9 +5,9 @@ from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import ProdLikeOnly, is_true, props, references, resources
+from generator.cfndoc import OPEN_CIDRS, is_true, props, references, resources
+from generator.lint.rules._common import ProdLikeOnly
 
-OPEN = ("0.0.0.0/0", "::/0")
 # Where instances, tasks and data stores are placed, by resource type.
 PLACEMENT = {
     "AWS::AutoScaling::AutoScalingGroup": ["VPCZoneIdentifier"],
@@ -28,8 +28,8 @@ def _public_subnets(template: dict[str, Any]) -> set[str]:
     public_tables = {
         str(next(iter(references(props(r).get("RouteTableId"))), ""))
         for _, r in resources(template, "AWS::EC2::Route")
-        if (props(r).get("DestinationCidrBlock") in OPEN
-            or props(r).get("DestinationIpv6CidrBlock") in OPEN)
+        if (props(r).get("DestinationCidrBlock") in OPEN_CIDRS
+            or props(r).get("DestinationIpv6CidrBlock") in OPEN_CIDRS)
         and references(props(r).get("GatewayId")) & gateways
     }
     public = {n for n, r in resources(template, "AWS::EC2::Subnet")
