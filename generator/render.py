@@ -5,6 +5,7 @@ Rendering is pure: the same params and templates give byte-identical files.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ from generator.context import (
     stack_context,
     yaml_scalar,
 )
+from generator.deploy.resolve import Lookup, ParamValue, parse_parameters
 from generator.errors import OutputError, TemplateError
 from generator.graph import Graph, Stack, build_graph, check_outputs, load_spec
 from generator.params import LoadedEnv
@@ -79,6 +81,11 @@ class RenderedStack:
     tags: dict[str, str]
     upstream: tuple[str, ...]
     outputs: tuple[str, ...]
+
+    @functools.cached_property
+    def param_values(self) -> dict[str, ParamValue]:
+        """The parameters typed, parsed once: static values, outputs read, lookups."""
+        return parse_parameters(self.parameters)
 
     @property
     def params_json(self) -> str:
@@ -232,7 +239,7 @@ def _render_root(
     stacks: dict[str, RenderedStack],
     contexts: dict[str, StackContext],
 ) -> RenderedStack:
-    root_params: dict[str, Any] = {"ArtifactBucket": {"Lookup": "ArtifactBucket"}}
+    root_params: dict[str, Any] = {"ArtifactBucket": Lookup("ArtifactBucket").as_json()}
     children = []
     for name in graph.order:
         inputs = {i.param: i for i in graph.stacks[name].inputs}
