@@ -6,12 +6,21 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
 
 REGION = "us-east-1"
+# A CloudFormation stack and change set of the real API's shape, for stubbed answers.
+STACK = "kubenews-local-network"
+STACK_ID = f"arn:aws:cloudformation:us-east-1:123456789012:stack/{STACK}/1a2b3c4d"
+CS_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/stackgen-x/5e6f7a8b"
+T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+# Nothing listens on port 9 (discard) here: a call that escapes its Stubber (a worker
+# still running after the stubbed block) must not reach, nor even look up, a public name.
+LOOPBACK = "http://127.0.0.1:9"
 
 
 def offline_client(service: str, region: str = REGION, **kwargs: Any) -> Any:
@@ -19,6 +28,11 @@ def offline_client(service: str, region: str = REGION, **kwargs: Any) -> Any:
     127.0.0.1 (kwargs), never AWS."""
     return boto3.client(service, region_name=region, aws_access_key_id="x",
                         aws_secret_access_key="x", **kwargs)
+
+
+def stubbed_cfn() -> Any:
+    """A CloudFormation client for a Stubber, pointed at the loopback."""
+    return offline_client("cloudformation", endpoint_url=LOOPBACK)
 
 
 def recorder(asked: list[str]) -> Callable[[str], bool]:

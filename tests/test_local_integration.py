@@ -8,17 +8,8 @@ import json
 import re
 from typing import Any
 
-import pytest
-
 from generator.deploy.resolve import FromOutput, Lookup
-from generator.params import load_env
-from generator.render import Rendered, render
-from tests.conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def rendered() -> Rendered:
-    return render(load_env(ROOT / "params", "local"), ROOT / "templates")
+from generator.render import Rendered
 
 
 def _deploy_all(c: Any, rendered: Rendered) -> dict[str, dict[str, str]]:

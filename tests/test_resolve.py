@@ -89,6 +89,6 @@ def test_resolve_reads_outputs_and_names_a_missing_one() -> None:
     params = r.parse_parameters({"VpcId": {"From": "network.VpcId"}, "Flag": False})
     outputs = {"network": {"VpcId": "vpc-1"}}
     assert r.resolve(params, outputs, Lookups(None)) == {"VpcId": "vpc-1", "Flag": "false"}
-    with pytest.raises(LookupFailed, match="parameter VpcId reads network.VpcId, which the "
-                                           "deployed network stack does not output"):
+    with pytest.raises(LookupFailed, match=r"parameter VpcId reads network\.VpcId, which the "
+                                           r"deployed network stack does not output"):
         r.resolve(params, {"network": {}}, Lookups(None))
