@@ -148,15 +148,11 @@ def _choices(path: KeyPath) -> list[Any]:
             for a in get_args(t)]
 
 
-def _key_name(path: KeyPath) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-
-
 def _secret_fix(path: KeyPath) -> str:
     """Where this secret should live instead, named for the place it was found."""
     choices = _choices(path)
     if choices:
-        return f"'{_key_name(path)}' takes one of {', '.join(repr(c) for c in choices)}"
+        return f"'{secrets.where(path)}' takes one of {', '.join(repr(c) for c in choices)}"
     name = path[-1]
     if "command" in path:
         owner = f"ecs.tasks.{path[2]}" if path[:2] == ("ecs", "tasks") else "ecs.container"
@@ -277,7 +273,7 @@ def validate(data: dict[str, Any], smap: SourceMap, files: Sequence[Path]) -> En
         if file.startswith("--set "):  # never echo the secret back
             file = file.split("=", 1)[0] + "=" + secrets.MASK
         raise ParamsError(
-            f"'{_key_name(hit.path)}' holds a secret value ({hit.reason}); never write secrets "
+            f"'{secrets.where(hit.path)}' holds a secret value ({hit.reason}); never write secrets "
             f"in params: {_secret_fix(hit.path)}",
             file,
             line,
