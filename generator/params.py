@@ -29,7 +29,11 @@ ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,20}$")
 
 
 @dataclass(frozen=True)
-class LoadedEnv:
+class EnvSource:
+    """An env as read from its params files: its name, the validated model
+    (``config.Environment``) and the files it came from. Opened for AWS, it becomes a
+    ``deploy.workflow.Connection``."""
+
     name: str
     config: Environment
     files: tuple[Path, ...]
@@ -290,7 +294,7 @@ def validate(data: dict[str, Any], smap: SourceMap, files: Sequence[Path]) -> En
     return config
 
 
-def load_env(params_dir: Path, env: str, overrides: Sequence[str] = ()) -> LoadedEnv:
+def load_env(params_dir: Path, env: str, overrides: Sequence[str] = ()) -> EnvSource:
     env_file = params_dir / f"{env}.yaml"
     if not ENV_NAME.match(env) or not env_file.exists():
         known = list_envs(params_dir)
@@ -314,4 +318,4 @@ def load_env(params_dir: Path, env: str, overrides: Sequence[str] = ()) -> Loade
         data = _apply_set(data, key, value)
         for end in range(1, len(key) + 1):
             smap.lines[key[:end]] = (f"--set {expr}", 0)
-    return LoadedEnv(env, validate(data, smap, files), tuple(files))
+    return EnvSource(env, validate(data, smap, files), tuple(files))

@@ -33,7 +33,7 @@ from generator.context import (
 from generator.deploy.resolve import Lookup, ParamValue, parse_parameters
 from generator.errors import OutputError, TemplateError
 from generator.graph import Graph, Stack, build_graph, check_outputs, load_spec
-from generator.params import LoadedEnv
+from generator.params import EnvSource
 from generator.yamlsrc import load_cfn
 
 ROOT_TEMPLATE = "root.yaml.j2"
@@ -103,7 +103,7 @@ class RenderedStack:
 
 @dataclass(frozen=True)
 class Rendered:
-    env: LoadedEnv
+    env: EnvSource
     graph: Graph
     names: Names
     stacks: dict[str, RenderedStack]
@@ -188,7 +188,7 @@ def _tags(names: Names, stack: str, extra: dict[str, str]) -> dict[str, str]:
             "stackgen:stack": stack}
 
 
-def render(env: LoadedEnv, templates_dir: Path, cache_dir: Path | None = None) -> Rendered:
+def render(env: EnvSource, templates_dir: Path, cache_dir: Path | None = None) -> Rendered:
     cfg = env.config
     names = Names(cfg.project, env.name)
     spec_file = templates_dir / "stacks.yaml"
@@ -233,7 +233,7 @@ def nested_view(rendered: Rendered) -> Rendered:
 
 def _render_root(
     jinja: jinja2.Environment,
-    env: LoadedEnv,
+    env: EnvSource,
     graph: Graph,
     names: Names,
     stacks: dict[str, RenderedStack],
