@@ -20,8 +20,8 @@ from generator.errors import StackgenError, UsageError
 
 if TYPE_CHECKING:  # for annotations only: keep these imports off the start-up path
     from generator.deploy.engine import StackResult
-    from generator.deploy.workflow import Env
-    from generator.params import LoadedEnv
+    from generator.deploy.workflow import Connection
+    from generator.params import EnvSource
     from generator.render import Rendered
     from generator.ui import Console
 
@@ -123,7 +123,7 @@ wait_timeout_option = click.option(
          "60 for a stack with AWS::RDS::DBInstance]; TYPE=MINUTES for stacks holding TYPE")
 
 
-def _load(app: AppContext, env: str, overrides: tuple[str, ...]) -> LoadedEnv:
+def _load(app: AppContext, env: str, overrides: tuple[str, ...]) -> EnvSource:
     from generator.params import load_env
 
     return load_env(app.params_dir, env, overrides)
@@ -585,7 +585,7 @@ def diff(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[st
 
 
 def _deployed_form(app: AppContext, env: str, overrides: tuple[str, ...],
-                   nested: bool | None) -> Env:
+                   nested: bool | None) -> Connection:
     """The env as deployed: the stacks, or the nested form's root."""
     from generator.deploy import workflow
 

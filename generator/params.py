@@ -29,7 +29,11 @@ ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,20}$")
 
 
 @dataclass(frozen=True)
-class LoadedEnv:
+class EnvSource:
+    """An env as read from its params files: its name, the validated model
+    (``config.Environment``) and the files it came from. Opened for AWS, it becomes a
+    ``deploy.workflow.Connection``."""
+
     name: str
     config: Environment
     files: tuple[Path, ...]
@@ -148,15 +152,11 @@ def _choices(path: KeyPath) -> list[Any]:
             for a in get_args(t)]
 
 
-def _key_name(path: KeyPath) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-
-
 def _secret_fix(path: KeyPath) -> str:
     """Where this secret should live instead, named for the place it was found."""
     choices = _choices(path)
     if choices:
-        return f"'{_key_name(path)}' takes one of {', '.join(repr(c) for c in choices)}"
+        return f"'{secrets.where(path)}' takes one of {', '.join(repr(c) for c in choices)}"
     name = path[-1]
     if "command" in path:
         owner = f"ecs.tasks.{path[2]}" if path[:2] == ("ecs", "tasks") else "ecs.container"
@@ -277,7 +277,7 @@ def validate(data: dict[str, Any], smap: SourceMap, files: Sequence[Path]) -> En
         if file.startswith("--set "):  # never echo the secret back
             file = file.split("=", 1)[0] + "=" + secrets.MASK
         raise ParamsError(
-            f"'{_key_name(hit.path)}' holds a secret value ({hit.reason}); never write secrets "
+            f"'{secrets.where(hit.path)}' holds a secret value ({hit.reason}); never write secrets "
             f"in params: {_secret_fix(hit.path)}",
             file,
             line,
@@ -294,7 +294,7 @@ def validate(data: dict[str, Any], smap: SourceMap, files: Sequence[Path]) -> En
     return config
 
 
-def load_env(params_dir: Path, env: str, overrides: Sequence[str] = ()) -> LoadedEnv:
+def load_env(params_dir: Path, env: str, overrides: Sequence[str] = ()) -> EnvSource:
     env_file = params_dir / f"{env}.yaml"
     if not ENV_NAME.match(env) or not env_file.exists():
         known = list_envs(params_dir)
@@ -318,4 +318,4 @@ def load_env(params_dir: Path, env: str, overrides: Sequence[str] = ()) -> Loade
         data = _apply_set(data, key, value)
         for end in range(1, len(key) + 1):
             smap.lines[key[:end]] = (f"--set {expr}", 0)
-    return LoadedEnv(env, validate(data, smap, files), tuple(files))
+    return EnvSource(env, validate(data, smap, files), tuple(files))

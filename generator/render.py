@@ -6,6 +6,7 @@ Rendering is pure: the same params and templates give byte-identical files.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ import jinja2
 import yaml
 
 from generator import __version__
+from generator.cfndoc import STATEFUL_TYPES
 from generator.context import (
     Names,
     Raw,
@@ -28,10 +30,10 @@ from generator.context import (
     stack_context,
     yaml_scalar,
 )
+from generator.deploy.resolve import Lookup, ParamValue, parse_parameters
 from generator.errors import OutputError, TemplateError, UsageError
 from generator.graph import Graph, Stack, build_graph, check_outputs, load_spec
-from generator.lint.rules._common import STATEFUL_TYPES
-from generator.params import LoadedEnv
+from generator.params import EnvSource
 from generator.views.facts import Facts
 from generator.yamlsrc import load_cfn
 
@@ -81,6 +83,11 @@ class RenderedStack:
     upstream: tuple[str, ...]
     outputs: tuple[str, ...]
 
+    @functools.cached_property
+    def param_values(self) -> dict[str, ParamValue]:
+        """The parameters typed, parsed once: static values, outputs read, lookups."""
+        return parse_parameters(self.parameters)
+
     @property
     def params_json(self) -> str:
         doc = {"StackName": self.stack_name, "Parameters": self.parameters, "Tags": self.tags}
@@ -97,7 +104,7 @@ class RenderedStack:
 
 @dataclass(frozen=True)
 class Rendered:
-    env: LoadedEnv
+    env: EnvSource
     graph: Graph
     names: Names
     stacks: dict[str, RenderedStack]
@@ -193,7 +200,7 @@ def _tags(names: Names, stack: str, extra: dict[str, str]) -> dict[str, str]:
             "stackgen:stack": stack}
 
 
-def render(env: LoadedEnv, templates_dir: Path, cache_dir: Path | None = None) -> Rendered:
+def render(env: EnvSource, templates_dir: Path, cache_dir: Path | None = None) -> Rendered:
     cfg = env.config
     names = Names(cfg.project, env.name)
     spec_file = templates_dir / "stacks.yaml"
@@ -239,13 +246,13 @@ def nested_view(rendered: Rendered) -> Rendered:
 
 def _render_root(
     jinja: jinja2.Environment,
-    env: LoadedEnv,
+    env: EnvSource,
     graph: Graph,
     names: Names,
     stacks: dict[str, RenderedStack],
     contexts: dict[str, StackContext],
 ) -> RenderedStack:
-    root_params: dict[str, Any] = {"ArtifactBucket": {"Lookup": "ArtifactBucket"}}
+    root_params: dict[str, Any] = {"ArtifactBucket": Lookup("ArtifactBucket").as_json()}
     children = []
     for name in graph.order:
         inputs = {i.param: i for i in graph.stacks[name].inputs}

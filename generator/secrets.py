@@ -175,6 +175,11 @@ class SecretHit:
         return f"SecretHit(path={self.path!r}, name={self.name!r}, reason={self.reason!r})"
 
 
+def where(path: Path) -> str:
+    """A path as the error names it: ``ecs.container.environment[0].Value``."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
 def _scalar(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return None

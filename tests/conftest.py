@@ -15,6 +15,8 @@ import boto3
 import pytest
 
 from generator.local.manager import Endpoint, LocalEndpoint, free_port
+from generator.params import load_env
+from generator.render import Rendered, render
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVS = ("local", "dev", "prod", "fargate")
@@ -35,6 +37,12 @@ def project(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "params", tmp_path / "params")
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def rendered() -> Rendered:
+    """The shipped `local` env rendered once per test module (stubbed deploys, plans)."""
+    return render(load_env(ROOT / "params", "local"), ROOT / "templates")
 
 
 # --- the local endpoint ---------------------------------------------------------

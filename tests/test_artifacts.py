@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
 from generator.deploy.artifacts import TLS_ONLY_SID, Artifacts, bucket_name, tls_only_policy
 from generator.errors import AwsError
+from tests.stubs import offline_client
 
 ACCOUNT = "123456789012"  # the account moto answers for
 BUCKET = bucket_name(ACCOUNT, "us-east-1")
@@ -42,8 +42,7 @@ def test_a_bucket_made_before_the_policy_gets_it(aws: Any) -> None:
 
 
 def _stubbed() -> tuple[Any, Stubber]:
-    s3 = boto3.client("s3", region_name="eu-west-1", aws_access_key_id="x",
-                      aws_secret_access_key="x")
+    s3 = offline_client("s3", "eu-west-1")
     return s3, Stubber(s3)
 
 

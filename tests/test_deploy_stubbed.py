@@ -9,12 +9,11 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
@@ -25,37 +24,24 @@ from generator.deploy.engine import Deployer, DeployOptions
 from generator.deploy.resolve import Lookups
 from generator.deploy.workflow import waits_from
 from generator.errors import AwsError, UsageError
-from generator.params import load_env
-from generator.render import Rendered, render
+from generator.render import Rendered
 from generator.ui import Console
-from tests.conftest import ROOT, run_stackgen
-
-STACK = "kubenews-local-network"
-STACK_ID = f"arn:aws:cloudformation:us-east-1:123456789012:stack/{STACK}/1a2b3c4d"
-CS_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/stackgen-x/5e6f7a8b"
-T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def rendered() -> Rendered:
-    return render(load_env(ROOT / "params", "local"), ROOT / "templates")
-
-
-def _client() -> Any:
-    # Loopback, never AWS: a call that escapes its Stubber (a worker still running after
-    # the stubbed block) must not reach, nor even look up, a public name.
-    return boto3.client("cloudformation", region_name="us-east-1",
-                        endpoint_url="http://127.0.0.1:9",
-                        aws_access_key_id="x", aws_secret_access_key="x")
+from tests.conftest import run_stackgen
+from tests.stubs import (
+    CS_ID,
+    STACK,
+    STACK_ID,
+    T0,
+    offline_client,
+    recorder,
+    serving,
+    stubbed_cfn,
+)
 
 
 def _deployer(rendered: Rendered, client: Any, asked: list[str]) -> Deployer:
-    def confirm(question: str) -> bool:
-        asked.append(question)
-        return True
-
     return Deployer(rendered, CloudFormation(client, sleep=lambda _: None), Lookups(None),
-                    Console(color=False), confirm, DeployOptions(frozenset({"network"})))
+                    Console(color=False), recorder(asked), DeployOptions(frozenset({"network"})))
 
 
 def _event(n: int, logical: str, rtype: str, status: str, reason: str = "") -> dict[str, Any]:
@@ -99,7 +85,7 @@ def _create_until_execute(stub: Stubber, changes: list[dict[str, Any]]) -> None:
 
 def test_rollback_reports_the_failed_resources_and_their_reasons(
         rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
-    client = _client()
+    client = stubbed_cfn()
     asked: list[str] = []
     with Stubber(client) as stub:
         _create_until_execute(stub, [_change("Add", "Vpc", "AWS::EC2::VPC")])
@@ -133,7 +119,7 @@ def test_rollback_reports_the_failed_resources_and_their_reasons(
 
 def test_replacement_flags_reach_the_review(rendered: Rendered,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    client = _client()
+    client = stubbed_cfn()
     with Stubber(client) as stub:
         _create_until_execute(stub, [
             _change("Modify", "Vpc", "AWS::EC2::VPC", "True", PhysicalResourceId="vpc-0a1b",
@@ -161,7 +147,7 @@ def test_replacement_flags_reach_the_review(rendered: Rendered,
 
 
 def test_a_change_set_that_fails_creation_is_cleaned_up(rendered: Rendered) -> None:
-    client = _client()
+    client = stubbed_cfn()
     with Stubber(client) as stub:
         stub.add_response("describe_stacks", {"Stacks": []}, {})
         stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
@@ -179,7 +165,7 @@ def test_a_change_set_that_fails_creation_is_cleaned_up(rendered: Rendered) -> N
 
 
 def test_persistent_throttling_is_a_clean_failure_not_a_traceback(rendered: Rendered) -> None:
-    client = _client()
+    client = stubbed_cfn()
     with Stubber(client) as stub:
         stub.add_client_error("describe_stacks", "Throttling", "Rate exceeded", 400)
         with pytest.raises(AwsError, match="Rate exceeded"):
@@ -217,16 +203,12 @@ class _ThrottlingCloudFormation(BaseHTTPRequestHandler):
 @pytest.fixture
 def throttling_server() -> Iterator[str]:
     _ThrottlingCloudFormation.hits = 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _ThrottlingCloudFormation)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(_ThrottlingCloudFormation) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_throttling_is_absorbed_by_adaptive_retries(throttling_server: str) -> None:
-    client = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=throttling_server,
-                          aws_access_key_id="x", aws_secret_access_key="x", config=RETRY_CONFIG)
+    client = offline_client("cloudformation", endpoint_url=throttling_server, config=RETRY_CONFIG)
     assert client.meta.config.retries["mode"] == "adaptive"
     found = CloudFormation(client).describe_many(["s", "other"])
     assert list(found) == ["s"] and found["s"].status == "CREATE_COMPLETE"
@@ -234,7 +216,7 @@ def test_throttling_is_absorbed_by_adaptive_retries(throttling_server: str) -> N
 
 
 def test_rollback_complete_is_recreated_after_a_yes(rendered: Rendered) -> None:
-    client = _client()
+    client = stubbed_cfn()
     asked: list[str] = []
     with Stubber(client) as stub:
         stub.add_response("describe_stacks", _stack("ROLLBACK_COMPLETE"), {})
@@ -255,7 +237,7 @@ def test_rollback_complete_is_recreated_after_a_yes(rendered: Rendered) -> None:
 
 
 def test_rollback_complete_is_left_alone_without_a_yes(rendered: Rendered) -> None:
-    client = _client()
+    client = stubbed_cfn()
     with Stubber(client) as stub:
         stub.add_response("describe_stacks", _stack("ROLLBACK_COMPLETE"), {})
         deployer = _deployer(rendered, client, [])
@@ -295,7 +277,7 @@ def _in_progress_polls(stub: Stubber, status: str, count: int) -> None:
 def test_a_create_that_never_ends_times_out_and_says_what_is_where(
         rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
     """A lost response once left a create waiting silently forever."""
-    client = _client()
+    client = stubbed_cfn()
     fake = FakeClock()
     waits = Waits(clock=fake.clock, sleep=fake.sleep, default_seconds=5, progress_every=2)
     with Stubber(client) as stub:
@@ -332,7 +314,7 @@ def test_deadlines_follow_the_slowest_resource_type(rendered: Rendered) -> None:
 
 def test_a_delete_that_never_ends_times_out(rendered: Rendered,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    client = _client()
+    client = stubbed_cfn()
     fake = FakeClock()
     waits = Waits(clock=fake.clock, sleep=fake.sleep, default_seconds=3, progress_every=60)
     info = StackInfo(STACK, STACK_ID, "CREATE_COMPLETE", {}, {}, {}, T0)
@@ -357,7 +339,7 @@ def test_ctrl_c_twice_stops_waiting_and_reports_instead_of_raising(
         rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
     """Ctrl-C pressed twice: the second press used to escape the scheduler (KeyError or
     a raw KeyboardInterrupt); now it stops every wait and says what is where."""
-    client = _client()
+    client = stubbed_cfn()
     cfn = CloudFormation(client)
     waiting = threading.Event()
 
@@ -408,7 +390,7 @@ def test_an_interrupt_between_scheduling_steps_loses_no_stack(
             raise KeyboardInterrupt  # after the hand-over, before the bookkeeping
 
     monkeypatch.setattr(engine, "ThreadPoolExecutor", Interrupting)
-    client = _client()
+    client = stubbed_cfn()
     with Stubber(client) as stub:
         stub.add_response("describe_stacks", {"Stacks": []}, {})
         stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
@@ -446,17 +428,12 @@ class _FailingEndpoint(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def failing_endpoint() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FailingEndpoint)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(_FailingEndpoint) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_an_html_answer_is_one_line_naming_the_endpoint(failing_endpoint: str) -> None:
-    client = boto3.client("cloudformation", region_name="us-east-1",
-                          endpoint_url=failing_endpoint, aws_access_key_id="x",
-                          aws_secret_access_key="x", config=RETRY_CONFIG)
+    client = offline_client("cloudformation", endpoint_url=failing_endpoint, config=RETRY_CONFIG)
     with pytest.raises(UnreadableAnswer) as caught:
         CloudFormation(client).describe("s")
     assert str(caught.value) == (
@@ -480,7 +457,7 @@ def test_the_command_line_shows_the_html_answer_as_one_line(
 
 def test_a_change_set_that_never_finishes_is_given_up_and_removed(
         rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
-    client = _client()
+    client = stubbed_cfn()
     fake = FakeClock()
     waits = Waits(clock=fake.clock, sleep=fake.sleep, change_set_seconds=4, progress_every=3)
     with Stubber(client) as stub:

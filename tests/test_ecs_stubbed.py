@@ -7,13 +7,11 @@ rendered template."""
 from __future__ import annotations
 
 import http.client
-import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
@@ -32,6 +30,7 @@ from generator.params import load_env
 from generator.render import Rendered, render
 from generator.ui import Console
 from tests.conftest import ROOT
+from tests.stubs import offline_client, serving
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 ACCOUNT = "123456789012"
@@ -47,8 +46,7 @@ TG_ARN = f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:targetgroup/kubenews
 
 
 def _client(service: str) -> Any:
-    return boto3.client(service, region_name="us-east-1", aws_access_key_id="x",
-                        aws_secret_access_key="x")
+    return offline_client(service)
 
 
 def _task_definition(name: str = "web", family: str = "kubenews-dev-app",
@@ -575,11 +573,8 @@ class _Status(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def app_server() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Status)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
+    with serving(_Status) as port:
+        yield port
 
 
 def test_the_probe_asks_the_domain_and_compares_the_status(app_server: int) -> None:

@@ -30,6 +30,7 @@ from generator.local.manager import Endpoint
 from generator.params import load_env
 from generator.render import render
 from tests.conftest import REGION, ROOT
+from tests.stubs import offline_client
 
 ACCOUNT = "123456789012"
 
@@ -181,8 +182,7 @@ def _stubbed(responses: Callable[[dict[str, Stubber]], None]) -> Account:
     clients: dict[str, Any] = {}
     stubs: dict[str, Stubber] = {}
     for service in ("cloudformation", "acm", "rds"):
-        clients[service] = boto3.client(service, region_name=REGION, aws_access_key_id="x",
-                                        aws_secret_access_key="x")
+        clients[service] = offline_client(service, REGION)
         stubs[service] = Stubber(clients[service])
     responses(stubs)
     for stub in stubs.values():

@@ -8,16 +8,8 @@ import json
 import re
 from typing import Any
 
-import pytest
-
-from generator.params import load_env
-from generator.render import Rendered, render
-from tests.conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def rendered() -> Rendered:
-    return render(load_env(ROOT / "params", "local"), ROOT / "templates")
+from generator.deploy.resolve import FromOutput, Lookup
+from generator.render import Rendered
 
 
 def _deploy_all(c: Any, rendered: Rendered) -> dict[str, dict[str, str]]:
@@ -27,13 +19,12 @@ def _deploy_all(c: Any, rendered: Rendered) -> dict[str, dict[str, str]]:
     for name in rendered.graph.order:
         stack = rendered.stacks[name]
         params = {}
-        for key, value in stack.parameters.items():
-            if isinstance(value, dict) and "From" in value:
-                up, out = value["From"].split(".")
-                value = outputs[up][out]
-            elif isinstance(value, dict):
+        for key, value in stack.param_values.items():
+            if isinstance(value, FromOutput):
+                value = outputs[value.stack][value.output]
+            elif isinstance(value, Lookup):
                 value = zone_id
-            params[key] = str(value)
+            params[key] = value
         cs = c.cloudformation.create_change_set(
             StackName=stack.stack_name, ChangeSetName="first", ChangeSetType="CREATE",
             TemplateBody=stack.template, Capabilities=["CAPABILITY_IAM"],

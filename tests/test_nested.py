@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.stub import Stubber
 
 from generator.deploy.artifacts import Artifacts
@@ -18,6 +17,7 @@ from generator.params import load_env
 from generator.render import nested_view, render
 from generator.ui import Console
 from tests.conftest import ROOT, aws_env, run_stackgen
+from tests.stubs import offline_client
 
 BUCKET = "stackgen-artifacts-123456789012-us-east-1"
 
@@ -109,8 +109,7 @@ def test_review_descends_into_nested_change_sets() -> None:
     """AWS returns a nested stack's own change set id on its resource change."""
     rendered = render(load_env(ROOT / "params", "local"), ROOT / "templates")
     view = nested_view(rendered)
-    client = boto3.client("cloudformation", region_name="us-east-1",
-                          aws_access_key_id="x", aws_secret_access_key="x")
+    client = offline_client("cloudformation")
     child_cs = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/child/1"
     child_stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/kubenews-local-root-Rds/1"
     root_cs = ChangeSet(id="root-cs", name="stackgen-1", stack_name="kubenews-local-root",

@@ -101,13 +101,13 @@ def test_deploy_plans_a_failed_create_as_re_created_and_plan_refuses_it() -> Non
     from generator.errors import StackgenError
     from generator.review.planner import Planner
     from tests.conftest import ROOT
-    from tests.test_deploy_stubbed import STACK, STACK_ID, T0, _client
+    from tests.stubs import STACK, STACK_ID, T0, stubbed_cfn
 
     rendered = render(load_env(ROOT / "params", "local"), ROOT / "templates")
     failed = {"Stacks": [{"StackName": STACK, "StackId": STACK_ID,
                           "StackStatus": "ROLLBACK_COMPLETE", "CreationTime": T0}]}
     for recreate in (True, False):
-        client = _client()
+        client = stubbed_cfn()
         with Stubber(client) as stub:
             stub.add_response("describe_stacks", failed, {})
             planner = Planner(rendered, CloudFormation(client), Lookups(None),

@@ -14,8 +14,7 @@ from generator.deploy.engine import DeployOptions
 from generator.deploy.resolve import Lookups
 from generator.deploy.runner import PlanMismatch, PlanRunner, check_target, moved
 from generator.deploy.status import PlanState
-from generator.params import load_env
-from generator.render import Rendered, render
+from generator.render import Rendered
 from generator.review.plan import (
     Plan,
     ResourceChange,
@@ -28,8 +27,7 @@ from generator.review.plan import (
 from generator.review.risk import Templates
 from generator.review.security import SecurityGroupChange, SecurityTables
 from generator.ui import Console
-from tests.conftest import ROOT
-from tests.test_deploy_stubbed import CS_ID, STACK, STACK_ID, T0, _client
+from tests.stubs import CS_ID, STACK, STACK_ID, T0, recorder, stubbed_cfn
 
 
 def _plan(**kw: Any) -> StackPlan:
@@ -118,19 +116,6 @@ def test_a_plan_is_bound_to_its_target() -> None:
         check_target(old, "local", "123456789012", "us-east-1", "http://127.0.0.1:4599")
 
 
-def _recorder(asked: list[str]) -> Any:
-    def confirm(question: str) -> bool:
-        asked.append(question)
-        return True
-
-    return confirm
-
-
-@pytest.fixture(scope="module")
-def rendered() -> Rendered:
-    return render(load_env(ROOT / "params", "local"), ROOT / "templates")
-
-
 def test_apply_refuses_a_downstream_change_set_that_replaces_what_the_review_did_not(
         rendered: Rendered) -> None:
     """AWS says Replacement: True for a change set made during the run; the plan's
@@ -144,7 +129,7 @@ def test_apply_refuses_a_downstream_change_set_that_replaces_what_the_review_did
                                                     "ParameterValue": "10.9.0.0/16"}],
                 "Tags": [{"Key": k, "Value": v}
                          for k, v in rendered.stacks["network"].tags.items()]}
-    client = _client()
+    client = stubbed_cfn()
     asked: list[str] = []
     with Stubber(client) as stub:
         stub.add_response("describe_stacks", {"Stacks": [deployed]}, {})
@@ -165,7 +150,7 @@ def test_apply_refuses_a_downstream_change_set_that_replaces_what_the_review_did
         stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID})
         runner = PlanRunner(rendered, CloudFormation(client, sleep=lambda _: None),
                             Lookups(None), Console(color=False),
-                            _recorder(asked),
+                            recorder(asked),
                             DeployOptions(frozenset({"network"}),
                                           planned={"network": planned}))
         [result] = runner.run()

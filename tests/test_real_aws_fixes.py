@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
@@ -26,6 +25,7 @@ from generator.review.risk import Templates
 from generator.ui import Console
 from generator.yamlsrc import load_cfn
 from tests.conftest import ROOT, aws_env, run_stackgen
+from tests.stubs import offline_client
 
 
 def _render(env: str, *overrides: str) -> Rendered:
@@ -223,8 +223,7 @@ def _cfg(*overrides: str) -> Environment:
 
 
 def _route53() -> Any:
-    return boto3.client("route53", region_name="us-east-1", aws_access_key_id="x",
-                        aws_secret_access_key="x")
+    return offline_client("route53")
 
 
 ZONES = {"IsTruncated": False, "MaxItems": "10", "DNSName": "dev.example.com"}
@@ -340,8 +339,7 @@ def test_nested_prod_protects_its_stateful_children_in_root_and_child_policies()
     root = rendered.root.stack_name
     child = {n: f"arn:aws:cloudformation:us-east-1:222222222222:stack/{root}-{n}-X/1"
              for n in ("Network", "Alb", "Rds", "Ecs")}
-    client = boto3.client("cloudformation", region_name="us-east-1",
-                          aws_access_key_id="x", aws_secret_access_key="x")
+    client = offline_client("cloudformation")
     sent: dict[str, str] = {}
     with Stubber(client) as stub:
         def expect_policy(name: str) -> None:

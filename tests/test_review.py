@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -25,6 +24,7 @@ from generator.review.report import markdown, show_review
 from generator.review.risk import Templates, create_only_properties
 from generator.review.security import SecurityGroupChange, SecurityTables
 from generator.ui import Console
+from tests.stubs import offline_client
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 CS = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/stackgen-1/abc"
@@ -37,8 +37,7 @@ def _templates(old: dict[str, Any] | None = None, new: dict[str, Any] | None = N
 
 
 def test_aws_replacement_scope_details_and_contexts_are_read() -> None:
-    client = boto3.client("cloudformation", region_name="us-east-1",
-                          aws_access_key_id="x", aws_secret_access_key="x")
+    client = offline_client("cloudformation")
     change = {"Type": "Resource", "ResourceChange": {
         "Action": "Modify", "LogicalResourceId": "DbInstance", "PhysicalResourceId": "db-1",
         "ResourceType": "AWS::RDS::DBInstance", "Replacement": "True",

@@ -14,11 +14,10 @@ from generator.deploy.cfn import CloudFormation
 from generator.deploy.engine import Deployer, DeployOptions
 from generator.deploy.resolve import Lookups
 from generator.local.manager import Endpoint
-from generator.params import load_env
-from generator.render import Rendered, render
+from generator.render import Rendered
 from generator.ui import Console
-from tests.conftest import ROOT, aws_env, run_stackgen
-from tests.test_deploy_stubbed import CS_ID, STACK, STACK_ID, T0, _client
+from tests.conftest import aws_env, run_stackgen
+from tests.stubs import CS_ID, STACK, STACK_ID, T0, recorder, stubbed_cfn
 
 NEW_TEAM = ("--set", "tags.owner=new-team")
 
@@ -43,19 +42,6 @@ def test_plan_and_diff_show_a_tag_only_change(project: Path, endpoint: Endpoint,
     assert "no differences" not in diff.stdout
 
 
-def _recorder(asked: list[str]) -> Any:
-    def confirm(question: str) -> bool:
-        asked.append(question)
-        return True
-
-    return confirm
-
-
-@pytest.fixture(scope="module")
-def rendered() -> Rendered:
-    return render(load_env(ROOT / "params", "local"), ROOT / "templates")
-
-
 def _deployed(tags: dict[str, str], status: str = "UPDATE_COMPLETE") -> dict[str, Any]:
     return {"StackName": STACK, "StackId": STACK_ID, "StackStatus": status,
             "CreationTime": T0, "Parameters": [{"ParameterKey": "VpcCidr",
@@ -70,10 +56,10 @@ def test_a_tag_only_change_aws_finds_empty_is_applied_with_update_stack(
     previous template and values, instead of the change being reported as none."""
     wanted = dict(rendered.stacks["network"].tags)
     old = {**wanted, "owner": "old-team"}
-    client = _client()
+    client = stubbed_cfn()
     asked: list[str] = []
     deployer = Deployer(rendered, CloudFormation(client, sleep=lambda _: None), Lookups(None),
-                        Console(color=False), _recorder(asked),
+                        Console(color=False), recorder(asked),
                         DeployOptions(frozenset({"network"})))
     sent = [{"Key": k, "Value": v} for k, v in deployer.tags("network").items()]
     with Stubber(client) as stub:

@@ -29,7 +29,7 @@ from generator.deploy.cfn import (
     WaitAbandoned,
     WaitTimedOut,
 )
-from generator.deploy.resolve import Lookups, resolve
+from generator.deploy.resolve import Lookup, Lookups, resolve
 from generator.deploy.status import Outcome, PlanState
 from generator.errors import (
     ChangeSetFailed,
@@ -171,8 +171,8 @@ class StackWork:
                         f"{'not deployed' if found is None else found.status}; "
                         f"deploy it first or add --stack {up}")
         for stack in selected:  # answer every lookup now, so none fails half-way
-            for value in self.rendered.stacks[stack].parameters.values():
-                if isinstance(value, dict) and "Lookup" in value:
+            for value in self.rendered.stacks[stack].param_values.values():
+                if isinstance(value, Lookup):
                     self.lookups.answer(value)
         return by_stack
 
@@ -197,7 +197,7 @@ class StackWork:
         return tags
 
     def prepare_params(self, stack: str) -> dict[str, str]:
-        return resolve(self.rendered.stacks[stack].parameters, self.outputs, self.lookups)
+        return resolve(self.rendered.stacks[stack].param_values, self.outputs, self.lookups)
 
     def stateful_ids(self, stack_name: str) -> list[str]:
         stack = next(s for s in self.rendered.stacks.values() if s.stack_name == stack_name)

@@ -39,7 +39,7 @@ from generator.ui import Console
 
 
 @dataclass(frozen=True)
-class Env:
+class Connection:
     """An env opened for AWS: the rendered stacks, and the form a command acts on."""
 
     rendered: Rendered
@@ -73,7 +73,7 @@ def lint_gate(rendered: Rendered, build_dir: Path, cache_dir: Path,
 
 
 def open_env(rendered: Rendered, console: Console, nested: bool | None,
-             upload: bool = True, forecast: str = "off") -> Env:
+             upload: bool = True, forecast: str = "off") -> Connection:
     """Connect (checking the account) and, for the nested form, put the child templates
     in the artifacts bucket under content-addressed keys. ``forecast``: "record" runs
     `stackgen forecast` on this connection, "gate" also refuses its errors, before any
@@ -81,7 +81,7 @@ def open_env(rendered: Rendered, console: Console, nested: bool | None,
     aws = connect(rendered.env.config)
     use_nested = rendered.env.config.nested if nested is None else nested
     bucket = bucket_name(aws.account, rendered.env.config.region) if use_nested else None
-    env = Env(rendered, nested_view(rendered) if use_nested else rendered, aws, console,
+    env = Connection(rendered, nested_view(rendered) if use_nested else rendered, aws, console,
               Lookups(aws.client("route53"), bucket), use_nested)
     if forecast != "off":
         env = replace(env, forecast=run_forecast(env, refuse_errors=forecast == "gate"))
@@ -90,7 +90,7 @@ def open_env(rendered: Rendered, console: Console, nested: bool | None,
     return env
 
 
-def run_forecast(env: Env, refuse_errors: bool) -> Forecast:
+def run_forecast(env: Connection, refuse_errors: bool) -> Forecast:
     """The forecast's account checks through the env's session (no second STS call);
     only errors refuse: what an endpoint cannot answer is info, an unreached registry a
     warning."""
@@ -112,7 +112,7 @@ def say_forecast(console: Console, result: Forecast) -> None:
                  f"{result.api_calls} API calls, {result.seconds:.2f} s)")
 
 
-def _upload_children(env: Env) -> None:
+def _upload_children(env: Connection) -> None:
     region = env.rendered.env.config.region
     store = Artifacts(env.aws.client("s3"), env.bucket, region, env.aws.account)
     if store.ensure_bucket():
@@ -145,7 +145,7 @@ def waits_from(timeouts: Sequence[str]) -> Waits:
     return dataclasses.replace(waits, by_type=by_type)
 
 
-def env_lock(env: Env, reason: str, stop: threading.Event | None = None) -> EnvLock:
+def env_lock(env: Connection, reason: str, stop: threading.Event | None = None) -> EnvLock:
     def lost(why: str) -> None:
         env.console.line(f"warning: {why}; no new stack starts")
         if stop is not None:
@@ -157,7 +157,7 @@ def env_lock(env: Env, reason: str, stop: threading.Event | None = None) -> EnvL
 
 
 @contextlib.contextmanager
-def locked(env: Env, reason: str, stop: threading.Event | None = None) -> Iterator[None]:
+def locked(env: Connection, reason: str, stop: threading.Event | None = None) -> Iterator[None]:
     """The env's lock for the block (deploy, apply, delete; never plan or diff)."""
     lock = env_lock(env, reason, stop)
     with lock.held():
@@ -168,7 +168,7 @@ def locked(env: Env, reason: str, stop: threading.Event | None = None) -> Iterat
         yield
 
 
-def deploy(env: Env, confirm: Confirm, stacks: Sequence[str], force: bool,
+def deploy(env: Connection, confirm: Confirm, stacks: Sequence[str], force: bool,
            concurrency: int, allow_replace: Sequence[str],
            ask_once: bool = False, waits: Waits | None = None,
            approve_broadening: bool = True) -> list[StackResult]:
@@ -215,7 +215,7 @@ def deploy(env: Env, confirm: Confirm, stacks: Sequence[str], force: bool,
     return results + verified(env, hooks, results)
 
 
-def verified(env: Env, hooks: EcsHooks | None, results: list[StackResult]) -> list[StackResult]:
+def verified(env: Connection, hooks: EcsHooks | None, results: list[StackResult]) -> list[StackResult]:
     """Deploy ends when the service is steady (and answers its probe): a result row
     "verify" when that fails; what was checked goes to the console."""
     ecs = next((r for r in results if r.stack == "ecs"), None)
@@ -232,13 +232,13 @@ def verified(env: Env, hooks: EcsHooks | None, results: list[StackResult]) -> li
     return []
 
 
-def target(env: Env) -> tuple[str, str, str]:
+def target(env: Connection) -> tuple[str, str, str]:
     """Account, region and endpoint URL the env's change sets live in."""
     meta = env.aws.cfn.client.meta
     return env.aws.account, str(meta.region_name), str(meta.endpoint_url)
 
 
-def plan(env: Env, stacks: Sequence[str], overrides: Sequence[str],
+def plan(env: Connection, stacks: Sequence[str], overrides: Sequence[str],
          drift: bool = True) -> Plan:
     planner = Planner(env.form, env.aws.cfn, env.lookups, env.console, lambda question: False,
                       env.options(stacks=frozenset(stacks), drift=drift))
@@ -254,7 +254,7 @@ def plan(env: Env, stacks: Sequence[str], overrides: Sequence[str],
     return result
 
 
-def apply(env: Env, confirm: Confirm, saved: Plan,
+def apply(env: Connection, confirm: Confirm, saved: Plan,
           allow_replace: Sequence[str], waits: Waits | None = None,
           approve_broadening: bool = True) -> list[StackResult]:
     """Execute the plan's change sets and nothing else; refuse, before executing anything,
@@ -289,7 +289,7 @@ def apply(env: Env, confirm: Confirm, saved: Plan,
     return results + verified(env, hooks, results)
 
 
-def delete(env: Env, confirm: Confirm, stacks: Sequence[str], yes: bool,
+def delete(env: Connection, confirm: Confirm, stacks: Sequence[str], yes: bool,
            purge_artifacts: bool, waits: Waits | None = None) -> list[StackResult]:
     if waits is not None:
         env.aws.cfn.waits = waits

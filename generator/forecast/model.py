@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from generator.cfndoc import resources
 from generator.config import Environment
 from generator.context import Names
 from generator.graph import Graph
@@ -82,14 +83,8 @@ class Subject:
     def resources(self, *types: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """(stack, logical id, resource) of the given types, in graph order."""
         for stack in self.graph.order:
-            for logical, res in (self.templates[stack].get("Resources") or {}).items():
-                if isinstance(res, dict) and (not types or res.get("Type") in types):
-                    yield stack, logical, res
-
-
-def props(resource: dict[str, Any]) -> dict[str, Any]:
-    value = resource.get("Properties")
-    return value if isinstance(value, dict) else {}
+            for logical, res in resources(self.templates[stack], *types):
+                yield stack, logical, res
 
 
 def depends_on(resource: dict[str, Any]) -> set[str]:

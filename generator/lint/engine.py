@@ -62,8 +62,10 @@ class Finding:
 def rules_fingerprint() -> str:
     """Changes whenever cfn-lint or any of our rules changes, invalidating the cache."""
     digest = hashlib.sha256(version("cfn-lint").encode())
-    # E9101 judges secrets with generator/secrets.py: a change there is a rule change.
-    for path in [*sorted(RULES_DIR.glob("*.py")), RULES_DIR.parent.parent / "secrets.py"]:
+    # E9101 judges secrets with generator/secrets.py, and the rules read templates with
+    # generator/cfndoc.py: a change in either is a rule change.
+    shared = [RULES_DIR.parent.parent / name for name in ("secrets.py", "cfndoc.py")]
+    for path in [*sorted(RULES_DIR.glob("*.py")), *shared]:
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()
 

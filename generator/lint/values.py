@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from generator.deploy.resolve import is_reference
 from generator.yamlsrc import load_cfn
 
 ACCOUNT = "123456789012"
@@ -54,7 +55,7 @@ def lint_values(template: str, file_values: dict[str, Any], region: str) -> dict
         if "Default" in decl:
             continue  # SSM-typed parameters keep their path as the default
         value = file_values.get(name)
-        if value is None or isinstance(value, dict):
+        if value is None or is_reference(value):
             value = placeholder(name, decl.get("Type", "String"), region)
         value = value if isinstance(value, str) else str(value)
         ptype = decl.get("Type", "String")

@@ -45,31 +45,26 @@ def _rule(rule: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _actual_rules(group: Any, egress: bool) -> list[dict[str, Any]]:
+def _actual_rules(group: Any) -> list[dict[str, Any]]:
     rules = []
-    for r in group.egress_rules if egress else group.ingress_rules:
+    for r in group.ingress_rules:
         base = {"IpProtocol": r.ip_protocol or "-1", "FromPort": r.from_port,
                 "ToPort": r.to_port}
-        peer_key = "DestinationSecurityGroupId" if egress else "SourceSecurityGroupId"
         if r.ip_range.get("CidrIp"):
             rules.append(_rule({**base, "CidrIp": r.ip_range["CidrIp"]}))
         elif r.ip_range.get("CidrIpv6"):
             rules.append(_rule({**base, "CidrIpv6": r.ip_range["CidrIpv6"]}))
         elif r.source_group.get("GroupId"):
-            rules.append(_rule({**base, peer_key: r.source_group["GroupId"]}))
+            rules.append(_rule({**base, "SourceSecurityGroupId": r.source_group["GroupId"]}))
     return sorted(rules, key=lambda x: json.dumps(x, sort_keys=True))
 
 
-def _expected_rules(stack: Any, logical_id: str, model: Any, props: dict[str, Any],
-                    egress: bool) -> list[dict[str, Any]]:
-    key = "SecurityGroupEgress" if egress else "SecurityGroupIngress"
-    rules = [_rule(r) for r in props.get(key) or [] if isinstance(r, dict)]
-    if egress and not props.get(key):
-        rules = [{"IpProtocol": "-1", "CidrIp": "0.0.0.0/0"}]  # AWS's default egress
+def _expected_rules(stack: Any, logical_id: str, model: Any,
+                    props: dict[str, Any]) -> list[dict[str, Any]]:
+    rules = [_rule(r) for r in props.get("SecurityGroupIngress") or [] if isinstance(r, dict)]
     # Rules declared as their own resources belong to the group too.
-    standalone = "AWS::EC2::SecurityGroupEgress" if egress else "AWS::EC2::SecurityGroupIngress"
     for res in (stack.template_dict.get("Resources") or {}).values():
-        if isinstance(res, dict) and res.get("Type") == standalone:
+        if isinstance(res, dict) and res.get("Type") == "AWS::EC2::SecurityGroupIngress":
             clean = parsing.clean_json(res.get("Properties") or {}, stack.resource_map)
             if clean.get("GroupId") in (getattr(model, "group_id", None), logical_id):
                 rules.append(_rule(clean))
@@ -109,8 +104,8 @@ def _resource_drift(stack: Any, logical_id: str, resource: dict[str, Any],
         row["StackResourceDriftStatus"] = "DELETED"
         return row
     props = parsing.clean_json(resource.get("Properties") or {}, stack.resource_map)
-    expected = {"SecurityGroupIngress": _expected_rules(stack, logical_id, model, props, False)}
-    actual = {"SecurityGroupIngress": _actual_rules(group, False)}
+    expected = {"SecurityGroupIngress": _expected_rules(stack, logical_id, model, props)}
+    actual = {"SecurityGroupIngress": _actual_rules(group)}
     diffs = [d for k in expected for d in _differences(k, expected[k], actual[k])]
     row.update(ExpectedProperties=json.dumps(expected, sort_keys=True),
                ActualProperties=json.dumps(actual, sort_keys=True),

@@ -18,8 +18,8 @@ from typing import Any
 import msgspec
 
 from generator.capacity import tasks_per_instance
+from generator.cfndoc import resolved_resources
 from generator.review.prices import PriceBook, RegionPrices
-from generator.review.risk import resolve_refs
 
 
 class CostLine(msgspec.Struct, kw_only=True):
@@ -65,12 +65,8 @@ class Side:
     params: Mapping[str, str]
 
     def resources(self) -> dict[str, tuple[str, dict[str, Any]]]:
-        out = {}
-        for name, res in (self.doc.get("Resources") or {}).items():
-            if isinstance(res, dict):
-                props = resolve_refs(res.get("Properties") or {}, self.params)
-                out[name] = (str(res.get("Type", "")), props if isinstance(props, dict) else {})
-        return out
+        return {name: (rtype, props)
+                for name, rtype, props in resolved_resources(self.doc, self.params)}
 
 
 EMPTY = Side({}, {})

@@ -13,7 +13,7 @@ from typing import Any
 
 from generator.deploy.cfn import ChangeSet, StackInfo
 from generator.deploy.engine import Prepared, StackResult, StackWork
-from generator.deploy.resolve import cfn_value, resolve
+from generator.deploy.resolve import FromOutput, resolve
 from generator.deploy.status import Outcome, PlanState
 from generator.errors import StackgenError
 from generator.lint.values import placeholder
@@ -99,15 +99,14 @@ class Planner(StackWork):
         real shape (two subnets, one id), so a waiting stack can still be priced."""
         declared = load_cfn(self.rendered.stacks[stack].template).get("Parameters") or {}
         out = {}
-        for name, value in self.rendered.stacks[stack].parameters.items():
-            if isinstance(value, dict) and "From" in value:
-                up, output = str(value["From"]).split(".", 1)
-                known = self.outputs.get(up, {}).get(output)
+        for name, value in self.rendered.stacks[stack].param_values.items():
+            if isinstance(value, FromOutput):
+                known = self.outputs.get(value.stack, {}).get(value.output)
                 out[name] = known if known is not None else placeholder(
                     name, str((declared.get(name) or {}).get("Type", "String")),
                     self.rendered.env.config.region)
-            elif not isinstance(value, dict):
-                out[name] = cfn_value(value)
+            elif isinstance(value, str):
+                out[name] = value
         return out
 
     def _sides(self, stack: str, current: StackInfo | None) -> tuple[Side, Side]:
@@ -208,7 +207,7 @@ class Planner(StackWork):
     def _known_params(self, stack: str, waits: set[str]) -> dict[str, str]:
         """The parameter values known now: everything not read from ``waits``."""
         reads = {i.param for i in self.rendered.graph.stacks[stack].inputs if i.stack in waits}
-        raw = {k: v for k, v in self.rendered.stacks[stack].parameters.items() if k not in reads}
+        raw = {k: v for k, v in self.rendered.stacks[stack].param_values.items() if k not in reads}
         try:
             return resolve(raw, self.outputs, self.lookups)
         except StackgenError:

@@ -9,14 +9,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from generator.cfndoc import STATEFUL_TYPES, refers_to, resolve_refs
 from generator.deploy.cfn import Change
-from generator.lint.rules._common import STATEFUL_TYPES
 
 if TYPE_CHECKING:
     from generator.review.security import SecurityTables
-
-OPEN_CIDRS = ("0.0.0.0/0", "::/0")
-
 
 @cache
 def create_only_properties(resource_type: str, region: str) -> tuple[str, ...]:
@@ -29,17 +26,6 @@ def create_only_properties(resource_type: str, region: str) -> tuple[str, ...]:
         return ()
     return tuple(sorted({p.split("/")[2] for p in schema.get("createOnlyProperties", [])
                          if p.startswith("/properties/")}))
-
-
-def resolve_refs(value: Any, params: Mapping[str, str]) -> Any:
-    """Replace ``Ref`` to parameters by their values, so a changed parameter shows."""
-    if isinstance(value, dict):
-        if set(value) == {"Ref"} and value["Ref"] in params:
-            return params[value["Ref"]]
-        return {k: resolve_refs(v, params) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve_refs(v, params) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
@@ -88,7 +74,7 @@ class Templates:
     def outputs_reading(self, logical_ids: set[str]) -> set[str]:
         """Outputs whose value refers to any of ``logical_ids``."""
         return {k for k, o in (self.new.get("Outputs") or {}).items()
-                if _refers_to(o.get("Value"), logical_ids)}
+                if refers_to(o.get("Value"), logical_ids)}
 
     def predicted_changes(self) -> tuple[Change, ...]:
         """Resource changes read off the two templates, for when no change set says."""
@@ -121,23 +107,6 @@ class Templates:
 
 def is_stateful(resource_type: str) -> bool:
     return resource_type in STATEFUL_TYPES
-
-
-def _refers_to(value: Any, names: set[str]) -> bool:
-    if isinstance(value, dict):
-        if "Ref" in value and value["Ref"] in names:
-            return True
-        att = value.get("Fn::GetAtt")
-        if isinstance(att, list) and att and att[0] in names:
-            return True
-        if "Fn::Sub" in value:
-            text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else str(value["Fn::Sub"])
-            if any("${" + n + "}" in text or "${" + n + "." in text for n in names):
-                return True
-        return any(_refers_to(v, names) for v in value.values())
-    if isinstance(value, list):
-        return any(_refers_to(v, names) for v in value)
-    return False
 
 
 def _changed(old: dict[str, Any], new: dict[str, Any], rtype: str) -> list[tuple[str, Any]]:

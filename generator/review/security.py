@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from generator.review.risk import OPEN_CIDRS, resolve_refs
+from generator.cfndoc import OPEN_CIDRS, as_list, resolved_resources
 
 ADDED = "+"
 REMOVED = "-"
@@ -184,33 +184,19 @@ def show(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _resources(doc: Mapping[str, Any],
-               params: Mapping[str, str]) -> Iterable[tuple[str, str, dict[str, Any]]]:
-    for name, res in (doc.get("Resources") or {}).items():
-        if isinstance(res, dict):
-            props = resolve_refs(res.get("Properties") or {}, params)
-            yield name, str(res.get("Type", "")), props if isinstance(props, dict) else {}
-
-
 StatementKey = tuple[str, str, str, tuple[str, ...], str, tuple[str, ...], str]
 
 
 def _statement_keys(holder: str, kind: str, document: Any,
                     principal: str | None) -> Iterable[StatementKey]:
     statements = document.get("Statement") if isinstance(document, dict) else None
-    for stmt in _as_list(statements):
+    for stmt in as_list(statements):
         if not isinstance(stmt, dict):
             continue
-        actions = _as_list(stmt.get("Action")) or [f"NOT {show(a)}" for a in
-                                                    _as_list(stmt.get("NotAction"))]
+        actions = as_list(stmt.get("Action")) or [f"NOT {show(a)}" for a in
+                                                    as_list(stmt.get("NotAction"))]
         who = principal if principal is not None else _principal(stmt)
-        targets = _as_list(stmt.get("Resource")) or (["*"] if kind != "trust" else [holder])
+        targets = as_list(stmt.get("Resource")) or (["*"] if kind != "trust" else [holder])
         condition = stmt.get("Condition")
         yield (holder, kind, str(stmt.get("Effect", "Allow")),
                tuple(sorted(show(a) for a in actions)), who,
@@ -224,21 +210,21 @@ def _principal(stmt: Mapping[str, Any]) -> str:
         return "*" if principal == "*" else "(none)"
     if isinstance(principal, dict):
         return ", ".join(f"{kind}:{show(p)}" for kind, who in sorted(principal.items())
-                         for p in _as_list(who))
+                         for p in as_list(who))
     return show(principal)
 
 
 def _statements(doc: Mapping[str, Any], params: Mapping[str, str]) -> Iterable[StatementKey]:
-    for name, rtype, props in _resources(doc, params):
+    for name, rtype, props in resolved_resources(doc, params):
         if rtype == "AWS::IAM::Role":
             yield from _statement_keys(name, "trust", props.get("AssumeRolePolicyDocument"),
                                        None)
-            for policy in _as_list(props.get("Policies")):
+            for policy in as_list(props.get("Policies")):
                 if isinstance(policy, dict):
                     yield from _statement_keys(name, "identity", policy.get("PolicyDocument"),
                                                f"role {name}")
         elif rtype in IDENTITY_POLICY_TYPES:
-            roles = ", ".join(show(r) for r in _as_list(props.get("Roles"))) or name
+            roles = ", ".join(show(r) for r in as_list(props.get("Roles"))) or name
             yield from _statement_keys(name, "identity", props.get("PolicyDocument"),
                                        f"roles {roles}")
         elif rtype in RESOURCE_POLICY_TYPES:
@@ -247,9 +233,9 @@ def _statements(doc: Mapping[str, Any], params: Mapping[str, str]) -> Iterable[S
 
 
 def _managed(doc: Mapping[str, Any], params: Mapping[str, str]) -> Iterable[tuple[str, str]]:
-    for name, rtype, props in _resources(doc, params):
+    for name, rtype, props in resolved_resources(doc, params):
         if rtype in ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"):
-            for arn in _as_list(props.get("ManagedPolicyArns")):
+            for arn in as_list(props.get("ManagedPolicyArns")):
                 yield name, show(arn)
 
 
@@ -286,14 +272,14 @@ def _group_of(value: Any, resources: Mapping[str, Any]) -> str:
 
 
 def _rules(doc: Mapping[str, Any], params: Mapping[str, str]) -> Iterable[RuleKey]:
-    for name, rtype, props in _resources(doc, params):
+    for name, rtype, props in resolved_resources(doc, params):
         if rtype == "AWS::EC2::SecurityGroup":
-            for rule in _as_list(props.get("SecurityGroupIngress")):
+            for rule in as_list(props.get("SecurityGroupIngress")):
                 if isinstance(rule, dict):
                     yield _rule_key(name, "ingress", rule)
             # With no egress rules AWS keeps its default: all traffic out. Showing it
             # makes a group that opens or closes egress visible in the review.
-            egress = _as_list(props.get("SecurityGroupEgress")) or [ALL_TRAFFIC]
+            egress = as_list(props.get("SecurityGroupEgress")) or [ALL_TRAFFIC]
             for rule in egress:
                 if isinstance(rule, dict):
                     yield _rule_key(name, "egress", rule)

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.cfndoc import props
 from generator.forecast.account import Account
-from generator.forecast.model import Check, Finding, Subject, depends_on, props
+from generator.forecast.model import Check, Finding, Subject, depends_on
 
 
 def _ref(value: Any) -> str | None:

@@ -3,8 +3,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from generator.cfndoc import props
 from generator.forecast.account import Account
-from generator.forecast.model import Check, Finding, Subject, depends_on, props
+from generator.forecast.model import Check, Finding, Subject, depends_on
 
 _LITERAL = re.compile(r"ECS_CLUSTER=([^\s$\"']+)")
 _SUBSTITUTED = re.compile(r"ECS_CLUSTER=\$\{([A-Za-z0-9:.]+)\}")

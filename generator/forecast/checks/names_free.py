@@ -3,10 +3,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from generator.cfndoc import props
 from generator.context import logical_id
 from generator.forecast.account import Account, ApiError, not_found
 from generator.forecast.checks._common import deployed_stack
-from generator.forecast.model import AccountCheck, Finding, Subject, props
+from generator.forecast.model import AccountCheck, Finding, Subject
 
 
 def _cluster(a: Account, name: str) -> bool:

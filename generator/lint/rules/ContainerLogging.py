@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import as_list, props, resources
+from generator.cfndoc import as_list, props, resources
 
 
 class ContainerLogging(CloudFormationLintRule):

@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-from typing import Any
-
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import as_list, props, references, resources
+from generator.cfndoc import as_list, is_open, props, references, resources
 
-OPEN = ("0.0.0.0/0", "::/0")
 # Data stores and the property that names their security groups.
 DATA_STORES = {
     "AWS::RDS::DBInstance": ("VPCSecurityGroups", "VpcSecurityGroupIds"),
@@ -19,10 +16,6 @@ DATA_STORES = {
     "AWS::Redshift::Cluster": ("VpcSecurityGroupIds",),
     "AWS::MemoryDB::Cluster": ("SecurityGroupIds",),
 }
-
-
-def _open(rule: Any) -> bool:
-    return isinstance(rule, dict) and (rule.get("CidrIp") in OPEN or rule.get("CidrIpv6") in OPEN)
 
 
 class DataStoreEgressClosed(CloudFormationLintRule):
@@ -58,12 +51,12 @@ class DataStoreEgressClosed(CloudFormationLintRule):
                 matches.append(RuleMatch(base, f"{group} (of {store}) has AWS's default egress, "
                                                "all traffic anywhere; list its egress"))
             for i, rule in enumerate(as_list(egress or [])):
-                if _open(rule):
+                if is_open(rule):
                     matches.append(RuleMatch([*base, "SecurityGroupEgress", i],
                                              f"{group} (of {store}) allows egress to the internet"))
         for name, res in resources(cfn.template, "AWS::EC2::SecurityGroupEgress"):
             owner = references(props(res).get("GroupId")) & set(store_groups)
-            if owner and _open(props(res)):
+            if owner and is_open(props(res)):
                 matches.append(RuleMatch(["Resources", name, "Properties"],
                                          f"{name} opens egress of {min(owner)} to the internet"))
         return matches

@@ -5,7 +5,7 @@ from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import props, referenced, resources
+from generator.cfndoc import props, referenced, resources
 
 MAX_HOPS = 1
 

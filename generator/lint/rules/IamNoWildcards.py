@@ -1,24 +1,10 @@
 from __future__ import annotations
 
-from typing import Any
-
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import as_list, props, resources
+from generator.cfndoc import IAM_TYPES, as_list, identity_statements, props, resources
 
-IAM_TYPES = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::User",
-             "AWS::IAM::Group")
 BROAD_MANAGED = ("FullAccess", "AdministratorAccess", "PowerUserAccess")
-
-
-def _documents(properties: dict[str, Any]) -> list[tuple[list[Any], Any]]:
-    docs: list[tuple[list[Any], Any]] = []
-    if "PolicyDocument" in properties:
-        docs.append((["PolicyDocument"], properties["PolicyDocument"]))
-    for i, policy in enumerate(as_list(properties.get("Policies") or [])):
-        if isinstance(policy, dict):
-            docs.append((["Policies", i, "PolicyDocument"], policy.get("PolicyDocument")))
-    return docs
 
 
 class IamNoWildcards(CloudFormationLintRule):
@@ -40,13 +26,11 @@ class IamNoWildcards(CloudFormationLintRule):
                 if any(word in text for word in BROAD_MANAGED):
                     matches.append(RuleMatch([*base, "ManagedPolicyArns", i],
                                              f"{name} attaches a broad managed policy"))
-            for path, doc in _documents(properties):
-                statements = doc.get("Statement") if isinstance(doc, dict) else None
-                for j, stmt in enumerate(as_list(statements or [])):
-                    if not isinstance(stmt, dict) or stmt.get("Effect") != "Allow":
-                        continue
-                    for action in as_list(stmt.get("Action") or []):
-                        if isinstance(action, str) and (action == "*" or action.endswith(":*")):
-                            matches.append(RuleMatch([*base, *path, "Statement", j, "Action"],
-                                                     f"{name} allows wildcard action {action}"))
+            for path, stmt in identity_statements(properties):
+                if not isinstance(stmt, dict) or stmt.get("Effect") != "Allow":
+                    continue
+                for action in as_list(stmt.get("Action") or []):
+                    if isinstance(action, str) and (action == "*" or action.endswith(":*")):
+                        matches.append(RuleMatch([*base, *path, "Action"],
+                                                 f"{name} allows wildcard action {action}"))
         return matches

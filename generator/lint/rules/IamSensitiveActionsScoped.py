@@ -1,14 +1,11 @@
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import as_list, props, resources
+from generator.cfndoc import IAM_TYPES, as_list, identity_statements, props, resources
 
-IAM_TYPES = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::User",
-             "AWS::IAM::Group")
 # Actions that read data or escalate privilege: on "*" they reach every secret, key,
 # object or role of the account. IAM action names are case-insensitive.
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege
@@ -32,21 +29,6 @@ def _sensitive(action: str) -> str | None:
     return None
 
 
-def _statements(properties: dict[str, Any]) -> list[tuple[list[Any], Any]]:
-    docs: list[tuple[list[Any], Any]] = []
-    if "PolicyDocument" in properties:
-        docs.append((["PolicyDocument"], properties["PolicyDocument"]))
-    for i, policy in enumerate(as_list(properties.get("Policies") or [])):
-        if isinstance(policy, dict):
-            docs.append((["Policies", i, "PolicyDocument"], policy.get("PolicyDocument")))
-    out = []
-    for path, doc in docs:
-        statements = doc.get("Statement") if isinstance(doc, dict) else None
-        for j, stmt in enumerate(as_list(statements or [])):
-            out.append(([*path, "Statement", j], stmt))
-    return out
-
-
 class IamSensitiveActionsScoped(CloudFormationLintRule):
     """Data and privilege-escalation actions name the resources they apply to."""
 
@@ -63,7 +45,7 @@ class IamSensitiveActionsScoped(CloudFormationLintRule):
     def match(self, cfn):  # type: ignore[no-untyped-def]
         matches = []
         for name, res in resources(cfn.template, *IAM_TYPES):
-            for path, stmt in _statements(props(res)):
+            for path, stmt in identity_statements(props(res)):
                 if not isinstance(stmt, dict) or stmt.get("Effect") != "Allow":
                     continue
                 if "*" not in as_list(stmt.get("Resource")):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import props, resources
+from generator.cfndoc import props, resources
 
 
 class Imdsv2Required(CloudFormationLintRule):

@@ -4,7 +4,7 @@ import re
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import props, resources
+from generator.cfndoc import props, resources
 
 # ELB security policies whose lowest protocol is TLS 1.2 or 1.3 (TLS13-1-2-*, TLS13-1-3-*,
 # TLS-1-2-*, FS-1-2-*, with their Res/Ext/FIPS/PQ variants). Everything else, such as

@@ -2,12 +2,8 @@ from __future__ import annotations
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import resources
-from generator.secrets import scan, secret_name
-
-
-def _where(path: tuple[str | int, ...]) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+from generator.cfndoc import resources
+from generator.secrets import scan, secret_name, where
 
 
 class NoPlaintextSecrets(CloudFormationLintRule):
@@ -46,7 +42,7 @@ class NoPlaintextSecrets(CloudFormationLintRule):
                        else "use a {{resolve:secretsmanager:…}} reference")
                 matches.append(RuleMatch(
                     ["Resources", name, *hit.path],
-                    f"{name}.{_where(hit.path[1:])} holds a secret ({hit.reason}); {fix}",
+                    f"{name}.{where(hit.path[1:])} holds a secret ({hit.reason}); {fix}",
                 ))
         for name, output in (cfn.template.get("Outputs") or {}).items():
             for hit in scan(output if isinstance(output, dict) else {}, ()):

@@ -2,17 +2,11 @@ from __future__ import annotations
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import (
-    as_list,
-    is_prod_like,
-    is_true,
-    prod_like_config,
-    props,
-    resources,
-)
+from generator.cfndoc import as_list, is_true, props, resources
+from generator.lint.rules._common import ProdLikeOnly
 
 
-class NoPublicIpInProdLike(CloudFormationLintRule):
+class NoPublicIpInProdLike(ProdLikeOnly, CloudFormationLintRule):
     """In a prod-like env, instances and tasks have no public address: only the load
     balancer faces the internet."""
 
@@ -25,14 +19,7 @@ class NoPublicIpInProdLike(CloudFormationLintRule):
     source_url = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/networking-outbound.html"
     tags = ["stackgen", "network", "prod"]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.config_definition = prod_like_config()
-        self.configure()
-
-    def match(self, cfn):  # type: ignore[no-untyped-def]
-        if not is_prod_like(self.config, cfn.template):
-            return []
+    def match_prod_like(self, cfn):  # type: ignore[no-untyped-def]
         matches = []
         for name, res in resources(cfn.template, "AWS::ECS::Service", "AWS::ECS::TaskSet"):
             vpc = (props(res).get("NetworkConfiguration") or {}).get("AwsvpcConfiguration") or {}

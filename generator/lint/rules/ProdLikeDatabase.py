@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import is_prod_like, is_true, prod_like_config, props, resources
+from generator.cfndoc import is_true, props, resources
+from generator.lint.rules._common import ProdLikeOnly
 
 
-class ProdLikeDatabase(CloudFormationLintRule):
+class ProdLikeDatabase(ProdLikeOnly, CloudFormationLintRule):
     """A prod-like env's database survives a mistaken delete and can be restored."""
 
     id = "E9113"
@@ -17,14 +18,7 @@ class ProdLikeDatabase(CloudFormationLintRule):
     source_url = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_DeleteInstance.html#USER_DeletionProtection"
     tags = ["stackgen", "data", "prod"]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.config_definition = prod_like_config()
-        self.configure()
-
-    def match(self, cfn):  # type: ignore[no-untyped-def]
-        if not is_prod_like(self.config, cfn.template):
-            return []
+    def match_prod_like(self, cfn):  # type: ignore[no-untyped-def]
         matches = []
         for name, res in resources(cfn.template, "AWS::RDS::DBInstance", "AWS::RDS::DBCluster"):
             p = props(res)

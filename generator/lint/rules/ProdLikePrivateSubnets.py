@@ -5,16 +5,9 @@ from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import (
-    is_prod_like,
-    is_true,
-    prod_like_config,
-    props,
-    references,
-    resources,
-)
+from generator.cfndoc import OPEN_CIDRS, is_true, props, references, resources
+from generator.lint.rules._common import ProdLikeOnly
 
-OPEN = ("0.0.0.0/0", "::/0")
 # Where instances, tasks and data stores are placed, by resource type.
 PLACEMENT = {
     "AWS::AutoScaling::AutoScalingGroup": ["VPCZoneIdentifier"],
@@ -35,8 +28,8 @@ def _public_subnets(template: dict[str, Any]) -> set[str]:
     public_tables = {
         str(next(iter(references(props(r).get("RouteTableId"))), ""))
         for _, r in resources(template, "AWS::EC2::Route")
-        if (props(r).get("DestinationCidrBlock") in OPEN
-            or props(r).get("DestinationIpv6CidrBlock") in OPEN)
+        if (props(r).get("DestinationCidrBlock") in OPEN_CIDRS
+            or props(r).get("DestinationIpv6CidrBlock") in OPEN_CIDRS)
         and references(props(r).get("GatewayId")) & gateways
     }
     public = {n for n, r in resources(template, "AWS::EC2::Subnet")
@@ -53,7 +46,7 @@ def _dig(value: Any, path: list[str]) -> Any:
     return value
 
 
-class ProdLikePrivateSubnets(CloudFormationLintRule):
+class ProdLikePrivateSubnets(ProdLikeOnly, CloudFormationLintRule):
     """In a prod-like env, instances, tasks and the DB live in private subnets."""
 
     id = "E9114"
@@ -66,14 +59,7 @@ class ProdLikePrivateSubnets(CloudFormationLintRule):
     source_url = "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-example-private-subnets-nat.html"
     tags = ["stackgen", "network", "prod"]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.config_definition = prod_like_config()
-        self.configure()
-
-    def match(self, cfn):  # type: ignore[no-untyped-def]
-        if not is_prod_like(self.config, cfn.template):
-            return []
+    def match_prod_like(self, cfn):  # type: ignore[no-untyped-def]
         public = _public_subnets(cfn.template)
         if not public:
             return []

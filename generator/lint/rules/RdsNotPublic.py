@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import is_true, props, resources
+from generator.cfndoc import is_true, props, resources
 
 
 class RdsNotPublic(CloudFormationLintRule):

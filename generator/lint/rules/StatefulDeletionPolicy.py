@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.lint.rules._common import STATEFUL_TYPES, resources
+from generator.cfndoc import STATEFUL_TYPES, resources
 
 
 class StatefulDeletionPolicy(CloudFormationLintRule):

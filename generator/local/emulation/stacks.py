@@ -16,6 +16,8 @@ from typing import Any
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
 
+from generator.cfndoc import refers_to
+
 
 class ResourceFailed(Exception):
     """A resource of a stack failed; carries CloudFormation's event fields."""
@@ -73,24 +75,6 @@ def _resource_failures_are_named() -> None:
     parsing.ResourceMap._delete_resource = _delete_resource  # type: ignore[method-assign]
 
 
-def _refers_to(value: Any, names: set[str]) -> bool:
-    if isinstance(value, dict):
-        if value.get("Ref") in names:
-            return True
-        getatt = value.get("Fn::GetAtt")
-        if isinstance(getatt, list) and getatt and getatt[0] in names:
-            return True
-        sub = value.get("Fn::Sub")
-        text = sub[0] if isinstance(sub, list) and sub else sub
-        if isinstance(text, str) and any(f"${{{n}}}" in text or f"${{{n}." in text
-                                         for n in names):
-            return True
-        return any(_refers_to(v, names) for v in value.values())
-    if isinstance(value, list):
-        return any(_refers_to(v, names) for v in value)
-    return False
-
-
 def _adds_follow_depends_on() -> None:
     """A change set creates resources in template order on moto; CloudFormation creates a
     resource only after every resource it ``DependsOn`` (user guide, "DependsOn attribute")."""
@@ -112,7 +96,7 @@ def _adds_follow_depends_on() -> None:
                    if resources[n].get("Type") == "AWS::ECS::TaskDefinition"]
         for name, resource in resources.items():
             if name not in diff["Modify"] and name not in diff["Add"] and revised and \
-                    _refers_to(resource.get("Properties"), set(revised)):
+                    refers_to(resource.get("Properties"), set(revised)):
                 diff["Modify"].append(name)
         diff["Modify"].sort(key=lambda n: n not in revised)
         return diff
