@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from generator.deploy.cfn import CloudFormation, StackInfo, WaitAbandoned, WaitTimedOut
 from generator.deploy.engine import Confirm, StackResult, stack_deadline
+from generator.deploy.scheduler import NotRun, Scheduler, Skip
 from generator.errors import ConfirmationRequired, StackgenError, StackOperationFailed, UsageError
 from generator.render import Rendered
 from generator.ui import Console, Progress
@@ -13,6 +15,15 @@ from generator.yamlsrc import load_cfn
 
 KEPT_POLICIES = {"Retain": "kept", "RetainExceptOnCreate": "kept",
                  "Snapshot": "deleted after a final snapshot"}
+
+
+# A stack the run never reached (after a failure or Ctrl-C): left out of the results.
+NOT_STARTED = "NOT_STARTED"
+
+
+def _carries_on(name: str) -> str:
+    return (f"interrupted while {name} was being deleted; CloudFormation carries on "
+            "without us: see `stackgen status`")
 
 
 class DeleteRefused(StackgenError):
@@ -88,20 +99,36 @@ class Deleter:
                 self.console.line(f"  - {item}")
         if not yes and not self.confirm(f"delete {len(plan.stacks)} stacks?"):
             raise ConfirmationRequired("delete declined; nothing was deleted")
-        results = []
-        for stack, info in plan.stacks:
-            try:
-                results.append(self._delete_one(stack, info))
-            except KeyboardInterrupt:  # the delete goes on in AWS; we stop here
-                self.cfn.abandon.set()
-                results.append(StackResult(stack, info.name, "INTERRUPTED", reasons=[
-                    f"interrupted while {info.name} was being deleted; CloudFormation "
-                    "carries on without us: see `stackgen status`"]))
-            if not results[-1].ok:
-                break  # what remains is upstream of the failure and still needed by it
+        results = self.schedule(plan)
         if any(r.state in ("TIMED_OUT", "INTERRUPTED") for r in results):
             self._where([s for s, _ in plan.stacks])
         return results
+
+    def schedule(self, plan: DeletePlan) -> list[StackResult]:
+        """One stack at a time over the reverse graph; the first failure stops the rest
+        (what remains may still be needed by it). Ctrl-C stops waiting at once: the
+        delete goes on in AWS."""
+        ran = Scheduler(
+            upstream=self.upstream(plan), work=self.work(plan), ok=lambda r: r.ok,
+            not_run=self.not_run, concurrency=1, fail_fast=lambda _: self.rendered.env.name,
+            on_abandon=self.cfn.abandon.set, patient=False).run()
+        return [r for r in ran.values() if r.state != NOT_STARTED]
+
+    def upstream(self, plan: DeletePlan) -> dict[str, list[str]]:
+        """The reverse graph: a stack goes after every doomed stack that reads from it."""
+        doomed = {s for s, _ in plan.stacks}
+        graph = self.rendered.graph
+        return {s: [d for d in graph.downstream(s) if d in doomed] for s, _ in plan.stacks}
+
+    def work(self, plan: DeletePlan) -> Callable[[str], StackResult]:
+        infos = dict(plan.stacks)
+        return lambda stack: self._delete_one(stack, infos[stack])
+
+    def not_run(self, stack: str, why: NotRun[str]) -> StackResult:
+        name = self.rendered.stacks[stack].stack_name
+        if why.skip is Skip.ABANDONED:
+            return StackResult(stack, name, "INTERRUPTED", reasons=[_carries_on(name)])
+        return StackResult(stack, name, NOT_STARTED)
 
     def deadline(self, stack: str) -> float:
         return stack_deadline(self.cfn.waits, self.rendered.stacks[stack].template,
@@ -137,8 +164,8 @@ class Deleter:
             return StackResult(stack, info.name, "FAILED", reasons=exc.reasons)
         except WaitTimedOut as exc:
             return StackResult(stack, info.name, "TIMED_OUT", reasons=[str(exc)])
-        except WaitAbandoned as exc:
-            return StackResult(stack, info.name, "INTERRUPTED", reasons=[str(exc)])
+        except WaitAbandoned:  # Ctrl-C
+            return StackResult(stack, info.name, "INTERRUPTED", reasons=[_carries_on(info.name)])
         if final is not None and final.status != "DELETE_COMPLETE":
             reasons = [f"{e.logical_id} ({e.resource_type}): {e.reason}"
                        for e in self.cfn.events_since(info.stack_id, last_seen)

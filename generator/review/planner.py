@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from generator.deploy.cfn import ChangeSet, StackInfo
-from generator.deploy.engine import Prepared, StackResult, StackWork
+from generator.deploy.engine import Prepared, StackWork
 from generator.deploy.resolve import cfn_value, resolve
 from generator.errors import StackgenError
 from generator.lint.values import placeholder
@@ -220,8 +220,9 @@ class Planner(StackWork):
     def _plan_one(self, stack: str, current: StackInfo | None) -> StackPlan:
         sha = self.rendered.stacks[stack].template_sha256
         prepared = self.prepare(stack, current, dry=True)
-        if isinstance(prepared, StackResult):
-            if prepared.state == "UNCHANGED":
+        settled = prepared.settled
+        if settled is not None:
+            if settled.state == "UNCHANGED":
                 plan = StackPlan(stack=stack, stack_name=self._name(stack), state=UNCHANGED,
                                  template_sha256=sha)
                 return self._record(plan, current, self.prepare_params(stack))
@@ -230,7 +231,7 @@ class Planner(StackWork):
                 plan = self._placeholder(stack, None, [])
                 plan.state = RECREATE
                 return plan
-            raise StackgenError(f"cannot plan {stack}: {'; '.join(prepared.reasons)}")
+            raise StackgenError(f"cannot plan {stack}: {'; '.join(settled.reasons)}")
         if prepared.deployed_template is not None:
             self._templates[stack] = prepared.deployed_template
         tags = tag_changes(current.tags, prepared.tags) if prepared.current and current else []
