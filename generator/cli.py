@@ -105,6 +105,10 @@ def _one_env(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
 
 env_option = click.option("--env", "-e", "env", required=True, multiple=True, callback=_one_env,
                           help="environment (params/<env>.yaml)")
+# deploy, plan and delete take several envs (or --all-envs), run in one process.
+envs_option = click.option("--env", "-e", "env_names", multiple=True,
+                           help="environment (params/<env>.yaml); repeat for several")
+all_envs_option = click.option("--all-envs", is_flag=True, help="every env in the params dir")
 allow_replace_option = click.option(
     "--allow-replace", "allow_replace", multiple=True, metavar="LOGICAL_ID",
     help="let a change replace or remove this stateful resource (repeatable)")
@@ -439,7 +443,8 @@ no_forecast_option = click.option(
 
 
 @cli.command(short_help='Deploy the env as reviewed change sets.')
-@env_option
+@envs_option
+@all_envs_option
 @set_option
 @click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
 @click.option("--yes", "-y", is_flag=True, help="execute without asking")
@@ -456,7 +461,8 @@ no_forecast_option = click.option(
 @wait_timeout_option
 @no_forecast_option
 @pass_app
-def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
+def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
+           overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool,
            allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
            nested: bool | None, wait_timeout: tuple[str, ...], no_forecast: bool) -> None:
@@ -464,6 +470,13 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
 
+    names = _env_names(app, env_names, all_envs)
+    if len(names) > 1:
+        _deploy_many(app, names, overrides, stacks, yes, force, concurrency, run_lint,
+                     api_calls, allow_replace, approve_broadening, events, nested,
+                     wait_timeout, no_forecast)
+        return
+    env = names[0]
     waits = workflow.waits_from(wait_timeout)
     rendered = _rendered_for_aws(app, env, overrides, stacks, nested, allow_replace)
     confirm = confirmer(yes)
@@ -480,7 +493,8 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 
 
 @cli.command(short_help="Delete the env's stacks, reverse order.")
-@env_option
+@envs_option
+@all_envs_option
 @set_option
 @click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
 @click.option("--yes", "-y", is_flag=True, help="delete without asking")
@@ -491,13 +505,20 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 @events_option
 @wait_timeout_option
 @pass_app
-def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
+def delete(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
+           overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, api_calls: bool, nested: bool | None, purge_artifacts: bool,
            events: str, wait_timeout: tuple[str, ...]) -> None:
     """Delete the env's stacks in reverse order; data with a Retain/Snapshot policy stays."""
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
 
+    names = _env_names(app, env_names, all_envs)
+    if len(names) > 1:
+        _delete_many(app, names, overrides, stacks, yes, api_calls, nested, purge_artifacts,
+                     events, wait_timeout)
+        return
+    env = names[0]
     waits = workflow.waits_from(wait_timeout)
     rendered = _rendered_for_aws(app, env, overrides, stacks, nested)
     confirm = confirmer(yes)
@@ -507,7 +528,8 @@ def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 
 
 @cli.command(short_help='Review every change set before executing.')
-@env_option
+@envs_option
+@all_envs_option
 @set_option
 @click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
 @click.option("--out", type=click.Path(path_type=Path), help="save the plan (JSON) for `apply`")
@@ -523,13 +545,19 @@ def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 @nested_option
 @no_forecast_option
 @pass_app
-def plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
+def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
+         overrides: tuple[str, ...], stacks: tuple[str, ...],
          out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
          detailed_exitcode: bool, drift: bool, nested: bool | None,
          no_forecast: bool) -> None:
     """Create (not execute) a change set per changing stack and review them as a whole."""
+    names = _env_names(app, env_names, all_envs)
     try:
-        _plan(app, env, overrides, stacks, out, markdown, fmt, show_diff, detailed_exitcode,
+        if len(names) > 1:
+            _plan_many(app, names, overrides, stacks, out, markdown, fmt, show_diff,
+                       detailed_exitcode, drift, nested, no_forecast)
+            return
+        _plan(app, names[0], overrides, stacks, out, markdown, fmt, show_diff, detailed_exitcode,
               drift, nested, no_forecast)
     except StackgenError as exc:
         if not detailed_exitcode:
@@ -567,6 +595,117 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
         console.line(f"review written to {markdown}")
     if detailed_exitcode and result.has_changes:
         sys.exit(2)
+
+
+def _rendered_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
+                   stacks: tuple[str, ...], nested: bool | None,
+                   allow_replace: tuple[str, ...] = ()) -> list[Rendered]:
+    """Every env rendered and checked before the first AWS call of any."""
+    return [_rendered_for_aws(app, n, overrides, stacks, nested, allow_replace) for n in names]
+
+
+def _deploy_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
+                 stacks: tuple[str, ...], yes: bool, force: bool, concurrency: int,
+                 run_lint: bool, api_calls: bool, allow_replace: tuple[str, ...],
+                 approve_broadening: bool, events: str, nested: bool | None,
+                 wait_timeout: tuple[str, ...], no_forecast: bool) -> None:
+    from generator.deploy import multi, workflow
+    from generator.deploy.session import confirmer
+
+    waits = workflow.waits_from(wait_timeout)
+    rendered = _rendered_many(app, names, overrides, stacks, nested, allow_replace)
+    confirm = confirmer(yes)
+    if run_lint:
+        for r in rendered:
+            workflow.lint_gate(r, app.build_dir / r.env.name, app.state_dir / "lint-cache",
+                               stacks)
+    console = _console(app, events=events)
+    envs = multi.open_envs(rendered, console, nested,
+                           forecast=_forecast_mode(no_forecast, "gate"))
+    results = multi.deploy(envs, confirm, stacks, force, concurrency, allow_replace, waits,
+                           approve_broadening=approve_broadening or not yes)
+    for r in rendered:
+        _record_deployed(app, r, results[r.env.name])
+    _summary_many(console, results, rendered, "deploy",
+                  sum({id(e.aws.cfn): e.aws.cfn.calls for e in envs}.values())
+                  if api_calls else None)
+
+
+def _delete_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
+                 stacks: tuple[str, ...], yes: bool, api_calls: bool, nested: bool | None,
+                 purge_artifacts: bool, events: str, wait_timeout: tuple[str, ...]) -> None:
+    from generator.deploy import multi, workflow
+    from generator.deploy.session import confirmer
+
+    if purge_artifacts:
+        raise UsageError("--purge-artifacts takes one env; delete the envs, then purge "
+                         "each with `stackgen delete --env NAME --purge-artifacts`")
+    waits = workflow.waits_from(wait_timeout)
+    rendered = _rendered_many(app, names, overrides, stacks, nested)
+    confirm = confirmer(yes)
+    console = _console(app, events=events)
+    envs = multi.open_envs(rendered, console, nested, upload=False)
+    results = multi.delete(envs, confirm, stacks, yes, waits)
+    _summary_many(console, results, rendered, "delete",
+                  sum({id(e.aws.cfn): e.aws.cfn.calls for e in envs}.values())
+                  if api_calls else None)
+
+
+def _plan_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
+               stacks: tuple[str, ...], out: Path | None, markdown: Path | None, fmt: str,
+               show_diff: bool, detailed_exitcode: bool, drift: bool, nested: bool | None,
+               no_forecast: bool) -> None:
+    import json
+
+    from generator.deploy import multi
+    from generator.review.report import show_plan
+
+    for flag, value in (("--out", out), ("--markdown", markdown)):
+        if value is not None:
+            raise UsageError(f"{flag} takes one env; plan each env with its own {flag}")
+    rendered = _rendered_many(app, names, overrides, stacks, nested)
+    console = _console(app, err=fmt == "json")
+    envs = multi.open_envs(rendered, console, nested,
+                           forecast=_forecast_mode(no_forecast, "record"))
+    plans = multi.plan(envs, stacks, overrides, drift)
+    if fmt == "json":
+        click.echo(json.dumps({env: json.loads(p.to_json()) for env, p in plans.items()},
+                              indent=2, sort_keys=True))
+    else:
+        for env, p in plans.items():
+            console.line(console.style(f"== env {env} ==", bold=True))
+            show_plan(console, p, diff=show_diff)
+    if detailed_exitcode and any(p.has_changes for p in plans.values()):
+        sys.exit(2)
+
+
+def _summary_many(console: Console, results: dict[str, list[StackResult]],
+                  rendered: list[Rendered], verb: str, api_calls: int | None) -> None:
+    """One env x stack matrix, each env's root causes, and the exit code."""
+    from generator.deploy.multi import matrix
+    from generator.ui import NdjsonConsole
+
+    if isinstance(console, NdjsonConsole):
+        for env, rows in results.items():
+            for r in rows:
+                console.result(f"{env}/{r.stack}", r.stack_name, r.state, r.seconds, r.reasons)
+    count = sum(len(rows) for rows in results.values())
+    if api_calls is not None:  # for the bench
+        per = f" ({api_calls / count:.1f} per stack)" if count else ""
+        click.echo(f"cloudformation API calls: {api_calls}{per}")
+    if not count:
+        return
+    order = [s for r in rendered for s in r.graph.order]
+    console.line()
+    matrix(console, results, list(dict.fromkeys(order)))
+    failed = [(env, r) for env, rows in results.items() for r in rows if not r.ok]
+    if failed:
+        console.line()
+        console.line(console.style(f"{verb} did not finish; root cause:", "red", bold=True))
+        for env, r in failed:
+            for reason in r.reasons:
+                console.line(f"  {env}/{r.stack} ({r.stack_name}): {reason}")
+        sys.exit(1)
 
 
 @cli.command(short_help="Execute a saved plan's change sets exactly.")

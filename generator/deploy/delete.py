@@ -86,10 +86,21 @@ class Deleter:
         return kept
 
     def run(self, plan: DeletePlan, yes: bool) -> list[StackResult]:
+        if not self.announce(plan):
+            return []
+        if not yes and not self.confirm(f"delete {len(plan.stacks)} stacks?"):
+            raise ConfirmationRequired("delete declined; nothing was deleted")
+        results = self.schedule(plan)
+        if any(r.state in ("TIMED_OUT", "INTERRUPTED") for r in results):
+            self.where([s for s, _ in plan.stacks])
+        return results
+
+    def announce(self, plan: DeletePlan) -> bool:
+        """Say what goes, in order, and what stays; False: nothing to delete."""
         if not plan.stacks:
             self.console.line(f"nothing to delete: no stack of env "
                               f"'{self.rendered.env.name}' is deployed")
-            return []
+            return False
         self.console.line("will delete, in this order:")
         for _, info in plan.stacks:
             self.console.line(f"  - {info.name} ({info.status})")
@@ -97,12 +108,7 @@ class Deleter:
             self.console.line("will keep:")
             for item in plan.kept:
                 self.console.line(f"  - {item}")
-        if not yes and not self.confirm(f"delete {len(plan.stacks)} stacks?"):
-            raise ConfirmationRequired("delete declined; nothing was deleted")
-        results = self.schedule(plan)
-        if any(r.state in ("TIMED_OUT", "INTERRUPTED") for r in results):
-            self._where([s for s, _ in plan.stacks])
-        return results
+        return True
 
     def schedule(self, plan: DeletePlan) -> list[StackResult]:
         """One stack at a time over the reverse graph; the first failure stops the rest
@@ -134,7 +140,7 @@ class Deleter:
         return stack_deadline(self.cfn.waits, self.rendered.stacks[stack].template,
                               self.children)
 
-    def _where(self, stacks: list[str]) -> None:
+    def where(self, stacks: list[str]) -> None:
         names = {s: self.rendered.stacks[s].stack_name for s in stacks}
         try:
             found = self.cfn.describe_many(list(names.values()))
