@@ -200,8 +200,9 @@ def _never(env: str, why: NotRun[str]) -> Plan:
 
 def delete(envs: Sequence[Env], confirm: Confirm, stacks: Sequence[str], yes: bool,
            waits: Waits | None = None) -> dict[str, list[StackResult]]:
-    """Every env's refusals before anything goes; one question for all; then each env
-    in reverse graph order, one stack at a time per env, the envs side by side."""
+    """Every env's refusals before anything goes; one question for all; then every env
+    over its reverse graph (a stack goes after the stacks that read it), envs and
+    independent stacks side by side; an env's first failure stops that env."""
     deleters: dict[str, Deleter] = {}
     plans: dict[str, DeletePlan] = {}
     for e in envs:
