@@ -471,7 +471,7 @@ def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     from generator.deploy.session import confirmer
 
     names = _env_names(app, env_names, all_envs)
-    if len(names) > 1:
+    if _many(app, names, overrides):
         _deploy_many(app, names, overrides, stacks, yes, force, concurrency, run_lint,
                      api_calls, allow_replace, approve_broadening, events, nested,
                      wait_timeout, no_forecast)
@@ -514,7 +514,7 @@ def delete(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     from generator.deploy.session import confirmer
 
     names = _env_names(app, env_names, all_envs)
-    if len(names) > 1:
+    if _many(app, names, overrides):
         _delete_many(app, names, overrides, stacks, yes, api_calls, nested, purge_artifacts,
                      events, wait_timeout)
         return
@@ -553,7 +553,7 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     """Create (not execute) a change set per changing stack and review them as a whole."""
     names = _env_names(app, env_names, all_envs)
     try:
-        if len(names) > 1:
+        if _many(app, names, overrides):
             _plan_many(app, names, overrides, stacks, out, markdown, fmt, show_diff,
                        detailed_exitcode, drift, nested, no_forecast)
             return
@@ -600,8 +600,20 @@ def _plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[s
 def _rendered_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
                    stacks: tuple[str, ...], nested: bool | None,
                    allow_replace: tuple[str, ...] = ()) -> list[Rendered]:
-    """Every env rendered and checked before the first AWS call of any."""
-    return [_rendered_for_aws(app, n, overrides, stacks, nested, allow_replace) for n in names]
+    """Every env rendered and checked before the first AWS call of any; an env with
+    `targets` once per target, its account_id and region set from the target."""
+    out = []
+    for n in names:
+        r = _rendered_for_aws(app, n, overrides, stacks, nested, allow_replace)
+        out += [_rendered_for_aws(app, n, (*overrides, f"account_id={t.account}",
+                                           f"region={t.region}"), stacks, nested, allow_replace)
+                for t in r.env.config.targets] or [r]
+    return out
+
+
+def _many(app: AppContext, names: list[str], overrides: tuple[str, ...]) -> bool:
+    """Several envs, or one with `targets`: the multi-env run."""
+    return len(names) > 1 or bool(_load(app, names[0], overrides).config.targets)
 
 
 def _deploy_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
@@ -625,7 +637,8 @@ def _deploy_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
     results = multi.deploy(envs, confirm, stacks, force, concurrency, allow_replace, waits,
                            approve_broadening=approve_broadening or not yes)
     for r in rendered:
-        _record_deployed(app, r, results[r.env.name])
+        if r.env.name in results:  # an env's targets are not recorded in build/<env>
+            _record_deployed(app, r, results[r.env.name])
     _summary_many(console, results, rendered, "deploy",
                   sum({id(e.aws.cfn): e.aws.cfn.calls for e in envs}.values())
                   if api_calls else None)

@@ -24,6 +24,7 @@ from generator.deploy.preflight import CERT_STACK, check_delegation
 from generator.deploy.resolve import Lookups
 from generator.deploy.scheduler import NotRun, Scheduler
 from generator.deploy.session import Aws, connect, resolve_target
+from generator.deploy.targets import connect_target, label, target_of
 from generator.deploy.workflow import Env, _upload_children, locked, run_forecast, verified
 from generator.ecs.deploy_hooks import hooks_for
 from generator.errors import AccountMismatch, ConfirmationRequired
@@ -66,19 +67,33 @@ class EnvConsole(Console):
         self.base.event(f"{self.env}/{stack}", event)
 
 
+def unit_label(rendered: Rendered) -> str:
+    """An env's name, or env@account/region for one of its targets."""
+    target = target_of(rendered.env.config)
+    return rendered.env.name if target is None else label(rendered.env.name, target)
+
+
+def _label(env: Env) -> str:
+    return unit_label(env.rendered)
+
+
 def open_envs(rendered: Sequence[Rendered], console: Console, nested: bool | None,
               upload: bool = True, forecast: str = "off") -> list[Env]:
     """Connect once per target (checking every env's account against it), then open
     each env on that connection; the forecast ("gate" refuses its errors) runs for
     every env before any env uploads or changes anything."""
-    sessions: dict[tuple[str, str, str | None], SharedAws] = {}
+    sessions: dict[tuple[str | None, ...], SharedAws] = {}
     envs = []
     for r in rendered:
         cfg = r.env.config
         target = resolve_target(cfg)
-        key = (cfg.region, target.label, target.endpoint_url)
+        key: tuple[str | None, ...] = (cfg.region, target.label, target.endpoint_url)
+        account = target_of(cfg)
+        if account is not None:  # one of the env's targets: its own credentials
+            key += (account.account, account.role_arn)
         if key not in sessions:
-            aws = connect(cfg)
+            aws = connect(cfg) if account is None else \
+                connect_target(cfg, r.env.name, account)
             sessions[key] = SharedAws(aws.session, aws.cfn, aws.account, aws.target)
         aws = sessions[key]
         if cfg.account_id and aws.account != cfg.account_id:
@@ -92,7 +107,7 @@ def open_envs(rendered: Sequence[Rendered], console: Console, nested: bool | Non
             from generator.deploy.artifacts import bucket_name
             bucket = bucket_name(aws.account, cfg.region)
         envs.append(Env(r, nested_view(r) if use_nested else r, aws,
-                        EnvConsole(console, r.env.name),
+                        EnvConsole(console, unit_label(r)),
                         Lookups(aws.client("route53"), bucket), use_nested))
     if forecast != "off":
         envs = [replace(e, forecast=run_forecast(e, refuse_errors=forecast == "gate"))
@@ -124,14 +139,14 @@ def deploy(envs: Sequence[Env], confirm: Confirm, stacks: Sequence[str], force: 
                          starts_certificate=e.nested or not stacks or CERT_STACK in stacks)
         if waits is not None:
             e.aws.cfn.waits = waits
-        hooks[e.rendered.env.name] = hooks_for(e.form, e.aws, e.console)
+        hooks[_label(e)] = hooks_for(e.form, e.aws, e.console)
         options = e.options(stacks=frozenset(stacks), force=force, concurrency=concurrency,
                             allow_replace=frozenset(allow_replace),
                             approve_broadening=approve_broadening,
-                            hooks=hooks[e.rendered.env.name])
+                            hooks=hooks[_label(e)])
         d = Deployer(e.form, e.aws.cfn, e.lookups, e.console, confirm, options)
         d._prompt = prompt
-        deployers[e.rendered.env.name] = d
+        deployers[_label(e)] = d
     reason = "deploy" + (f" --stack {','.join(stacks)}" if stacks else "")
     with _all_locked(envs, reason, {n: d.stop for n, d in deployers.items()}):
         for d in deployers.values():
@@ -140,7 +155,7 @@ def deploy(envs: Sequence[Env], confirm: Confirm, stacks: Sequence[str], force: 
                         envs[0].console if envs else None)
     out = {}
     for e in envs:
-        name = e.rendered.env.name
+        name = _label(e)
         results = deployers[name].finish([r for (n, _), r in ran.items() if n == name])
         out[name] = results + verified(e, hooks[name], results)
     return out
@@ -178,7 +193,7 @@ def _all_locked(envs: Sequence[Env], reason: str,
     """Each env's own lock; a lost lock stops that env alone."""
     with contextlib.ExitStack() as held:
         for e in envs:
-            held.enter_context(locked(e, reason, stops.get(e.rendered.env.name)))
+            held.enter_context(locked(e, reason, stops.get(_label(e))))
         yield
 
 
@@ -187,7 +202,7 @@ def plan(envs: Sequence[Env], stacks: Sequence[str], overrides: Sequence[str],
     """Plan every env side by side (one node per env: planning an env is one pass)."""
     from generator.deploy import workflow
 
-    by_name = {e.rendered.env.name: e for e in envs}
+    by_name = {_label(e): e for e in envs}
     done = Scheduler({e: [] for e in by_name},
                      lambda env: workflow.plan(by_name[env], stacks, overrides, drift),
                      ok=lambda _: True, not_run=_never, concurrency=len(by_name)).run()
@@ -208,7 +223,7 @@ def delete(envs: Sequence[Env], confirm: Confirm, stacks: Sequence[str], yes: bo
     for e in envs:
         if waits is not None:
             e.aws.cfn.waits = waits
-        name = e.rendered.env.name
+        name = _label(e)
         deleters[name] = Deleter(e.form, e.aws.cfn, e.console, confirm,
                                  children=e.rendered if e.nested else None)
     reason = "delete" + (f" --stack {','.join(stacks)}" if stacks else "")
