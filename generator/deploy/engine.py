@@ -179,11 +179,13 @@ class StackWork:
                              f"'{self.rendered.env.name}'; stacks: {', '.join(order)}")
         return [s for s in order if not self.options.stacks or s in self.options.stacks]
 
-    def preflight(self, require_upstream: bool = True) -> dict[str, StackInfo]:
-        """Read-only checks before any change: what is deployed, upstream outputs, lookups."""
+    def preflight(self, require_upstream: bool = True,
+                  known: Mapping[str, StackInfo] | None = None) -> dict[str, StackInfo]:
+        """Read-only checks before any change: what is deployed, upstream outputs, lookups.
+        ``known``: the stacks deployed, read already (several envs, one listing)."""
         selected = self.selected()
         names = {s: self._name(s) for s in self.rendered.graph.order}
-        deployed = self.cfn.describe_many(list(names.values()))
+        deployed = known if known is not None else self.cfn.describe_many(list(names.values()))
         by_stack = {s: deployed[n] for s, n in names.items() if n in deployed}
         for stack, info in by_stack.items():
             if info.status in TERMINAL_OK or info.status.startswith("UPDATE_ROLLBACK_COMPLETE"):
@@ -433,10 +435,13 @@ class Deployer(StackWork):
 
     # The run in steps, so one scheduler can hold the stacks of several envs.
 
-    def start(self) -> None:
+    def start(self, known: Mapping[str, StackInfo] | None = None) -> None:
         """Read-only checks before any change (``preflight``): what is deployed."""
         self._selected = self.selected()
-        self._deployed = self.preflight()
+        self._deployed = self.preflight(known=known)
+
+    def stack_names(self) -> list[str]:
+        return [self._name(s) for s in self.rendered.graph.order]
 
     def upstream(self) -> dict[str, list[str]]:
         """The selected stacks and the selected stacks each reads from; the others are

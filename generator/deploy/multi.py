@@ -25,9 +25,10 @@ from generator.deploy.resolve import Lookups
 from generator.deploy.scheduler import NotRun, Scheduler
 from generator.deploy.session import Aws, connect, resolve_target
 from generator.deploy.targets import connect_target, label, target_of
-from generator.deploy.workflow import Env, _upload_children, locked, run_forecast, verified
+from generator.deploy.workflow import Env, _upload_children, locked, say_forecast, verified
 from generator.ecs.deploy_hooks import hooks_for
 from generator.errors import AccountMismatch, ConfirmationRequired
+from generator.forecast.runner import Forecast
 from generator.render import Rendered, nested_view
 from generator.review.plan import Plan
 from generator.ui import Console
@@ -110,13 +111,33 @@ def open_envs(rendered: Sequence[Rendered], console: Console, nested: bool | Non
                         EnvConsole(console, unit_label(r)),
                         Lookups(aws.client("route53"), bucket), use_nested))
     if forecast != "off":
-        envs = [replace(e, forecast=run_forecast(e, refuse_errors=forecast == "gate"))
+        accounts: dict[int, Any] = {}
+        envs = [replace(e, forecast=_forecast(e, accounts, refuse_errors=forecast == "gate"))
                 for e in envs]
     if upload:
         for e in envs:
             if e.nested:
                 _upload_children(e)
     return envs
+
+
+def _forecast(env: Env, accounts: dict[int, Any], refuse_errors: bool) -> Forecast:
+    """`run_forecast` with one memo of account answers per shared session: envs of one
+    target ask the same questions (instance types, AMI, quotas) once."""
+    from generator.forecast.account import FORECAST_CONFIG, Account
+    from generator.forecast.runner import ForecastFailed
+    from generator.forecast.runner import forecast as run
+
+    key = id(env.aws)
+    if key not in accounts:
+        session = env.aws.session
+        accounts[key] = Account(lambda service: session.client(service, config=FORECAST_CONFIG),
+                                env.aws.account)
+    result = run(env.rendered, accounts[key])
+    say_forecast(env.console, result)
+    if refuse_errors and result.failing("error"):
+        raise ForecastFailed(result)
+    return result
 
 
 def _abandon_all(envs: Sequence[Env]) -> Callable[[], None]:
@@ -149,8 +170,15 @@ def deploy(envs: Sequence[Env], confirm: Confirm, stacks: Sequence[str], force: 
         deployers[_label(e)] = d
     reason = "deploy" + (f" --stack {','.join(stacks)}" if stacks else "")
     with _all_locked(envs, reason, {n: d.stop for n, d in deployers.items()}):
+        # Every env's preflight before the first change; one listing of the stacks per
+        # target, not one per env (each walks every stack of the account).
+        by_cfn: dict[int, list[Deployer]] = {}
         for d in deployers.values():
-            d.start()  # every env's preflight before the first change
+            by_cfn.setdefault(id(d.cfn), []).append(d)
+        for group in by_cfn.values():
+            listed = group[0].cfn.describe_many([n for d in group for n in d.stack_names()])
+            for d in group:
+                d.start(known=listed)
         ran = _schedule(deployers, concurrency, _abandon_all(envs),
                         envs[0].console if envs else None)
     out = {}
