@@ -82,9 +82,9 @@ def connect_target(cfg: Environment, env: str, target: DeployTarget) -> Aws:
         raise AwsError(f"cannot check the account of target {label(env, target)}: "
                        f"{exc}") from None
     if account != target.account:
-        how = f"assuming {target.role_arn}" if target.role_arn else "these credentials"
+        how = f"assuming {target.role_arn}" if target.role_arn else "with these credentials"
         raise AccountMismatch(
-            f"target {label(env, target)}: {how} reaches account {account}, not "
+            f"target {label(env, target)}: {how} the calls reach account {account}, not "
             f"{target.account}; fix the target's account or role_arn, or switch profile")
     return Aws(sess, CloudFormation(sess.client("cloudformation", config=RETRY_CONFIG)),
                account, where)
