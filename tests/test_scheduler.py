@@ -210,3 +210,54 @@ def test_a_cycle_is_a_bug_not_a_hang() -> None:
 
 def test_skip_reasons_are_distinct() -> None:
     assert len({s.value for s in Skip}) == len(Skip)
+
+
+class FakeEnv:
+    """What the multi-env run asks of each env's deployer, without AWS."""
+
+    def __init__(self, fail: frozenset[str] = frozenset()) -> None:
+        self.stop = threading.Event()
+        self.fail = fail
+        self.outputs: dict[str, str] = {}
+
+    def upstream(self) -> dict[str, list[str]]:
+        return dict(GRAPH)
+
+    def work(self, stack: str) -> Any:
+        from generator.deploy.engine import StackResult
+
+        time.sleep(0.01)
+        return StackResult(stack, stack, "FAILED" if stack in self.fail else "CREATED")
+
+    def done(self, stack: str, result: Any) -> None:
+        self.outputs[stack] = result.state
+
+    def not_run(self, stack: str, why: NotRun[str]) -> Any:
+        from generator.deploy.engine import StackResult
+
+        return StackResult(stack, stack, "BLOCKED" if why.skip is Skip.BLOCKED else
+                           "INTERRUPTED", reasons=[f"upstream {why.cause}"])
+
+
+def test_several_envs_one_schedule_a_failure_blocks_only_its_env() -> None:
+    from generator.deploy.multi import _schedule
+
+    envs = {"blue": FakeEnv(), "green": FakeEnv(fail=frozenset({"b"}))}
+    ran = _schedule(envs, 2, lambda: None, None)  # type: ignore[arg-type]
+    assert {s: r.state for (e, s), r in ran.items() if e == "blue"} == \
+        dict.fromkeys(GRAPH, "CREATED")
+    green = {s: r for (e, s), r in ran.items() if e == "green"}
+    assert green["b"].state == "FAILED" and green["d"].state == "BLOCKED"
+    assert green["d"].reasons == ["upstream b"]  # the cause named as the env's stack
+    assert {green[s].state for s in ("a", "c", "e")} == {"CREATED"}
+    assert set(envs["blue"].outputs) == set(GRAPH) and "b" not in envs["green"].outputs
+
+
+def test_several_envs_ctrl_c_stops_every_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.deploy.multi import _schedule
+
+    envs = {"blue": FakeEnv(), "green": FakeEnv()}
+    _interrupting_wait(1, monkeypatch)
+    ran = _schedule(envs, 1, lambda: None, None)  # type: ignore[arg-type]
+    assert all(e.stop.is_set() for e in envs.values())
+    assert {r.state for (_, s), r in ran.items() if s == "d"} == {"INTERRUPTED"}
