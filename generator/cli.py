@@ -112,6 +112,10 @@ def _one_env(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
 
 env_option = click.option("--env", "-e", "env", required=True, multiple=True, callback=_one_env,
                           help="environment (params/<env>.yaml)")
+# deploy, plan and delete take several envs (or --all-envs), run in one process.
+envs_option = click.option("--env", "-e", "env_names", multiple=True,
+                           help="environment (params/<env>.yaml); repeat for several")
+all_envs_option = click.option("--all-envs", is_flag=True, help="every env in the params dir")
 allow_replace_option = click.option(
     "--allow-replace", "allow_replace", multiple=True, metavar="LOGICAL_ID",
     help="let a change replace or remove this stateful resource (repeatable)")
@@ -403,7 +407,8 @@ no_forecast_option = click.option(
 
 
 @cli.command(short_help='Deploy the env as reviewed change sets.')
-@env_option
+@envs_option
+@all_envs_option
 @set_option
 @click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
 @click.option("--yes", "-y", is_flag=True, help="execute without asking")
@@ -420,7 +425,8 @@ no_forecast_option = click.option(
 @wait_timeout_option
 @no_forecast_option
 @pass_app
-def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
+def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
+           overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool,
            allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
            nested: bool | None, wait_timeout: tuple[str, ...], no_forecast: bool) -> int:
@@ -428,6 +434,12 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
 
+    names = _env_names(app, env_names, all_envs)
+    if _many(app, names, overrides):
+        return _deploy_many(app, names, overrides, stacks, yes, force, concurrency, run_lint,
+                            api_calls, allow_replace, approve_broadening, events, nested,
+                            wait_timeout, no_forecast)
+    env = names[0]
     waits = workflow.waits_from(wait_timeout)
     rendered = _rendered_for_aws(app, env, overrides, stacks, nested, allow_replace)
     confirm = confirmer(yes)
@@ -447,7 +459,8 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 
 
 @cli.command(short_help="Delete the env's stacks, reverse order.")
-@env_option
+@envs_option
+@all_envs_option
 @set_option
 @click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
 @click.option("--yes", "-y", is_flag=True, help="delete without asking")
@@ -458,13 +471,19 @@ def deploy(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 @events_option
 @wait_timeout_option
 @pass_app
-def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
+def delete(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
+           overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, api_calls: bool, nested: bool | None, purge_artifacts: bool,
            events: str, wait_timeout: tuple[str, ...]) -> int:
     """Delete the env's stacks in reverse order; data with a Retain/Snapshot policy stays."""
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
 
+    names = _env_names(app, env_names, all_envs)
+    if _many(app, names, overrides):
+        return _delete_many(app, names, overrides, stacks, yes, api_calls, nested,
+                            purge_artifacts, events, wait_timeout)
+    env = names[0]
     waits = workflow.waits_from(wait_timeout)
     rendered = _rendered_for_aws(app, env, overrides, stacks, nested)
     confirm = confirmer(yes)
@@ -477,7 +496,8 @@ def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 
 
 @cli.command(short_help='Review every change set before executing.')
-@env_option
+@envs_option
+@all_envs_option
 @set_option
 @click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
 @click.option("--out", type=click.Path(path_type=Path), help="save the plan (JSON) for `apply`")
@@ -493,13 +513,19 @@ def delete(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[
 @nested_option
 @no_forecast_option
 @pass_app
-def plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...],
+def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
+         overrides: tuple[str, ...], stacks: tuple[str, ...],
          out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
          detailed_exitcode: bool, drift: bool, nested: bool | None,
          no_forecast: bool) -> int:
     """Create (not execute) a change set per changing stack and review them as a whole."""
     if detailed_exitcode:  # 0 without changes, 2 with: so any error exits 1
         click.get_current_context().meta[ERRORS_EXIT] = 1
+    names = _env_names(app, env_names, all_envs)
+    if _many(app, names, overrides):
+        return _plan_many(app, names, overrides, stacks, out, markdown, fmt, show_diff,
+                          detailed_exitcode, drift, nested, no_forecast)
+    env = names[0]
     from generator.deploy import workflow
     from generator.render import check_writable, write_file
     from generator.review.report import markdown as to_markdown
@@ -524,6 +550,130 @@ def plan(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[st
         write_file(markdown, to_markdown(result))
         console.line(f"review written to {markdown}")
     return 2 if detailed_exitcode and result.has_changes else 0
+
+
+def _rendered_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
+                   stacks: tuple[str, ...], nested: bool | None,
+                   allow_replace: tuple[str, ...] = ()) -> list[Rendered]:
+    """Every env rendered and checked before the first AWS call of any; an env with
+    `targets` once per target, its account_id and region set from the target."""
+    out = []
+    for n in names:
+        r = _rendered_for_aws(app, n, overrides, stacks, nested, allow_replace)
+        out += [_rendered_for_aws(app, n, (*overrides, f"account_id={t.account}",
+                                           f"region={t.region}"), stacks, nested, allow_replace)
+                for t in r.env.config.targets] or [r]
+    return out
+
+
+def _many(app: AppContext, names: list[str], overrides: tuple[str, ...]) -> bool:
+    """Several envs, or one with `targets`: the multi-env run."""
+    return len(names) > 1 or bool(_load(app, names[0], overrides).config.targets)
+
+
+def _deploy_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
+                 stacks: tuple[str, ...], yes: bool, force: bool, concurrency: int,
+                 run_lint: bool, api_calls: bool, allow_replace: tuple[str, ...],
+                 approve_broadening: bool, events: str, nested: bool | None,
+                 wait_timeout: tuple[str, ...], no_forecast: bool) -> int:
+    from generator.deploy import multi, workflow
+    from generator.deploy.session import confirmer
+
+    waits = workflow.waits_from(wait_timeout)
+    rendered = _rendered_many(app, names, overrides, stacks, nested, allow_replace)
+    confirm = confirmer(yes)
+    if run_lint:
+        for r in rendered:
+            workflow.lint_gate(r, app.build_dir / r.env.name, app.state_dir / "lint-cache",
+                               stacks)
+    console = _console(app, events=events)
+    envs = multi.open_envs(rendered, console, nested,
+                           forecast=_forecast_mode(no_forecast, "gate"))
+    results = multi.deploy(envs, confirm, stacks, force, concurrency, allow_replace, waits,
+                           approve_broadening=approve_broadening or not yes)
+    for r in rendered:
+        if r.env.name in results:  # an env's targets are not recorded in build/<env>
+            _record_deployed(app, r, results[r.env.name])
+    return _summary_many(console, results, rendered, "deploy",
+                  sum({id(e.aws.cfn): e.aws.cfn.calls for e in envs}.values())
+                  if api_calls else None)
+
+
+def _delete_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
+                 stacks: tuple[str, ...], yes: bool, api_calls: bool, nested: bool | None,
+                 purge_artifacts: bool, events: str, wait_timeout: tuple[str, ...]) -> int:
+    from generator.deploy import multi, workflow
+    from generator.deploy.session import confirmer
+
+    if purge_artifacts:
+        raise UsageError("--purge-artifacts takes one env; delete the envs, then purge "
+                         "each with `stackgen delete --env NAME --purge-artifacts`")
+    waits = workflow.waits_from(wait_timeout)
+    rendered = _rendered_many(app, names, overrides, stacks, nested)
+    confirm = confirmer(yes)
+    console = _console(app, events=events)
+    envs = multi.open_envs(rendered, console, nested, upload=False)
+    results = multi.delete(envs, confirm, stacks, yes, waits)
+    return _summary_many(console, results, rendered, "delete",
+                  sum({id(e.aws.cfn): e.aws.cfn.calls for e in envs}.values())
+                  if api_calls else None)
+
+
+def _plan_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
+               stacks: tuple[str, ...], out: Path | None, markdown: Path | None, fmt: str,
+               show_diff: bool, detailed_exitcode: bool, drift: bool, nested: bool | None,
+               no_forecast: bool) -> int:
+    import json
+
+    from generator.deploy import multi
+    from generator.review.report import show_plan
+
+    for flag, value in (("--out", out), ("--markdown", markdown)):
+        if value is not None:
+            raise UsageError(f"{flag} takes one env; plan each env with its own {flag}")
+    rendered = _rendered_many(app, names, overrides, stacks, nested)
+    console = _console(app, err=fmt == "json")
+    envs = multi.open_envs(rendered, console, nested,
+                           forecast=_forecast_mode(no_forecast, "record"))
+    plans = multi.plan(envs, stacks, overrides, drift)
+    if fmt == "json":
+        click.echo(json.dumps({env: json.loads(p.to_json()) for env, p in plans.items()},
+                              indent=2, sort_keys=True))
+    else:
+        for env, p in plans.items():
+            console.line(console.style(f"== env {env} ==", bold=True))
+            show_plan(console, p, diff=show_diff)
+    return 2 if detailed_exitcode and any(p.has_changes for p in plans.values()) else 0
+
+
+def _summary_many(console: Console, results: dict[str, list[StackResult]],
+                  rendered: list[Rendered], verb: str, api_calls: int | None) -> int:
+    """One env x stack matrix, each env's root causes, and the exit code."""
+    from generator.deploy.multi import matrix
+    from generator.ui import NdjsonConsole
+
+    if isinstance(console, NdjsonConsole):
+        for env, rows in results.items():
+            for r in rows:
+                console.result(f"{env}/{r.stack}", r.stack_name, r.state, r.seconds, r.reasons)
+    count = sum(len(rows) for rows in results.values())
+    if api_calls is not None:  # for the bench
+        per = f" ({api_calls / count:.1f} per stack)" if count else ""
+        click.echo(f"cloudformation API calls: {api_calls}{per}")
+    if not count:
+        return 0
+    order = [s for r in rendered for s in r.graph.order]
+    console.line()
+    matrix(console, results, list(dict.fromkeys(order)))
+    failed = [(env, r) for env, rows in results.items() for r in rows if not r.ok]
+    if failed:
+        console.line()
+        console.line(console.style(f"{verb} did not finish; root cause:", "red", bold=True))
+        for env, r in failed:
+            for reason in r.reasons:
+                console.line(f"  {env}/{r.stack} ({r.stack_name}): {reason}")
+        return 1
+    return 0
 
 
 @cli.command(short_help="Execute a saved plan's change sets exactly.")

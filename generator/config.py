@@ -719,6 +719,26 @@ class Waf(Strict):
     ] = None
 
 
+class DeployTarget(Strict):
+    """One account and region the env's whole graph is deployed to (issue 16)."""
+
+    account: Annotated[str, Meta(pattern=r"^\d{12}$"), doc("the target's AWS account id")]
+    region: Annotated[str, Meta(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$"),
+                      doc("the target's region")]
+    role_arn: Annotated[
+        Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")]
+        | None,
+        doc("role assumed (STS AssumeRole) with the caller's credentials; none: the "
+            "caller's credentials must be of the target's account"),
+    ] = None
+
+    def __post_init__(self) -> None:
+        if self.role_arn and self.role_arn.split(":")[4] != self.account:
+            raise Invalid(f"role_arn is a role of account {self.role_arn.split(':')[4]}, "
+                          f"the target's account is {self.account}; name a role in "
+                          f"{self.account}", "role_arn")
+
+
 class Environment(Strict):
     """One deployable environment: the merged base file and env file."""
 
@@ -746,6 +766,11 @@ class Environment(Strict):
     ecs: Ecs = msgspec.field(default_factory=Ecs)
     alarms: Alarms = msgspec.field(default_factory=Alarms)
     waf: Waf = msgspec.field(default_factory=Waf)
+    targets: Annotated[
+        list[DeployTarget],
+        doc("deploy the graph to each of these accounts and regions (each its own lock, "
+            "outputs and summary); empty: `account_id` and `region`"),
+    ] = []
 
     @property
     def audit_trail(self) -> bool:
@@ -753,6 +778,12 @@ class Environment(Strict):
         return self.termination_protection
 
     def __post_init__(self) -> None:
+        seen = set()
+        for i, t in enumerate(self.targets):
+            if (t.account, t.region) in seen:
+                raise Invalid(f"targets: account {t.account} in {t.region} is listed twice; "
+                              "list each account and region once", f"targets.{i}")
+            seen.add((t.account, t.region))
         ecs, asg = self.ecs, self.asg
         if ecs.fargate and asg.scaling.mode == "capacity_provider":
             raise Invalid(

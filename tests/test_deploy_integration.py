@@ -163,7 +163,7 @@ def test_prod_like_env_gets_termination_protection_and_a_stack_policy(
 def test_ctrl_c_stops_scheduling_and_leaves_no_change_set(
         project: Path, endpoint: Endpoint, aws: Any, monkeypatch: Any) -> None:
     """An interrupt while network, dns and cluster run: they finish, nothing else starts."""
-    from generator.deploy import engine
+    from generator.deploy import engine, scheduler
     from generator.deploy.resolve import Lookups
     from generator.deploy.session import connect
     from generator.params import load_env
@@ -176,7 +176,7 @@ def test_ctrl_c_stops_scheduling_and_leaves_no_change_set(
     rendered = render(load_env(project / "params", "local"), project / "templates")
     session = connect(rendered.env.config)
     calls = {"n": 0}
-    real_wait = engine.wait
+    real_wait = scheduler.wait
 
     def interrupting_wait(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
@@ -184,7 +184,7 @@ def test_ctrl_c_stops_scheduling_and_leaves_no_change_set(
             raise KeyboardInterrupt
         return real_wait(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "wait", interrupting_wait)
+    monkeypatch.setattr(scheduler, "wait", interrupting_wait)
     deployer = engine.Deployer(rendered, session.cfn, Lookups(session.client("route53")),
                                Console(color=False), lambda q: True, engine.DeployOptions())
     results = {r.stack: r.state for r in deployer.run()}

@@ -382,14 +382,14 @@ def test_an_interrupt_between_scheduling_steps_loses_no_stack(
         rendered: Rendered, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C landing while a stack is handed to a worker left it out of the results:
     KeyError at the end of the run."""
-    from generator.deploy import engine
+    from generator.deploy import scheduler
 
     class Interrupting(ThreadPoolExecutor):
         def submit(self, *args: Any, **kwargs: Any) -> Any:
             super().submit(*args, **kwargs)
             raise KeyboardInterrupt  # after the hand-over, before the bookkeeping
 
-    monkeypatch.setattr(engine, "ThreadPoolExecutor", Interrupting)
+    monkeypatch.setattr(scheduler, "ThreadPoolExecutor", Interrupting)
     client = stubbed_cfn()
     with Stubber(client) as stub:
         stub.add_response("describe_stacks", {"Stacks": []}, {})

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from generator import report
 from generator.deploy.cfn import CloudFormation, StackInfo, WaitAbandoned, WaitTimedOut
 from generator.deploy.engine import Confirm, StackResult
+from generator.deploy.scheduler import NotRun, Scheduler, Skip
 from generator.deploy.status import Outcome, ResourceStatus, StackStatus
 from generator.errors import ConfirmationRequired, StackgenError, StackOperationFailed
 from generator.render import Rendered
@@ -15,6 +17,14 @@ from generator.yamlsrc import load_cfn
 
 KEPT_POLICIES = {"Retain": "kept", "RetainExceptOnCreate": "kept",
                  "Snapshot": "deleted after a final snapshot"}
+
+
+# A stack the run never reached (after a failure or Ctrl-C) has no result: None.
+
+
+def _carries_on(name: str) -> str:
+    return (f"interrupted while {name} was being deleted; CloudFormation carries on "
+            "without us: see `stackgen status`")
 
 
 class DeleteRefused(StackgenError):
@@ -73,10 +83,21 @@ class Deleter:
         return kept
 
     def run(self, plan: DeletePlan, yes: bool) -> list[StackResult]:
+        if not self.announce(plan):
+            return []
+        if not yes and not self.confirm(f"delete {len(plan.stacks)} stacks?"):
+            raise ConfirmationRequired("delete declined; nothing was deleted")
+        results = self.schedule(plan)
+        if any(r.state in (Outcome.TIMED_OUT, Outcome.INTERRUPTED) for r in results):
+            self.where([s for s, _ in plan.stacks])
+        return results
+
+    def announce(self, plan: DeletePlan) -> bool:
+        """Say what goes, in order, and what stays; False: nothing to delete."""
         if not plan.stacks:
             self.console.line(f"nothing to delete: no stack of env "
                               f"'{self.rendered.env.name}' is deployed")
-            return []
+            return False
         self.console.line("will delete, in this order:")
         for _, info in plan.stacks:
             self.console.line(f"  - {info.name} ({info.status})")
@@ -84,29 +105,41 @@ class Deleter:
             self.console.line("will keep:")
             for item in plan.kept:
                 self.console.line(f"  - {item}")
-        if not yes and not self.confirm(f"delete {len(plan.stacks)} stacks?"):
-            raise ConfirmationRequired("delete declined; nothing was deleted")
-        results = []
-        for stack, info in plan.stacks:
-            try:
-                results.append(self._delete_one(stack, info))
-            except KeyboardInterrupt:  # the delete goes on in AWS; we stop here
-                self.cfn.abandon.set()
-                results.append(StackResult(stack, info.name, Outcome.INTERRUPTED, reasons=[
-                    f"interrupted while {info.name} was being deleted; CloudFormation "
-                    "carries on without us: see `stackgen status`"]))
-            if not results[-1].ok:
-                break  # what remains is upstream of the failure and still needed by it
-        if any(r.state in (Outcome.TIMED_OUT, Outcome.INTERRUPTED) for r in results):
-            self._where([s for s, _ in plan.stacks])
-        return results
+        return True
+
+    def schedule(self, plan: DeletePlan) -> list[StackResult]:
+        """One stack at a time over the reverse graph; the first failure stops the rest
+        (what remains may still be needed by it). Ctrl-C stops waiting at once: the
+        delete goes on in AWS."""
+        ran = Scheduler[str, StackResult | None](
+            upstream=self.upstream(plan), work=self.work(plan),
+            ok=lambda r: r is not None and r.ok,
+            not_run=self.not_run, concurrency=1, fail_fast=lambda _: self.rendered.env.name,
+            on_abandon=self.cfn.abandon.set, patient=False).run()
+        return [r for r in ran.values() if r is not None]
+
+    def upstream(self, plan: DeletePlan) -> dict[str, list[str]]:
+        """The reverse graph: a stack goes after every doomed stack that reads from it."""
+        doomed = {s for s, _ in plan.stacks}
+        graph = self.rendered.graph
+        return {s: [d for d in graph.downstream(s) if d in doomed] for s, _ in plan.stacks}
+
+    def work(self, plan: DeletePlan) -> Callable[[str], StackResult | None]:
+        infos = dict(plan.stacks)
+        return lambda stack: self._delete_one(stack, infos[stack])
+
+    def not_run(self, stack: str, why: NotRun[str]) -> StackResult | None:
+        name = self.rendered.stacks[stack].stack_name
+        if why.skip is Skip.ABANDONED:
+            return StackResult(stack, name, Outcome.INTERRUPTED, reasons=[_carries_on(name)])
+        return None
 
     def deadline(self, stack: str) -> float:
         return self.cfn.waits.for_stack(
             self.rendered.stacks[stack].template,
             None if self.children is None else [c.template for c in self.children.stacks.values()])
 
-    def _where(self, stacks: list[str]) -> None:
+    def where(self, stacks: list[str]) -> None:
         report.where(self.console, self.cfn,
                      {s: self.rendered.stacks[s].stack_name for s in stacks},
                      StackStatus.DELETE_COMPLETE)
@@ -129,8 +162,9 @@ class Deleter:
             return StackResult(stack, info.name, Outcome.FAILED, reasons=exc.reasons)
         except WaitTimedOut as exc:
             return StackResult(stack, info.name, Outcome.TIMED_OUT, reasons=[str(exc)])
-        except WaitAbandoned as exc:
-            return StackResult(stack, info.name, Outcome.INTERRUPTED, reasons=[str(exc)])
+        except WaitAbandoned:  # Ctrl-C
+            return StackResult(stack, info.name, Outcome.INTERRUPTED,
+                               reasons=[_carries_on(info.name)])
         if final is not None and not final.status.is_deleted():
             reasons = [f"{e.logical_id} ({e.resource_type}): {e.reason}"
                        for e in self.cfn.events_since(info.stack_id, last_seen)

@@ -16,7 +16,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,6 +29,7 @@ from generator.deploy.cfn import (
     WaitTimedOut,
 )
 from generator.deploy.resolve import Lookup, Lookups, resolve
+from generator.deploy.scheduler import NotRun, Scheduler, Skip
 from generator.deploy.status import Outcome, PlanState
 from generator.errors import (
     ChangeSetFailed,
@@ -111,8 +111,16 @@ class Prepared:
     tags: dict[str, str]
     current: StackInfo | None
     deployed_template: str | None
+    # Set when there is nothing to send: the stack's result already (unchanged, busy,
+    # a failed create declined); kind is then SETTLED.
+    settled: StackResult | None = None
+
+    @classmethod
+    def settle(cls, result: StackResult) -> Prepared:
+        return cls(result.stack, result.stack_name, SETTLED, "", {}, {}, None, None, result)
 
 
+SETTLED = "SETTLED"
 Confirm = Callable[[str], bool]
 
 
@@ -151,11 +159,13 @@ class StackWork:
     def selected(self) -> list[str]:
         return self.rendered.select(self.options.stacks)
 
-    def preflight(self, require_upstream: bool = True) -> dict[str, StackInfo]:
-        """Read-only checks before any change: what is deployed, upstream outputs, lookups."""
+    def preflight(self, require_upstream: bool = True,
+                  known: Mapping[str, StackInfo] | None = None) -> dict[str, StackInfo]:
+        """Read-only checks before any change: what is deployed, upstream outputs, lookups.
+        ``known``: the stacks deployed, read already (several envs, one listing)."""
         selected = self.selected()
         names = {s: self._name(s) for s in self.rendered.graph.order}
-        deployed = self.cfn.describe_many(list(names.values()))
+        deployed = known if known is not None else self.cfn.describe_many(list(names.values()))
         by_stack = {s: deployed[n] for s, n in names.items() if n in deployed}
         for stack, info in by_stack.items():
             if info.status.usable():
@@ -223,7 +233,7 @@ class StackWork:
         return found
 
     def prepare(self, stack: str, current: StackInfo | None,
-                dry: bool = False) -> Prepared | StackResult:
+                dry: bool = False) -> Prepared:
         """Resolve the stack's inputs and decide CREATE, UPDATE or nothing to do.
 
         ``dry`` (planning) never deletes: a leftover review shell is planned as a create.
@@ -240,19 +250,21 @@ class StackWork:
             current = None
         if current is not None and current.status.must_recreate():
             if dry:
-                return StackResult(stack, name, Outcome.FAILED, reasons=[
-                    f"{name} is {current.status} after a failed create; deploy re-creates it"])
+                return Prepared.settle(StackResult(stack, name, Outcome.FAILED, reasons=[
+                    f"{name} is {current.status} after a failed create; deploy re-creates it"]))
             if not self.confirm(f"{name} is {current.status} after a failed create; "
                                 "delete it and create it again?"):
-                return StackResult(stack, name, Outcome.DECLINED, reasons=["not re-created"])
+                return Prepared.settle(
+                    StackResult(stack, name, Outcome.DECLINED, reasons=["not re-created"]))
             self.cfn.delete_stack(name)
             self.cfn.wait_stack(name, deleting=True)
             current = None
         if current is None:
             return Prepared(stack, name, "CREATE", rendered.template, params, tags, None, None)
         if current.status.in_progress():
-            return StackResult(stack, name, Outcome.FAILED,
-                               reasons=[f"{name} is busy ({current.status}); try again later"])
+            return Prepared.settle(StackResult(
+                stack, name, Outcome.FAILED,
+                reasons=[f"{name} is busy ({current.status}); try again later"]))
         deployed_template = self.cfn.template_body(name)
         if not self.options.force and self._unchanged(current, deployed_template,
                                                       rendered.template, params, tags):
@@ -260,7 +272,8 @@ class StackWork:
                 self.console.line(
                     f"{self.console.status(Outcome.UNCHANGED)} {stack}: {name} is up to date")
                 self._protect(name, current)
-            return StackResult(stack, name, Outcome.UNCHANGED, outputs=current.outputs)
+            return Prepared.settle(
+                StackResult(stack, name, Outcome.UNCHANGED, outputs=current.outputs))
         return Prepared(stack, name, "UPDATE", rendered.template, params, tags, current,
                         deployed_template)
 
@@ -386,83 +399,54 @@ class StackWork:
 
 class Deployer(StackWork):
     def run(self) -> list[StackResult]:
-        selected = self.selected()
-        deployed = self.preflight()
-        graph = self.rendered.graph
-        results: dict[str, StackResult] = {}
-        running: dict[Future[StackResult], str] = {}
-        pending = list(selected)
+        """Deploy the selected stacks over the graph (the scheduler), then say where the
+        stacks are if a wait timed out or was abandoned."""
+        self.start()
+        by_stack = Scheduler(
+            upstream=self.upstream(), work=self.work, ok=lambda r: r.ok,
+            not_run=self.not_run, concurrency=self.options.concurrency,
+            stopped=lambda _: self.stop.is_set(), on_done=self.done,
+            on_stop=self.stop.set, on_abandon=self.cfn.abandon.set,
+            say=self.console.line).run()
+        return self.finish(list(by_stack.values()))
 
-        def ready(stack: str) -> bool:
-            return all(u in results and results[u].ok
-                       for u in graph.stacks[stack].upstream if u in selected)
+    # The run in steps, so one scheduler can hold the stacks of several envs.
 
-        def blocked(stack: str) -> str | None:
-            for u in graph.stacks[stack].upstream:
-                if u in results and not results[u].ok:
-                    return u
-            return None
+    def start(self, known: Mapping[str, StackInfo] | None = None) -> None:
+        """Read-only checks before any change (``preflight``): what is deployed."""
+        self._selected = self.selected()
+        self._deployed = self.preflight(known=known)
 
-        pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency))
-        try:
-            try:
-                while pending or running:
-                    for stack in list(pending):
-                        cause = blocked(stack)
-                        if cause or self.stop.is_set():
-                            pending.remove(stack)
-                            state = Outcome.INTERRUPTED if self.stop.is_set() and not cause \
-                                else Outcome.BLOCKED
-                            why = f"upstream {cause} did not deploy" if cause else "interrupted"
-                            results[stack] = StackResult(stack, self._name(stack), state,
-                                                         reasons=[why])
-                        elif ready(stack) and len(running) < self.options.concurrency:
-                            fut = pool.submit(self._deploy_one, stack, deployed.get(stack))
-                            running[fut] = stack
-                            pending.remove(stack)
-                    if not running:
-                        if pending and not any(ready(s) for s in pending):
-                            raise AssertionError(f"schedule stuck on {pending}")
-                        continue
-                    done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for fut in done:  # the result first: Ctrl-C in between loses nothing
-                        stack = running[fut]
-                        results[stack] = fut.result()
-                        del running[fut]
-                        if results[stack].ok:
-                            self.outputs[stack] = results[stack].outputs
-            except KeyboardInterrupt:
-                self.stop.set()
-                self.console.line("interrupted: no new stack starts; finishing what runs "
-                                  "(Ctrl-C again to stop waiting)")
-                self._finish(running, results)
-        finally:
-            # Let no worker outlive the run (one handed over as Ctrl-C landed included),
-            # unless a second Ctrl-C said to stop waiting for them.
-            pool.shutdown(wait=not self.cfn.abandon.is_set(), cancel_futures=True)
-        final = [results.get(s) or StackResult(s, self._name(s), Outcome.INTERRUPTED,
-                                               reasons=["interrupted before it started"])
-                 for s in selected]
-        if any(r.state == Outcome.TIMED_OUT for r in final) or self.cfn.abandon.is_set():
-            self.where(selected)
-        return final
+    def stack_names(self) -> list[str]:
+        return [self._name(s) for s in self.rendered.graph.order]
 
-    def _finish(self, running: dict[Future[StackResult], str],
-                results: dict[str, StackResult]) -> None:
-        """After Ctrl-C: wait for the running stacks; a second Ctrl-C stops every wait
-        (CloudFormation goes on with what it was doing) and we leave within seconds."""
-        try:
-            for fut, stack in list(running.items()):
-                results[stack] = fut.result()
-        except KeyboardInterrupt:
-            self.cfn.abandon.set()
-            self.console.line("interrupted again: no longer waiting for CloudFormation")
-            done, _ = wait(list(running), timeout=10)
-            for fut, stack in running.items():
-                if stack not in results:
-                    results[stack] = fut.result() if fut in done else StackResult(
-                        stack, self._name(stack), Outcome.INTERRUPTED,
-                        reasons=["still running when we stopped waiting"])
+    def upstream(self) -> dict[str, list[str]]:
+        """The selected stacks and the selected stacks each reads from; the others are
+        deployed already (``preflight`` checked)."""
+        stacks = self.rendered.graph.stacks
+        return {s: [u for u in stacks[s].upstream if u in self._selected]
+                for s in self._selected}
+
+    def work(self, stack: str) -> StackResult:
+        return self._deploy_one(stack, self._deployed.get(stack))
+
+    def done(self, stack: str, result: StackResult) -> None:
+        self.outputs[stack] = result.outputs
+
+    def not_run(self, stack: str, why: NotRun[str]) -> StackResult:
+        name = self._name(stack)
+        if why.skip is Skip.BLOCKED:
+            return StackResult(stack, name, Outcome.BLOCKED,
+                               reasons=[f"upstream {why.cause} did not deploy"])
+        reason = {Skip.STOPPED: "interrupted",
+                  Skip.NEVER_STARTED: "interrupted before it started",
+                  Skip.ABANDONED: "still running when we stopped waiting"}[why.skip]
+        return StackResult(stack, name, Outcome.INTERRUPTED, reasons=[reason])
+
+    def finish(self, results: list[StackResult]) -> list[StackResult]:
+        if any(r.state == Outcome.TIMED_OUT for r in results) or self.cfn.abandon.is_set():
+            self.where(self._selected)
+        return results
 
     def _deploy_one(self, stack: str, current: StackInfo | None) -> StackResult:
         start = time.monotonic()
@@ -485,8 +469,8 @@ class Deployer(StackWork):
 
     def _deploy(self, stack: str, name: str, current: StackInfo | None) -> StackResult:
         prepared = self.prepare(stack, current)
-        if isinstance(prepared, StackResult):
-            return prepared
+        if prepared.settled is not None:
+            return prepared.settled
         if prepared.kind == "UPDATE":
             for stale in self.cfn.stale_change_sets(name):
                 self.cfn.delete_change_set(stale)

@@ -217,8 +217,8 @@ class PlanRunner(Deployer):
             self.cfn.wait_stack(name, deleting=True)
             current = None
         prepared = self.prepare(stack, current)
-        if isinstance(prepared, StackResult):
-            return prepared
+        if prepared.settled is not None:
+            return prepared.settled
         if prepared.kind == "UPDATE":  # left by an interrupted run
             for stale in self.cfn.stale_change_sets(name):
                 self.cfn.delete_change_set(stale)

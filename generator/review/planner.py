@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from generator.deploy.cfn import ChangeSet, StackInfo
-from generator.deploy.engine import Prepared, StackResult, StackWork
+from generator.deploy.engine import Prepared, StackWork
 from generator.deploy.resolve import FromOutput, resolve
 from generator.deploy.status import Outcome, PlanState
 from generator.errors import StackgenError
@@ -216,8 +216,9 @@ class Planner(StackWork):
     def _plan_one(self, stack: str, current: StackInfo | None) -> StackPlan:
         sha = self.rendered.stacks[stack].template_sha256
         prepared = self.prepare(stack, current, dry=True)
-        if isinstance(prepared, StackResult):
-            if prepared.state == Outcome.UNCHANGED:
+        settled = prepared.settled
+        if settled is not None:
+            if settled.state == Outcome.UNCHANGED:
                 plan = StackPlan(stack=stack, stack_name=self._name(stack),
                                  state=PlanState.UNCHANGED, template_sha256=sha)
                 return self._record(plan, current, self.prepare_params(stack))
@@ -225,7 +226,7 @@ class Planner(StackWork):
                 plan = self._placeholder(stack, None, [])
                 plan.state = PlanState.RECREATE
                 return plan
-            raise StackgenError(f"cannot plan {stack}: {'; '.join(prepared.reasons)}")
+            raise StackgenError(f"cannot plan {stack}: {'; '.join(settled.reasons)}")
         if prepared.deployed_template is not None:
             self._templates[stack] = prepared.deployed_template
         tags = tag_changes(current.tags, prepared.tags) if prepared.current and current else []

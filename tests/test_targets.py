@@ -1,0 +1,150 @@
+"""An env's `targets` (issue 16 item 6): the graph deployed to each account and region,
+credentials from STS AssumeRole with the caller's (moto's STS on the local endpoint, and
+botocore's Stubber for what moto cannot refuse)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from generator.deploy.targets import assume
+from generator.errors import AwsError
+from generator.local.manager import Endpoint
+from tests.conftest import REGION, aws_env, run_stackgen
+
+OTHER = "111111111111"
+ROLE = f"arn:aws:iam::{OTHER}:role/stackgen-deployer"
+LABELS = (f"tt@123456789012/{REGION}", f"tt@{OTHER}/{REGION}")
+
+
+def _sts() -> Any:
+    return boto3.client("sts", region_name=REGION, aws_access_key_id="testing",
+                        aws_secret_access_key="testing")
+
+
+def test_assume_sends_the_role_and_returns_its_credentials() -> None:
+    sts = _sts()
+    with Stubber(sts) as stub:
+        stub.add_response("assume_role", {
+            "Credentials": {"AccessKeyId": "ASIAEXAMPLEEXAMPLE01",
+                            "SecretAccessKey": "s" * 40, "SessionToken": "token",
+                            "Expiration": "2026-11-29T03:00:00Z"},
+            "AssumedRoleUser": {"AssumedRoleId": "AROAEXAMPLE:stackgen-prod",
+                                "Arn": f"arn:aws:sts::{OTHER}:assumed-role/x/stackgen-prod"},
+        }, {"RoleArn": ROLE, "RoleSessionName": "stackgen-prod"})
+        creds = assume(sts, ROLE, "stackgen-prod")
+        stub.assert_no_pending_responses()
+    assert creds == {"aws_access_key_id": "ASIAEXAMPLEEXAMPLE01",
+                     "aws_secret_access_key": "s" * 40, "aws_session_token": "token"}
+
+
+def test_a_refused_assume_is_one_line_with_the_fix() -> None:
+    sts = _sts()
+    with Stubber(sts) as stub:
+        stub.add_client_error(
+            "assume_role", "AccessDenied",
+            f"User: arn:aws:iam::123456789012:user/ci is not authorized to perform: "
+            f"sts:AssumeRole on resource: {ROLE}", 403)
+        with pytest.raises(AwsError) as caught:
+            assume(sts, ROLE, "stackgen-" + "x" * 80)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"cannot assume {ROLE}: AccessDenied")
+    assert "trust policy" in message
+
+
+def _project_with_targets(project: Path, targets: str) -> None:
+    local = (project / "params" / "local.yaml").read_text()
+    (project / "params" / "tt.yaml").write_text(
+        local.replace("domain: kubenews.stackgen.test", "domain: tt.stackgen.test")
+        + "\ntargets:\n" + targets)
+
+
+def _other_account(endpoint: Endpoint) -> Any:
+    """A session in the other account, as the role gives it, with its zone seeded
+    (`stackgen local up` seeds the default account only)."""
+    creds = assume(boto3.client("sts", region_name=REGION, endpoint_url=endpoint.url,
+                                aws_access_key_id="testing", aws_secret_access_key="testing"),
+                   ROLE, "test")
+    session = boto3.Session(region_name=REGION, **creds)
+    session.client("route53", endpoint_url=endpoint.url).create_hosted_zone(
+        Name="stackgen.test.", CallerReference=str(time.time()))
+    return session
+
+
+def _stacks(client: Any) -> dict[str, dict[str, Any]]:
+    return {s["StackName"]: s for s in client.describe_stacks()["Stacks"]
+            if s["StackStatus"] != "DELETE_COMPLETE"}
+
+
+def _outputs(stack: dict[str, Any]) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def _params(stack: dict[str, Any]) -> dict[str, str]:
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+
+
+def test_the_graph_goes_to_each_target_with_its_own_outputs_and_lock(
+        project: Path, endpoint: Endpoint, aws: Any) -> None:
+    _project_with_targets(project, f'  - account: "123456789012"\n    region: {REGION}\n'
+                                   f'  - account: "{OTHER}"\n    region: {REGION}\n'
+                                   f"    role_arn: {ROLE}\n")
+    other = _other_account(endpoint)
+    env = aws_env(endpoint)
+    result = run_stackgen(["--no-color", "deploy", "--env", "tt", "--yes"], cwd=project,
+                          env=env, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {line.split()[0]: line.split()[2::2] for line in result.stdout.splitlines()
+            if line.strip().startswith("tt@")}
+    assert set(rows) == set(LABELS)
+    assert all(set(states) == {"CREATED"} for states in rows.values()), rows
+    mine = _stacks(aws.cloudformation)
+    theirs = _stacks(other.client("cloudformation", endpoint_url=endpoint.url))
+    for stacks, account in ((mine, "123456789012"), (theirs, OTHER)):
+        assert {f"kubenews-tt-{s}" for s in ("network", "alb", "ecs")} <= set(stacks)
+        # outputs chained within the target: its alb reads its own network's VPC
+        vpc = _outputs(stacks["kubenews-tt-network"])["VpcId"]
+        assert _params(stacks["kubenews-tt-alb"])["VpcId"] == vpc
+        assert f":{account}:" in stacks["kubenews-tt-ecs"]["StackId"]
+    assert _outputs(mine["kubenews-tt-network"])["VpcId"] != \
+        _outputs(theirs["kubenews-tt-network"])["VpcId"]
+    # each target its own lock, in its own account's artifacts bucket
+    for label in LABELS:
+        assert re.search(rf"^\[{re.escape(label)}\] ", result.stdout, re.M)
+    buckets = {b["Name"] for b in other.client("s3", endpoint_url=endpoint.url)
+               .list_buckets()["Buckets"]}
+    assert f"stackgen-artifacts-{OTHER}-{REGION}" in buckets
+
+    plan = run_stackgen(["--no-color", "plan", "--env", "tt", "--no-drift",
+                         "--set", "asg.max_size=2", "--detailed-exitcode"],
+                        cwd=project, env=env, timeout=600)
+    assert plan.returncode == 2, plan.stdout + plan.stderr
+    for label in LABELS:
+        assert f"== env {label} ==" in plan.stdout
+
+    gone = run_stackgen(["--no-color", "delete", "--env", "tt", "--yes"], cwd=project,
+                        env=env, timeout=600)
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert not _stacks(aws.cloudformation)
+    assert not _stacks(other.client("cloudformation", endpoint_url=endpoint.url))
+
+
+def test_a_target_the_credentials_do_not_reach_deploys_nothing(
+        project: Path, endpoint: Endpoint, aws: Any) -> None:
+    """No role: the caller's credentials must be of the target's account; moto's default
+    account is not 111111111111, so the run stops before any change, in every target."""
+    _project_with_targets(project, f'  - account: "123456789012"\n    region: {REGION}\n'
+                                   f'  - account: "{OTHER}"\n    region: {REGION}\n')
+    result = run_stackgen(["--no-color", "deploy", "--env", "tt", "--yes"], cwd=project,
+                          env=aws_env(endpoint), timeout=600)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"target tt@{OTHER}/{REGION}: with these credentials the calls reach account " \
+           f"123456789012, not {OTHER}" in result.stderr
+    assert not _stacks(aws.cloudformation)
