@@ -122,9 +122,9 @@ def test_run_task_runs_where_the_service_runs_streams_logs_and_exits_with_the_co
 def test_a_failing_before_task_stops_the_deploy_and_the_service_keeps_its_revision(
         project: Path, endpoint: Endpoint, aws: Any) -> None:
     """The before-task's revision is registered from the rendered template (the new
-    image) and run before the change set executes; it fails on this endpoint (moto
-    cannot size a container without its own memory, HTTP 500), and the deploy stops:
-    the change set is not executed, the one-off revision is retired."""
+    image) and run before the change set executes; here it asks for more memory than
+    any registered instance has, no instance can take it, and the deploy stops: the change set
+    is not executed, the one-off revision is retired."""
     _with_migrate_task(project, run_before=True)
     # The first create has no older revision to keep: before-tasks run after it, so
     # create without them, then update.
@@ -134,10 +134,13 @@ def test_a_failing_before_task_stops_the_deploy_and_the_service_keeps_its_revisi
     assert _deploy(project, endpoint).returncode == 0
     plain.write_text(text)
     _register_instances(aws)
-    result = _deploy(project, endpoint, "--set", "ecs.container.image=acme/kube-news:v3")
+    # The forecast (F103) would refuse the task first: skip it to reach the endpoint.
+    result = _deploy(project, endpoint, "--no-forecast", "--set",
+                     "ecs.container.image=acme/kube-news:v3",
+                     "--set", "ecs.tasks.migrate.memory_mib=65536")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "root cause:\n  ecs (kubenews-local-ecs): before task migrate did not run: ecs RunTask: " \
-        "500: the endpoint failed with an internal error" in result.stdout, result.stdout
+    assert "root cause:\n  ecs (kubenews-local-ecs): before task migrate: task migrate did not " \
+        "start: no task started" in result.stdout, result.stdout
     stack = aws.cloudformation.describe_stacks(StackName="kubenews-local-ecs")["Stacks"][0]
     params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
     assert params["Image"] != "acme/kube-news:v3"  # the service did not move

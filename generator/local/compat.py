@@ -27,7 +27,9 @@ from moto.ec2.models import ec2_backends
 from moto.ec2.models import route_tables as ec2_route_tables
 from moto.ecs.models import ecs_backends
 from moto.elbv2 import models as elbv2_models
+from moto.ecs import models as ecs_models
 from moto.rds import models as rds_models
+from moto.scheduler.models import scheduler_backends
 from moto.secretsmanager.models import secretsmanager_backends
 
 from generator.local import drift, emulation
@@ -325,6 +327,54 @@ class CapacityProviderAssociations(_Face, CloudFormationModel):
         return cls(cluster, {}, lambda: backend.put_cluster_capacity_providers(cluster, [], []))
 
 
+class Schedule(_Face, CloudFormationModel):
+    """EventBridge Scheduler's schedule (ecs.jobs): moto's scheduler API has it, its
+    CloudFormation skipped the type, so a job's schedule never existed locally."""
+
+    TYPE = "AWS::Scheduler::Schedule"
+
+    @classmethod
+    def build(cls, resource_name: str, p: Any, account_id: str,
+              region_name: str) -> _Face:
+        backend = scheduler_backends[account_id][region_name]
+        name, group = p.get("Name") or resource_name, p.get("GroupName") or "default"
+        schedule = backend.create_schedule(
+            description=p.get("Description"), end_date=p.get("EndDate"),
+            flexible_time_window=p["FlexibleTimeWindow"], group_name=group,
+            kms_key_arn=p.get("KmsKeyArn"), name=name,
+            schedule_expression=p["ScheduleExpression"],
+            schedule_expression_timezone=p.get("ScheduleExpressionTimezone"),
+            start_date=p.get("StartDate"), state=p.get("State") or "ENABLED",
+            target=p["Target"], action_after_completion=None)
+        return cls(name, {"Arn": schedule.arn},
+                   lambda: backend.delete_schedule(group_name=group, name=name))
+
+
+def _task_level_memory_sizes_tasks() -> None:
+    """RunTask of a task definition with memory at the task level only: AWS runs it
+    (RegisterTaskDefinition, ContainerDefinition ``memory``: "If using the EC2 launch
+    type, you must specify either a task-level memory value or a container-level
+    memory value"); moto adds the containers' memory up, meets None and answers 500."""
+    backend_cls = ecs_models.EC2ContainerServiceBackend
+    original = backend_cls._calculate_task_resource_requirements
+
+    def requirements(task_definition: Any) -> dict[str, Any]:
+        containers = task_definition.container_definitions
+        sized = [c for c in containers if any(
+            c.get(k) is not None for k in ("memory", "Memory", "memoryReservation",
+                                           "MemoryReservation"))]
+        if sized or task_definition.memory is None:
+            return original(task_definition)  # type: ignore[no-any-return]
+        # Only task-level memory: count it once, on the first container.
+        first = {**containers[0], "memory": int(task_definition.memory)}
+        view = type("Sized", (), {"container_definitions": [first, *(
+            {**c, "memory": 0} for c in containers[1:])]})()
+        return original(view)  # type: ignore[no-any-return]
+
+    backend_cls._calculate_task_resource_requirements = staticmethod(  # type: ignore[method-assign]
+        requirements)
+
+
 # --- RDS: ManageMasterUserPassword and its secret ------------------------------------
 
 
@@ -493,6 +543,7 @@ def apply() -> None:
     _route_tables_deleted_with_stack()
     _update_termination_protection()
     _nested_stack_outputs()
+    _task_level_memory_sizes_tasks()
     emulation.apply()
     drift.apply()
     _s3_policies_see_secure_transport()
