@@ -25,9 +25,9 @@ from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.ec2.models import route_tables as ec2_route_tables
+from moto.ecs import models as ecs_models
 from moto.ecs.models import ecs_backends
 from moto.elbv2 import models as elbv2_models
-from moto.ecs import models as ecs_models
 from moto.rds import models as rds_models
 from moto.scheduler.models import scheduler_backends
 from moto.secretsmanager.models import secretsmanager_backends
@@ -364,12 +364,12 @@ def _task_level_memory_sizes_tasks() -> None:
             c.get(k) is not None for k in ("memory", "Memory", "memoryReservation",
                                            "MemoryReservation"))]
         if sized or task_definition.memory is None:
-            return original(task_definition)  # type: ignore[no-any-return]
+            return original(task_definition)
         # Only task-level memory: count it once, on the first container.
         first = {**containers[0], "memory": int(task_definition.memory)}
         view = type("Sized", (), {"container_definitions": [first, *(
             {**c, "memory": 0} for c in containers[1:])]})()
-        return original(view)  # type: ignore[no-any-return]
+        return original(view)
 
     backend_cls._calculate_task_resource_requirements = staticmethod(  # type: ignore[method-assign]
         requirements)
