@@ -360,3 +360,37 @@ def test_scheduler_schedules_become_real_resources(target: tuple[Any, bool]) -> 
         assert got["Target"]["EcsParameters"]["TaskCount"] == 1
         c.cloudformation.delete_stack(StackName="jobs")
         assert c.scheduler.list_schedules()["Schedules"] == []
+
+
+def test_a_stopped_task_gives_its_resources_back(target: tuple[Any, bool]) -> None:
+    """A one-off task that ran to STOPPED frees its cpu and memory on the instance
+    (ContainerInstance ``remainingResources``: what is not allocated to tasks), so the
+    next migration has room; bare moto keeps them reserved for ever."""
+    c, fixed = target
+    c.ecs.create_cluster(clusterName="c1")
+    image = c.ec2.describe_images()["Images"][0]["ImageId"]
+    instance = c.ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                                   InstanceType="t3.micro")["Instances"][0]
+    ci = c.ecs.register_container_instance(cluster="c1", instanceIdentityDocument=json.dumps(
+        {"instanceId": instance["InstanceId"], "region": "us-east-1"}))["containerInstance"]
+    memory = next(r["integerValue"] for r in ci["registeredResources"] if r["name"] == "MEMORY")
+    td = c.ecs.register_task_definition(
+        family="migrate", requiresCompatibilities=["EC2"],
+        containerDefinitions=[{"name": "migrate", "image": "app:v1", "essential": True,
+                               "memory": memory}],  # the whole instance: one at a time
+    )["taskDefinition"]["taskDefinitionArn"]
+    first = c.ecs.run_task(cluster="c1", taskDefinition=td, launchType="EC2")["tasks"][0]
+    status = ""
+    for _ in range(10):  # moto moves a task one step along its lifecycle per describe
+        status = c.ecs.describe_tasks(cluster="c1", tasks=[first["taskArn"]])["tasks"][0][
+            "lastStatus"]
+        if status == "STOPPED":
+            break
+    assert status == "STOPPED"
+    second = c.ecs.run_task(cluster="c1", taskDefinition=td, launchType="EC2")
+    assert (len(second["tasks"]) == 1) is fixed
+    if fixed:  # stopping it by hand afterwards gives nothing back twice
+        c.ecs.stop_task(cluster="c1", task=first["taskArn"], reason="done")
+        free = c.ecs.describe_container_instances(cluster="c1", containerInstances=[
+            ci["containerInstanceArn"]])["containerInstances"][0]["remainingResources"]
+        assert next(r["integerValue"] for r in free if r["name"] == "MEMORY") == 0

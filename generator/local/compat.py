@@ -375,6 +375,50 @@ def _task_level_memory_sizes_tasks() -> None:
         requirements)
 
 
+def _stopped_tasks_free_their_instance() -> None:
+    """A RunTask task that moto moves to STOPPED (its lifecycle advances on each
+    DescribeTasks) keeps its cpu and memory reserved on the instance, so the next
+    migration finds no room. On AWS a stopped task's resources return to the
+    instance (ECS API reference, ContainerInstance ``remainingResources``: what is
+    "not already allocated to tasks"). Service tasks are the emulation's to stop."""
+    backend_cls = ecs_models.EC2ContainerServiceBackend
+    describe, stop = backend_cls.describe_tasks, backend_cls.stop_task
+
+    def release(self: Any, task: Any) -> None:
+        if getattr(task, "stackgen_released", False) or not task.container_instance_arn:
+            return
+        task.stackgen_released = True
+        ci = self.container_instances.get(task.cluster_name, {}).get(
+            task.container_instance_arn.split("/")[-1])
+        if ci is not None:
+            self.update_container_instance_resources(ci, task.resource_requirements,
+                                                     removing=True)
+
+    def describe_tasks(self: Any, cluster_str: str, tasks: Any, *args: Any, **kwargs: Any) -> Any:
+        found = describe(self, cluster_str, tasks, *args, **kwargs)
+        for task in found:
+            if task.last_status == "STOPPED" and not str(task.group).startswith("service:"):
+                release(self, task)
+        return found
+
+    def stop_task(self: Any, cluster_str: str, task_str: str, reason: str) -> Any:
+        task = next((t for t in self.tasks.get(self._get_cluster(cluster_str).name, {}).values()
+                     if t.task_arn.endswith(task_str.split("/")[-1])), None)
+        if task is None or not getattr(task, "stackgen_released", False):
+            result: Any = stop(self, cluster_str, task_str, reason)
+            result.stackgen_released = True
+            return result
+        # Released already: moto's stop would give the resources back a second time.
+        arn, task.container_instance_arn = task.container_instance_arn, None
+        try:
+            return stop(self, cluster_str, task_str, reason)
+        finally:
+            task.container_instance_arn = arn
+
+    backend_cls.describe_tasks = describe_tasks  # type: ignore[method-assign]
+    backend_cls.stop_task = stop_task  # type: ignore[method-assign]
+
+
 # --- RDS: ManageMasterUserPassword and its secret ------------------------------------
 
 
@@ -544,6 +588,7 @@ def apply() -> None:
     _update_termination_protection()
     _nested_stack_outputs()
     _task_level_memory_sizes_tasks()
+    _stopped_tasks_free_their_instance()
     emulation.apply()
     drift.apply()
     _s3_policies_see_secure_transport()
