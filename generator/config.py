@@ -818,6 +818,12 @@ class Ecs(Strict):
                               f"{rules[svc.rule.priority]}; priorities are unique per listener",
                               f"services.{name}.rule.priority")
             rules[svc.rule.priority] = name
+            if self.service.deployment.strategy == "BLUE_GREEN":
+                # alb's production rule (priority 1, every path) answers first.
+                raise Invalid("a web service beside a BLUE_GREEN app would never get a request: "
+                              "the production rule (priority 1, path /*) takes them all; use "
+                              "kind: worker, or service.deployment.strategy ROLLING",
+                              f"services.{name}.kind")
             # The app's security group lets the load balancer reach the app's ports only
             # (network stack): the ephemeral range for dynamic host ports, else one port.
             mode = self.effective_network_mode
