@@ -591,6 +591,88 @@ class Task(Strict):
     ] = "app"
 
 
+class Workload(Strict):
+    """What every workload beside the app's web service has: its own image, command,
+    size, environment, secrets and task role; the cluster, capacity and DB are shared."""
+
+    image: Annotated[str | None, doc("defaults to the app's image (ecs.container.image)")] = None
+    command: Annotated[list[str] | None, doc("overrides the image's command")] = None
+    cpu: Annotated[int, Meta(ge=128), doc("task cpu units")] = 256
+    memory_mib: Annotated[int, Meta(ge=128), doc("task memory")] = 512
+    environment: Annotated[dict[str, str], doc("plain values; never secrets")] = {}
+    secrets: Annotated[dict[str, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = {}
+    task_role_statements: Annotated[
+        list[IamStatement], doc("what this workload alone may do (its own role)")
+    ] = []
+    database: Annotated[
+        bool, doc("gets the app's DB host, name, user, TLS setting and password; false opts out")
+    ] = True
+    db_login: Annotated[
+        Literal["app", "master"], doc("`app`: the app's least-privilege login; `master`: administration"),
+    ] = "app"
+
+
+class ListenerRule(Strict):
+    """Which requests the load balancer's HTTPS listener sends to a web service."""
+
+    priority: Annotated[int, Meta(ge=1, le=50000), doc("rule priority, unique per listener (lower first)")]
+    hosts: Annotated[list[str], Meta(max_length=5), doc("host-header values, e.g. api.example.com")] = []
+    paths: Annotated[list[Annotated[str, Meta(pattern=r"^/")]], Meta(max_length=5),
+                     doc("path-pattern values, e.g. /api/*")] = []
+
+    def __post_init__(self) -> None:
+        if not self.hosts and not self.paths:
+            raise ValueError("a listener rule needs hosts or paths")
+
+
+class WorkloadScaling(Strict):
+    """Service auto scaling on CPU (target tracking)."""
+
+    enabled: Annotated[bool, doc("service auto scaling on")] = True
+    min_tasks: Annotated[int, Meta(ge=0), doc("fewest tasks")] = 1
+    max_tasks: Annotated[int, Meta(ge=1), doc("most tasks")] = 2
+    cpu_target_percent: Annotated[float, Meta(gt=0, le=100), doc("average CPU to track")] = 60.0
+
+    def __post_init__(self) -> None:
+        if self.min_tasks > self.max_tasks:
+            raise Invalid(f"min_tasks ({self.min_tasks}) > max_tasks ({self.max_tasks})", "min_tasks")
+
+
+class AppService(Workload):
+    """Another long-running service of the env: a load-balanced `web` service with a
+    listener rule of its own, or a background `worker` no load balancer reaches."""
+
+    kind: Annotated[Literal["web", "worker"], doc("`web`: behind the load balancer; `worker`: none")] = (
+        "worker"
+    )
+    container_port: Annotated[Port, doc("web: the port the service listens on")] = 8080
+    health_check_path: Annotated[str, Meta(pattern=r"^/"), doc("web: the target group's health check")] = "/"
+    rule: Annotated[ListenerRule | None, doc("web: the HTTPS listener rule that routes to it")] = None
+    desired_count: Annotated[int, Meta(ge=0), doc("tasks without autoscaling")] = 1
+    autoscaling: WorkloadScaling = msgspec.field(default_factory=WorkloadScaling)
+    min_healthy_percent: Annotated[int, Meta(ge=0, le=100), doc("tasks kept during a deployment")] = 100
+    max_percent: Annotated[int, Meta(ge=100, le=400), doc("tasks allowed during a deployment")] = 200
+
+    def __post_init__(self) -> None:
+        if self.kind == "web" and self.rule is None:
+            raise Invalid("a web service needs a listener rule (rule.priority and hosts or paths)", "rule")
+        if self.kind == "worker" and self.rule is not None:
+            raise Invalid("a worker has no load balancer: drop rule, or set kind: web", "rule")
+
+
+class Job(Workload, kw_only=True):
+    """A scheduled task: EventBridge Scheduler runs it (ECS RunTask) on its schedule."""
+
+    command: Annotated[list[str], Meta(min_length=1), doc("the job's command")]
+    # Scheduler user guide, "Schedule types": cron(...), rate(...) or a one-time at(...).
+    schedule: Annotated[
+        str, Meta(pattern=r"^(cron|rate|at)\(.+\)$"), doc("cron(0 3 * * ? *), rate(1 hour) or at(...)")
+    ]
+    timezone: Annotated[str, doc("time zone of a cron or at expression (IANA name)")] = "UTC"
+    enabled: Annotated[bool, doc("false keeps the schedule but runs nothing")] = True
+    task_count: Annotated[int, Meta(ge=1, le=10), doc("tasks each run starts")] = 1
+
+
 # Task sizes Fargate accepts: cpu units -> allowed memory (MiB).
 FARGATE_SIZES: dict[int, range] = {
     256: range(512, 2049, 512),
@@ -651,6 +733,10 @@ class Ecs(Strict):
         list[IamStatement], doc("what the app itself may do (its task role)")
     ] = []
     tasks: Annotated[dict[Name, Task], doc("standalone task definitions")] = {}
+    services: Annotated[
+        dict[Name, AppService], doc("more services beside the app's own (ecs.service): web or worker")
+    ] = {}
+    jobs: Annotated[dict[Name, Job], doc("scheduled tasks (EventBridge Scheduler)")] = {}
 
     @property
     def fargate(self) -> bool:
@@ -661,6 +747,7 @@ class Ecs(Strict):
         return self.network_mode or ("awsvpc" if self.fargate else "bridge")
 
     def __post_init__(self) -> None:
+        self._check_workload_names()
         for key in ("run_before", "run_after"):
             for name in getattr(self.service, key):
                 if name not in self.tasks:
@@ -696,10 +783,58 @@ class Ecs(Strict):
         problem = fargate_size_problem(self.cpu, self.memory_mib)
         if problem:
             raise Invalid(problem, "memory_mib")
-        for name, task in self.tasks.items():
+        sized: dict[str, Task | Workload] = {
+            **{f"tasks.{n}": t for n, t in self.tasks.items()},
+            **{f"services.{n}": t for n, t in self.services.items()},
+            **{f"jobs.{n}": t for n, t in self.jobs.items()},
+        }
+        for key, task in sized.items():
             problem = fargate_size_problem(task.cpu, task.memory_mib)
             if problem:
-                raise Invalid(problem, f"tasks.{name}.memory_mib")
+                raise Invalid(problem, f"{key}.memory_mib")
+
+    def _check_workload_names(self) -> None:
+        """One name per workload: each names a task definition family, a log stream
+        prefix and run-task's argument. The app's service is its container's name."""
+        reserved = {self.container.name: "the app's service (ecs.service, ecs.container)",
+                    "app": "the app's task definition family",
+                    "db-bootstrap": "the DB login's init container"}
+        seen: dict[str, str] = {}
+        for kind, names in (("tasks", self.tasks), ("services", self.services), ("jobs", self.jobs)):
+            for name in names:
+                if name in reserved:
+                    raise Invalid(f"the name '{name}' is {reserved[name]}; name this one otherwise",
+                                  f"{kind}.{name}")
+                if name in seen:
+                    raise Invalid(f"'{name}' is already ecs.{seen[name]}.{name}; workload names are "
+                                  "unique across tasks, services and jobs", f"{kind}.{name}")
+                seen[name] = kind
+        rules: dict[int, str] = {}
+        for name, svc in self.services.items():
+            if svc.rule is None:
+                continue
+            if svc.rule.priority in rules:
+                raise Invalid(f"rule.priority {svc.rule.priority} is taken by services."
+                              f"{rules[svc.rule.priority]}; priorities are unique per listener",
+                              f"services.{name}.rule.priority")
+            rules[svc.rule.priority] = name
+            if self.service.deployment.strategy == "BLUE_GREEN":
+                # alb's production rule (priority 1, every path) answers first.
+                raise Invalid("a web service beside a BLUE_GREEN app would never get a request: "
+                              "the production rule (priority 1, path /*) takes them all; use "
+                              "kind: worker, or service.deployment.strategy ROLLING",
+                              f"services.{name}.kind")
+            # The app's security group lets the load balancer reach the app's ports only
+            # (network stack): the ephemeral range for dynamic host ports, else one port.
+            mode = self.effective_network_mode
+            if mode == "bridge" and self.container.host_port != 0:
+                raise Invalid("a web service beside the app needs dynamic host ports in bridge mode "
+                              "(the load balancer may reach only the app's port); set "
+                              "ecs.container.host_port: 0", f"services.{name}.kind")
+            if mode != "bridge" and svc.container_port != self.container.container_port:
+                raise Invalid(f"in {mode} mode the load balancer reaches port "
+                              f"{self.container.container_port} only; set container_port: "
+                              f"{self.container.container_port}", f"services.{name}.container_port")
 
 
 class Alarms(Strict):

@@ -122,9 +122,9 @@ def test_run_task_runs_where_the_service_runs_streams_logs_and_exits_with_the_co
 def test_a_failing_before_task_stops_the_deploy_and_the_service_keeps_its_revision(
         project: Path, endpoint: Endpoint, aws: Any) -> None:
     """The before-task's revision is registered from the rendered template (the new
-    image) and run before the change set executes; it fails on this endpoint (moto
-    cannot size a container without its own memory, HTTP 500), and the deploy stops:
-    the change set is not executed, the one-off revision is retired."""
+    image) and run before the change set executes; here it asks for more memory than
+    any registered instance has, no instance can take it, and the deploy stops: the change set
+    is not executed, the one-off revision is retired."""
     _with_migrate_task(project, run_before=True)
     # The first create has no older revision to keep: before-tasks run after it, so
     # create without them, then update.
@@ -134,10 +134,13 @@ def test_a_failing_before_task_stops_the_deploy_and_the_service_keeps_its_revisi
     assert _deploy(project, endpoint).returncode == 0
     plain.write_text(text)
     _register_instances(aws)
-    result = _deploy(project, endpoint, "--set", "ecs.container.image=acme/kube-news:v3")
+    # The forecast (F103) would refuse the task first: skip it to reach the endpoint.
+    result = _deploy(project, endpoint, "--no-forecast", "--set",
+                     "ecs.container.image=acme/kube-news:v3",
+                     "--set", "ecs.tasks.migrate.memory_mib=65536")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "root cause:\n  ecs (kubenews-local-ecs): before task migrate did not run: ecs RunTask: " \
-        "500: the endpoint failed with an internal error" in result.stdout, result.stdout
+    assert "root cause:\n  ecs (kubenews-local-ecs): before task migrate: task migrate did not " \
+        "start: no task started" in result.stdout, result.stdout
     stack = aws.cloudformation.describe_stacks(StackName="kubenews-local-ecs")["Stacks"][0]
     params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
     assert params["Image"] != "acme/kube-news:v3"  # the service did not move
@@ -202,3 +205,65 @@ def test_a_failed_ecs_stack_is_diagnosed_from_what_the_endpoint_returns(
     assert f"diagnosis: stopped task {tid}: Essential container in task exited" in notes
     assert "diagnosis:   container web: exit code 0" in notes  # moto's, for every container
     assert "diagnosis:   last log lines of web: Error: connect ECONNREFUSED" in notes
+
+
+DEV_LIKE = """  tasks:
+    migrate:
+      command: ["npm", "run", "migrate"]
+      db_login: master
+      memory_mib: 256
+  services:
+    worker:
+      command: ["npm", "run", "worker"]
+      cpu: 128
+      memory_mib: 128
+      min_healthy_percent: 0
+  jobs:
+    nightly:
+      command: ["npm", "run", "report"]
+      schedule: cron(0 3 * * ? *)
+      memory_mib: 256
+"""
+
+
+def test_a_dev_like_env_deploys_web_worker_and_job_and_migrates_before_each_revision(
+        project: Path, endpoint: Endpoint, aws: Any) -> None:
+    """dev's shape on the local endpoint: the web service, a worker and a nightly job
+    deploy; the migration runs after the first create (no older revision to keep), then
+    before the web service's new revision on each update, and succeeds (the endpoint
+    places it by its task-level memory)."""
+    path = project / "params" / "local.yaml"
+    text = path.read_text().replace("    verify:\n", "    run_before: [migrate]\n    verify:\n", 1)
+    path.write_text(text.replace("  log_retention_days: 7", "  log_retention_days: 7\n" + DEV_LIKE, 1))
+    created = _deploy(project, endpoint)
+    out = created.stdout
+    assert created.returncode == 0, out + created.stderr
+    assert "first create: migrate run after the stack" in out
+    assert "before task migrate: exit code 0" in out
+    services = aws.ecs.describe_services(cluster=CLUSTER, services=aws.ecs.list_services(
+        cluster=CLUSTER)["serviceArns"])["services"]
+    families = sorted(s["taskDefinition"].rsplit("/", 1)[-1].split(":")[0] for s in services)
+    assert families == ["kubenews-local-app", "kubenews-local-worker"]
+    worker = next(s for s in services if "worker" in s["taskDefinition"])
+    assert worker["runningCount"] == 1 and not worker.get("loadBalancers")
+    (schedule,) = aws.scheduler.list_schedules()["Schedules"]
+    got = aws.scheduler.get_schedule(Name=schedule["Name"])
+    assert got["Name"] == "kubenews-local-nightly"
+    assert got["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert got["Target"]["EcsParameters"]["TaskDefinitionArn"].split("/")[-1].startswith(
+        "kubenews-local-nightly:")
+    assert got["Target"]["Arn"].endswith(":cluster/kubenews-local")
+
+    updated = _deploy(project, endpoint, "--set", "ecs.container.image=acme/kube-news:v3")
+    out = updated.stdout
+    assert updated.returncode == 0, out + updated.stderr
+    # Before the change set executes: the service still runs the old revision.
+    assert out.index("before task migrate: exit code 0") < out.index("UPDATE_IN_PROGRESS")
+    stack = aws.cloudformation.describe_stacks(StackName="kubenews-local-ecs")["Stacks"][0]
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert params["Image"] == "acme/kube-news:v3"
+
+    # Every workload is runnable and readable by name.
+    unknown = run_stackgen(["run-task", "--env", "local", "nosuch"], cwd=project,
+                           env=aws_env(endpoint))
+    assert "choose one of migrate, nightly, web, worker" in unknown.stderr

@@ -299,3 +299,98 @@ def test_s3_tls_only_bucket_policy_lets_requests_through(target: tuple[Any, bool
         {"Version": "2012-10-17", "Statement": [{**deny, "Action": "s3:PutObject"}]}))
     with pytest.raises(ClientError):
         c.s3.put_object(Bucket="tls-only", Key="k2", Body=b"x")
+
+
+def test_run_task_sizes_a_task_by_its_task_level_memory(target: tuple[Any, bool]) -> None:
+    """AWS runs an EC2 task whose memory is set at the task level only (RegisterTaskDefinition,
+    ContainerDefinition ``memory``: "you must specify either a task-level memory value or a
+    container-level memory value"); bare moto adds up the containers' None and answers 500."""
+    c, fixed = target
+    c.ecs.create_cluster(clusterName="c1")
+    image = c.ec2.describe_images()["Images"][0]["ImageId"]
+    instance = c.ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                                   InstanceType="t3.micro")["Instances"][0]
+    c.ecs.register_container_instance(cluster="c1", instanceIdentityDocument=json.dumps(
+        {"instanceId": instance["InstanceId"], "region": "us-east-1"}))
+    td = c.ecs.register_task_definition(
+        family="migrate", requiresCompatibilities=["EC2"], cpu="256", memory="512",
+        containerDefinitions=[{"name": "migrate", "image": "app:v1", "essential": True,
+                               "command": ["npm", "run", "migrate"]}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    try:
+        started = c.ecs.run_task(cluster="c1", taskDefinition=td, launchType="EC2")
+    except (ClientError, BotoCoreError):
+        assert not fixed
+        return
+    assert fixed
+    assert len(started["tasks"]) == 1 and not started["failures"]
+    # The task's memory is taken from the instance like a container's would be.
+    free = c.ecs.describe_container_instances(cluster="c1", containerInstances=[
+        started["tasks"][0]["containerInstanceArn"]])["containerInstances"][0]
+    remaining = {r["name"]: r.get("integerValue") for r in free["remainingResources"]}
+    registered = {r["name"]: r.get("integerValue") for r in free["registeredResources"]}
+    assert registered["MEMORY"] - remaining["MEMORY"] == 512
+
+
+def test_scheduler_schedules_become_real_resources(target: tuple[Any, bool]) -> None:
+    """ecs.jobs run on an EventBridge Scheduler schedule; moto's scheduler API has
+    schedules, its CloudFormation skipped the type (and GetAtt Arn failed)."""
+    c, fixed = target
+    template = {"Resources": {"Nightly": {"Type": "AWS::Scheduler::Schedule", "Properties": {
+        "Name": "app-nightly", "ScheduleExpression": "cron(0 3 * * ? *)",
+        "ScheduleExpressionTimezone": "UTC", "FlexibleTimeWindow": {"Mode": "OFF"},
+        "State": "ENABLED",
+        "Target": {"Arn": "arn:aws:ecs:us-east-1:123456789012:cluster/c1",
+                   "RoleArn": "arn:aws:iam::123456789012:role/scheduler",
+                   "EcsParameters": {"TaskDefinitionArn":
+                                     "arn:aws:ecs:us-east-1:123456789012:task-definition/nightly:1",
+                                     "LaunchType": "EC2", "TaskCount": 1}}}}},
+        "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Nightly", "Arn"]}}}}
+    try:
+        stack = _create_via_change_set(c, "jobs", template)
+    except (ClientError, BotoCoreError):
+        assert not fixed
+        return
+    names = [s["Name"] for s in c.scheduler.list_schedules()["Schedules"]]
+    assert (names == ["app-nightly"]) is fixed
+    assert (_outputs(stack).get("Arn", "").endswith(":schedule/default/app-nightly")) is fixed
+    if fixed:
+        got = c.scheduler.get_schedule(Name="app-nightly")
+        assert got["ScheduleExpression"] == "cron(0 3 * * ? *)"
+        assert got["Target"]["EcsParameters"]["TaskCount"] == 1
+        c.cloudformation.delete_stack(StackName="jobs")
+        assert c.scheduler.list_schedules()["Schedules"] == []
+
+
+def test_a_stopped_task_gives_its_resources_back(target: tuple[Any, bool]) -> None:
+    """A one-off task that ran to STOPPED frees its cpu and memory on the instance
+    (ContainerInstance ``remainingResources``: what is not allocated to tasks), so the
+    next migration has room; bare moto keeps them reserved for ever."""
+    c, fixed = target
+    c.ecs.create_cluster(clusterName="c1")
+    image = c.ec2.describe_images()["Images"][0]["ImageId"]
+    instance = c.ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                                   InstanceType="t3.micro")["Instances"][0]
+    ci = c.ecs.register_container_instance(cluster="c1", instanceIdentityDocument=json.dumps(
+        {"instanceId": instance["InstanceId"], "region": "us-east-1"}))["containerInstance"]
+    memory = next(r["integerValue"] for r in ci["registeredResources"] if r["name"] == "MEMORY")
+    td = c.ecs.register_task_definition(
+        family="migrate", requiresCompatibilities=["EC2"],
+        containerDefinitions=[{"name": "migrate", "image": "app:v1", "essential": True,
+                               "memory": memory}],  # the whole instance: one at a time
+    )["taskDefinition"]["taskDefinitionArn"]
+    first = c.ecs.run_task(cluster="c1", taskDefinition=td, launchType="EC2")["tasks"][0]
+    status = ""
+    for _ in range(10):  # moto moves a task one step along its lifecycle per describe
+        status = c.ecs.describe_tasks(cluster="c1", tasks=[first["taskArn"]])["tasks"][0][
+            "lastStatus"]
+        if status == "STOPPED":
+            break
+    assert status == "STOPPED"
+    second = c.ecs.run_task(cluster="c1", taskDefinition=td, launchType="EC2")
+    assert (len(second["tasks"]) == 1) is fixed
+    if fixed:  # stopping it by hand afterwards gives nothing back twice
+        c.ecs.stop_task(cluster="c1", task=first["taskArn"], reason="done")
+        free = c.ecs.describe_container_instances(cluster="c1", containerInstances=[
+            ci["containerInstanceArn"]])["containerInstances"][0]["remainingResources"]
+        assert next(r["integerValue"] for r in free if r["name"] == "MEMORY") == 0

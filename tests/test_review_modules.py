@@ -224,3 +224,19 @@ def test_a_rule_replaced_by_a_narrower_one_narrows_access() -> None:
     assert not narrower.broadens
     wider = security_tables(ingress("10.0.0.0/8"), ingress("0.0.0.0/0"), {}, {})
     assert wider.broadens
+
+
+def test_every_service_on_ec2_counts_toward_the_instances_they_need_together() -> None:
+    """dev's worker shares the fleet with the web service: their tasks are priced
+    together (each at its own scalable target's minimum), not as if each had it alone."""
+    before = _sides("dev")
+    after = _sides("dev", ("ecs.services.worker.memory_mib=512",
+                           "ecs.services.worker.autoscaling.min_tasks=4",
+                           "ecs.services.worker.autoscaling.max_tasks=4"))
+    cost = env_cost(prices.load(), "us-east-1", {s: (before[s], after[s]) for s in before})
+    ecs = next(s for s in cost.stacks if s.stack == "ecs")
+    (extra,) = [line for line in ecs.lines if line.resource.endswith("capacity")]
+    # t3.micro registers ~904 MiB: 4 workers of 512 MiB need 4 instances, the web task
+    # half of one; the group has 1.
+    assert extra.resource == "Service capacity" and extra.before_usd == 0
+    assert extra.after == "5 tasks of 2 services need 4 more × t3.micro", extra.after

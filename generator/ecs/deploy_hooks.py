@@ -26,7 +26,7 @@ from generator.ecs.register import (
     rendered_task_definition,
 )
 from generator.ecs.run_task import Runner, TaskFailed
-from generator.ecs.verify import Checked, verify
+from generator.ecs.verify import Checked, verify, wait_steady
 from generator.errors import StackgenError
 from generator.render import Rendered
 from generator.ui import Console
@@ -141,9 +141,15 @@ class EcsHooks:
             return Checked(notes=["nothing to verify (ecs.service.verify: wait_steady false, "
                                   "no probe_path)"])
         where = deployed(self.rendered, self.aws.cfn)
-        return verify(self.client("ecs"), self.client("elbv2"), where.cluster,
-                      where.service, self.rendered.env.config.dns.domain, self.service.verify,
-                      self.aws.target.endpoint_url, self.console.line)
+        checked = verify(self.client("ecs"), self.client("elbv2"), where.cluster,
+                         where.service, self.rendered.env.config.dns.domain, self.service.verify,
+                         self.aws.target.endpoint_url, self.console.line)
+        if conf.wait_steady:  # every other service (ecs.services) steady too
+            for name, service in sorted(where.services.items()):
+                checked.checks += [f"service {name}: {c}" for c in wait_steady(
+                    self.client("ecs"), self.client("elbv2"), where.cluster, service,
+                    conf.steady_timeout_seconds, self.console.line)]
+        return checked
 
 
 def hooks_for(rendered: Rendered, aws: Aws, console: Console) -> EcsHooks | None:

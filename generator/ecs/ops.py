@@ -7,7 +7,7 @@ group come from the stacks' outputs, the network and capacity from the service i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -54,12 +54,15 @@ class Deployed:
     service: str  # the service's name (output ServiceName)
     log_group: str
     workloads: dict[str, Workload]
+    # ecs.services beside the app's own: workload name -> ECS service name
+    services: dict[str, str] = field(default_factory=dict)
 
     def workload(self, name: str) -> Workload:
         found = self.workloads.get(name)
         if found is None:
             raise UsageError(f"'{name}' is not a workload of this env; choose one of "
-                             f"{', '.join(sorted(self.workloads))} (the service, or ecs.tasks.<name>)")
+                             f"{', '.join(sorted(self.workloads))} (the service, or ecs.tasks, "
+                             "ecs.services or ecs.jobs.<name>)")
         return found
 
 
@@ -77,11 +80,16 @@ def deployed(rendered: Rendered, cfn: CloudFormation) -> Deployed:
     cluster, ecs = found[names["cluster"]].outputs, found[names["ecs"]].outputs
     cfg = rendered.env.config.ecs
     workloads = {cfg.container.name: Workload(cfg.container.name, ecs["TaskDefinitionArn"], True)}
-    for task in cfg.tasks:
+    services = {}
+    for task in [*cfg.tasks, *cfg.services, *cfg.jobs]:
         arn = ecs.get(f"{logical_id(task)}TaskDefinitionArn")
-        if arn:  # a task added to params but not deployed yet is not runnable
-            workloads[task] = Workload(task, arn, False)
-    return Deployed(cluster["ClusterName"], ecs["ServiceName"], ecs["LogGroupName"], workloads)
+        if arn:  # a workload added to params but not deployed yet is not runnable
+            workloads[task] = Workload(task, arn, task in cfg.services)
+        service = ecs.get(f"{logical_id(task)}ServiceName")
+        if task in cfg.services and service:
+            services[task] = service
+    return Deployed(cluster["ClusterName"], ecs["ServiceName"], ecs["LogGroupName"], workloads,
+                    services)
 
 
 def describe_service(ecs: Any, cluster: str, service: str) -> dict[str, Any]:

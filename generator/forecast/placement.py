@@ -60,6 +60,43 @@ def task_shapes(cfg: Environment) -> list[TaskShape]:
             for name, t in sorted(cfg.ecs.tasks.items())]
 
 
+@dataclass(frozen=True)
+class Workloads:
+    """The tasks every service beside the app's own keeps running (their initial count),
+    and the one-off ones (jobs) that start beside them, summed for placement."""
+
+    services: tuple[tuple[TaskShape, int], ...]  # (shape, tasks) of ecs.services
+
+    @property
+    def cpu(self) -> int:
+        return sum(shape.cpu * n for shape, n in self.services)
+
+    @property
+    def memory(self) -> int:
+        return sum(shape.memory * n for shape, n in self.services)
+
+    @property
+    def tasks(self) -> int:
+        return sum(n for _, n in self.services)
+
+
+def other_services(cfg: Environment) -> Workloads:
+    mode = cfg.ecs.effective_network_mode
+    return Workloads(tuple(
+        (TaskShape(f"service {name}", s.cpu, s.memory_mib, None, mode == "awsvpc", False, (),
+                   cfg.ecs.cpu_architecture),
+         s.autoscaling.min_tasks if s.autoscaling.enabled else s.desired_count)
+        for name, s in sorted(cfg.ecs.services.items())))
+
+
+def job_shapes(cfg: Environment) -> list[TaskShape]:
+    """Scheduled jobs start like standalone tasks (RunTask), beside the services."""
+    mode = cfg.ecs.effective_network_mode
+    return [TaskShape(f"job {name}", j.cpu, j.memory_mib, None, mode == "awsvpc",
+                      False, (), cfg.ecs.cpu_architecture)
+            for name, j in sorted(cfg.ecs.jobs.items())]
+
+
 _INSTANCE_TYPE_EXPR = re.compile(
     r"^attribute:ecs\.instance-type\s*(==|!=|=~|!~)\s*([A-Za-z0-9.*-]+)$")
 

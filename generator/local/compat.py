@@ -25,9 +25,11 @@ from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.ec2.models import route_tables as ec2_route_tables
+from moto.ecs import models as ecs_models
 from moto.ecs.models import ecs_backends
 from moto.elbv2 import models as elbv2_models
 from moto.rds import models as rds_models
+from moto.scheduler.models import scheduler_backends
 from moto.secretsmanager.models import secretsmanager_backends
 
 from generator.local import drift, emulation
@@ -325,6 +327,98 @@ class CapacityProviderAssociations(_Face, CloudFormationModel):
         return cls(cluster, {}, lambda: backend.put_cluster_capacity_providers(cluster, [], []))
 
 
+class Schedule(_Face, CloudFormationModel):
+    """EventBridge Scheduler's schedule (ecs.jobs): moto's scheduler API has it, its
+    CloudFormation skipped the type, so a job's schedule never existed locally."""
+
+    TYPE = "AWS::Scheduler::Schedule"
+
+    @classmethod
+    def build(cls, resource_name: str, p: Any, account_id: str,
+              region_name: str) -> _Face:
+        backend = scheduler_backends[account_id][region_name]
+        name, group = p.get("Name") or resource_name, p.get("GroupName") or "default"
+        schedule = backend.create_schedule(
+            description=p.get("Description"), end_date=p.get("EndDate"),
+            flexible_time_window=p["FlexibleTimeWindow"], group_name=group,
+            kms_key_arn=p.get("KmsKeyArn"), name=name,
+            schedule_expression=p["ScheduleExpression"],
+            schedule_expression_timezone=p.get("ScheduleExpressionTimezone"),
+            start_date=p.get("StartDate"), state=p.get("State") or "ENABLED",
+            target=p["Target"], action_after_completion=None)
+        return cls(name, {"Arn": schedule.arn},
+                   lambda: backend.delete_schedule(group_name=group, name=name))
+
+
+def _task_level_memory_sizes_tasks() -> None:
+    """RunTask of a task definition with memory at the task level only: AWS runs it
+    (RegisterTaskDefinition, ContainerDefinition ``memory``: "If using the EC2 launch
+    type, you must specify either a task-level memory value or a container-level
+    memory value"); moto adds the containers' memory up, meets None and answers 500."""
+    backend_cls = ecs_models.EC2ContainerServiceBackend
+    original = backend_cls._calculate_task_resource_requirements
+
+    def requirements(task_definition: Any) -> dict[str, Any]:
+        containers = task_definition.container_definitions
+        sized = [c for c in containers if any(
+            c.get(k) is not None for k in ("memory", "Memory", "memoryReservation",
+                                           "MemoryReservation"))]
+        if sized or task_definition.memory is None:
+            return original(task_definition)
+        # Only task-level memory: count it once, on the first container.
+        first = {**containers[0], "memory": int(task_definition.memory)}
+        view = type("Sized", (), {"container_definitions": [first, *(
+            {**c, "memory": 0} for c in containers[1:])]})()
+        return original(view)
+
+    backend_cls._calculate_task_resource_requirements = staticmethod(  # type: ignore[method-assign]
+        requirements)
+
+
+def _stopped_tasks_free_their_instance() -> None:
+    """A RunTask task that moto moves to STOPPED (its lifecycle advances on each
+    DescribeTasks) keeps its cpu and memory reserved on the instance, so the next
+    migration finds no room. On AWS a stopped task's resources return to the
+    instance (ECS API reference, ContainerInstance ``remainingResources``: what is
+    "not already allocated to tasks"). Service tasks are the emulation's to stop."""
+    backend_cls = ecs_models.EC2ContainerServiceBackend
+    describe, stop = backend_cls.describe_tasks, backend_cls.stop_task
+
+    def release(self: Any, task: Any) -> None:
+        if getattr(task, "stackgen_released", False) or not task.container_instance_arn:
+            return
+        task.stackgen_released = True
+        ci = self.container_instances.get(task.cluster_name, {}).get(
+            task.container_instance_arn.split("/")[-1])
+        if ci is not None:
+            self.update_container_instance_resources(ci, task.resource_requirements,
+                                                     removing=True)
+
+    def describe_tasks(self: Any, cluster_str: str, tasks: Any, *args: Any, **kwargs: Any) -> Any:
+        found = describe(self, cluster_str, tasks, *args, **kwargs)
+        for task in found:
+            if task.last_status == "STOPPED" and not str(task.group).startswith("service:"):
+                release(self, task)
+        return found
+
+    def stop_task(self: Any, cluster_str: str, task_str: str, reason: str) -> Any:
+        task = next((t for t in self.tasks.get(self._get_cluster(cluster_str).name, {}).values()
+                     if t.task_arn.endswith(task_str.split("/")[-1])), None)
+        if task is None or not getattr(task, "stackgen_released", False):
+            result: Any = stop(self, cluster_str, task_str, reason)
+            result.stackgen_released = True
+            return result
+        # Released already: moto's stop would give the resources back a second time.
+        arn, task.container_instance_arn = task.container_instance_arn, None
+        try:
+            return stop(self, cluster_str, task_str, reason)
+        finally:
+            task.container_instance_arn = arn
+
+    backend_cls.describe_tasks = describe_tasks  # type: ignore[method-assign]
+    backend_cls.stop_task = stop_task  # type: ignore[method-assign]
+
+
 # --- RDS: ManageMasterUserPassword and its secret ------------------------------------
 
 
@@ -493,6 +587,8 @@ def apply() -> None:
     _route_tables_deleted_with_stack()
     _update_termination_protection()
     _nested_stack_outputs()
+    _task_level_memory_sizes_tasks()
+    _stopped_tasks_free_their_instance()
     emulation.apply()
     drift.apply()
     _s3_policies_see_secure_transport()

@@ -10,6 +10,7 @@ need beyond what the Auto Scaling group already runs.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -212,7 +213,7 @@ class Pricer:
                          resources: dict[str, tuple[str, dict[str, Any]]],
                          fleets: list[Fleet]) -> tuple[list[Item], list[str]]:
         task = resources.get(_ref(props.get("TaskDefinition")) or "", ("", {}))[1]
-        tasks = _int(props.get("DesiredCount"), 0) or _min_tasks(resources) or 1
+        tasks = _tasks(name, props, resources)
         cpu, mem = _int(task.get("Cpu"), 0), _int(task.get("Memory"), 0)
         fargate = props.get("LaunchType") == "FARGATE" or (
             "LaunchType" not in props and "CapacityProviderStrategy" not in props
@@ -230,27 +231,50 @@ class Pricer:
             return items, []
         if not fleets:
             return [], []
+        # Every EC2 service of the stack shares the fleet: the first one prices what
+        # they need together (ecs.services beside the app's own), the others nothing.
+        ec2 = sorted(n for n, (t, p) in resources.items()
+                     if t == "AWS::ECS::Service" and p.get("LaunchType") != "FARGATE")
+        if ec2 and name != ec2[0]:
+            return [], []
         fleet = fleets[0]
-        port = _static_host_port(task)
-        distinct = any(c.get("Type") == "distinctInstance"
-                       for c in props.get("PlacementConstraints") or [] if isinstance(c, dict))
-        per = tasks_per_instance(fleet.instance_type, cpu, mem, one_only=bool(port) or distinct)
-        if per is None:
-            return [], [f"{name}: instance type {fleet.instance_type} is not in the table"]
-        needed = math.ceil(tasks / per) if per else math.inf
-        extra = max(0, needed - fleet.count) if needed != math.inf else math.inf
+        needed = 0.0
+        total = 0
+        for svc in ec2 or [name]:
+            sprops = resources[svc][1] if svc in resources else props
+            stask = resources.get(_ref(sprops.get("TaskDefinition")) or "", ("", {}))[1]
+            n = _tasks(svc, sprops, resources)
+            port = _static_host_port(stask)
+            distinct = any(c.get("Type") == "distinctInstance"
+                           for c in sprops.get("PlacementConstraints") or [] if isinstance(c, dict))
+            per = tasks_per_instance(fleet.instance_type, _int(stask.get("Cpu"), 0),
+                                     _int(stask.get("Memory"), 0), one_only=bool(port) or distinct)
+            if per is None:
+                return [], [f"{name}: instance type {fleet.instance_type} is not in the table"]
+            if per == 0:
+                return [Item(svc, f"{n} tasks do not fit a {fleet.instance_type}", math.nan)], []
+            needed += n / per
+            total += n
+        extra = max(0, math.ceil(needed - 1e-9) - fleet.count)
         if not extra:
             return [], []
-        if extra == math.inf:
-            return [Item(name, f"{tasks} tasks do not fit a {fleet.instance_type}", math.nan)], []
         hourly = self.p.ec2_instance_hour.get(fleet.instance_type, math.nan)
-        return [Item(f"{name} capacity", f"{tasks} tasks need {int(extra)} more × "
+        what = f"{total} tasks" + (f" of {len(ec2)} services" if len(ec2) > 1 else "")
+        return [Item(f"{name} capacity", f"{what} need {int(extra)} more × "
                      f"{fleet.instance_type}", int(extra) * hourly * self.hours)], []
 
 
-def _min_tasks(resources: Mapping[str, tuple[str, dict[str, Any]]]) -> int:
+def _tasks(name: str, props: dict[str, Any],
+           resources: Mapping[str, tuple[str, dict[str, Any]]]) -> int:
+    """A service's tasks: its DesiredCount, else its own scalable target's minimum."""
+    return _int(props.get("DesiredCount"), 0) or _min_tasks(resources, name) or 1
+
+
+def _min_tasks(resources: Mapping[str, tuple[str, dict[str, Any]]], service: str) -> int:
+    """The minimum of the scalable target whose ResourceId names this service."""
     for rtype, props in resources.values():
-        if rtype == "AWS::ApplicationAutoScaling::ScalableTarget":
+        if rtype == "AWS::ApplicationAutoScaling::ScalableTarget" and \
+                f"${{{service}.Name}}" in json.dumps(props.get("ResourceId")):
             return _int(props.get("MinCapacity"), 0)
     return 0
 

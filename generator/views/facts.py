@@ -23,6 +23,7 @@ class Facts:
     flow_logs: bool  # VPC flow logs (default: the env's audit trail)
     access_logs: bool  # the load balancer's access logs (default: the audit trail)
     app_ports: tuple[int, int]  # where the load balancer reaches the app
+    web_services: bool = False  # services of their own behind the load balancer (rules in ecs)
 
     @classmethod
     def of(cls, cfg: Environment) -> Facts:
@@ -40,6 +41,7 @@ class Facts:
             flow_logs=cfg.audit_trail if flow_logs is None else flow_logs,
             access_logs=cfg.audit_trail if access_logs is None else access_logs,
             app_ports=_app_ports(cfg),
+            web_services=any(s.kind == "web" for s in ecs.services.values()),
         )
 
     @property
@@ -55,6 +57,8 @@ class Facts:
             names.add("create_zone")
         if self.blue_green:
             names.add("blue_green")
+        if self.web_services:
+            names.add("web_services")  # their target groups and listener rules live in ecs
         return frozenset(names)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import re
 
+from generator.config import Task, Workload
 from generator.forecast import registry
 from generator.forecast.account import Account, ApiError, not_found
 from generator.forecast.model import AccountCheck, Finding, Subject
@@ -36,7 +37,9 @@ class ImagePlatform(AccountCheck):
     def ask(self, subject: Subject, account: Account) -> list[Finding]:
         ecs = subject.cfg.ecs
         images = {ecs.container.image: "TaskDefinition"}
-        for name, task in sorted(ecs.tasks.items()):
+        # every workload's own image
+        workloads: dict[str, Task | Workload] = {**ecs.tasks, **ecs.services, **ecs.jobs}
+        for name, task in sorted(workloads.items()):
             if task.image:
                 images.setdefault(task.image, "".join(p.capitalize() for p in name.split("-"))
                                   + "TaskDefinition")

@@ -25,6 +25,10 @@ class SecretsExist(AccountCheck):
         refs += [(f"ecs.tasks.{t}.secrets.{k}",
                   "".join(p.capitalize() for p in t.split("-")) + "TaskDefinition", v)
                  for t, task in ecs.tasks.items() for k, v in task.secrets.items()]
+        refs += [(f"ecs.{kind}.{t}.secrets.{k}",
+                  "".join(p.capitalize() for p in t.split("-")) + "TaskDefinition", v)
+                 for kind, workloads in (("services", ecs.services), ("jobs", ecs.jobs))
+                 for t, w in workloads.items() for k, v in w.secrets.items()]
         found = []
         for key, logical, ref in refs:
             if ref.secretsmanager_arn:

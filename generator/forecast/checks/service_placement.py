@@ -3,7 +3,7 @@ from __future__ import annotations
 from generator.forecast.account import Account
 from generator.forecast.checks._common import ceil_div, ec2_instance_type, service_location
 from generator.forecast.model import Check, Finding, Subject
-from generator.forecast.placement import capacity
+from generator.forecast.placement import capacity, other_services
 
 
 class ServicePlacement(Check):
@@ -31,6 +31,22 @@ class ServicePlacement(Check):
         if cfg.ecs.service.scheduling_strategy == "DAEMON":
             return []  # one task per instance, whatever the count
         wanted = cfg.ecs.service.desired_count
+        others = other_services(cfg)
+        if wanted <= cap.desired * per and others.tasks:
+            # Every service's tasks together, on the instances there are.
+            instances = cap.instances_for_tasks
+            mem = wanted * cfg.ecs.memory_mib + others.memory
+            cpu = wanted * cfg.ecs.cpu + others.cpu
+            room_mem, room_cpu = instances * itype.registrable_mib, instances * itype.cpu_units
+            if mem > room_mem or cpu > room_cpu:
+                return [self.finding(
+                    "error", stack, service,
+                    f"the services' tasks together ({wanted} of the app's and {others.tasks} of "
+                    f"{', '.join(s.label.split(' ', 1)[1] for s, _ in others.services)}: {cpu} "
+                    f"cpu, {mem} MiB) do not fit on {instances} x {itype.name} ({room_cpu} cpu, "
+                    f"{room_mem} MiB registrable)",
+                    "raise asg.desired_capacity (min_size too), a larger asg.instance_type, or "
+                    "shrink ecs.services.<name>.memory_mib")]
         if wanted <= cap.desired * per:
             return []
         needed = ceil_div(wanted, per)

@@ -1,0 +1,568 @@
+"""The ecs stack's view: the app's web service, more services (web or worker), standalone
+tasks and scheduled jobs, each decided once here as a frozen dataclass its partial places.
+
+Shared by every workload: the cluster, the capacity (launch type or capacity provider),
+the network mode, the execution role, the log group and the DB's settings. Each workload
+has its own task definition family, task role, container, environment and secrets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from generator.config import AppService, Environment, IamStatement, Job, SecretRef, Task, Workload
+from generator.context import CHECKOV_REASONS, Names, Output, Param, Raw, logical_id, yaml_scalar
+
+if TYPE_CHECKING:
+    from generator.context import StackContext
+
+# The DB logins: the app's own (least privilege) and the master (administration,
+# migrations, and creating the app's login), each in a secret of its own.
+LOGIN_SECRET = {"app": "AppDbSecretArn", "master": "DbSecretArn"}
+
+# Creates (or updates) the app's login with the master login, before the app starts:
+# an init container of the service's task, idempotent, serialised by an advisory lock
+# (tasks start side by side). The app may use and create tables in schema public (it
+# may create its own tables at start) but is no superuser, cannot create roles or
+# databases. psql 15+ (\getenv) keeps both passwords out of the command line.
+DB_BOOTSTRAP_SQL = r"""\set ON_ERROR_STOP on
+\getenv app_user APP_DB_USERNAME
+\getenv app_password APP_DB_PASSWORD
+SELECT pg_advisory_lock(1313);
+SELECT format('CREATE ROLE %I LOGIN', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \gexec
+SELECT format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L', :'app_user', :'app_password') \gexec
+SELECT format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', current_database(), :'app_user') \gexec
+SELECT format('GRANT USAGE, CREATE ON SCHEMA public TO %I', :'app_user') \gexec
+SELECT format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %I', :'app_user') \gexec
+SELECT format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %I', :'app_user') \gexec
+SELECT format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO %I', :'app_user') \gexec
+SELECT format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO %I', :'app_user') \gexec
+SELECT pg_advisory_unlock(1313);
+"""  # noqa: E501
+DB_BOOTSTRAP_CONTAINER = "db-bootstrap"
+
+# ECS Exec's SSM agent writes here inside the container (ECS developer guide, "Monitor
+# Amazon ECS containers with ECS Exec", considerations for read-only root file systems).
+EXEC_WRITABLE_PATHS = ("/var/lib/amazon", "/var/log/amazon")
+
+# The cluster's ARN from its name (the cluster stack's output): a schedule names it.
+CLUSTER_ARN = '!Sub "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/${ClusterName}"'
+
+
+# --- the view's types -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: str  # raw YAML
+
+
+@dataclass(frozen=True)
+class SecretVar:
+    name: str
+    value_from: str  # raw YAML
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Where every workload's tasks run: shared by the services, tasks and jobs."""
+
+    compatibility: str  # EC2 or FARGATE
+    network_mode: str
+    capacity_provider: bool  # tasks go to the asg's capacity provider
+    cpu_architecture: str
+    os_family: str
+    awsvpc: bool
+    assign_public_ip: str  # ENABLED or DISABLED (awsvpc)
+
+
+@dataclass(frozen=True)
+class Hardening:
+    read_only: bool
+    user: str | None
+    linux_parameters: dict[str, Any]
+    mount_points: tuple[dict[str, Any], ...]
+    volumes: tuple[dict[str, Any], ...]
+    stop_timeout: int
+
+
+@dataclass(frozen=True)
+class InitContainer:
+    name: str
+    image: str  # raw YAML
+    command: tuple[str, ...]
+    environment: tuple[EnvVar, ...]
+    secrets: tuple[SecretVar, ...]
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Application Auto Scaling of one service (target tracking)."""
+
+    min_tasks: int
+    max_tasks: int
+    cpu_target_percent: float | None
+    requests_per_target: int | None
+    scale_in_cooldown: int
+    scale_out_cooldown: int
+    cpu_policy_name: str
+    request_policy_name: str
+    request_target_groups: tuple[str, ...]  # blue/green: both groups' metric dimensions
+
+
+@dataclass(frozen=True)
+class WebService:
+    """The app's own service (ecs.service, ecs.container), behind the load balancer."""
+
+    family: str
+    cpu: int
+    memory: int
+    container_name: str
+    container_cpu: int
+    container_memory: int
+    container_port: int
+    host_port: int
+    command: tuple[str, ...] | None
+    environment: tuple[EnvVar, ...]
+    secrets: tuple[SecretVar, ...]
+    hardening: Hardening
+    db_bootstrap: InitContainer
+    task_statements: tuple[dict[str, Any], ...]
+    desired_count: bool  # DesiredCount is a parameter (no scaler owns it)
+    scheduling_strategy: str
+    health_check_grace_period: int
+    enable_execute_command: bool
+    min_healthy_percent: int
+    max_percent: int
+    circuit_breaker: bool
+    rollback: bool
+    blue_green: bool
+    bake_time_minutes: int
+    placement_strategies: tuple[dict[str, str], ...]
+    placement_constraints: tuple[dict[str, str], ...]
+    scaling: Scaling | None  # None: no scalable target
+    cpu_alarm_topic: str | None
+
+
+@dataclass(frozen=True)
+class WorkloadTask:
+    """A workload's task definition: one container, its own role (``<id>TaskRole``)."""
+
+    id: str  # logical id prefix, e.g. Worker
+    name: str  # the workload's name: container name and log stream prefix
+    family: str
+    image: str  # raw YAML
+    command: tuple[str, ...] | None
+    cpu: int
+    memory: int
+    environment: tuple[EnvVar, ...]
+    secrets: tuple[SecretVar, ...]
+    statements: tuple[dict[str, Any], ...]
+    port: int | None = None  # a web service's container port
+    host_port: int | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """A web service's target group and the HTTPS listener rule that sends to it."""
+
+    target_type: str  # instance or ip
+    port: int
+    health_check_path: str
+    priority: int
+    conditions: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class ServiceWorkload:
+    """A service beside the app's own: a `web` one with a route, or a `worker`."""
+
+    task: WorkloadTask
+    desired_count: int | None  # None: the scaler owns the count
+    min_healthy_percent: int
+    max_percent: int
+    scaling: Scaling | None
+    scaling_resource_id: str  # raw YAML: the service as Application Auto Scaling names it
+    route: Route | None
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A scheduled task: EventBridge Scheduler's schedule runs it with RunTask, as a
+    role of its own that may run this task definition and pass its two roles only."""
+
+    task: WorkloadTask
+    schedule_name: str
+    expression: str
+    timezone: str
+    state: str  # ENABLED or DISABLED
+    task_count: int
+    scheduler_statements: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class EcsView:
+    description: str
+    launch: Launch
+    log_retention_days: int
+    log_group_skips: tuple[dict[str, str], ...]
+    execution_statements: tuple[dict[str, Any], ...]
+    web: WebService
+    web_services: tuple[ServiceWorkload, ...]  # with a route: service.j2
+    workers: tuple[ServiceWorkload, ...]  # no load balancer: worker.j2
+    tasks: tuple[WorkloadTask, ...]
+    jobs: tuple[ScheduledJob, ...]
+    cluster_arn: str  # raw YAML: what a schedule's target names
+
+
+# --- building it ------------------------------------------------------------------
+
+
+def image_reference(image: str, digest: str | None) -> str:
+    """``repo:tag`` or, with a digest, ``repo@sha256:...``: the exact image, which a
+    re-pushed tag cannot change under a running service."""
+    if not digest:
+        return image
+    repo = image.split("@", 1)[0]
+    if ":" in repo.rsplit("/", 1)[-1]:
+        repo = repo.rsplit(":", 1)[0]
+    return f"{repo}@{digest}"
+
+
+def _secret_value_from(ref: SecretRef, login: str = "app") -> str:
+    if ref.db_password:
+        return f'!Sub "${{{LOGIN_SECRET[login]}}}:password::"'
+    return yaml_scalar(ref.secretsmanager_arn or ref.ssm_parameter_arn)
+
+
+def _execution_statements(refs: list[SecretRef], db_secrets: set[str]) -> tuple[dict[str, Any], ...]:
+    """What the task execution role must read to inject secrets: those, and no more."""
+    sm = sorted(
+        {yaml_scalar(r.secretsmanager_arn) for r in refs if r.secretsmanager_arn}
+        | {f"!Ref {name}" for name in db_secrets}
+    )
+    ssm = sorted({yaml_scalar(r.ssm_parameter_arn) for r in refs if r.ssm_parameter_arn})
+    statements = []
+    if sm:
+        statements.append(
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+             "Resource": [Raw(a) for a in sm]}
+        )
+    if ssm:
+        statements.append(
+            {"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": [Raw(a) for a in ssm]}
+        )
+    return tuple(statements)
+
+
+def _statements(stmts: list[IamStatement]) -> tuple[dict[str, Any], ...]:
+    return tuple(
+        {"Effect": s.effect, "Action": sorted(s.actions), "Resource": sorted(s.resources)}
+        for s in stmts
+    )
+
+
+def _db_env(cfg: Environment) -> dict[str, str]:
+    """How the app reaches the DB; the service and (unless they opt out) every other
+    workload get the same. kube-news opens TLS only with DB_SSL_REQUIRE=true
+    (src/models/post.js); PostgreSQL 15+ on RDS refuses plaintext (rds.force_ssl=1)."""
+    return {
+        "DB_DATABASE": yaml_scalar(cfg.rds.database_name),
+        "DB_HOST": "!Ref DbEndpoint",
+        "DB_PORT": "!Ref DbPort",
+        "DB_SSL_REQUIRE": yaml_scalar("true"),
+    }
+
+
+def _env(base: dict[str, str], own: dict[str, str]) -> tuple[EnvVar, ...]:
+    env = {**base, **{k: yaml_scalar(v) for k, v in own.items()}}
+    return tuple(EnvVar(k, env[k]) for k in sorted(env))
+
+
+def workload_secrets(w: Task | Workload) -> dict[str, SecretRef]:
+    """A workload's own secrets, on top of the DB password it shares with the service."""
+    base = {"DB_PASSWORD": SecretRef(db_password=True)} if w.database else {}
+    return {**base, **w.secrets}
+
+
+def _secrets_list(secrets: dict[str, SecretRef], login: str = "app",
+                  database: bool = True) -> tuple[SecretVar, ...]:
+    """Container secrets; with the DB, DB_USERNAME comes from the login's secret too
+    (the app's own login, or the master one for a `db_login: master` workload)."""
+    items = {k: _secret_value_from(v, login) for k, v in secrets.items()}
+    if database:
+        items.setdefault("DB_USERNAME", f'!Sub "${{{LOGIN_SECRET[login]}}}:username::"')
+    return tuple(SecretVar(k, items[k]) for k in sorted(items))
+
+
+def _db_bootstrap(cfg: Environment) -> InitContainer:
+    master, app = LOGIN_SECRET["master"], LOGIN_SECRET["app"]
+    return InitContainer(
+        name=DB_BOOTSTRAP_CONTAINER,
+        image=yaml_scalar(cfg.rds.bootstrap_image),
+        command=("sh", "-c", "printf '%s' \"$BOOTSTRAP_SQL\" | psql --no-psqlrc --quiet"),
+        environment=(
+            EnvVar("BOOTSTRAP_SQL", yaml_scalar(DB_BOOTSTRAP_SQL)),
+            EnvVar("PGDATABASE", yaml_scalar(cfg.rds.database_name)),
+            EnvVar("PGHOST", "!Ref DbEndpoint"),
+            EnvVar("PGPORT", "!Ref DbPort"),
+            # TLS, as the app: the DB refuses plaintext (rds.force_ssl).
+            EnvVar("PGSSLMODE", yaml_scalar("require")),
+        ),
+        secrets=(
+            SecretVar("APP_DB_PASSWORD", f'!Sub "${{{app}}}:password::"'),
+            SecretVar("APP_DB_USERNAME", f'!Sub "${{{app}}}:username::"'),
+            SecretVar("PGPASSWORD", f'!Sub "${{{master}}}:password::"'),
+            SecretVar("PGUSER", f'!Sub "${{{master}}}:username::"'),
+        ),
+    )
+
+
+def _hardening(cfg: Environment) -> Hardening:
+    """Container hardening shared by the app and its init container (issue 13): a
+    read-only root with writable scratch paths, a non-root user, dropped capabilities
+    (EC2 and Fargate both take Capabilities.Drop), an init process, a stop timeout.
+    Scratch paths are tmpfs mounts on EC2 (mode 1777, so any user may write) and task
+    bind mounts on Fargate, which has no tmpfs (ECS task definition parameters)."""
+    c, ecs = cfg.ecs.container, cfg.ecs
+    paths = list(c.scratch_paths) if c.read_only_root_filesystem else []
+    if c.read_only_root_filesystem and ecs.service.enable_execute_command:
+        paths += [p for p in EXEC_WRITABLE_PATHS if p not in paths]
+    linux: dict[str, Any] = {"InitProcessEnabled": c.init_process}
+    if c.drop_capabilities:
+        linux["Capabilities"] = {"Drop": list(c.drop_capabilities)}
+    volumes: list[dict[str, Any]] = []
+    mounts: list[dict[str, Any]] = []
+    if ecs.fargate:
+        for path in paths:
+            name = "scratch" + path.replace("/", "-").replace(".", "-").replace("_", "-")
+            volumes.append({"Name": name})
+            mounts.append({"SourceVolume": name, "ContainerPath": path, "ReadOnly": False})
+    elif paths:
+        linux["Tmpfs"] = [{"ContainerPath": p, "Size": 64,
+                           "MountOptions": ["nosuid", "nodev", "mode=1777"]} for p in paths]
+    return Hardening(c.read_only_root_filesystem, c.user, linux, tuple(mounts), tuple(volumes),
+                     c.stop_timeout_seconds)
+
+
+def _exec_statements(enabled: bool) -> tuple[dict[str, Any], ...]:
+    """ECS Exec: the SSM agent in the task opens its channels as the task role, and the
+    cluster's DEFAULT logging writes the session to the task's own log group (ECS
+    developer guide, "Monitor Amazon ECS containers with ECS Exec", IAM permissions)."""
+    if not enabled:
+        return ()
+    return (
+        # ssmmessages has no resource-level permissions.
+        {"Effect": "Allow", "Resource": "*", "Action": [
+            "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+            "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]},
+        {"Effect": "Allow", "Resource": "*", "Action": ["logs:DescribeLogGroups"]},
+        {"Effect": "Allow", "Resource": Raw("!GetAtt LogGroup.Arn"), "Action": [
+            "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]},
+    )
+
+
+def _web(cfg: Environment, names: Names, launch: Launch) -> WebService:
+    ecs, svc = cfg.ecs, cfg.ecs.service
+    scaling = svc.autoscaling
+    blue_green = svc.deployment.strategy == "BLUE_GREEN"
+    cpu = scaling.enabled and scaling.cpu_target_percent is not None
+    requests = scaling.enabled and scaling.requests_per_target is not None
+    return WebService(
+        family=names.resource("app"),
+        cpu=ecs.cpu,
+        memory=ecs.memory_mib,
+        container_name=ecs.container.name,
+        container_cpu=ecs.container.cpu,
+        container_memory=ecs.container.memory_mib,
+        container_port=ecs.container.container_port,
+        host_port=(ecs.container.container_port if launch.network_mode in ("awsvpc", "host")
+                   else ecs.container.host_port),
+        command=tuple(ecs.container.command) if ecs.container.command else None,
+        environment=_env(_db_env(cfg), ecs.container.environment),
+        secrets=_secrets_list(ecs.container.secrets),
+        hardening=_hardening(cfg),
+        db_bootstrap=_db_bootstrap(cfg),
+        task_statements=_statements(ecs.task_role_statements)
+        + _exec_statements(svc.enable_execute_command),
+        desired_count=not svc.scaled,
+        scheduling_strategy=svc.scheduling_strategy,
+        health_check_grace_period=svc.health_check_grace_period_seconds,
+        enable_execute_command=svc.enable_execute_command,
+        min_healthy_percent=svc.deployment.min_healthy_percent,
+        max_percent=svc.deployment.max_percent,
+        circuit_breaker=svc.deployment.circuit_breaker,
+        rollback=svc.deployment.rollback,
+        blue_green=blue_green,
+        bake_time_minutes=svc.deployment.bake_time_minutes,
+        placement_strategies=tuple(
+            {"Type": s.type, **({"Field": s.field} if s.field else {})}
+            for s in svc.placement_strategies),
+        placement_constraints=tuple(
+            {"Type": c.type, **({"Expression": c.expression} if c.expression else {})}
+            for c in svc.placement_constraints),
+        scaling=Scaling(
+            min_tasks=scaling.min_tasks, max_tasks=scaling.max_tasks,
+            cpu_target_percent=scaling.cpu_target_percent if cpu else None,
+            requests_per_target=scaling.requests_per_target if requests else None,
+            scale_in_cooldown=scaling.scale_in_cooldown_seconds,
+            scale_out_cooldown=scaling.scale_out_cooldown_seconds,
+            cpu_policy_name=names.resource("cpu"), request_policy_name=names.resource("requests"),
+            # Both target groups' requests over both groups' healthy targets: whichever
+            # group is live after a blue/green swap, the policy sees its traffic.
+            request_target_groups=("TargetGroupFullName", "AlternateTargetGroupFullName")
+            if blue_green else (),
+        ) if cpu or requests else None,
+        cpu_alarm_topic=cfg.alarms.topic_arn,
+    )
+
+
+def _task(cfg: Environment, names: Names, name: str, w: Task | Workload,
+          port: int | None = None, host_port: int | None = None) -> WorkloadTask:
+    return WorkloadTask(
+        id=logical_id(name),
+        name=name,
+        family=names.resource(name),
+        image=yaml_scalar(w.image) if w.image else "!Ref Image",
+        command=tuple(w.command) if w.command else None,
+        cpu=w.cpu,
+        memory=w.memory_mib,
+        environment=_env(_db_env(cfg) if w.database else {}, w.environment),
+        secrets=_secrets_list(workload_secrets(w), w.db_login, w.database),
+        statements=_statements(w.task_role_statements),
+        port=port,
+        host_port=host_port,
+    )
+
+
+def _service(cfg: Environment, names: Names, launch: Launch, name: str,
+             s: AppService) -> ServiceWorkload:
+    route = None
+    port = host_port = None
+    if s.kind == "web" and s.rule is not None:
+        port = s.container_port
+        # Bridge mode: a dynamic host port (config refuses a static one), within the
+        # ephemeral range the app's security group opens to the load balancer.
+        host_port = 0 if launch.network_mode == "bridge" else s.container_port
+        conditions: list[dict[str, Any]] = []
+        if s.rule.hosts:
+            conditions.append({"Field": "host-header",
+                               "HostHeaderConfig": {"Values": list(s.rule.hosts)}})
+        if s.rule.paths:
+            conditions.append({"Field": "path-pattern",
+                               "PathPatternConfig": {"Values": list(s.rule.paths)}})
+        route = Route("ip" if launch.awsvpc else "instance", s.container_port,
+                      s.health_check_path, s.rule.priority, tuple(conditions))
+    scaled = s.autoscaling.enabled
+    return ServiceWorkload(
+        task=_task(cfg, names, name, s, port, host_port),
+        desired_count=None if scaled else s.desired_count,
+        min_healthy_percent=s.min_healthy_percent,
+        max_percent=s.max_percent,
+        scaling=Scaling(
+            min_tasks=s.autoscaling.min_tasks, max_tasks=s.autoscaling.max_tasks,
+            cpu_target_percent=s.autoscaling.cpu_target_percent, requests_per_target=None,
+            scale_in_cooldown=60, scale_out_cooldown=60,
+            cpu_policy_name=names.resource(f"{name}-cpu"), request_policy_name="",
+            request_target_groups=(),
+        ) if scaled else None,
+        scaling_resource_id=f'!Sub "service/${{ClusterName}}/${{{logical_id(name)}Service.Name}}"',
+        route=route,
+    )
+
+
+def _job(cfg: Environment, names: Names, name: str, j: Job) -> ScheduledJob:
+    task = _task(cfg, names, name, j)
+    # EventBridge Scheduler user guide, "Set up the execution role": the schedule's role
+    # runs the task definition (any revision of its family) in this cluster and passes
+    # the execution role and the job's task role, nothing more.
+    statements = (
+        {"Effect": "Allow", "Action": ["ecs:RunTask"],
+         "Resource": [Raw(f'!Sub "arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}'
+                          f':task-definition/{task.family}:*"')],
+         "Condition": {"ArnLike": {"ecs:cluster": Raw(CLUSTER_ARN)}}},
+        {"Effect": "Allow", "Action": ["iam:PassRole"],
+         "Resource": [Raw("!GetAtt ExecutionRole.Arn"), Raw(f"!GetAtt {task.id}TaskRole.Arn")]},
+        {"Effect": "Allow", "Action": ["ecs:TagResource"], "Resource": ["*"],
+         "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}}},
+    )
+    return ScheduledJob(task, names.resource(name), j.schedule, j.timezone,
+                        "ENABLED" if j.enabled else "DISABLED", j.task_count, statements)
+
+
+def build(cfg: Environment, names: Names) -> tuple[EcsView, list[Param], list[Output]]:
+    ecs, svc = cfg.ecs, cfg.ecs.service
+    launch = Launch(
+        compatibility="FARGATE" if ecs.fargate else "EC2",
+        network_mode=ecs.effective_network_mode,
+        capacity_provider=not ecs.fargate and cfg.asg.scaling.mode == "capacity_provider",
+        cpu_architecture=ecs.cpu_architecture,
+        os_family=ecs.os_family,
+        awsvpc=ecs.effective_network_mode == "awsvpc",
+        assign_public_ip="ENABLED" if ecs.assign_public_ip else "DISABLED",
+    )
+    params = [Param("Image", description="container image of the app (by digest when one is set)",
+                    value=image_reference(ecs.container.image, ecs.container.image_digest))]
+    if not svc.scaled:
+        # With a scaler, DesiredCount stays out of the template: every update that
+        # touched the service would reset what auto scaling chose (aws/containers-
+        # roadmap#493). Omitted, a create starts 1 task (CloudFormation user guide,
+        # AWS::ECS::Service DesiredCount) and registering the scalable target moves it
+        # into [MinCapacity, MaxCapacity] at once (Application Auto Scaling API
+        # reference, RegisterScalableTarget); an update keeps the running count.
+        params.append(Param("DesiredCount", "Number", "tasks of the service", value=svc.desired_count))
+    workloads: list[Task | Workload] = [*ecs.tasks.values(), *ecs.services.values(), *ecs.jobs.values()]
+    all_refs = list(ecs.container.secrets.values()) + [
+        r for w in workloads for r in workload_secrets(w).values()]
+    tasks = tuple(_task(cfg, names, n, t) for n, t in sorted(ecs.tasks.items()))
+    services = tuple(_service(cfg, names, launch, n, s) for n, s in sorted(ecs.services.items()))
+    jobs = tuple(_job(cfg, names, n, j) for n, j in sorted(ecs.jobs.items()))
+    view = EcsView(
+        description=(f"App: ECS service in cluster {names.cluster} running {ecs.container.image} "
+                     f"on {launch.compatibility} behind the load balancer"),
+        launch=launch,
+        log_retention_days=ecs.log_retention_days,
+        log_group_skips=tuple({"id": i, "comment": CHECKOV_REASONS[i]} for i in ("CKV_AWS_158",)),
+        # The app's login (service), the master one (its init container creating the
+        # app's login, and `db_login: master` workloads such as migrations).
+        execution_statements=_execution_statements(
+            all_refs, {LOGIN_SECRET["app"], LOGIN_SECRET["master"]}),
+        web=_web(cfg, names, launch),
+        web_services=tuple(s for s in services if s.route),
+        workers=tuple(s for s in services if not s.route),
+        tasks=tasks,
+        jobs=jobs,
+        cluster_arn=CLUSTER_ARN,
+    )
+    outputs = [
+        Output("ServiceName", "!GetAtt Service.Name", "ECS service"),
+        Output("TaskDefinitionArn", "!Ref TaskDefinition", "task definition of the service"),
+        Output("LogGroupName", "!Ref LogGroup", "container logs"),
+        *(Output(f"{t.id}TaskDefinitionArn", f"!Ref {t.id}TaskDefinition", f"standalone task {t.name}")
+          for t in tasks),
+    ]
+    for s in services:
+        outputs += [
+            Output(f"{s.task.id}ServiceName", f"!GetAtt {s.task.id}Service.Name",
+                   f"ECS service {s.task.name}"),
+            Output(f"{s.task.id}TaskDefinitionArn", f"!Ref {s.task.id}TaskDefinition",
+                   f"task definition of service {s.task.name}"),
+        ]
+    for j in jobs:
+        outputs += [
+            Output(f"{j.task.id}TaskDefinitionArn", f"!Ref {j.task.id}TaskDefinition",
+                   f"task definition of job {j.task.name}"),
+            Output(f"{j.task.id}ScheduleArn", f"!GetAtt {j.task.id}Schedule.Arn",
+                   f"schedule of job {j.task.name}"),
+        ]
+    return view, params, outputs
+
+
+def build_into(ctx: StackContext) -> None:
+    """The ecs stack's StackContext: its view, parameters and outputs."""
+    view, params, outputs = build(ctx.cfg, ctx.names)
+    ctx.view = view
+    ctx.params += params
+    ctx.outputs += outputs
