@@ -87,14 +87,15 @@ TABLE: dict[str, Latency] = {
     "AWS::ECS::CapacityProvider": Latency(10, 10, 30, 20 * 60, "observed"),
     "AWS::ECS::ClusterCapacityProviderAssociations": Latency(10, 10, 30, 20 * 60, "observed"),
     "AWS::ECS::TaskDefinition": _fast(),
-    "AWS::ECS::Service": Latency(180, 180, 120, 3 * 60 * 60,
-                                 "[ecs][stab] observed 2-5 min to steady state; "
-                                 "CloudFormation waits up to 3 h"),
+    # CloudFormation would wait up to 3 h for steady state; the deployment circuit breaker
+    # (on in every shipped env) fails a deployment that cannot get there well before 1 h.
+    "AWS::ECS::Service": Latency(180, 180, 120, 60 * 60,
+                                 "[ecs][stab] observed 2-5 min to steady state"),
     # data
     "AWS::RDS::DBSubnetGroup": _fast(),
-    "AWS::RDS::DBInstance": Latency(600, 300, 420, 2 * 60 * 60,
+    "AWS::RDS::DBInstance": Latency(600, 300, 420, 60 * 60,
                                     "[rds] observed 5-15 min to create, 5-10 to modify/delete"),
-    "AWS::RDS::DBCluster": Latency(600, 300, 420, 2 * 60 * 60, "[rds] observed"),
+    "AWS::RDS::DBCluster": Latency(600, 300, 420, 60 * 60, "[rds] observed"),
     "AWS::SecretsManager::Secret": _fast(),
     "AWS::S3::Bucket": Latency(5, 5, 5, 10 * 60, "observed"),
     "AWS::S3::BucketPolicy": _fast(),
