@@ -95,6 +95,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/lint_bench.py
 	$(BIN)/python bench/deploy_bench.py
 	$(BIN)/python bench/forecast_bench.py
+	$(BIN)/python bench/makespan.py
 
 clean:
 	rm -rf build .stackgen

@@ -6,16 +6,20 @@ rollback); bare moto finishes inside the request. Large time scales keep the tes
 
 from __future__ import annotations
 
+import http.client
 import json
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from generator.latency import latency
-from generator.local.manager import Endpoint, set_latency
-from tests.conftest import clients, reset
+from generator.local.manager import Endpoint, free_port, set_latency
+from generator.local.server import LATENCY_PATH
+from tests.conftest import clients, reset, run_stackgen
 
 SCALE = 4.0  # VPC 10 s -> 2.5 s, Subnet 5 s -> 1.25 s, Cluster 10 s -> 2.5 s (a loaded CI box)
 
@@ -161,3 +165,35 @@ def test_off_by_default_and_bare_moto_completes_inside_the_request(
         cfn = clients(url).cloudformation
         execute(cfn, "lat", TEMPLATE)
         assert stack(cfn, "lat")["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_local_up_switches_the_model_on_a_running_endpoint(project: Path) -> None:
+    port = str(free_port())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    try:
+        up = run_stackgen(["local", "up", "--port", port, "--latency", "real",
+                           "--time-scale", "2"], cwd=project, env=env)
+        assert up.returncode == 0, up.stderr
+        assert "latency model: AWS's typical times / 2" in up.stdout
+        url = f"http://127.0.0.1:{port}"
+        cfn = clients(url).cloudformation
+        execute(cfn, "lat", TEMPLATE)
+        assert stack(cfn, "lat")["StackStatus"] == "CREATE_IN_PROGRESS"
+        again = run_stackgen(["local", "up", "--port", port, "--latency", "off"],
+                             cwd=project, env=env)
+        assert again.returncode == 0, again.stderr
+        reset(url)
+        execute(cfn, "lat", TEMPLATE)
+        assert stack(cfn, "lat")["StackStatus"] == "CREATE_COMPLETE"
+        bad = run_stackgen(["local", "up", "--port", port, "--time-scale", "0"],
+                           cwd=project, env=env)
+        assert bad.returncode == 2 and "--time-scale" in bad.stderr
+    finally:
+        run_stackgen(["local", "down"], cwd=project, env=env)
+
+
+def test_the_control_route_wants_the_token(endpoint: Endpoint) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", endpoint.port, timeout=5)
+    conn.request("POST", LATENCY_PATH, body=json.dumps({"latency": "real"}))
+    assert conn.getresponse().status == 403
+    conn.close()
