@@ -14,9 +14,10 @@ Printed, in modelled (AWS) minutes:
 - CloudFormation calls, and calls per stack-minute (calls / summed stack windows).
 Target: makespan within 5 % of the critical path.
 
-The other envs deploy with ``--set target=local --set account_id=<moto's>``: their own
-params and stacks, on the local endpoint. An env the local endpoint cannot take is
-reported as such, with its critical path computed from its templates alone.
+The other envs deploy with ``--set target=local``, moto's account id and the local env's
+DNS zone (the local endpoint holds no delegation for example.com, so a certificate there
+could never validate): their own params and stacks otherwise. An env the local endpoint
+cannot take is reported as such, with its critical path from its templates alone.
 """
 
 from __future__ import annotations
@@ -108,7 +109,11 @@ def deploy(env: str, work: Path) -> tuple[int, float, str]:
         try:
             # Another env's stacks on the local endpoint: its own params, target local.
             retarget = [] if env == "local" else [
-                "--set", "target=local", "--set", "account_id=123456789012"]
+                f"--set={kv}" for kv in (
+                    "target=local", "account_id=123456789012",
+                    # the zone `local up` seeds: the endpoint holds no example.com delegation
+                    f"dns.domain=kubenews-{env}.stackgen.test", "dns.zone.name=stackgen.test",
+                    "dns.zone.create=false", "dns.zone.id=")]
             cli.main(["--no-color", "deploy", "--env", env, "--yes", "--no-forecast",
                       *retarget],
                      prog_name="stackgen", standalone_mode=False)
@@ -166,7 +171,7 @@ def run_env(env: str, work: Path) -> None:
     rendered = render(load_env(work / "params", env), work / "templates")
     port = free_port()
     up = subprocess.run([STACKGEN, "local", "up", "--print-url", "--port", str(port),
-                         "--seed-env", env, "--latency", "real", "--time-scale", str(SCALE)],
+                         "--latency", "real", "--time-scale", str(SCALE)],
                         cwd=work, capture_output=True, text=True)
     if up.returncode != 0:
         print(f"{env}: the local endpoint would not start for it: {up.stderr.strip()[:200]}")

@@ -101,6 +101,26 @@ def test_a_single_poller_is_never_held_back_at_the_cap() -> None:
     assert budget.waited == 0
 
 
+def test_throttling_halves_the_budget_and_the_poll_goes_on() -> None:
+    client = boto3.client("cloudformation", region_name="us-east-1",  # loopback, never AWS
+                          endpoint_url="http://127.0.0.1:9",
+                          aws_access_key_id="x", aws_secret_access_key="x")
+    fake = FakeClock()
+    cfn = CloudFormation(client, waits=Waits(clock=fake.clock, sleep=fake.sleep))
+    stack = {"StackName": STACK, "StackId": "id", "StackStatus": "CREATE_IN_PROGRESS",
+             "CreationTime": "2026-11-29T00:00:00Z"}
+    with Stubber(client) as stub:
+        for _ in range(2):
+            stub.add_client_error("describe_stacks", "Throttling", "Rate exceeded", 400,
+                                  expected_params={"StackName": STACK})
+        stub.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": STACK})
+        info = cfn.describe(STACK)
+        stub.assert_no_pending_responses()
+    assert info is not None and info.status == "CREATE_IN_PROGRESS"
+    assert cfn.waits.budget.rate == pytest.approx(POLL_RATE / 4 + 0.1)
+    assert fake.now > 0  # it waited for its tokens after each throttle
+
+
 def _events_page(n: int, token: str | None) -> dict[str, Any]:
     page: dict[str, Any] = {"StackEvents": [{
         "EventId": f"e{n}-{i}", "StackId": "id", "StackName": STACK,

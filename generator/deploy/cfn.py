@@ -140,10 +140,15 @@ POLL_HOLD_FOR = 60.0
 POLL_CAP = 5.0
 POLL_FACTOR = 1.5
 # CloudFormation publishes no rate for its Describe* calls; tools polling ~20 stacks every
-# 1-5 s get "Rate exceeded" (aws/aws-cdk#5637, cloudtools/stacker#337). 4 calls a second,
-# bursts of 8, is what 8 stacks in flight need at the cap (8 x 2 calls / 5 s = 3.2/s).
-POLL_RATE = 4.0
-POLL_BURST = 8.0
+# 1-5 s get "Rate exceeded" (aws/aws-cdk#5637, cloudtools/stacker#337). 10 calls a second
+# is 25 stacks in flight at the cap (2 calls / 5 s each); a burst of 40 lets a deploy whose
+# stacks finish at once (a no-op, the local endpoint) go unhindered. An answer of
+# Throttling halves the rate (it grows back slowly), so the budget finds the account's.
+POLL_RATE = 10.0
+POLL_BURST = 40.0
+POLL_FLOOR = 0.5  # calls a second: the rate never halves below this
+THROTTLED = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded"})
+THROTTLE_RETRIES = 5
 POLLING_CALLS = frozenset({"describe_stacks", "describe_stack_events"})
 
 
@@ -174,6 +179,7 @@ class PollBudget:
 
     def __init__(self, rate: float = POLL_RATE, burst: float = POLL_BURST) -> None:
         self.rate = rate
+        self.ceiling = rate
         self.burst = burst
         self._tokens = burst
         self._last: float | None = None
@@ -190,12 +196,24 @@ class PollBudget:
                     self._tokens = min(self.burst,
                                        self._tokens + (now - self._last) * self.rate * scale)
                 self._last = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                if self._tokens >= 1 - 1e-9:  # float dust must not leave a caller spinning
+                    self._tokens = max(0.0, self._tokens - 1)
                     return
-                wait = (1 - self._tokens) / (self.rate * scale)
+                wait = max(1e-3 / scale, (1 - self._tokens) / (self.rate * scale))
                 self.waited += wait
             sleep(wait)
+
+    def throttled(self) -> None:
+        """CloudFormation said Throttling: halve the rate (no lower than POLL_FLOOR)."""
+        with self._lock:
+            self.rate = max(POLL_FLOOR, self.rate / 2)
+            self._tokens = min(self._tokens, 0.0)
+
+    def answered(self) -> None:
+        """A polling call went through: the rate creeps back towards its ceiling."""
+        if self.rate < self.ceiling:
+            with self._lock:
+                self.rate = min(self.ceiling, self.rate + 0.1)
 
 
 @dataclass(frozen=True)
@@ -308,8 +326,23 @@ class CloudFormation:
         return str(getattr(getattr(self.client, "meta", None), "endpoint_url", "the endpoint"))
 
     def _call(self, name: str, **kwargs: Any) -> Any:
-        if name in POLLING_CALLS:
-            self.waits.budget.take(self.waits.clock, self.waits.sleep, self.waits.time_scale)
+        if name not in POLLING_CALLS:
+            return self._send(name, **kwargs)
+        budget = self.waits.budget
+        for attempt in range(THROTTLE_RETRIES + 1):
+            budget.take(self.waits.clock, self.waits.sleep, self.waits.time_scale)
+            try:
+                answer = self._send(name, **kwargs)
+            except ClientError as exc:
+                if _code(exc) not in THROTTLED or attempt == THROTTLE_RETRIES:
+                    raise
+                budget.throttled()
+                continue
+            budget.answered()
+            return answer
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(self, name: str, **kwargs: Any) -> Any:
         self.calls += 1
         try:
             return getattr(self.client, name)(**kwargs)
