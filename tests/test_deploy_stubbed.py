@@ -19,7 +19,13 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from generator.aws import RETRY_CONFIG
-from generator.deploy.cfn import CloudFormation, StackInfo, UnreadableAnswer, Waits
+from generator.deploy.cfn import (
+    THROTTLE_RETRIES,
+    CloudFormation,
+    StackInfo,
+    UnreadableAnswer,
+    Waits,
+)
 from generator.deploy.delete import DeletePlan, Deleter
 from generator.deploy.engine import Deployer, DeployOptions, stack_deadline
 from generator.deploy.resolve import Lookups
@@ -181,7 +187,10 @@ def test_a_change_set_that_fails_creation_is_cleaned_up(rendered: Rendered) -> N
 def test_persistent_throttling_is_a_clean_failure_not_a_traceback(rendered: Rendered) -> None:
     client = _client()
     with Stubber(client) as stub:
-        stub.add_client_error("describe_stacks", "Throttling", "Rate exceeded", 400)
+        # Polls answer Throttling by halving their budget and asking again; persistent
+        # throttling outlasts those retries too.
+        for _ in range(THROTTLE_RETRIES + 1):
+            stub.add_client_error("describe_stacks", "Throttling", "Rate exceeded", 400)
         with pytest.raises(AwsError, match="Rate exceeded"):
             _deployer(rendered, client, []).run()
 
