@@ -96,6 +96,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/deploy_bench.py
 	$(BIN)/python bench/forecast_bench.py
 	$(BIN)/python bench/multi_env.py
+	$(BIN)/python bench/makespan.py
 
 clean:
 	rm -rf build .stackgen

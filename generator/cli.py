@@ -887,8 +887,14 @@ def local() -> None:
 @click.option("--seed-env", default="local", show_default=True,
               help="create what this env expects to exist (its hosted zone)")
 @click.option("--print-url", is_flag=True, help="print only the endpoint URL (for scripts)")
+@click.option("--latency", type=click.Choice(["off", "real"]),
+              help="real: each resource takes its typical AWS time (generator/latency.py); "
+                   "kept as set when omitted [default: off]")
+@click.option("--time-scale", type=click.FloatRange(min=1.0), default=1.0, show_default=True,
+              help="with --latency real: AWS's times divided by this")
 @pass_app
-def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool) -> None:
+def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool,
+             latency: str | None, time_scale: float) -> None:
     """Start the endpoint unless it runs, wait until it answers, seed it."""
     from generator.local.manager import LocalEndpoint
 
@@ -900,6 +906,10 @@ def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool) 
 
     try:
         seeded = seed(session(cfg.region, local_target(endpoint.url)), endpoint.url, cfg)
+        if latency is not None:
+            from generator.local.manager import set_latency
+
+            set_latency(endpoint, latency == "real", time_scale)
     except BaseException:
         if started:  # a half-set-up endpoint started by this command does not stay behind
             manager.down()
@@ -911,6 +921,8 @@ def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool) 
     click.echo(f"local endpoint {verb}: {endpoint.url} (pid {endpoint.pid})")
     for item in seeded:
         click.echo(f"  seeded {item}")
+    if latency == "real":
+        click.echo(f"  latency model: AWS's typical times / {time_scale:g}")
     click.echo("  envs with `target: local` find it by themselves; for other tools:")
     click.echo(f"  export AWS_ENDPOINT_URL={endpoint.url}")
 

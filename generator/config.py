@@ -893,6 +893,12 @@ class Environment(Strict):
     ] = "aws"
     termination_protection: Annotated[bool, doc("protect every stack from deletion")] = False
     nested: Annotated[bool, doc("deploy as one root stack with nested children")] = False
+    deployment_mode: Annotated[
+        Literal["standard", "express"],
+        doc("`express`: CloudFormation completes each stack once its resources' configuration "
+            "is applied, without waiting for them to be ready (dev-like envs only; refused "
+            "with termination_protection)"),
+    ] = "standard"
     tags: Annotated[dict[str, str], doc("extra tags on every stack")] = {}
     network: Network = msgspec.field(default_factory=Network)
     alb: Alb = msgspec.field(default_factory=Alb)
@@ -919,6 +925,14 @@ class Environment(Strict):
                 raise Invalid(f"targets: account {t.account} in {t.region} is listed twice; "
                               "list each account and region once", f"targets.{i}")
             seen.add((t.account, t.region))
+        if self.deployment_mode == "express" and self.termination_protection:
+            # "For production deployments ... use the default deployment mode" (CloudFormation
+            # user guide, "Deploy CloudFormation stacks faster with express mode").
+            raise Invalid(
+                "'express' is for dev-like envs: CloudFormation completes a "
+                "stack before its resources are ready, which a prod-like env "
+                "(termination_protection: true) must not do; set deployment_mode: standard",
+                "deployment_mode")
         ecs, asg = self.ecs, self.asg
         if ecs.fargate and asg.scaling.mode == "capacity_provider":
             raise Invalid(

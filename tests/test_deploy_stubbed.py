@@ -18,7 +18,13 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from generator.aws import RETRY_CONFIG
-from generator.deploy.cfn import CloudFormation, StackInfo, UnreadableAnswer, Waits
+from generator.deploy.cfn import (
+    THROTTLE_RETRIES,
+    CloudFormation,
+    StackInfo,
+    UnreadableAnswer,
+    Waits,
+)
 from generator.deploy.delete import DeletePlan, Deleter
 from generator.deploy.engine import Deployer, DeployOptions
 from generator.deploy.resolve import Lookups
@@ -167,7 +173,10 @@ def test_a_change_set_that_fails_creation_is_cleaned_up(rendered: Rendered) -> N
 def test_persistent_throttling_is_a_clean_failure_not_a_traceback(rendered: Rendered) -> None:
     client = stubbed_cfn()
     with Stubber(client) as stub:
-        stub.add_client_error("describe_stacks", "Throttling", "Rate exceeded", 400)
+        # Polls answer Throttling by halving their budget and asking again; persistent
+        # throttling outlasts those retries too.
+        for _ in range(THROTTLE_RETRIES + 1):
+            stub.add_client_error("describe_stacks", "Throttling", "Rate exceeded", 400)
         with pytest.raises(AwsError, match="Rate exceeded"):
             _deployer(rendered, client, []).run()
 
@@ -295,7 +304,8 @@ def test_a_create_that_never_ends_times_out_and_says_what_is_where(
     out = capsys.readouterr().out
     progress = [line for line in out.splitlines() if " for " in line and "deadline" in line]
     assert len(progress) == 2  # every 2 s of a 5 s wait
-    assert "[network] … CREATE_IN_PROGRESS for 2.6s (deadline 5.0s); last event " in progress[0]
+    # polls at 0, 0.5, 1.25, 2.375 s (backoff 0.5 s x 1.5): the first past 2 s
+    assert "[network] … CREATE_IN_PROGRESS for 2.4s (deadline 5.0s); last event " in progress[0]
     assert progress[0].endswith("Vpc CREATE_IN_PROGRESS")
     where = out[out.index("where the stacks are now:"):]
     assert f"network  {STACK}  … CREATE_IN_PROGRESS" in where
@@ -321,7 +331,7 @@ def test_a_delete_that_never_ends_times_out(rendered: Rendered,
     with Stubber(client) as stub:
         stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK})
         stub.add_response("delete_stack", {}, {"StackName": STACK})
-        for _ in range(7):  # polls at 0, 0.2, 0.5, 0.95, 1.6, 2.6 and 3.0 s
+        for _ in range(5):  # polls at 0, 0.5, 1.25, 2.375 and 3.0 s
             stub.add_response("describe_stacks", _stack("DELETE_IN_PROGRESS"),
                               {"StackName": STACK_ID})
         stub.add_response("describe_stacks", _stack("DELETE_IN_PROGRESS"), {"StackName": STACK})
@@ -463,7 +473,7 @@ def test_a_change_set_that_never_finishes_is_given_up_and_removed(
     with Stubber(client) as stub:
         stub.add_response("describe_stacks", {"Stacks": []}, {})
         stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
-        for _ in range(7):  # polls at 0, 0.2, 0.5, 0.95, 1.6, 2.6 and 4.0 s
+        for _ in range(5):  # polls at 0, 0.5, 1.25, 2.375 and 4.0 s (4.06 cut to 4.0)
             stub.add_response("describe_change_set", {
                 "ChangeSetId": CS_ID, "StackId": STACK_ID, "StackName": STACK,
                 "Status": "CREATE_IN_PROGRESS"},

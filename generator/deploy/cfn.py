@@ -7,6 +7,8 @@ would hold no change), typed statuses (generator/deploy/status.py) and typed err
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import threading
 import time
@@ -26,6 +28,7 @@ from generator.errors import (
     StackNotFound,
     StackOperationFailed,
 )
+from generator.latency import TABLE as LATENCY_TABLE
 from generator.yamlsrc import load_cfn
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
@@ -33,14 +36,14 @@ CHANGE_SET_PREFIX = "stackgen-"
 MAX_TEMPLATE_BODY = 51_200
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 
-# How long a stack operation may take, by the slowest resource type it holds. RDS
-# instances and clusters take 5-15 min to create and longer to modify or restore
-# (RDS user guide, "Creating an Amazon RDS DB instance"); the rest rarely pass minutes.
-SLOW_TYPES: Mapping[str, float] = {
-    "AWS::RDS::DBInstance": 60 * 60,
-    "AWS::RDS::DBCluster": 60 * 60,
-}
+EXPRESS = {"Mode": "EXPRESS", "DisableRollback": False}
+
 DEFAULT_DEADLINE = 30 * 60
+# How long a stack operation may take, by the slowest resource type it holds: the upper
+# figures of generator/latency.py (RDS instances 60 min, ...) where they pass the default,
+# which stays the floor: a deadline only cuts off an operation that hung.
+SLOW_TYPES: Mapping[str, float] = {
+    kind: row.upper for kind, row in LATENCY_TABLE.items() if row.upper > DEFAULT_DEADLINE}
 CHANGE_SET_DEADLINE = 15 * 60  # creating a change set takes seconds; minutes at worst
 
 
@@ -55,11 +58,16 @@ class Waits:
     by_type: Mapping[str, float] = field(default_factory=lambda: dict(SLOW_TYPES))
     change_set_seconds: float = CHANGE_SET_DEADLINE
     progress_every: float = 30.0  # a progress line while a wait goes on this long
+    # How many times faster than AWS the endpoint's clock runs: the latency model's
+    # --time-scale, so polls and deadlines keep their proportions there. 1 on AWS.
+    time_scale: float = field(default_factory=lambda: _time_scale_from_env())
+    # One budget for every poll of the stacks in flight (threads share this Waits).
+    budget: PollBudget = field(default_factory=lambda: PollBudget())
 
     def for_types(self, types: Iterable[str]) -> float:
         """The deadline of a stack: that of the slowest resource type it holds."""
         return max([self.by_type.get(t, self.default_seconds) for t in types],
-                   default=self.default_seconds)
+                   default=self.default_seconds) / self.time_scale
 
     def for_stack(self, template: str, children: Iterable[str] | None = None) -> float:
         """How long a stack's operation may take: by the slowest resource type it holds;
@@ -128,12 +136,96 @@ def answered(raw: str) -> str:
     return f"'{text[:80]}'" if text else "an empty body"
 
 
-def backoff(start: float = 0.2, cap: float = 2.0, factor: float = 1.5) -> Iterator[float]:
-    """Poll delays: fast first (most local operations are done at once), then patient."""
-    delay = start
+# Poll pacing for real CloudFormation. The first look comes at once (a no-op or a fast stack
+# is done), the next after 0.5 s, growing by half to 2 s, where it holds for the first
+# minute: a stack of quick resources, or a failure early on, is noticed within 2 s. Past a
+# minute the delay grows to a 5 s cap, since what keeps a stack waiting that long takes
+# minutes (generator/latency.py): 5 s late is under 3 % of a two-minute NAT gateway. A poll
+# is two calls (DescribeStacks, one page of DescribeStackEvents), so a stack costs about 60
+# calls in its first minute and at most 24 a minute after. botocore's own waiters poll every
+# 30 s (waiters-2.json) and the AWS CLI went back to them because faster fixed polling got
+# customers throttled (aws/aws-cli#5286): PollBudget keeps the sum of every stack's polls
+# under a rate instead.
+POLL_START = 0.5
+POLL_HOLD = 2.0  # the longest delay during the first POLL_HOLD_FOR seconds
+POLL_HOLD_FOR = 60.0
+POLL_CAP = 5.0
+POLL_FACTOR = 1.5
+# CloudFormation publishes no rate for its Describe* calls; tools polling ~20 stacks every
+# 1-5 s get "Rate exceeded" (aws/aws-cdk#5637, cloudtools/stacker#337). 10 calls a second
+# is 25 stacks in flight at the cap (2 calls / 5 s each); a burst of 40 lets a deploy whose
+# stacks finish at once (a no-op, the local endpoint) go unhindered. An answer of
+# Throttling halves the rate (it grows back slowly), so the budget finds the account's.
+POLL_RATE = 10.0
+POLL_BURST = 40.0
+POLL_FLOOR = 0.5  # calls a second: the rate never halves below this
+THROTTLED = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded"})
+THROTTLE_RETRIES = 5
+POLLING_CALLS = frozenset({"describe_stacks", "describe_stack_events"})
+
+
+def backoff(start: float = POLL_START, cap: float = POLL_CAP, factor: float = POLL_FACTOR,
+            hold: float = POLL_HOLD, hold_for: float = POLL_HOLD_FOR) -> Iterator[float]:
+    """Poll delays: fast first (most operations end at once or fail early), at most ``hold``
+    for the first ``hold_for`` seconds, then patient up to ``cap``."""
+    delay, waited = start, 0.0
     while True:
         yield delay
-        delay = min(cap, delay * factor)
+        waited += delay
+        delay = min(cap if waited >= hold_for else min(cap, hold), delay * factor)
+
+
+def _time_scale_from_env() -> float:
+    """STACKGEN_TIME_SCALE: the endpoint's time scale (bench and tests on the latency
+    model); unset, or anything not a positive number, is 1."""
+    try:
+        scale = float(os.environ.get("STACKGEN_TIME_SCALE", "1"))
+    except ValueError:
+        return 1.0
+    return scale if scale > 0 else 1.0
+
+
+class PollBudget:
+    """A token bucket shared by every thread that polls: at most ``rate`` polling calls a
+    second on average, ``burst`` at once; a caller over budget waits for its token."""
+
+    def __init__(self, rate: float = POLL_RATE, burst: float = POLL_BURST) -> None:
+        self.rate = rate
+        self.ceiling = rate
+        self.burst = burst
+        self._tokens = burst
+        self._last: float | None = None
+        self._lock = threading.Lock()
+        self.waited = 0.0  # seconds callers spent waiting for a token (for the bench)
+
+    def take(self, clock: Callable[[], float], sleep: Callable[[float], None],
+             scale: float = 1.0) -> None:
+        """One token; ``scale`` speeds the refill as the endpoint's clock runs faster."""
+        while True:
+            with self._lock:
+                now = clock()
+                if self._last is not None:
+                    self._tokens = min(self.burst,
+                                       self._tokens + (now - self._last) * self.rate * scale)
+                self._last = now
+                if self._tokens >= 1 - 1e-9:  # float dust must not leave a caller spinning
+                    self._tokens = max(0.0, self._tokens - 1)
+                    return
+                wait = max(1e-3 / scale, (1 - self._tokens) / (self.rate * scale))
+                self.waited += wait
+            sleep(wait)
+
+    def throttled(self) -> None:
+        """CloudFormation said Throttling: halve the rate (no lower than POLL_FLOOR)."""
+        with self._lock:
+            self.rate = max(POLL_FLOOR, self.rate / 2)
+            self._tokens = min(self._tokens, 0.0)
+
+    def answered(self) -> None:
+        """A polling call went through: the rate creeps back towards its ceiling."""
+        if self.rate < self.ceiling:
+            with self._lock:
+                self.rate = min(self.ceiling, self.rate + 0.1)
 
 
 @dataclass(frozen=True)
@@ -249,6 +341,23 @@ class CloudFormation:
         return str(getattr(getattr(self.client, "meta", None), "endpoint_url", "the endpoint"))
 
     def _call(self, name: str, **kwargs: Any) -> Any:
+        if name not in POLLING_CALLS:
+            return self._send(name, **kwargs)
+        budget = self.waits.budget
+        for attempt in range(THROTTLE_RETRIES + 1):
+            budget.take(self.waits.clock, self.waits.sleep, self.waits.time_scale)
+            try:
+                answer = self._send(name, **kwargs)
+            except ClientError as exc:
+                if _code(exc) not in THROTTLED or attempt == THROTTLE_RETRIES:
+                    raise
+                budget.throttled()
+                continue
+            budget.answered()
+            return answer
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(self, name: str, **kwargs: Any) -> Any:
         self.calls += 1
         try:
             return getattr(self.client, name)(**kwargs)
@@ -368,7 +477,7 @@ class CloudFormation:
             raise WaitTimedOut(name, status, elapsed, deadline)
         if self.abandon.is_set():
             raise WaitAbandoned(name, status)
-        self.waits.sleep(min(delay, max(0.0, deadline - elapsed)))
+        self.waits.sleep(min(delay / self.waits.time_scale, max(0.0, deadline - elapsed)))
 
     def wait_stack(self, stack_name: str,
                    on_poll: Callable[[StackInfo | None, float], None] | None = None,
@@ -419,7 +528,8 @@ class CloudFormation:
 
     def create_change_set(self, stack_name: str, name: str, kind: str, template: str,
                           parameters: dict[str, str], tags: dict[str, str],
-                          description: str, include_nested: bool = False) -> str | None:
+                          description: str, include_nested: bool = False,
+                          express: bool = False) -> str | None:
         """The change set's id; None when AWS says the stack already is as sent."""
         if len(template.encode()) > MAX_TEMPLATE_BODY:
             raise ChangeSetFailed(stack_name, f"template is over {MAX_TEMPLATE_BODY} bytes; "
@@ -432,6 +542,11 @@ class CloudFormation:
         )
         if include_nested:
             kwargs["IncludeNestedStacks"] = True
+        if express:
+            # Executing the change set then runs in express mode. Rollback stays on (express
+            # turns it off unless told), so a failed stack ends as it does in standard mode.
+            # CloudFormation user guide, "Deploy CloudFormation stacks faster with express mode".
+            kwargs["DeploymentConfig"] = EXPRESS
         try:
             return str(self._call("create_change_set", **kwargs)["Id"])
         except ClientError as exc:
@@ -520,10 +635,13 @@ class CloudFormation:
         return str(events[0]["EventId"]) if events else None
 
     def events_since(self, stack_name: str, last_seen: str | None) -> list[Event]:
-        """Events newer than ``last_seen``, oldest first (pages until it is reached)."""
+        """Events newer than ``last_seen``, oldest first: one call, the newest page (100
+        events on AWS; a poll every few seconds never sees more new ones), so a poll costs
+        one DescribeStackEvents however long the stack's history is."""
         fresh: list[Event] = []
         try:
-            for page in self._pages("describe_stack_events", StackName=stack_name):
+            for page in itertools.islice(
+                    self._pages("describe_stack_events", StackName=stack_name), 1):
                 for raw in page.get("StackEvents", []):
                     if raw["EventId"] == last_seen:
                         return list(reversed(fresh))

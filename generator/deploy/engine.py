@@ -283,6 +283,7 @@ class StackWork:
         cs_id = self.cfn.create_change_set(
             prepared.name, cs_name, prepared.kind, prepared.template, prepared.params,
             prepared.tags, include_nested=self.options.nested,
+            express=self.rendered.env.config.deployment_mode == "express",
             description=f"stackgen {__version__}: {prepared.stack} of env "
                         f"{self.rendered.env.name}")
         if cs_id is None:

@@ -28,7 +28,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from generator.errors import StackgenError
-from generator.local.server import HOST, IDENTITY_KIND, IDENTITY_PATH, TOKEN_ENV
+from generator.local.server import (
+    HOST,
+    IDENTITY_KIND,
+    IDENTITY_PATH,
+    LATENCY_PATH,
+    TOKEN_ENV,
+    TOKEN_HEADER,
+)
 
 DEFAULT_PORT = 4599
 DEFAULT_STATE_DIR = Path(".stackgen")  # relative to where a command runs, like build/
@@ -120,6 +127,27 @@ def identify_url(url: str) -> Identity | None:
     if parts.scheme != "http" or parts.hostname not in _LOOPBACK_HOSTS or port is None:
         return None
     return identify(port)
+
+
+def set_latency(endpoint: Endpoint, real: bool, time_scale: float,
+                timeout: float = 5.0) -> None:
+    """Switch the running endpoint's latency model (``local up --latency``)."""
+    body = json.dumps({"latency": "real" if real else "off", "time_scale": time_scale})
+    conn = http.client.HTTPConnection(HOST, endpoint.port, timeout=timeout)
+    try:
+        conn.request("POST", LATENCY_PATH, body=body,
+                     headers={TOKEN_HEADER: endpoint.token,
+                              "Content-Type": "application/json"})
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise LocalEndpointError(f"the local endpoint refused the latency setting "
+                                     f"(HTTP {response.status})")
+    except (OSError, http.client.HTTPException) as exc:
+        raise LocalEndpointError(f"the local endpoint did not take the latency setting: "
+                                 f"{exc}") from None
+    finally:
+        conn.close()
 
 
 def _alive(pid: int) -> bool:

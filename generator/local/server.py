@@ -21,6 +21,10 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 HOST = "127.0.0.1"
 IDENTITY_PATH = "/_stackgen/local-endpoint"
 IDENTITY_KIND = "stackgen-local-endpoint"
+# POST {"latency": "real"|"off", "time_scale": N} with the token in TOKEN_HEADER: the
+# latency model (emulation/latency.py), switched on a running endpoint by `local up`.
+LATENCY_PATH = "/_stackgen/latency"
+TOKEN_HEADER = "X-Stackgen-Token"
 # Passed in the environment, not on the command line, so `ps` does not show it.
 TOKEN_ENV = "STACKGEN_LOCAL_TOKEN"
 _LOOPBACK = frozenset({"127.0.0.1", "::1"})
@@ -39,6 +43,34 @@ def with_identity(app: WSGIApplication, identity: dict[str, Any]) -> WSGIApplica
         start_response("200 OK", [("Content-Type", "application/json"),
                                   ("Content-Length", str(len(body)))])
         return [body]
+
+    return wrapped
+
+
+def with_latency_control(app: WSGIApplication, token: str) -> WSGIApplication:
+    """``app`` plus LATENCY_PATH, for loopback callers that hold the endpoint's token."""
+    from generator.local.emulation import latency
+
+    def answer(start_response: StartResponse, status: str, body: bytes) -> Iterable[bytes]:
+        start_response(status, [("Content-Type", "application/json"),
+                                ("Content-Length", str(len(body)))])
+        return [body]
+
+    def wrapped(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != LATENCY_PATH:
+            return app(environ, start_response)
+        header = "HTTP_" + TOKEN_HEADER.upper().replace("-", "_")
+        if environ.get("REMOTE_ADDR") not in _LOOPBACK or environ.get(header) != token:
+            return answer(start_response, "403 Forbidden", b"{}")
+        try:
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            wanted = json.loads(environ["wsgi.input"].read(size) or b"{}")
+            latency.configure(wanted["latency"] == "real", float(wanted.get("time_scale", 1)))
+        except (ValueError, KeyError, TypeError):
+            return answer(start_response, "400 Bad Request", b"{}")
+        body = json.dumps({"latency": "real" if latency.MODEL.enabled else "off",
+                           "time_scale": latency.MODEL.time_scale}).encode()
+        return answer(start_response, "200 OK", body)
 
     return wrapped
 
@@ -73,7 +105,8 @@ def main(argv: list[str] | None = None) -> None:
     moto_app = DomainDispatcherApplication(create_backend_app)
     identity = {"kind": IDENTITY_KIND, "pid": os.getpid(), "port": args.port,
                 "state_dir": args.state_dir, "token": token}
-    run_simple(HOST, args.port, with_identity(moto_app, identity), threaded=True,
+    app = with_latency_control(with_identity(moto_app, identity), token)
+    run_simple(HOST, args.port, app, threaded=True,
                request_handler=MotoRequestHandler)
 
 

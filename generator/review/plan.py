@@ -155,6 +155,7 @@ class Plan(msgspec.Struct, kw_only=True):
     endpoint: str = ""
     overrides: list[str] = []  # the --set values the plan was rendered with
     nested: bool = False  # planned in the nested form (one root stack)
+    deployment_mode: str = "standard"  # express: stacks complete before resources are ready
     tool_version: str = __version__
     stacks: list[StackPlan] = []
     cost: EnvCost | None = None  # monthly, before → after

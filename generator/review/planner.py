@@ -73,7 +73,8 @@ class Planner(StackWork):
             self._ripple(stack, plans)
         self.states = {s: p.state for s, p in plans.items()}
         result = Plan(env=self.rendered.env.name, created_at=now(),
-                      stacks=[plans[s] for s in selected])
+                      stacks=[plans[s] for s in selected],
+                      deployment_mode=self.rendered.env.config.deployment_mode)
         if self.options.drift:
             self._mark_drift(result)
         if self.options.nested:  # the root holds stacks, not the resources that cost

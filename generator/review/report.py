@@ -167,6 +167,8 @@ def show_plan(console: Console, plan: Plan, diff: bool) -> None:
     console.line()
     console.line(f"plan for env '{plan.env}': {len(changing)} of {len(plan.stacks)} stacks "
                  "change" + ("" if changing else "; nothing to apply"))
+    if plan.deployment_mode == "express":
+        console.line(EXPRESS_NOTE)
 
 
 FORECAST_COLOUR = {"error": "red", "warning": "yellow", "info": "blue"}
@@ -202,10 +204,16 @@ def _cell(value: Any) -> str:
     return short(value).replace("|", "\\|") if value is not None else "—"
 
 
+EXPRESS_NOTE = ("deployment mode: express: each stack completes once its resources' "
+                "configuration is applied; they finish becoming ready after it")
+
+
 def markdown(plan: Plan) -> str:
     """A pull-request comment: a summary table, then one collapsible section per stack."""
-    out = [f"## stackgen plan: env `{plan.env}`", "",
-           "| stack | change | resources | risk |", "|---|---|---|---|"]
+    out = [f"## stackgen plan: env `{plan.env}`", ""]
+    if plan.deployment_mode == "express":
+        out += [f"> {EXPRESS_NOTE}", ""]
+    out += ["| stack | change | resources | risk |", "|---|---|---|---|"]
     for s in plan.stacks:
         marks = risks(s)
         risk = ("⚠️ " + "; ".join(marks)) if marks else ""

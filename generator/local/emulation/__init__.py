@@ -7,10 +7,11 @@ tests/test_local_emulation.py that shows it on our endpoint and missing on bare 
 
 from __future__ import annotations
 
-from generator.local.emulation import dns, ecs, stacks
+from generator.local.emulation import dns, ecs, latency, stacks
 
 
 def apply() -> None:
     stacks.apply()
+    latency.apply()  # after stacks: it spreads their outcome over time
     ecs.apply()
     dns.apply()

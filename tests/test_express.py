@@ -1,0 +1,93 @@
+"""CloudFormation express mode where the env asks for it (issue 16, item 4).
+
+The API has it: ``DeploymentConfig {Mode: EXPRESS}`` on CreateChangeSet (botocore's service
+model, CloudFormation user guide "Deploy CloudFormation stacks faster with express mode").
+Executing the change set then runs in express mode. Refused for prod-like envs, where the
+guide says to keep the default mode; shown in the plan.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from generator.deploy.cfn import EXPRESS, CloudFormation
+from generator.params import load_env
+from generator.review.plan import Plan
+from generator.review.report import EXPRESS_NOTE, markdown, show_plan
+from generator.ui import Console
+from tests.conftest import ROOT, clients, reset, run_stackgen
+
+STACK = "kubenews-dev-network"
+
+
+def _client() -> Any:
+    return boto3.client("cloudformation", region_name="us-east-1",  # loopback, never AWS
+                        endpoint_url="http://127.0.0.1:9",
+                        aws_access_key_id="x", aws_secret_access_key="x")
+
+
+def _change_set_params(express: bool) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "StackName": STACK, "ChangeSetName": "cs", "ChangeSetType": "CREATE",
+        "TemplateBody": "{}", "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM",
+                                               "CAPABILITY_AUTO_EXPAND"],
+        "Description": "d", "Parameters": [], "Tags": []}
+    if express:
+        params["DeploymentConfig"] = {"Mode": "EXPRESS", "DisableRollback": False}
+    return params
+
+
+@pytest.mark.parametrize("express", [True, False])
+def test_the_change_set_asks_for_express_only_when_told(express: bool) -> None:
+    """The Stubber checks the request against botocore's model: the API takes it."""
+    client = _client()
+    with Stubber(client) as stub:
+        stub.add_response("create_change_set", {"Id": "cs-id", "StackId": "stack-id"},
+                          _change_set_params(express))
+        CloudFormation(client).create_change_set(STACK, "cs", "CREATE", "{}", {}, {}, "d",
+                                                 express=express)
+        stub.assert_no_pending_responses()
+    assert EXPRESS["DisableRollback"] is False  # a failed stack still rolls back
+
+
+def test_params_take_express_for_a_dev_like_env() -> None:
+    env = load_env(ROOT / "params", "dev", ["deployment_mode=express"])
+    assert env.config.deployment_mode == "express"
+    assert load_env(ROOT / "params", "dev").config.deployment_mode == "standard"
+
+
+def test_express_is_refused_for_a_prod_like_env(project: Path) -> None:
+    result = run_stackgen(["render", "--env", "prod", "--set", "deployment_mode=express"],
+                          cwd=project)
+    assert result.returncode == 2
+    assert "'deployment_mode': 'express' is for dev-like envs" in result.stderr
+    assert "termination_protection" in result.stderr and "Traceback" not in result.stderr
+    assert not (project / "build").exists()  # nothing written
+
+
+def test_the_plan_shows_express(capsys: pytest.CaptureFixture[str]) -> None:
+    plan = Plan(env="dev", created_at="now", deployment_mode="express")
+    assert EXPRESS_NOTE in markdown(plan)
+    show_plan(Console(color=False), plan, diff=False)
+    assert EXPRESS_NOTE in capsys.readouterr().out
+    standard = Plan(env="dev", created_at="now")
+    assert "express" not in markdown(standard)
+    assert json.loads(plan.to_json())["deployment_mode"] == "express"
+
+
+def test_the_local_endpoint_takes_an_express_change_set(endpoint: Any) -> None:
+    reset(endpoint.url)
+    cfn = clients(endpoint.url).cloudformation
+    template = {"Resources": {"Vpc": {"Type": "AWS::EC2::VPC",
+                                      "Properties": {"CidrBlock": "10.0.0.0/16"}}}}
+    cs = cfn.create_change_set(StackName=STACK, ChangeSetName="cs", ChangeSetType="CREATE",
+                               TemplateBody=json.dumps(template), DeploymentConfig=EXPRESS)
+    cfn.execute_change_set(ChangeSetName=cs["Id"])
+    stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
