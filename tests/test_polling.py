@@ -27,7 +27,6 @@ from generator.deploy.cfn import (
     Waits,
     backoff,
 )
-from generator.deploy.engine import stack_deadline
 from generator.latency import latency
 from generator.local.manager import Endpoint, set_latency
 from generator.params import load_env
@@ -146,14 +145,14 @@ def test_one_events_call_per_poll_even_with_a_long_history() -> None:
 
 def test_deadline_per_stack_from_the_latency_table(rendered: Rendered) -> None:
     waits = Waits()
-    assert stack_deadline(waits, rendered.stacks["network"].template, None) == 30 * 60
+    assert waits.for_stack(rendered.stacks["network"].template) == 30 * 60
     for stack, kind in [("rds", "AWS::RDS::DBInstance"), ("ecs", "AWS::ECS::Service"),
                         ("asg", "AWS::AutoScaling::AutoScalingGroup"),
                         ("cert", "AWS::CertificateManager::Certificate")]:
-        assert stack_deadline(waits, rendered.stacks[stack].template, None) == \
+        assert waits.for_stack(rendered.stacks[stack].template) == \
             latency(kind).upper
     scaled = Waits(time_scale=60)
-    assert stack_deadline(scaled, rendered.stacks["rds"].template, None) == 60
+    assert scaled.for_stack(rendered.stacks["rds"].template) == 60
 
 
 # --- on the latency model ---------------------------------------------------------------
