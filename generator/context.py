@@ -14,7 +14,7 @@ from typing import Any
 
 from generator.config import Environment
 from generator.graph import Stack
-from generator.views import alb, asg, cert, cluster, dns, network, rds
+from generator.views import alb, asg, cert, cluster, dns, ecs, network, rds
 from generator.views.common import (  # re-exported: other modules import them from here
     CHECKOV_REASONS,
     NO_EGRESS,
@@ -25,9 +25,9 @@ from generator.views.common import (  # re-exported: other modules import them f
     Output,
     Param,
     Raw,
+    logical_id,
     yaml_scalar,
 )
-from generator.views.common import skips as _skips
 from generator.views.facts import EPHEMERAL_PORTS, Facts
 
 __all__ = ["CHECKOV_REASONS", "EPHEMERAL_PORTS", "NO_EGRESS", "Egress", "Facts", "Ingress", "Names",
@@ -49,7 +49,6 @@ class StackContext:
     names: Names
     params: list[Param] = field(default_factory=list)
     outputs: list[Output] = field(default_factory=list)
-    values: dict[str, Any] = field(default_factory=dict)
     view: Any = None  # the stack's frozen view (generator/views/<stack>.py); templates read view.*
 
     def as_template_vars(self) -> dict[str, Any]:
@@ -60,7 +59,6 @@ class StackContext:
             "params": self.params,
             "outputs": self.outputs,
             "view": self.view,
-            **self.values,
         }
 
 
@@ -93,22 +91,6 @@ def _input_params(stack: Stack) -> list[Param]:
 
 
 
-def logical_id(name: str) -> str:
-    """A CloudFormation logical id from a stack or task name: `db-migrate` -> `DbMigrate`."""
-    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
-
-
-def _ecs(ctx: StackContext) -> None:
-    from generator.views import ecs  # the view reads this module's helpers
-
-    ecs.build_into(ctx)
-
-
-def _checkov(cfg: Environment) -> dict[str, list[dict[str, str]]]:
-    """The skips ecs.yaml.j2 reads (every other stack's are attributes of its view)."""
-    return {"log_group": _skips("CKV_AWS_158")}
-
-
 # One module per stack under generator/views/, built from the env's facts.
 VIEWS: dict[str, Callable[[Environment, Names, Facts], Built[Any]]] = {
     "network": network.build,
@@ -118,10 +100,7 @@ VIEWS: dict[str, Callable[[Environment, Names, Facts], Built[Any]]] = {
     "alb": alb.build,
     "asg": asg.build,
     "rds": rds.build,
-}
-
-BUILDERS: dict[str, Callable[[StackContext], None]] = {
-    "ecs": _ecs,
+    "ecs": ecs.build,
 }
 
 
@@ -135,11 +114,6 @@ def stack_context(stack: Stack, cfg: Environment, names: Names,
         ctx.view = built.view
         ctx.params += built.params
         ctx.outputs += built.outputs
-    else:
-        ctx.values["checkov"] = _checkov(cfg)
-    builder = BUILDERS.get(stack.name)
-    if builder:
-        builder(ctx)
     # Upstream inputs come last so a stack may not redefine them by accident.
     defined = {p.name for p in ctx.params}
     ctx.params += [p for p in _input_params(stack) if p.name not in defined]

@@ -180,7 +180,7 @@ def _render_one(jinja: jinja2.Environment, name: str, variables: dict[str, Any])
     except jinja2.UndefinedError as exc:
         where = _template_location(exc)
         raise TemplateError(
-            f"{where}{exc.message}; pass it from generator/context.py or fix the name"
+            f"{where}{exc.message}; add it to the stack's view (generator/views/) or fix the name"
         ) from None
 
 

@@ -16,7 +16,7 @@ from generator.context import VIEWS, Names, stack_context
 from generator.graph import build_graph, load_spec
 from generator.params import load_env
 from generator.render import _tidy, make_jinja, render
-from generator.views import alb, asg, cert, cluster, dns, network, rds
+from generator.views import alb, asg, cert, cluster, dns, ecs, network, rds
 from generator.views import facts as facts_module
 from generator.views.facts import Facts
 from tests.conftest import ENVS, ROOT
@@ -25,6 +25,7 @@ TEMPLATES = ROOT / "templates"
 VIEW_CLASSES: dict[str, type[Any]] = {
     "network": network.NetworkView, "dns": dns.DnsView, "cluster": cluster.ClusterView,
     "cert": cert.CertView, "alb": alb.AlbView, "asg": asg.AsgView, "rds": rds.RdsView,
+    "ecs": ecs.EcsView,
 }
 # What a view-backed template may read: its view, its Parameters and Outputs.
 TEMPLATE_NAMES = {"view", "params", "outputs"}
@@ -39,6 +40,9 @@ CASES: list[tuple[str, tuple[str, ...]]] = [(env, ()) for env in ENVS] + [
                "ecs.repository.kms_key_arn=arn:aws:kms:us-east-1:123456789012:key/k")),
     ("local", ("waf.web_acl_arn=arn:aws:wafv2:us-east-1:123456789012:regional/webacl/a/b",
                "asg.scaling.mode=none", "rds.password=managed")),
+    ("dev", ("ecs.services.api.kind=web", "ecs.services.api.rule.priority=10",
+             'ecs.services.api.rule.paths=["/api/*"]', "ecs.services.api.memory_mib=128",
+             "ecs.services.api.cpu=128")),
 ]
 
 

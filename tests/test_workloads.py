@@ -12,6 +12,7 @@ from generator.context import Names
 from generator.params import load_env
 from generator.render import render
 from generator.views.ecs import EcsView, build
+from generator.views.facts import Facts
 from generator.yamlsrc import load_cfn
 from tests.conftest import ROOT, run_stackgen
 
@@ -102,7 +103,7 @@ def test_every_view_field_is_placed_by_a_template() -> None:
     text = "".join(p.read_text() for p in [ROOT / "templates" / "ecs.yaml.j2",
                                           *(ROOT / "templates" / "partials").glob("*.j2")])
     cfg = load_env(ROOT / "params", "dev").config
-    view = build(cfg, Names(cfg.project, "dev"))[0]
+    view = build(cfg, Names(cfg.project, "dev"), Facts.of(cfg)).view
     assert isinstance(view, EcsView)
     seen: set[type] = set()
 
@@ -118,4 +119,5 @@ def test_every_view_field_is_placed_by_a_template() -> None:
             walk(getattr(obj, f.name))
 
     walk(view)
-    walk(build(load_env(ROOT / "params", "dev", API).config, Names(cfg.project, "dev"))[0])
+    dev = load_env(ROOT / "params", "dev", API).config
+    walk(build(dev, Names(cfg.project, "dev"), Facts.of(dev)).view)

@@ -150,3 +150,8 @@ CHECKOV_REASONS: dict[str, str] = {
 def skips(*ids: str) -> list[dict[str, str]]:
     """checkov skip metadata, each check with its reason."""
     return [{"id": i, "comment": CHECKOV_REASONS[i]} for i in ids]
+
+
+def logical_id(name: str) -> str:
+    """A CloudFormation logical id from a stack or task name: `db-migrate` -> `DbMigrate`."""
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))

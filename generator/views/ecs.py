@@ -9,13 +9,20 @@ has its own task definition family, task role, container, environment and secret
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from generator.config import AppService, Environment, IamStatement, Job, SecretRef, Task, Workload
-from generator.context import CHECKOV_REASONS, Names, Output, Param, Raw, logical_id, yaml_scalar
-
-if TYPE_CHECKING:
-    from generator.context import StackContext
+from generator.views.common import (
+    CHECKOV_REASONS,
+    Built,
+    Names,
+    Output,
+    Param,
+    Raw,
+    logical_id,
+    yaml_scalar,
+)
+from generator.views.facts import Facts
 
 # The DB logins: the app's own (least privilege) and the master (administration,
 # migrations, and creating the app's login), each in a secret of its own.
@@ -364,10 +371,10 @@ def _exec_statements(enabled: bool) -> tuple[dict[str, Any], ...]:
     )
 
 
-def _web(cfg: Environment, names: Names, launch: Launch) -> WebService:
+def _web(cfg: Environment, names: Names, launch: Launch, facts: Facts) -> WebService:
     ecs, svc = cfg.ecs, cfg.ecs.service
     scaling = svc.autoscaling
-    blue_green = svc.deployment.strategy == "BLUE_GREEN"
+    blue_green = facts.blue_green
     cpu = scaling.enabled and scaling.cpu_target_percent is not None
     requests = scaling.enabled and scaling.requests_per_target is not None
     return WebService(
@@ -492,12 +499,12 @@ def _job(cfg: Environment, names: Names, name: str, j: Job) -> ScheduledJob:
                         "ENABLED" if j.enabled else "DISABLED", j.task_count, statements)
 
 
-def build(cfg: Environment, names: Names) -> tuple[EcsView, list[Param], list[Output]]:
+def build(cfg: Environment, names: Names, facts: Facts) -> Built[EcsView]:
     ecs, svc = cfg.ecs, cfg.ecs.service
     launch = Launch(
-        compatibility="FARGATE" if ecs.fargate else "EC2",
-        network_mode=ecs.effective_network_mode,
-        capacity_provider=not ecs.fargate and cfg.asg.scaling.mode == "capacity_provider",
+        compatibility="FARGATE" if facts.fargate else "EC2",
+        network_mode=facts.network_mode,
+        capacity_provider=facts.capacity_provider,
         cpu_architecture=ecs.cpu_architecture,
         os_family=ecs.os_family,
         awsvpc=ecs.effective_network_mode == "awsvpc",
@@ -529,7 +536,7 @@ def build(cfg: Environment, names: Names) -> tuple[EcsView, list[Param], list[Ou
         # app's login, and `db_login: master` workloads such as migrations).
         execution_statements=_execution_statements(
             all_refs, {LOGIN_SECRET["app"], LOGIN_SECRET["master"]}),
-        web=_web(cfg, names, launch),
+        web=_web(cfg, names, launch, facts),
         web_services=tuple(s for s in services if s.route),
         workers=tuple(s for s in services if not s.route),
         tasks=tasks,
@@ -557,12 +564,4 @@ def build(cfg: Environment, names: Names) -> tuple[EcsView, list[Param], list[Ou
             Output(f"{j.task.id}ScheduleArn", f"!GetAtt {j.task.id}Schedule.Arn",
                    f"schedule of job {j.task.name}"),
         ]
-    return view, params, outputs
-
-
-def build_into(ctx: StackContext) -> None:
-    """The ecs stack's StackContext: its view, parameters and outputs."""
-    view, params, outputs = build(ctx.cfg, ctx.names)
-    ctx.view = view
-    ctx.params += params
-    ctx.outputs += outputs
+    return Built(view, tuple(params), tuple(outputs))
