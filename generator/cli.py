@@ -576,6 +576,7 @@ def _deploy_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
                  run_lint: bool, api_calls: bool, allow_replace: tuple[str, ...],
                  approve_broadening: bool, events: str, nested: bool | None,
                  wait_timeout: tuple[str, ...], no_forecast: bool) -> int:
+    from generator import report
     from generator.deploy import multi, workflow
     from generator.deploy.session import confirmer
 
@@ -594,7 +595,7 @@ def _deploy_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
     for r in rendered:
         if r.env.name in results:  # an env's targets are not recorded in build/<env>
             _record_deployed(app, r, results[r.env.name])
-    return _summary_many(console, results, rendered, "deploy",
+    return report.results_many(console, results, [r.graph.order for r in rendered], "deploy",
                   sum({id(e.aws.cfn): e.aws.cfn.calls for e in envs}.values())
                   if api_calls else None)
 
@@ -602,6 +603,7 @@ def _deploy_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
 def _delete_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
                  stacks: tuple[str, ...], yes: bool, api_calls: bool, nested: bool | None,
                  purge_artifacts: bool, events: str, wait_timeout: tuple[str, ...]) -> int:
+    from generator import report
     from generator.deploy import multi, workflow
     from generator.deploy.session import confirmer
 
@@ -614,7 +616,7 @@ def _delete_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
     console = _console(app, events=events)
     envs = multi.open_envs(rendered, console, nested, upload=False)
     results = multi.delete(envs, confirm, stacks, yes, waits)
-    return _summary_many(console, results, rendered, "delete",
+    return report.results_many(console, results, [r.graph.order for r in rendered], "delete",
                   sum({id(e.aws.cfn): e.aws.cfn.calls for e in envs}.values())
                   if api_calls else None)
 
@@ -644,36 +646,6 @@ def _plan_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
             console.line(console.style(f"== env {env} ==", bold=True))
             show_plan(console, p, diff=show_diff)
     return 2 if detailed_exitcode and any(p.has_changes for p in plans.values()) else 0
-
-
-def _summary_many(console: Console, results: dict[str, list[StackResult]],
-                  rendered: list[Rendered], verb: str, api_calls: int | None) -> int:
-    """One env x stack matrix, each env's root causes, and the exit code."""
-    from generator.deploy.multi import matrix
-    from generator.ui import NdjsonConsole
-
-    if isinstance(console, NdjsonConsole):
-        for env, rows in results.items():
-            for r in rows:
-                console.result(f"{env}/{r.stack}", r.stack_name, r.state, r.seconds, r.reasons)
-    count = sum(len(rows) for rows in results.values())
-    if api_calls is not None:  # for the bench
-        per = f" ({api_calls / count:.1f} per stack)" if count else ""
-        click.echo(f"cloudformation API calls: {api_calls}{per}")
-    if not count:
-        return 0
-    order = [s for r in rendered for s in r.graph.order]
-    console.line()
-    matrix(console, results, list(dict.fromkeys(order)))
-    failed = [(env, r) for env, rows in results.items() for r in rows if not r.ok]
-    if failed:
-        console.line()
-        console.line(console.style(f"{verb} did not finish; root cause:", "red", bold=True))
-        for env, r in failed:
-            for reason in r.reasons:
-                console.line(f"  {env}/{r.stack} ({r.stack_name}): {reason}")
-        return 1
-    return 0
 
 
 @cli.command(short_help="Execute a saved plan's change sets exactly.")

@@ -75,3 +75,48 @@ def results(console: Console, done: Sequence[StackResult], verb: str,
         for reason in r.reasons:
             console.line(f"  {r.stack} ({r.stack_name}): {reason}")
     return 1
+
+
+def matrix(console: Console, results: Mapping[str, Sequence[StackResult]],
+           order: Sequence[str]) -> None:
+    """One row per env, one column per stack (the union of the envs' stacks in graph
+    order): each cell the stack's result, empty where the env has no such stack."""
+    stacks = list(order)
+    for rows in results.values():
+        for r in rows:
+            if r.stack not in stacks:
+                stacks.append(r.stack)
+    table = []
+    for env, rows in results.items():
+        by_stack = {r.stack: r for r in rows}
+        table.append([env] + [console.status(by_stack[s].state) if s in by_stack else ""
+                              for s in stacks])
+    console.table(["env", *stacks], table)
+
+
+def results_many(console: Console, results: Mapping[str, Sequence[StackResult]],
+                 orders: Sequence[Sequence[str]], verb: str,
+                 api_calls: int | None = None) -> int:
+    """Several envs: the env x stack matrix (stacks in graph order), each env's root
+    causes as env/stack, and the exit code they make."""
+    if isinstance(console, NdjsonConsole):
+        for env, rows in results.items():
+            for r in rows:
+                console.result(f"{env}/{r.stack}", r.stack_name, r.state, r.seconds, r.reasons)
+    count = sum(len(rows) for rows in results.values())
+    if api_calls is not None:  # for the bench, on stdout whatever the console
+        per = f" ({api_calls / count:.1f} per stack)" if count else ""
+        Console(color=False).line(f"cloudformation API calls: {api_calls}{per}")
+    if not count:
+        return 0
+    console.line()
+    matrix(console, results, list(dict.fromkeys(s for order in orders for s in order)))
+    failed = [(env, r) for env, rows in results.items() for r in rows if not r.ok]
+    if not failed:
+        return 0
+    console.line()
+    console.line(console.style(f"{verb} did not finish; root cause:", "red", bold=True))
+    for env, r in failed:
+        for reason in r.reasons:
+            console.line(f"  {env}/{r.stack} ({r.stack_name}): {reason}")
+    return 1

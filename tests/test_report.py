@@ -42,6 +42,29 @@ def test_results_print_the_root_cause_and_make_the_exit_code(
     assert report.results(Console(color=False), [], "delete") == 0
 
 
+def test_several_envs_make_one_matrix_and_name_each_root_cause_by_env(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    results = {
+        "blue": [StackResult("network", "b-n", Outcome.UNCHANGED),
+                 StackResult("ecs", "b-e", Outcome.UPDATED)],
+        "green": [StackResult("network", "g-n", Outcome.UNCHANGED),
+                  StackResult("rds", "g-r", Outcome.FAILED, reasons=["DbInstance: quota"]),
+                  StackResult("ecs", "g-e", Outcome.BLOCKED, reasons=["upstream rds"])],
+    }
+    code = report.results_many(Console(color=False), results,
+                               [["network", "ecs"], ["network", "rds", "ecs"]], "deploy")
+    out = capsys.readouterr().out
+    assert code == 1
+    header = next(line for line in out.splitlines() if line.strip().startswith("env"))
+    assert header.split() == ["env", "network", "ecs", "rds"]  # graph order, union of envs
+    blue = next(line for line in out.splitlines() if line.strip().startswith("blue"))
+    assert "UPDATED" in blue and "FAILED" not in blue
+    assert out.rstrip().endswith("root cause:\n  green/rds (g-r): DbInstance: quota\n"
+                                 "  green/ecs (g-e): upstream rds")
+    assert report.results_many(Console(color=False), {"blue": results["blue"]},
+                               [["network", "ecs"]], "deploy") == 0
+
+
 def test_results_as_json_lines_keep_the_outcome_strings(
         capsys: pytest.CaptureFixture[str]) -> None:
     report.results(NdjsonConsole(), [StackResult("a", "n", Outcome.TIMED_OUT, reasons=["x"])],

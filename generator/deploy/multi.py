@@ -282,20 +282,3 @@ def delete(envs: Sequence[Connection], confirm: Confirm, stacks: Sequence[str], 
             d.where([s for s, _ in plans[env].stacks])
         out[env] = results
     return out
-
-
-def matrix(console: Console, results: dict[str, list[StackResult]],
-           order: Sequence[str]) -> None:
-    """One row per env, one column per stack (the union of the envs' stacks in graph
-    order): each cell the stack's result, empty where the env has no such stack."""
-    stacks = list(order)
-    for rows in results.values():
-        for r in rows:
-            if r.stack not in stacks:
-                stacks.append(r.stack)
-    table = []
-    for env, rows in results.items():
-        by_stack = {r.stack: r for r in rows}
-        table.append([env] + [console.status(by_stack[s].state) if s in by_stack else ""
-                              for s in stacks])
-    console.table(["env", *stacks], table)
