@@ -55,25 +55,36 @@ def outputs(console: Console, names: Mapping[str, str], deployed: Mapping[str, S
 def results(console: Console, done: Sequence[StackResult], verb: str,
             api_calls: int | None = None) -> int:
     """The results table, the root cause of any failure again; the exit code they make."""
-    if isinstance(console, NdjsonConsole):
-        for r in done:
-            console.result(r.stack, r.stack_name, r.state, r.seconds, r.reasons)
-    if api_calls is not None:  # for the bench, on stdout whatever the console
-        per = f" ({api_calls / len(done):.1f} per stack)" if done else ""
-        Console(color=False).line(f"cloudformation API calls: {api_calls}{per}")
+    _events_and_calls(console, [(r.stack, r) for r in done], api_calls)
     if not done:
         return 0
     console.line()
     console.table(["stack", "result", "seconds"],
                   [[r.stack, console.status(r.state), f"{r.seconds:.1f}"] for r in done])
-    failed = [r for r in done if not r.ok]
+    return _root_causes(console, [(r.stack, r) for r in done], verb)
+
+
+def _events_and_calls(console: Console, done: Sequence[tuple[str, StackResult]],
+                      api_calls: int | None) -> None:
+    """Each result as an event line (--events ndjson); the API calls, for the bench."""
+    if isinstance(console, NdjsonConsole):
+        for label, r in done:
+            console.result(label, r.stack_name, r.state, r.seconds, r.reasons)
+    if api_calls is not None:  # for the bench, on stdout whatever the console
+        per = f" ({api_calls / len(done):.1f} per stack)" if done else ""
+        Console(color=False).line(f"cloudformation API calls: {api_calls}{per}")
+
+
+def _root_causes(console: Console, done: Sequence[tuple[str, StackResult]], verb: str) -> int:
+    """The root cause of each failure again, under the table; the exit code they make."""
+    failed = [(label, r) for label, r in done if not r.ok]
     if not failed:
         return 0
     console.line()
     console.line(console.style(f"{verb} did not finish; root cause:", "red", bold=True))
-    for r in failed:
+    for label, r in failed:
         for reason in r.reasons:
-            console.line(f"  {r.stack} ({r.stack_name}): {reason}")
+            console.line(f"  {label} ({r.stack_name}): {reason}")
     return 1
 
 
@@ -99,24 +110,10 @@ def results_many(console: Console, results: Mapping[str, Sequence[StackResult]],
                  api_calls: int | None = None) -> int:
     """Several envs: the env x stack matrix (stacks in graph order), each env's root
     causes as env/stack, and the exit code they make."""
-    if isinstance(console, NdjsonConsole):
-        for env, rows in results.items():
-            for r in rows:
-                console.result(f"{env}/{r.stack}", r.stack_name, r.state, r.seconds, r.reasons)
-    count = sum(len(rows) for rows in results.values())
-    if api_calls is not None:  # for the bench, on stdout whatever the console
-        per = f" ({api_calls / count:.1f} per stack)" if count else ""
-        Console(color=False).line(f"cloudformation API calls: {api_calls}{per}")
-    if not count:
+    done = [(f"{env}/{r.stack}", r) for env, rows in results.items() for r in rows]
+    _events_and_calls(console, done, api_calls)
+    if not done:
         return 0
     console.line()
     matrix(console, results, list(dict.fromkeys(s for order in orders for s in order)))
-    failed = [(env, r) for env, rows in results.items() for r in rows if not r.ok]
-    if not failed:
-        return 0
-    console.line()
-    console.line(console.style(f"{verb} did not finish; root cause:", "red", bold=True))
-    for env, r in failed:
-        for reason in r.reasons:
-            console.line(f"  {env}/{r.stack} ({r.stack_name}): {reason}")
-    return 1
+    return _root_causes(console, done, verb)
