@@ -403,3 +403,25 @@ def test_image_references() -> None:
     assert (ghcr.host, ghcr.reference, ghcr.base_url) == (
         "ghcr.io", "sha256:" + "b" * 64, "https://ghcr.io")
     assert parse("localhost:5000/app:1").base_url == "http://localhost:5000"
+
+
+def test_the_apps_rollout_counts_the_other_services_tasks() -> None:
+    # 998 MiB registrable: the app's 384 and the worker's 300 leave 314, less than the
+    # app's next task; alone, the app would have room for it (F102 used to pass).
+    worker = ("ecs.services.worker.min_healthy_percent=100", "ecs.services.worker.memory_mib=300")
+    f = _one(_forecast("dev", *worker), "F102")
+    assert f.resource == "Service" and "the tasks of worker" in f.message
+    assert "314 MiB left, less than one task's 256 cpu and 384 MiB" in f.message
+    assert "min_size >= 2" in f.fix
+    assert "F102" not in {g.check_id for g in _forecast("dev").findings}
+
+
+def test_each_services_rollout_needs_room_or_an_old_task_to_stop() -> None:
+    sets = ("ecs.services.worker.min_healthy_percent=100", "ecs.services.worker.memory_mib=320",
+            "ecs.service.deployment.min_healthy_percent=0")
+    f = _one(_forecast("dev", *sets), "F102")
+    assert (f.stack, f.resource) == ("ecs", "WorkerService")
+    assert "294 MiB left, less than its task's 128 cpu and 320 MiB" in f.message
+    assert "ecs.services.worker.min_healthy_percent: 0" in f.fix
+    # The shipped worker stops its old task first: no finding.
+    assert "F102" not in {g.check_id for g in _forecast("dev", *sets[1:]).findings}

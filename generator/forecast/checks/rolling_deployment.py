@@ -3,7 +3,8 @@ from __future__ import annotations
 from generator.forecast.account import Account
 from generator.forecast.checks._common import ceil_div, ec2_instance_type, service_location
 from generator.forecast.model import Check, Finding, Subject
-from generator.forecast.placement import capacity
+from generator.forecast.placement import Capacity, Workloads, capacity, other_services
+from generator.views.common import logical_id
 
 
 class RollingDeployment(Check):
@@ -21,9 +22,46 @@ class RollingDeployment(Check):
         itype, _ = ec2_instance_type(self, subject)  # F101 says when the type is unknown
         if itype is None:
             return []
+        cap = capacity(subject.cfg, itype)
+        others = other_services(subject.cfg)
+        return self._app(subject, cap, others) + self._others(subject, cap, others)
+
+    @staticmethod
+    def _free(subject: Subject, cap: Capacity, others: Workloads) -> tuple[int, int]:
+        """Registered cpu and memory left on the rollout's instances once every service
+        runs its tasks (summed over the instances: a bound, packing may leave less)."""
+        cfg, instances = subject.cfg, cap.instances_for_rollout
+        n = cfg.ecs.service.desired_count
+        return (instances * cap.itype.cpu_units - n * cfg.ecs.cpu - others.cpu,
+                instances * cap.itype.registrable_mib - n * cfg.ecs.memory_mib - others.memory)
+
+    def _others(self, subject: Subject, cap: Capacity, others: Workloads) -> list[Finding]:
+        """Each service of ecs.services rolls out too: beside every other task there must
+        be room for one new task of it, or its min healthy percent must let one stop."""
+        free_cpu, free_mem = self._free(subject, cap, others)
+        found = []
+        for shape, count in others.services:
+            name = shape.label.split(" ", 1)[1]
+            s = subject.cfg.ecs.services[name]
+            least = ceil_div(count * s.min_healthy_percent, 100)
+            most = count * s.max_percent // 100
+            fits = min(free_cpu // shape.cpu, free_mem // shape.memory)
+            if count == 0 or count - least >= 1 or min(most - count, fits) >= 1:
+                continue
+            found.append(self.finding(
+                "error", "ecs", f"{logical_id(name)}Service",
+                f"a rolling deployment of service {name} ({count} task(s)) cannot start: min "
+                f"healthy {s.min_healthy_percent}% keeps every old task running and beside "
+                f"every service's tasks {cap.instances_for_rollout} x {cap.itype.name} have "
+                f"{max(free_cpu, 0)} cpu and {max(free_mem, 0)} MiB left, less than its task's "
+                f"{shape.cpu} cpu and {shape.memory} MiB",
+                f"set ecs.services.{name}.min_healthy_percent: 0 (its old task stops first), "
+                "or raise asg.desired_capacity (min_size too)"))
+        return found
+
+    def _app(self, subject: Subject, cap: Capacity, others: Workloads) -> list[Finding]:
         cfg = subject.cfg
         svc = cfg.ecs.service
-        cap = capacity(cfg, itype)
         stack, service = service_location(subject)
         n, per = svc.desired_count, cap.service.per_instance
         if svc.scheduling_strategy == "DAEMON" or n == 0 or per == 0:
@@ -45,6 +83,25 @@ class RollingDeployment(Check):
         least = ceil_div(n * dep.min_healthy_percent, 100)
         can_start = min(most - n, room - n)
         can_stop = n - least
+        if can_stop < 1 <= can_start and others.tasks:
+            # Room for the app's tasks alone; the other services' tasks hold part of it.
+            free_cpu, free_mem = self._free(subject, cap, others)
+            if min(free_cpu // cfg.ecs.cpu, free_mem // cfg.ecs.memory_mib) < 1:
+                itype = cap.itype
+                needed = max(ceil_div((n + 1) * cfg.ecs.memory_mib + others.memory,
+                                      itype.registrable_mib),
+                             ceil_div((n + 1) * cfg.ecs.cpu + others.cpu, itype.cpu_units))
+                names = ", ".join(shape.label.split(" ", 1)[1] for shape, _ in others.services)
+                return [self.finding(
+                    "error", stack, service,
+                    f"a rolling deployment of {n} task(s) cannot start: min healthy "
+                    f"{dep.min_healthy_percent}% keeps all {n} old tasks running, and beside "
+                    f"them and the tasks of {names} {instances} x {itype.name} have "
+                    f"{max(free_cpu, 0)} cpu and {max(free_mem, 0)} MiB left, less than one "
+                    f"task's {cfg.ecs.cpu} cpu and {cfg.ecs.memory_mib} MiB",
+                    f"set asg.desired_capacity and min_size >= {needed}, or "
+                    f"ecs.service.deployment.min_healthy_percent <= {100 * (n - 1) // n} (stops "
+                    "an old task first), or shrink the other services' memory_mib")]
         if can_start >= 1 or can_stop >= 1:
             return []
         if most <= n:
