@@ -121,3 +121,20 @@ def test_every_view_field_is_placed_by_a_template() -> None:
     walk(view)
     dev = load_env(ROOT / "params", "dev", API).config
     walk(build(dev, Names(cfg.project, "dev"), Facts.of(dev)).view)
+
+
+def test_every_workload_container_is_hardened_like_the_app() -> None:
+    # Workers, jobs and standalone tasks run the app's image: the same read-only root,
+    # non-root user and dropped capabilities (they used to run with none of them).
+    for env in ("dev", "fargate"):
+        res, _ = _ecs(env, 'ecs.jobs.nightly.command=["npm"]', "ecs.jobs.nightly.memory_mib=512",
+                      "ecs.jobs.nightly.schedule=rate(1 day)") if env == "fargate" else _ecs(env)
+        families = {k: r["Properties"] for k, r in res.items()
+                    if r["Type"] == "AWS::ECS::TaskDefinition"}
+        assert len(families) >= 3, sorted(families)
+        for logical, props in families.items():
+            for c in props["ContainerDefinitions"]:
+                assert c["ReadonlyRootFilesystem"] is True, (env, logical, c["Name"])
+                assert c["User"] and c["LinuxParameters"]["Capabilities"]["Drop"] == ["ALL"]
+            if env == "fargate":  # no tmpfs on Fargate: scratch paths are task volumes
+                assert {"Name": "scratch-tmp"} in props["Volumes"], logical

@@ -167,6 +167,7 @@ class WorkloadTask:
     environment: tuple[EnvVar, ...]
     secrets: tuple[SecretVar, ...]
     statements: tuple[dict[str, Any], ...]
+    hardening: Hardening  # the app's container hardening: the same image, the same needs
     port: int | None = None  # a web service's container port
     host_port: int | None = None
 
@@ -327,15 +328,16 @@ def _db_bootstrap(cfg: Environment) -> InitContainer:
     )
 
 
-def _hardening(cfg: Environment) -> Hardening:
-    """Container hardening shared by the app and its init container (issue 13): a
+def _hardening(cfg: Environment, exec_paths: bool = True) -> Hardening:
+    """Container hardening shared by the app, its init container and every workload (issue
+    13; ``exec_paths``: ECS Exec, the app's service only, writes under /var): a
     read-only root with writable scratch paths, a non-root user, dropped capabilities
     (EC2 and Fargate both take Capabilities.Drop), an init process, a stop timeout.
     Scratch paths are tmpfs mounts on EC2 (mode 1777, so any user may write) and task
     bind mounts on Fargate, which has no tmpfs (ECS task definition parameters)."""
     c, ecs = cfg.ecs.container, cfg.ecs
     paths = list(c.scratch_paths) if c.read_only_root_filesystem else []
-    if c.read_only_root_filesystem and ecs.service.enable_execute_command:
+    if c.read_only_root_filesystem and exec_paths and ecs.service.enable_execute_command:
         paths += [p for p in EXEC_WRITABLE_PATHS if p not in paths]
     linux: dict[str, Any] = {"InitProcessEnabled": c.init_process}
     if c.drop_capabilities:
@@ -439,6 +441,7 @@ def _task(cfg: Environment, names: Names, name: str, w: Task | Workload,
         environment=_env(_db_env(cfg) if w.database else {}, w.environment),
         secrets=_secrets_list(workload_secrets(w), w.db_login, w.database),
         statements=_statements(w.task_role_statements),
+        hardening=_hardening(cfg, exec_paths=False),
         port=port,
         host_port=host_port,
     )
