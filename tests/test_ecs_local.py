@@ -267,3 +267,8 @@ def test_a_dev_like_env_deploys_web_worker_and_job_and_migrates_before_each_revi
     unknown = run_stackgen(["run-task", "--env", "local", "nosuch"], cwd=project,
                            env=aws_env(endpoint))
     assert "choose one of migrate, nightly, web, worker" in unknown.stderr
+    # The command: the named one-off task runs and its exit code is ours.
+    ran = run_stackgen(["--no-color", "run-task", "--env", "local", "migrate", "--timeout", "60"],
+                       cwd=project, env=aws_env(endpoint))
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "task migrate: STOPPED" in ran.stdout
