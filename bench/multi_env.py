@@ -1,5 +1,6 @@
 """Many envs in one process (issue 16 item 5): CPU of `stackgen deploy` for 8 envs in
-one run against one env, on the local endpoint.
+one run against one env, on the local endpoint; and one env with two targets (item 6:
+this account, and another through STS AssumeRole) against the same env with none.
 
 The envs are copies of `local` at their own domains (test-only, in a temporary
 project). CPU is the stackgen process's user + system time (getrusage of the child;
@@ -24,6 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 STACKGEN = str(ROOT / ".venv" / "bin" / "stackgen")
 ENVS = [f"m{i}" for i in range(1, 9)]
 RUNS = 2
+REGION = "us-east-1"
+OTHER = "111111111111"  # a second account, reached through a role moto's STS grants
+ROLE = f"arn:aws:iam::{OTHER}:role/stackgen-deployer"
 
 
 def add_envs(work: Path) -> None:
@@ -31,6 +35,27 @@ def add_envs(work: Path) -> None:
     for name in ENVS:
         (work / "params" / f"{name}.yaml").write_text(
             local.replace("domain: kubenews.stackgen.test", f"domain: {name}.stackgen.test"))
+
+
+def add_targets(work: Path) -> None:
+    local = (work / "params" / "local.yaml").read_text()
+    (work / "params" / "tt.yaml").write_text(
+        local.replace("domain: kubenews.stackgen.test", "domain: tt.stackgen.test")
+        + f'\ntargets:\n  - account: "123456789012"\n    region: {REGION}\n'
+        + f'  - account: "{OTHER}"\n    region: {REGION}\n    role_arn: {ROLE}\n')
+
+
+def seed_other_account(url: str) -> None:
+    """The other account's zone (`stackgen local up` seeds the default account only)."""
+    import boto3
+
+    from generator.deploy.targets import assume
+
+    sts = boto3.client("sts", region_name=REGION, endpoint_url=url,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    session = boto3.Session(region_name=REGION, **assume(sts, ROLE, "bench"))
+    session.client("route53", endpoint_url=url).create_hosted_zone(
+        Name="stackgen.test.", CallerReference=str(time.time()))
 
 
 def cpu_run(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
@@ -57,15 +82,17 @@ def main() -> None:
         for name in ("params", "templates"):
             shutil.copytree(ROOT / name, work / name)
         add_envs(work)
+        add_targets(work)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         # deploy's lint gate then hits its cache, in both runs alike
-        lint = ["lint"] + [a for e in ENVS for a in ("--env", e)]
+        lint = ["lint"] + [a for e in [*ENVS, "tt"] for a in ("--env", e)]
         subprocess.run([STACKGEN, *lint], cwd=work, env=env, check=True, capture_output=True)
         port = str(free_port())
         url = subprocess.run([STACKGEN, "local", "up", "--print-url", "--port", port], cwd=work,
                              env=env, check=True, capture_output=True, text=True).stdout.strip()
         env.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing",
                    AWS_SECRET_ACCESS_KEY="testing")
+        seed_other_account(url)
         one = ["--env", ENVS[0]]
         many = [a for e in ENVS for a in ("--env", e)]
         figures: dict[str, list[tuple[float, float]]] = {}
@@ -78,6 +105,11 @@ def main() -> None:
                     figures.setdefault(f"no-op, {label}", []).append((cpu, wall))
                     per_env = stacks_per_env(out) // (len(envs) // 2)
                     cpu_run(["delete", *envs, "--yes"], work, env)
+                cpu, wall, _ = cpu_run(["deploy", "--env", "tt", "--yes"], work, env)
+                figures.setdefault("create, 2 targets", []).append((cpu, wall))
+                cpu, wall, _ = cpu_run(["deploy", "--env", "tt", "--yes"], work, env)
+                figures.setdefault("no-op, 2 targets", []).append((cpu, wall))
+                cpu_run(["delete", "--env", "tt", "--yes"], work, env)
         finally:
             subprocess.run([STACKGEN, "local", "down"], cwd=work, env=env, check=False,
                            capture_output=True)
@@ -96,6 +128,9 @@ def main() -> None:
               f"({(got - base) / extra * 1000:.0f} ms per extra stack); target "
               f"<= 1.2 x {base:.2f} + 0.05 x {extra} = {budget:.2f} s: "
               f"{'met' if got <= budget else 'NOT met'}")
+        two = median[f"{kind}, 2 targets"][0]
+        print(f"  {kind}: {two:.2f} s CPU for one env on 2 targets (2 accounts, STS) = "
+              f"{two / base:.2f}x one env on its own")
 
 
 if __name__ == "__main__":
