@@ -63,8 +63,11 @@ check: $(STAMP)
 
 # CI's gate: static checks, every shipped env linted (zero errors), checkov's second
 # opinion, then the suite.
+# Workers: each starts its own local endpoint; more than the cores, since most of a test
+# is waiting on one. `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= 3
 test: $(STAMP) check lint security
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 # checkov in a venv of its own: its pins (boto3 1.35, packaging 23) conflict with ours.
 CHECKOV_VERSION := 3.3.30
