@@ -3,10 +3,11 @@ the ecs view (issue 17) that the template reads."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from generator.context import Names
 from generator.params import load_env
@@ -111,10 +112,10 @@ def test_every_view_field_is_placed_by_a_template() -> None:
         if isinstance(obj, (list, tuple)):
             for item in obj:
                 walk(item)
-        if not dataclasses.is_dataclass(obj) or type(obj) in seen:
+        if not isinstance(obj, msgspec.Struct) or type(obj) in seen:
             return
         seen.add(type(obj))
-        for f in dataclasses.fields(obj):
+        for f in msgspec.structs.fields(obj):
             assert re.search(rf"\.{f.name}\b", text), f"{type(obj).__name__}.{f.name} unused"
             walk(getattr(obj, f.name))
 

@@ -3,8 +3,9 @@ blue/green), access logs, the DNS record and the 5xx alarm ECS deployments watch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from generator.config import Environment
 from generator.views.common import Built, Names, Output, Param, Raw, skips
@@ -26,8 +27,7 @@ ELB_LOG_ACCOUNTS = {
 }
 
 
-@dataclass(frozen=True)
-class TargetGroupSpec:
+class TargetGroupSpec(msgspec.Struct, frozen=True):
     """A target group of the app (blue/green has two alike)."""
 
     target_type: str  # ip for awsvpc tasks, instance otherwise
@@ -45,8 +45,7 @@ class TargetGroupSpec:
     deregistration_delay_seconds: int
 
 
-@dataclass(frozen=True)
-class AlbView:
+class AlbView(msgspec.Struct, frozen=True):
     description: str
     scheme: str
     idle_timeout_seconds: int

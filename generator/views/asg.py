@@ -3,7 +3,7 @@ containers), the group's rolling updates and what scales it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from generator.config import Environment
 from generator.views.common import Built, Names, Output, Param
@@ -51,8 +51,7 @@ def _user_data(cfg: Environment, facts: Facts) -> str:
             f"{body}--{MIME_BOUNDARY}--\n")
 
 
-@dataclass(frozen=True)
-class AsgView:
+class AsgView(msgspec.Struct, frozen=True):
     description: str
     managed_policies: tuple[str, ...]  # of the instance role, as Fn::Sub strings
     key_pair: bool  # a KeyName parameter is declared

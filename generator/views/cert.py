@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from generator.config import Environment
 from generator.views.common import Built, Names, Output, Param
 from generator.views.facts import Facts
 
 
-@dataclass(frozen=True)
-class CertView:
+class CertView(msgspec.Struct, frozen=True):
     description: str
 
 

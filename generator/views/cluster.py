@@ -3,15 +3,14 @@ repository, if it has one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from generator.config import Environment
 from generator.views.common import Built, Names, Output
 from generator.views.facts import Facts
 
 
-@dataclass(frozen=True)
-class ClusterView:
+class ClusterView(msgspec.Struct, frozen=True):
     description: str
     cluster_name: str
     container_insights: str

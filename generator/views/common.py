@@ -4,12 +4,12 @@ rules and checkov's skip reasons."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import msgspec
 
-@dataclass(frozen=True)
-class Names:
+
+class Names(msgspec.Struct, frozen=True):
     project: str
     env: str
 
@@ -28,8 +28,7 @@ class Names:
         return f"{self.prefix}-{what}"
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(msgspec.Struct, frozen=True):
     """A CloudFormation Parameter and where its value comes from."""
 
     name: str
@@ -45,8 +44,7 @@ class Param:
         return self.source if self.source is not None else self.value
 
 
-@dataclass(frozen=True)
-class Ingress:
+class Ingress(msgspec.Struct, frozen=True):
     description: str
     from_port: int
     to_port: int
@@ -58,8 +56,7 @@ class Ingress:
         return "CidrIpv6" if self.cidr and ":" in self.cidr else "CidrIp"
 
 
-@dataclass(frozen=True)
-class Egress:
+class Egress(msgspec.Struct, frozen=True):
     """An outbound rule; ``dest_sg`` is raw YAML such as ``!Ref DbSecurityGroup``."""
 
     description: str
@@ -78,8 +75,7 @@ NO_EGRESS = [Egress("no egress (removes the default allow-all rule)", None, None
                     cidr="127.0.0.1/32")]
 
 
-@dataclass(frozen=True)
-class EgressRule:
+class EgressRule(msgspec.Struct, frozen=True):
     """An egress rule as a resource of its own (AWS::EC2::SecurityGroupEgress), for a
     rule naming a group whose own rules name this one, or a group of another stack."""
 
@@ -88,8 +84,7 @@ class EgressRule:
     rule: Egress
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(msgspec.Struct, frozen=True):
     name: str
     value: str  # raw YAML
     description: str
@@ -117,8 +112,7 @@ def yaml_scalar(value: Any) -> str:
 V = TypeVar("V")
 
 
-@dataclass(frozen=True)
-class Built(Generic[V]):
+class Built(msgspec.Struct, Generic[V], frozen=True):
     """A stack's view with the Parameters and Outputs its template declares, in order."""
 
     view: V

@@ -8,8 +8,9 @@ has its own task definition family, task role, container, environment and secret
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from generator.config import AppService, Environment, IamStatement, Job, SecretRef, Task, Workload
 from generator.views.common import (
@@ -60,20 +61,17 @@ CLUSTER_ARN = '!Sub "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:
 # --- the view's types -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EnvVar:
+class EnvVar(msgspec.Struct, frozen=True):
     name: str
     value: str  # raw YAML
 
 
-@dataclass(frozen=True)
-class SecretVar:
+class SecretVar(msgspec.Struct, frozen=True):
     name: str
     value_from: str  # raw YAML
 
 
-@dataclass(frozen=True)
-class Launch:
+class Launch(msgspec.Struct, frozen=True):
     """Where every workload's tasks run: shared by the services, tasks and jobs."""
 
     compatibility: str  # EC2 or FARGATE
@@ -85,8 +83,7 @@ class Launch:
     assign_public_ip: str  # ENABLED or DISABLED (awsvpc)
 
 
-@dataclass(frozen=True)
-class Hardening:
+class Hardening(msgspec.Struct, frozen=True):
     read_only: bool
     user: str | None
     linux_parameters: dict[str, Any]
@@ -95,8 +92,7 @@ class Hardening:
     stop_timeout: int
 
 
-@dataclass(frozen=True)
-class InitContainer:
+class InitContainer(msgspec.Struct, frozen=True):
     name: str
     image: str  # raw YAML
     command: tuple[str, ...]
@@ -104,8 +100,7 @@ class InitContainer:
     secrets: tuple[SecretVar, ...]
 
 
-@dataclass(frozen=True)
-class Scaling:
+class Scaling(msgspec.Struct, frozen=True):
     """Application Auto Scaling of one service (target tracking)."""
 
     min_tasks: int
@@ -119,8 +114,7 @@ class Scaling:
     request_target_groups: tuple[str, ...]  # blue/green: both groups' metric dimensions
 
 
-@dataclass(frozen=True)
-class WebService:
+class WebService(msgspec.Struct, frozen=True):
     """The app's own service (ecs.service, ecs.container), behind the load balancer."""
 
     family: str
@@ -153,8 +147,7 @@ class WebService:
     cpu_alarm_topic: str | None
 
 
-@dataclass(frozen=True)
-class WorkloadTask:
+class WorkloadTask(msgspec.Struct, frozen=True):
     """A workload's task definition: one container, its own role (``<id>TaskRole``)."""
 
     id: str  # logical id prefix, e.g. Worker
@@ -172,8 +165,7 @@ class WorkloadTask:
     host_port: int | None = None
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(msgspec.Struct, frozen=True):
     """A web service's target group and the HTTPS listener rule that sends to it."""
 
     target_type: str  # instance or ip
@@ -183,8 +175,7 @@ class Route:
     conditions: tuple[dict[str, Any], ...]
 
 
-@dataclass(frozen=True)
-class ServiceWorkload:
+class ServiceWorkload(msgspec.Struct, frozen=True):
     """A service beside the app's own: a `web` one with a route, or a `worker`."""
 
     task: WorkloadTask
@@ -196,8 +187,7 @@ class ServiceWorkload:
     route: Route | None
 
 
-@dataclass(frozen=True)
-class ScheduledJob:
+class ScheduledJob(msgspec.Struct, frozen=True):
     """A scheduled task: EventBridge Scheduler's schedule runs it with RunTask, as a
     role of its own that may run this task definition and pass its two roles only."""
 
@@ -210,8 +200,7 @@ class ScheduledJob:
     scheduler_statements: tuple[dict[str, Any], ...]
 
 
-@dataclass(frozen=True)
-class EcsView:
+class EcsView(msgspec.Struct, frozen=True):
     description: str
     launch: Launch
     log_retention_days: int

@@ -4,15 +4,14 @@ Fargate, ports, audit trail). One place, so the stacks can never disagree."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from generator.config import Environment
 
 EPHEMERAL_PORTS = (32768, 65535)
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(msgspec.Struct, frozen=True):
     fargate: bool
     network_mode: str  # the tasks' network mode: awsvpc, bridge or host
     vpc_mode: str  # network.mode: create or existing

@@ -4,8 +4,9 @@ and the app's security groups, VPC flow logs."""
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from generator.config import Environment
 from generator.views.common import (
@@ -23,8 +24,7 @@ from generator.views.common import (
 from generator.views.facts import Facts
 
 
-@dataclass(frozen=True)
-class Subnet:
+class Subnet(msgspec.Struct, frozen=True):
     id: str  # logical id, e.g. PublicSubnet1
     az_index: int
     cidr: str
@@ -32,15 +32,13 @@ class Subnet:
     route_table: str  # logical id of its route table
 
 
-@dataclass(frozen=True)
-class NatGateway:
+class NatGateway(msgspec.Struct, frozen=True):
     suffix: str  # "" for the first, so switching modes keeps its ids
     subnet: str  # logical id of the public subnet it sits in
     route_table_name: str  # Name tag of the private route table it serves
 
 
-@dataclass(frozen=True)
-class NetworkView:
+class NetworkView(msgspec.Struct, frozen=True):
     description: str
     existing: bool  # an existing VPC, passed through: no VPC resources
     vpc_ref: str  # raw YAML: the VPC the groups and flow log belong to

@@ -4,7 +4,8 @@ group rules between the app and the DB."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+
+import msgspec
 
 from generator.config import Environment
 from generator.views.common import (
@@ -27,8 +28,7 @@ from generator.views.facts import Facts
 MASTER_PASSWORD = '!Sub "{{resolve:secretsmanager:${DbSecret}:SecretString:password}}"'
 
 
-@dataclass(frozen=True)
-class RdsView:
+class RdsView(msgspec.Struct, frozen=True):
     description: str
     ingress: tuple[Ingress, ...]
     egress: tuple[Egress, ...]
