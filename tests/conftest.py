@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from generator.local.manager import Endpoint, LocalEndpoint, free_port
+from generator.local.manager import Endpoint, LocalEndpoint, free_port, set_latency
 from generator.params import load_env
 from generator.render import Rendered, render
 
@@ -120,3 +120,19 @@ def aws_env(endpoint: Endpoint) -> dict[str, str]:
     """The environment a user gets from `make deploy`: AWS_ENDPOINT_URL and throw-away keys."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     return {**env, **CREDENTIALS, "AWS_ENDPOINT_URL": endpoint.url}
+
+
+# --- the latency model (issue 16) -------------------------------------------------
+
+LATENCY_SCALE = 4.0  # VPC 10 s -> 2.5 s, Subnet 5 s -> 1.25 s, Cluster 10 s -> 2.5 s (a loaded CI box)
+
+
+@pytest.fixture
+def slow(endpoint: Endpoint) -> Iterator[Any]:
+    """Clients on the shared endpoint with the latency model on, at LATENCY_SCALE."""
+    reset(endpoint.url)
+    set_latency(endpoint, True, LATENCY_SCALE)
+    try:
+        yield clients(endpoint.url)
+    finally:
+        set_latency(endpoint, False, 1.0)

@@ -10,18 +10,17 @@ import http.client
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from generator.latency import latency
-from generator.local.manager import Endpoint, free_port, set_latency
+from generator.local.manager import Endpoint, free_port
 from generator.local.server import LATENCY_PATH
-from tests.conftest import clients, reset, run_stackgen
+from tests.conftest import LATENCY_SCALE, clients, reset, run_stackgen
 
-SCALE = 4.0  # VPC 10 s -> 2.5 s, Subnet 5 s -> 1.25 s, Cluster 10 s -> 2.5 s (a loaded CI box)
+SCALE = LATENCY_SCALE
 
 TEMPLATE = {
     "Resources": {
@@ -36,16 +35,6 @@ TEMPLATE = {
 
 def modelled(kind: str, operation: str = "CREATE") -> float:
     return latency(kind).of(operation) / SCALE  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def slow(endpoint: Endpoint) -> Iterator[Any]:
-    reset(endpoint.url)
-    set_latency(endpoint, True, SCALE)
-    try:
-        yield clients(endpoint.url)
-    finally:
-        set_latency(endpoint, False, 1.0)
 
 
 def execute(cfn: Any, name: str, template: dict[str, Any], kind: str = "CREATE") -> float:

@@ -10,7 +10,6 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -28,10 +27,9 @@ from generator.deploy.cfn import (
     backoff,
 )
 from generator.latency import latency
-from generator.local.manager import Endpoint, set_latency
 from generator.params import load_env
 from generator.render import Rendered, render
-from tests.conftest import ROOT, clients, reset
+from tests.conftest import LATENCY_SCALE, ROOT
 
 STACK = "kubenews-local-network"
 
@@ -157,17 +155,7 @@ def test_deadline_per_stack_from_the_latency_table(rendered: Rendered) -> None:
 
 # --- on the latency model ---------------------------------------------------------------
 
-SCALE = 4.0
-
-
-@pytest.fixture
-def slow(endpoint: Endpoint) -> Iterator[Any]:
-    reset(endpoint.url)
-    set_latency(endpoint, True, SCALE)
-    try:
-        yield clients(endpoint.url)
-    finally:
-        set_latency(endpoint, False, 1.0)
+SCALE = LATENCY_SCALE
 
 
 def _create(cfn: Any, template: dict[str, Any]) -> None:
