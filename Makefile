@@ -5,18 +5,40 @@ BIN    := $(VENV)/bin
 ENV    ?= local
 STAMP  := $(VENV)/.installed-stamp
 STACKGEN := $(BIN)/stackgen
+# Hash-pinned locks (made by `make lock`): installs take exactly these versions, so a
+# release upstream cannot turn a fresh clone red. pyproject.toml keeps the honest ranges.
+LOCK          := requirements/dev.txt
+SECURITY_LOCK := requirements/security.txt
+PIP_LOCKED    := python -m pip install --quiet --require-hashes --no-deps
 
-.PHONY: install render lint plan deploy delete status outputs test golden schema docs bench \
+.PHONY: install lock render lint plan deploy delete status outputs test golden schema docs bench \
         local-up local-down local-status check clean security
 
-$(STAMP): pyproject.toml
+# A new lock makes a new venv, so the venv holds the lock and nothing else.
+$(VENV)/.lock-stamp: $(LOCK)
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	# compat mode: a plain .pth path, which imports faster than the finder hook
-	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	$(BIN)/$(PIP_LOCKED) -r $(LOCK)
+	touch $@
+
+# The project itself, without its dependencies (the lock has them) and without build
+# isolation (setuptools comes from the lock too). compat mode: a plain .pth path, which
+# imports faster than the finder hook.
+$(STAMP): $(VENV)/.lock-stamp pyproject.toml
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation \
+		--config-settings editable_mode=compat -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Refresh every lock to the newest versions pyproject.toml's ranges allow; review the
+# diff like code (the scheduled lock-refresh workflow opens it as a pull request).
+UV_COMPILE = $(BIN)/uv pip compile --quiet --upgrade --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command 'make lock'
+lock: $(STAMP)
+	$(UV_COMPILE) pyproject.toml requirements/tools.in --extra dev -o $(LOCK)
+	$(UV_COMPILE) pyproject.toml -c $(LOCK) -o requirements/runtime.txt
+	$(UV_COMPILE) requirements/security.in -o $(SECURITY_LOCK)
 
 render: $(STAMP)
 	$(STACKGEN) render --env $(ENV)
@@ -69,14 +91,15 @@ PYTEST_WORKERS ?= 3
 test: $(STAMP) check lint security
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
-# checkov in a venv of its own: its pins (boto3 1.35, packaging 23) conflict with ours.
-CHECKOV_VERSION := 3.3.30
+# checkov in a venv of its own, from its own lock: its pins (boto3 1.35, packaging 23)
+# conflict with ours.
 SECURITY_VENV := .venv-security
-SECURITY_STAMP := $(SECURITY_VENV)/.installed-$(CHECKOV_VERSION)
+SECURITY_STAMP := $(SECURITY_VENV)/.lock-stamp
 
-$(SECURITY_STAMP):
+$(SECURITY_STAMP): $(SECURITY_LOCK)
+	rm -rf $(SECURITY_VENV)
 	$(PYTHON) -m venv $(SECURITY_VENV)
-	$(SECURITY_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	$(SECURITY_VENV)/bin/$(PIP_LOCKED) -r $(SECURITY_LOCK)
 	touch $(SECURITY_STAMP)
 
 # Every env's rendered templates through checkov: a failed check, a skip without a
