@@ -8,11 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from generator.forecast.account import Account
 from generator.local.manager import Endpoint
 from generator.review.plan import ForecastNote, Plan
 from generator.review.report import markdown, show_plan
 from generator.ui import Console
-from tests.conftest import aws_env, run_stackgen
+from tests.conftest import aws_env, clients, reset, run_stackgen
 
 # Local's service at min healthy 100%: one task per instance, one instance, so a rollout
 # cannot start (F102, an error).
@@ -101,15 +102,23 @@ def test_reviews_show_the_forecast(capsys: Any) -> None:
 
 
 def test_an_endpoint_without_describe_events_is_info_not_a_traceback(endpoint: Endpoint,
-                                                                     aws: Any) -> None:
-    """moto answers DescribeEvents with an HTML 500: F601 says it is not checked (info,
-    so deploy goes on); before, the unparsable answer escaped as a traceback."""
-    from tests.test_forecast_account import ChangeSetValidation, _account, _run
+                                                                     bare_endpoint: str) -> None:
+    """Bare moto answers DescribeEvents with an HTML 500: F601 says it is not checked (info,
+    so deploy goes on); before, the unparsable answer escaped as a traceback. Our endpoint
+    answers it (emulation/events.py): a change set without validation errors, no finding."""
+    from tests.test_forecast_account import ACCOUNT, ChangeSetValidation, _run
 
     body = ('{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}')
-    aws.cloudformation.create_stack(StackName="kubenews-local-network", TemplateBody=body)
-    aws.cloudformation.create_change_set(StackName="kubenews-local-network",
-                                         ChangeSetName="stackgen-1", TemplateBody=body)
-    [f] = _run(_account(endpoint), "local", checks=(ChangeSetValidation,)).findings
+    findings = {}
+    for url in (bare_endpoint, endpoint.url):
+        reset(url)
+        c = clients(url)
+        c.cloudformation.create_stack(StackName="kubenews-local-network", TemplateBody=body)
+        c.cloudformation.create_change_set(StackName="kubenews-local-network",
+                                           ChangeSetName="stackgen-1", TemplateBody=body)
+        account = Account(lambda s, u=url: clients(u).__getattr__(s), ACCOUNT)
+        findings[url] = _run(account, "local", checks=(ChangeSetValidation,)).findings
+    [f] = findings[bare_endpoint]
     assert (f.check_id, f.severity, f.stack) == ("F601", "info", "network")
     assert "does not answer DescribeEvents" in f.message
+    assert findings[endpoint.url] == []

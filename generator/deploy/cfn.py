@@ -20,6 +20,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
+from generator.deploy.rootcause import OperationEvent, root_causes
 from generator.deploy.status import ChangeSetStatus, ExecutionStatus, ResourceStatus, StackStatus
 from generator.errors import (
     AwsError,
@@ -633,6 +634,25 @@ class CloudFormation:
                 return None
             raise AwsError(f"describe_stack_events: {_message(exc)}") from None
         return str(events[0]["EventId"]) if events else None
+
+    def failed_events(self, stack_name: str) -> list[OperationEvent] | None:
+        """DescribeEvents with FailedEvents: the stack's failed events by operation; None
+        where the endpoint or the installed botocore has no DescribeEvents, or denies it."""
+        if not hasattr(self.client, "describe_events"):  # botocore older than 1.41
+            return None
+        try:
+            return [OperationEvent.from_api(raw)
+                    for page in self._pages("describe_events", StackName=stack_name,
+                                            Filters={"FailedEvents": True})
+                    for raw in page.get("OperationEvents", [])]
+        except (ClientError, AwsError):
+            return None
+
+    def root_causes(self, stack_name: str, since: datetime, seen: list[str]) -> list[str]:
+        """The failed operation's root causes from DescribeEvents, else ``seen`` (the
+        failures read from the stack events while waiting)."""
+        events = self.failed_events(stack_name)
+        return (root_causes(events, since) if events else []) or seen
 
     def events_since(self, stack_name: str, last_seen: str | None) -> list[Event]:
         """Events newer than ``last_seen``, oldest first: one call, the newest page (100

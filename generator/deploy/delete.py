@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from generator import report
 from generator.deploy.cfn import CloudFormation, StackInfo, WaitAbandoned, WaitTimedOut
@@ -146,6 +147,7 @@ class Deleter:
 
     def _delete_one(self, stack: str, info: StackInfo) -> StackResult:
         last_seen = self.cfn.latest_event_id(info.name)
+        started = datetime.now(UTC)
         deadline = self.deadline(stack)
         progress = Progress(self.console, stack, self.cfn.waits.progress_every, deadline)
 
@@ -166,9 +168,10 @@ class Deleter:
             return StackResult(stack, info.name, Outcome.INTERRUPTED,
                                reasons=[_carries_on(info.name)])
         if final is not None and not final.status.is_deleted():
-            reasons = [f"{e.logical_id} ({e.resource_type}): {e.reason}"
-                       for e in self.cfn.events_since(info.stack_id, last_seen)
-                       if e.status == ResourceStatus.DELETE_FAILED and e.reason]
+            seen = [f"{e.logical_id} ({e.resource_type}): {e.reason}"
+                    for e in self.cfn.events_since(info.stack_id, last_seen)
+                    if e.status == ResourceStatus.DELETE_FAILED and e.reason]
+            reasons = self.cfn.root_causes(info.stack_id, started, seen)
             self.console.line(f"{self.console.status(final.status)} {stack}: {info.name}")
             return StackResult(stack, info.name, Outcome.FAILED,
                                reasons=reasons or [final.status])

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 from generator import __version__, report
@@ -562,6 +563,7 @@ class Deployer(StackWork):
 
     def _execute(self, stack: str, name: str, change_set_id: str) -> StackInfo:
         last_seen = self.cfn.latest_event_id(name)
+        started = datetime.now(UTC)
         self.cfn.execute_change_set(change_set_id, name)
         failures: list[str] = []
         deadline = self.deadline(stack)
@@ -581,6 +583,7 @@ class Deployer(StackWork):
         info = self.cfn.wait_stack(name, on_poll=stream, deadline=deadline)
         assert info is not None
         if not info.status.is_success():
+            failures = self.cfn.root_causes(name, started, failures)
             if self.options.hooks is not None:  # the stopped task's reason, not "did not stabilize"
                 failures += self.options.hooks.diagnose(stack, name)
             raise StackOperationFailed(name, info.status, failures)
