@@ -573,7 +573,8 @@ class CloudFormation:
                 if any(marker in reason for marker in NO_CHANGES):
                     self.delete_change_set(change_set_id)
                     return None
-                raise ChangeSetFailed(stack_name, reason)
+                found = [v for v in self.validation_failures(change_set_id) if v not in reason]
+                raise ChangeSetFailed(stack_name, "; ".join([reason, *found]))
             if status == ChangeSetStatus.CREATE_COMPLETE:
                 changes = list(raw.get("Changes", []))
                 token = raw.get("NextToken")
@@ -635,23 +636,30 @@ class CloudFormation:
             raise AwsError(f"describe_stack_events: {_message(exc)}") from None
         return str(events[0]["EventId"]) if events else None
 
-    def failed_events(self, stack_name: str) -> list[OperationEvent] | None:
-        """DescribeEvents with FailedEvents: the stack's failed events by operation; None
-        where the endpoint or the installed botocore has no DescribeEvents, or denies it."""
+    def failed_events(self, **selector: str) -> list[OperationEvent] | None:
+        """DescribeEvents with FailedEvents (``StackName=`` or ``ChangeSetName=``): failed
+        events by operation; None where the endpoint or the installed botocore has no
+        DescribeEvents, or denies it."""
         if not hasattr(self.client, "describe_events"):  # botocore older than 1.41
             return None
         try:
             return [OperationEvent.from_api(raw)
-                    for page in self._pages("describe_events", StackName=stack_name,
+                    for page in self._pages("describe_events", **selector,
                                             Filters={"FailedEvents": True})
                     for raw in page.get("OperationEvents", [])]
         except (ClientError, AwsError):
             return None
 
+    def validation_failures(self, change_set_id: str) -> list[str]:
+        """The change set's pre-deployment validation failures (FAIL and WARN), one line each
+        (user guide, "Validate stack deployments": results come back as events)."""
+        events = self.failed_events(ChangeSetName=change_set_id) or []
+        return [e.line() for e in events if e.event_type == "VALIDATION_ERROR"]
+
     def root_causes(self, stack_name: str, since: datetime, seen: list[str]) -> list[str]:
         """The failed operation's root causes from DescribeEvents, else ``seen`` (the
         failures read from the stack events while waiting)."""
-        events = self.failed_events(stack_name)
+        events = self.failed_events(StackName=stack_name)
         return (root_causes(events, since) if events else []) or seen
 
     def events_since(self, stack_name: str, last_seen: str | None) -> list[Event]:

@@ -38,6 +38,7 @@ class OperationEvent:
     status: str
     reason: str
     timestamp: datetime
+    path: str = ""  # ValidationPath: where in the template a validation failed
 
     @classmethod
     def from_api(cls, raw: dict[str, Any]) -> OperationEvent:
@@ -46,14 +47,15 @@ class OperationEvent:
         return cls(raw.get("OperationId", ""), raw.get("OperationType", ""),
                    raw.get("EventType", ""), raw.get("LogicalResourceId", ""),
                    raw.get("ResourceType", ""), raw.get("ResourceStatus", ""), reason,
-                   raw["Timestamp"])
+                   raw["Timestamp"], raw.get("ValidationPath", ""))
 
     @property
     def stack_level(self) -> bool:
         return self.event_type == "STACK_EVENT"
 
     def line(self) -> str:
-        return f"{self.logical_id} ({self.resource_type}): {self.reason}"
+        where = f" at {self.path}" if self.path else ""
+        return f"{self.logical_id} ({self.resource_type}): {self.reason}{where}"
 
 
 def root_causes(events: Iterable[OperationEvent], since: datetime) -> list[str]:

@@ -7,7 +7,7 @@ tests/test_local_emulation.py that shows it on our endpoint and missing on bare 
 
 from __future__ import annotations
 
-from generator.local.emulation import dns, ecs, events, latency, stacks
+from generator.local.emulation import dns, ecs, events, latency, stacks, validation
 
 
 def apply() -> None:
@@ -16,3 +16,4 @@ def apply() -> None:
     ecs.apply()
     dns.apply()
     events.apply()
+    validation.apply()

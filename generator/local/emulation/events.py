@@ -24,6 +24,8 @@ from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation.exceptions import ValidationError
 from moto.core.responses import ActionResult
 
+from generator.local.emulation import validation
+
 # The stack-level status that opens an operation, and the operation's type (botocore's
 # OperationType enum). A rollback is an operation of its own, as the API reference says.
 OPENS = {
@@ -135,7 +137,11 @@ def _describe_events(self: Any) -> ActionResult:
     else:
         raise ValidationError(message="One of ChangeSetName, OperationId or StackName must be specified")
     found: list[dict[str, Any]] = []
-    for stack in stacks:
+    for stack in stacks:  # a change set's validation failures (emulation/validation.py) first
+        ids = [backend.describe_change_set(change_set).change_set_id] if change_set else [
+            cs_id for cs_id, cs in backend.change_sets.items() if cs.stack_id == stack.stack_id]
+        found += [e for cs_id in ids for e in validation.EVENTS.get(cs_id, [])
+                  if not operation_id or e["OperationId"] == operation_id]
         ops = operations(list(backend.describe_stack_events(stack.stack_id)))
         if change_set:  # a change set's own operation: its creation (and validation)
             ops = [op for op in ops if op.type == "CREATE_CHANGESET"]
