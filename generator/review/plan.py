@@ -24,7 +24,7 @@ import yaml
 from generator import __version__, secrets
 from generator.deploy.cfn import ChangeSet, ChangeSetContent
 from generator.deploy.status import PlanState
-from generator.errors import UsageError
+from generator.errors import OutputError, UsageError
 from generator.review.cost import EnvCost
 from generator.review.risk import Templates, create_only_properties, is_stateful
 from generator.review.security import SecurityTables
@@ -565,3 +565,33 @@ def unshown(reviewed: StackPlan, actual: StackPlan) -> list[str]:
     out = [f"{r.action.lower()} {r.logical_id} ({r.resource_type})"
            for r in actual.all_resources() if (r.logical_id, r.action) not in shown]
     return out + beyond_review(reviewed, actual)
+
+
+def check_output(path: Path, force: bool) -> None:
+    """A plan or review is written where it was asked, never through a symbolic link
+    someone else placed there (it would write our file wherever the link points), unless
+    ``force``."""
+    if path.is_symlink() and not force:
+        raise OutputError(f"cannot write {path}: it is a symbolic link (to "
+                          f"{os.readlink(path)}); remove it, or pass --force to write "
+                          "where it points")
+
+
+def write_private(path: Path, text: str, force: bool = False) -> None:
+    """Write ``text`` readable by its owner only (0600): a plan holds the env's change
+    set ARNs and parameter names, a review its diffs. Written to a new file, then
+    renamed over ``path``, so the mode holds whatever was there before."""
+    check_output(path, force)
+    target = path.resolve() if force and path.is_symlink() else path
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                     0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}; make its directory "
+                          "writable, or choose another path") from None
