@@ -495,6 +495,12 @@ def delete(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
                           opened.aws.cfn.calls if api_calls else None)
 
 
+sign_key_option = click.option(
+    "--sign-key-file", type=click.Path(path_type=Path, dir_okay=False),
+    help="HMAC key: plan signs the saved plan, apply refuses one not signed with it "
+         "(default: the key in $STACKGEN_PLAN_KEY, if set)")
+
+
 @cli.command(short_help='Review every change set before executing.')
 @envs_option
 @all_envs_option
@@ -512,12 +518,14 @@ def delete(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
               help="detect drift on the stacks that change (the apply overwrites hand changes)")
 @nested_option
 @no_forecast_option
+@sign_key_option
+@click.option("--force", is_flag=True, help="write --out/--markdown through a symbolic link")
 @pass_app
 def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
          overrides: tuple[str, ...], stacks: tuple[str, ...],
          out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
          detailed_exitcode: bool, drift: bool, nested: bool | None,
-         no_forecast: bool) -> int:
+         no_forecast: bool, sign_key_file: Path | None, force: bool) -> int:
     """Create (not execute) a change set per changing stack and review them as a whole."""
     if detailed_exitcode:  # 0 without changes, 2 with: so any error exits 1
         click.get_current_context().meta[ERRORS_EXIT] = 1
@@ -527,13 +535,16 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
                           detailed_exitcode, drift, nested, no_forecast)
     env = names[0]
     from generator.deploy import workflow
-    from generator.render import check_writable, write_file
+    from generator.render import check_writable
+    from generator.review.plan import check_output, plan_key, sign_plan, write_private
     from generator.review.report import markdown as to_markdown
     from generator.review.report import show_plan
 
+    key = plan_key(sign_key_file)
     rendered = _rendered_for_aws(app, env, overrides, stacks, nested)
     for path in (out, markdown):
         if path:
+            check_output(path, force)
             check_writable(path.parent, [path], path)
     console = _console(app, err=fmt == "json")
     opened = workflow.open_env(rendered, console, nested,
@@ -544,10 +555,12 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     else:
         show_plan(console, result, diff=show_diff)
     if out:
-        write_file(out, result.to_json())
-        console.line(f"plan saved to {out}; run `stackgen apply {out}` to execute it")
+        text = result.to_json()
+        write_private(out, sign_plan(text, key) if key else text, force)
+        console.line(f"plan saved to {out}{' (signed)' if key else ''}; run "
+                     f"`stackgen apply {out}` to execute it")
     if markdown:
-        write_file(markdown, to_markdown(result))
+        write_private(markdown, to_markdown(result), force)
         console.line(f"review written to {markdown}")
     return 2 if detailed_exitcode and result.has_changes else 0
 
@@ -657,10 +670,11 @@ def _plan_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
 @events_option
 @wait_timeout_option
 @no_forecast_option
+@sign_key_option
 @pass_app
 def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: bool,
           allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
-          wait_timeout: tuple[str, ...], no_forecast: bool) -> int:
+          wait_timeout: tuple[str, ...], no_forecast: bool, sign_key_file: Path | None) -> int:
     """Execute exactly the change sets a plan reviewed, then continue downstream.
 
     The env is rendered again with the plan's own --set values (plus any given here);
@@ -669,9 +683,9 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
     from generator.errors import UsageError
-    from generator.review.plan import load_plan
+    from generator.review.plan import load_plan, plan_key
 
-    saved = load_plan(plan_file)
+    saved = load_plan(plan_file, plan_key(sign_key_file))
     waits = workflow.waits_from(wait_timeout)
     rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides),
                                  nested=saved.nested, allow_replace=allow_replace)

@@ -62,10 +62,11 @@ def test_every_call_names_the_expected_owner() -> None:
     stub.add_response("put_bucket_versioning", {}, {**own, "VersioningConfiguration": ANY})
     stub.add_response("put_bucket_policy", {},
                       {**own, "Policy": json.dumps(tls_only_policy(bucket, "eu-west-1"))})
-    stub.add_client_error("head_object", "404", "Not Found", 404,
-                          expected_params={**own, "Key": "k"})
-    stub.add_response("put_object", {"ETag": '"e"'},
-                      {**own, "Key": "k", "Body": b"a: 1\n", "ContentType": "application/x-yaml"})
+    stub.add_client_error("get_object", "NoSuchKey", "Not Found", 404,
+                          expected_params={**own, "Key": "k", "ChecksumMode": "ENABLED"})
+    stub.add_response("put_object", {"ETag": '"e"', "VersionId": "v1"},
+                      {**own, "Key": "k", "Body": b"a: 1\n", "ContentType": "application/x-yaml",
+                       "ChecksumAlgorithm": "SHA256", "ChecksumSHA256": ANY})
     stub.add_response("list_object_versions", {"Versions": [{"Key": "k", "VersionId": "v1"}]},
                       {**own, "Prefix": "k"})
     stub.add_response("delete_objects", {"Deleted": [{"Key": "k", "VersionId": "v1"}]},

@@ -1,8 +1,11 @@
 """The artifacts bucket of the nested form: child templates under content-addressed keys.
 
 The bucket is created on first use, encrypted, versioned, closed to the public and
-reachable over TLS only. A key names its template's SHA-256, so an unchanged child
-is never uploaded again and a root template always points at exactly what it reviewed.
+reachable over TLS only; every run checks those settings again and restores the ones
+that drifted. A key names its template's SHA-256, but a key proves nothing about what
+is stored under it: an existing object is read and compared byte for byte before it
+is reused, anything else is replaced by an upload S3 checks against its SHA-256, and
+the version checked or written is the one the root template names (versionId).
 
 The bucket's name is predictable (``stackgen-artifacts-<account>-<region>``), so
 anyone could create it first. Every call that takes it names the account we expect
@@ -15,10 +18,12 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.htm
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, FlexibleChecksumError
 
 from generator.errors import AwsError
 
@@ -48,6 +53,51 @@ def tls_only_policy(bucket: str, region: str) -> dict[str, Any]:
     }]}
 
 
+PUBLIC_BLOCK = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
+                "RestrictPublicBuckets")
+
+
+def sha256_b64(data: bytes) -> str:
+    """S3's form of a SHA-256 checksum (x-amz-checksum-sha256): base64 of the digest."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    found = policy.get("Statement", [])
+    return [s for s in (found if isinstance(found, list) else [found]) if isinstance(s, dict)]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _everyone(principal: Any) -> bool:
+    return principal == "*" or (isinstance(principal, dict)
+                                and "*" in _as_list(principal.get("AWS")))
+
+
+def denies_plain_http(statement: dict[str, Any], arn: str) -> bool:
+    """Whether a statement, by what it says (its Sid is only a name), denies everyone
+    every S3 action on the bucket and its objects when the request is not over TLS."""
+    condition = (statement.get("Condition") or {}).get("Bool") or {}
+    insecure = {str(v).lower() for v in _as_list(condition.get("aws:SecureTransport", []))}
+    return (statement.get("Effect") == "Deny" and _everyone(statement.get("Principal"))
+            and {"s3:*", "*"} & set(_as_list(statement.get("Action")))
+            and {arn, f"{arn}/*"} <= set(_as_list(statement.get("Resource")))
+            and insecure == {"false"}) is True
+
+
+def refuse_public(bucket: str, policy: dict[str, Any]) -> None:
+    """A statement that allows everyone anything, unconditionally, is refused: the
+    bucket holds what CloudFormation deploys."""
+    for s in statements(policy):
+        if s.get("Effect") == "Allow" and _everyone(s.get("Principal")) and \
+                not s.get("Condition"):
+            raise AwsError(f"artifacts bucket {bucket}: its policy allows everyone "
+                           f"{s.get('Action')} (statement {s.get('Sid') or 'without a Sid'}); "
+                           "remove that statement from the bucket policy")
+
+
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
@@ -59,6 +109,9 @@ class Artifacts:
         self.region = region
         self.owner = owner  # the account id that must own the bucket
         self.uploaded: list[str] = []
+        self.replaced: list[str] = []  # keys whose object did not hold what its key names
+        self.versions: dict[str, str] = {}  # key -> the version checked or written
+        self.fixed: list[str] = []  # bucket settings set by the last ensure_bucket
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         """One S3 call on our bucket, conditional on its owner."""
@@ -74,51 +127,147 @@ class Artifacts:
             raise
 
     def ensure_bucket(self) -> bool:
-        """Create the bucket unless it exists; True when created now. Either way it ends
-        up with the TLS-only policy (buckets made before it existed get it too)."""
+        """Create the bucket unless it exists; True when created now. Either way, on
+        every run, it is checked and, where it drifted, fixed: public access blocked,
+        encrypted by default, versioned, and a TLS-only statement in its policy."""
         try:
             self._call("head_bucket")
         except ClientError as exc:
             if _code(exc) not in ("404", "NoSuchBucket"):
                 raise AwsError(f"artifacts bucket {self.bucket}: {exc}") from None
         else:
-            if not self._has_tls_policy():
-                self._call("put_bucket_policy",
-                           Policy=json.dumps(tls_only_policy(self.bucket, self.region)))
+            self.harden()
             return False
         kwargs: dict[str, Any] = {"Bucket": self.bucket}
         if self.region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
         self.s3.create_bucket(**kwargs)  # CreateBucket takes no ExpectedBucketOwner
-        self._call("put_public_access_block", PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True, "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-        self._call("put_bucket_encryption", ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
-        self._call("put_bucket_versioning", VersioningConfiguration={"Status": "Enabled"})
-        self._call("put_bucket_policy",
-                   Policy=json.dumps(tls_only_policy(self.bucket, self.region)))
+        self.harden(created=True)
         return True
 
-    def _has_tls_policy(self) -> bool:
+    def harden(self, created: bool = False) -> list[str]:
+        """Check each setting the bucket must have and set the ones it lacks; returns
+        what was fixed. One that cannot be set is refused, naming the setting."""
+        checks = [("public access block", self._public_blocked, self._block_public),
+                  ("default encryption", self._encrypted, self._encrypt),
+                  ("versioning", self._versioned, self._version),
+                  ("TLS-only bucket policy", self._tls_only, self._merge_tls_policy)]
+        fixed = []
+        for what, holds, fix in checks:
+            if not created and holds():
+                continue
+            try:
+                if created and fix == self._merge_tls_policy:  # a new bucket has no policy
+                    self._call("put_bucket_policy",
+                               Policy=json.dumps(tls_only_policy(self.bucket, self.region)))
+                else:
+                    fix()
+            except (AwsError, ClientError) as exc:
+                raise AwsError(f"artifacts bucket {self.bucket}: its {what} is missing and "
+                               f"could not be set ({exc}); set it by hand, or allow this "
+                               "role to") from None
+            fixed.append(what)
+        self.fixed = fixed
+        return fixed
+
+    def _read(self, operation: str, missing: tuple[str, ...]) -> Any:
         try:
-            policy = json.loads(self._call("get_bucket_policy")["Policy"])
+            return self._call(operation)
         except ClientError as exc:
-            if _code(exc) == "NoSuchBucketPolicy":
-                return False
+            if _code(exc) in missing:
+                return None
             raise AwsError(f"artifacts bucket {self.bucket}: {exc}") from None
-        return any(s.get("Sid") == TLS_ONLY_SID for s in policy.get("Statement", []))
+
+    def _public_blocked(self) -> bool:
+        got = self._read("get_public_access_block", ("NoSuchPublicAccessBlockConfiguration",))
+        config = (got or {}).get("PublicAccessBlockConfiguration", {})
+        return all(config.get(k) is True for k in PUBLIC_BLOCK)
+
+    def _block_public(self) -> None:
+        self._call("put_public_access_block",
+                   PublicAccessBlockConfiguration=dict.fromkeys(PUBLIC_BLOCK, True))
+
+    def _encrypted(self) -> bool:
+        got = self._read("get_bucket_encryption",
+                         ("ServerSideEncryptionConfigurationNotFoundError",))
+        rules = ((got or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules", [])
+        return any(r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
+                   in ("AES256", "aws:kms", "aws:kms:dsse") for r in rules)
+
+    def _encrypt(self) -> None:
+        self._call("put_bucket_encryption", ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+
+    def _versioned(self) -> bool:
+        return bool((self._read("get_bucket_versioning", ()) or {}).get("Status") == "Enabled")
+
+    def _version(self) -> None:
+        self._call("put_bucket_versioning", VersioningConfiguration={"Status": "Enabled"})
+
+    def _policy(self) -> dict[str, Any] | None:
+        got = self._read("get_bucket_policy", ("NoSuchBucketPolicy",))
+        if got is None:
+            return None
+        policy: dict[str, Any] = json.loads(got["Policy"])
+        return policy
+
+    def _tls_only(self) -> bool:
+        policy = self._policy()
+        if policy is None:
+            return False
+        refuse_public(self.bucket, policy)
+        arn = f"arn:{partition(self.region)}:s3:::{self.bucket}"
+        return any(denies_plain_http(s, arn) for s in statements(policy))
+
+    def _merge_tls_policy(self) -> None:
+        """Add the TLS-only statement to the bucket's policy, keeping every statement it
+        holds (PutBucketPolicy replaces the whole policy)."""
+        policy = self._policy() or {"Version": "2012-10-17", "Statement": []}
+        refuse_public(self.bucket, policy)
+        ours = tls_only_policy(self.bucket, self.region)["Statement"][0]
+        kept = statements(policy)
+        taken = {s.get("Sid") for s in kept}
+        while ours["Sid"] in taken:  # a Sid is only a name: another statement may have it
+            ours["Sid"] += "Stackgen"
+        merged = {**policy, "Statement": [*kept, ours]}
+        self._call("put_bucket_policy", Policy=json.dumps(merged))
 
     def upload(self, key: str, body: str) -> bool:
-        """Put ``body`` at ``key`` unless it is there already (the key is its hash)."""
-        try:
-            self._call("head_object", Key=key)
+        """Put ``body`` at ``key`` unless the object there holds exactly it (the key is its
+        hash, but anyone who may write to the bucket could have put something else there):
+        its content is read and compared, never trusted for its key. Uploaded with a
+        SHA-256 checksum S3 verifies; the version checked or written is recorded in
+        ``versions``, and the root template names that version."""
+        data = body.encode()
+        if self._verified(key, data):
             return False
-        except ClientError as exc:
-            if _code(exc) not in ("404", "NoSuchKey"):
-                raise AwsError(f"artifacts bucket {self.bucket}: {exc}") from None
-        self._call("put_object", Key=key, Body=body.encode(), ContentType="application/x-yaml")
+        answer = self._call("put_object", Key=key, Body=data, ContentType="application/x-yaml",
+                            ChecksumAlgorithm="SHA256", ChecksumSHA256=sha256_b64(data))
+        version = answer.get("VersionId")
+        if not version or version == "null":
+            raise AwsError(f"artifacts bucket {self.bucket}: S3 gave no version for {key}; "
+                           "versioning must be enabled on the bucket")
+        self.versions[key] = str(version)
         self.uploaded.append(key)
+        return True
+
+    def _verified(self, key: str, data: bytes) -> bool:
+        try:
+            got = self._call("get_object", Key=key, ChecksumMode="ENABLED")
+            held = got["Body"].read(len(data) + 1)
+        except ClientError as exc:
+            if _code(exc) in ("404", "NoSuchKey"):
+                return False
+            raise AwsError(f"artifacts bucket {self.bucket}: {exc}") from None
+        except FlexibleChecksumError:  # the object's checksum does not match its body
+            self.replaced.append(key)
+            return False
+        version = got.get("VersionId")
+        if held != data or got.get("ChecksumSHA256") != sha256_b64(data) or \
+                not version or version == "null":
+            self.replaced.append(key)  # planted, modified, or unversioned: put ours
+            return False
+        self.versions[key] = str(version)
         return True
 
     def purge(self, prefix: str) -> int:

@@ -300,6 +300,22 @@ class ChangeSet:
 
 
 @dataclass(frozen=True)
+class ChangeSetContent:
+    """What a change set holds, read back from AWS (DescribeChangeSet, GetTemplate with
+    ChangeSetName): the stack it belongs to, its template body, parameters and tags as
+    the API reports them (NoEcho values as AWS masks them)."""
+
+    arn: str
+    stack_id: str
+    stack_name: str
+    status: str
+    execution_status: str
+    template: str
+    parameters: Mapping[str, str]
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Event:
     id: str
     timestamp: datetime
@@ -593,6 +609,23 @@ class CloudFormation:
             self._pause(f"change set on {stack_name}", status or "pending", started,
                         self.waits.change_set_seconds, delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def change_set_content(self, change_set_id: str) -> ChangeSetContent:
+        """The change set as AWS holds it; ChangeSetFailed when it cannot be read."""
+        try:
+            raw = self._call("describe_change_set", ChangeSetName=change_set_id)
+            body = self._call("get_template", ChangeSetName=change_set_id,
+                              TemplateStage="Original")["TemplateBody"]
+        except ClientError as exc:
+            raise ChangeSetFailed(change_set_id, _message(exc)) from None
+        return ChangeSetContent(
+            arn=str(raw.get("ChangeSetId", "")), stack_id=str(raw.get("StackId", "")),
+            stack_name=str(raw.get("StackName", "")), status=str(raw.get("Status", "")),
+            execution_status=str(raw.get("ExecutionStatus", "")),
+            template=body if isinstance(body, str) else str(body),
+            parameters={str(p.get("ParameterKey")): str(p.get("ParameterValue", ""))
+                        for p in raw.get("Parameters") or []},
+            tags={str(t.get("Key")): str(t.get("Value", "")) for t in raw.get("Tags") or []})
 
     def execute_change_set(self, change_set_id: str, stack_name: str) -> None:
         try:

@@ -11,20 +11,26 @@ about again (`deploy`). A stack the plan found unchanged is never changed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from generator.deploy.cfn import StackInfo
-from generator.deploy.engine import Deployer, StackResult
+from generator.deploy.engine import Deployer, Prepared, StackResult
 from generator.deploy.status import Outcome, PlanState
 from generator.errors import ChangeSetFailed, StackgenError
 from generator.review.plan import (
     Plan,
     StackPlan,
     beyond_review,
+    change_set_facts,
     deployed_digest,
+    facts_mismatch,
     inputs_digest,
     meaningful_tags,
+    no_echo_params,
     rendered_digest,
+    sha256_text,
     tag_changes,
+    unshown,
 )
 from generator.review.report import show_review
 
@@ -89,6 +95,12 @@ class PlanRunner(Deployer):
 
     strict = True
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The reviews re-derived from the live change sets by verify(): the guards and the
+        # stack policy read these, never the plan file's own review.
+        self.live: dict[str, StackPlan] = {}
+
     @property
     def planned(self) -> Mapping[str, StackPlan]:
         return self.options.planned
@@ -124,19 +136,80 @@ class PlanRunner(Deployer):
                     params, why = {}, str(exc)
                 if not why and inputs_digest(params) != planned.inputs_sha256:
                     why = "the upstream outputs it reads changed since the plan"
-            if not why and planned.change_set_id:
-                try:
-                    if self.cfn.wait_change_set(planned.change_set_id,
-                                                planned.stack_name) is None:
-                        why = "its change set is gone or no longer executable (no changes)"
-                except ChangeSetFailed as exc:
-                    why = f"its change set is gone or no longer executable ({exc.reason})"
-            if not why:
-                why = self._guard(planned)
             if why:
                 refused.append(StackResult(stack, planned.stack_name, Outcome.FAILED, reasons=[
                     f"stale plan: {why}; {RUN_PLAN_AGAIN}"]))
+                continue
+            if planned.change_set_id:
+                why = self.check_change_set(stack, planned, deployed.get(stack))
+            else:  # made during the run, and held to the review there (_made_now)
+                why = self._guard(planned)
+            if why:
+                refused.append(StackResult(stack, planned.stack_name, Outcome.FAILED, reasons=[
+                    f"refused: {why}; nothing was executed"]))
         return refused
+
+    def check_change_set(self, stack: str, planned: StackPlan,
+                         current: StackInfo | None) -> str | None:
+        """The change set the plan names is the one reviewed: read it back from AWS and
+        compare it with what the plan recorded and with what this run renders; then
+        re-derive the review (and its guards) from it, never from the file."""
+        assert planned.change_set_id is not None
+        name = self._name(stack)
+        if planned.reviewed is None:
+            return (f"change set {planned.change_set_id}: the plan does not record what it "
+                    f"held when reviewed; {RUN_PLAN_AGAIN}")
+        try:
+            content = self.cfn.change_set_content(planned.change_set_id)
+        except ChangeSetFailed as exc:
+            return f"its change set is gone or unreadable ({exc.reason}); {RUN_PLAN_AGAIN}"
+        differs = facts_mismatch(planned.reviewed, change_set_facts(content))
+        live_id = current.stack_id if current is not None else ""
+        if content.stack_name != name or content.stack_id != live_id:
+            differs.insert(0, f"change set {content.arn} belongs to stack "
+                              f"{content.stack_name or '(none)'} ({content.stack_id}), not to "
+                              f"{name} ({live_id or 'not deployed'})")
+        if sha256_text(content.template) != self.rendered.stacks[stack].template_sha256:
+            differs.append("its template body is not the template this env renders")
+        params = self.prepare_params(stack)
+        no_echo = no_echo_params(self.rendered.stacks[stack].template)
+        if {k: v for k, v in content.parameters.items() if k not in no_echo} != \
+                {k: v for k, v in params.items() if k not in no_echo} or \
+                set(content.parameters) != set(params):
+            differs.append("its parameter values are not the ones this env resolves")
+        if meaningful_tags(content.tags) != meaningful_tags(self.tags(stack)):
+            differs.append("its tags are not the ones this env renders")
+        if differs:
+            return f"change set {planned.change_set_id} is not the one reviewed: " + \
+                "; ".join(differs)
+        if content.status != "CREATE_COMPLETE" or content.execution_status != "AVAILABLE":
+            return (f"its change set is no longer executable ({content.status}, "
+                    f"{content.execution_status}); {RUN_PLAN_AGAIN}")
+        creates = planned.state == PlanState.CREATE
+        deployed_template = None if creates else self.cfn.template_body(name)
+        prepared = Prepared(stack, name, "CREATE" if creates else "UPDATE",
+                            self.rendered.stacks[stack].template, params, self.tags(stack),
+                            None if creates else current, deployed_template)
+        try:
+            change_set = self.cfn.wait_change_set(planned.change_set_id, name)
+        except ChangeSetFailed as exc:
+            return f"its change set is gone or no longer executable ({exc.reason})"
+        if change_set is None:
+            return "its change set is gone or no longer executable (no changes)"
+        live = self.review(prepared, change_set)
+        live.tags = planned.tags
+        self.live[stack] = live
+        beyond = unshown(planned, live)
+        if beyond:
+            return ("the plan's review does not show what its change set does: "
+                    f"{'; '.join(beyond)}; {RUN_PLAN_AGAIN}")
+        guard = self._guard(live)
+        if guard:
+            return guard
+        if not creates and live.broadens and not self.options.approve_broadening:
+            return ("guard: this change broadens access (" + "; ".join(live.widened_access)
+                    + "); review the security tables, then rerun with --approve-broadening")
+        return None
 
     def _guard(self, review: StackPlan) -> str | None:
         blocked = review.blocked_by_guard(self.options.allow_replace)
@@ -194,7 +267,10 @@ class PlanRunner(Deployer):
         if planned.change_set_id is None:  # tags alone
             return self._update_tags(stack, name, planned, ask=False)
         kind = "CREATE" if planned.state == PlanState.CREATE else "UPDATE"
-        return self._execute_reviewed(stack, name, kind, planned.change_set_id, planned,
+        review = self.live.get(stack, planned) if not self.strict else self.live.get(stack)
+        if review is None:  # apply executes only what verify() read back from AWS
+            return self._refuse(stack, name, planned, "its change set was not verified")
+        return self._execute_reviewed(stack, name, kind, planned.change_set_id, review,
                                       ask=False)
 
     def _refuse(self, stack: str, name: str, planned: StackPlan, why: str) -> StackResult:

@@ -117,10 +117,16 @@ def _upload_children(env: Connection) -> None:
     store = Artifacts(env.aws.client("s3"), env.bucket, region, env.aws.account)
     if store.ensure_bucket():
         env.console.line(f"created artifacts bucket {env.bucket} (encrypted, versioned, private)")
+    elif store.fixed:
+        env.console.line(f"artifacts bucket {env.bucket}: restored its {', '.join(store.fixed)}")
     for child in env.rendered.stacks.values():
         store.upload(artifact_key(env.rendered.names, child), child.template)
+    for key in store.replaced:
+        env.console.line(f"artifacts: s3://{env.bucket}/{key} did not hold the template its "
+                         "key names; uploaded the rendered one over it")
     env.console.line(f"artifacts: uploaded {len(store.uploaded)} of {len(env.rendered.stacks)} "
-                     f"child templates to s3://{env.bucket}/ (unchanged ones are kept)")
+                     f"child templates to s3://{env.bucket}/ (the others hold exactly the "
+                     "rendered text, read back and compared)")
 
 
 def waits_from(timeouts: Sequence[str]) -> Waits:

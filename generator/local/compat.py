@@ -520,6 +520,50 @@ def _update_termination_protection() -> None:
         update_termination_protection)
 
 
+# --- a change set reads back as it was made ----------------------------------------
+
+
+def _change_sets_read_back() -> None:
+    """GetTemplate with ChangeSetName returns that change set's template, and
+    DescribeChangeSet lists the change set's Tags: `apply` compares both with the plan.
+    moto answers GetTemplate with the stack's deployed template whatever change set is
+    named (and without a StackName, "Stack with id None does not exist"), and describes
+    every change set with no tags.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_GetTemplate.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html
+    """
+    get_template = cfn_responses.CloudFormationResponse.get_template
+    describe = cfn_responses.CloudFormationResponse.describe_change_set
+
+    def get_change_set_template(self: Any) -> Any:
+        name = self._get_param("ChangeSetName")
+        if not name:
+            return get_template(self)
+        change_set = self.cloudformation_backend.describe_change_set(change_set_name=name)
+        return ActionResult({"TemplateBody": change_set.template})
+
+    def describe_change_set(self: Any) -> Any:
+        change_set = self.cloudformation_backend.describe_change_set(
+            change_set_name=self._get_param("ChangeSetName"))
+        result = describe(self)
+        tags = [{"Key": k, "Value": v} for k, v in (change_set.tags or {}).items()]
+        return ActionResult(_Described(change_set, tags)) if tags else result
+
+    cfn_responses.CloudFormationResponse.get_template = get_change_set_template  # type: ignore[method-assign]
+    cfn_responses.CloudFormationResponse.describe_change_set = describe_change_set  # type: ignore[method-assign]
+
+
+class _Described:
+    """A change set as DescribeChangeSet serialises it, its tags as AWS lists them."""
+
+    def __init__(self, change_set: Any, tags: list[dict[str, str]]) -> None:
+        self._change_set = change_set
+        self.tags = tags
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._change_set, name)
+
+
 # --- 3. nested stacks: !GetAtt Child.Outputs.X ------------------------------------
 
 
@@ -587,6 +631,7 @@ def apply() -> None:
     _route_tables_deleted_with_stack()
     _update_termination_protection()
     _nested_stack_outputs()
+    _change_sets_read_back()
     _task_level_memory_sizes_tasks()
     _stopped_tasks_free_their_instance()
     emulation.apply()

@@ -24,6 +24,7 @@ from generator.review.picture import diagram
 from generator.review.plan import (
     Plan,
     StackPlan,
+    change_set_facts,
     deployed_digest,
     inputs_digest,
     meaningful_tags,
@@ -241,6 +242,9 @@ class Planner(StackWork):
         else:
             plan = self.review(prepared, change_set)
             plan.tags = tags
+            # What AWS holds under the change set's ARN, as it holds it: apply reads it
+            # again and executes it only if nothing differs.
+            plan.reviewed = change_set_facts(self.cfn.change_set_content(change_set.id))
         self._record(plan, prepared.current, prepared.params)
         if prepared.kind == "CREATE" and change_set is not None:
             plan.stack_id = change_set.stack_id  # the review shell the change set made
