@@ -88,10 +88,10 @@ security: $(STAMP) $(SECURITY_STAMP)
 golden: $(STAMP)
 	STACKGEN_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_golden.py tests/test_review.py -q
 
-# Regenerate params/schema.json and the params reference in README.md.
+# Regenerate params/schema.json and the params reference in docs/params.md.
 schema docs: $(STAMP)
 	$(STACKGEN) schema --out params/schema.json
-	$(BIN)/python -m generator.schema README.md
+	$(BIN)/python -m generator.schema docs/params.md
 
 bench: $(STAMP)
 	$(BIN)/python bench/render_bench.py
