@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	# compat mode: a plain .pth path, which imports faster than the finder hook
 	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
+	@echo "stackgen is installed at $(STACKGEN): run it by that path, or '. $(BIN)/activate' to have 'stackgen' on PATH in this shell"
 
 install: $(STAMP)
 
