@@ -15,9 +15,13 @@ $(STAMP): pyproject.toml
 	# compat mode: a plain .pth path, which imports faster than the finder hook
 	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
-	@echo "stackgen is installed at $(STACKGEN): run it by that path, or '. $(BIN)/activate' to have 'stackgen' on PATH in this shell"
+
+# Said once, after the first install or deploy: make's commands are not on PATH.
+TOLD := $(VENV)/.told-where
+TELL_WHERE = test -f $(TOLD) || { echo "stackgen is installed at $(STACKGEN): run it by that path, or '. $(BIN)/activate' to have 'stackgen' on PATH in this shell"; touch $(TOLD); }
 
 install: $(STAMP)
+	@$(TELL_WHERE)
 
 render: $(STAMP)
 	$(STACKGEN) render --env $(ENV)
@@ -48,6 +52,7 @@ plan: $(STAMP)
 
 deploy: $(STAMP)
 	@$(WITH_AWS) $(STACKGEN) deploy --env $(ENV) $(AUTO_YES)
+	@$(TELL_WHERE)
 
 delete: $(STAMP)
 	@$(WITH_AWS) $(STACKGEN) delete --env $(ENV) $(AUTO_YES)

@@ -323,3 +323,16 @@ def test_every_command_block_runs_as_written_and_leaves_the_env_as_its_params(
                if r.get("type") == "result"}
     assert results and set(results.values()) == {"UNCHANGED"}, results
     print("\n".join(timings))
+
+
+def test_make_says_once_where_stackgen_is(tmp_path: Path) -> None:
+    # `make deploy` left `stackgen` off PATH and never said where it was (issue 25).
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    with_this_venv(tmp_path)
+    first = subprocess.run(["make", "-s", "install"], cwd=tmp_path, capture_output=True, text=True)
+    again = subprocess.run(["make", "-s", "install"], cwd=tmp_path, capture_output=True, text=True)
+    assert first.returncode == again.returncode == 0, first.stderr + again.stderr
+    assert first.stdout.strip() == ("stackgen is installed at .venv/bin/stackgen: run it by that path, "
+                                    "or '. .venv/bin/activate' to have 'stackgen' on PATH in this shell")
+    assert again.stdout == ""
