@@ -29,7 +29,12 @@ $(STAMP): $(VENV)/.lock-stamp pyproject.toml
 		--config-settings editable_mode=compat -e .
 	touch $(STAMP)
 
+# Said once, after the first install or deploy: make's commands are not on PATH.
+TOLD := $(VENV)/.told-where
+TELL_WHERE = test -f $(TOLD) || { echo "stackgen is installed at $(STACKGEN): run it by that path, or '. $(BIN)/activate' to have 'stackgen' on PATH in this shell"; touch $(TOLD); }
+
 install: $(STAMP)
+	@$(TELL_WHERE)
 
 # Refresh every lock to the newest versions pyproject.toml's ranges allow; review the
 # diff like code (the scheduled lock-refresh workflow opens it as a pull request).
@@ -69,6 +74,7 @@ plan: $(STAMP)
 
 deploy: $(STAMP)
 	@$(WITH_AWS) $(STACKGEN) deploy --env $(ENV) $(AUTO_YES)
+	@$(TELL_WHERE)
 
 delete: $(STAMP)
 	@$(WITH_AWS) $(STACKGEN) delete --env $(ENV) $(AUTO_YES)
@@ -111,10 +117,10 @@ security: $(STAMP) $(SECURITY_STAMP)
 golden: $(STAMP)
 	STACKGEN_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_golden.py tests/test_review.py -q
 
-# Regenerate params/schema.json and the params reference in README.md.
+# Regenerate params/schema.json and the params reference in docs/params.md.
 schema docs: $(STAMP)
 	$(STACKGEN) schema --out params/schema.json
-	$(BIN)/python -m generator.schema README.md
+	$(BIN)/python -m generator.schema docs/params.md
 
 bench: $(STAMP)
 	$(BIN)/python bench/render_bench.py

@@ -46,7 +46,7 @@ from generator.yamlsrc import load_cfn
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKGEN = str(ROOT / ".venv" / "bin" / "stackgen")
-SCALE = float(os.environ.get("MAKESPAN_SCALE", "10"))  # the README's figures
+SCALE = float(os.environ.get("MAKESPAN_SCALE", "10"))  # the figures in CHANGELOG.md
 ENVS = os.environ.get("MAKESPAN_ENVS", "local,dev,prod,fargate").split(",")
 REGION = "us-east-1"
 

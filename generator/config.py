@@ -337,10 +337,10 @@ class Rds(Strict):
     ] = "public.ecr.aws/docker/library/postgres:16-alpine"
     # `secret` by default: RDS rotates a managed password every 7 days and ECS injects
     # secrets only when a task starts, so running tasks would fail to open connections
-    # after each rotation (see the README's "Rotating the DB password").
+    # after each rotation (see docs/deploy.md, "Rotating the DB password").
     password: Annotated[
         Literal["managed", "secret"],
-        doc("`secret`: a generated secret, rotated only by you (runbook in README); "
+        doc("`secret`: a generated secret, rotated only by you (runbook in docs/deploy.md); "
             "`managed`: RDS rotates it every 7 days and running tasks keep the old one"),
     ] = "secret"
 

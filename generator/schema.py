@@ -106,20 +106,21 @@ def params_reference() -> str:
     return "\n".join(rows) + "\n"
 
 
-README_START = "<!-- params-reference:start -->"
-README_END = "<!-- params-reference:end -->"
+REFERENCE_PAGE = "docs/params.md"
+REFERENCE_START = "<!-- params-reference:start -->"
+REFERENCE_END = "<!-- params-reference:end -->"
 
 
-def with_reference(readme: str) -> str:
-    """``readme`` with the generated params reference between its markers."""
-    head, _, rest = readme.partition(README_START)
-    _, _, tail = rest.partition(README_END)
-    return f"{head}{README_START}\n{params_reference()}{README_END}{tail}"
+def with_reference(page: str) -> str:
+    """``page`` with the generated params reference between its markers."""
+    head, _, rest = page.partition(REFERENCE_START)
+    _, _, tail = rest.partition(REFERENCE_END)
+    return f"{head}{REFERENCE_START}\n{params_reference()}{REFERENCE_END}{tail}"
 
 
-if __name__ == "__main__":  # `make docs`: refresh README.md's params reference
+if __name__ == "__main__":  # `make docs`: refresh docs/params.md's params reference
     import sys
     from pathlib import Path
 
-    path = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else REFERENCE_PAGE)
     path.write_text(with_reference(path.read_text(encoding="utf-8")), encoding="utf-8")

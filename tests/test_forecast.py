@@ -1,4 +1,4 @@
-"""`stackgen forecast`, offline checks: the shipped envs' findings (what the README says),
+"""`stackgen forecast`, offline checks: the shipped envs' findings (what docs/build.md says),
 an env that trips each check and one that passes, and the CLI's exit codes."""
 
 from __future__ import annotations

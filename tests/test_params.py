@@ -93,11 +93,11 @@ def test_schema_command_prints_json(project: Path) -> None:
     assert "asg" in schema["properties"] and schema["title"] == "stackgen params"
 
 
-def test_readme_params_reference_is_current() -> None:
-    from generator.schema import with_reference
+def test_docs_params_reference_is_current() -> None:
+    from generator.schema import REFERENCE_PAGE, with_reference
 
-    readme = (ROOT / "README.md").read_text()
-    assert with_reference(readme) == readme, "run `make docs`"
+    page = (ROOT / REFERENCE_PAGE).read_text()
+    assert with_reference(page) == page, "run `make docs`"
 
 
 # --- reading params files: bounded, merge keys, scalars as written ------------------
