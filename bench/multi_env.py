@@ -49,7 +49,7 @@ def seed_other_account(url: str) -> None:
     """The other account's zone (`stackgen local up` seeds the default account only)."""
     import boto3
 
-    from generator.deploy.targets import assume
+    from generator.aws.accounts import assume
 
     sts = boto3.client("sts", region_name=REGION, endpoint_url=url,
                        aws_access_key_id="testing", aws_secret_access_key="testing")

@@ -19,8 +19,9 @@ from generator import __version__
 from generator.errors import StackgenError, UsageError
 
 if TYPE_CHECKING:  # for annotations only: keep these imports off the start-up path
-    from generator.deploy.engine import StackResult
-    from generator.deploy.workflow import Connection
+    from generator.deploy.connect import Connection
+    from generator.deploy.result import StackResult
+    from generator.deploy.units import Unit
     from generator.params import EnvSource
     from generator.render import Rendered
     from generator.ui import Console
@@ -260,7 +261,7 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
 
     Exit 0 when clean, 1 on findings at or above --fail-on, 2 on bad input.
     """
-    from generator.lint import report
+    from generator.lint import formats
     from generator.lint.engine import Linter, failing
     from generator.lint.targets import targets_for
     from generator.render import check_writable, write_all, write_file
@@ -276,7 +277,7 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
     targets = [t for rendered in envs for t in targets_for(rendered, out_dir(rendered))]
     findings = Linter(None if no_cache else app.state_dir / "lint-cache").lint(targets)
     color = app.color if app.color is not None else (output is None and sys.stdout.isatty())
-    body = report.formatted(fmt, findings, targets, color)
+    body = formats.formatted(fmt, findings, targets, color)
     if output:
         write_file(output, body)
         click.echo(f"wrote {fmt} report of {len(targets)} templates to {output}")
@@ -307,7 +308,7 @@ def forecast(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
     Exit 0 when clean, 1 on findings at or above --fail-on, 2 on bad input.
     """
     from generator.forecast.account import connect_account
-    from generator.forecast.report import formatted
+    from generator.forecast.formats import formatted
     from generator.forecast.runner import forecast as run_forecast
     from generator.render import render as do_render
 
@@ -431,31 +432,27 @@ def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
            allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
            nested: bool | None, wait_timeout: tuple[str, ...], no_forecast: bool) -> int:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
-    from generator.deploy import workflow
-    from generator.deploy.session import confirmer
+    from generator.deploy import connect, workflow
+    from generator.ui import confirmer
 
-    names = _env_names(app, env_names, all_envs)
-    if _many(app, names, overrides):
-        return _deploy_many(app, names, overrides, stacks, yes, force, concurrency, run_lint,
-                            api_calls, allow_replace, approve_broadening, events, nested,
-                            wait_timeout, no_forecast)
-    env = names[0]
-    waits = workflow.waits_from(wait_timeout)
-    rendered = _rendered_for_aws(app, env, overrides, stacks, nested, allow_replace)
+    waits = connect.waits_from(wait_timeout)
+    units = _units(app, _env_names(app, env_names, all_envs), overrides, stacks, nested,
+                   allow_replace)
     confirm = confirmer(yes)
     if run_lint:
-        workflow.lint_gate(rendered, app.build_dir / env, app.state_dir / "lint-cache", stacks)
-    opened = workflow.open_env(rendered, _console(app, events=events), nested,
+        for unit in units:
+            connect.lint_gate(unit.rendered, app.build_dir / unit.env,
+                              app.state_dir / "lint-cache", stacks)
+    conns = connect.open_units(units, _console(app, events=events), nested,
                                forecast=_forecast_mode(no_forecast, "gate"))
     # Non-interactive runs (--yes) execute broadening changes only when told to.
-    results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace,
+    results = workflow.deploy(conns, confirm, stacks, force, concurrency, allow_replace,
                               ask_once=not yes, waits=waits,
                               approve_broadening=approve_broadening or not yes)
-    from generator import report
-
-    _record_deployed(app, rendered, results)
-    return report.results(opened.console, results, "deploy",
-                          opened.aws.cfn.calls if api_calls else None)
+    for unit in units:
+        if unit.target is None:  # an env's targets are not recorded in build/<env>
+            _record_deployed(app, unit.rendered, results.get(unit.label, []))
+    return _report(conns, results, "deploy", api_calls)
 
 
 @cli.command(short_help="Delete the env's stacks, reverse order.")
@@ -476,23 +473,32 @@ def delete(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
            yes: bool, api_calls: bool, nested: bool | None, purge_artifacts: bool,
            events: str, wait_timeout: tuple[str, ...]) -> int:
     """Delete the env's stacks in reverse order; data with a Retain/Snapshot policy stays."""
-    from generator.deploy import workflow
-    from generator.deploy.session import confirmer
+    from generator.deploy import connect, workflow
+    from generator.ui import confirmer
 
-    names = _env_names(app, env_names, all_envs)
-    if _many(app, names, overrides):
-        return _delete_many(app, names, overrides, stacks, yes, api_calls, nested,
-                            purge_artifacts, events, wait_timeout)
-    env = names[0]
-    waits = workflow.waits_from(wait_timeout)
-    rendered = _rendered_for_aws(app, env, overrides, stacks, nested)
+    waits = connect.waits_from(wait_timeout)
+    units = _units(app, _env_names(app, env_names, all_envs), overrides, stacks, nested)
     confirm = confirmer(yes)
-    opened = workflow.open_env(rendered, _console(app, events=events), nested, upload=False)
-    from generator import report
+    conns = connect.open_units(units, _console(app, events=events), nested, upload=False)
+    results = workflow.delete(conns, confirm, stacks, yes, purge_artifacts, waits)
+    return _report(conns, results, "delete", api_calls)
 
-    results = workflow.delete(opened, confirm, stacks, yes, purge_artifacts, waits)
-    return report.results(opened.console, results, "delete",
-                          opened.aws.cfn.calls if api_calls else None)
+
+def _report(conns: list[Connection], results: dict[str, list[StackResult]], verb: str,
+            api_calls: bool) -> int:
+    """The run's results (a table for one unit, the unit x stack matrix for several)
+    and the exit code they make."""
+    from generator import run_report
+    from generator.ui import EnvConsole
+
+    calls = sum({id(c.aws.cfn): c.aws.cfn.calls for c in conns}.values()) if api_calls \
+        else None
+    console = conns[0].console
+    if len(conns) == 1:
+        return run_report.results(console, results[conns[0].label], verb, calls)
+    base = console.base if isinstance(console, EnvConsole) else console
+    return run_report.results_many(base, results,
+                                   [c.rendered.graph.order for c in conns], verb, calls)
 
 
 sign_key_option = click.option(
@@ -529,136 +535,63 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     """Create (not execute) a change set per changing stack and review them as a whole."""
     if detailed_exitcode:  # 0 without changes, 2 with: so any error exits 1
         click.get_current_context().meta[ERRORS_EXIT] = 1
-    names = _env_names(app, env_names, all_envs)
-    if _many(app, names, overrides):
-        return _plan_many(app, names, overrides, stacks, out, markdown, fmt, show_diff,
-                          detailed_exitcode, drift, nested, no_forecast)
-    env = names[0]
-    from generator.deploy import workflow
+    from generator.deploy import connect, workflow
     from generator.render import check_writable
     from generator.review.plan import check_output, plan_key, sign_plan, write_private
-    from generator.review.report import markdown as to_markdown
-    from generator.review.report import show_plan
+    from generator.review.plan_report import markdown as to_markdown
+    from generator.review.plan_report import show_plan
 
     key = plan_key(sign_key_file)
-    rendered = _rendered_for_aws(app, env, overrides, stacks, nested)
-    for path in (out, markdown):
+    units = _units(app, _env_names(app, env_names, all_envs), overrides, stacks, nested)
+    several = len(units) > 1
+    outs = {u.label: _per_unit(out, u.label) if several else out for u in units} if out \
+        else {}
+    for path in (*outs.values(), markdown):
         if path:
             check_output(path, force)
             check_writable(path.parent, [path], path)
     console = _console(app, err=fmt == "json")
-    opened = workflow.open_env(rendered, console, nested,
+    conns = connect.open_units(units, console, nested,
                                forecast=_forecast_mode(no_forecast, "record"))
-    result = workflow.plan(opened, stacks, overrides, drift)
-    if fmt == "json":
-        click.echo(result.to_json(), nl=False)
-    else:
-        show_plan(console, result, diff=show_diff)
-    if out:
-        text = result.to_json()
-        write_private(out, sign_plan(text, key) if key else text, force)
-        console.line(f"plan saved to {out}{' (signed)' if key else ''}; run "
-                     f"`stackgen apply {out}` to execute it")
-    if markdown:
-        write_private(markdown, to_markdown(result), force)
-        console.line(f"review written to {markdown}")
-    return 2 if detailed_exitcode and result.has_changes else 0
-
-
-def _rendered_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
-                   stacks: tuple[str, ...], nested: bool | None,
-                   allow_replace: tuple[str, ...] = ()) -> list[Rendered]:
-    """Every env rendered and checked before the first AWS call of any; an env with
-    `targets` once per target, its account_id and region set from the target."""
-    out = []
-    for n in names:
-        r = _rendered_for_aws(app, n, overrides, stacks, nested, allow_replace)
-        out += [_rendered_for_aws(app, n, (*overrides, f"account_id={t.account}",
-                                           f"region={t.region}"), stacks, nested, allow_replace)
-                for t in r.env.config.targets] or [r]
-    return out
-
-
-def _many(app: AppContext, names: list[str], overrides: tuple[str, ...]) -> bool:
-    """Several envs, or one with `targets`: the multi-env run."""
-    return len(names) > 1 or bool(_load(app, names[0], overrides).config.targets)
-
-
-def _deploy_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
-                 stacks: tuple[str, ...], yes: bool, force: bool, concurrency: int,
-                 run_lint: bool, api_calls: bool, allow_replace: tuple[str, ...],
-                 approve_broadening: bool, events: str, nested: bool | None,
-                 wait_timeout: tuple[str, ...], no_forecast: bool) -> int:
-    from generator import report
-    from generator.deploy import multi, workflow
-    from generator.deploy.session import confirmer
-
-    waits = workflow.waits_from(wait_timeout)
-    rendered = _rendered_many(app, names, overrides, stacks, nested, allow_replace)
-    confirm = confirmer(yes)
-    if run_lint:
-        for r in rendered:
-            workflow.lint_gate(r, app.build_dir / r.env.name, app.state_dir / "lint-cache",
-                               stacks)
-    console = _console(app, events=events)
-    envs = multi.open_envs(rendered, console, nested,
-                           forecast=_forecast_mode(no_forecast, "gate"))
-    results = multi.deploy(envs, confirm, stacks, force, concurrency, allow_replace, waits,
-                           approve_broadening=approve_broadening or not yes)
-    for r in rendered:
-        if r.env.name in results:  # an env's targets are not recorded in build/<env>
-            _record_deployed(app, r, results[r.env.name])
-    return report.results_many(console, results, [r.graph.order for r in rendered], "deploy",
-                  sum({id(e.aws.cfn): e.aws.cfn.calls for e in envs}.values())
-                  if api_calls else None)
-
-
-def _delete_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
-                 stacks: tuple[str, ...], yes: bool, api_calls: bool, nested: bool | None,
-                 purge_artifacts: bool, events: str, wait_timeout: tuple[str, ...]) -> int:
-    from generator import report
-    from generator.deploy import multi, workflow
-    from generator.deploy.session import confirmer
-
-    if purge_artifacts:
-        raise UsageError("--purge-artifacts takes one env; delete the envs, then purge "
-                         "each with `stackgen delete --env NAME --purge-artifacts`")
-    waits = workflow.waits_from(wait_timeout)
-    rendered = _rendered_many(app, names, overrides, stacks, nested)
-    confirm = confirmer(yes)
-    console = _console(app, events=events)
-    envs = multi.open_envs(rendered, console, nested, upload=False)
-    results = multi.delete(envs, confirm, stacks, yes, waits)
-    return report.results_many(console, results, [r.graph.order for r in rendered], "delete",
-                  sum({id(e.aws.cfn): e.aws.cfn.calls for e in envs}.values())
-                  if api_calls else None)
-
-
-def _plan_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
-               stacks: tuple[str, ...], out: Path | None, markdown: Path | None, fmt: str,
-               show_diff: bool, detailed_exitcode: bool, drift: bool, nested: bool | None,
-               no_forecast: bool) -> int:
-    import json
-
-    from generator.deploy import multi
-    from generator.review.report import show_plan
-
-    for flag, value in (("--out", out), ("--markdown", markdown)):
-        if value is not None:
-            raise UsageError(f"{flag} takes one env; plan each env with its own {flag}")
-    rendered = _rendered_many(app, names, overrides, stacks, nested)
-    console = _console(app, err=fmt == "json")
-    envs = multi.open_envs(rendered, console, nested,
-                           forecast=_forecast_mode(no_forecast, "record"))
-    plans = multi.plan(envs, stacks, overrides, drift)
-    if fmt == "json":
-        click.echo(json.dumps({env: json.loads(p.to_json()) for env, p in plans.items()},
+    plans = workflow.plan(conns, stacks, overrides, drift)
+    if fmt == "json" and several:
+        click.echo(json.dumps({label: json.loads(p.to_json()) for label, p in plans.items()},
                               indent=2, sort_keys=True))
-    else:
-        for env, p in plans.items():
-            console.line(console.style(f"== env {env} ==", bold=True))
-            show_plan(console, p, diff=show_diff)
+    elif fmt == "json":
+        click.echo(plans[units[0].label].to_json(), nl=False)
+    for label, result in plans.items():
+        if fmt != "json":
+            if several:
+                console.line(console.style(f"== env {label} ==", bold=True))
+            show_plan(console, result, diff=show_diff)
+        if label in outs:
+            text = result.to_json()
+            write_private(outs[label], sign_plan(text, key) if key else text, force)
+            console.line(f"plan saved to {outs[label]}{' (signed)' if key else ''}; run "
+                         f"`stackgen apply {outs[label]}` to execute it")
+    if markdown:
+        text = "\n".join(to_markdown(p) for p in plans.values()) if several else \
+            to_markdown(plans[units[0].label])
+        write_private(markdown, text, force)
+        console.line(f"review written to {markdown}")
     return 2 if detailed_exitcode and any(p.has_changes for p in plans.values()) else 0
+
+
+def _per_unit(path: Path, label: str) -> Path:
+    """One plan file per unit: plan.json -> plan.<unit>.json (env@account/region as
+    env@account-region)."""
+    return path.with_name(f"{path.stem}.{label.replace('/', '-')}{path.suffix}")
+
+
+def _units(app: AppContext, names: list[str], overrides: tuple[str, ...],
+           stacks: tuple[str, ...] = (), nested: bool | None = None,
+           allow_replace: tuple[str, ...] = ()) -> list[Unit]:
+    """Every env rendered and checked before the first AWS call of any; an env with
+    `targets` once per target."""
+    from generator.deploy.units import expand
+
+    return expand(names, overrides, lambda name, sets: _rendered_for_aws(
+        app, name, sets, stacks, nested, allow_replace))
 
 
 @cli.command(short_help="Execute a saved plan's change sets exactly.")
@@ -680,13 +613,14 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     The env is rendered again with the plan's own --set values (plus any given here);
     a stack whose template no longer matches the plan is refused as stale.
     """
-    from generator.deploy import workflow
-    from generator.deploy.session import confirmer
+    from generator.deploy import connect, workflow
+    from generator.deploy.units import Unit
     from generator.errors import UsageError
     from generator.review.plan import load_plan, plan_key
+    from generator.ui import confirmer
 
     saved = load_plan(plan_file, plan_key(sign_key_file))
-    waits = workflow.waits_from(wait_timeout)
+    waits = connect.waits_from(wait_timeout)
     rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides),
                                  nested=saved.nested, allow_replace=allow_replace)
     known = {"root"} if saved.nested else set(rendered.stacks)
@@ -695,14 +629,17 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
         raise UsageError(f"{plan_file}: stack '{strays[0]}' is not a stack of env '{saved.env}' "
                          f"as rendered now ({', '.join(sorted(known))}); make the plan again")
     confirm = confirmer(yes)
-    opened = workflow.open_env(rendered, _console(app, events=events), saved.nested,
-                               upload=False, forecast=_forecast_mode(no_forecast, "gate"))
+    # A plan of one of the env's targets was made with its account and region set.
+    target = next((t for t in rendered.env.config.targets
+                   if (t.account, t.region) == (saved.account, saved.region)), None)
+    (opened,) = connect.open_units([Unit(saved.env, target, rendered)],
+                                   _console(app, events=events), saved.nested, upload=False,
+                                   forecast=_forecast_mode(no_forecast, "gate"))
     results = workflow.apply(opened, confirm, saved, allow_replace, waits,
                              approve_broadening or not yes)
-    from generator import report
-
-    _record_deployed(app, rendered, results)
-    return report.results(opened.console, results, "apply")
+    if target is None:
+        _record_deployed(app, rendered, results)
+    return _report([opened], {opened.label: results}, "apply", False)
 
 
 @cli.command(short_help='Show template and parameter diffs only.')
@@ -712,21 +649,41 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
 @pass_app
 def diff(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...]) -> None:
     """Template and parameter differences from what is deployed; no change set is made."""
-    from generator.deploy import workflow
-    from generator.review.diff import diff_env
+    from generator.deploy.diff import diff_env
 
-    opened = workflow.open_env(_rendered_for_aws(app, env, overrides, stacks, nested=False),
-                               _console(app), nested=False, upload=False)
-    diff_env(opened.rendered, opened.aws.cfn, opened.lookups, opened.console, frozenset(stacks))
+    for opened in _opened(app, env, overrides, nested=False, stacks=stacks):
+        _header(opened)
+        diff_env(opened.rendered, opened.aws.cfn, opened.lookups, opened.console,
+                 frozenset(stacks))
+
+
+def _opened(app: AppContext, env: str, overrides: tuple[str, ...], nested: bool | None,
+            stacks: tuple[str, ...] = ()) -> list[Connection]:
+    """The env as deployed, at each of its targets: the stacks, or the nested form's root.
+    Several units: each one's output comes under its own header."""
+    from generator.deploy import connect
+
+    return connect.open_units(_units(app, [env], overrides, stacks, nested), _console(app),
+                              nested, upload=False)
+
+
+def _header(opened: Connection) -> None:
+    """Above a unit's output when the env has several (its targets)."""
+    from generator.ui import EnvConsole
+
+    console = opened.console
+    if isinstance(console, EnvConsole):
+        console.base.line(console.style(f"== env {opened.label} ==", bold=True))
 
 
 def _deployed_form(app: AppContext, env: str, overrides: tuple[str, ...],
                    nested: bool | None) -> Connection:
-    """The env as deployed: the stacks, or the nested form's root."""
-    from generator.deploy import workflow
+    """The env as deployed at its own account and region (run-task, logs, unlock)."""
+    from generator.deploy import connect
+    from generator.deploy.units import Unit
 
-    return workflow.open_env(_rendered_for_aws(app, env, overrides, nested=nested), _console(app),
-                             nested, upload=False)
+    unit = Unit(env, None, _rendered_for_aws(app, env, overrides, nested=nested))
+    return connect.open_units([unit], _console(app), nested, upload=False)[0]
 
 
 @cli.command(short_help="Show the env's stacks and their status.")
@@ -736,11 +693,13 @@ def _deployed_form(app: AppContext, env: str, overrides: tuple[str, ...],
 @pass_app
 def status(app: AppContext, env: str, overrides: tuple[str, ...], nested: bool | None) -> None:
     """A table of the env's stacks: status and last change."""
-    from generator import report
+    from generator import run_report
 
-    opened = _deployed_form(app, env, overrides, nested)
-    names = _stack_names(opened.form)
-    report.status_table(opened.console, names, opened.aws.cfn.describe_many(list(names.values())))
+    for opened in _opened(app, env, overrides, nested):
+        _header(opened)
+        names = _stack_names(opened.form)
+        run_report.status_table(opened.console, names,
+                                opened.aws.cfn.describe_many(list(names.values())))
 
 
 def _stack_names(rendered: Rendered) -> dict[str, str]:
@@ -758,11 +717,20 @@ def _stack_names(rendered: Rendered) -> dict[str, str]:
 def outputs(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
             nested: bool | None) -> None:
     """The outputs of the env's deployed stacks."""
-    from generator import report
+    from generator import run_report
 
-    opened = _deployed_form(app, env, overrides, nested)
-    names = _stack_names(opened.form)
-    report.outputs(opened.console, names, opened.aws.cfn.describe_many(list(names.values())), fmt)
+    found = {}
+    for opened in _opened(app, env, overrides, nested):
+        names = _stack_names(opened.form)
+        found[opened.label] = (opened, names, opened.aws.cfn.describe_many(list(names.values())))
+    if fmt == "json" and len(found) > 1:  # one object per unit
+        click.echo(json.dumps({label: run_report.outputs_of(names, deployed)
+                               for label, (_, names, deployed) in found.items()},
+                              indent=2, sort_keys=True))
+        return
+    for opened, names, deployed in found.values():
+        _header(opened)
+        run_report.outputs(opened.console, names, deployed, fmt)
 
 
 @cli.command(short_help="Release an env's lock left by a dead process.")
@@ -772,13 +740,11 @@ def outputs(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
 def unlock(app: AppContext, env: str, yes: bool) -> int:
     """Release the env's lock (deploy, apply and delete hold it) that a process which
     died or was killed left behind. Shows the holder first."""
-    from generator.deploy import workflow
+    from generator.deploy.connect import env_lock
     from generator.deploy.lock import when
-    from generator.deploy.session import confirmer
+    from generator.ui import confirmer
 
-    rendered = _rendered_for_aws(app, env, ())
-    opened = workflow.open_env(rendered, _console(app), nested=False, upload=False)
-    lock = workflow.env_lock(opened, "unlock")
+    lock = env_lock(_deployed_form(app, env, (), nested=False), "unlock")
     current = lock.read()
     if current is None:
         click.echo(f"env {env} is not locked")
@@ -887,11 +853,11 @@ def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool,
     cfg = _load(app, seed_env, ()).config  # bad params fail before anything starts
     manager = LocalEndpoint(app.state_dir)
     endpoint, started = manager.up(port)
-    from generator.aws import local_target, session
+    from generator.aws.endpoint import local_route, session
     from generator.local.seed import seed
 
     try:
-        seeded = seed(session(cfg.region, local_target(endpoint.url)), endpoint.url, cfg)
+        seeded = seed(session(cfg.region, local_route(endpoint.url)), endpoint.url, cfg)
         if latency is not None:
             from generator.local.manager import set_latency
 
@@ -949,15 +915,22 @@ def drift(app: AppContext, env: str, overrides: tuple[str, ...], fail: bool, fmt
     property paths with expected and actual values."""
     import msgspec
 
-    from generator.review.drift import DRIFTED, UNKNOWN, detect, show_drift
+    from generator.deploy.drift import detect
+    from generator.review.drift import DRIFTED, UNKNOWN, show_drift
 
-    opened = _deployed_form(app, env, overrides, nested=False)
-    results = detect(opened.aws.cfn, _stack_names(opened.rendered))
+    found = {opened.label: (opened, detect(opened.aws.cfn, _stack_names(opened.rendered)))
+             for opened in _opened(app, env, overrides, nested=False)}
     if fmt == "json":
-        click.echo(json.dumps(msgspec.to_builtins(results), indent=2, sort_keys=True))
+        data = {label: results for label, (_, results) in found.items()}
+        click.echo(json.dumps(msgspec.to_builtins(data if len(data) > 1 else
+                                                  next(iter(data.values()))),
+                              indent=2, sort_keys=True))
     else:
-        show_drift(opened.console, results)
-    return 1 if fail and any(r.status in (DRIFTED, UNKNOWN) for r in results) else 0
+        for opened, results in found.values():
+            _header(opened)
+            show_drift(opened.console, results)
+    return 1 if fail and any(r.status in (DRIFTED, UNKNOWN)
+                             for _, results in found.values() for r in results) else 0
 
 
 @cli.group(short_help="The price snapshot the cost review uses.")

@@ -30,10 +30,10 @@ from generator.context import (
     stack_context,
     yaml_scalar,
 )
-from generator.deploy.resolve import Lookup, ParamValue, parse_parameters
 from generator.errors import OutputError, TemplateError, UsageError
 from generator.graph import Graph, Stack, build_graph, check_outputs, load_spec
 from generator.params import EnvSource
+from generator.references import Lookup, ParamValue, parse_parameters
 from generator.views.facts import Facts
 from generator.yamlsrc import load_cfn
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import click
 
-from generator.deploy.cfn import Event, minutes
-from generator.deploy.status import AwsStatus, DriftState, Outcome, StackStatus
+from generator.aws.cfn_types import Event
+from generator.aws.polling import minutes
+from generator.aws.status import AwsStatus, DriftState, Outcome, StackStatus
+from generator.errors import ConfirmationRequired
 
 NOT_DEPLOYED = DriftState.NOT_DEPLOYED  # the status table's word for a stack AWS does not know
+
+Confirm = Callable[[str], bool]  # asks a question, True for yes
 
 
 @dataclass(frozen=True)
@@ -166,3 +171,30 @@ class NdjsonConsole(Console):
                reasons: Sequence[str]) -> None:
         self.emit({"type": "result", "stack": stack, "stack_name": stack_name,
                    "state": state, "seconds": round(seconds, 1), "reasons": list(reasons)})
+
+
+def confirmer(yes: bool) -> Confirm:
+    """--yes answers everything; a terminal asks; anything else refuses at once."""
+    if yes:
+        return lambda question: True
+    if not sys.stdin.isatty():
+        raise ConfirmationRequired(
+            "this needs a yes and there is no terminal to ask in; rerun with --yes "
+            "after reviewing `stackgen plan`")
+    return lambda question: bool(click.confirm(question, default=False))
+
+
+class EnvConsole(Console):
+    """The run's console with each line said for its env."""
+
+    def __init__(self, base: Console, env: str) -> None:
+        super().__init__(base.color, base.err)
+        self.lock = base.lock  # one lock: lines of several envs never interleave
+        self.base = base
+        self.env = env
+
+    def line(self, text: str = "") -> None:
+        self.base.line(f"[{self.env}] {text}" if text else text)
+
+    def event(self, stack: str, event: Event) -> None:
+        self.base.event(f"{self.env}/{stack}", event)

@@ -163,10 +163,10 @@ def test_prod_like_env_gets_termination_protection_and_a_stack_policy(
 def test_ctrl_c_stops_scheduling_and_leaves_no_change_set(
         project: Path, endpoint: Endpoint, aws: Any, monkeypatch: Any) -> None:
     """An interrupt while network, dns and cluster run: they finish, nothing else starts."""
+    from generator.aws.session import connect
     from generator.deploy import engine, scheduler
-    from generator.deploy.resolve import Lookups
-    from generator.deploy.session import connect
     from generator.params import load_env
+    from generator.references import Lookups
     from generator.render import render
     from generator.ui import Console
 

@@ -17,19 +17,16 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
-from generator.aws import RETRY_CONFIG
-from generator.deploy.cfn import (
-    THROTTLE_RETRIES,
-    CloudFormation,
-    StackInfo,
-    UnreadableAnswer,
-    Waits,
-)
+from generator.aws.cfn import CloudFormation, UnreadableAnswer
+from generator.aws.cfn_types import StackInfo
+from generator.aws.endpoint import RETRY_CONFIG
+from generator.aws.polling import THROTTLE_RETRIES, Waits
+from generator.deploy.connect import waits_from
 from generator.deploy.delete import DeletePlan, Deleter
-from generator.deploy.engine import Deployer, DeployOptions
-from generator.deploy.resolve import Lookups
-from generator.deploy.workflow import waits_from
+from generator.deploy.engine import Deployer
+from generator.deploy.stack_work import DeployOptions
 from generator.errors import AwsError, UsageError
+from generator.references import Lookups
 from generator.render import Rendered
 from generator.ui import Console
 from tests.conftest import run_stackgen

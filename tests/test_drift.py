@@ -9,9 +9,10 @@ import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from generator.deploy.cfn import CloudFormation
+from generator.aws.cfn import CloudFormation
+from generator.deploy.drift import detect
 from generator.local.manager import Endpoint
-from generator.review.drift import DRIFTED, IN_SYNC, NOT_DEPLOYED, UNKNOWN, detect
+from generator.review.drift import DRIFTED, IN_SYNC, NOT_DEPLOYED, UNKNOWN
 from tests.conftest import clients, reset
 
 TEMPLATE = {

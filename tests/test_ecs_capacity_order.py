@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from generator.deploy.cfn import StackInfo
+from generator.aws.cfn_types import StackInfo
 from generator.deploy.delete import Deleter
 from generator.params import load_env
 from generator.render import Rendered, render

@@ -172,9 +172,9 @@ def test_a_failed_ecs_stack_is_diagnosed_from_what_the_endpoint_returns(
         project: Path, endpoint: Endpoint, aws: Any) -> None:
     """The diagnosis reads the ecs stack's service from the endpoint, the tasks it
     lists as stopped, their containers, and the failed container's log lines."""
-    from generator.aws import local_target, session
-    from generator.deploy.cfn import CloudFormation
-    from generator.deploy.session import Aws
+    from generator.aws.cfn import CloudFormation
+    from generator.aws.endpoint import local_route, session
+    from generator.aws.session import Aws
     from generator.ecs.deploy_hooks import EcsHooks
     from generator.params import load_env
     from generator.render import render
@@ -197,9 +197,9 @@ def test_a_failed_ecs_stack_is_diagnosed_from_what_the_endpoint_returns(
                       reason="Essential container in task exited")
 
     rendered = render(load_env(project / "params", "local"), project / "templates")
-    sess = session("us-east-1", local_target(endpoint.url))
+    sess = session("us-east-1", local_route(endpoint.url))
     opened = Aws(sess, CloudFormation(sess.client("cloudformation")), "123456789012",
-                 local_target(endpoint.url))
+                 local_route(endpoint.url))
     notes = EcsHooks(rendered, opened, Console(color=False)).diagnose(
         "ecs", "kubenews-local-ecs")
     assert f"diagnosis: stopped task {tid}: Essential container in task exited" in notes

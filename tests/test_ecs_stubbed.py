@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
+from generator.aws.cfn import CloudFormation
 from generator.config import Verify
-from generator.deploy.cfn import CloudFormation
-from generator.deploy.engine import Deployer, DeployOptions
-from generator.deploy.resolve import Lookups
+from generator.deploy.engine import Deployer
+from generator.deploy.stack_work import DeployOptions
 from generator.ecs import diagnose as diag
 from generator.ecs.deploy_hooks import EcsHooks
 from generator.ecs.logs import Line, follow
@@ -27,6 +27,7 @@ from generator.ecs.register import Resolver, Unresolvable, rendered_task_definit
 from generator.ecs.run_task import Runner, TaskFailed
 from generator.ecs.verify import NotSteady, is_local, verify, wait_steady
 from generator.params import load_env
+from generator.references import Lookups
 from generator.render import Rendered, render
 from generator.ui import Console
 from tests.conftest import ROOT
@@ -225,9 +226,9 @@ class _Aws:
         self._clients = clients
         self.account = ACCOUNT
 
-        class _Target:
+        class _Route:
             endpoint_url = None
-        self.target = _Target()
+        self.route = _Route()
 
     def client(self, service: str) -> Any:
         return self._clients[service]

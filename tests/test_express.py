@@ -16,10 +16,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from generator.deploy.cfn import EXPRESS, CloudFormation
+from generator.aws.cfn import EXPRESS, CloudFormation
 from generator.params import load_env
 from generator.review.plan import Plan
-from generator.review.report import EXPRESS_NOTE, markdown, show_plan
+from generator.review.plan_report import EXPRESS_NOTE, markdown, show_plan
 from generator.ui import Console
 from tests.conftest import ROOT, clients, reset, run_stackgen
 

@@ -263,7 +263,7 @@ def test_sarif_validates_against_the_2_1_0_schema() -> None:
 
     import jsonschema
 
-    from generator.forecast.report import sarif
+    from generator.forecast.formats import sarif
 
     doc = json.loads(sarif(_forecast("dev", "ecs.service.autoscaling.min_tasks=2",
                                      "ecs.service.desired_count=2",
@@ -393,7 +393,7 @@ def test_registry_platforms_through_a_token_challenge() -> None:
 
 
 def test_image_references() -> None:
-    from generator.forecast.registry import parse
+    from generator.forecast.images_registry import parse
 
     assert parse("nginx") == parse("docker.io/library/nginx:latest")
     hub = parse("docker.io/pedroheeger/curso116_kube-news:v2")

@@ -11,7 +11,7 @@ from typing import Any
 from generator.forecast.account import Account
 from generator.local.manager import Endpoint
 from generator.review.plan import ForecastNote, Plan
-from generator.review.report import markdown, show_plan
+from generator.review.plan_report import markdown, show_plan
 from generator.ui import Console
 from tests.conftest import aws_env, clients, reset, run_stackgen
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from generator.lint import report
+from generator.lint import formats as report
 from generator.lint.engine import RULES_DIR, Finding, Linter, Target, failing
 from generator.lint.targets import targets_for
 from generator.params import load_env

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from generator.deploy.cfn import CloudFormation
+from generator.aws.cfn import CloudFormation
 from generator.errors import ChangeSetFailed
 from generator.local.emulation.validation import resolve
 from generator.local.manager import Endpoint

@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from generator.deploy.resolve import FromOutput, Lookup
+from generator.references import FromOutput, Lookup
 from generator.render import Rendered
 
 

@@ -8,12 +8,13 @@ from typing import Any
 
 from botocore.stub import Stubber
 
+from generator.aws.cfn import CloudFormation
+from generator.aws.cfn_types import ChangeSet
 from generator.deploy.artifacts import Artifacts
-from generator.deploy.cfn import ChangeSet, CloudFormation
-from generator.deploy.engine import DeployOptions, Prepared, StackWork
-from generator.deploy.resolve import Lookups
+from generator.deploy.stack_work import DeployOptions, Prepared, StackWork
 from generator.local.manager import Endpoint
 from generator.params import load_env
+from generator.references import Lookups
 from generator.render import nested_view, render
 from generator.ui import Console
 from tests.conftest import ROOT, aws_env, run_stackgen
@@ -114,7 +115,7 @@ def test_review_descends_into_nested_change_sets() -> None:
     child_stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/kubenews-local-root-Rds/1"
     root_cs = ChangeSet(id="root-cs", name="stackgen-1", stack_name="kubenews-local-root",
                         stack_id="", kind="UPDATE", status="CREATE_COMPLETE", changes=())
-    from generator.deploy.cfn import Change
+    from generator.aws.cfn_types import Change
 
     root_cs = ChangeSet(**{**root_cs.__dict__, "changes": (Change(
         action="Modify", logical_id="Rds", resource_type="AWS::CloudFormation::Stack",

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from generator.deploy import workflow
-from generator.deploy.engine import StackResult
+from generator.deploy import connect, workflow
+from generator.deploy.result import StackResult
+from generator.deploy.units import Unit
 from generator.local.manager import Endpoint
 from generator.params import load_env
 from generator.render import render
@@ -38,10 +39,10 @@ def _deploy(project: Path, endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch,
         if key.startswith("AWS_"):
             monkeypatch.setenv(key, value)
     env = load_env(project / "params", "local", overrides)
-    opened = workflow.open_env(render(env, project / "templates"), Console(color=False),
-                               nested=False)
+    opened = connect.open_units([Unit("local", None, render(env, project / "templates"))],
+                                Console(color=False), nested=False)
     results = workflow.deploy(opened, person, (), False, 4, (), ask_once=True)
-    return {r.stack: r for r in results}
+    return {r.stack: r for r in results["local"]}
 
 
 def _states(results: dict[str, StackResult]) -> dict[str, str]:
@@ -95,11 +96,11 @@ def test_deploy_plans_a_failed_create_as_re_created_and_plan_refuses_it() -> Non
     shows it re-created, so the run does not stop to ask about it; `plan` refuses it."""
     from botocore.stub import Stubber
 
-    from generator.deploy.cfn import CloudFormation
-    from generator.deploy.engine import DeployOptions
-    from generator.deploy.resolve import Lookups
+    from generator.aws.cfn import CloudFormation
+    from generator.deploy.planner import Planner
+    from generator.deploy.stack_work import DeployOptions
     from generator.errors import StackgenError
-    from generator.review.planner import Planner
+    from generator.references import Lookups
     from tests.conftest import ROOT
     from tests.stubs import STACK, STACK_ID, T0, stubbed_cfn
 

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from generator.deploy.cfn import CloudFormation, StackInfo
-from generator.deploy.engine import DeployOptions
-from generator.deploy.resolve import Lookups
-from generator.deploy.runner import PlanMismatch, PlanRunner, check_target, moved
-from generator.deploy.status import PlanState
+from generator.aws.cfn import CloudFormation
+from generator.aws.cfn_types import StackInfo
+from generator.aws.status import PlanState
+from generator.deploy.runner import PlanMismatch, PlanRunner, check_plan_place, moved
+from generator.deploy.stack_work import DeployOptions
+from generator.references import Lookups
 from generator.render import Rendered
 from generator.review.plan import (
     Plan,
@@ -105,15 +106,15 @@ def test_moved_names_what_changed_since_the_plan() -> None:
 def test_a_plan_is_bound_to_its_target() -> None:
     plan = Plan(env="local", created_at="now", account="123456789012", region="us-east-1",
                 endpoint="http://127.0.0.1:4599")
-    check_target(plan, "local", "123456789012", "us-east-1", "http://127.0.0.1:4599")
+    check_plan_place(plan, "local", "123456789012", "us-east-1", "http://127.0.0.1:4599")
     with pytest.raises(PlanMismatch, match="made for account 123456789012, this run targets "
                                            "210987654321"):
-        check_target(plan, "local", "210987654321", "us-east-1", "http://127.0.0.1:4599")
+        check_plan_place(plan, "local", "210987654321", "us-east-1", "http://127.0.0.1:4599")
     with pytest.raises(PlanMismatch, match="made for region us-east-1"):
-        check_target(plan, "local", "123456789012", "eu-west-1", "http://127.0.0.1:4599")
+        check_plan_place(plan, "local", "123456789012", "eu-west-1", "http://127.0.0.1:4599")
     old = Plan(env="local", created_at="now")  # written before plans were bound
     with pytest.raises(PlanMismatch, match=r"\(not recorded\)"):
-        check_target(old, "local", "123456789012", "us-east-1", "http://127.0.0.1:4599")
+        check_plan_place(old, "local", "123456789012", "us-east-1", "http://127.0.0.1:4599")
 
 
 def test_apply_refuses_a_downstream_change_set_that_replaces_what_the_review_did_not(

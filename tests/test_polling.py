@@ -16,16 +16,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from generator.deploy.cfn import (
-    POLL_BURST,
-    POLL_CAP,
-    POLL_HOLD,
-    POLL_RATE,
-    CloudFormation,
-    PollBudget,
-    Waits,
-    backoff,
-)
+from generator.aws.cfn import CloudFormation
+from generator.aws.polling import POLL_BURST, POLL_CAP, POLL_HOLD, POLL_RATE, PollBudget, Waits, backoff
 from generator.latency import latency
 from generator.params import load_env
 from generator.render import Rendered, render

@@ -13,13 +13,15 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
+from generator.aws.cfn import CloudFormation
+from generator.aws.cfn_types import StackInfo
 from generator.config import Environment
-from generator.deploy.cfn import CloudFormation, StackInfo
-from generator.deploy.engine import Deployer, DeployOptions
+from generator.deploy.engine import Deployer
 from generator.deploy.preflight import ZoneNotDelegated, check_delegation
-from generator.deploy.resolve import Lookups
+from generator.deploy.stack_work import DeployOptions
 from generator.local.manager import Endpoint
 from generator.params import load_env
+from generator.references import Lookups
 from generator.render import Rendered, nested_view, render
 from generator.review.risk import Templates
 from generator.ui import Console

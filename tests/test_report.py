@@ -1,4 +1,4 @@
-"""What the commands report (generator/report.py), where ``--stack`` is checked and
+"""What the commands report (generator/run_report.py), where ``--stack`` is checked and
 envs are written (generator/render.py), and the one place exit codes are decided."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator import report
+from generator import run_report
+from generator.aws.cfn_types import StackInfo
+from generator.aws.status import Outcome
 from generator.cli import cli
-from generator.deploy.cfn import StackInfo
-from generator.deploy.engine import StackResult
-from generator.deploy.status import Outcome
+from generator.deploy.result import StackResult
 from generator.errors import OutputError, UsageError
 from generator.params import load_env
 from generator.render import Rendered, render, write_all
@@ -30,16 +30,16 @@ def rendered() -> Rendered:
 def test_results_print_the_root_cause_and_make_the_exit_code(
         capsys: pytest.CaptureFixture[str]) -> None:
     ok = [StackResult("network", "n", Outcome.UPDATED, seconds=1.25)]
-    assert report.results(Console(color=False), ok, "deploy") == 0
+    assert run_report.results(Console(color=False), ok, "deploy") == 0
     failed = [*ok, StackResult("alb", "a", Outcome.FAILED, reasons=["Listener: bad cert"]),
               StackResult("ecs", "e", Outcome.BLOCKED, reasons=["upstream alb"])]
-    assert report.results(Console(color=False), failed, "deploy", api_calls=6) == 1
+    assert run_report.results(Console(color=False), failed, "deploy", api_calls=6) == 1
     out = capsys.readouterr().out
     assert "cloudformation API calls: 6 (2.0 per stack)" in out
     assert "  network  ✓ UPDATED  1.2" in out and "  alb      ✗ FAILED   0.0" in out
     assert out.rstrip().endswith("deploy did not finish; root cause:\n"
                                  "  alb (a): Listener: bad cert\n  ecs (e): upstream alb")
-    assert report.results(Console(color=False), [], "delete") == 0
+    assert run_report.results(Console(color=False), [], "delete") == 0
 
 
 def test_several_envs_make_one_matrix_and_name_each_root_cause_by_env(
@@ -51,7 +51,7 @@ def test_several_envs_make_one_matrix_and_name_each_root_cause_by_env(
                   StackResult("rds", "g-r", Outcome.FAILED, reasons=["DbInstance: quota"]),
                   StackResult("ecs", "g-e", Outcome.BLOCKED, reasons=["upstream rds"])],
     }
-    code = report.results_many(Console(color=False), results,
+    code = run_report.results_many(Console(color=False), results,
                                [["network", "ecs"], ["network", "rds", "ecs"]], "deploy")
     out = capsys.readouterr().out
     assert code == 1
@@ -61,13 +61,13 @@ def test_several_envs_make_one_matrix_and_name_each_root_cause_by_env(
     assert "UPDATED" in blue and "FAILED" not in blue
     assert out.rstrip().endswith("root cause:\n  green/rds (g-r): DbInstance: quota\n"
                                  "  green/ecs (g-e): upstream rds")
-    assert report.results_many(Console(color=False), {"blue": results["blue"]},
+    assert run_report.results_many(Console(color=False), {"blue": results["blue"]},
                                [["network", "ecs"]], "deploy") == 0
 
 
 def test_results_as_json_lines_keep_the_outcome_strings(
         capsys: pytest.CaptureFixture[str]) -> None:
-    report.results(NdjsonConsole(), [StackResult("a", "n", Outcome.TIMED_OUT, reasons=["x"])],
+    run_report.results(NdjsonConsole(), [StackResult("a", "n", Outcome.TIMED_OUT, reasons=["x"])],
                    "deploy")
     line = json.loads(capsys.readouterr().out.splitlines()[0])
     assert line == {"type": "result", "stack": "a", "stack_name": "n", "state": "TIMED_OUT",
@@ -79,12 +79,12 @@ def test_the_status_table_says_not_deployed_and_when_it_last_changed(
     info = StackInfo("kn-net", "id", "UPDATE_ROLLBACK_COMPLETE", {}, {"VpcId": "vpc-1"}, {},
                      datetime(2026, 11, 28, 12, 0, 5, tzinfo=UTC))
     names = {"network": "kn-net", "alb": "kn-alb"}
-    report.status_table(Console(color=False), names, {"kn-net": info})
+    run_report.status_table(Console(color=False), names, {"kn-net": info})
     assert capsys.readouterr().out.splitlines() == [
         "  stack    name    status                      last change",
         "  network  kn-net  ✗ UPDATE_ROLLBACK_COMPLETE  2026-11-28 12:00:05",
         "  alb      kn-alb  · NOT_DEPLOYED"]
-    report.outputs(Console(color=False), names, {"kn-net": info}, "json")
+    run_report.outputs(Console(color=False), names, {"kn-net": info}, "json")
     assert json.loads(capsys.readouterr().out) == {"network": {"VpcId": "vpc-1"}}
 
 

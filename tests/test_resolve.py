@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from generator.deploy import resolve as r
-from generator.deploy.resolve import FromOutput, Lookup, LookupFailed, Lookups
+from generator import references as r
+from generator.references import FromOutput, Lookup, LookupFailed, Lookups
 from tests.stubs import offline_client
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from generator.deploy.cfn import CloudFormation
+from generator.aws.cfn import CloudFormation
 from generator.review.plan import (
     ParamChange,
     Plan,
@@ -20,7 +20,7 @@ from generator.review.plan import (
     StackPlan,
     resource_changes,
 )
-from generator.review.report import markdown, show_review
+from generator.review.plan_report import markdown, show_review
 from generator.review.risk import Templates, create_only_properties
 from generator.review.security import SecurityGroupChange, SecurityTables
 from generator.ui import Console

@@ -1,10 +1,10 @@
-"""Root causes of a failed operation from DescribeEvents' FailedEvents (generator/deploy/rootcause.py)."""
+"""Root causes of a failed operation from DescribeEvents' FailedEvents (generator/aws/rootcause.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from generator.deploy.rootcause import OperationEvent, root_causes
+from generator.aws.rootcause import OperationEvent, root_causes
 
 T0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 

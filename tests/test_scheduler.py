@@ -224,7 +224,7 @@ class FakeEnv:
         return dict(GRAPH)
 
     def work(self, stack: str) -> Any:
-        from generator.deploy.engine import StackResult
+        from generator.deploy.result import StackResult
 
         time.sleep(0.01)
         return StackResult(stack, stack, "FAILED" if stack in self.fail else "CREATED")
@@ -233,17 +233,17 @@ class FakeEnv:
         self.outputs[stack] = result.state
 
     def not_run(self, stack: str, why: NotRun[str]) -> Any:
-        from generator.deploy.engine import StackResult
+        from generator.deploy.result import StackResult
 
         return StackResult(stack, stack, "BLOCKED" if why.skip is Skip.BLOCKED else
                            "INTERRUPTED", reasons=[f"upstream {why.cause}"])
 
 
 def test_several_envs_one_schedule_a_failure_blocks_only_its_env() -> None:
-    from generator.deploy.multi import _schedule
+    from generator.deploy.engine import run_together
 
     envs = {"blue": FakeEnv(), "green": FakeEnv(fail=frozenset({"b"}))}
-    ran = _schedule(envs, 2, lambda: None, None)  # type: ignore[arg-type]
+    ran = run_together(envs, 2, lambda: None, None)  # type: ignore[arg-type]
     assert {s: r.state for (e, s), r in ran.items() if e == "blue"} == \
         dict.fromkeys(GRAPH, "CREATED")
     green = {s: r for (e, s), r in ran.items() if e == "green"}
@@ -254,10 +254,10 @@ def test_several_envs_one_schedule_a_failure_blocks_only_its_env() -> None:
 
 
 def test_several_envs_ctrl_c_stops_every_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    from generator.deploy.multi import _schedule
+    from generator.deploy.engine import run_together
 
     envs = {"blue": FakeEnv(), "green": FakeEnv()}
     _interrupting_wait(1, monkeypatch)
-    ran = _schedule(envs, 1, lambda: None, None)  # type: ignore[arg-type]
+    ran = run_together(envs, 1, lambda: None, None)  # type: ignore[arg-type]
     assert all(e.stop.is_set() for e in envs.values())
     assert {r.state for (_, s), r in ran.items() if s == "d"} == {"INTERRUPTED"}

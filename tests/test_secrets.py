@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from generator import secrets
-from generator.deploy.cfn import Change, ChangeSet
+from generator.aws.cfn_types import Change, ChangeSet
 from generator.local.manager import Endpoint
 from generator.params import load_env
 from generator.render import render
 from generator.review.plan import Plan, StackPlan, param_changes, resource_changes, template_diff
-from generator.review.report import markdown, show_plan
+from generator.review.plan_report import markdown, show_plan
 from generator.review.risk import Templates
 from generator.ui import Console
 from generator.yamlsrc import load_cfn

@@ -14,7 +14,7 @@ import pytest
 from generator.params import load_env
 from generator.render import Rendered, render
 from generator.review.plan import ParamChange, Plan, StackPlan
-from generator.review.report import markdown, show_review
+from generator.review.plan_report import markdown, show_review
 from generator.ui import Console
 from generator.yamlsrc import load_cfn
 from tests.conftest import ENVS, ROOT, run_stackgen

@@ -12,10 +12,9 @@ import botocore.session
 import msgspec
 import pytest
 
-from generator.deploy.cfn import CloudFormation, Event, StackInfo
-from generator.deploy.engine import DeployOptions, StackResult, StackWork
-from generator.deploy.resolve import Lookups
-from generator.deploy.status import (
+from generator.aws.cfn import CloudFormation
+from generator.aws.cfn_types import Event, StackInfo
+from generator.aws.status import (
     ChangeSetStatus,
     ExecutionStatus,
     Outcome,
@@ -23,8 +22,11 @@ from generator.deploy.status import (
     ResourceStatus,
     StackStatus,
 )
+from generator.deploy.result import StackResult
+from generator.deploy.stack_work import DeployOptions, StackWork
 from generator.errors import UsageError
 from generator.params import load_env
+from generator.references import Lookups
 from generator.render import render
 from generator.review.plan import Plan, StackPlan
 from generator.ui import Console

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
-from generator.deploy.cfn import CloudFormation
-from generator.deploy.engine import Deployer, DeployOptions
-from generator.deploy.resolve import Lookups
+from generator.aws.cfn import CloudFormation
+from generator.deploy.engine import Deployer
+from generator.deploy.stack_work import DeployOptions
 from generator.local.manager import Endpoint
+from generator.references import Lookups
 from generator.render import Rendered
 from generator.ui import Console
 from tests.conftest import aws_env, run_stackgen

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from generator.aws import AWS, LOCAL_CREDENTIALS, session
-from generator.config import Environment
-from generator.deploy.session import (
+from generator.aws.endpoint import AWS, LOCAL_CREDENTIALS, session
+from generator.aws.session import (
     LocalEndpointNotRunning,
-    TargetMismatch,
-    resolve_target,
+    RouteMismatch,
+    resolve_route,
 )
+from generator.config import Environment
 from generator.local.manager import Endpoint, LocalEndpoint, free_port
 from generator.params import load_env
 from tests.conftest import ROOT, clients, run_stackgen
@@ -80,7 +80,7 @@ def test_local_env_never_falls_through_to_a_real_account(tmp_path: Path) -> None
     environ = {"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_PROFILE": "prod",
                "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
     with pytest.raises(LocalEndpointNotRunning, match="stackgen local up"):
-        resolve_target(_config("local"), tmp_path / ".stackgen", environ)
+        resolve_route(_config("local"), tmp_path / ".stackgen", environ)
 
 
 @pytest.mark.parametrize("url", ["https://cloudformation.us-east-1.amazonaws.com",
@@ -89,8 +89,8 @@ def test_local_env_refuses_an_endpoint_url_that_is_not_the_local_endpoint(
         tmp_path: Path, url: str) -> None:
     url = url.format(closed=free_port())
     for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_CLOUDFORMATION"):
-        with pytest.raises(TargetMismatch, match=f"{key}={url} is not a running stackgen"):
-            resolve_target(_config("local"), tmp_path, {key: url})
+        with pytest.raises(RouteMismatch, match=f"{key}={url} is not a running stackgen"):
+            resolve_route(_config("local"), tmp_path, {key: url})
 
 
 def test_local_env_refuses_another_server_named_by_aws_endpoint_url(
@@ -117,7 +117,7 @@ def test_local_target_pins_every_client_to_the_endpoint_with_throwaway_keys(
                        "AWS_ENDPOINT_URL_S3": "https://s3.example.invalid"}.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    target = resolve_target(_config("local"), project / ".stackgen", {})
+    target = resolve_route(_config("local"), project / ".stackgen", {})
     assert target.endpoint_url == running.url
     sess = session("us-east-1", target)
     for service in ("sts", "cloudformation", "s3", "route53"):
@@ -134,13 +134,13 @@ def test_aws_env_never_picks_up_the_local_endpoint(
     for key in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")]:
         monkeypatch.delenv(key)
     # The local endpoint runs for this directory, yet an AWS env does not look for it.
-    target = resolve_target(_config("dev"), project / ".stackgen", {})
+    target = resolve_route(_config("dev"), project / ".stackgen", {})
     assert target == AWS and target.credentials is None
     assert session("us-east-1", target).client("sts").meta.endpoint_url.startswith("https://")
     # Nor does it follow an endpoint variable left pointing at it.
     for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_CLOUDFORMATION"):
-        with pytest.raises(TargetMismatch, match=f"target: aws, but {key}="):
-            resolve_target(_config("dev"), project / ".stackgen", {key: running.url})
+        with pytest.raises(RouteMismatch, match=f"target: aws, but {key}="):
+            resolve_route(_config("dev"), project / ".stackgen", {key: running.url})
 
 
 def test_aws_env_with_the_local_endpoint_exported_is_refused(

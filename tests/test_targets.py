@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from generator.deploy.targets import assume
+from generator.aws.accounts import assume
 from generator.errors import AwsError
 from generator.local.manager import Endpoint
 from tests.conftest import REGION, aws_env, run_stackgen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.deploy.status import DriftState, Outcome, StackStatus
+from generator.aws.status import DriftState, Outcome, StackStatus
 from generator.ui import DEFAULT_LOOK, DRIFT_LOOKS, OUTCOME_LOOKS, Console, Look, look
 
 CASES = [

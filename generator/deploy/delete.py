@@ -6,14 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from generator import report
-from generator.deploy.cfn import CloudFormation, StackInfo, WaitAbandoned, WaitTimedOut
-from generator.deploy.engine import Confirm, StackResult
+from generator import run_report
+from generator.aws.cfn import CloudFormation
+from generator.aws.cfn_types import StackInfo
+from generator.aws.polling import WaitAbandoned, WaitTimedOut
+from generator.aws.status import Outcome, ResourceStatus, StackStatus
+from generator.deploy.result import StackResult
 from generator.deploy.scheduler import NotRun, Scheduler, Skip
-from generator.deploy.status import Outcome, ResourceStatus, StackStatus
 from generator.errors import ConfirmationRequired, StackgenError, StackOperationFailed
 from generator.render import Rendered
-from generator.ui import Console, Progress
+from generator.ui import Confirm, Console, Progress
 from generator.yamlsrc import load_cfn
 
 KEPT_POLICIES = {"Retain": "kept", "RetainExceptOnCreate": "kept",
@@ -141,7 +143,7 @@ class Deleter:
             None if self.children is None else [c.template for c in self.children.stacks.values()])
 
     def where(self, stacks: list[str]) -> None:
-        report.where(self.console, self.cfn,
+        run_report.where(self.console, self.cfn,
                      {s: self.rendered.stacks[s].stack_name for s in stacks},
                      StackStatus.DELETE_COMPLETE)
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from generator.deploy.cfn import StackInfo
-from generator.deploy.engine import Deployer, Prepared, StackResult
-from generator.deploy.status import Outcome, PlanState
+from generator.aws.cfn_types import StackInfo
+from generator.aws.status import Outcome, PlanState
+from generator.deploy.engine import Deployer
+from generator.deploy.result import StackResult
+from generator.deploy.stack_work import Prepared
 from generator.errors import ChangeSetFailed, StackgenError
 from generator.review.plan import (
     Plan,
@@ -29,10 +31,9 @@ from generator.review.plan import (
     no_echo_params,
     rendered_digest,
     sha256_text,
-    tag_changes,
     unshown,
 )
-from generator.review.report import show_review
+from generator.review.plan_report import show_review
 
 RUN_PLAN_AGAIN = "run `stackgen plan` again"
 
@@ -43,7 +44,7 @@ class PlanMismatch(StackgenError):
     exit_code = 2
 
 
-def check_target(plan: Plan, env: str, account: str, region: str, endpoint: str) -> None:
+def check_plan_place(plan: Plan, env: str, account: str, region: str, endpoint: str) -> None:
     """A plan's change sets live in one account, region and endpoint: refuse any other."""
     want = {"env": plan.env, "account": plan.account, "region": plan.region,
             "endpoint": plan.endpoint}
@@ -232,8 +233,8 @@ class PlanRunner(Deployer):
             except StackgenError as exc:  # cleanup is best effort; say what stays
                 self.console.line(f"{stack}: its planned change set stays ({exc})")
 
-    def run(self) -> list[StackResult]:
-        results = super().run()
+    def finish(self, results: list[StackResult]) -> list[StackResult]:
+        results = super().finish(results)
         # A stack that never ran (upstream failed, interrupted) leaves no change set behind.
         self.discard_all([r.stack for r in results
                           if r.state in (Outcome.BLOCKED, Outcome.INTERRUPTED)])
@@ -292,27 +293,12 @@ class PlanRunner(Deployer):
             self.cfn.delete_stack(name)
             self.cfn.wait_stack(name, deleting=True)
             current = None
-        prepared = self.prepare(stack, current)
-        if prepared.settled is not None:
-            return prepared.settled
-        if prepared.kind == "UPDATE":  # left by an interrupted run
-            for stale in self.cfn.stale_change_sets(name):
-                self.cfn.delete_change_set(stale)
-        if self.stop.is_set():
-            return StackResult(stack, name, Outcome.INTERRUPTED, reasons=["interrupted"])
-        change_set = self.create_change_set(prepared)
-        tags = tag_changes(prepared.current.tags, prepared.tags) if prepared.current else []
-        if change_set is None and not tags:
-            self.console.line(f"{self.console.status(Outcome.UNCHANGED)} {stack}: no changes")
-            info = prepared.current or self.cfn.describe(name)
-            return StackResult(stack, name, Outcome.UNCHANGED,
-                               outputs=info.outputs if info else {})
-        if change_set is None:
-            review = StackPlan(stack=stack, stack_name=name, state=planned.state,
-                               template_sha256=planned.template_sha256, tags=tags)
-        else:
-            review = self.review(prepared, change_set)
-            review.tags = tags
+        made = self.make(stack, current, state=planned.state)
+        if made.settled is not None:
+            return made.settled
+        prepared, change_set, review = made.prepared, made.change_set, made.review
+        assert review is not None
+        tags = review.tags
         beyond = beyond_review(planned, review)
         if planned.state == PlanState.UNCHANGED:
             beyond.insert(0, "the review showed no change here")

@@ -1,227 +1,177 @@
-"""What each AWS-facing command does, start to finish, for the CLI to call.
+"""What each AWS-facing command does, start to finish, on a list of units.
 
-A command renders (and so validates) first, asks for the means to confirm,
-then opens the env here: a session checked against the env's account, and the
-form it acts on, the stacks or the nested form's root. Nothing in this module
-parses arguments or picks exit codes.
+A command renders (and so validates) every unit first, asks for the means to confirm,
+then opens the units (generator/deploy/connect.py) and calls one function here. One env
+is a list of one: there is no second path for several envs or targets. Nothing in this
+module parses arguments or picks exit codes.
+
+deploy = plan → approve (once per run, or --yes) → run that plan; apply = load → verify
+→ run. Either run is one scheduler over every unit's (unit, stack) nodes, each unit
+under its own lock, a failure blocking only that unit's downstream stacks.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import NoReturn, TypeVar
 
-from generator.deploy.artifacts import Artifacts, bucket_name
-from generator.deploy.cfn import Waits
-from generator.deploy.delete import Deleter
-from generator.deploy.engine import Confirm, Deployer, DeployOptions, StackResult
-from generator.deploy.lock import EnvLock, when
+from generator.aws.polling import Waits
+from generator.aws.status import Outcome
+from generator.deploy.connect import Connection, all_locked, artifacts, upload_children
+from generator.deploy.delete import DeletePlan, Deleter
+from generator.deploy.engine import Deployer, run_together
+from generator.deploy.planner import Planner
 from generator.deploy.preflight import CERT_STACK, check_delegation
-from generator.deploy.resolve import Lookups
-from generator.deploy.runner import ApprovedRunner, PlanRunner, check_target
-from generator.deploy.session import Aws, connect, git_commit
-from generator.deploy.status import Outcome
+from generator.deploy.result import StackResult
+from generator.deploy.runner import ApprovedRunner, PlanRunner, check_plan_place
+from generator.deploy.scheduler import NotRun, Scheduler
+from generator.deploy.stack_work import DeployOptions
+from generator.deploy.units import target_overrides
 from generator.ecs.deploy_hooks import EcsHooks, hooks_for
-from generator.errors import StackgenError, UsageError
-from generator.forecast.runner import Forecast
-from generator.lint.engine import Linter, failing
-from generator.lint.targets import targets_for
-from generator.render import Rendered, artifact_key, artifact_prefix, nested_view
+from generator.errors import ConfirmationRequired, StackgenError, UsageError
+from generator.render import artifact_prefix
 from generator.review.plan import ForecastNote, Plan
-from generator.review.planner import Planner
-from generator.review.report import show_plan
-from generator.ui import Console
+from generator.review.plan_report import show_plan
+from generator.ui import Confirm, Console, EnvConsole
+
+T = TypeVar("T")
+Results = dict[str, list[StackResult]]  # by unit label, each in its graph's order
 
 
-@dataclass(frozen=True)
-class Connection:
-    """An env opened for AWS: the rendered stacks, and the form a command acts on."""
-
-    rendered: Rendered
-    form: Rendered  # the stacks, or the nested form's root
-    aws: Aws
-    console: Console
-    lookups: Lookups
-    nested: bool
-    forecast: Forecast | None = None  # what open_env's forecast found, when it ran
-
-    @property
-    def bucket(self) -> str:
-        return bucket_name(self.aws.account, self.rendered.env.config.region)
-
-    def options(self, **kwargs: Any) -> DeployOptions:
-        return DeployOptions(commit=git_commit(), nested=self.nested,
-                             children=self.rendered if self.nested else None, **kwargs)
+def each(conns: Sequence[Connection], work: Callable[[Connection], T]) -> dict[str, T]:
+    """``work`` for every unit, side by side (one node per unit); by unit label."""
+    by_label = {c.label: c for c in conns}
+    if len(by_label) == 1:
+        return {c.label: work(c) for c in conns}
+    return Scheduler({c: [] for c in by_label}, lambda label: work(by_label[label]),
+                     ok=lambda _: True, not_run=_never, concurrency=len(by_label)).run()
 
 
-def lint_gate(rendered: Rendered, build_dir: Path, cache_dir: Path,
-              stacks: Sequence[str] = ()) -> None:
-    """Refuse to deploy templates with lint errors: better than failing half-way."""
-    targets = [t for t in targets_for(rendered, build_dir)
-               if t.stack in rendered.stacks and (not stacks or t.stack in stacks)]
-    errors = failing(Linter(cache_dir).lint(targets), "error")
-    if errors:
-        first = errors[0]
-        raise StackgenError(
-            f"lint found {len(errors)} error(s), first {first.stack}: {first.rule_id} "
-            f"{first.message}; see `stackgen lint --env {rendered.env.name}` (--no-lint skips)")
+def _never(label: str, why: NotRun[str]) -> NoReturn:
+    raise AssertionError(f"{label} did not run ({why.skip.value})")
 
 
-def open_env(rendered: Rendered, console: Console, nested: bool | None,
-             upload: bool = True, forecast: str = "off") -> Connection:
-    """Connect (checking the account) and, for the nested form, put the child templates
-    in the artifacts bucket under content-addressed keys. ``forecast``: "record" runs
-    `stackgen forecast` on this connection, "gate" also refuses its errors, before any
-    upload or change set (issue 12)."""
-    aws = connect(rendered.env.config)
-    use_nested = rendered.env.config.nested if nested is None else nested
-    bucket = bucket_name(aws.account, rendered.env.config.region) if use_nested else None
-    env = Connection(rendered, nested_view(rendered) if use_nested else rendered, aws, console,
-              Lookups(aws.client("route53"), bucket), use_nested)
-    if forecast != "off":
-        env = replace(env, forecast=run_forecast(env, refuse_errors=forecast == "gate"))
-    if use_nested and upload:
-        _upload_children(env)
-    return env
+def _base(conns: Sequence[Connection]) -> Console | None:
+    console = conns[0].console if conns else None
+    return console.base if isinstance(console, EnvConsole) else console
 
 
-def run_forecast(env: Connection, refuse_errors: bool) -> Forecast:
-    """The forecast's account checks through the env's session (no second STS call);
-    only errors refuse: what an endpoint cannot answer is info, an unreached registry a
-    warning."""
-    from generator.forecast.account import FORECAST_CONFIG, Account
-    from generator.forecast.runner import ForecastFailed, forecast
-
-    session = env.aws.session
-    result = forecast(env.rendered, Account(
-        lambda service: session.client(service, config=FORECAST_CONFIG), env.aws.account))
-    say_forecast(env.console, result)
-    if refuse_errors and result.failing("error"):
-        raise ForecastFailed(result)
-    return result
+def _abandon_all(conns: Sequence[Connection]) -> Callable[[], None]:
+    def abandon() -> None:
+        for c in conns:
+            c.aws.cfn.abandon.set()
+    return abandon
 
 
-def say_forecast(console: Console, result: Forecast) -> None:
-    console.line(f"forecast: {result.count('error')} errors, {result.count('warning')} "
-                 f"warnings, {result.count('info')} info ({len(result.checks)} checks, "
-                 f"{result.api_calls} API calls, {result.seconds:.2f} s)")
-
-
-def _upload_children(env: Connection) -> None:
-    region = env.rendered.env.config.region
-    store = Artifacts(env.aws.client("s3"), env.bucket, region, env.aws.account)
-    if store.ensure_bucket():
-        env.console.line(f"created artifacts bucket {env.bucket} (encrypted, versioned, private)")
-    elif store.fixed:
-        env.console.line(f"artifacts bucket {env.bucket}: restored its {', '.join(store.fixed)}")
-    for child in env.rendered.stacks.values():
-        store.upload(artifact_key(env.rendered.names, child), child.template)
-    for key in store.replaced:
-        env.console.line(f"artifacts: s3://{env.bucket}/{key} did not hold the template its "
-                         "key names; uploaded the rendered one over it")
-    env.console.line(f"artifacts: uploaded {len(store.uploaded)} of {len(env.rendered.stacks)} "
-                     f"child templates to s3://{env.bucket}/ (the others hold exactly the "
-                     "rendered text, read back and compared)")
-
-
-def waits_from(timeouts: Sequence[str]) -> Waits:
-    """`--wait-timeout MINUTES` (every stack) or `--wait-timeout TYPE=MINUTES`."""
-    waits = Waits()
-    by_type = dict(waits.by_type)
-    for value in timeouts:
-        kind, _, number = value.rpartition("=")
-        try:
-            seconds = float(number) * 60
-        except ValueError:
-            seconds = -1.0
-        if seconds <= 0 or (kind and not kind.startswith("AWS::")):
-            raise UsageError(f"--wait-timeout {value}: give minutes, or TYPE=MINUTES with a "
-                             "resource type, e.g. --wait-timeout 45 or "
-                             "--wait-timeout AWS::RDS::DBInstance=90")
-        if kind:
-            by_type[kind] = seconds
-        else:
-            waits = dataclasses.replace(waits, default_seconds=seconds)
-            by_type = {k: max(v, seconds) for k, v in by_type.items()}
-    return dataclasses.replace(waits, by_type=by_type)
-
-
-def env_lock(env: Connection, reason: str, stop: threading.Event | None = None) -> EnvLock:
-    def lost(why: str) -> None:
-        env.console.line(f"warning: {why}; no new stack starts")
-        if stop is not None:
-            stop.set()
-
-    return EnvLock(env.aws.client("s3"), env.bucket, env.rendered.env.config.region,
-                   env.rendered.env.name, env.rendered.names.prefix, reason,
-                   account=env.aws.account, on_lost=lost)
-
-
-@contextlib.contextmanager
-def locked(env: Connection, reason: str, stop: threading.Event | None = None) -> Iterator[None]:
-    """The env's lock for the block (deploy, apply, delete; never plan or diff)."""
-    lock = env_lock(env, reason, stop)
-    with lock.held():
-        if lock.took_over is not None:
-            old = lock.took_over
-            env.console.line(f"took over the expired lock of {old.who} ({old.reason}, since "
-                             f"{when(old.acquired)}, expired {when(old.expires)})")
-        yield
-
-
-def deploy(env: Connection, confirm: Confirm, stacks: Sequence[str], force: bool,
-           concurrency: int, allow_replace: Sequence[str],
-           ask_once: bool = False, waits: Waits | None = None,
-           approve_broadening: bool = True) -> list[StackResult]:
-    """``ask_once`` (a person at a terminal): review the whole graph up front, ask once,
-    then ask again only for what goes beyond that review. Without
-    ``approve_broadening`` an update that broadens access is refused."""
-    if env.nested and stacks:
-        raise UsageError("--stack and --nested do not mix: the nested form is one stack")
-    options = env.options(stacks=frozenset(stacks), force=force, concurrency=concurrency,
-                          allow_replace=frozenset(allow_replace),
-                          approve_broadening=approve_broadening)
-    check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
-                     starts_certificate=env.nested or not stacks or CERT_STACK in stacks)
+def _prepared(conn: Connection, options: DeployOptions, waits: Waits | None,
+              starts_certificate: bool) -> tuple[DeployOptions, EcsHooks | None]:
+    """Read-only checks and the run's settings of one unit: its options with its hooks."""
+    check_delegation(conn.rendered.env.config, conn.lookups.route53, conn.rendered.env.name,
+                     starts_certificate=starts_certificate)
     if waits is not None:
-        env.aws.cfn.waits = waits
-    hooks = hooks_for(env.form, env.aws, env.console)
-    options = replace(options, hooks=hooks)
+        conn.aws.cfn.waits = waits
+    hooks = hooks_for(conn.form, conn.aws, conn.console)
+    return replace(options, hooks=hooks), hooks
+
+
+def _run(conns: Sequence[Connection], workers: Mapping[str, Deployer], concurrency: int,
+         hooks: Mapping[str, EcsHooks | None]) -> Results:
+    """Every unit's graph on one scheduler, then each unit's verification."""
+    by_cfn: dict[int, list[Deployer]] = {}
+    for d in workers.values():  # one listing of the stacks per session, not per unit
+        by_cfn.setdefault(id(d.cfn), []).append(d)
+    for group in by_cfn.values():
+        listed = group[0].cfn.describe_many([n for d in group for n in d.stack_names()])
+        for d in group:
+            d.start(known=listed)
+    base = _base(conns)
+    ran = run_together(workers, concurrency, _abandon_all(conns),
+                       base.line if base is not None else None)
+    out = {}
+    for c in conns:
+        worker = workers[c.label]
+        results = worker.finish([r for (n, _), r in ran.items() if n == c.label])
+        out[c.label] = results + verified(c, hooks[c.label], results)
+    return out
+
+
+def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str], force: bool,
+           concurrency: int, allow_replace: Sequence[str], ask_once: bool = False,
+           waits: Waits | None = None, approve_broadening: bool = True) -> Results:
+    """``ask_once`` (a person at a terminal): plan every unit up front, ask once for all,
+    then run that plan, asking again only for what goes beyond it. Without it (--yes)
+    each stack's change set is made and executed in turn. Without
+    ``approve_broadening`` an update that broadens access is refused."""
+    if stacks and any(c.nested for c in conns):
+        raise UsageError("--stack and --nested do not mix: the nested form is one stack")
+    prepared = {c.label: _prepared(c, c.options(
+        stacks=frozenset(stacks), force=force, concurrency=concurrency,
+        allow_replace=frozenset(allow_replace), approve_broadening=approve_broadening),
+        waits, starts_certificate=c.nested or not stacks or CERT_STACK in stacks)
+        for c in conns}
+    options = {label: o for label, (o, _) in prepared.items()}
+    stops = {c.label: threading.Event() for c in conns}  # a lost lock stops its unit
+    prompt = threading.Lock()  # one question at a time, whichever unit asks
     reason = "deploy" + (f" --stack {','.join(stacks)}" if stacks else "")
-    if not ask_once:
-        deployer = Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options)
-        with locked(env, reason, deployer.stop):
-            results = deployer.run()
-        return results + verified(env, hooks, results)
-    stop = threading.Event()  # the lock's heartbeat stops the run if the lock is lost
-    with locked(env, reason, stop):
-        planner = Planner(env.form, env.aws.cfn, env.lookups, env.console, lambda q: False,
-                          options)
-        planner.require_upstream = planner.recreate_failed = True
-        whole = planner.plan()
-        show_plan(env.console, whole, diff=False)
-        planned = {s.stack: s for s in whole.stacks}
-        runner = ApprovedRunner(env.form, env.aws.cfn, env.lookups, env.console, confirm,
-                                replace(options, planned=planned))
-        runner.stop = stop
-        changing = [s.stack for s in whole.stacks if s.changes]
-        if changing and not confirm(f"execute the changes to {', '.join(changing)} "
-                                    f"(env '{env.rendered.env.name}')?"):
-            runner.discard_all()
-            return [StackResult(s.stack, s.stack_name,
-                                Outcome.DECLINED if s.changes else Outcome.UNCHANGED,
-                                reasons=["not approved"] if s.changes else [])
-                    for s in whole.stacks]
-        results = runner.run()
-    return results + verified(env, hooks, results)
+    with all_locked(conns, reason, stops):
+        workers: dict[str, Deployer] = {}
+        if ask_once:
+            plans = each(conns, lambda c: _whole_plan(c, options[c.label]))
+            for c in conns:
+                if len(conns) > 1:
+                    _base_line(c, c.console.style(f"== env {c.label} ==", bold=True))
+                show_plan(c.console, plans[c.label], diff=False)
+            for c in conns:
+                planned = {s.stack: s for s in plans[c.label].stacks}
+                workers[c.label] = ApprovedRunner(
+                    c.form, c.aws.cfn, c.lookups, c.console, confirm,
+                    replace(options[c.label], planned=planned))
+            changing = {label: [s.stack for s in p.stacks if s.changes]
+                        for label, p in plans.items()}
+            if any(changing.values()) and not confirm(_question(changing, conns)):
+                for w in workers.values():
+                    assert isinstance(w, PlanRunner)
+                    w.discard_all()
+                return {label: [StackResult(s.stack, s.stack_name, Outcome.DECLINED
+                                            if s.changes else Outcome.UNCHANGED,
+                                            reasons=["not approved"] if s.changes else [])
+                                for s in p.stacks] for label, p in plans.items()}
+        else:
+            workers = {c.label: Deployer(c.form, c.aws.cfn, c.lookups, c.console, confirm,
+                                         options[c.label]) for c in conns}
+        for label, w in workers.items():
+            w.stop, w.prompt = stops[label], prompt
+        return _run(conns, workers, concurrency,
+                    {label: h for label, (_, h) in prepared.items()})
 
 
-def verified(env: Connection, hooks: EcsHooks | None, results: list[StackResult]) -> list[StackResult]:
+def _base_line(conn: Connection, text: str) -> None:
+    console = conn.console
+    (console.base if isinstance(console, EnvConsole) else console).line(text)
+
+
+def _whole_plan(conn: Connection, options: DeployOptions) -> Plan:
+    """The plan `deploy` approves: it re-creates a stack whose create failed, and plans
+    only stacks whose unselected upstreams are deployed."""
+    planner = Planner(conn.form, conn.aws.cfn, conn.lookups, conn.console, lambda q: False,
+                      options)
+    planner.require_upstream = planner.recreate_failed = True
+    return planner.plan()
+
+
+def _question(changing: Mapping[str, list[str]], conns: Sequence[Connection]) -> str:
+    if len(conns) == 1:
+        label = conns[0].label
+        return f"execute the changes to {', '.join(changing[label])} (env '{label}')?"
+    what = "; ".join(f"{label}: {', '.join(stacks)}" for label, stacks in changing.items()
+                     if stacks)
+    return f"execute the changes to {what}?"
+
+
+def verified(conn: Connection, hooks: EcsHooks | None,
+             results: list[StackResult]) -> list[StackResult]:
     """Deploy ends when the service is steady (and answers its probe): a result row
     "verify" when that fails; what was checked goes to the console."""
     ecs = next((r for r in results if r.stack == "ecs"), None)
@@ -232,85 +182,123 @@ def verified(env: Connection, hooks: EcsHooks | None, results: list[StackResult]
     except StackgenError as exc:
         return [StackResult("verify", ecs.stack_name, Outcome.FAILED, reasons=[str(exc)])]
     for line in checked.checks:
-        env.console.line(f"verified: {line}")
+        conn.console.line(f"verified: {line}")
     for line in checked.notes:
-        env.console.line(f"verify: {line}")
+        conn.console.line(f"verify: {line}")
     return []
 
 
-def target(env: Connection) -> tuple[str, str, str]:
-    """Account, region and endpoint URL the env's change sets live in."""
-    meta = env.aws.cfn.client.meta
-    return env.aws.account, str(meta.region_name), str(meta.endpoint_url)
+def plan_place(conn: Connection) -> tuple[str, str, str]:
+    """Account, region and endpoint URL the unit's change sets live in."""
+    meta = conn.aws.cfn.client.meta
+    return conn.aws.account, str(meta.region_name), str(meta.endpoint_url)
 
 
-def plan(env: Connection, stacks: Sequence[str], overrides: Sequence[str],
-         drift: bool = True) -> Plan:
-    planner = Planner(env.form, env.aws.cfn, env.lookups, env.console, lambda question: False,
-                      env.options(stacks=frozenset(stacks), drift=drift))
-    result = planner.plan()
-    # Recorded so `apply` renders the same templates in the same form, at the same target.
-    result.overrides = list(overrides)
-    result.nested = env.nested
-    result.account, result.region, result.endpoint = target(env)
-    if env.forecast is not None:
-        result.forecast = [ForecastNote(id=f.check_id, severity=f.severity, stack=f.stack,
-                                        resource=f.resource, message=f.message, fix=f.fix)
-                           for f in env.forecast.findings]
-    return result
+def plan(conns: Sequence[Connection], stacks: Sequence[str], overrides: Sequence[str],
+         drift: bool = True) -> dict[str, Plan]:
+    """Plan every unit side by side; by unit label."""
+    def one(conn: Connection) -> Plan:
+        planner = Planner(conn.form, conn.aws.cfn, conn.lookups, conn.console,
+                          lambda question: False,
+                          conn.options(stacks=frozenset(stacks), drift=drift))
+        result = planner.plan()
+        # Recorded so `apply` renders the same templates in the same form, at the same
+        # place: a target's account and region are --set values of its rendering.
+        target = conn.unit.target
+        result.overrides = [*overrides, *(target_overrides(target) if target else ())]
+        result.nested = conn.nested
+        result.account, result.region, result.endpoint = plan_place(conn)
+        if conn.forecast is not None:
+            result.forecast = [ForecastNote(id=f.check_id, severity=f.severity, stack=f.stack,
+                                            resource=f.resource, message=f.message, fix=f.fix)
+                               for f in conn.forecast.findings]
+        return result
+
+    return each(conns, one)
 
 
-def apply(env: Connection, confirm: Confirm, saved: Plan,
+def apply(conn: Connection, confirm: Confirm, saved: Plan,
           allow_replace: Sequence[str], waits: Waits | None = None,
           approve_broadening: bool = True) -> list[StackResult]:
     """Execute the plan's change sets and nothing else; refuse, before executing anything,
-    a plan for another target or one whose stacks moved since."""
-    check_target(saved, env.rendered.env.name, *target(env))
-    if env.nested:
-        _upload_children(env)  # content-addressed: the planned children, unchanged
+    a plan for another place or one whose stacks moved since."""
+    check_plan_place(saved, conn.rendered.env.name, *plan_place(conn))
+    if conn.nested:
+        upload_children(conn)  # content-addressed: the planned children, unchanged
     planned = {s.stack: s for s in saved.stacks}
-    options = env.options(stacks=frozenset(planned), allow_replace=frozenset(allow_replace),
-                          planned=planned, approve_broadening=approve_broadening)
-    check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
-                     starts_certificate=env.nested or CERT_STACK in planned)
-    if waits is not None:
-        env.aws.cfn.waits = waits
-    hooks = hooks_for(env.form, env.aws, env.console)
-    runner = PlanRunner(env.form, env.aws.cfn, env.lookups, env.console, confirm,
-                        replace(options, hooks=hooks))
-    with locked(env, "apply", runner.stop):
+    options, hooks = _prepared(conn, conn.options(
+        stacks=frozenset(planned), allow_replace=frozenset(allow_replace), planned=planned,
+        approve_broadening=approve_broadening), waits,
+        starts_certificate=conn.nested or CERT_STACK in planned)
+    runner = PlanRunner(conn.form, conn.aws.cfn, conn.lookups, conn.console, confirm, options)
+    with all_locked([conn], "apply", {conn.label: runner.stop}):
         refused = runner.verify()
         if refused:
-            env.console.line(f"the plan is refused; nothing was executed: {len(refused)} of "
-                             f"{len(planned)} stacks moved since it was made")
+            conn.console.line(f"the plan is refused; nothing was executed: {len(refused)} of "
+                              f"{len(planned)} stacks moved since it was made")
             return refused
         changing = [s.stack for s in saved.stacks if s.changes]
-        show_plan(env.console, saved, diff=False)
+        show_plan(conn.console, saved, diff=False)
         if changing and not confirm(f"execute the plan's changes to {', '.join(changing)}?"):
             return [StackResult(s.stack, s.stack_name,
                                 Outcome.DECLINED if s.changes else Outcome.UNCHANGED,
                                 reasons=["not approved"] if s.changes else [])
                     for s in saved.stacks]
         results = runner.run()
-    return results + verified(env, hooks, results)
+    return results + verified(conn, hooks, results)
 
 
-def delete(env: Connection, confirm: Confirm, stacks: Sequence[str], yes: bool,
-           purge_artifacts: bool, waits: Waits | None = None) -> list[StackResult]:
-    if waits is not None:
-        env.aws.cfn.waits = waits
-    deleter = Deleter(env.form, env.aws.cfn, env.console, confirm,
-                      children=env.rendered if env.nested else None)
-    with locked(env, "delete" + (f" --stack {','.join(stacks)}" if stacks else "")):
-        results = deleter.run(deleter.plan(frozenset(stacks)), yes)
-    if purge_artifacts and all(r.ok for r in results):
-        store = Artifacts(env.aws.client("s3"), env.bucket, env.rendered.env.config.region,
-                          env.aws.account)
-        try:
-            purged = store.purge(artifact_prefix(env.rendered.names))
-        except Exception as exc:  # a bucket that never existed has nothing to purge
-            env.console.line(f"artifacts: nothing purged ({exc})")
-        else:
-            env.console.line(f"artifacts: deleted {purged} object versions of env "
-                             f"'{env.rendered.env.name}'")
-    return results
+def delete(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str], yes: bool,
+           purge_artifacts: bool = False, waits: Waits | None = None) -> Results:
+    """Every unit's refusals before anything goes; one question for all; then every unit
+    over its reverse graph (a stack goes after the stacks that read it), units and
+    independent stacks side by side; a unit's first failure stops that unit. With
+    ``purge_artifacts``, a unit deleted whole loses its uploaded child templates too."""
+    deleters: dict[str, Deleter] = {}
+    plans: dict[str, DeletePlan] = {}
+    for c in conns:
+        if waits is not None:
+            c.aws.cfn.waits = waits
+        deleters[c.label] = Deleter(c.form, c.aws.cfn, c.console, confirm,
+                                    children=c.rendered if c.nested else None)
+    reason = "delete" + (f" --stack {','.join(stacks)}" if stacks else "")
+    with all_locked(conns, reason, {}):
+        for label, d in deleters.items():
+            plans[label] = d.plan(frozenset(stacks))
+        doomed = sum(len(p.stacks) for p in plans.values())
+        for label, d in deleters.items():
+            d.announce(plans[label])
+        question = f"delete {doomed} stacks?" if len(conns) == 1 else \
+            f"delete {doomed} stacks of {len(conns)} envs?"
+        if doomed and not yes and not confirm(question):
+            raise ConfirmationRequired("delete declined; nothing was deleted")
+        upstream = {(label, s): [(label, u) for u in ups]
+                    for label, d in deleters.items() for s, ups in d.upstream(plans[label]).items()}
+        works = {label: d.work(plans[label]) for label, d in deleters.items()}
+        ran = Scheduler(
+            upstream=upstream, work=lambda node: works[node[0]](node[1]),
+            ok=lambda r: r is not None and r.ok,
+            not_run=lambda node, why: deleters[node[0]].not_run(
+                node[1], NotRun(why.skip, why.cause[1] if why.cause else None)),
+            concurrency=max(1, len(conns)), fail_fast=lambda node: node[0],
+            on_abandon=_abandon_all(conns), patient=False).run()
+    out: Results = {}
+    for c in conns:
+        d = deleters[c.label]
+        results = [r for (n, _), r in ran.items() if n == c.label and r is not None]
+        if any(r.state in (Outcome.TIMED_OUT, Outcome.INTERRUPTED) for r in results):
+            d.where([s for s, _ in plans[c.label].stacks])
+        out[c.label] = results
+        if purge_artifacts and all(r.ok for r in results):
+            _purge(c)
+    return out
+
+
+def _purge(conn: Connection) -> None:
+    try:
+        purged = artifacts(conn).purge(artifact_prefix(conn.rendered.names))
+    except Exception as exc:  # a bucket that never existed has nothing to purge
+        conn.console.line(f"artifacts: nothing purged ({exc})")
+    else:
+        conn.console.line(f"artifacts: deleted {purged} object versions of env "
+                          f"'{conn.rendered.env.name}'")

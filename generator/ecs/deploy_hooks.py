@@ -15,7 +15,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from generator.deploy.session import Aws
+from generator.aws.session import Aws
 from generator.ecs import diagnose as diag
 from generator.ecs.ops import deployed, describe_service, launch_settings
 from generator.ecs.register import (
@@ -143,7 +143,7 @@ class EcsHooks:
         where = deployed(self.rendered, self.aws.cfn)
         checked = verify(self.client("ecs"), self.client("elbv2"), where.cluster,
                          where.service, self.rendered.env.config.dns.domain, self.service.verify,
-                         self.aws.target.endpoint_url, self.console.line)
+                         self.aws.route.endpoint_url, self.console.line)
         if conf.wait_steady:  # every other service (ecs.services) steady too
             for name, service in sorted(where.services.items()):
                 checked.checks += [f"service {name}: {c}" for c in wait_steady(

@@ -12,8 +12,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from generator.aws.cfn import CloudFormation
 from generator.context import logical_id
-from generator.deploy.cfn import CloudFormation
 from generator.errors import AwsError, StackgenError, UsageError
 from generator.render import Rendered
 

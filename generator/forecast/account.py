@@ -134,7 +134,7 @@ def not_found(exc: ApiError) -> bool:
 
 def connect_account(cfg: Environment) -> Account:
     """The env's account, checked like every AWS-facing command (STS, account_id)."""
-    from generator.deploy.session import connect
+    from generator.aws.session import connect
 
     try:
         aws = connect(cfg)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from generator.deploy.resolve import is_reference
+from generator.references import is_reference
 from generator.yamlsrc import load_cfn
 
 ACCOUNT = "123456789012"

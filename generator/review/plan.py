@@ -22,8 +22,8 @@ import msgspec
 import yaml
 
 from generator import __version__, secrets
-from generator.deploy.cfn import ChangeSet, ChangeSetContent
-from generator.deploy.status import PlanState
+from generator.aws.cfn_types import ChangeSet, ChangeSetContent
+from generator.aws.status import PlanState
 from generator.errors import OutputError, UsageError
 from generator.review.cost import EnvCost
 from generator.review.risk import Templates, create_only_properties, is_stateful

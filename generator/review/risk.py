@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from generator.aws.cfn_types import Change
 from generator.cfndoc import STATEFUL_TYPES, refers_to, resolve_refs
-from generator.deploy.cfn import Change
 
 if TYPE_CHECKING:
     from generator.review.security import SecurityTables

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.deploy.status import StackStatus
+from generator.aws.status import StackStatus
 from generator.forecast.account import Account, ApiError
 from generator.forecast.instances import InstanceType, lookup
 from generator.forecast.model import Check, Finding, Subject

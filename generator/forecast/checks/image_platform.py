@@ -4,7 +4,7 @@ import json
 import re
 
 from generator.config import Task, Workload
-from generator.forecast import registry
+from generator.forecast import images_registry as registry
 from generator.forecast.account import Account, ApiError, not_found
 from generator.forecast.model import AccountCheck, Finding, Subject
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from generator.deploy.cfn import ChangeSet, StackInfo
-from generator.deploy.engine import Prepared, StackWork
-from generator.deploy.resolve import FromOutput, resolve
-from generator.deploy.status import Outcome, PlanState
+from generator.aws.cfn_types import ChangeSet, StackInfo
+from generator.aws.status import Outcome, PlanState
+from generator.deploy.drift import detect
+from generator.deploy.stack_work import SETTLED, Prepared, StackWork
 from generator.errors import StackgenError
 from generator.lint.values import placeholder
+from generator.references import FromOutput, resolve
 from generator.review import prices
 from generator.review.cost import EnvCost, Side, env_cost
-from generator.review.drift import detect
 from generator.review.picture import diagram
 from generator.review.plan import (
     Plan,
@@ -217,9 +217,11 @@ class Planner(StackWork):
 
     def _plan_one(self, stack: str, current: StackInfo | None) -> StackPlan:
         sha = self.rendered.stacks[stack].template_sha256
-        prepared = self.prepare(stack, current, dry=True)
-        settled = prepared.settled
-        if settled is not None:
+        made = self.make(stack, current, dry=True)
+        prepared, settled = made.prepared, made.settled
+        if prepared.deployed_template is not None:
+            self._templates[stack] = prepared.deployed_template
+        if settled is not None and prepared.kind == SETTLED:  # before any change set
             if settled.state == Outcome.UNCHANGED:
                 plan = StackPlan(stack=stack, stack_name=self._name(stack),
                                  state=PlanState.UNCHANGED, template_sha256=sha)
@@ -229,25 +231,20 @@ class Planner(StackWork):
                 plan.state = PlanState.RECREATE
                 return plan
             raise StackgenError(f"cannot plan {stack}: {'; '.join(settled.reasons)}")
-        if prepared.deployed_template is not None:
-            self._templates[stack] = prepared.deployed_template
-        tags = tag_changes(current.tags, prepared.tags) if prepared.current and current else []
-        change_set = self.create_change_set(prepared)
-        if change_set is None:
-            # Template and parameters match; a tag change alone is still a change
-            # (on AWS a change set may hold no resource change for it).
+        if settled is not None:  # the change set holds no change, the tags alike
             plan = StackPlan(stack=stack, stack_name=self._name(stack),
-                             state=PlanState.UPDATE if tags else PlanState.UNCHANGED,
-                             template_sha256=sha, tags=tags)
+                             state=PlanState.UNCHANGED, template_sha256=sha)
         else:
-            plan = self.review(prepared, change_set)
-            plan.tags = tags
-            # What AWS holds under the change set's ARN, as it holds it: apply reads it
-            # again and executes it only if nothing differs.
-            plan.reviewed = change_set_facts(self.cfn.change_set_content(change_set.id))
+            assert made.review is not None
+            plan = made.review
+            if made.change_set is not None:
+                # What AWS holds under the change set's ARN, as it holds it: apply reads
+                # it again and executes it only if nothing differs.
+                plan.reviewed = change_set_facts(
+                    self.cfn.change_set_content(made.change_set.id))
         self._record(plan, prepared.current, prepared.params)
-        if prepared.kind == "CREATE" and change_set is not None:
-            plan.stack_id = change_set.stack_id  # the review shell the change set made
+        if prepared.kind == "CREATE" and made.change_set is not None:
+            plan.stack_id = made.change_set.stack_id  # the review shell the change set made
         return plan
 
     def _ripple(self, stack: str, plans: dict[str, StackPlan]) -> None:

@@ -15,16 +15,16 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator.aws import (
+from generator.aws.cfn import CloudFormation
+from generator.aws.endpoint import (
     PROBE_CONFIG,
     RETRY_CONFIG,
-    Target,
-    _isolated_botocore,
-    _PinnedSession,
+    PinnedSession,
+    Route,
+    isolated_botocore,
 )
+from generator.aws.session import Aws, resolve_route
 from generator.config import DeployTarget, Environment
-from generator.deploy.cfn import CloudFormation
-from generator.deploy.session import Aws, resolve_target
 from generator.errors import AccountMismatch, AwsError
 
 
@@ -41,12 +41,12 @@ def target_of(cfg: Environment) -> DeployTarget | None:
     return None
 
 
-def _session(where: Target, region: str, credentials: dict[str, str] | None) -> Any:
+def _session(where: Route, region: str, credentials: dict[str, str] | None) -> Any:
     """A session in ``region`` (the target's, whatever AWS_REGION says), routed as the
     env's target routes, with ``credentials`` or the target's own."""
     if where.endpoint_url is None:
         return boto3.session.Session(region_name=region, **(credentials or {}))
-    return _PinnedSession(where.endpoint_url, botocore_session=_isolated_botocore(),
+    return PinnedSession(where.endpoint_url, botocore_session=isolated_botocore(),
                           region_name=region, **(credentials or dict(where.credentials or ())))
 
 
@@ -69,7 +69,7 @@ def assume(sts: Any, role_arn: str, session_name: str) -> dict[str, str]:
 
 def connect_target(cfg: Environment, env: str, target: DeployTarget) -> Aws:
     """The target's session, its account checked."""
-    where = resolve_target(cfg)
+    where = resolve_route(cfg)
     caller = _session(where, target.region, None)
     credentials = None
     if target.role_arn:

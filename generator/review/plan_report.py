@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.deploy.status import Outcome, PlanState
+from generator.aws.status import Outcome, PlanState
 from generator.review.cost import EnvCost, money, signed
 from generator.review.plan import (
     Plan,

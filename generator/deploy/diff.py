@@ -3,13 +3,13 @@ creating anything."""
 
 from __future__ import annotations
 
-from generator.deploy.cfn import CloudFormation
-from generator.deploy.engine import DeployOptions, StackWork
-from generator.deploy.resolve import Lookups
-from generator.deploy.status import Outcome
+from generator.aws.cfn import CloudFormation
+from generator.aws.status import Outcome
+from generator.deploy.stack_work import DeployOptions, StackWork
+from generator.references import Lookups
 from generator.render import Rendered
 from generator.review.plan import param_changes, tag_changes, template_diff
-from generator.review.report import short
+from generator.review.plan_report import short
 from generator.ui import Console
 
 

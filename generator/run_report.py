@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
-from generator.deploy.cfn import CloudFormation, StackInfo
+from generator.aws.cfn import CloudFormation
+from generator.aws.cfn_types import StackInfo
+from generator.deploy.result import StackResult
 from generator.errors import StackgenError
 from generator.ui import NOT_DEPLOYED, Console, NdjsonConsole
-
-if TYPE_CHECKING:  # the engine reports through here: no import cycle at run time
-    from generator.deploy.engine import StackResult
 
 
 def status_table(console: Console, names: Mapping[str, str], deployed: Mapping[str, StackInfo],
@@ -44,12 +42,18 @@ def where(console: Console, cfn: CloudFormation, names: Mapping[str, str], absen
 def outputs(console: Console, names: Mapping[str, str], deployed: Mapping[str, StackInfo],
             fmt: str) -> None:
     """The deployed stacks' outputs: a table, or JSON keyed by stack."""
-    found = {s: deployed[n].outputs for s, n in names.items() if n in deployed}
+    found = outputs_of(names, deployed)
     if fmt == "json":
         console.line(json.dumps(found, indent=2, sort_keys=True))
         return
     console.table(["stack", "output", "value"],
                   [[s, k, v] for s, outs in found.items() for k, v in sorted(outs.items())])
+
+
+def outputs_of(names: Mapping[str, str],
+               deployed: Mapping[str, StackInfo]) -> dict[str, dict[str, str]]:
+    """The deployed stacks' outputs by stack."""
+    return {s: deployed[n].outputs for s, n in names.items() if n in deployed}
 
 
 def results(console: Console, done: Sequence[StackResult], verb: str,

@@ -1,8 +1,8 @@
-"""The AWS session for a ``Target``: where an env's calls go and with which credentials.
+"""The AWS session for a ``Route``: where an env's calls go and with which credentials.
 
-The deploy path has no local/remote switch: it gets a session from a Target
-and uses it. The AWS target is boto3's standard environment (profile, keys,
-SSO, AWS_ENDPOINT_URL); the local endpoint's target pins every client to its
+The deploy path has no local/remote switch: it gets a session from a Route
+and uses it. The AWS route is boto3's standard environment (profile, keys,
+SSO, AWS_ENDPOINT_URL); the local endpoint's route pins every client to its
 URL and to throw-away credentials, so nothing meant for it can reach a real
 account and no real key is ever sent to it.
 """
@@ -26,12 +26,12 @@ RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8},
 PROBE_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3,
                       read_timeout=20)
 
-# moto accepts any credentials; the local target always uses these.
+# moto accepts any credentials; the local route always uses these.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 @dataclass(frozen=True)
-class Target:
+class Route:
     """Where AWS calls go. ``endpoint_url`` None: boto3's own resolution (AWS, or
     AWS_ENDPOINT_URL); ``credentials`` None: the standard credential chain."""
 
@@ -40,14 +40,14 @@ class Target:
     credentials: tuple[tuple[str, str], ...] | None = None
 
 
-AWS = Target("AWS (the standard credential chain and endpoints)")
+AWS = Route("AWS (the standard credential chain and endpoints)")
 
 
-def local_target(url: str) -> Target:
-    return Target(f"the local endpoint at {url}", url, tuple(LOCAL_CREDENTIALS.items()))
+def local_route(url: str) -> Route:
+    return Route(f"the local endpoint at {url}", url, tuple(LOCAL_CREDENTIALS.items()))
 
 
-class _PinnedSession(boto3.session.Session):  # type: ignore[misc]
+class PinnedSession(boto3.session.Session):  # type: ignore[misc]
     """A session whose every client goes to one endpoint, whatever the caller or the
     environment (AWS_ENDPOINT_URL_<SERVICE>, a profile's endpoint_url) says: an endpoint
     passed to the client constructor always wins over configured ones (AWS SDKs and Tools
@@ -66,10 +66,10 @@ class _PinnedSession(boto3.session.Session):  # type: ignore[misc]
         return super().resource(*args, **kwargs)
 
 
-def _isolated_botocore() -> Any:
+def isolated_botocore() -> Any:
     """A botocore session that reads no profile, config or credentials file: the
     user's AWS setup (AWS_PROFILE naming a profile that is absent here, say) has no
-    say over a pinned target."""
+    say over a pinned route."""
     return botocore.session.Session(session_vars={
         "profile": (None, None, None, None),
         "config_file": (None, None, os.devnull, None),
@@ -77,10 +77,10 @@ def _isolated_botocore() -> Any:
     })
 
 
-def session(region: str, target: Target = AWS) -> Any:
-    """A session for ``target`` in ``region`` (AWS_REGION/AWS_DEFAULT_REGION win)."""
+def session(region: str, route: Route = AWS) -> Any:
+    """A session for ``route`` in ``region`` (AWS_REGION/AWS_DEFAULT_REGION win)."""
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or region
-    if target.endpoint_url is None:
+    if route.endpoint_url is None:
         return boto3.session.Session(region_name=region)
-    return _PinnedSession(target.endpoint_url, botocore_session=_isolated_botocore(),
-                          region_name=region, **dict(target.credentials or ()))
+    return PinnedSession(route.endpoint_url, botocore_session=isolated_botocore(),
+                          region_name=region, **dict(route.credentials or ()))

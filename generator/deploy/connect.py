@@ -1,0 +1,232 @@
+"""Units opened for AWS: one session per target (shared by the units that reach it),
+each unit's account checked, its forecast, its artifacts, its lock.
+
+Every unit is rendered and checked by the CLI before this module makes its first AWS
+call. Units that reach the same place (where their calls go, the region, the account
+and role) share one session, its account check and its clients: start-up is paid once,
+not once per env. Each unit keeps its own lock, outputs and lookups.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import subprocess
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from generator.aws.accounts import connect_target
+from generator.aws.polling import Waits
+from generator.aws.session import Aws, SharedAws, connect, resolve_route
+from generator.deploy.artifacts import Artifacts, bucket_name
+from generator.deploy.lock import EnvLock, when
+from generator.deploy.stack_work import DeployOptions
+from generator.deploy.units import Unit
+from generator.errors import AccountMismatch, StackgenError, UsageError
+from generator.forecast.runner import Forecast
+from generator.lint.engine import Linter, failing
+from generator.lint.targets import targets_for
+from generator.references import Lookups
+from generator.render import Rendered, artifact_key, nested_view
+from generator.ui import Console, EnvConsole
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A unit opened for AWS: the rendered stacks, and the form a command acts on."""
+
+    unit: Unit
+    form: Rendered  # the stacks, or the nested form's root
+    aws: Aws
+    console: Console
+    lookups: Lookups
+    nested: bool
+    forecast: Forecast | None = None  # what the forecast found, when it ran
+
+    @property
+    def rendered(self) -> Rendered:
+        return self.unit.rendered
+
+    @property
+    def label(self) -> str:
+        return self.unit.label
+
+    @property
+    def bucket(self) -> str:
+        return bucket_name(self.aws.account, self.rendered.env.config.region)
+
+    def options(self, **kwargs: Any) -> DeployOptions:
+        return DeployOptions(commit=git_commit(), nested=self.nested,
+                             children=self.rendered if self.nested else None, **kwargs)
+
+
+def lint_gate(rendered: Rendered, build_dir: Path, cache_dir: Path,
+              stacks: Sequence[str] = ()) -> None:
+    """Refuse to deploy templates with lint errors: better than failing half-way."""
+    targets = [t for t in targets_for(rendered, build_dir)
+               if t.stack in rendered.stacks and (not stacks or t.stack in stacks)]
+    errors = failing(Linter(cache_dir).lint(targets), "error")
+    if errors:
+        first = errors[0]
+        raise StackgenError(
+            f"lint found {len(errors)} error(s), first {first.stack}: {first.rule_id} "
+            f"{first.message}; see `stackgen lint --env {rendered.env.name}` (--no-lint skips)")
+
+
+def open_units(units: Sequence[Unit], console: Console, nested: bool | None,
+               upload: bool = True, forecast: str = "off") -> list[Connection]:
+    """Connect once per target (checking every unit's account against it), then open
+    each unit on that connection. ``forecast``: "record" runs `stackgen forecast` on each,
+    "gate" also refuses its errors; it runs for every unit before any unit uploads or
+    changes anything. The nested form's child templates then go to the artifacts bucket
+    under content-addressed keys. Several units: each line says its unit."""
+    sessions: dict[tuple[str | None, ...], SharedAws] = {}
+    opened = []
+    for unit in units:
+        cfg = unit.rendered.env.config
+        route = resolve_route(cfg)
+        key: tuple[str | None, ...] = (cfg.region, route.label, route.endpoint_url)
+        if unit.target is not None:  # one of the env's targets: its own credentials
+            key += (unit.target.account, unit.target.role_arn)
+        if key not in sessions:
+            aws = connect(cfg) if unit.target is None else \
+                connect_target(cfg, unit.env, unit.target)
+            sessions[key] = SharedAws(aws.session, aws.cfn, aws.account, aws.route)
+        aws = sessions[key]
+        if cfg.account_id and aws.account != cfg.account_id:
+            raise AccountMismatch(
+                f"these credentials are for account {aws.account}, but env '{unit.env}' "
+                f"names account_id {cfg.account_id}; switch profile or fix account_id in "
+                "its params")
+        use_nested = cfg.nested if nested is None else nested
+        bucket = bucket_name(aws.account, cfg.region) if use_nested else None
+        opened.append(Connection(
+            unit, nested_view(unit.rendered) if use_nested else unit.rendered, aws,
+            EnvConsole(console, unit.label) if len(units) > 1 else console,
+            Lookups(aws.client("route53"), bucket), use_nested))
+    if forecast != "off":
+        accounts: dict[int, Any] = {}
+        opened = [replace(c, forecast=run_forecast(c, accounts, forecast == "gate"))
+                  for c in opened]
+    if upload:
+        for c in opened:
+            if c.nested:
+                upload_children(c)
+    return opened
+
+
+def run_forecast(conn: Connection, accounts: dict[int, Any], refuse_errors: bool) -> Forecast:
+    """The forecast's account checks through the unit's session (no second STS call),
+    with one memo of account answers per shared session: units of one target ask the
+    same questions (instance types, AMI, quotas) once. Only errors refuse: what an
+    endpoint cannot answer is info, an unreached registry a warning."""
+    from generator.forecast.account import FORECAST_CONFIG, Account
+    from generator.forecast.runner import ForecastFailed, forecast
+
+    key = id(conn.aws)
+    if key not in accounts:
+        session = conn.aws.session
+        accounts[key] = Account(lambda service: session.client(service, config=FORECAST_CONFIG),
+                                conn.aws.account)
+    result = forecast(conn.rendered, accounts[key])
+    say_forecast(conn.console, result)
+    if refuse_errors and result.failing("error"):
+        raise ForecastFailed(result)
+    return result
+
+
+def say_forecast(console: Console, result: Forecast) -> None:
+    console.line(f"forecast: {result.count('error')} errors, {result.count('warning')} "
+                 f"warnings, {result.count('info')} info ({len(result.checks)} checks, "
+                 f"{result.api_calls} API calls, {result.seconds:.2f} s)")
+
+
+def artifacts(conn: Connection) -> Artifacts:
+    return Artifacts(conn.aws.client("s3"), conn.bucket, conn.rendered.env.config.region,
+                     conn.aws.account)
+
+
+def upload_children(conn: Connection) -> None:
+    """The nested form's children in the artifacts bucket, content-addressed."""
+    store = artifacts(conn)
+    if store.ensure_bucket():
+        conn.console.line(f"created artifacts bucket {conn.bucket} (encrypted, versioned, "
+                          "private)")
+    elif store.fixed:
+        conn.console.line(f"artifacts bucket {conn.bucket}: restored its "
+                          f"{', '.join(store.fixed)}")
+    for child in conn.rendered.stacks.values():
+        store.upload(artifact_key(conn.rendered.names, child), child.template)
+    for key in store.replaced:
+        conn.console.line(f"artifacts: s3://{conn.bucket}/{key} did not hold the template its "
+                          "key names; uploaded the rendered one over it")
+    conn.console.line(f"artifacts: uploaded {len(store.uploaded)} of "
+                      f"{len(conn.rendered.stacks)} child templates to s3://{conn.bucket}/ "
+                      "(the others hold exactly the rendered text, read back and compared)")
+
+
+def waits_from(timeouts: Sequence[str]) -> Waits:
+    """`--wait-timeout MINUTES` (every stack) or `--wait-timeout TYPE=MINUTES`."""
+    waits = Waits()
+    by_type = dict(waits.by_type)
+    for value in timeouts:
+        kind, _, number = value.rpartition("=")
+        try:
+            seconds = float(number) * 60
+        except ValueError:
+            seconds = -1.0
+        if seconds <= 0 or (kind and not kind.startswith("AWS::")):
+            raise UsageError(f"--wait-timeout {value}: give minutes, or TYPE=MINUTES with a "
+                             "resource type, e.g. --wait-timeout 45 or "
+                             "--wait-timeout AWS::RDS::DBInstance=90")
+        if kind:
+            by_type[kind] = seconds
+        else:
+            waits = dataclasses.replace(waits, default_seconds=seconds)
+            by_type = {k: max(v, seconds) for k, v in by_type.items()}
+    return dataclasses.replace(waits, by_type=by_type)
+
+
+def env_lock(conn: Connection, reason: str, stop: threading.Event | None = None) -> EnvLock:
+    def lost(why: str) -> None:
+        conn.console.line(f"warning: {why}; no new stack starts")
+        if stop is not None:
+            stop.set()
+
+    return EnvLock(conn.aws.client("s3"), conn.bucket, conn.rendered.env.config.region,
+                   conn.rendered.env.name, conn.rendered.names.prefix, reason,
+                   account=conn.aws.account, on_lost=lost)
+
+
+@contextlib.contextmanager
+def locked(conn: Connection, reason: str, stop: threading.Event | None = None) -> Iterator[None]:
+    """The unit's lock for the block (deploy, apply, delete; never plan or diff)."""
+    lock = env_lock(conn, reason, stop)
+    with lock.held():
+        if lock.took_over is not None:
+            old = lock.took_over
+            conn.console.line(f"took over the expired lock of {old.who} ({old.reason}, since "
+                              f"{when(old.acquired)}, expired {when(old.expires)})")
+        yield
+
+
+@contextlib.contextmanager
+def all_locked(conns: Sequence[Connection], reason: str,
+               stops: dict[str, threading.Event]) -> Iterator[None]:
+    """Each unit's own lock; a lost lock stops that unit alone."""
+    with contextlib.ExitStack() as held:
+        for c in conns:
+            held.enter_context(locked(c, reason, stops.get(c.label)))
+        yield
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                             text=True, timeout=2, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
