@@ -1,3 +1,5 @@
+"""`python -m generator`: the stackgen command."""
+
 from generator.cli import main
 
 main()

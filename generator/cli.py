@@ -19,8 +19,8 @@ from generator import __version__
 from generator.errors import StackgenError, UsageError
 
 if TYPE_CHECKING:  # for annotations only: keep these imports off the start-up path
+    from generator.aws.status import StackResult
     from generator.deploy.connect import Connection
-    from generator.deploy.result import StackResult
     from generator.deploy.units import Unit
     from generator.params import EnvSource
     from generator.render import Rendered
@@ -537,7 +537,7 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
         click.get_current_context().meta[ERRORS_EXIT] = 1
     from generator.deploy import connect, workflow
     from generator.render import check_writable
-    from generator.review.plan import check_output, plan_key, sign_plan, write_private
+    from generator.review.plan_file import check_output, plan_key, sign_plan, write_private
     from generator.review.plan_report import markdown as to_markdown
     from generator.review.plan_report import show_plan
 
@@ -570,8 +570,8 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
             console.line(f"plan saved to {outs[label]}{' (signed)' if key else ''}; run "
                          f"`stackgen apply {outs[label]}` to execute it")
     if markdown:
-        text = "\n".join(to_markdown(p) for p in plans.values()) if several else \
-            to_markdown(plans[units[0].label])
+        text = "\n".join(to_markdown(p, label if several else None)
+                         for label, p in plans.items())
         write_private(markdown, text, force)
         console.line(f"review written to {markdown}")
     return 2 if detailed_exitcode and any(p.has_changes for p in plans.values()) else 0
@@ -616,7 +616,7 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     from generator.deploy import connect, workflow
     from generator.deploy.units import Unit
     from generator.errors import UsageError
-    from generator.review.plan import load_plan, plan_key
+    from generator.review.plan_file import load_plan, plan_key
     from generator.ui import confirmer
 
     saved = load_plan(plan_file, plan_key(sign_key_file))

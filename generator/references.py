@@ -1,4 +1,5 @@
-"""Turn a parameters file into the values a change set gets.
+"""A parameter's deploy-time reference, typed once (``FromOutput``, ``Lookup``): turn a
+parameters file into the values a change set gets.
 
 A parameters file holds, per parameter, a static value or a reference:
 ``{"From": "stack.Output"}`` reads an upstream stack's output (``FromOutput``);

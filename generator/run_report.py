@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from generator.aws.cfn import CloudFormation
 from generator.aws.cfn_types import StackInfo
-from generator.deploy.result import StackResult
+from generator.aws.status import StackResult
 from generator.errors import StackgenError
 from generator.ui import NOT_DEPLOYED, Console, NdjsonConsole
 

@@ -1,4 +1,5 @@
-"""What a person sees while deploying: one table maps every status to a look."""
+"""What a person sees and answers while deploying: one table maps every status to a
+look, the console (a unit's says its env), and the question that wants a yes."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from generator.params import load_env
 from generator.render import Rendered, render
 
 ROOT = Path(__file__).resolve().parent.parent
-ENVS = ("local", "dev", "prod", "fargate")
+ENVS = ("local", "dev", "prod", "fargate", "local2")
 
 
 def run_stackgen(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None,

@@ -4,13 +4,14 @@ while it stays within what was approved, and asks again only when it does not.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from generator.aws.status import StackResult
 from generator.deploy import connect, workflow
-from generator.deploy.result import StackResult
 from generator.deploy.units import Unit
 from generator.local.manager import Endpoint
 from generator.params import load_env
@@ -125,3 +126,40 @@ def test_deploy_plans_a_failed_create_as_re_created_and_plan_refuses_it() -> Non
                                                         "create; deploy re-creates it"):
                     planner.plan()
             stub.assert_no_pending_responses()
+
+
+def test_two_envs_are_reviewed_whole_asked_once_and_deleted_with_one_question(
+        project: Path, endpoint: Endpoint, aws: Any, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`deploy --env local --env local2` on a terminal (issue 24): both envs planned and
+    shown, one question for both, both deployed; several envs used to ask about each
+    change set in turn. `delete` asks once too, and purges each env's artifacts."""
+    for key, value in aws_env(endpoint).items():
+        if key.startswith("AWS_"):
+            monkeypatch.setenv(key, value)
+    units = [Unit(name, None, render(load_env(project / "params", name), project / "templates"))
+             for name in ("local", "local2")]
+    person = Person(True)
+    opened = connect.open_units(units, Console(color=False), nested=False)
+    results = workflow.deploy(opened, person, (), False, 4, (), ask_once=True)
+    assert person.asked == [f"execute the changes to local: {', '.join(STACKS)}; "
+                            f"local2: {', '.join(STACKS)}?"]
+    assert {env: {r.stack: r.state for r in rows} for env, rows in results.items()} == \
+        {env: dict.fromkeys(STACKS, "CREATED") for env in ("local", "local2")}
+    out = capsys.readouterr().out
+    # both reviews, whole, before anything executed
+    assert out.index("== env local2 ==") < out.index("executing the approved change set")
+    deployed = {s["StackName"] for s in aws.cloudformation.describe_stacks()["Stacks"]}
+    assert {f"kubenews-{env}-{s}" for env in ("local", "local2") for s in STACKS} <= deployed
+
+    person = Person(True)
+    gone = workflow.delete(connect.open_units(units, Console(color=False), nested=False,
+                                              upload=False),
+                           person, (), False, purge_artifacts=True)
+    assert person.asked == [f"delete {2 * len(STACKS)} stacks of 2 envs?"]
+    assert {env: {r.state for r in rows} for env, rows in gone.items()} == \
+        {"local": {"DELETED"}, "local2": {"DELETED"}}
+    out = capsys.readouterr().out
+    for env in ("local", "local2"):  # each env's own artifacts, purged after its delete
+        assert re.search(rf"^\[{env}\] artifacts: (deleted \d+ object versions of env "
+                         rf"'{env}'|nothing purged)", out, re.M)

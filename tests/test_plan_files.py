@@ -11,14 +11,8 @@ from pathlib import Path
 import pytest
 
 from generator.errors import OutputError
-from generator.review.plan import (
-    Plan,
-    PlanSignatureError,
-    load_plan,
-    plan_key,
-    sign_plan,
-    write_private,
-)
+from generator.review.plan import Plan
+from generator.review.plan_file import PlanSignatureError, load_plan, plan_key, sign_plan, write_private
 from tests.conftest import run_stackgen
 
 KEY = b"0123456789abcdef0123456789abcdef"

@@ -12,9 +12,8 @@ from click.testing import CliRunner
 
 from generator import run_report
 from generator.aws.cfn_types import StackInfo
-from generator.aws.status import Outcome
+from generator.aws.status import Outcome, StackResult
 from generator.cli import cli
-from generator.deploy.result import StackResult
 from generator.errors import OutputError, UsageError
 from generator.params import load_env
 from generator.render import Rendered, render, write_all

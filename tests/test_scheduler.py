@@ -224,7 +224,7 @@ class FakeEnv:
         return dict(GRAPH)
 
     def work(self, stack: str) -> Any:
-        from generator.deploy.result import StackResult
+        from generator.aws.status import StackResult
 
         time.sleep(0.01)
         return StackResult(stack, stack, "FAILED" if stack in self.fail else "CREATED")
@@ -233,7 +233,7 @@ class FakeEnv:
         self.outputs[stack] = result.state
 
     def not_run(self, stack: str, why: NotRun[str]) -> Any:
-        from generator.deploy.result import StackResult
+        from generator.aws.status import StackResult
 
         return StackResult(stack, stack, "BLOCKED" if why.skip is Skip.BLOCKED else
                            "INTERRUPTED", reasons=[f"upstream {why.cause}"])

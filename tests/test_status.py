@@ -20,9 +20,9 @@ from generator.aws.status import (
     Outcome,
     PlanState,
     ResourceStatus,
+    StackResult,
     StackStatus,
 )
-from generator.deploy.result import StackResult
 from generator.deploy.stack_work import DeployOptions, StackWork
 from generator.errors import UsageError
 from generator.params import load_env

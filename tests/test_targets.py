@@ -4,6 +4,7 @@ botocore's Stubber for what moto cannot refuse)."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -122,12 +123,33 @@ def test_the_graph_goes_to_each_target_with_its_own_outputs_and_lock(
                .list_buckets()["Buckets"]}
     assert f"stackgen-artifacts-{OTHER}-{REGION}" in buckets
 
+    # status, outputs and plan honour the env's targets: one section, file or key each
+    status = run_stackgen(["--no-color", "status", "--env", "tt"], cwd=project, env=env)
+    assert status.returncode == 0, status.stdout + status.stderr
+    for label in LABELS:
+        section = status.stdout.split(f"== env {label} ==")[1].split("== env")[0]
+        assert section.count("kubenews-tt-") == 8 and "NOT_DEPLOYED" not in section, label
+    outputs = run_stackgen(["--no-color", "outputs", "--env", "tt", "--format", "json"],
+                           cwd=project, env=env)
+    assert outputs.returncode == 0, outputs.stdout + outputs.stderr
+    found = json.loads(outputs.stdout)
+    assert set(found) == set(LABELS)
+    assert found[LABELS[0]]["network"]["VpcId"] == _outputs(mine["kubenews-tt-network"])["VpcId"]
+    assert found[LABELS[1]]["network"]["VpcId"] == \
+        _outputs(theirs["kubenews-tt-network"])["VpcId"]
+
     plan = run_stackgen(["--no-color", "plan", "--env", "tt", "--no-drift",
-                         "--set", "asg.max_size=2", "--detailed-exitcode"],
+                         "--set", "asg.max_size=2", "--detailed-exitcode",
+                         "--out", "plan.json", "--markdown", "review.md"],
                         cwd=project, env=env, timeout=600)
     assert plan.returncode == 2, plan.stdout + plan.stderr
-    for label in LABELS:
+    review = (project / "review.md").read_text()
+    for label, account in zip(LABELS, ("123456789012", OTHER), strict=True):
         assert f"== env {label} ==" in plan.stdout
+        saved = json.loads((project / f"plan.tt@{account}-{REGION}.json").read_text())
+        # what apply needs to render the target again and reach it
+        assert saved["account"] == account and f"account_id={account}" in saved["overrides"]
+        assert f"## stackgen plan: env `{label}`" in review
 
     gone = run_stackgen(["--no-color", "delete", "--env", "tt", "--yes"], cwd=project,
                         env=env, timeout=600)

@@ -1,4 +1,5 @@
-"""Accounts and regions (issue 16 item 6): an env's `targets` each get the whole graph.
+"""A target's session (an env's `targets:` entry, issue 16 item 6): its account's
+credentials, by STS AssumeRole or the caller's own, checked before any change.
 
 A target's session comes from the caller's credentials: with a `role_arn`, from STS
 AssumeRole (AWS STS API Reference, AssumeRole: "Returns a set of temporary security

@@ -13,6 +13,7 @@ status codes".
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -227,3 +228,20 @@ class DriftState(StrEnum):
     IN_SYNC = "IN_SYNC"
     NOT_DEPLOYED = "NOT_DEPLOYED"
     UNKNOWN = "UNKNOWN"  # detection failed or timed out: say why, never guess
+
+
+@dataclass
+class StackResult:
+    stack: str
+    stack_name: str
+    state: Outcome
+    outputs: dict[str, str] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.state = Outcome(self.state)
+
+    @property
+    def ok(self) -> bool:
+        return self.state.ok()

@@ -10,8 +10,7 @@ from generator import run_report
 from generator.aws.cfn import CloudFormation
 from generator.aws.cfn_types import StackInfo
 from generator.aws.polling import WaitAbandoned, WaitTimedOut
-from generator.aws.status import Outcome, ResourceStatus, StackStatus
-from generator.deploy.result import StackResult
+from generator.aws.status import Outcome, ResourceStatus, StackResult, StackStatus
 from generator.deploy.scheduler import NotRun, Scheduler, Skip
 from generator.errors import ConfirmationRequired, StackgenError, StackOperationFailed
 from generator.render import Rendered

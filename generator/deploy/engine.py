@@ -1,11 +1,12 @@
-"""Deploy a rendered env: a true graph schedule of per-stack change sets.
+"""The executor: a stack's change set reviewed, guarded, executed and followed, over a
+true graph schedule (one scheduler for every unit of a run).
 
 A stack starts as soon as every stack it reads from has finished (up to
 ``concurrency`` at once). Each stack: resolve its parameters from upstream
 outputs, skip it when nothing differs from what is deployed, else create a
 change set, review it (risks, guards), get a yes, execute, stream its events,
 read its outputs. A failure stops everything downstream of it; independent
-branches finish. ``StackWork`` holds what planning and deploying share.
+branches finish. ``StackWork`` (stack_work.py) holds what every path shares.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from datetime import UTC, datetime
 
 from generator.aws.cfn_types import StackInfo
 from generator.aws.polling import WaitAbandoned, WaitTimedOut
-from generator.aws.status import Outcome
-from generator.deploy.result import StackResult
+from generator.aws.status import Outcome, StackResult
 from generator.deploy.scheduler import NotRun, Scheduler, Skip
 from generator.deploy.stack_work import (
     StackWork,
@@ -28,9 +28,7 @@ from generator.errors import (
     StackgenError,
     StackOperationFailed,
 )
-from generator.review.plan import (
-    StackPlan,
-)
+from generator.review.plan import StackPlan
 from generator.review.plan_report import show_review
 from generator.ui import Progress
 

@@ -14,9 +14,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from generator.aws.cfn_types import StackInfo
-from generator.aws.status import Outcome, PlanState
+from generator.aws.status import Outcome, PlanState, StackResult
 from generator.deploy.engine import Deployer
-from generator.deploy.result import StackResult
 from generator.deploy.stack_work import Prepared
 from generator.errors import ChangeSetFailed, StackgenError
 from generator.review.plan import (

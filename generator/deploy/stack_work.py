@@ -19,9 +19,8 @@ from generator import __version__, run_report
 from generator.aws.cfn import CloudFormation
 from generator.aws.cfn_types import ChangeSet, StackInfo
 from generator.aws.polling import WaitAbandoned, WaitTimedOut
-from generator.aws.status import Outcome, PlanState
+from generator.aws.status import Outcome, PlanState, StackResult
 from generator.context import logical_id
-from generator.deploy.result import StackResult
 from generator.errors import (
     ChangeSetFailed,
     UsageError,

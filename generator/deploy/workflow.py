@@ -18,13 +18,12 @@ from dataclasses import replace
 from typing import NoReturn, TypeVar
 
 from generator.aws.polling import Waits
-from generator.aws.status import Outcome
+from generator.aws.status import Outcome, StackResult
 from generator.deploy.connect import Connection, all_locked, artifacts, upload_children
 from generator.deploy.delete import DeletePlan, Deleter
 from generator.deploy.engine import Deployer, run_together
 from generator.deploy.planner import Planner
 from generator.deploy.preflight import CERT_STACK, check_delegation
-from generator.deploy.result import StackResult
 from generator.deploy.runner import ApprovedRunner, PlanRunner, check_plan_place
 from generator.deploy.scheduler import NotRun, Scheduler
 from generator.deploy.stack_work import DeployOptions
@@ -45,8 +44,9 @@ def each(conns: Sequence[Connection], work: Callable[[Connection], T]) -> dict[s
     by_label = {c.label: c for c in conns}
     if len(by_label) == 1:
         return {c.label: work(c) for c in conns}
-    return Scheduler({c: [] for c in by_label}, lambda label: work(by_label[label]),
+    done = Scheduler({c: [] for c in by_label}, lambda label: work(by_label[label]),
                      ok=lambda _: True, not_run=_never, concurrency=len(by_label)).run()
+    return {label: done[label] for label in by_label}  # in the units' order
 
 
 def _never(label: str, why: NotRun[str]) -> NoReturn:
@@ -128,8 +128,8 @@ def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
                 workers[c.label] = ApprovedRunner(
                     c.form, c.aws.cfn, c.lookups, c.console, confirm,
                     replace(options[c.label], planned=planned))
-            changing = {label: [s.stack for s in p.stacks if s.changes]
-                        for label, p in plans.items()}
+            changing = {c.label: [s.stack for s in plans[c.label].stacks if s.changes]
+                        for c in conns}
             if any(changing.values()) and not confirm(_question(changing, conns)):
                 for w in workers.values():
                     assert isinstance(w, PlanRunner)

@@ -7,10 +7,7 @@ from typing import Any
 
 from generator.aws.status import Outcome, PlanState
 from generator.review.cost import EnvCost, money, signed
-from generator.review.plan import (
-    Plan,
-    StackPlan,
-)
+from generator.review.plan import Plan, StackPlan
 from generator.review.security import ADDED, SecurityTables
 from generator.ui import ACTION_LOOKS, DEFAULT_LOOK, Console
 
@@ -208,9 +205,10 @@ EXPRESS_NOTE = ("deployment mode: express: each stack completes once its resourc
                 "configuration is applied; they finish becoming ready after it")
 
 
-def markdown(plan: Plan) -> str:
-    """A pull-request comment: a summary table, then one collapsible section per stack."""
-    out = [f"## stackgen plan: env `{plan.env}`", ""]
+def markdown(plan: Plan, unit: str | None = None) -> str:
+    """A pull-request comment: a summary table, then one collapsible section per stack.
+    ``unit``: the env at one of its targets (env@account/region), in the heading."""
+    out = [f"## stackgen plan: env `{unit or plan.env}`", ""]
     if plan.deployment_mode == "express":
         out += [f"> {EXPRESS_NOTE}", ""]
     out += ["| stack | change | resources | risk |", "|---|---|---|---|"]
