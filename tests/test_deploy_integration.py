@@ -165,6 +165,7 @@ def test_ctrl_c_stops_scheduling_and_leaves_no_change_set(
     """An interrupt while network, dns and cluster run: they finish, nothing else starts."""
     from generator.aws.session import connect
     from generator.deploy import engine, scheduler
+    from generator.deploy.stack_work import DeployOptions
     from generator.params import load_env
     from generator.references import Lookups
     from generator.render import render
@@ -186,7 +187,7 @@ def test_ctrl_c_stops_scheduling_and_leaves_no_change_set(
 
     monkeypatch.setattr(scheduler, "wait", interrupting_wait)
     deployer = engine.Deployer(rendered, session.cfn, Lookups(session.client("route53")),
-                               Console(color=False), lambda q: True, engine.DeployOptions())
+                               Console(color=False), lambda q: True, DeployOptions())
     results = {r.stack: r.state for r in deployer.run()}
     assert results["alb"] == results["asg"] == results["rds"] == results["ecs"] == "INTERRUPTED"
     assert {results["network"], results["dns"], results["cluster"]} <= {"CREATED", "INTERRUPTED"}

@@ -7,7 +7,7 @@ from generator.forecast.model import AccountCheck, Finding, Subject
 # Codes of an endpoint that does not implement the call (not of a refused one).
 UNANSWERED = frozenset({"InvalidAction", "NotImplemented", "500", "InternalFailure",
                         "Unreadable"})
-PREFIX = "stackgen-"  # the change sets the deploy engine makes (deploy/cfn.py)
+PREFIX = "stackgen-"  # the change sets the deploy engine makes (generator/aws/cfn.py)
 
 
 class ChangeSetValidation(AccountCheck):
