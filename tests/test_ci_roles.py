@@ -135,7 +135,7 @@ def test_the_deploy_role_covers_the_roles_every_env_renders(doc: dict[str, Any])
     assert services == set(passes["Condition"]["StringEquals"]["iam:PassedToService"])
     managed = {_sub(a) for r in roles for a in r.get("ManagedPolicyArns", [])}
     allowed = {_sub(a) for a in attach["Condition"]["ArnEquals"]["iam:PolicyARN"]}
-    assert managed <= allowed
+    assert managed == allowed
 
 
 def test_it_is_documented() -> None:
