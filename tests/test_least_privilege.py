@@ -134,10 +134,16 @@ def test_each_execution_role_reads_the_logins_its_own_containers_get(
         assert MASTER in _readable(roles["MigrateExecutionRole"])  # db_login: master
 
 
-def test_an_app_login_workload_cannot_read_the_master_secret() -> None:
-    resources = _stacks("dev", "ecs.tasks.report.command=[\"true\"]")["ecs"]
-    role = _roles(resources)["ReportExecutionRole"]
-    assert _readable(role) == {APP}
+def test_a_workload_reads_the_login_it_is_given_and_nothing_else() -> None:
+    """A task without the DB reads no secret; one with `db_login: master` the master's
+    only; the web task (db-bootstrap) both logins."""
+    roles = _roles(_stacks(
+        "dev", 'ecs.tasks.audit.command=["true"]', "ecs.tasks.audit.database=false",
+        'ecs.tasks.admin.command=["true"]', "ecs.tasks.admin.db_login=master")["ecs"])
+    assert _readable(roles["AuditExecutionRole"]) == set()
+    assert "Policies" not in roles["AuditExecutionRole"]
+    assert _readable(roles["AdminExecutionRole"]) == {MASTER}
+    assert _readable(roles["ExecutionRole"]) == {MASTER, APP}
 
 
 @pytest.mark.parametrize("env", ENVS)
