@@ -432,7 +432,7 @@ def test_the_new_revision_is_registered_from_the_rendered_template(dev: Rendered
         resolver = Resolver(
             {"Image": "acme/app:v10", "DbEndpoint": "db.internal", "DbPort": "5432",
              "DbSecretArn": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-AbCdEf"},
-            {"ExecutionRole": "dev-exec", "MigrateTaskRole": "dev-migrate", "LogGroup": GROUP},
+            {"MigrateExecutionRole": "dev-exec", "MigrateTaskRole": "dev-migrate", "LogGroup": GROUP},
             {"AWS::Region": "us-east-1"}, iam)
         args = rendered_task_definition(dev.stacks["ecs"].template, "migrate", resolver)
     assert args["family"] == "kubenews-dev-migrate"
@@ -463,7 +463,7 @@ def test_a_role_new_in_this_deploy_cannot_be_resolved(dev: Rendered) -> None:
     """The task's roles come with this deploy (no physical id yet): no revision can be
     made before the stack, so the task runs after it instead."""
     resolver = Resolver({"Image": "acme/app:v10"}, {"LogGroup": GROUP}, {}, None)
-    with pytest.raises(Unresolvable, match=r"ExecutionRole\.Arn is not deployed yet"):
+    with pytest.raises(Unresolvable, match=r"MigrateExecutionRole\.Arn is not deployed yet"):
         rendered_task_definition(dev.stacks["ecs"].template, "migrate", resolver)
 
 

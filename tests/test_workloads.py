@@ -51,7 +51,7 @@ def test_dev_runs_a_worker_and_a_nightly_job_beside_the_web_service() -> None:
         "scheduler.amazonaws.com"
     statements = role["Policies"][0]["PolicyDocument"]["Statement"]
     passrole = next(s for s in statements if s["Action"] == ["iam:PassRole"])
-    assert passrole["Resource"] == [{"Fn::GetAtt": ["ExecutionRole", "Arn"]},
+    assert passrole["Resource"] == [{"Fn::GetAtt": ["NightlyExecutionRole", "Arn"]},
                                     {"Fn::GetAtt": ["NightlyTaskRole", "Arn"]}]
     run = next(s for s in statements if s["Action"] == ["ecs:RunTask"])
     assert "task-definition/kubenews-dev-nightly:*" in run["Resource"][0]["Fn::Sub"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from generator.config import Environment
-from generator.views.common import Built, Names, Output, Param
+from generator.views.common import Built, Names, Output, Param, Trust, trust
 from generator.views.facts import Facts
 
 # Written before Docker starts (a boothook runs early in cloud-init), so no container
@@ -54,6 +54,7 @@ def _user_data(cfg: Environment, facts: Facts) -> str:
 class AsgView(msgspec.Struct, frozen=True):
     description: str
     managed_policies: tuple[str, ...]  # of the instance role, as Fn::Sub strings
+    instance_trust: Trust  # ec2: no confused-deputy keys documented (generator.iam)
     key_pair: bool  # a KeyName parameter is declared
     http_tokens: str
     imds_hop_limit: int
@@ -107,6 +108,7 @@ def build(cfg: Environment, names: Names, facts: Facts) -> Built[AsgView]:
         description=(f"Capacity: ECS container instances for cluster {names.cluster} in an "
                      "auto scaling group"),
         managed_policies=tuple(managed),
+        instance_trust=trust("ec2.amazonaws.com"),
         key_pair=bool(asg.key_name),
         http_tokens=asg.http_tokens,
         # Hop limit 1: a PUT for an IMDSv2 token from a bridge-mode container (one hop

@@ -20,7 +20,10 @@ from generator.views.common import (
     Output,
     Param,
     Raw,
+    Trust,
     logical_id,
+    passed_to,
+    trust,
     yaml_scalar,
 )
 from generator.views.facts import Facts
@@ -53,6 +56,10 @@ DB_BOOTSTRAP_CONTAINER = "db-bootstrap"
 # ECS Exec's SSM agent writes here inside the container (ECS developer guide, "Monitor
 # Amazon ECS containers with ECS Exec", considerations for read-only root file systems).
 EXEC_WRITABLE_PATHS = ("/var/lib/amazon", "/var/log/amazon")
+
+# Every task definition's execution role: pull the image, write its logs (the managed
+# policy), and read the secrets of its own containers (an inline policy), nothing more.
+EXECUTION_MANAGED = ("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",)
 
 # The cluster's ARN from its name (the cluster stack's output): a schedule names it.
 CLUSTER_ARN = '!Sub "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/${ClusterName}"'
@@ -130,6 +137,9 @@ class WebService(msgspec.Struct, frozen=True):
     secrets: tuple[SecretVar, ...]
     hardening: Hardening
     db_bootstrap: InitContainer
+    # What the agent reads for the app's container and its init container (the app's
+    # login and, for db-bootstrap alone, the master's): ExecutionRole.
+    execution_statements: tuple[dict[str, Any], ...]
     task_statements: tuple[dict[str, Any], ...]
     desired_count: bool  # DesiredCount is a parameter (no scaler owns it)
     scheduling_strategy: str
@@ -160,6 +170,11 @@ class WorkloadTask(msgspec.Struct, frozen=True):
     environment: tuple[EnvVar, ...]
     secrets: tuple[SecretVar, ...]
     statements: tuple[dict[str, Any], ...]
+    # Its own execution role (<id>ExecutionRole) reads only this workload's secrets: the
+    # master login's only for a `db_login: master` workload.
+    execution_statements: tuple[dict[str, Any], ...]
+    execution_managed: tuple[str, ...]
+    trust: Trust  # of both its roles (ecs-tasks)
     hardening: Hardening  # the app's container hardening: the same image, the same needs
     port: int | None = None  # a web service's container port
     host_port: int | None = None
@@ -198,6 +213,7 @@ class ScheduledJob(msgspec.Struct, frozen=True):
     state: str  # ENABLED or DISABLED
     task_count: int
     scheduler_statements: tuple[dict[str, Any], ...]
+    scheduler_trust: Trust
 
 
 class EcsView(msgspec.Struct, frozen=True):
@@ -205,7 +221,9 @@ class EcsView(msgspec.Struct, frozen=True):
     launch: Launch
     log_retention_days: int
     log_group_skips: tuple[dict[str, str], ...]
-    execution_statements: tuple[dict[str, Any], ...]
+    execution_managed: tuple[str, ...]  # every execution role's managed policy
+    task_trust: Trust  # the web task's two roles (ecs-tasks)
+    load_balancer_trust: Trust  # blue/green's infrastructure role (ecs)
     web: WebService
     web_services: tuple[ServiceWorkload, ...]  # with a route: service.j2
     workers: tuple[ServiceWorkload, ...]  # no load balancer: worker.j2
@@ -383,6 +401,12 @@ def _web(cfg: Environment, names: Names, launch: Launch, facts: Facts) -> WebSer
         secrets=_secrets_list(ecs.container.secrets),
         hardening=_hardening(cfg),
         db_bootstrap=_db_bootstrap(cfg),
+        # The container's secrets with the app's login; db-bootstrap's, the master's
+        # (and the app's, whose login it makes). The agent alone uses this role: its
+        # credentials never reach a container (ECS developer guide, "Amazon ECS task
+        # execution IAM role"), and db-bootstrap alone is given the master's values.
+        execution_statements=_execution_statements(
+            list(ecs.container.secrets.values()), {LOGIN_SECRET["app"], LOGIN_SECRET["master"]}),
         task_statements=_statements(ecs.task_role_statements)
         + _exec_statements(svc.enable_execute_command),
         desired_count=not svc.scaled,
@@ -430,6 +454,12 @@ def _task(cfg: Environment, names: Names, name: str, w: Task | Workload,
         environment=_env(_db_env(cfg) if w.database else {}, w.environment),
         secrets=_secrets_list(workload_secrets(w), w.db_login, w.database),
         statements=_statements(w.task_role_statements),
+        execution_statements=_execution_statements(
+            list(w.secrets.values()),
+            {LOGIN_SECRET[w.db_login]}
+            if w.database or any(r.db_password for r in w.secrets.values()) else set()),
+        execution_managed=EXECUTION_MANAGED,
+        trust=trust("ecs-tasks.amazonaws.com"),
         hardening=_hardening(cfg, exec_paths=False),
         port=port,
         host_port=host_port,
@@ -476,19 +506,22 @@ def _job(cfg: Environment, names: Names, name: str, j: Job) -> ScheduledJob:
     task = _task(cfg, names, name, j)
     # EventBridge Scheduler user guide, "Set up the execution role": the schedule's role
     # runs the task definition (any revision of its family) in this cluster and passes
-    # the execution role and the job's task role, nothing more.
+    # the job's two roles, to ECS's tasks only, nothing more.
     statements = (
         {"Effect": "Allow", "Action": ["ecs:RunTask"],
          "Resource": [Raw(f'!Sub "arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}'
                           f':task-definition/{task.family}:*"')],
          "Condition": {"ArnLike": {"ecs:cluster": Raw(CLUSTER_ARN)}}},
         {"Effect": "Allow", "Action": ["iam:PassRole"],
-         "Resource": [Raw("!GetAtt ExecutionRole.Arn"), Raw(f"!GetAtt {task.id}TaskRole.Arn")]},
+         "Resource": [Raw(f"!GetAtt {task.id}ExecutionRole.Arn"),
+                      Raw(f"!GetAtt {task.id}TaskRole.Arn")],
+         "Condition": passed_to("ecs-tasks.amazonaws.com")},
         {"Effect": "Allow", "Action": ["ecs:TagResource"], "Resource": ["*"],
          "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}}},
     )
     return ScheduledJob(task, names.resource(name), j.schedule, j.timezone,
-                        "ENABLED" if j.enabled else "DISABLED", j.task_count, statements)
+                        "ENABLED" if j.enabled else "DISABLED", j.task_count, statements,
+                        trust("scheduler.amazonaws.com"))
 
 
 def build(cfg: Environment, names: Names, facts: Facts) -> Built[EcsView]:
@@ -512,9 +545,6 @@ def build(cfg: Environment, names: Names, facts: Facts) -> Built[EcsView]:
         # into [MinCapacity, MaxCapacity] at once (Application Auto Scaling API
         # reference, RegisterScalableTarget); an update keeps the running count.
         params.append(Param("DesiredCount", "Number", "tasks of the service", value=svc.desired_count))
-    workloads: list[Task | Workload] = [*ecs.tasks.values(), *ecs.services.values(), *ecs.jobs.values()]
-    all_refs = list(ecs.container.secrets.values()) + [
-        r for w in workloads for r in workload_secrets(w).values()]
     tasks = tuple(_task(cfg, names, n, t) for n, t in sorted(ecs.tasks.items()))
     services = tuple(_service(cfg, names, launch, n, s) for n, s in sorted(ecs.services.items()))
     jobs = tuple(_job(cfg, names, n, j) for n, j in sorted(ecs.jobs.items()))
@@ -524,10 +554,9 @@ def build(cfg: Environment, names: Names, facts: Facts) -> Built[EcsView]:
         launch=launch,
         log_retention_days=ecs.log_retention_days,
         log_group_skips=tuple({"id": i, "comment": CHECKOV_REASONS[i]} for i in ("CKV_AWS_158",)),
-        # The app's login (service), the master one (its init container creating the
-        # app's login, and `db_login: master` workloads such as migrations).
-        execution_statements=_execution_statements(
-            all_refs, {LOGIN_SECRET["app"], LOGIN_SECRET["master"]}),
+        execution_managed=EXECUTION_MANAGED,
+        task_trust=trust("ecs-tasks.amazonaws.com"),
+        load_balancer_trust=trust("ecs.amazonaws.com"),
         web=_web(cfg, names, launch, facts),
         web_services=tuple(s for s in services if s.route),
         workers=tuple(s for s in services if not s.route),
