@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+# First: the guards patch time.sleep before generator/ binds it anywhere.
+from tests import tiers  # isort: split
+
 import contextlib
 import http.client
 import os
@@ -43,6 +46,35 @@ def project(tmp_path: Path) -> Path:
 def rendered() -> Rendered:
     """The shipped `local` env rendered once per test module (stubbed deploys, plans)."""
     return render(load_env(ROOT / "params", "local"), ROOT / "templates")
+
+
+# --- tiers and guards (tests/tiers.py) ---------------------------------------------
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tiers.mark(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """From the first fixture on: a test of an in-process tier (unit, cli) is refused
+    sockets and processes; every test's real sleep is counted."""
+    tiers.guard().start(unit=any(item.get_closest_marker(m) for m in tiers.IN_PROCESS))
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    try:
+        result = yield
+    finally:
+        refused, slept = tiers.guard().stop()
+    if refused:
+        pytest.fail(f"a {tiers.tier_of(item)} test may not {refused[0]}: mark it local or e2e, or give the "
+                    "code a seam (a fake client, an injected clock)", pytrace=False)
+    if slept > tiers.SLEEP_LIMIT:
+        pytest.fail(f"the test slept {slept:.2f} s for real (at most {tiers.SLEEP_LIMIT} s): "
+                    "give the code under test a fake clock and sleep", pytrace=False)
+    return result
 
 
 # --- the local endpoint ---------------------------------------------------------

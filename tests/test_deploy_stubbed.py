@@ -3,6 +3,7 @@ rollbacks with reasons, Replacement flags, failed change sets, throttling."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -32,7 +33,10 @@ from generator.deploy.workflow import waits_from
 from generator.errors import AwsError, UsageError
 from generator.render import Rendered
 from generator.ui import Console
+from generator.yamlsrc import load_cfn
 from tests.conftest import run_stackgen
+from tests.fakes.clock import FakeClock
+from tests.fakes.cloudformation import FakeCloudFormation
 from tests.stubs import (
     CS_ID,
     STACK,
@@ -89,32 +93,26 @@ def _create_until_execute(stub: Stubber, changes: list[dict[str, Any]]) -> None:
     stub.add_response("execute_change_set", {}, {"ChangeSetName": CS_ID})
 
 
+CIDR_CONFLICT = "Resource handler returned message: \"The CIDR '10.0.0.0/16' conflicts\""
+
+
+def _on_fake(rendered: Rendered, fake: FakeCloudFormation, asked: list[str],
+             clock: FakeClock | None = None) -> Deployer:
+    """The network stack's deploy against CloudFormation in memory, on a fake clock."""
+    cfn = CloudFormation(fake, waits=(clock or FakeClock()).waits())
+    return Deployer(rendered, cfn, Lookups(None), Console(color=False), recorder(asked),
+                    DeployOptions(frozenset({"network"})))
+
+
 def test_rollback_reports_the_failed_resources_and_their_reasons(
         rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
-    client = stubbed_cfn()
+    fake = FakeCloudFormation()
+    fake.fail(STACK, "Vpc", CIDR_CONFLICT)
     asked: list[str] = []
-    with Stubber(client) as stub:
-        _create_until_execute(stub, [_change("Add", "Vpc", "AWS::EC2::VPC")])
-        stub.add_response("describe_stacks", _stack("CREATE_IN_PROGRESS"), {"StackName": STACK})
-        stub.add_response("describe_stack_events", {"StackEvents": [
-            _event(3, "Vpc", "AWS::EC2::VPC", "CREATE_FAILED",
-                   "Resource handler returned message: \"The CIDR '10.0.0.0/16' conflicts\""),
-            _event(2, STACK, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS",
-                   "User Initiated"),
-            _event(1, STACK, "AWS::CloudFormation::Stack", "REVIEW_IN_PROGRESS")]},
-            {"StackName": STACK})
-        stub.add_response("describe_stacks", _stack("ROLLBACK_COMPLETE"), {"StackName": STACK})
-        stub.add_response("describe_stack_events", {"StackEvents": [
-            _event(5, STACK, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE"),
-            _event(4, "Vpc", "AWS::EC2::VPC", "DELETE_COMPLETE"),
-            _event(3, "Vpc", "AWS::EC2::VPC", "CREATE_FAILED", "ignored: already seen")]},
-            {"StackName": STACK})
-        [result] = _deployer(rendered, client, asked).run()
-        stub.assert_no_pending_responses()
+    [result] = _on_fake(rendered, fake, asked).run()
     assert result.state == "FAILED"
-    assert result.reasons == [
-        "Vpc (AWS::EC2::VPC): Resource handler returned message: "
-        "\"The CIDR '10.0.0.0/16' conflicts\""]
+    assert result.reasons == [f"Vpc (AWS::EC2::VPC): {CIDR_CONFLICT}"]
+    assert fake.statuses() == {STACK: "ROLLBACK_COMPLETE"}
     out = capsys.readouterr().out
     # Only this operation's events, each once, oldest first.
     assert out.index("CREATE_IN_PROGRESS") < out.index("CREATE_FAILED") < \
@@ -125,60 +123,49 @@ def test_rollback_reports_the_failed_resources_and_their_reasons(
 
 def test_replacement_flags_reach_the_review(rendered: Rendered,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    client = stubbed_cfn()
-    with Stubber(client) as stub:
-        _create_until_execute(stub, [
-            _change("Modify", "Vpc", "AWS::EC2::VPC", "True", PhysicalResourceId="vpc-0a1b",
-                    Scope=["Properties"], Details=[{
-                        "Target": {"Attribute": "Properties", "Name": "CidrBlock",
-                                   "RequiresRecreation": "Always"},
-                        "Evaluation": "Static", "ChangeSource": "DirectModification"}]),
-            _change("Modify", "PublicSubnet1", "AWS::EC2::Subnet", "Conditional"),
-            _change("Add", "NatGateway", "AWS::EC2::NatGateway")])
-        stub.add_response("describe_stacks", _stack("CREATE_COMPLETE", Outputs=[
-            {"OutputKey": "VpcId", "OutputValue": "vpc-0a1b"}]), {"StackName": STACK})
-        stub.add_response("describe_stack_events", {"StackEvents": [
-            _event(2, STACK, "AWS::CloudFormation::Stack", "CREATE_COMPLETE"),
-            _event(1, STACK, "AWS::CloudFormation::Stack", "REVIEW_IN_PROGRESS")]},
-            {"StackName": STACK})
-        [result] = _deployer(rendered, client, []).run()
-    assert result.state == "CREATED" and result.outputs == {"VpcId": "vpc-0a1b"}
+    template = rendered.stacks["network"].template
+    resources = load_cfn(template)["Resources"]
+    subnet = resources["PublicSubnet1"]
+    before = {**resources, "Vpc": {**resources["Vpc"], "Properties": {"CidrBlock": "10.9.0.0/16"}},
+              "PublicSubnet1": {**subnet, "Properties": {**subnet["Properties"], "Tags": []}}}
+    del before["AppSecurityGroup"]
+    fake = FakeCloudFormation()
+    network = rendered.stacks["network"]
+    fake.existing(STACK, json.dumps({"Resources": before}), tags=network.tags,
+                  parameters={k: str(v) for k, v in network.parameters.items()})
+    fake.replacement[(STACK, "Vpc")] = "True"
+    fake.replacement[(STACK, "PublicSubnet1")] = "Conditional"
+    fake.outputs[STACK] = {"VpcId": "vpc-0a1b"}
+    [result] = _on_fake(rendered, fake, []).run()
+    assert result.state == "UPDATED" and result.outputs["VpcId"] == "vpc-0a1b"
     review = capsys.readouterr().out
     rows = {line.split()[2]: line.split() for line in review.splitlines()
             if line.strip().startswith(("~", "+"))}
     assert rows["Vpc"][-1] == "True"
     assert rows["PublicSubnet1"][-1] == "Conditional"
-    assert rows["NatGateway"][-1] == "AWS::EC2::NatGateway"  # no replacement column value
+    assert rows["AppSecurityGroup"][-1] == "AWS::EC2::SecurityGroup"  # no replacement column value
     assert "VpcId = vpc-0a1b" in review
 
 
 def test_a_change_set_that_fails_creation_is_cleaned_up(rendered: Rendered) -> None:
-    client = stubbed_cfn()
-    with Stubber(client) as stub:
-        stub.add_response("describe_stacks", {"Stacks": []}, {})
-        stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
-        stub.add_response("describe_change_set", {
-            "ChangeSetId": CS_ID, "StackId": STACK_ID, "StackName": STACK, "Status": "FAILED",
-            "ExecutionStatus": "UNAVAILABLE",
-            "StatusReason": "Template format error: Unresolved resource dependencies [Igw]"},
-            {"ChangeSetName": CS_ID, "IncludePropertyValues": True})
-        stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID})
-        stub.add_response("delete_stack", {}, {"StackName": STACK})
-        [result] = _deployer(rendered, client, []).run()
-        stub.assert_no_pending_responses()
+    fake = FakeCloudFormation()
+    fake.inject("CreateChangeSet", "ValidationError",
+                "Template format error: Unresolved resource dependencies [Igw]")
+    [result] = _on_fake(rendered, fake, []).run()
     assert result.state == "FAILED"
     assert "Unresolved resource dependencies [Igw]" in result.reasons[0]
+    assert fake.stacks == {} and fake.change_sets == {}
 
 
 def test_persistent_throttling_is_a_clean_failure_not_a_traceback(rendered: Rendered) -> None:
-    client = stubbed_cfn()
-    with Stubber(client) as stub:
-        # Polls answer Throttling by halving their budget and asking again; persistent
-        # throttling outlasts those retries too.
-        for _ in range(THROTTLE_RETRIES + 1):
-            stub.add_client_error("describe_stacks", "Throttling", "Rate exceeded", 400)
-        with pytest.raises(AwsError, match="Rate exceeded"):
-            _deployer(rendered, client, []).run()
+    fake, clock = FakeCloudFormation(), FakeClock()
+    # Polls answer Throttling by halving their budget and asking again; persistent
+    # throttling outlasts those retries too.
+    fake.inject("DescribeStacks", "Throttling", "Rate exceeded", times=THROTTLE_RETRIES + 1)
+    with pytest.raises(AwsError, match="Rate exceeded"):
+        _on_fake(rendered, fake, [], clock).run()
+    assert fake.calls == ["DescribeStacks"] * (THROTTLE_RETRIES + 1)
+    assert clock.now > 0  # each retry waited for the halved budget's token (on the fake clock)
 
 
 class _ThrottlingCloudFormation(BaseHTTPRequestHandler):
@@ -225,53 +212,27 @@ def test_throttling_is_absorbed_by_adaptive_retries(throttling_server: str) -> N
 
 
 def test_rollback_complete_is_recreated_after_a_yes(rendered: Rendered) -> None:
-    client = stubbed_cfn()
+    fake = FakeCloudFormation()
+    old = fake.existing(STACK, rendered.stacks["network"].template, "ROLLBACK_COMPLETE")
     asked: list[str] = []
-    with Stubber(client) as stub:
-        stub.add_response("describe_stacks", _stack("ROLLBACK_COMPLETE"), {})
-        stub.add_response("delete_stack", {}, {"StackName": STACK})
-        stub.add_client_error("describe_stacks", "ValidationError",
-                              f"Stack with id {STACK} does not exist", 400,
-                              expected_params={"StackName": STACK})
-        stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
-        stub.add_response("describe_change_set", {
-            "ChangeSetId": CS_ID, "StackId": STACK_ID, "StackName": STACK, "Status": "FAILED",
-            "StatusReason": "stop here"}, {"ChangeSetName": CS_ID, "IncludePropertyValues": True})
-        stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID})
-        stub.add_response("delete_stack", {}, {"StackName": STACK})
-        [result] = _deployer(rendered, client, asked).run()
-        stub.assert_no_pending_responses()
+    [result] = _on_fake(rendered, fake, asked).run()
     assert asked[0].startswith(f"{STACK} is ROLLBACK_COMPLETE after a failed create")
-    assert result.state == "FAILED" and "stop here" in result.reasons[0]
+    assert result.state == "CREATED", result.reasons
+    assert fake.gone == [old] and fake.stacks[STACK].stack_id != old.stack_id
 
 
 def test_rollback_complete_is_left_alone_without_a_yes(rendered: Rendered) -> None:
-    client = stubbed_cfn()
-    with Stubber(client) as stub:
-        stub.add_response("describe_stacks", _stack("ROLLBACK_COMPLETE"), {})
-        deployer = _deployer(rendered, client, [])
-        deployer.confirm = lambda question: False
-        [result] = deployer.run()
-        stub.assert_no_pending_responses()
+    fake = FakeCloudFormation()
+    fake.existing(STACK, rendered.stacks["network"].template, "ROLLBACK_COMPLETE")
+    deployer = _on_fake(rendered, fake, [])
+    deployer.confirm = lambda question: False
+    [result] = deployer.run()
     assert result.state == "DECLINED"
+    assert fake.statuses() == {STACK: "ROLLBACK_COMPLETE"}
+    assert "DeleteStack" not in fake.calls and "CreateChangeSet" not in fake.calls
 
 
 # --- deadlines and Ctrl-C (issue 11, defects 7 and 6) --------------------------------
-
-
-class FakeClock:
-    """Time that passes only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def _in_progress_polls(stub: Stubber, status: str, count: int) -> None:
