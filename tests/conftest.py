@@ -68,12 +68,9 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         result = yield
     finally:
         refused, slept = tiers.guard().stop()
-    if refused:
-        pytest.fail(f"a {tiers.tier_of(item)} test may not {refused[0]}: mark it local or e2e, or give the "
-                    "code a seam (a fake client, an injected clock)", pytrace=False)
-    if slept > tiers.SLEEP_LIMIT:
-        pytest.fail(f"the test slept {slept:.2f} s for real (at most {tiers.SLEEP_LIMIT} s): "
-                    "give the code under test a fake clock and sleep", pytrace=False)
+    failure = tiers.verdict(tiers.tier_of(item), refused, slept)
+    if failure:
+        pytest.fail(failure, pytrace=False)
     return result
 
 

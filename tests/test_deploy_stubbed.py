@@ -203,12 +203,17 @@ def throttling_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
 
 
-def test_throttling_is_absorbed_by_adaptive_retries(throttling_server: str) -> None:
+def test_throttling_is_absorbed_by_adaptive_retries(
+        throttling_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # botocore backs off with time.sleep: recorded here, not slept (seconds per retry).
+    backoffs: list[float] = []
+    monkeypatch.setattr(time, "sleep", backoffs.append)
     client = offline_client("cloudformation", endpoint_url=throttling_server, config=RETRY_CONFIG)
     assert client.meta.config.retries["mode"] == "adaptive"
-    found = CloudFormation(client).describe_many(["s", "other"])
+    found = CloudFormation(client, waits=FakeClock().waits()).describe_many(["s", "other"])
     assert list(found) == ["s"] and found["s"].status == "CREATE_COMPLETE"
     assert _ThrottlingCloudFormation.hits == 3
+    assert len([b for b in backoffs if b > 0]) >= 1  # a retry after Throttling backs off
 
 
 def test_rollback_complete_is_recreated_after_a_yes(rendered: Rendered) -> None:
@@ -320,17 +325,25 @@ def test_ctrl_c_twice_stops_waiting_and_reports_instead_of_raising(
 
     cfn.waits = Waits(sleep=sleep)
 
+    stopping = threading.Event()
+
+    class Watching(Console):  # the second press only once the first was handled
+        def line(self, text: str = "") -> None:
+            super().line(text)
+            if text.startswith("interrupted: no new stack starts"):
+                stopping.set()
+
     def press_ctrl_c_twice() -> None:
         assert waiting.wait(10)
         os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.3)
+        assert stopping.wait(10)
         os.kill(os.getpid(), signal.SIGINT)
 
     with Stubber(client) as stub:
         _create_until_execute(stub, [_change("Add", "Vpc", "AWS::EC2::VPC")])
         _in_progress_polls(stub, "CREATE_IN_PROGRESS", 2)
         stub.add_response("describe_stacks", _stack("CREATE_IN_PROGRESS"), {"StackName": STACK})
-        deployer = Deployer(rendered, cfn, Lookups(None), Console(color=False), lambda q: True,
+        deployer = Deployer(rendered, cfn, Lookups(None), Watching(color=False), lambda q: True,
                             DeployOptions(frozenset({"network"})))
         presser = threading.Thread(target=press_ctrl_c_twice)
         presser.start()

@@ -89,14 +89,14 @@ def test_release_on_ctrl_c_and_never_of_another_runs_lock(endpoint: Endpoint,
 def test_an_expired_lock_is_taken_over_once(endpoint: Endpoint, aws: Any) -> None:
     dead = _lock(endpoint.url, ttl=timedelta(seconds=1))
     dead.acquire()
-    dead._stop.set()  # the process died: no heartbeat, no release
+    dead.stop_heartbeat()  # the process died: no heartbeat, no release
     time.sleep(2.1)  # S3's LastModified has one-second resolution
     taker = _lock(endpoint.url)
     taker.acquire()
-    assert taker.took_over is not None and taker.took_over.token == dead._mine.token  # type: ignore[union-attr]
+    assert taker.took_over is not None and taker.took_over.token == dead.mine.token  # type: ignore[union-attr]
     # The dead process's ETag no longer matches: its late release leaves the new lock.
     dead.release()
-    assert (_holder(aws) or {}).get("token") == taker._mine.token  # type: ignore[union-attr]
+    assert (_holder(aws) or {}).get("token") == taker.mine.token  # type: ignore[union-attr]
     # Three losers of the same expired lock: the If-Match take-over lets only one win.
     late = _lock(endpoint.url)
     with pytest.raises(LockHeld):
@@ -139,10 +139,10 @@ def test_unlock_shows_the_holder_and_asks(project: Path, endpoint: Endpoint, aws
     assert free.returncode == 0 and "env local is not locked" in free.stdout
     dead = _lock(endpoint.url)
     dead.acquire()
-    dead._stop.set()
+    dead.stop_heartbeat()
     refused = run_stackgen(["unlock", "--env", "local"], cwd=project, env=env)
     assert refused.returncode == 2 and "--yes" in refused.stderr  # no terminal to ask in
-    assert f"locked by {dead._mine.owner} (pid {os.getpid()})" in refused.stdout  # type: ignore[union-attr]
+    assert f"locked by {dead.mine.owner} (pid {os.getpid()})" in refused.stdout  # type: ignore[union-attr]
     assert _holder(aws) is not None
     done = run_stackgen(["unlock", "--env", "local", "--yes"], cwd=project, env=env)
     assert done.returncode == 0 and "env local unlocked" in done.stdout

@@ -269,9 +269,9 @@ def test_instance_types_and_classes_come_from_cfn_lint_data() -> None:
 def test_region_slices_match_the_whole_file() -> None:
     """The fast path reads one region's part of cfn-lint's files; it must see what
     decoding the whole file sees, for every region."""
-    from generator.limits import _cfnlint_extensions
+    from generator.limits import cfnlint_extensions
 
-    base = _cfnlint_extensions()
+    base = cfnlint_extensions()
     assert base is not None
     ec2 = json.loads((base / "aws_ec2_instance" / "instancetype_enum.json").read_text())
     rds = json.loads((base / "aws_rds_dbinstance" / "dbinstanceclass_enum.json").read_text())

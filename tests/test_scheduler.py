@@ -240,10 +240,10 @@ class FakeEnv:
 
 
 def test_several_envs_one_schedule_a_failure_blocks_only_its_env() -> None:
-    from generator.deploy.multi import _schedule
+    from generator.deploy.multi import schedule
 
     envs = {"blue": FakeEnv(), "green": FakeEnv(fail=frozenset({"b"}))}
-    ran = _schedule(envs, 2, lambda: None, None)  # type: ignore[arg-type]
+    ran = schedule(envs, 2, lambda: None, None)  # type: ignore[arg-type]
     assert {s: r.state for (e, s), r in ran.items() if e == "blue"} == \
         dict.fromkeys(GRAPH, "CREATED")
     green = {s: r for (e, s), r in ran.items() if e == "green"}
@@ -254,10 +254,10 @@ def test_several_envs_one_schedule_a_failure_blocks_only_its_env() -> None:
 
 
 def test_several_envs_ctrl_c_stops_every_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    from generator.deploy.multi import _schedule
+    from generator.deploy.multi import schedule
 
     envs = {"blue": FakeEnv(), "green": FakeEnv()}
     _interrupting_wait(1, monkeypatch)
-    ran = _schedule(envs, 1, lambda: None, None)  # type: ignore[arg-type]
+    ran = schedule(envs, 1, lambda: None, None)  # type: ignore[arg-type]
     assert all(e.stop.is_set() for e in envs.values())
     assert {r.state for (_, s), r in ran.items() if s == "d"} == {"INTERRUPTED"}

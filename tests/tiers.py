@@ -92,8 +92,16 @@ FILE_TIERS: dict[str, str] = {
 
 # Fixtures (conftest's and any test module's) that reach a local endpoint.
 LOCAL_FIXTURES = frozenset({"endpoint", "aws", "slow", "bare_endpoint"})
-# Names whose use starts a process or serves on a socket: a test reaching one is e2e.
-PROCESS_NAMES = frozenset({"run_stackgen", "subprocess", "Popen", "LocalEndpoint", "serving"})
+# Names whose use starts a process (a test reaching one is e2e) or uses the loopback
+# network (a server of the test's own, a free port: local).
+PROCESS_NAMES = frozenset({"run_stackgen", "subprocess", "Popen", "LocalEndpoint"})
+NETWORK_NAMES = frozenset({"serving", "free_port", "HTTPServer", "ThreadingHTTPServer",
+                           "socket"})
+# Tests the rules above cannot see into, by node id (file::test, parameters left off).
+TEST_TIERS: dict[str, str] = {
+    # cfn-lint over every stack of every env in the linter's process pool (as `make lint`).
+    "test_lint.py::test_every_shipped_template_is_clean": "e2e",
+}
 
 
 def _names(code: types.CodeType) -> set[str]:
@@ -119,21 +127,23 @@ def _function_names(module: types.ModuleType) -> dict[str, set[str]]:
     return uses
 
 
-_STARTERS: dict[str, frozenset[str]] = {}
+_REACHES: dict[tuple[str, frozenset[str]], frozenset[str]] = {}
 
 
-def process_starters(module: types.ModuleType) -> frozenset[str]:
-    """The module's functions, classes and fixtures that start a process, to a fixpoint."""
-    if module.__name__ not in _STARTERS:
+def reaching(module: types.ModuleType, names: frozenset[str]) -> frozenset[str]:
+    """``names`` and the module's functions, classes and fixtures that use one of them,
+    directly or through another, to a fixpoint."""
+    key = (module.__name__, names)
+    if key not in _REACHES:
         uses = _function_names(module)
-        found = set(PROCESS_NAMES)
+        found = set(names)
         while True:
             more = {name for name, used in uses.items() if used & found} - found
             if not more:
                 break
             found |= more
-        _STARTERS[module.__name__] = frozenset(found)
-    return _STARTERS[module.__name__]
+        _REACHES[key] = frozenset(found)
+    return _REACHES[key]
 
 
 def tier_of(item: pytest.Item) -> str:
@@ -145,17 +155,18 @@ def tier_of(item: pytest.Item) -> str:
         raise pytest.UsageError(
             f"{path.name} has no tier: add it to FILE_TIERS in tests/tiers.py "
             "(or put it under tests/unit/, tests/local/, tests/cli/ or tests/e2e/)")
-    if base in ("e2e", "local"):
-        return base
+    explicit = TEST_TIERS.get(f"{path.name}::{item.name.split('[')[0]}")
+    if explicit or base in ("e2e", "local"):
+        return explicit or base
     fixtures = set(getattr(item, "fixturenames", ()))
-    if fixtures & LOCAL_FIXTURES:
-        return "local"
     module = getattr(item, "module", None)
     function = getattr(item, "function", None)
-    if module is not None and function is not None:
-        starters = process_starters(module)
-        if (_names(function.__code__) | fixtures) & starters:
-            return "e2e"
+    used = fixtures | (_names(function.__code__) if function is not None else set())
+    if module is not None and used & reaching(module, PROCESS_NAMES):
+        return "e2e"
+    if fixtures & LOCAL_FIXTURES or (module is not None and
+                                     used & reaching(module, NETWORK_NAMES)):
+        return "local"
     return base
 
 
@@ -230,6 +241,18 @@ time.sleep = GUARD.sleep
 
 def guard() -> Guard:
     return GUARD
+
+
+def verdict(tier: str, refused: list[str], slept: float) -> str | None:
+    """Why a test fails after it ran, or None: what it was refused even if it swallowed the
+    error, or its real sleep over SLEEP_LIMIT."""
+    if refused:
+        return (f"a {tier} test may not {refused[0]}: mark it local or e2e, or give the code "
+                "a seam (a fake client, an injected clock)")
+    if slept > SLEEP_LIMIT:
+        return (f"the test slept {slept:.2f} s for real (at most {SLEEP_LIMIT} s): give the "
+                "code under test a fake clock and sleep")
+    return None
 
 
 def guarded(unit: bool, body: Callable[[], Any]) -> tuple[list[str], float]:

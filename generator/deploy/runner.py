@@ -182,7 +182,7 @@ class PlanRunner(Deployer):
             self.console.line(f"{self.console.status(Outcome.UNCHANGED)} {stack}: "
                               f"{name} is up to date")
             if current is not None:
-                self._protect(name, current)
+                self.protect(name, current)
             return StackResult(stack, name, Outcome.UNCHANGED,
                                outputs=current.outputs if current else {})
         if self.strict:  # time passed since verify(): check again right before executing
@@ -194,7 +194,7 @@ class PlanRunner(Deployer):
         if planned.change_set_id is None:  # tags alone
             return self._update_tags(stack, name, planned, ask=False)
         kind = "CREATE" if planned.state == PlanState.CREATE else "UPDATE"
-        return self._execute_reviewed(stack, name, kind, planned.change_set_id, planned,
+        return self.execute_reviewed(stack, name, kind, planned.change_set_id, planned,
                                       ask=False)
 
     def _refuse(self, stack: str, name: str, planned: StackPlan, why: str) -> StackResult:
@@ -256,7 +256,7 @@ class PlanRunner(Deployer):
             show_review(self.console, review)
         if change_set is None:
             return self._update_tags(stack, name, review, ask=bool(beyond))
-        return self._execute_reviewed(stack, name, prepared.kind, change_set.id, review,
+        return self.execute_reviewed(stack, name, prepared.kind, change_set.id, review,
                                       ask=bool(beyond))
 
 
