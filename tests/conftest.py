@@ -63,15 +63,34 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any]) -> Iterator[Any]:
+    if fixturedef.scope == "function":
+        return (yield)
+    with tiers.guard().sleep_uncounted():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     try:
         result = yield
     finally:
         refused, slept = tiers.guard().stop()
-    failure = tiers.verdict(tiers.tier_of(item), refused, slept)
-    if failure:
+    tier = tiers.tier_of(item)
+    failure = tiers.verdict(tier, refused, slept)
+    if failure and not refused and not tiers.sleep_fails(tier):
+        tiers.SLEEPERS.append((item.nodeid, slept))  # listed at the end (see SLEEP_ENFORCED)
+    elif failure:
         pytest.fail(failure, pytrace=False)
     return result
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if tiers.SLEEPERS:
+        terminalreporter.section(f"{len(tiers.SLEEPERS)} tests slept for real over "
+                                 f"{tiers.SLEEP_LIMIT} s (to fix: an injected clock)")
+        for nodeid, slept in sorted(tiers.SLEEPERS, key=lambda s: -s[1]):
+            terminalreporter.line(f"{slept:6.2f} s  {nodeid}")
 
 
 # --- the local endpoint ---------------------------------------------------------

@@ -76,3 +76,11 @@ def test_every_test_file_has_a_tier() -> None:
     assert files - set(tiers.FILE_TIERS) == set(), "add them to FILE_TIERS in tests/tiers.py"
     assert set(tiers.FILE_TIERS.values()) <= set(tiers.TIERS)
     assert set(tiers.FILE_TIERS) - files == set(), "FILE_TIERS names a file that is gone"
+
+
+def test_sleep_fails_the_in_process_tiers_and_every_tier_when_asked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STACKGEN_SLEEP_ENFORCED", raising=False)
+    assert [t for t in tiers.TIERS if tiers.sleep_fails(t)] == ["unit", "cli"]
+    monkeypatch.setenv("STACKGEN_SLEEP_ENFORCED", "all")
+    assert all(tiers.sleep_fails(t) for t in tiers.TIERS)
