@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -288,6 +289,26 @@ class FakeCloudFormation:
                                     if c.stack is not stack}
         return self._answer("DeleteStack", params, {})
 
+    @_api("UpdateStack")
+    def update_stack(self, **params: Any) -> Any:
+        stack = self._stack(params["StackName"], "UpdateStack")
+        if stack.status.endswith("_IN_PROGRESS"):
+            raise _error("ValidationError", f"Stack:{stack.stack_id} is in {stack.status} state "
+                         "and can not be updated.", "UpdateStack")
+        if not params.get("UsePreviousTemplate"):
+            stack.template = params.get("TemplateBody", stack.template)
+        stack.parameters = {
+            p["ParameterKey"]: stack.parameters.get(p["ParameterKey"], "")
+            if p.get("UsePreviousValue") else p.get("ParameterValue", "")
+            for p in params.get("Parameters", [])}
+        if "Tags" in params:
+            stack.tags = {t["Key"]: t["Value"] for t in params["Tags"]}
+        stack.status, stack.final, stack.pending = "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE", []
+        stack.polls_left, stack.updated = self.polls_to_finish, self._now()
+        self._event(stack, stack.name, "AWS::CloudFormation::Stack", stack.status,
+                    "User Initiated")
+        return self._answer("UpdateStack", params, {"StackId": stack.stack_id})
+
     @_api("UpdateTerminationProtection")
     def update_termination_protection(self, **params: Any) -> Any:
         stack = self._stack(params["StackName"], "UpdateTerminationProtection")
@@ -322,14 +343,22 @@ class FakeCloudFormation:
             {t["Key"]: t["Value"] for t in params.get("Tags", [])},
             params.get("Description", ""), polls_left=self.polls_to_create)
         change_set.changes = self._changes(stack, change_set)
-        if not change_set.changes and change_set.parameters == stack.parameters and \
-                change_set.tags == stack.tags:
+        # A change of stack tags alone shows as changes of the resources that take them;
+        # the fake's resources take none: AWS then fails the change set as empty.
+        if not change_set.changes and change_set.parameters == stack.parameters:
             change_set.reason = NO_CHANGES
         self.change_sets[cs_id] = change_set
         return self._answer("CreateChangeSet", params, {"Id": cs_id, "StackId": stack.stack_id})
 
     def _changes(self, stack: Stack, change_set: ChangeSet) -> list[dict[str, Any]]:
         before, after = _resources(stack.template), _resources(change_set.template)
+        changed_params = {k for k in {*stack.parameters, *change_set.parameters}
+                          if stack.parameters.get(k) != change_set.parameters.get(k)}
+
+        def refers_to_changed(body: Any) -> bool:
+            text = json.dumps(body)
+            return any(f'{{"Ref": "{k}"}}' in text for k in changed_params)
+
         out = []
         for logical in [*after, *[k for k in before if k not in after]]:
             rtype = str((after.get(logical) or before.get(logical) or {}).get("Type"))
@@ -339,7 +368,7 @@ class FakeCloudFormation:
             elif logical not in after:
                 rc = {"Action": "Remove", "LogicalResourceId": logical, "ResourceType": rtype,
                       "PhysicalResourceId": f"{logical.lower()}-fake"}
-            elif before[logical] != after[logical]:
+            elif before[logical] != after[logical] or refers_to_changed(after[logical]):
                 rc = {"Action": "Modify", "LogicalResourceId": logical, "ResourceType": rtype,
                       "PhysicalResourceId": f"{logical.lower()}-fake", "Scope": ["Properties"],
                       "Replacement": self.replacement.get((stack.name, logical), "False")}
