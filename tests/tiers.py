@@ -102,6 +102,8 @@ NETWORK_NAMES = frozenset({"serving", "free_port", "HTTPServer", "ThreadingHTTPS
 TEST_TIERS: dict[str, str] = {
     # cfn-lint over every stack of every env in the linter's process pool (as `make lint`).
     "test_lint.py::test_every_shipped_template_is_clean": "e2e",
+    # Looks for the running local endpoint on 127.0.0.1 (and must find none).
+    "test_target.py::test_local_env_never_falls_through_to_a_real_account": "local",
     # Shows a unix socket is allowed under the unit guard: it must run as a unit test.
     "test_tiers.py::test_a_unix_socket_is_no_network": "unit",
 }
