@@ -6,9 +6,11 @@ delete_stack, …) from stacks, change sets and events it keeps, moving them thr
 CloudFormation's states as the real service does:
 
 - a CREATE change set makes the stack exist in REVIEW_IN_PROGRESS (with its event);
-- a change set is CREATE_PENDING, then CREATE_COMPLETE (``polls_to_create`` polls later),
+- a change set is CREATE_PENDING, CREATE_IN_PROGRESS while ``polls_to_create`` polls
+  last, then CREATE_COMPLETE,
   or FAILED with the real StatusReason when it holds no change;
-- executing it sets CREATE_IN_PROGRESS/UPDATE_IN_PROGRESS; ``polls_to_finish`` polls
+- executing it sets CREATE_IN_PROGRESS/UPDATE_IN_PROGRESS (and each resource's
+  *_IN_PROGRESS event); ``polls_to_finish`` polls
   later the stack is *_COMPLETE, or, when a failure was scripted with ``fail``, the
   resource's *_FAILED event with its reason, the rollback, *ROLLBACK_COMPLETE;
 - a stack deleted is gone for DescribeStacks by name (ValidationError "does not exist").
@@ -278,8 +280,10 @@ class FakeCloudFormation:
             if stack.termination_protection:
                 raise _error("ValidationError", f"Stack [{stack.name}] cannot be deleted while "
                              "TerminationProtection is enabled", "DeleteStack")
+            # The empty shell of a CREATE change set holds nothing: gone by the next look.
+            empty = stack.status == "REVIEW_IN_PROGRESS"
             stack.status, stack.final = "DELETE_IN_PROGRESS", "DELETE_COMPLETE"
-            stack.polls_left = self.polls_to_finish
+            stack.polls_left = 0 if empty else self.polls_to_finish
             stack.pending = [(logical, str(body.get("Type")), "DELETE_COMPLETE")
                              for logical, body in _resources(stack.template).items()]
             self._event(stack, stack.name, "AWS::CloudFormation::Stack", "DELETE_IN_PROGRESS",
@@ -383,9 +387,10 @@ class FakeCloudFormation:
         if change_set is None:
             raise _error("ChangeSetNotFound", f"ChangeSet [{params['ChangeSetName']}] does not "
                          "exist", "DescribeChangeSet", 404)
-        if change_set.status == "CREATE_PENDING":
+        if change_set.status in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
             if change_set.polls_left > 0:
                 change_set.polls_left -= 1
+                change_set.status = "CREATE_IN_PROGRESS"
             elif change_set.reason:
                 change_set.status = "FAILED"
             else:
@@ -449,6 +454,10 @@ class FakeCloudFormation:
             stack.final = "ROLLBACK_COMPLETE" if creating else "UPDATE_ROLLBACK_COMPLETE"
         if not creating:
             stack.updated = self._now()
+        started = {(logical, rtype) for logical, rtype, _ in stack.pending}
+        for logical, rtype in sorted(started):
+            self._event(stack, logical, rtype, f"{verb}_IN_PROGRESS",
+                        "Resource creation Initiated" if creating else "")
         stack.polls_left = self.polls_to_finish
         del self.change_sets[change_set.id]
         for other in [c for c in self.change_sets.values() if c.stack is stack]:
