@@ -155,11 +155,9 @@ def tier_of(item: pytest.Item) -> str:
     path = Path(str(item.fspath))
     if path.parent.name in DIRECTORIES:
         return path.parent.name
-    base = FILE_TIERS.get(path.name)
-    if base is None:
-        raise pytest.UsageError(
-            f"{path.name} has no tier: add it to FILE_TIERS in tests/tiers.py "
-            "(or put it under tests/unit/, tests/local/, tests/cli/ or tests/e2e/)")
+    # A file not listed yet (one a branch adds) is unit, moved up by the rules below; the
+    # unit guard fails what they miss, and test_tiers asks for the file to be listed.
+    base = FILE_TIERS.get(path.name, "unit")
     explicit = TEST_TIERS.get(f"{path.name}::{item.name.split('[')[0]}")
     if explicit or base in ("e2e", "local"):
         return explicit or base
