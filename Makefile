@@ -11,7 +11,7 @@ LOCK          := requirements/dev.txt
 SECURITY_LOCK := requirements/security.txt
 PIP_LOCKED    := python -m pip install --quiet --require-hashes --no-deps
 
-.PHONY: install lock render lint plan deploy delete status outputs test golden schema docs bench \
+.PHONY: install lock render lint plan deploy delete status outputs test test-fast golden schema docs docs-check bench \
         local-up local-down local-status check clean security
 
 # A new lock makes a new venv, so the venv holds the lock and nothing else.
@@ -94,8 +94,13 @@ check: $(STAMP)
 # Workers: each starts its own local endpoint; more than the cores, since most of a test
 # is waiting on one. `make test PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= 3
-test: $(STAMP) check lint security
+test: $(STAMP) check docs-check lint security
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+# The in-process tiers (unit, cli) in one process (no workers: starting them costs more
+# than they save here): no endpoint, no socket, no subprocess (tests/tiers.py refuses them).
+test-fast: $(STAMP)
+	$(BIN)/pytest -p no:xdist -m "unit or cli"
 
 # checkov in a venv of its own, from its own lock: its pins (boto3 1.35, packaging 23)
 # conflict with ours.
@@ -121,6 +126,11 @@ golden: $(STAMP)
 schema docs: $(STAMP)
 	$(STACKGEN) schema --out params/schema.json
 	$(BIN)/python -m generator.schema docs/params.md
+
+# CI: one line per generated file that `make docs` would change (the schema by meaning,
+# docs/params.md's params reference by text), and a failure; nothing is rewritten.
+docs-check: $(STAMP)
+	@$(BIN)/python -m generator.schema --check docs/params.md params/schema.json
 
 bench: $(STAMP)
 	$(BIN)/python bench/render_bench.py

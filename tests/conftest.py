@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+# First: the guards patch time.sleep before generator/ binds it anywhere.
+from tests import tiers  # isort: split
+
 import contextlib
 import http.client
 import os
@@ -43,6 +46,51 @@ def project(tmp_path: Path) -> Path:
 def rendered() -> Rendered:
     """The shipped `local` env rendered once per test module (stubbed deploys, plans)."""
     return render(load_env(ROOT / "params", "local"), ROOT / "templates")
+
+
+# --- tiers and guards (tests/tiers.py) ---------------------------------------------
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tiers.mark(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """From the first fixture on: a test of an in-process tier (unit, cli) is refused
+    sockets and processes; every test's real sleep is counted."""
+    tiers.guard().start(unit=any(item.get_closest_marker(m) for m in tiers.IN_PROCESS))
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any]) -> Iterator[Any]:
+    if fixturedef.scope == "function":
+        return (yield)
+    with tiers.guard().sleep_uncounted():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    try:
+        result = yield
+    finally:
+        refused, slept = tiers.guard().stop()
+    tier = tiers.tier_of(item)
+    failure = tiers.verdict(tier, refused, slept)
+    if failure and not refused and not tiers.sleep_fails(tier):
+        tiers.SLEEPERS.append((item.nodeid, slept))  # listed at the end (see SLEEP_ENFORCED)
+    elif failure:
+        pytest.fail(failure, pytrace=False)
+    return result
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if tiers.SLEEPERS:
+        terminalreporter.section(f"{len(tiers.SLEEPERS)} tests slept for real over "
+                                 f"{tiers.SLEEP_LIMIT} s (to fix: an injected clock)")
+        for nodeid, slept in sorted(tiers.SLEEPERS, key=lambda s: -s[1]):
+            terminalreporter.line(f"{slept:6.2f} s  {nodeid}")
 
 
 # --- the local endpoint ---------------------------------------------------------

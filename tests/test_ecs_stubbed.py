@@ -282,7 +282,7 @@ def test_the_engine_puts_the_diagnosis_in_the_root_cause(dev: Rendered) -> None:
         deployer = Deployer(dev, CloudFormation(cfn, sleep=lambda _: None), Lookups(None),
                             Console(color=False), lambda q: True, DeployOptions(hooks=hooks))
         with pytest.raises(Exception) as failed:
-            deployer._execute("ecs", stack, "cs-1")
+            deployer.execute("ecs", stack, "cs-1")
         s_ecs.assert_no_pending_responses()
     reasons = failed.value.reasons  # type: ignore[attr-defined]
     assert reasons[0].startswith("Service (AWS::ECS::Service): Resource handler returned")
@@ -498,7 +498,7 @@ def test_a_failing_before_task_stops_the_stack_and_discards_its_change_set(
                             Console(color=False), lambda q: True, DeployOptions(hooks=hooks))
         deployer.outputs = {s: {} for s in dev.stacks}
         deployer.prepare_params = lambda stack: {}  # type: ignore[method-assign]
-        result = deployer._execute_reviewed("ecs", stack, "UPDATE", "cs-1",
+        result = deployer.execute_reviewed("ecs", stack, "UPDATE", "cs-1",
                                             StackPlan(stack="ecs", stack_name=stack,
                                                       state="update", template_sha256=""))
         s_cfn.assert_no_pending_responses()  # nothing executed; the change set is gone
@@ -656,7 +656,7 @@ def test_before_tasks_of_a_first_create_run_after_the_stack_then_after_tasks(
     hooks = EcsHooks(dev, _Aws(_client("cloudformation"), {}), Console(color=False))  # type: ignore[arg-type]
     hooks.service = service
     ran: list[tuple[str, str, str]] = []
-    hooks._run = lambda name, task_definition, when: ran.append(  # type: ignore[method-assign]
+    hooks.run_hook = lambda name, task_definition, when: ran.append(  # type: ignore[method-assign]
         (name, task_definition, when))
     hooks.before_execute("ecs", "kubenews-dev-ecs", "CREATE", {})
     assert ran == []  # nothing to keep the old revision of: nothing runs before

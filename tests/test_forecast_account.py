@@ -368,7 +368,7 @@ class _DnsStub:
     def _serve(self) -> None:
         import struct
 
-        from generator.forecast.dns import _encode_name, _read_name
+        from generator.forecast.dns import encode_name, read_name
 
         while True:
             try:
@@ -376,14 +376,14 @@ class _DnsStub:
             except OSError:
                 return
             qid = struct.unpack("!H", data[:2])[0]
-            name, end = _read_name(data, 12)
+            name, end = read_name(data, 12)
             question = data[12:end + 4]
             servers = self.answers.get(name)
             rcode = 3 if servers is None else 0
             reply = struct.pack("!HHHHHH", qid, 0x8180 | rcode, 1, len(servers or []), 0, 0)
             reply += question
             for server in servers or []:
-                target = _encode_name(server)
+                target = encode_name(server)
                 # Name as a pointer to the question (offset 12), as real servers compress it.
                 reply += struct.pack("!HHHIH", 0xC00C, 2, 1, 300, len(target)) + target
             self.sock.sendto(reply, peer)

@@ -364,7 +364,7 @@ def test_nested_prod_protects_its_stateful_children_in_root_and_child_policies()
                             DeployOptions(commit="x", nested=True, children=rendered))
         info = StackInfo(name=root, stack_id="x", status="CREATE_COMPLETE", parameters={},
                          outputs={}, tags={}, last_change=None, termination_protection=True)
-        deployer._protect(root, info)
+        deployer.protect(root, info)
         stub.assert_no_pending_responses()
     # The root denies replacing or deleting the children holding data ...
     assert {"Network", "Alb", "Rds", "Ecs"} <= _denied(sent[root])

@@ -201,7 +201,7 @@ class EnvLock:
         self.took_over: Holder | None = None  # the expired holder we replaced, if any
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
-        self._mine: Holder | None = None
+        self.mine: Holder | None = None  # what this lock wrote while it holds the env
 
     # --- S3, behind typed answers ------------------------------------------------------
 
@@ -274,7 +274,7 @@ class EnvLock:
                 raise LockHeld(self.env, last.holder)
             raise AwsError(f"env lock s3://{self.bucket}/{self.key}: could not be taken "
                            "after three tries; try again")
-        self._mine = mine
+        self.mine = mine
         self._stop.clear()
         self._beat = threading.Thread(target=self._heartbeat, name="env-lock-heartbeat",
                                       daemon=True)
@@ -282,9 +282,9 @@ class EnvLock:
 
     def renew(self) -> bool:
         """Extend the expiry (a new LastModified); False when the lock is no longer ours."""
-        if self._mine is None or self.etag is None:
+        if self.mine is None or self.etag is None:
             return False
-        etag = self._put(self._mine, IfMatch=self.etag)
+        etag = self._put(self.mine, IfMatch=self.etag)
         if etag is None:
             self.etag = None
             return False
@@ -305,12 +305,19 @@ class EnvLock:
                              "(`stackgen unlock`?) while this run held it")
             return
 
+    def stop_heartbeat(self) -> None:
+        """Stop renewing, keep the lock: what a run that was killed leaves behind (the
+        lock expires after its ttl), and how tests make one."""
+        self._stop.set()
+        if self._beat is not None and self._beat is not threading.current_thread():
+            self._beat.join(timeout=5)
+
     def release(self) -> None:
         """Delete the lock if it is still ours (never another run's)."""
         self._stop.set()
         if self._beat is not None and self._beat is not threading.current_thread():
             self._beat.join(timeout=5)
-        etag, self.etag, self._mine = self.etag, None, None
+        etag, self.etag, self.mine = self.etag, None, None
         if etag is None:
             return
         try:

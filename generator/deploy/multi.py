@@ -180,7 +180,7 @@ def deploy(envs: Sequence[Connection], confirm: Confirm, stacks: Sequence[str], 
             listed = group[0].cfn.describe_many([n for d in group for n in d.stack_names()])
             for d in group:
                 d.start(known=listed)
-        ran = _schedule(deployers, concurrency, _abandon_all(envs),
+        ran = schedule(deployers, concurrency, _abandon_all(envs),
                         envs[0].console if envs else None)
     out = {}
     for e in envs:
@@ -190,7 +190,7 @@ def deploy(envs: Sequence[Connection], confirm: Confirm, stacks: Sequence[str], 
     return out
 
 
-def _schedule(deployers: dict[str, Deployer], concurrency: int, abandon: Callable[[], None],
+def schedule(deployers: dict[str, Deployer], concurrency: int, abandon: Callable[[], None],
               console: Console | None) -> dict[Node, StackResult]:
     upstream = {(env, s): [(env, u) for u in ups]
                 for env, d in deployers.items() for s, ups in d.upstream().items()}

@@ -89,7 +89,7 @@ def _get(port: int, path: str, timeout: float) -> bytes | None:
         conn.close()
 
 
-def _answers(port: int, timeout: float = 0.5) -> bool:
+def answers(port: int, timeout: float = 0.5) -> bool:
     """Anything HTTP answers on the port (ours or another server)."""
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
@@ -164,7 +164,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _cmdline(pid: int) -> list[str] | None:
+def cmdline(pid: int) -> list[str] | None:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except FileNotFoundError:
@@ -180,7 +180,7 @@ def _cmdline(pid: int) -> list[str] | None:
     return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
 
 
-def _server_args(argv: list[str]) -> tuple[int, str] | None:
+def server_args(argv: list[str]) -> tuple[int, str] | None:
     """(port, state dir) when ``argv`` runs our server module, else None."""
     if argv[1:3] != ["-m", SERVER_MODULE]:
         return None
@@ -200,8 +200,8 @@ def _scan_proc() -> list[tuple[int, int, str]]:
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
-            argv = _cmdline(int(entry.name))
-            args = _server_args(argv) if argv else None
+            argv = cmdline(int(entry.name))
+            args = server_args(argv) if argv else None
             if args:
                 found.append((int(entry.name), *args))
     return found
@@ -286,10 +286,10 @@ class LocalEndpoint:
             return f"pid {pid} is this command, its parent or its process group"
         if not _alive(pid):
             return f"no process has pid {pid}"
-        argv = _cmdline(pid)
+        argv = cmdline(pid)
         if argv is None:
             return f"the command line of pid {pid} cannot be read"
-        if _server_args(argv) != (endpoint.port, str(self.state_dir)):
+        if server_args(argv) != (endpoint.port, str(self.state_dir)):
             shown = " ".join(argv)[:80] or "(none)"
             return f"its command line is `{shown}`, not the local endpoint of {self.state_dir}"
         ident = identify(endpoint.port)
@@ -348,7 +348,7 @@ class LocalEndpoint:
             return running, False
         port = port or DEFAULT_PORT
         self._check_state_path()  # a bad state path fails before anything starts
-        if _answers(port):
+        if answers(port):
             raise LocalEndpointError(
                 f"port {port} is taken by another server; pick one with --port"
             )
