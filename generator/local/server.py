@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -96,8 +97,10 @@ def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import run_simple
 
     from generator.local import compat
+    from generator.local.emulation import rds_engine
 
     compat.apply()
+    rds_engine.configure(Path(args.state_dir))
     # What moto.server.main does before serving: moto builds some ARNs/URLs from it.
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, _exit)
@@ -105,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     moto_app = DomainDispatcherApplication(create_backend_app)
     identity = {"kind": IDENTITY_KIND, "pid": os.getpid(), "port": args.port,
                 "state_dir": args.state_dir, "token": token}
-    app = with_latency_control(with_identity(moto_app, identity), token)
+    app = with_latency_control(with_identity(rds_engine.with_ca_bundle(moto_app), identity), token)
     run_simple(HOST, args.port, app, threaded=True,
                request_handler=MotoRequestHandler)
 

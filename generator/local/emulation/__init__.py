@@ -7,7 +7,7 @@ tests/test_local_emulation.py that shows it on our endpoint and missing on bare 
 
 from __future__ import annotations
 
-from generator.local.emulation import dns, ecs, latency, stacks
+from generator.local.emulation import dns, ecs, latency, rds_engine, stacks
 
 
 def apply() -> None:
@@ -15,3 +15,4 @@ def apply() -> None:
     latency.apply()  # after stacks: it spreads their outcome over time
     ecs.apply()
     dns.apply()
+    rds_engine.apply()
