@@ -335,6 +335,11 @@ class Rds(Strict):
     bootstrap_image: Annotated[
         str, doc("image with psql that creates the app's login with the master secret (init container)")
     ] = "public.ecr.aws/docker/library/postgres:16-alpine"
+    ca_bundle_url: Annotated[
+        str, Meta(pattern=r"^https?://[^\s'\"$`\\]+$"),
+        doc("RDS's CA bundle, fetched by the init container to verify the DB (verify-full); "
+            "RDS user guide, \"Certificate bundles for all AWS Regions\""),
+    ] = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
     # `secret` by default: RDS rotates a managed password every 7 days and ECS injects
     # secrets only when a task starts, so running tasks would fail to open connections
     # after each rotation (see the README's "Rotating the DB password").

@@ -196,3 +196,62 @@ def test_deletion_policy_snapshot_keeps_the_data_for_a_restore(target: tuple[Any
                 root_cert=ca)
     assert read.returncode == 0, read.stderr
     assert read.stdout.strip() == "kept"
+
+
+# --- the shipped bootstrap against RDS's role model --------------------------------------
+
+
+def bootstrap_container() -> dict[str, Any]:
+    from generator.params import load_env
+    from generator.render import render
+    from generator.yamlsrc import load_cfn
+    from tests.conftest import ROOT
+
+    r = render(load_env(ROOT / "params", "local"), ROOT / "templates")
+    task = load_cfn(r.stacks["ecs"].template)["Resources"]["TaskDefinition"]
+    containers = {c["Name"]: c for c in task["Properties"]["ContainerDefinitions"]}
+    return dict(containers["db-bootstrap"])
+
+
+def run_bootstrap(container: dict[str, Any], db: tuple[str, str, str, str],
+                  ca_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """The init container's own command with its environment, the secrets ECS would
+    inject, and the DB's outputs for !Ref DbEndpoint / DbPort; no terminal, as in ECS."""
+    host, port, user, password = db
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    refs = {"DbEndpoint": host, "DbPort": port}
+    for var in container["Environment"]:
+        value = var["Value"]
+        env[var["Name"]] = refs[value["Ref"]] if isinstance(value, dict) else str(value)
+    env.update({"RDS_CA_BUNDLE_URL": ca_url, "TMPDIR": str(tmp_path), "PGUSER": user,
+                "PGPASSWORD": password, "APP_DB_USERNAME": "kubenews_app",
+                "APP_DB_PASSWORD": "app pass'word; DROP"})
+    return subprocess.run(container["Command"], env=env, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def test_shipped_bootstrap_runs_as_rds_master_verified_and_idempotent(
+        fixed: Any, endpoint: Endpoint, tmp_path: Path) -> None:
+    deploy(fixed, "rds", db_template())
+    db = master(fixed, "rds")
+    container = bootstrap_container()
+    ca_url = endpoint.url + CA_BUNDLE_PATH
+    for attempt in (1, 2):  # a second task runs it again: idempotent
+        out = run_bootstrap(container, db, ca_url, tmp_path)
+        assert out.returncode == 0, f"run {attempt}: {out.stderr}"
+    env = {v["Name"]: v["Value"] for v in container["Environment"]}
+    assert env["PGSSLMODE"] == "verify-full"  # `require` verifies nothing
+    # no password literal reaches the server: \password sends a SCRAM verifier
+    assert "PASSWORD" not in env["BOOTSTRAP_SQL"].upper().replace("APP_DB_PASSWORD", "")
+    host, port, user, _ = db
+    ca = ca_bundle(endpoint, tmp_path)
+    app = psql(host, port, "kubenews_app", "app pass'word; DROP",
+               "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles "
+               "WHERE rolname = current_user", root_cert=ca)
+    assert app.returncode == 0, app.stderr
+    assert app.stdout.strip() == "f|f|f"
+    stored = psql(host, port, user, db[3],
+                  "SELECT rolpassword FROM pg_authid WHERE rolname = 'kubenews_app'",
+                  root_cert=ca)
+    # the master may not read pg_authid (no superuser) ...
+    assert stored.returncode != 0 and "permission denied" in stored.stderr
