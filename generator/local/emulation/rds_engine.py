@@ -270,3 +270,15 @@ def with_ca_bundle(app: Any) -> Any:
         return [body]
 
     return wrapped
+
+
+def resume_all() -> int:
+    """After a restore: every DB instance's server started again; how many."""
+    started = 0
+    for regions in list(rds_models.rds_backends.values()):
+        for backend in list(regions.values()):
+            for db in list(getattr(backend, "databases", {}).values()):
+                if getattr(db, "local_engine", False):
+                    resume(db)
+                    started += 1
+    return started
