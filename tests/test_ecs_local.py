@@ -209,18 +209,18 @@ def test_a_failed_ecs_stack_is_diagnosed_from_what_the_endpoint_returns(
 
 DEV_LIKE = """  tasks:
     migrate:
-      command: ["npm", "run", "migrate"]
+      command: ["node", "-e", "require('./models/post').initDatabase()"]
       db_login: master
       memory_mib: 256
   services:
     worker:
-      command: ["npm", "run", "worker"]
+      command: ["node", "-e", "setInterval(() => {}, 1000)"]
       cpu: 128
       memory_mib: 128
       min_healthy_percent: 0
   jobs:
     nightly:
-      command: ["npm", "run", "report"]
+      command: ["npm", "test"]
       schedule: cron(0 3 * * ? *)
       memory_mib: 256
 """
