@@ -101,7 +101,7 @@ def test_a_crashed_endpoint_restarts_from_its_last_snapshot(local_project: tuple
     assert endpoint is not None
     snapshot = project / ".stackgen" / "local-endpoint-state.pickle"
     deadline = time.monotonic() + 30
-    while not snapshot.exists() and time.monotonic() < deadline:  # written within a second
+    while not snapshot.exists() and time.monotonic() < deadline:  # the first change is saved at once
         time.sleep(0.1)
     os.kill(endpoint.pid, signal.SIGKILL)
     while manager.status() is not None:

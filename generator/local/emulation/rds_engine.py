@@ -27,12 +27,14 @@ import json
 import re
 import secrets
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 from moto.cloudformation import parsing
 from moto.rds import models as rds_models
 
+from generator.local.emulation import rds_postgres
 from generator.local.emulation.rds_postgres import ADDRESS, Authority, Server
 
 ENGINES = frozenset({"postgres"})
@@ -240,6 +242,30 @@ def _backend_lifecycle() -> None:
     backend_class.reset = reset_backend  # type: ignore[method-assign]
 
 
+def _warm_up_on_the_first_stack() -> None:
+    """initdb takes seconds: the first stack operation starts making the cluster template
+    in the background, so that the rds stack, later in the graph, finds it ready."""
+    from moto.cloudformation import models as cfn_models
+
+    started = threading.Event()
+    backend = cfn_models.CloudFormationBackend
+
+    def warm() -> None:
+        if not started.is_set():
+            started.set()
+            threading.Thread(target=rds_postgres.prepare_template, args=(root(),),
+                             name="rds-template", daemon=True).start()
+
+    for name in ("create_change_set", "create_stack"):
+        original = getattr(backend, name)
+
+        def wrapper(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            warm()
+            return __original(self, *args, **kwargs)
+
+        setattr(backend, name, wrapper)
+
+
 def _address_is_the_server() -> None:
     address = rds_models.DBInstance.address
 
@@ -254,6 +280,7 @@ def apply() -> None:
     _cloudformation_lifecycle()
     _backend_lifecycle()
     _address_is_the_server()
+    _warm_up_on_the_first_stack()
     atexit.register(stop_all)
 
 
