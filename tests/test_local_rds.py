@@ -255,3 +255,14 @@ def test_shipped_bootstrap_runs_as_rds_master_verified_and_idempotent(
                   root_cert=ca)
     # the master may not read pg_authid (no superuser) ...
     assert stored.returncode != 0 and "permission denied" in stored.stderr
+
+
+def test_missing_postgres_binaries_say_how_to_install_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.local.emulation.rds_postgres import PostgresMissing, bindir
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pg_config
+    monkeypatch.delenv("STACKGEN_PG_BINDIR", raising=False)
+    with pytest.raises(PostgresMissing, match="apt-get install postgresql"):
+        bindir(search_root=tmp_path)
+    assert PostgresMissing.exit_code == 2

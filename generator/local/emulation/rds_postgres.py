@@ -80,9 +80,12 @@ class PostgresFailed(StackgenError):
 # --- the binaries ----------------------------------------------------------------------
 
 
-def bindir() -> Path:
+SEARCH_ROOT = Path("/usr/lib/postgresql")  # Debian's layout: <major>/bin
+
+
+def bindir(search_root: Path = SEARCH_ROOT) -> Path:
     """Where initdb, postgres and pg_ctl are: $STACKGEN_PG_BINDIR, `pg_config --bindir`,
-    else the newest /usr/lib/postgresql/<major>/bin."""
+    else the newest <search_root>/<major>/bin."""
     candidates: list[Path] = []
     if os.environ.get(BINDIR_ENV):
         candidates.append(Path(os.environ[BINDIR_ENV]))
@@ -95,7 +98,7 @@ def bindir() -> Path:
     def major(p: Path) -> int:
         return int(p.parent.name) if p.parent.name.isdigit() else 0
 
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=major, reverse=True)
+    candidates += sorted(search_root.glob("*/bin"), key=major, reverse=True)
     for candidate in candidates:
         if all((candidate / b).is_file() for b in ("initdb", "postgres", "pg_ctl", "psql")):
             return candidate
