@@ -95,13 +95,17 @@ def test_a_crashed_endpoint_restarts_from_its_last_snapshot(local_project: tuple
     project, port = local_project
     _up(project, port)
     c = clients(f"http://127.0.0.1:{port}")
+    snapshot = project / ".stackgen" / "local-endpoint-state.pickle"
+
+    def saved() -> bool:  # the secret's name is in the snapshot
+        return snapshot.exists() and b"kept-through-a-crash" in snapshot.read_bytes()
+
     c.secretsmanager.create_secret(Name="kept-through-a-crash", SecretString="x")
     manager = LocalEndpoint(project / ".stackgen")
     endpoint = manager.status()
     assert endpoint is not None
-    snapshot = project / ".stackgen" / "local-endpoint-state.pickle"
     deadline = time.monotonic() + 30
-    while not snapshot.exists() and time.monotonic() < deadline:  # the first change is saved at once
+    while not saved() and time.monotonic() < deadline:  # within persist.INTERVAL
         time.sleep(0.1)
     os.kill(endpoint.pid, signal.SIGKILL)
     while manager.status() is not None:
