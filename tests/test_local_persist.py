@@ -81,6 +81,9 @@ def test_down_and_up_keep_stacks_secrets_and_rows(local_project: tuple[Path, int
     assert [s["ARN"] for s in c.secretsmanager.list_secrets()["SecretList"]] == \
         [s["ARN"] for s in secrets]
     host2, port2, _, _, ca = _db(c, tmp_path, port)
+    described = c.rds.describe_db_instances()["DBInstances"][0]["Endpoint"]
+    # the DB is back where the stacks' outputs (and so the ecs stack) say it is
+    assert (host2, port2) == (host, db_port) == (described["Address"], str(described["Port"]))
     read = psql(host2, port2, user, password, "SELECT title FROM news", root_cert=ca)
     assert read.returncode == 0, read.stderr
     assert read.stdout.strip() == "survives"

@@ -217,9 +217,9 @@ class Persister:
         else:
             try:
                 state = load(self.file.read_bytes())
-                started = rds_engine.resume_all()
+                started, failed = rds_engine.resume_all()
                 result = {"restored": True, "clean": clean, "counts": summary(state),
-                          "databases_started": started}
+                          "databases_started": started, "databases_failed": failed}
             except Exception as exc:
                 aside = self.file.with_suffix(".unreadable")
                 os.replace(self.file, aside)
@@ -282,10 +282,11 @@ def restored_message(state_dir: Path) -> str:
     if not data.get("restored"):
         return "no saved state: started empty"
     what = describe({k: int(v) for k, v in (data.get("counts") or {}).items()})
+    failed = "".join(f"; DB not started: {why}" for why in data.get("databases_failed") or [])
     if data.get("clean"):
-        return f"restored the state of its last run: {what}"
+        return f"restored the state of its last run: {what}{failed}"
     return (f"it had not stopped cleanly (a crash or a kill): restored its last snapshot: "
-            f"{what}")
+            f"{what}{failed}")
 
 
 def forget(state_dir: Path) -> str:

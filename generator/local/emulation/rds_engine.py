@@ -299,13 +299,17 @@ def with_ca_bundle(app: Any) -> Any:
     return wrapped
 
 
-def resume_all() -> int:
-    """After a restore: every DB instance's server started again; how many."""
-    started = 0
+def resume_all() -> tuple[int, list[str]]:
+    """After a restore: every DB instance's server started again; how many, and why
+    each that could not start did not."""
+    started, failed = 0, []
     for regions in list(rds_models.rds_backends.values()):
         for backend in list(regions.values()):
             for db in list(getattr(backend, "databases", {}).values()):
                 if getattr(db, "local_engine", False):
-                    resume(db)
-                    started += 1
-    return started
+                    try:
+                        resume(db)
+                        started += 1
+                    except rds_postgres.PostgresFailed as exc:
+                        failed.append(f"{db.db_instance_identifier}: {exc}")
+    return started, failed

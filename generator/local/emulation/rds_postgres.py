@@ -340,13 +340,15 @@ class Server:
         return None
 
     def start(self) -> int:
-        """Start (or restart after the endpoint's restart) on a free loopback port; the
-        port is kept when it is still free, so Endpoint.Port stays what the stacks read."""
+        """Start on a free loopback port, or again (after the endpoint's restart) on the
+        port it had: Endpoint.Port never changes on AWS, and the stacks' outputs hold it."""
         if self.running():
             return self.port
         port = self.port
-        if not port or not _port_free(port):
-            port = _free_port()
+        if port and not _port_free(port):
+            raise PostgresFailed(f"the DB's port {port} on {LISTEN} is taken by another "
+                                 "process; stop it and run `stackgen local up` again")
+        port = port or _free_port()
         self.authority.ensure().issue(self.data / "server.crt", self.data / "server.key")
         (self.data / "postmaster.pid").unlink(missing_ok=True)  # left by a crash
         options = " ".join([f"-p {port}", f"-c listen_addresses={LISTEN}",
