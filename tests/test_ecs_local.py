@@ -27,7 +27,8 @@ def _with_migrate_task(project: Path, run_before: bool = False) -> None:
     if run_before:
         text = text.replace("    verify:\n", "    run_before: [migrate]\n    verify:\n", 1)
     text = text.replace("  log_retention_days: 7", "  log_retention_days: 7\n  tasks:\n"
-                        "    migrate:\n      command: [\"npm\", \"run\", \"migrate\"]\n", 1)
+                        "    migrate:\n      command: [\"node\", \"-e\",\n"
+                        "                \"require('./models/post').initDatabase()\"]\n", 1)
     path.write_text(text)
 
 
