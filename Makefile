@@ -12,7 +12,7 @@ SECURITY_LOCK := requirements/security.txt
 PIP_LOCKED    := python -m pip install --quiet --require-hashes --no-deps
 
 .PHONY: install lock render lint plan deploy delete status outputs test test-fast golden schema docs docs-check bench \
-        local-up local-down local-status check clean security
+        local-up local-down local-status check clean security postgres
 
 # A new lock makes a new venv, so the venv holds the lock and nothing else.
 $(VENV)/.lock-stamp: $(LOCK)
@@ -51,8 +51,17 @@ render: $(STAMP)
 lint: $(STAMP)
 	$(STACKGEN) lint --all-envs --strict
 
+# The local endpoint's RDS instances are real PostgreSQL servers (docs/local-endpoint.md):
+# Debian's server binaries, installed here when missing and root may apt-get.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -n "$$STACKGEN_PG_BINDIR" ] || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    echo "installing PostgreSQL (the local endpoint's RDS)" && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
+	  { echo "the local endpoint needs PostgreSQL's server: apt-get install postgresql" >&2; exit 2; }
+
 # The local env deploys to the local endpoint, started here when not running.
-local-up: $(STAMP)
+local-up: $(STAMP) postgres
 	$(STACKGEN) local up
 
 local-down: $(STAMP)
@@ -65,7 +74,7 @@ local-status: $(STAMP)
 # confirmation; the env's `target: local` makes stackgen find the endpoint and use
 # throw-away credentials itself (it never falls through to a real account).
 ifeq ($(ENV),local)
-WITH_AWS = $(STACKGEN) local up --print-url >/dev/null || exit 1;
+WITH_AWS = $(MAKE) -s postgres && $(STACKGEN) local up --print-url >/dev/null || exit 1;
 AUTO_YES = --yes
 endif
 

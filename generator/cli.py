@@ -905,6 +905,10 @@ def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool,
         return
     verb = "started" if started else "already running"
     click.echo(f"local endpoint {verb}: {endpoint.url} (pid {endpoint.pid})")
+    if started:
+        from generator.local.persist import restored_message
+
+        click.echo(f"  {restored_message(manager.state_dir)}")
     for item in seeded:
         click.echo(f"  seeded {item}")
     if latency == "real":
@@ -914,13 +918,22 @@ def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool,
 
 
 @local.command("down")
+@click.option("--forget", is_flag=True,
+              help="also delete its saved state (stacks, secrets, the DBs' data)")
 @pass_app
-def local_down(app: AppContext) -> None:
-    """Stop the endpoint (its state goes with it)."""
+def local_down(app: AppContext, forget: bool) -> None:
+    """Stop the endpoint; its state is kept for the next `local up` unless --forget."""
     from generator.local.manager import LocalEndpoint
+    from generator.local.persist import forget as forget_state
 
-    stopped = LocalEndpoint(app.state_dir).down()
+    manager = LocalEndpoint(app.state_dir)
+    stopped = manager.down()
     click.echo("local endpoint stopped" if stopped else "local endpoint was not running")
+    if forget:
+        click.echo(f"  {forget_state(manager.state_dir)}")
+    elif stopped:
+        click.echo("  its state is kept for the next `stackgen local up` "
+                   "(`local down --forget` deletes it)")
 
 
 @local.command("status")

@@ -335,6 +335,11 @@ class Rds(Strict):
     bootstrap_image: Annotated[
         str, doc("image with psql that creates the app's login with the master secret (init container)")
     ] = "public.ecr.aws/docker/library/postgres:16-alpine"
+    ca_bundle_url: Annotated[
+        str, Meta(pattern=r"^https?://[^\s'\"$`\\]+$"),
+        doc("RDS's CA bundle, fetched by the init container to verify the DB (verify-full); "
+            "RDS user guide, \"Certificate bundles for all AWS Regions\""),
+    ] = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
     # `secret` by default: RDS rotates a managed password every 7 days and ECS injects
     # secrets only when a task starts, so running tasks would fail to open connections
     # after each rotation (see docs/deploy.md, "Rotating the DB password").
@@ -438,6 +443,17 @@ class Container(Strict):
     container_port: Annotated[Port, doc("port the app listens on")] = 8080
     host_port: Annotated[Port, doc("EC2 bridge mode; 0 picks a dynamic port")] = 80
     command: Annotated[list[str] | None, doc("overrides the image's command")] = None
+    npm_scripts: Annotated[
+        list[Annotated[str, Meta(pattern=r"^[A-Za-z0-9:_.-]+$")]] | None,
+        doc("the npm scripts the image's package.json has: a workload of this image whose "
+            "command is `npm run X` must name one; null: not checked"),
+    ] = None
+    image_architecture: Annotated[
+        Literal["X86_64", "ARM64"] | None,
+        doc("the CPU architecture the image is built for; ecs.cpu_architecture must match "
+            "(a plain `docker build` on an x86 host makes X86_64 only); null: unknown here, "
+            "`forecast` reads the image's manifest (F501)"),
+    ] = None
     environment: Annotated[dict[str, str], doc("plain values; never secrets")] = {}
     secrets: Annotated[dict[str, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = (
         msgspec.field(default_factory=_db_password_secret)
@@ -748,6 +764,7 @@ class Ecs(Strict):
 
     def __post_init__(self) -> None:
         self._check_workload_names()
+        self._check_image_fits()
         for key in ("run_before", "run_after"):
             for name in getattr(self.service, key):
                 if name not in self.tasks:
@@ -792,6 +809,37 @@ class Ecs(Strict):
             problem = fargate_size_problem(task.cpu, task.memory_mib)
             if problem:
                 raise Invalid(problem, f"{key}.memory_mib")
+
+    def _check_image_fits(self) -> None:
+        """What runs the app's image must be what the image has: its architecture (an
+        ARM64 task of an x86 image stops with "exec format error") and its npm scripts
+        (`npm run X` without X exits 1: "Missing script")."""
+        c = self.container
+        if c.image_architecture and self.cpu_architecture != c.image_architecture:
+            raise Invalid(
+                f"cpu_architecture is {self.cpu_architecture} but the image ({c.image}) is "
+                f"built for {c.image_architecture} (ecs.container.image_architecture): its "
+                f"tasks would stop with 'exec format error'; set cpu_architecture: "
+                f"{c.image_architecture} or use an image built for {self.cpu_architecture}",
+                "cpu_architecture")
+        if c.npm_scripts is None:
+            return
+        workloads: dict[str, Task | Workload] = {
+            **{f"tasks.{n}": t for n, t in self.tasks.items()},
+            **{f"services.{n}": t for n, t in self.services.items()},
+            **{f"jobs.{n}": t for n, t in self.jobs.items()},
+        }
+        commands = {"container.command": c.command} | {
+            f"{key}.command": w.command for key, w in workloads.items() if w.image is None}
+        for key, command in commands.items():
+            if command and command[:2] == ["npm", "run"] and (
+                    len(command) < 3 or command[2] not in c.npm_scripts):
+                script = command[2] if len(command) > 2 else ""
+                raise Invalid(
+                    f"runs `npm run {script}` but the image ({c.image}) has only the npm "
+                    f"scripts {', '.join(c.npm_scripts)} (ecs.container.npm_scripts): the "
+                    "task would exit 1 (Missing script); use a command the image has, or "
+                    "give the workload an image that has it", key)
 
     def _check_workload_names(self) -> None:
         """One name per workload: each names a task definition family, a log stream

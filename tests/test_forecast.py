@@ -92,7 +92,8 @@ def test_task_larger_than_any_instance() -> None:
 
 
 def test_task_architecture_and_member_of_exclude_the_instance() -> None:
-    arm = _one(_forecast("local", "ecs.cpu_architecture=ARM64"), "F101")
+    arm = _one(_forecast("local", "ecs.cpu_architecture=ARM64",
+                               "ecs.container.image_architecture=ARM64"), "F101")
     assert "the task needs ARM64, t3.micro is X86_64: 0" in arm.message
     member = _one(_forecast("dev", "asg.instance_type=m5.large"), "F101")
     assert "memberOf 'attribute:ecs.instance-type =~ t3.*' excludes m5.large" in member.message
@@ -380,7 +381,8 @@ def test_registry_platforms_through_a_token_challenge() -> None:
     host = f"127.0.0.1:{stub.port}"
     try:
         assert _image_findings(f"{host}/team/app:v1") == []
-        [wrong] = _image_findings(f"{host}/team/app:v1", "ecs.cpu_architecture=ARM64")
+        [wrong] = _image_findings(f"{host}/team/app:v1", "ecs.cpu_architecture=ARM64",
+                                   "ecs.container.image_architecture=null")
         assert wrong.severity == "error" and "has platforms amd64, none arm64" in wrong.message
         [missing] = _image_findings(f"{host}/team/app:v2")
         assert missing.severity == "error" and "is not in its registry" in missing.message

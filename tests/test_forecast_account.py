@@ -173,7 +173,8 @@ def test_ecr_image_for_the_task_architecture(endpoint: Endpoint, aws: Any) -> No
                                    checks=(ImagePlatform,)), "F501")
     assert severity == "error" and "has platforms arm64, none amd64" in wrong
     assert _of(_run(_account(endpoint), "local", f"ecs.container.image={image}",
-                    "ecs.cpu_architecture=ARM64", checks=(ImagePlatform,)), "F501") == []
+                    "ecs.cpu_architecture=ARM64", "ecs.container.image_architecture=null",
+                    checks=(ImagePlatform,)), "F501") == []
 
 
 # --- with Stubber: what moto cannot show ----------------------------------------------

@@ -10,11 +10,13 @@ the state file is lost.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import signal
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -95,9 +97,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     from werkzeug.serving import run_simple
 
-    from generator.local import compat
+    from generator.local import compat, persist
+    from generator.local.emulation import rds_engine
 
     compat.apply()
+    rds_engine.configure(Path(args.state_dir))
+    # The last snapshot of the state (local down, or a crash), before serving anything.
+    persister = persist.Persister(Path(args.state_dir))
+    persister.restore()
+    atexit.register(persister.close)  # after rds_engine's: runs before its servers stop
+    persister.start()
     # What moto.server.main does before serving: moto builds some ARNs/URLs from it.
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, _exit)
@@ -105,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     moto_app = DomainDispatcherApplication(create_backend_app)
     identity = {"kind": IDENTITY_KIND, "pid": os.getpid(), "port": args.port,
                 "state_dir": args.state_dir, "token": token}
-    app = with_latency_control(with_identity(moto_app, identity), token)
+    app = with_latency_control(with_identity(
+        persister.watching(rds_engine.with_ca_bundle(moto_app)), identity), token)
     run_simple(HOST, args.port, app, threaded=True,
                request_handler=MotoRequestHandler)
 

@@ -35,14 +35,18 @@ LOGIN_SECRET = {"app": "AppDbSecretArn", "master": "DbSecretArn"}
 # Creates (or updates) the app's login with the master login, before the app starts:
 # an init container of the service's task, idempotent, serialised by an advisory lock
 # (tasks start side by side). The app may use and create tables in schema public (it
-# may create its own tables at start) but is no superuser, cannot create roles or
-# databases. psql 15+ (\getenv) keeps both passwords out of the command line.
+# may create its own tables at start) but cannot create roles or databases.
+# RDS's master login is no superuser (a member of rds_superuser, RDS user guide,
+# "Understanding PostgreSQL roles and permissions"), and PostgreSQL refuses any mention
+# of the SUPERUSER attribute from a non-superuser ("must be superuser to alter superuser
+# roles or change superuser attribute"): a role the master creates is never a superuser,
+# so the SQL does not name the attribute. psql 15+ (\getenv) keeps names off the
+# command line; the password is never in the SQL at all (DB_BOOTSTRAP_PASSWORD).
 DB_BOOTSTRAP_SQL = r"""\set ON_ERROR_STOP on
 \getenv app_user APP_DB_USERNAME
-\getenv app_password APP_DB_PASSWORD
 SELECT pg_advisory_lock(1313);
 SELECT format('CREATE ROLE %I LOGIN', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \gexec
-SELECT format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L', :'app_user', :'app_password') \gexec
+SELECT format('ALTER ROLE %I WITH LOGIN NOCREATEDB NOCREATEROLE', :'app_user') \gexec
 SELECT format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', current_database(), :'app_user') \gexec
 SELECT format('GRANT USAGE, CREATE ON SCHEMA public TO %I', :'app_user') \gexec
 SELECT format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %I', :'app_user') \gexec
@@ -51,6 +55,25 @@ SELECT format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, U
 SELECT format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO %I', :'app_user') \gexec
 SELECT pg_advisory_unlock(1313);
 """  # noqa: E501
+# The app's password is set by psql's \password: libpq hashes it (SCRAM-SHA-256, the
+# server's password_encryption) and sends only the verifier, so no plaintext password is
+# in any statement the server receives or logs. With no terminal (a container) psql reads
+# the new password, twice, from standard input.
+DB_BOOTSTRAP_PASSWORD = r'\password :"app_user"'
+# verify-full: the server's certificate must chain to RDS's CA bundle and name the host
+# (RDS user guide, "Using SSL/TLS with a PostgreSQL DB instance"; libpq's sslmode table:
+# `require` encrypts but verifies nothing). The bundle is fetched at start (busybox wget,
+# as in the postgres alpine images) into the writable scratch path.
+DB_CA_FILE = "${TMPDIR:-/tmp}/rds-ca.pem"
+DB_BOOTSTRAP_SCRIPT = (
+    "set -eu; "
+    f'wget -q -O "{DB_CA_FILE}" "$RDS_CA_BUNDLE_URL"; '
+    f'export PGSSLROOTCERT="{DB_CA_FILE}"; '
+    "printf '%s' \"$BOOTSTRAP_SQL\" | psql --no-psqlrc --quiet; "
+    "printf '%s\\n%s\\n' \"$APP_DB_PASSWORD\" \"$APP_DB_PASSWORD\" | "
+    "psql --no-psqlrc --quiet -v app_user=\"$APP_DB_USERNAME\" -c "
+    f"'{DB_BOOTSTRAP_PASSWORD}'"
+)
 DB_BOOTSTRAP_CONTAINER = "db-bootstrap"
 
 # ECS Exec's SSM agent writes here inside the container (ECS developer guide, "Monitor
@@ -317,14 +340,16 @@ def _db_bootstrap(cfg: Environment) -> InitContainer:
     return InitContainer(
         name=DB_BOOTSTRAP_CONTAINER,
         image=yaml_scalar(cfg.rds.bootstrap_image),
-        command=("sh", "-c", "printf '%s' \"$BOOTSTRAP_SQL\" | psql --no-psqlrc --quiet"),
+        command=("sh", "-c", DB_BOOTSTRAP_SCRIPT),
         environment=(
             EnvVar("BOOTSTRAP_SQL", yaml_scalar(DB_BOOTSTRAP_SQL)),
             EnvVar("PGDATABASE", yaml_scalar(cfg.rds.database_name)),
             EnvVar("PGHOST", "!Ref DbEndpoint"),
             EnvVar("PGPORT", "!Ref DbPort"),
-            # TLS, as the app: the DB refuses plaintext (rds.force_ssl).
-            EnvVar("PGSSLMODE", yaml_scalar("require")),
+            # TLS, as the app: the DB refuses plaintext (rds.force_ssl), and the server
+            # is verified against RDS's CA bundle.
+            EnvVar("PGSSLMODE", yaml_scalar("verify-full")),
+            EnvVar("RDS_CA_BUNDLE_URL", yaml_scalar(cfg.rds.ca_bundle_url)),
         ),
         secrets=(
             SecretVar("APP_DB_PASSWORD", f'!Sub "${{{app}}}:password::"'),

@@ -7,7 +7,7 @@ tests/test_local_emulation.py that shows it on our endpoint and missing on bare 
 
 from __future__ import annotations
 
-from generator.local.emulation import dns, ecs, events, latency, stacks, validation
+from generator.local.emulation import dns, ecs, events, latency, rds_engine, stacks, validation
 
 
 def apply() -> None:
@@ -15,5 +15,6 @@ def apply() -> None:
     latency.apply()  # after stacks: it spreads their outcome over time
     ecs.apply()
     dns.apply()
+    rds_engine.apply()
     events.apply()
     validation.apply()
