@@ -86,6 +86,24 @@ class FakeS3:
                          "GetBucketPolicy", 404)
         return {"Policy": policy["Policy"]}
 
+    def get_public_access_block(self, Bucket: str, **_: Any) -> Any:
+        block = self._bucket(Bucket, "GetPublicAccessBlock").get("public_access_block")
+        if block is None:
+            raise _error("NoSuchPublicAccessBlockConfiguration", "The public access block "
+                         "configuration was not found", "GetPublicAccessBlock", 404)
+        return {"PublicAccessBlockConfiguration": block["PublicAccessBlockConfiguration"]}
+
+    def get_bucket_encryption(self, Bucket: str, **_: Any) -> Any:
+        # Since 2023-01 every bucket has SSE-S3 by default (S3 user guide, "Default encryption").
+        sse = self._bucket(Bucket, "GetBucketEncryption").get("encryption") or {
+            "ServerSideEncryptionConfiguration": {
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}}
+        return {"ServerSideEncryptionConfiguration": sse["ServerSideEncryptionConfiguration"]}
+
+    def get_bucket_versioning(self, Bucket: str, **_: Any) -> Any:
+        versioning = self._bucket(Bucket, "GetBucketVersioning").get("versioning")
+        return dict(versioning["VersioningConfiguration"]) if versioning else {}
+
     # --- objects -------------------------------------------------------------------------
 
     def _check(self, Bucket: str, Key: str, operation: str, IfMatch: str | None = None,
