@@ -16,7 +16,23 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-Name = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"
+Name = Annotated[str, Meta(pattern=NAME_PATTERN)]
+# An environment variable's name, as ECS passes it to the container (Environment and
+# Secrets of a container definition): the POSIX shell's portable names. A map key is
+# text the template emits as a name, so it is data with a pattern, never YAML.
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+EnvName = Annotated[str, Meta(pattern=ENV_NAME_PATTERN)]
+
+# What each key pattern means, for the one-line error of a map key that breaks it.
+# Every key is checked whole (``re.fullmatch``): ``$`` alone would let a trailing
+# newline through.
+KEY_RULES: dict[str, str] = {
+    NAME_PATTERN: "a name is lowercase letters, digits and '-', starts with a letter and "
+                  "has at most 31 characters",
+    ENV_NAME_PATTERN: "an environment variable name is letters, digits and '_' and does "
+                      "not start with a digit",
+}
 Cidr = Annotated[str, Meta(pattern=r"^[0-9a-fA-F.:]+/\d{1,3}$")]
 Port = Annotated[int, Meta(ge=0, le=65535)]
 
@@ -422,7 +438,7 @@ class IamStatement(Strict):
     effect: Annotated[Literal["Allow", "Deny"], doc("Allow or Deny")] = "Allow"
 
 
-def _db_password_secret() -> dict[str, SecretRef]:
+def _db_password_secret() -> dict[EnvName, SecretRef]:
     return {"DB_PASSWORD": SecretRef(db_password=True)}
 
 
@@ -438,8 +454,8 @@ class Container(Strict):
     container_port: Annotated[Port, doc("port the app listens on")] = 8080
     host_port: Annotated[Port, doc("EC2 bridge mode; 0 picks a dynamic port")] = 80
     command: Annotated[list[str] | None, doc("overrides the image's command")] = None
-    environment: Annotated[dict[str, str], doc("plain values; never secrets")] = {}
-    secrets: Annotated[dict[str, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = (
+    environment: Annotated[dict[EnvName, str], doc("plain values; never secrets")] = {}
+    secrets: Annotated[dict[EnvName, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = (
         msgspec.field(default_factory=_db_password_secret)
     )
     image_digest: Annotated[
@@ -577,8 +593,8 @@ class Task(Strict):
     image: Annotated[str | None, doc("defaults to the service container's image")] = None
     cpu: Annotated[int, Meta(ge=128), doc("task cpu units")] = 256
     memory_mib: Annotated[int, Meta(ge=128), doc("task memory")] = 512
-    environment: Annotated[dict[str, str], doc("plain values; never secrets")] = {}
-    secrets: Annotated[dict[str, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = {}
+    environment: Annotated[dict[EnvName, str], doc("plain values; never secrets")] = {}
+    secrets: Annotated[dict[EnvName, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = {}
     task_role_statements: Annotated[
         list[IamStatement], doc("what this task alone may do (its own role)")
     ] = []
@@ -599,8 +615,8 @@ class Workload(Strict):
     command: Annotated[list[str] | None, doc("overrides the image's command")] = None
     cpu: Annotated[int, Meta(ge=128), doc("task cpu units")] = 256
     memory_mib: Annotated[int, Meta(ge=128), doc("task memory")] = 512
-    environment: Annotated[dict[str, str], doc("plain values; never secrets")] = {}
-    secrets: Annotated[dict[str, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = {}
+    environment: Annotated[dict[EnvName, str], doc("plain values; never secrets")] = {}
+    secrets: Annotated[dict[EnvName, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = {}
     task_role_statements: Annotated[
         list[IamStatement], doc("what this workload alone may do (its own role)")
     ] = []

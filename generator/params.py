@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_typ
 import msgspec
 
 from generator import secrets
-from generator.config import Environment, Invalid
+from generator.config import KEY_RULES, Environment, Invalid
 from generator.errors import ParamsError, UsageError
 from generator.limits import aws_problems
 from generator.yamlsrc import KeyPath, SourceMap, dotted, load_value, load_with_lines
@@ -176,6 +176,47 @@ def _secret_fix(path: KeyPath) -> str:
             "(or ecs.tasks.<name>.secrets)")
 
 
+# --- map keys are names, and names are data ------------------------------------------
+
+
+def shown_key(key: object, limit: int = 40) -> str:
+    """A key as an error may print it: on one line, control characters escaped, short."""
+    text = str(key).encode("unicode_escape").decode("ascii")
+    return "'" + (text if len(text) <= limit else text[:limit] + "…") + "'"
+
+
+def _key_pattern(tp: Any) -> str | None:
+    """The pattern the keys of a mapping type declare (``dict[EnvName, str]``), if any."""
+    for alt in _alternatives(tp):
+        if get_origin(alt) is not dict:
+            continue
+        key_type = get_args(alt)[0]
+        if get_origin(key_type) is Annotated:
+            for meta in get_args(key_type)[1:]:
+                if isinstance(meta, msgspec.Meta) and meta.pattern:
+                    return meta.pattern
+    return None
+
+
+def bad_keys(data: Any, loc: KeyPath = ()) -> Iterable[tuple[KeyPath, str]]:
+    """Every map key that breaks its declared pattern, checked whole (``re.fullmatch``:
+    a msgspec pattern ending in ``$`` lets a trailing newline through), with the message.
+    Run before anything reads the keys: a key becomes a name in a template."""
+    if isinstance(data, dict):
+        pattern = _key_pattern(_field_type(loc)) if loc else None
+        for key, value in data.items():
+            if pattern and not (isinstance(key, str) and re.fullmatch(pattern, key)):
+                rule = KEY_RULES.get(pattern, f"a key here matches {pattern}")
+                yield (*loc, key), (f"'{dotted(loc)}' has the key {shown_key(key)}: {rule}; "
+                                    "rename it")
+                continue
+            if isinstance(key, str):
+                yield from bad_keys(value, (*loc, key))
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            yield from bad_keys(item, (*loc, i))
+
+
 # --- msgspec errors → key path and message ---------------------------------------------
 
 # msgspec reports "<message> - at `$.a.b[0]`" (or "at `key` in `$.a`" for a dict key);
@@ -272,6 +313,9 @@ def _where(smap: SourceMap, loc: KeyPath, files: Sequence[Path]) -> tuple[str, i
 
 
 def validate(data: dict[str, Any], smap: SourceMap, files: Sequence[Path]) -> Environment:
+    for loc, message in bad_keys(data):
+        file, line = _where(smap, loc, files)
+        raise ParamsError(message, file, line)
     for hit in _find_secrets(data):
         file, line = _where(smap, hit.path, files)
         if file.startswith("--set "):  # never echo the secret back
