@@ -11,6 +11,7 @@ msgspec rather than pydantic: defining these ~25 types costs ~3 ms instead of
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 import msgspec
@@ -405,6 +406,17 @@ class PlacementConstraint(Strict):
             raise Invalid("constraint 'distinctInstance' takes no expression", "expression")
 
 
+# ECS's valueFrom (developer guide, "Pass Secrets Manager secrets through Amazon ECS
+# environment variables"): arn:aws:secretsmanager:region:account:secret:name, then
+# optionally :json-key:version-stage:version-id; and an SSM parameter's ARN
+# (arn:aws:ssm:region:account:parameter/name). Anchored at both ends, no wildcards:
+# the execution role is granted exactly these ARNs.
+_REGION = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d"
+SECRET_ARN_PATTERN = (rf"^arn:aws[a-z-]*:secretsmanager:{_REGION}:\d{{12}}:secret:[A-Za-z0-9/_+=.@-]+"
+                      r"(:[A-Za-z0-9/_+=.@-]*:[A-Za-z0-9_-]*:[A-Za-z0-9_-]*)?$")
+PARAMETER_ARN_PATTERN = rf"^arn:aws[a-z-]*:ssm:{_REGION}:\d{{12}}:parameter/[A-Za-z0-9_./-]+$"
+
+
 class SecretRef(Strict):
     """Where a container secret comes from: exactly one of the three."""
 
@@ -412,15 +424,23 @@ class SecretRef(Strict):
         bool, doc("the DB password of the task's login (the app's own; a task's db_login may pick master)")
     ] = False
     secretsmanager_arn: Annotated[
-        Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:secretsmanager:")] | None,
+        Annotated[str, Meta(pattern=SECRET_ARN_PATTERN)] | None,
         doc("a Secrets Manager secret (ARN, optionally :key::)"),
     ] = None
     ssm_parameter_arn: Annotated[
-        Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:ssm:")] | None,
+        Annotated[str, Meta(pattern=PARAMETER_ARN_PATTERN)] | None,
         doc("an SSM Parameter Store parameter (ARN)"),
     ] = None
 
     def __post_init__(self) -> None:
+        # Whole values (``$`` alone lets a trailing newline through): one secret of one
+        # account and region, never a wildcard (the execution role may read exactly it).
+        for key, pattern in (("secretsmanager_arn", SECRET_ARN_PATTERN),
+                             ("ssm_parameter_arn", PARAMETER_ARN_PATTERN)):
+            value = getattr(self, key)
+            if value is not None and not re.fullmatch(pattern, value):
+                raise Invalid(f"{key} is not one secret's ARN; write arn:aws:... with the "
+                              "region, the 12-digit account and the full name, no wildcards", key)
         given = [self.db_password, bool(self.secretsmanager_arn), bool(self.ssm_parameter_arn)]
         if sum(given) != 1:
             raise ValueError("set exactly one of db_password, secretsmanager_arn, ssm_parameter_arn")
