@@ -83,6 +83,11 @@ def test_deploy_and_unlock_with_ttl_1e308(project: Path, endpoint: Endpoint, aws
         lock.acquire()
     assert "beyond 24 h" in str(held.value) and "\x1b" not in str(held.value)
     env = aws_env(endpoint)
+    refused = run_stackgen(["deploy", "--env", "local", "--yes", "--no-lint"], cwd=project,
+                           env=env)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    [line] = [x for x in refused.stderr.splitlines() if "locked by" in x]
+    assert "beyond 24 h" in line and "stackgen unlock --env local" in line
     done = run_stackgen(["unlock", "--env", "local", "--yes"], cwd=project, env=env)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "env local unlocked" in done.stdout
