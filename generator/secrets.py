@@ -94,7 +94,12 @@ _QUERY = re.compile(r"[?&;](?P<name>[A-Za-z0-9_.\-\[\]]+)=(?P<value>[^&#\s\"']*)
 # MySQL's and MariaDB's clients take the password glued to -p ("-phunter2").
 _MYSQL = re.compile(r"(?:.*/)?(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|"
                     r"mysqlslap|mariadb[a-z-]*)")
-_GLUED_P = re.compile(r"-p(?P<pw>[^\s\"']+)")
+_GLUED_P = re.compile(r"-p(?P<pw>[^\s\"';&|]+)[;&|]*")
+
+
+def ends_command(previous: list[Any]) -> bool:
+    """The argument before this one ended a shell command (``;``, ``&&``, ``|``, ``x;``)."""
+    return bool(previous) and isinstance(previous[0], str) and previous[0].endswith((";", "&", "|"))
 _PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----")
 _HEX_KEY = re.compile(r"[0-9a-fA-F]{64,}")  # 256 bits and more: a key, not a commit id
 # --db-password=x, -password=x, or NAME=x inside a command or a shell line.
@@ -176,8 +181,9 @@ def _tokens(value: str) -> list[str]:
 
 def _token_secret(tokens: list[str]) -> tuple[str, str] | None:
     """``NAME=x`` or ``--flag=x``, ``--flag x``, and a MySQL client's ``-px``."""
-    mysql = any(_MYSQL.fullmatch(t) for t in tokens)
+    mysql = False  # inside a MySQL client's arguments (after its name, before ; && || |)
     for i, token in enumerate(tokens):
+        mysql = bool(_MYSQL.fullmatch(token)) or (mysql and not ends_command(tokens[i - 1:i]))
         m = _ASSIGNED.fullmatch(token)
         if m and secret_name(m["flag"]) and m["value"] and not is_reference(m["value"]):
             return f"a secret in '{m['flag']}='", m["value"]
@@ -261,8 +267,10 @@ def _named(path: Path, name: str, value: Any) -> Iterator[SecretHit]:
 def scan_args(args: list[Any], path: Path) -> Iterator[SecretHit]:
     """A command list: ``--password=x``, or ``--password`` followed by ``x``, or a MySQL
     client's ``-px``; each argument is judged as a value too (``sh -c "..."``)."""
-    mysql = any(isinstance(a, str) and _MYSQL.fullmatch(a) for a in args)
+    mysql = False
     for i, arg in enumerate(args):
+        if isinstance(arg, str):
+            mysql = bool(_MYSQL.fullmatch(arg)) or (mysql and not ends_command(args[i - 1:i]))
         glued = _GLUED_P.fullmatch(arg) if mysql and isinstance(arg, str) else None
         if glued:
             yield SecretHit((*path, i), arg[:2], "a MySQL client's -p<password>", glued["pw"])

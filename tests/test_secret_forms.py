@@ -88,6 +88,7 @@ def test_each_form_is_refused_in_params(project: Path, form: str, path: tuple[st
     "1c745f7e0d7a4c2b9f3e6a8d5b1c0e9f8a7b6c5d", "--max-old-space-size=200",
     "/health?verbose=1", "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
     "{{resolve:ssm:/app/key}}", "${DbPassword}",
+    "docker run -p8080:80 mysql", "mysql app; ssh -p22 host",  # -p of another command
 ])
 def test_values_that_stay_allowed(value: str) -> None:
     assert secrets.secret_value(value) is None
