@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,13 @@ import yaml
 
 from generator import secrets
 from generator.errors import ParamsError
+from generator.local.manager import Endpoint
 from generator.params import load_env
+from generator.render import render
 from generator.review.plan import Plan, StackPlan, tag_changes
 from generator.review.report import markdown, show_plan
 from generator.ui import Console
-from tests.conftest import run_stackgen
+from tests.conftest import aws_env, run_stackgen
 
 SECRET = "hunter2"
 HEX_KEY = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -149,3 +152,36 @@ def test_run_task_arguments_are_refused_like_params(project: Path) -> None:
                               env=env)
         assert result.returncode == 2, result.stderr
         assert "holds a secret value" in result.stderr and SECRET not in result.stderr
+
+
+def test_a_deployed_secret_tag_is_masked_by_diff_and_plan(project: Path, endpoint: Endpoint,
+                                                          aws: Any) -> None:
+    """On the local endpoint: a tag `api_token=…` put on a deployed stack by hand shows
+    in `diff` and in every plan artefact by its key, its value masked."""
+    env = aws_env(endpoint)
+    # Created by hand with the rendered template and tags plus the secret one: stackgen
+    # itself refuses a secret in params, and the local endpoint (like moto) refuses a
+    # tag-only update.
+    stack = render(load_env(project / "params", "local"), project / "templates").stacks["network"]
+    aws.cloudformation.create_stack(
+        StackName=stack.stack_name, TemplateBody=stack.template,
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in stack.parameters.items()],
+        Tags=[*({"Key": k, "Value": v} for k, v in stack.tags.items()),
+              {"Key": "api_token", "Value": PLANTED}])
+    for _ in range(300):
+        status = aws.cloudformation.describe_stacks(StackName=stack.stack_name)["Stacks"][0]
+        if not status["StackStatus"].endswith("IN_PROGRESS"):
+            break
+        time.sleep(0.1)
+    assert status["StackStatus"] == "CREATE_COMPLETE", status["StackStatus"]
+    diff = run_stackgen(["--no-color", "diff", "--env", "local", "--stack", "network"],
+                        cwd=project, env=env)
+    assert "tag api_token" in diff.stdout, diff.stdout + diff.stderr
+    plan = run_stackgen(["--no-color", "plan", "--env", "local", "--stack", "network",
+                         "--out", "plan.json", "--markdown", "review.md"], cwd=project, env=env)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    for kind, text in {"diff": diff.stdout + diff.stderr, "plan": plan.stdout + plan.stderr,
+                       "plan.json": (project / "plan.json").read_text(),
+                       "review.md": (project / "review.md").read_text()}.items():
+        assert "api_token" in text, kind
+        assert PLANTED not in text, kind
