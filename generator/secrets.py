@@ -95,11 +95,6 @@ _QUERY = re.compile(r"[?&;](?P<name>[A-Za-z0-9_.\-\[\]]+)=(?P<value>[^&#\s\"']*)
 _MYSQL = re.compile(r"(?:.*/)?(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|"
                     r"mysqlslap|mariadb[a-z-]*)")
 _GLUED_P = re.compile(r"-p(?P<pw>[^\s\"';&|]+)[;&|]*")
-
-
-def ends_command(previous: list[Any]) -> bool:
-    """The argument before this one ended a shell command (``;``, ``&&``, ``|``, ``x;``)."""
-    return bool(previous) and isinstance(previous[0], str) and previous[0].endswith((";", "&", "|"))
 _PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----")
 _HEX_KEY = re.compile(r"[0-9a-fA-F]{64,}")  # 256 bits and more: a key, not a commit id
 # --db-password=x, -password=x, or NAME=x inside a command or a shell line.
@@ -171,12 +166,17 @@ def _url_password(value: str) -> str | None:
     return None
 
 
+def ends_command(previous: list[Any]) -> bool:
+    """The argument before this one ended a shell command (``;``, ``&&``, ``|``, ``x;``)."""
+    return bool(previous) and isinstance(previous[0], str) and previous[0].endswith((";", "&", "|"))
+
+
 def _tokens(value: str) -> list[str]:
     """A value read as a shell line (quotes honoured); word by word when it is not one."""
     try:
         return shlex.split(value)
-    except ValueError:
-        return value.split()
+    except ValueError:  # unbalanced quotes
+        return [word.strip("\"'") for word in value.split()]
 
 
 def _token_secret(tokens: list[str]) -> tuple[str, str] | None:
