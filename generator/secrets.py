@@ -173,6 +173,8 @@ def ends_command(previous: list[Any]) -> bool:
 
 def _tokens(value: str) -> list[str]:
     """A value read as a shell line (quotes honoured); word by word when it is not one."""
+    if "=" not in value and "-" not in value:
+        return value.split()  # no flag, no assignment: words are enough (shlex is slow)
     try:
         return shlex.split(value)
     except ValueError:  # unbalanced quotes
