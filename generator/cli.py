@@ -812,7 +812,9 @@ def run_task(app: AppContext, env: str, overrides: tuple[str, ...], task: str,
     container's exit code. A command after `--` overrides the container's command."""
     from generator.ecs.ops import deployed, describe_service, launch_settings
     from generator.ecs.run_task import Runner
+    from generator.secrets import refuse_in_command
 
+    refuse_in_command(command, f"run-task {task}")  # before any AWS call, like params
     opened = _deployed_form(app, env, overrides, nested=False)
     where = deployed(opened.rendered, opened.aws.cfn)
     workload = where.workload(task)

@@ -11,12 +11,29 @@ msgspec rather than pydantic: defining these ~25 types costs ~3 ms instead of
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta, Struct
 
-Name = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"
+Name = Annotated[str, Meta(pattern=NAME_PATTERN)]
+# An environment variable's name, as ECS passes it to the container (Environment and
+# Secrets of a container definition): the POSIX shell's portable names. A map key is
+# text the template emits as a name, so it is data with a pattern, never YAML.
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+EnvName = Annotated[str, Meta(pattern=ENV_NAME_PATTERN)]
+
+# What each key pattern means, for the one-line error of a map key that breaks it.
+# Every key is checked whole (``re.fullmatch``): ``$`` alone would let a trailing
+# newline through.
+KEY_RULES: dict[str, str] = {
+    NAME_PATTERN: "a name is lowercase letters, digits and '-', starts with a letter and "
+                  "has at most 31 characters",
+    ENV_NAME_PATTERN: "an environment variable name is letters, digits and '_' and does "
+                      "not start with a digit",
+}
 Cidr = Annotated[str, Meta(pattern=r"^[0-9a-fA-F.:]+/\d{1,3}$")]
 Port = Annotated[int, Meta(ge=0, le=65535)]
 
@@ -394,6 +411,17 @@ class PlacementConstraint(Strict):
             raise Invalid("constraint 'distinctInstance' takes no expression", "expression")
 
 
+# ECS's valueFrom (developer guide, "Pass Secrets Manager secrets through Amazon ECS
+# environment variables"): arn:aws:secretsmanager:region:account:secret:name, then
+# optionally :json-key:version-stage:version-id; and an SSM parameter's ARN
+# (arn:aws:ssm:region:account:parameter/name). Anchored at both ends, no wildcards:
+# the execution role is granted exactly these ARNs.
+_REGION = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d"
+SECRET_ARN_PATTERN = (rf"^arn:aws[a-z-]*:secretsmanager:{_REGION}:\d{{12}}:secret:[A-Za-z0-9/_+=.@-]+"
+                      r"(:[A-Za-z0-9/_+=.@-]*:[A-Za-z0-9_-]*:[A-Za-z0-9_-]*)?$")
+PARAMETER_ARN_PATTERN = rf"^arn:aws[a-z-]*:ssm:{_REGION}:\d{{12}}:parameter/[A-Za-z0-9_./-]+$"
+
+
 class SecretRef(Strict):
     """Where a container secret comes from: exactly one of the three."""
 
@@ -401,15 +429,23 @@ class SecretRef(Strict):
         bool, doc("the DB password of the task's login (the app's own; a task's db_login may pick master)")
     ] = False
     secretsmanager_arn: Annotated[
-        Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:secretsmanager:")] | None,
+        Annotated[str, Meta(pattern=SECRET_ARN_PATTERN)] | None,
         doc("a Secrets Manager secret (ARN, optionally :key::)"),
     ] = None
     ssm_parameter_arn: Annotated[
-        Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:ssm:")] | None,
+        Annotated[str, Meta(pattern=PARAMETER_ARN_PATTERN)] | None,
         doc("an SSM Parameter Store parameter (ARN)"),
     ] = None
 
     def __post_init__(self) -> None:
+        # Whole values (``$`` alone lets a trailing newline through): one secret of one
+        # account and region, never a wildcard (the execution role may read exactly it).
+        for key, pattern in (("secretsmanager_arn", SECRET_ARN_PATTERN),
+                             ("ssm_parameter_arn", PARAMETER_ARN_PATTERN)):
+            value = getattr(self, key)
+            if value is not None and not re.fullmatch(pattern, value):
+                raise Invalid(f"{key} is not one secret's ARN; write arn:aws:... with the "
+                              "region, the 12-digit account and the full name, no wildcards", key)
         given = [self.db_password, bool(self.secretsmanager_arn), bool(self.ssm_parameter_arn)]
         if sum(given) != 1:
             raise ValueError("set exactly one of db_password, secretsmanager_arn, ssm_parameter_arn")
@@ -427,7 +463,7 @@ class IamStatement(Strict):
     effect: Annotated[Literal["Allow", "Deny"], doc("Allow or Deny")] = "Allow"
 
 
-def _db_password_secret() -> dict[str, SecretRef]:
+def _db_password_secret() -> dict[EnvName, SecretRef]:
     return {"DB_PASSWORD": SecretRef(db_password=True)}
 
 
@@ -454,8 +490,8 @@ class Container(Strict):
             "(a plain `docker build` on an x86 host makes X86_64 only); null: unknown here, "
             "`forecast` reads the image's manifest (F501)"),
     ] = None
-    environment: Annotated[dict[str, str], doc("plain values; never secrets")] = {}
-    secrets: Annotated[dict[str, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = (
+    environment: Annotated[dict[EnvName, str], doc("plain values; never secrets")] = {}
+    secrets: Annotated[dict[EnvName, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = (
         msgspec.field(default_factory=_db_password_secret)
     )
     image_digest: Annotated[
@@ -593,8 +629,8 @@ class Task(Strict):
     image: Annotated[str | None, doc("defaults to the service container's image")] = None
     cpu: Annotated[int, Meta(ge=128), doc("task cpu units")] = 256
     memory_mib: Annotated[int, Meta(ge=128), doc("task memory")] = 512
-    environment: Annotated[dict[str, str], doc("plain values; never secrets")] = {}
-    secrets: Annotated[dict[str, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = {}
+    environment: Annotated[dict[EnvName, str], doc("plain values; never secrets")] = {}
+    secrets: Annotated[dict[EnvName, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = {}
     task_role_statements: Annotated[
         list[IamStatement], doc("what this task alone may do (its own role)")
     ] = []
@@ -615,8 +651,8 @@ class Workload(Strict):
     command: Annotated[list[str] | None, doc("overrides the image's command")] = None
     cpu: Annotated[int, Meta(ge=128), doc("task cpu units")] = 256
     memory_mib: Annotated[int, Meta(ge=128), doc("task memory")] = 512
-    environment: Annotated[dict[str, str], doc("plain values; never secrets")] = {}
-    secrets: Annotated[dict[str, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = {}
+    environment: Annotated[dict[EnvName, str], doc("plain values; never secrets")] = {}
+    secrets: Annotated[dict[EnvName, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = {}
     task_role_statements: Annotated[
         list[IamStatement], doc("what this workload alone may do (its own role)")
     ] = []

@@ -279,13 +279,13 @@ def test_the_identity_route_answers_loopback_callers_only() -> None:
     def moto(environ: dict[str, object], start_response: object) -> list[bytes]:
         return [b"moto"]
 
-    app = with_identity(moto, {"token": "secret-ish"})  # type: ignore[arg-type]
+    app = with_identity(moto, {"pid": 1}, "secret-ish")  # type: ignore[arg-type]
     statuses: list[str] = []
 
     def call(path: str, addr: str) -> bytes:
         env = {"PATH_INFO": path, "REMOTE_ADDR": addr}
         return b"".join(app(env, lambda status, headers, exc=None: statuses.append(status)))  # type: ignore[arg-type,misc]
 
-    assert b"secret-ish" in call(IDENTITY_PATH, "127.0.0.1") and statuses[-1] == "200 OK"
+    assert b'"pid": 1' in call(IDENTITY_PATH, "127.0.0.1") and statuses[-1] == "200 OK"
     assert call(IDENTITY_PATH, "10.0.0.5") == b"" and statuses[-1] == "403 Forbidden"
     assert call("/", "10.0.0.5") == b"moto"  # everything else is moto's

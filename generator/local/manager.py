@@ -12,6 +12,7 @@ endpoint: it is found again by its command line (/proc) or on the default port.
 from __future__ import annotations
 
 import contextlib
+import hmac
 import http.client
 import json
 import os
@@ -35,11 +36,15 @@ from generator.local.server import (
     LATENCY_PATH,
     TOKEN_ENV,
     TOKEN_HEADER,
+    identity_proof,
 )
 
 DEFAULT_PORT = 4599
 DEFAULT_STATE_DIR = Path(".stackgen")  # relative to where a command runs, like build/
 STATE_FILE = "local-endpoint.json"
+# The token alone, 0600, written before the server starts: the endpoint never tells it,
+# so an endpoint whose state file was lost is proven (and stopped) with this copy.
+KEY_FILE = "local-endpoint.key"
 LOG_FILE = "local-endpoint.log"
 SERVER_MODULE = "generator.local.server"
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -68,12 +73,13 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Identity:
-    """What a stackgen local endpoint says about itself on IDENTITY_PATH."""
+    """What a stackgen local endpoint says about itself on IDENTITY_PATH; ``proven``
+    when it answered a fresh nonce with the HMAC of the token it was asked to prove."""
 
     pid: int
     port: int
     state_dir: str
-    token: str
+    proven: bool = False
 
 
 def _get(port: int, path: str, timeout: float) -> bytes | None:
@@ -102,17 +108,22 @@ def answers(port: int, timeout: float = 0.5) -> bool:
         conn.close()
 
 
-def identify(port: int, timeout: float = 0.5) -> Identity | None:
-    """The stackgen local endpoint on 127.0.0.1:port, or None when none answers there."""
-    body = _get(port, IDENTITY_PATH, timeout)
+def identify(port: int, timeout: float = 0.5, token: str | None = None) -> Identity | None:
+    """The stackgen local endpoint on 127.0.0.1:port, or None when none answers there.
+    With ``token``: asked with a fresh nonce, and ``proven`` when its proof matches."""
+    nonce = secrets.token_hex(16)
+    body = _get(port, f"{IDENTITY_PATH}?nonce={nonce}", timeout)
     if body is None:
         return None
     try:
         data: Any = json.loads(body)
         if data.get("kind") != IDENTITY_KIND:
             return None
-        return Identity(int(data["pid"]), int(data["port"]), str(data["state_dir"]),
-                        str(data["token"]))
+        claimed = {k: data.get(k) for k in ("kind", "pid", "port", "state_dir")}
+        proven = (token is not None and data.get("nonce") == nonce
+                  and hmac.compare_digest(str(data.get("proof", "")),
+                                          identity_proof(token, nonce, claimed)))
+        return Identity(int(data["pid"]), int(data["port"]), str(data["state_dir"]), proven)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -227,6 +238,7 @@ class LocalEndpoint:
         self.state_dir = state_dir.resolve()
         self.state_file = self.state_dir / STATE_FILE
         self.log_file = self.state_dir / LOG_FILE
+        self.key_file = self.state_dir / KEY_FILE
 
     # --- the state file --------------------------------------------------------
 
@@ -237,6 +249,25 @@ class LocalEndpoint:
             return Endpoint(int(data["pid"]), int(data["port"]), str(data["token"]))
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+    def _read_key(self) -> str | None:
+        try:
+            key = self.key_file.read_text(encoding="utf-8").strip()
+        except (OSError, ValueError):
+            return None
+        return key or None
+
+    def _write_key(self, token: str) -> None:
+        """The token, readable by this user alone, whole or not at all."""
+        fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=".local-endpoint.")  # 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(token)
+            os.replace(tmp, self.key_file)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     def _write(self, endpoint: Endpoint) -> None:
         """Atomically, so a reader never sees half a file."""
@@ -292,21 +323,24 @@ class LocalEndpoint:
         if server_args(argv) != (endpoint.port, str(self.state_dir)):
             shown = " ".join(argv)[:80] or "(none)"
             return f"its command line is `{shown}`, not the local endpoint of {self.state_dir}"
-        ident = identify(endpoint.port)
-        if ident is None or ident.pid != pid or ident.token != endpoint.token:
+        ident = identify(endpoint.port, token=endpoint.token)
+        if ident is None or ident.pid != pid or not ident.proven:
             return f"the server on port {endpoint.port} does not answer with the token recorded"
         return None
 
     def _discover(self, hint_port: int | None) -> Endpoint | None:
         """The running endpoint of this state dir, found without (or despite) the state
         file: by its command line in /proc, then on the recorded or the default port."""
+        token = self._read_key()
+        if token is None:  # nothing to prove it with: never signal an unproven process
+            return None
         ports = [port for _, port, d in _scan_proc() if d == str(self.state_dir)]
         ports += [p for p in (hint_port, DEFAULT_PORT) if p]
         for port in dict.fromkeys(ports):
             ident = identify(port)
             if ident is None or ident.state_dir != str(self.state_dir):
                 continue
-            candidate = Endpoint(ident.pid, port, ident.token)
+            candidate = Endpoint(ident.pid, port, token)
             if self._not_ours(candidate) is None:
                 return candidate
         return None
@@ -353,6 +387,7 @@ class LocalEndpoint:
                 f"port {port} is taken by another server; pick one with --port"
             )
         token = secrets.token_hex(16)
+        self._write_key(token)
         with self.log_file.open("ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", SERVER_MODULE, "--port", str(port),
@@ -377,8 +412,8 @@ class LocalEndpoint:
                       timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            ident = identify(endpoint.port, timeout=0.2)
-            if ident is not None and ident.token == endpoint.token:
+            ident = identify(endpoint.port, timeout=0.2, token=endpoint.token)
+            if ident is not None and ident.proven:
                 return
             if proc.poll() is not None or time.monotonic() > deadline:
                 tail = self.log_file.read_text(errors="replace").strip().splitlines()[-1:]

@@ -1,18 +1,22 @@
 """Entry point of the local endpoint's own process: moto's server plus our fixes.
 
 Run by ``generator.local.manager``; binds 127.0.0.1 only. Besides moto's API it
-answers one route of its own, ``IDENTITY_PATH``: its pid, port, state dir and the
-random token the manager handed it at start. The manager compares that with its
-state file before it signals a process, and finds the endpoint again by it when
-the state file is lost.
+answers one route of its own, ``IDENTITY_PATH``: its pid, port and state dir and,
+asked with a fresh ``?nonce=``, an HMAC-SHA256 of the nonce and those facts keyed
+with the random token the manager handed it at start. The manager checks that proof
+before it signals a process; the token itself is never sent, so a local user who asks
+learns nothing that switches the latency model or passes for the endpoint's owner.
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import hashlib
+import hmac
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import Iterable
@@ -30,11 +34,22 @@ TOKEN_HEADER = "X-Stackgen-Token"
 # Passed in the environment, not on the command line, so `ps` does not show it.
 TOKEN_ENV = "STACKGEN_LOCAL_TOKEN"
 _LOOPBACK = frozenset({"127.0.0.1", "::1"})
+_NONCE = re.compile(r"nonce=([0-9a-f]{32,128})")
 
 
-def with_identity(app: WSGIApplication, identity: dict[str, Any]) -> WSGIApplication:
-    """``app`` plus the identity route, answered to loopback callers only."""
-    body = json.dumps(identity, sort_keys=True).encode()
+def identity_proof(token: str, nonce: str, identity: dict[str, Any]) -> str:
+    """What the endpoint answers to a nonce: HMAC-SHA256 keyed with its token over the
+    nonce and the identity it claims (pid, port, state dir), so neither can be replayed
+    for another process or another question."""
+    message = json.dumps([nonce, identity.get("kind"), identity.get("pid"),
+                          identity.get("port"), identity.get("state_dir")]).encode()
+    return hmac.new(token.encode(), message, hashlib.sha256).hexdigest()
+
+
+def with_identity(app: WSGIApplication, identity: dict[str, Any], token: str) -> WSGIApplication:
+    """``app`` plus the identity route, answered to loopback callers only; never the
+    token, only a proof of it for the nonce asked with."""
+    public = {k: v for k, v in identity.items() if k != "token"}
 
     def wrapped(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != IDENTITY_PATH:
@@ -42,6 +57,11 @@ def with_identity(app: WSGIApplication, identity: dict[str, Any]) -> WSGIApplica
         if environ.get("REMOTE_ADDR") not in _LOOPBACK:
             start_response("403 Forbidden", [("Content-Length", "0")])
             return [b""]
+        answer = dict(public)
+        asked = _NONCE.fullmatch(str(environ.get("QUERY_STRING") or ""))
+        if asked:
+            answer.update(nonce=asked[1], proof=identity_proof(token, asked[1], public))
+        body = json.dumps(answer, sort_keys=True).encode()
         start_response("200 OK", [("Content-Type", "application/json"),
                                   ("Content-Length", str(len(body)))])
         return [body]
@@ -62,7 +82,8 @@ def with_latency_control(app: WSGIApplication, token: str) -> WSGIApplication:
         if environ.get("PATH_INFO") != LATENCY_PATH:
             return app(environ, start_response)
         header = "HTTP_" + TOKEN_HEADER.upper().replace("-", "_")
-        if environ.get("REMOTE_ADDR") not in _LOOPBACK or environ.get(header) != token:
+        given = str(environ.get(header) or "")
+        if environ.get("REMOTE_ADDR") not in _LOOPBACK or not hmac.compare_digest(given, token):
             return answer(start_response, "403 Forbidden", b"{}")
         try:
             size = int(environ.get("CONTENT_LENGTH") or 0)
@@ -113,9 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, _exit)
     moto_app = DomainDispatcherApplication(create_backend_app)
     identity = {"kind": IDENTITY_KIND, "pid": os.getpid(), "port": args.port,
-                "state_dir": args.state_dir, "token": token}
+                "state_dir": args.state_dir}
     app = with_latency_control(with_identity(
-        persister.watching(rds_engine.with_ca_bundle(moto_app)), identity), token)
+        persister.watching(rds_engine.with_ca_bundle(moto_app)), identity, token), token)
     run_simple(HOST, args.port, app, threaded=True,
                request_handler=MotoRequestHandler)
 
