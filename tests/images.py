@@ -69,6 +69,7 @@ def _build(tag: str, files: dict[str, str], scripts: dict[str, str], dockerfile_
             dest.write_text(text)
             dest.chmod(0o755)
         (root / "tmp").mkdir(exist_ok=True)
+        (root / "tmp").chmod(0o1777)  # as in any distro image (Docker copies it up into a tmpfs)
         (Path(tmp) / "Dockerfile").write_text(
             "FROM scratch\nCOPY root/ /\n"
             'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n' + dockerfile_tail)
@@ -149,3 +150,20 @@ def app_arm64() -> str:
                 tar.add(item, arcname=item.name)
         subprocess.run(["docker", "load", "-i", str(rebuilt)], capture_output=True, check=True)
     return APP_ARM64
+
+
+PSQL_STANDIN = "stackgen-test/psql-standin:1"
+PSQL_STANDIN_SCRIPT = """#!/bin/sh
+# Stands in for psql until the endpoint's DB is a real PostgreSQL: reads the SQL, says so.
+sql=$(cat)
+echo "psql stand-in: ${#sql} bytes of SQL for ${PGUSER:-?}@${PGHOST:-?}:${PGPORT:-?}/${PGDATABASE:-?}"
+"""
+
+
+def psql_standin() -> str:
+    """A bootstrap image whose psql succeeds without a DB: for tests of the container
+    runtime that must not depend on the DB (PSQL is the real one)."""
+    if _exists(PSQL_STANDIN):
+        return PSQL_STANDIN
+    return _build(PSQL_STANDIN, {"/bin/busybox": BUSYBOX}, {"/usr/bin/psql": PSQL_STANDIN_SCRIPT},
+                  'CMD ["psql"]\n')

@@ -39,7 +39,7 @@ from moto.elbv2.models import elbv2_backends
 HOST = "127.0.0.1"
 PROBE_SECONDS = 0.25
 SYNC_SECONDS = 0.25
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+HOP_BY_HOP = {"connection", "keep-alive", "server", "date", "proxy-authenticate", "proxy-authorization", "te",
               "trailers", "transfer-encoding", "upgrade"}
 
 
