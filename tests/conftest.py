@@ -145,12 +145,9 @@ def slow(endpoint: Endpoint) -> Iterator[Any]:
 # --- tests that need Docker (marker `docker`) ---------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _docker_needed(request: pytest.FixtureRequest) -> None:
-    """A `docker` test without a reachable daemon: FAILS under CI=true (CI must have one,
-    .ci/run starts it), is skipped with the reason elsewhere."""
-    if request.node.get_closest_marker("docker") is None:
-        return
+def need_docker() -> None:
+    """Without a reachable Docker daemon: FAIL under CI=true (CI must have one, .ci/run starts
+    it with scripts/ensure-docker.sh), skip with the reason elsewhere."""
     from generator.local.emulation.containers import docker_available
 
     if docker_available():
@@ -159,3 +156,10 @@ def _docker_needed(request: pytest.FixtureRequest) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"CI=true and {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _docker_needed(request: pytest.FixtureRequest) -> None:
+    """Tests marked `docker` need a daemon (need_docker)."""
+    if request.node.get_closest_marker("docker") is not None:
+        need_docker()

@@ -31,10 +31,12 @@ PAGE = "<html><head><title>KubeNews</title></head><body><h1>KubeNews</h1></body>
 START_LINE = "kube-news stand-in: listening on port"
 
 APP_SCRIPT = f"""#!/bin/sh
-echo "{START_LINE} ${{PORT:-8080}} (db ${{DB_HOST:-none}}:${{DB_PORT:-5432}}/${{DB_DATABASE:-}}, ssl ${{DB_SSL_REQUIRE:-false}})"
+db="${{DB_HOST:-none}}:${{DB_PORT:-5432}}/${{DB_DATABASE:-}}"
+echo "{START_LINE} ${{PORT:-8080}} (db $db, ssl ${{DB_SSL_REQUIRE:-false}})"
 if [ -n "$STANDIN_EXIT" ]; then echo "exiting with code $STANDIN_EXIT"; exit "$STANDIN_EXIT"; fi
 if [ "$DB_SSL_REQUIRE" = "true" ]; then
-  if ! echo | openssl s_client -starttls postgres -connect "$DB_HOST:$DB_PORT" -brief >/dev/null 2>&1; then
+  if ! echo | openssl s_client -starttls postgres -brief \\
+      -connect "$DB_HOST:$DB_PORT" >/dev/null 2>&1; then
     echo "cannot open a TLS connection to the database at $DB_HOST:$DB_PORT"; exit 1
   fi
   echo "database TLS handshake ok"

@@ -695,6 +695,8 @@ def start_containers(ecs: Any, task: Any, td: Any,
         _log_sink(account, region), _group_exists(account, region), on_stopped,
         time_scale=max(1.0, latency.MODEL.time_scale), command_override=overrides)
     RUNS[task.task_arn] = run
+    # moto moved a task towards STOPPED on each DescribeTasks; its containers say now.
+    task.advance = lambda: None
     _record(task, run)
     run.start()
     return run
