@@ -15,14 +15,14 @@ The container agent's behaviour followed here, each from its AWS source:
   read stops the task with ``ResourceInitializationError: unable to pull secrets or registry
   auth``. Values reach the container through the environment of the ``docker create`` process
   (``-e NAME`` with no value): never on a command line, in a file or in a log.
-- ``dependsOn`` START, COMPLETE, SUCCESS, HEALTHY (task definition parameters, "Container
-  dependency"); a dependency whose condition can no longer be met leaves the dependent
-  container unstarted and the task stops (ecs-agent ``dependencygraph``:
-  "dependency graph: ... will never be satisfied").
-- An essential container that exits stops the task with stoppedReason
-  "Essential container in task exited" (ecs-agent ``api/task/task.go``,
-  ``taskStoppedReasonEssentialContainerExited`` ... as the developer guide's stopped-task
-  reasons list it); each container's exit code is in DescribeTasks.
+- ``dependsOn`` START, COMPLETE, SUCCESS, HEALTHY as the ECS API reference's
+  ContainerDependency defines them ("SUCCESS ... also requires that the container exits
+  with a zero status"); a condition that can no longer hold leaves the dependent container
+  unstarted, and the task stops when no essential container can run.
+- An essential container that exits stops the task with stoppedReason "Essential container
+  in task exited" and stopCode EssentialContainerExited (developer guide, "Checking stopped
+  tasks for errors"; DescribeTasks ``stopCode``); a task that never ran its containers has
+  stopCode TaskFailedToStart. Each container's exit code is in DescribeTasks.
 - ``healthCheck`` runs as Docker's health check (the agent hands it to Docker: ecs-agent
   ``dockerapi`` ``HealthConfig``); ``portMappings`` publish on 127.0.0.1, each host port a
   free local port (several emulated instances share this machine); ``user``,

@@ -680,6 +680,11 @@ def start_containers(ecs: Any, task: Any, td: Any,
 
     def on_stopped(run: containers.TaskRun) -> None:
         _record(task, run)
+        task.stop_code = ("EssentialContainerExited"
+                          if run.stopped_reason == containers.ESSENTIAL_EXITED else
+                          "TaskFailedToStart" if ":" in run.stopped_reason and
+                          run.stopped_reason.split(":")[0].endswith("Error") else
+                          "UserInitiated")
         if task.desired_status != "STOPPED":  # stopped by itself, not by us
             RUNS.pop(task.task_arn, None)
             albproxy.deregister(task.task_arn)
