@@ -792,10 +792,15 @@ def _fail(service: Any, failed: list[tuple[Any, containers.TaskRun]], threshold:
         record.update(rolloutState="FAILED", rolloutStateReason=reason, failedTasks=len(failed))
     detail = f"{run.stopped_reason}: {run.describe_exit()}" if run.stopped_reason != \
         run.describe_exit() else run.stopped_reason
+    hint = ""
+    if run.stopped_reason.startswith("CannotPullContainerError"):
+        hint = (" [local endpoint: put the image in the local Docker (docker load / docker "
+                "build), or run without containers: `stackgen local down && stackgen local up "
+                "--containers off`]")
     raise DeploymentFailed(
         "Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'. "
         f"{len(failed)} tasks stopped (threshold {threshold}); the last one, "
-        f"{task.id}: {detail}")
+        f"{task.id}: {detail}{hint}")
 
 
 _RESTARTS: dict[str, int] = {}
