@@ -264,3 +264,18 @@ def test_deploy_runs_the_app_and_a_failing_revision_rolls_back(project: Path) ->
         assert status == 200 and images.PAGE in page
     finally:
         run_stackgen(["local", "down"], project, env=env)
+
+
+def test_local_up_and_status_say_containers_are_off(project: Path) -> None:
+    env = {**os.environ, "STACKGEN_LOCAL_CONTAINERS": "off"}
+    up = run_stackgen(["local", "up", "--port", str(free_port())], project, env=env)
+    try:
+        assert up.returncode == 0, up.stderr
+        assert "containers: off" in up.stdout
+        status = run_stackgen(["local", "status"], project, env=env)
+        assert "containers: off" in status.stdout
+        # the running endpoint's setting is kept: asking for another one is refused
+        again = run_stackgen(["local", "up", "--containers", "on"], project, env=env)
+        assert again.returncode != 0 and "already runs with containers off" in again.stderr
+    finally:
+        run_stackgen(["local", "down"], project, env=env)
