@@ -176,6 +176,7 @@ def test_run_task_runs_the_container_with_its_secret(docker_endpoint: Endpoint) 
         "secrets": [{"name": "PW", "valueFrom": f"{secret}:password::"}]}])
     done = api.stopped(task)
     assert done["stoppedReason"] == "Essential container in task exited"
+    assert done["stopCode"] == "EssentialContainerExited"
     assert [(c["name"], c["exitCode"]) for c in done["containers"]] == [("main", 0)]
     assert "hello from the task" in api.lines(task, "main")
 
@@ -200,7 +201,7 @@ def test_an_image_not_here_fails_with_cannot_pull(docker_endpoint: Endpoint,
     api = Ecs(docker_endpoint.url)
     done = api.stopped(api.run([{"name": "main", "image": image}]))
     assert done["stoppedReason"].startswith("CannotPullContainerError")
-    assert image in done["stoppedReason"]
+    assert image in done["stoppedReason"] and done["stopCode"] == "TaskFailedToStart"
     # bare moto: the task "runs" whatever its image
     bare = Ecs(bare_endpoint)
     task = bare.run([{"name": "main", "image": image, "memory": 128}])
