@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -454,8 +455,18 @@ def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     from generator import report
 
     _record_deployed(app, rendered, results)
-    return report.results(opened.console, results, "deploy",
+    code = report.results(opened.console, results, "deploy",
                           opened.aws.cfn.calls if api_calls else None)
+    _local_urls(opened.console, opened.aws.target.endpoint_url)
+    return code
+
+
+def _local_urls(console: Any, endpoint_url: str | None) -> None:
+    """The load balancers' local URLs when the target is a local endpoint with containers."""
+    from generator.local.manager import local_urls
+
+    for line in local_urls(endpoint_url or os.environ.get("AWS_ENDPOINT_URL")):
+        console.line(f"local URL: {line}")
 
 
 @cli.command(short_help="Delete the env's stacks, reverse order.")
@@ -763,6 +774,8 @@ def outputs(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
     opened = _deployed_form(app, env, overrides, nested)
     names = _stack_names(opened.form)
     report.outputs(opened.console, names, opened.aws.cfn.describe_many(list(names.values())), fmt)
+    if fmt == "text":
+        _local_urls(opened.console, opened.aws.target.endpoint_url)
 
 
 @cli.command(short_help="Release an env's lock left by a dead process.")
@@ -880,15 +893,19 @@ def local() -> None:
                    "kept as set when omitted [default: off]")
 @click.option("--time-scale", type=click.FloatRange(min=1.0), default=1.0, show_default=True,
               help="with --latency real: AWS's times divided by this")
+@click.option("--containers", type=click.Choice(["auto", "on", "off"]),
+              help="run ECS tasks' containers in Docker and serve the load balancers on local "
+                   "ports; auto: on when a Docker daemon answers "
+                   "[default: $STACKGEN_LOCAL_CONTAINERS, else auto]")
 @pass_app
 def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool,
-             latency: str | None, time_scale: float) -> None:
+             latency: str | None, time_scale: float, containers: str | None) -> None:
     """Start the endpoint unless it runs, wait until it answers, seed it."""
     from generator.local.manager import LocalEndpoint
 
     cfg = _load(app, seed_env, ()).config  # bad params fail before anything starts
     manager = LocalEndpoint(app.state_dir)
-    endpoint, started = manager.up(port)
+    endpoint, started = manager.up(port, containers=containers)
     from generator.aws import local_target, session
     from generator.local.seed import seed
 
@@ -915,6 +932,7 @@ def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool,
         click.echo(f"  seeded {item}")
     if latency == "real":
         click.echo(f"  latency model: AWS's typical times / {time_scale:g}")
+    click.echo(f"  containers: {_containers_line(manager.containers(endpoint))}")
     click.echo("  envs with `target: local` find it by themselves; for other tools:")
     click.echo(f"  export AWS_ENDPOINT_URL={endpoint.url}")
 
@@ -944,12 +962,21 @@ def local_status(app: AppContext) -> int:
     """Say whether the endpoint runs, and where. Exit 1 when it does not."""
     from generator.local.manager import LocalEndpoint
 
-    endpoint = LocalEndpoint(app.state_dir).status()
+    manager = LocalEndpoint(app.state_dir)
+    endpoint = manager.status()
     if endpoint is None:
         click.echo("local endpoint: not running")
         return 1
     click.echo(f"local endpoint: running at {endpoint.url} (pid {endpoint.pid})")
+    click.echo(f"  containers: {_containers_line(manager.containers(endpoint))}")
     return 0
+
+
+def _containers_line(mode: str) -> str:
+    if mode == "on":
+        return "on (ECS tasks run in Docker; load balancers answer on 127.0.0.1)"
+    return ("off (tasks are placed but not run; `stackgen local up --containers on` with a "
+            "Docker daemon runs them)")
 
 
 @cli.command(short_help="Detect drift: what was changed by hand since the deploy.")

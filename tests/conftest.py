@@ -22,6 +22,9 @@ from generator.params import load_env
 from generator.render import Rendered, render
 
 ROOT = Path(__file__).resolve().parent.parent
+# Endpoints the tests start through the CLI run no containers unless a test asks (the
+# `docker` marker's tests, tests/test_containers.py).
+os.environ.setdefault("STACKGEN_LOCAL_CONTAINERS", "off")
 ENVS = ("local", "dev", "prod", "fargate")
 
 
@@ -104,7 +107,8 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     """The real local endpoint (moto server + our fixes), shared by the session."""
     manager = LocalEndpoint(tmp_path_factory.mktemp("endpoint-state"))
-    running, _ = manager.up(port=free_port())
+    # Containers off: these tests are about the API; tests/test_containers.py runs Docker.
+    running, _ = manager.up(port=free_port(), containers="off")
     yield running
     manager.down()
 
@@ -184,3 +188,26 @@ def slow(endpoint: Endpoint) -> Iterator[Any]:
         yield clients(endpoint.url)
     finally:
         set_latency(endpoint, False, 1.0)
+
+
+# --- tests that need Docker (marker `docker`) ---------------------------------------
+
+
+def need_docker() -> None:
+    """Without a reachable Docker daemon: FAIL under CI=true (CI must have one, .ci/run starts
+    it with scripts/ensure-docker.sh), skip with the reason elsewhere."""
+    from generator.local.emulation.containers import docker_available
+
+    if docker_available():
+        return
+    reason = "no Docker daemon answers (`docker info`); scripts/ensure-docker.sh starts one"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _docker_needed(request: pytest.FixtureRequest) -> None:
+    """Tests marked `docker` need a daemon (need_docker)."""
+    if request.node.get_closest_marker("docker") is not None:
+        need_docker()

@@ -260,6 +260,19 @@ def test_service_tasks_run_on_registered_instances(target: tuple[Any, bool]) -> 
         assert "80" in left["PORTS"]["stringSetValue"]
 
 
+def test_a_rolled_back_create_lists_without_running_the_failed_resource_again(aws: Any) -> None:
+    """moto creates a resource it has not made when the resource map is read: listing a
+    ROLLBACK_COMPLETE stack ran the failed service's creation again (and failed, HTTP 500)."""
+    _ec2_cluster(aws, "t3.micro")
+    status = _change_set(aws, "ecs", ecs_stack(memory=2048), params={"ClusterName": "app"})
+    assert status == "ROLLBACK_COMPLETE"
+    listed = aws.cloudformation.list_stack_resources(StackName="ecs")["StackResourceSummaries"]
+    assert all(r["LogicalResourceId"] != "Service" for r in listed)
+    arns = aws.ecs.list_services(cluster="app")["serviceArns"]
+    described = aws.ecs.describe_services(cluster="app", services=arns)["services"] if arns else []
+    assert [s["status"] for s in described if s["status"] == "ACTIVE"] == []
+
+
 def test_task_larger_than_the_instance_fails_fast_with_ecs_reason(target: tuple[Any, bool]) -> None:
     c, fixed = target
     _ec2_cluster(c, "t3.micro")

@@ -34,6 +34,7 @@ from generator.local.server import (
     IDENTITY_KIND,
     IDENTITY_PATH,
     LATENCY_PATH,
+    LISTENERS_PATH,
     TOKEN_ENV,
     TOKEN_HEADER,
     identity_proof,
@@ -80,6 +81,31 @@ class Identity:
     port: int
     state_dir: str
     proven: bool = False
+    containers: str = "off"  # "on": ECS tasks run in Docker (emulation/containers.py)
+
+
+CONTAINERS_ENV = "STACKGEN_LOCAL_CONTAINERS"
+CONTAINER_MODES = ("auto", "on", "off")
+
+
+def containers_mode(wanted: str | None) -> str:
+    """"on" or "off" for ``local up --containers`` (else $STACKGEN_LOCAL_CONTAINERS, else
+    auto): auto is on when a Docker daemon answers; on without one is an error."""
+    from generator.local.emulation.containers import docker_available
+
+    chosen = (wanted or os.environ.get(CONTAINERS_ENV) or "auto").strip().lower()
+    if chosen not in CONTAINER_MODES:
+        raise UnsafeState(f"{CONTAINERS_ENV}={chosen!r} is not one of auto, on, off; set it "
+                          "to one of them (or unset it for auto)")
+    if chosen == "off":
+        return "off"
+    if docker_available():
+        return "on"
+    if chosen == "on":
+        raise LocalEndpointError(
+            "containers are on but no Docker daemon answers (`docker info` fails): start one "
+            "(scripts/ensure-docker.sh) or run `stackgen local up --containers off`")
+    return "off"
 
 
 def _get(port: int, path: str, timeout: float) -> bytes | None:
@@ -123,7 +149,8 @@ def identify(port: int, timeout: float = 0.5, token: str | None = None) -> Ident
         proven = (token is not None and data.get("nonce") == nonce
                   and hmac.compare_digest(str(data.get("proof", "")),
                                           identity_proof(token, nonce, claimed)))
-        return Identity(int(data["pid"]), int(data["port"]), str(data["state_dir"]), proven)
+        return Identity(int(data["pid"]), int(data["port"]), str(data["state_dir"]), proven,
+                        str(data.get("containers", "off")))
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -138,6 +165,26 @@ def identify_url(url: str) -> Identity | None:
     if parts.scheme != "http" or parts.hostname not in _LOOPBACK_HOSTS or port is None:
         return None
     return identify(port)
+
+
+def local_urls(endpoint_url: str | None) -> list[str]:
+    """Where the load balancers of the local endpoint at ``endpoint_url`` answer on this
+    machine (containers on), one line each; empty for any other endpoint or none."""
+    ident = identify_url(endpoint_url) if endpoint_url else None
+    if ident is None or ident.containers != "on":
+        return []
+    body = _get(ident.port, LISTENERS_PATH, timeout=5.0)
+    try:
+        found: Any = json.loads(body or b"[]")
+        lines = []
+        for item in found:
+            how = ("redirects as its listener does" if item["redirect"]
+                   else "HTTP here" if item["protocol"] == "HTTPS" else "HTTP")
+            lines.append(f"{item['url']} ({item['protocol']}:{item['port']} of "
+                         f"{item['load_balancer']}; {how})")
+        return lines
+    except (ValueError, KeyError, TypeError):
+        return []
 
 
 def set_latency(endpoint: Endpoint, real: bool, time_scale: float,
@@ -370,8 +417,15 @@ class LocalEndpoint:
 
     # --- up and down -----------------------------------------------------------
 
-    def up(self, port: int | None = None, timeout: float = 30.0) -> tuple[Endpoint, bool]:
-        """Start the server unless it runs; returns it and whether it was started now."""
+    def containers(self, endpoint: Endpoint) -> str:
+        """"on" or "off": whether the running endpoint runs tasks in Docker."""
+        ident = identify(endpoint.port)
+        return ident.containers if ident is not None else "off"
+
+    def up(self, port: int | None = None, timeout: float = 30.0,
+           containers: str | None = None) -> tuple[Endpoint, bool]:
+        """Start the server unless it runs; returns it and whether it was started now.
+        ``containers``: auto, on or off (None: $STACKGEN_LOCAL_CONTAINERS, else auto)."""
         running = self.status()
         if running:
             if port and port != running.port:
@@ -379,7 +433,13 @@ class LocalEndpoint:
                     f"the local endpoint already runs on port {running.port}; "
                     "run `stackgen local down` first to move it"
                 )
+            current = self.containers(running)
+            if containers in ("on", "off") and containers != current:
+                raise LocalEndpointError(
+                    f"the local endpoint already runs with containers {current}; run "
+                    "`stackgen local down` first to change it")
             return running, False
+        mode = containers_mode(containers)
         port = port or DEFAULT_PORT
         self._check_state_path()  # a bad state path fails before anything starts
         if answers(port):
@@ -391,7 +451,7 @@ class LocalEndpoint:
         with self.log_file.open("ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", SERVER_MODULE, "--port", str(port),
-                 "--state-dir", str(self.state_dir)],
+                 "--state-dir", str(self.state_dir), "--containers", mode],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env={**os.environ, TOKEN_ENV: token},
                 start_new_session=True,  # survives the command that started it

@@ -31,6 +31,8 @@ IDENTITY_KIND = "stackgen-local-endpoint"
 # latency model (emulation/latency.py), switched on a running endpoint by `local up`.
 LATENCY_PATH = "/_stackgen/latency"
 TOKEN_HEADER = "X-Stackgen-Token"
+# GET: the load balancers' listeners served on local ports (emulation/albproxy.py), JSON list.
+LISTENERS_PATH = "/_stackgen/listeners"
 # Passed in the environment, not on the command line, so `ps` does not show it.
 TOKEN_ENV = "STACKGEN_LOCAL_TOKEN"
 _LOOPBACK = frozenset({"127.0.0.1", "::1"})
@@ -98,6 +100,24 @@ def with_latency_control(app: WSGIApplication, token: str) -> WSGIApplication:
     return wrapped
 
 
+def with_listeners(app: WSGIApplication) -> WSGIApplication:
+    """``app`` plus LISTENERS_PATH (loopback callers only): where the ALBs answer locally."""
+    from generator.local.emulation import albproxy
+
+    def wrapped(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != LISTENERS_PATH:
+            return app(environ, start_response)
+        if environ.get("REMOTE_ADDR") not in _LOOPBACK:
+            start_response("403 Forbidden", [("Content-Length", "0")])
+            return [b""]
+        body = json.dumps(albproxy.listeners(), sort_keys=True).encode()
+        start_response("200 OK", [("Content-Type", "application/json"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
+
+    return wrapped
+
+
 def _exit(signum: int, frame: Any) -> None:
     sys.exit(0)
 
@@ -106,6 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="stackgen local AWS endpoint (moto)")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", required=True, help="the state dir that started it")
+    parser.add_argument("--containers", choices=("on", "off"), default="off",
+                        help="run ECS tasks' containers in Docker (emulation/containers.py)")
     args = parser.parse_args(argv)
     token = os.environ.pop(TOKEN_ENV, "")  # popped: nothing moto runs needs to see it
     if not token:
@@ -119,8 +141,13 @@ def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import run_simple
 
     from generator.local import compat, persist
-    from generator.local.emulation import rds_engine
+    from generator.local.emulation import containers, rds_engine
 
+    containers.configure(args.containers == "on", str(args.port))
+    if containers.SETTINGS.enabled:
+        # The endpoint's containers go with it (`local down`, Ctrl-C, SIGTERM).
+        atexit.register(containers.remove_all, str(args.port))
+        containers.remove_all(str(args.port))  # left by an endpoint that was killed
     compat.apply()
     rds_engine.configure(Path(args.state_dir))
     # The last snapshot of the state (local down, or a crash), before serving anything.
@@ -134,9 +161,9 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, _exit)
     moto_app = DomainDispatcherApplication(create_backend_app)
     identity = {"kind": IDENTITY_KIND, "pid": os.getpid(), "port": args.port,
-                "state_dir": args.state_dir}
-    app = with_latency_control(with_identity(
-        persister.watching(rds_engine.with_ca_bundle(moto_app)), identity, token), token)
+                "state_dir": args.state_dir, "containers": args.containers}
+    app = with_listeners(with_latency_control(with_identity(
+        persister.watching(rds_engine.with_ca_bundle(moto_app)), identity, token), token))
     run_simple(HOST, args.port, app, threaded=True,
                request_handler=MotoRequestHandler)
 

@@ -120,6 +120,16 @@ def _failed(stack: Any, exc: Exception, action: str) -> str:
     return f"The following resource(s) failed to {verb}: [{failed.logical_id}]."
 
 
+def forget_unmade(stack: Any) -> None:
+    """After a create rolled back, the stack keeps only what still exists (retained
+    resources): moto's resource map creates a resource it has not made on first access, so
+    ListStackResources of a ROLLBACK_COMPLETE stack ran the failed resource's creation again
+    (an ECS service deployed a second time)."""
+    resource_map = stack.resource_map
+    resource_map._resource_json_map = {k: v for k, v in resource_map._resource_json_map.items()
+                                       if k in resource_map._parsed_resources}
+
+
 def _roll_back_on_failure() -> None:
     original_execute = cfn_models.CloudFormationBackend.execute_change_set
 
@@ -143,6 +153,7 @@ def _roll_back_on_failure() -> None:
                 stack.status = "ROLLBACK_FAILED"
                 stack._add_stack_event("ROLLBACK_FAILED", _failed(stack, exc, "DELETE"))
                 return
+            forget_unmade(stack)
             stack.output_map = stack._create_output_map()
             stack.status = "ROLLBACK_COMPLETE"
             stack._add_stack_event("ROLLBACK_COMPLETE")
@@ -171,6 +182,7 @@ def _roll_back_on_failure() -> None:
             self._add_stack_event("ROLLBACK_IN_PROGRESS", reason)
             try:
                 self.resource_map.delete()
+                forget_unmade(self)
                 self.status = "ROLLBACK_COMPLETE"
             except Exception:
                 self.status = "ROLLBACK_FAILED"
