@@ -137,6 +137,29 @@ def test_fixed_names_are_free(endpoint: Endpoint, aws: Any) -> None:
     assert "AWS::ECS::Cluster kubenews-local already exists outside stack kubenews-local-cluster" in message
 
 
+
+def test_a_retained_zone_and_repository_of_the_envs_names_are_found(
+        endpoint: Endpoint, aws: Any) -> None:
+    """Re-create after delete: the zone and the repository are Retain. Route 53 would make
+    a second zone silently (bare moto too: it is the API's behaviour), ECR refuses the
+    name: both are forecast, by name, as not the env's."""
+    repo = ("ecs.repository.create=true",)
+    assert [m for _, m in _of(_run(_account(endpoint), "dev", *repo, checks=(NamesFree,)),
+                              "F405")] == []
+    aws.route53.create_hosted_zone(Name="dev.example.com.", CallerReference="kept")
+    aws.ecr.create_repository(repositoryName="kubenews-dev")
+    found = _of(_run(_account(endpoint), "dev", *repo, checks=(NamesFree,)), "F405")
+    zone = [(s, m) for s, m in found if "hosted zone dev.example.com" in m]
+    assert zone and zone[0][0] == "error" and "second zone with new name servers" in zone[0][1]
+    assert any(s == "error" and "AWS::ECR::Repository kubenews-dev already exists" in m
+               for s, m in found), found
+    # With the parent in the account the Delegation record follows the new zone: a warning.
+    [(severity, _)] = [(s, m) for s, m in _of(_run(
+        _account(endpoint), "dev", "dns.zone.parent_zone_id=ZPARENT",
+        checks=(NamesFree,)), "F405") if "hosted zone" in m]
+    assert severity == "warning"
+
+
 def test_secrets_the_params_name_exist(endpoint: Endpoint, aws: Any) -> None:
     arn = aws.secretsmanager.create_secret(Name="api", SecretString="x")["ARN"]
     missing = arn[:-6] + "zzzzzz"

@@ -21,7 +21,7 @@ from generator.deploy.cfn import Waits
 from generator.deploy.delete import Deleter
 from generator.deploy.engine import Confirm, Deployer, DeployOptions, StackResult
 from generator.deploy.lock import EnvLock, when
-from generator.deploy.preflight import CERT_STACK, check_delegation
+from generator.deploy.preflight import CERT_STACK, check_delegation, deployed_zone_id
 from generator.deploy.resolve import Lookups
 from generator.deploy.runner import ApprovedRunner, PlanRunner, check_target
 from generator.deploy.session import Aws, connect, git_commit
@@ -36,6 +36,7 @@ from generator.review.plan import ForecastNote, Plan
 from generator.review.planner import Planner
 from generator.review.report import show_plan
 from generator.ui import Console
+from generator.views.common import logical_id
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,25 @@ class Connection:
     def options(self, **kwargs: Any) -> DeployOptions:
         return DeployOptions(commit=git_commit(), nested=self.nested,
                              children=self.rendered if self.nested else None, **kwargs)
+
+
+DNS_STACK = "dns"
+
+
+def check_zone(env: Connection, starts_certificate: bool) -> None:
+    """The delegation preflight on the zone the env's dns stack holds, by its id (the
+    root's copy of the output in the nested form)."""
+    cfg = env.rendered.env.config
+    zone_id = None
+    if cfg.dns.zone.create and starts_certificate and DNS_STACK in env.rendered.stacks:
+        if env.nested:
+            zone_id = deployed_zone_id(env.aws.cfn, env.form.root.stack_name,
+                                       f"{logical_id(DNS_STACK)}HostedZoneId")
+        else:
+            zone_id = deployed_zone_id(env.aws.cfn, env.rendered.stacks[DNS_STACK].stack_name,
+                                       "HostedZoneId")
+    check_delegation(cfg, env.lookups.route53, env.rendered.env.name, starts_certificate,
+                     zone_id)
 
 
 def lint_gate(rendered: Rendered, build_dir: Path, cache_dir: Path,
@@ -180,8 +200,7 @@ def deploy(env: Connection, confirm: Confirm, stacks: Sequence[str], force: bool
     options = env.options(stacks=frozenset(stacks), force=force, concurrency=concurrency,
                           allow_replace=frozenset(allow_replace),
                           approve_broadening=approve_broadening)
-    check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
-                     starts_certificate=env.nested or not stacks or CERT_STACK in stacks)
+    check_zone(env, starts_certificate=env.nested or not stacks or CERT_STACK in stacks)
     if waits is not None:
         env.aws.cfn.waits = waits
     hooks = hooks_for(env.form, env.aws, env.console)
@@ -265,8 +284,7 @@ def apply(env: Connection, confirm: Confirm, saved: Plan,
     planned = {s.stack: s for s in saved.stacks}
     options = env.options(stacks=frozenset(planned), allow_replace=frozenset(allow_replace),
                           planned=planned, approve_broadening=approve_broadening)
-    check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
-                     starts_certificate=env.nested or CERT_STACK in planned)
+    check_zone(env, starts_certificate=env.nested or CERT_STACK in planned)
     if waits is not None:
         env.aws.cfn.waits = waits
     hooks = hooks_for(env.form, env.aws, env.console)
