@@ -558,3 +558,89 @@ def test_local_env_with_tasks_too_big_fails_fast_naming_the_placement(
     root_cause = result.stdout[result.stdout.index("root cause"):]
     assert "was unable to place a task" in root_cause
     assert "has insufficient memory available" in root_cause, root_cause
+
+
+# --- issue 27: deletes refused while something still uses the resource -------------------
+
+
+def _alb_using(c: Any, cert: bool = True) -> tuple[str, str, str]:
+    """(certificate ARN, security group id, load balancer ARN): an HTTPS listener of an ALB
+    in the group uses the certificate (the shape of the alb stack)."""
+    vpc = c.ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    subnets = [c.ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.8.{i}.0/24",
+                                   AvailabilityZone=f"us-east-1{z}")["Subnet"]["SubnetId"]
+               for i, z in ((1, "a"), (2, "b"))]
+    sg = c.ec2.create_security_group(GroupName="alb", Description="alb", VpcId=vpc)["GroupId"]
+    lb = c.elbv2.create_load_balancer(Name="app", Subnets=subnets, SecurityGroups=[sg])[
+        "LoadBalancers"][0]["LoadBalancerArn"]
+    arn = c.acm.request_certificate(DomainName="app.stackgen.test",
+                                    ValidationMethod="DNS")["CertificateArn"]
+    tg = c.elbv2.create_target_group(Name="tg", Protocol="HTTP", Port=80, VpcId=vpc)[
+        "TargetGroups"][0]["TargetGroupArn"]
+    c.elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTPS", Port=443,
+                            Certificates=[{"CertificateArn": arn}],
+                            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    return arn, sg, lb
+
+
+def test_a_certificate_a_listener_uses_is_not_deleted(target: tuple[Any, bool]) -> None:
+    c, fixed = target
+    arn, _, _ = _alb_using(c)
+    try:
+        c.acm.delete_certificate(CertificateArn=arn)
+        code = "deleted"
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+    assert (code == "ResourceInUseException") is fixed, code
+
+
+def test_a_security_group_a_load_balancer_uses_is_not_deleted(target: tuple[Any, bool]) -> None:
+    c, fixed = target
+    _, sg, lb = _alb_using(c)
+    try:
+        c.ec2.delete_security_group(GroupId=sg)
+        code = "deleted"
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+    assert (code == "DependencyViolation") is fixed, code
+    if fixed:  # once the load balancer is gone, the group goes
+        c.elbv2.delete_load_balancer(LoadBalancerArn=lb)
+        c.ec2.delete_security_group(GroupId=sg)
+
+
+def _sg_with_retained_user() -> dict[str, Any]:
+    """A group and a load balancer in it that the stack keeps (DeletionPolicy Retain), as
+    the nested prod root keeps its Alb child while deleting Network."""
+    return {"Resources": {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.9.0.0/16"}},
+        "SubnetA": {"Type": "AWS::EC2::Subnet", "Properties": {
+            "VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.9.1.0/24", "AvailabilityZone": "us-east-1a"}},
+        "SubnetB": {"Type": "AWS::EC2::Subnet", "Properties": {
+            "VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.9.2.0/24", "AvailabilityZone": "us-east-1b"}},
+        "Sg": {"Type": "AWS::EC2::SecurityGroup", "Properties": {
+            "GroupDescription": "alb", "VpcId": {"Ref": "Vpc"}}},
+        "Lb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "DeletionPolicy": "Retain",
+               "Properties": {"Subnets": [{"Ref": "SubnetA"}, {"Ref": "SubnetB"}],
+                              "SecurityGroups": [{"Ref": "Sg"}]}}}}
+
+
+def test_a_stack_delete_fails_on_a_group_its_retained_resource_uses(
+        target: tuple[Any, bool]) -> None:
+    c, fixed = target
+    assert _change_set(c, "net", _sg_with_retained_user()) == "CREATE_COMPLETE"
+    with contextlib.suppress(*BROKEN):
+        c.cloudformation.delete_stack(StackName="net")
+    stacks = c.cloudformation.list_stacks()["StackSummaries"]
+    status = next(s["StackStatus"] for s in stacks if s["StackName"] == "net")
+    assert (status == "DELETE_FAILED") is fixed, status
+    if fixed:
+        assert any(f.startswith("Sg: ") and "dependent object" in f
+                   for f in _failures(c, "net")), _failures(c, "net")
+
+
+def test_stack_delete_order_is_the_reverse_of_dependencies() -> None:
+    from generator.local.emulation.in_use import delete_order
+
+    order = delete_order(_sg_with_retained_user()["Resources"])
+    assert order.index("Lb") < order.index("Sg") < order.index("Vpc")
+    assert order.index("SubnetA") < order.index("Vpc")

@@ -7,11 +7,12 @@ tests/test_local_emulation.py that shows it on our endpoint and missing on bare 
 
 from __future__ import annotations
 
-from generator.local.emulation import dns, ecs, latency, stacks
+from generator.local.emulation import dns, ecs, in_use, latency, stacks
 
 
 def apply() -> None:
     stacks.apply()
+    in_use.apply()  # after stacks: its delete raises into their DELETE_FAILED
     latency.apply()  # after stacks: it spreads their outcome over time
     ecs.apply()
     dns.apply()
