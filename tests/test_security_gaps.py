@@ -52,12 +52,33 @@ def test_containers_cannot_reach_instance_metadata(env: str) -> None:
     assert lt["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
     assert lt["MetadataOptions"]["HttpTokens"] == "required"
     data = _user_data(r)
-    # Bridge tasks: the knowledge-center rule, written by a boothook before Docker starts.
+    # Bridge tasks: the ECS guide's DOCKER-USER rule, added once Docker has started.
     assert "#cloud-boothook" in data
-    assert f"-A DOCKER-USER -d {IMDS}/32 -j DROP" in data
-    assert "systemctl enable iptables" in data
+    rule = f"--insert DOCKER-USER 1 --in-interface docker+ --destination {IMDS}/32 --jump DROP"
+    assert rule in data
     # The cluster line the ECS agent (and the local endpoint) reads is still there.
     assert "echo ECS_CLUSTER=${ClusterName} >> /etc/ecs/ecs.config" in data
+
+
+def test_the_metadata_rule_is_added_after_docker_starts_never_restored_as_a_table() -> None:
+    """Issue 27: a restored `*filter` table, run after dockerd, flushes Docker's chains and
+    the DOCKER-USER jump; the rule goes into DOCKER-USER after Docker starts instead."""
+    data = _user_data(_render("dev"))
+    assert "*filter" not in data and "/etc/sysconfig/iptables" not in data
+    assert "systemctl enable iptables" not in data and "iptables-restore" not in data
+    boothook = data[data.index("#cloud-boothook"):data.index("#!/bin/bash")]
+    drop_in = "/etc/systemd/system/docker.service.d/"
+    unit = boothook[boothook.index(f"> {drop_in}"):boothook.index("\nUNIT\n")]
+    # In docker.service's own unit: after each start of dockerd, restarts included.
+    assert "[Service]\nExecStartPost=/bin/sh -c 'iptables -w --check DOCKER-USER" in unit
+    assert "--insert DOCKER-USER 1 --in-interface docker+" in unit
+    # Written, then loaded, before Docker can start with it; added at once only when
+    # Docker already runs (the boothook raced it and lost).
+    lines = boothook.splitlines()
+    reload_at = lines.index("systemctl daemon-reload")
+    assert reload_at > next(i for i, x in enumerate(lines) if x.startswith("cat <<'UNIT' >"))
+    assert lines[reload_at + 1] == "if systemctl is-active --quiet docker; then"
+    assert "--insert DOCKER-USER 1" in lines[reload_at + 2]
 
 
 def test_awsvpc_tasks_on_ec2_are_blocked_by_the_agent() -> None:
