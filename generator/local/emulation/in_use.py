@@ -23,10 +23,10 @@ from graphlib import TopologicalSorter
 from typing import Any
 
 from moto.acm import models as acm_models
+from moto.cloudformation import parsing
 from moto.core.exceptions import JsonRESTError
 from moto.ec2.exceptions import DependencyViolationError
 from moto.ec2.models import security_groups as sg_models
-from moto.cloudformation import parsing
 
 from generator.cfndoc import refers_to
 
@@ -121,7 +121,7 @@ def _stack_delete_in_order_without_retries() -> None:
             try:
                 self._delete_resource(parsed, self._resource_json_map[name])
                 self._parsed_resources.pop(name)
-            except Exception as exc:  # noqa: BLE001 -- the resource's own failure, reported
+            except Exception as exc:
                 failed.append(exc)
                 res = self._resource_json_map[name]
                 deps = res.get("DependsOn") or []
