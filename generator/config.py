@@ -940,6 +940,17 @@ class Environment(Strict):
             )
         if ecs.fargate:
             return
+        if asg.health_check_type == "ELB" and not asg.register_in_target_group:
+            # The ELB health check applies only to instances registered with a target group
+            # the group is attached to; without one it "acts as EC2" (EC2 Auto Scaling user
+            # guide, "Health checks for instances in an Auto Scaling group", Elastic Load
+            # Balancing health checks). Here the service registers its tasks, never the
+            # instances (register_in_target_group stays false).
+            raise Invalid(
+                "asg.health_check_type: ELB checks only instances registered in a target group, "
+                "and the ECS service registers its tasks there, not the instances: the check "
+                "would act as EC2; set health_check_type: EC2 (ECS replaces unhealthy tasks)",
+                "asg.health_check_type")
         if asg.register_in_target_group:
             raise Invalid(
                 "asg.register_in_target_group: the ECS service registers its tasks in the target "
