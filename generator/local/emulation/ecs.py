@@ -8,8 +8,10 @@
   ``RestartPreventExitStatus=5``). A terminated instance leaves the cluster.
 - Registered capacity: vCPU x 1024 cpu units, and the memory the kernel reports, which is
   below the nominal size (ECS developer guide, "Container instance memory management":
-  an m4.large's 8192 MiB registers as 7985 MiB; that ratio is applied to every type, whose
-  vCPU and nominal memory come from EC2's DescribeInstanceTypes data moto ships).
+  an m4.large's 8192 MiB registers as 7985 MiB). The figure per type is the project's one
+  table (generator/capacity.py, the documented figure else a conservative estimate), the
+  one the forecast packs against; a type it lacks gets the same estimate from the
+  nominal memory in EC2's DescribeInstanceTypes data moto ships.
 - DeleteCluster is refused while container instances are registered or services are
   active (ECS API reference, DeleteCluster: ClusterContainsContainerInstancesException,
   ClusterContainsServicesException).
@@ -40,6 +42,7 @@ from moto.ecs import models as ecs_models
 from moto.ecs.models import ecs_backends
 from moto.moto_api._internal import mock_random
 
+from generator import capacity as capacity_table
 from generator.local.emulation.ecs_placement import (
     Host,
     Need,
@@ -55,8 +58,6 @@ from generator.local.emulation.ecs_placement import (
 ECS_CLUSTER = re.compile(r"ECS_CLUSTER=[\"']?([\w\-]+)")
 # The agent's own reservation from ecs.config ("Container instance memory management").
 ECS_RESERVED_MEMORY = re.compile(r"ECS_RESERVED_MEMORY=[\"']?(\d+)")
-# "Container instance memory management": m4.large, 8192 MiB installed, 7985 MiB registered.
-REGISTERED_MEMORY_RATIO = 7985 / 8192
 FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 MAX_SCALE_OUTS = 10
 
@@ -80,9 +81,15 @@ def registrable(instance_type: str) -> tuple[int, int]:
     info = INSTANCE_TYPES.get(instance_type)
     if info is None:
         raise PlacementError(f"unknown instance type {instance_type}")
+    # The project's one table (generator/capacity.py: the ECS guide's documented figure,
+    # else its estimate) decides what an instance registers, as the forecast assumes;
+    # a type it lacks gets the same estimate from moto's installed memory.
+    known = capacity_table.registrable(instance_type)
+    if known is not None:
+        return known
     vcpus = int(info["VCpuInfo"]["DefaultVCpus"])
     memory = int(info["MemoryInfo"]["SizeInMiB"])
-    return vcpus * 1024, int(memory * REGISTERED_MEMORY_RATIO)
+    return vcpus * 1024, capacity_table.estimate_registrable(instance_type, memory)
 
 
 def _camel(value: Any) -> Any:
