@@ -428,18 +428,24 @@ no_forecast_option = click.option(
 @nested_option
 @wait_timeout_option
 @no_forecast_option
+@click.option("--create-service-linked-role", "create_slr", is_flag=True,
+              help="create the ECS service-linked role first if the account lacks it (F407)")
 @pass_app
 def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
            overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool,
            allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
-           nested: bool | None, wait_timeout: tuple[str, ...], no_forecast: bool) -> int:
+           nested: bool | None, wait_timeout: tuple[str, ...], no_forecast: bool,
+           create_slr: bool) -> int:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
 
     names = _env_names(app, env_names, all_envs)
     if _many(app, names, overrides):
+        if create_slr:
+            raise UsageError("--create-service-linked-role takes one env: the role is the "
+                             "account's, create it with one env's deploy first")
         return _deploy_many(app, names, overrides, stacks, yes, force, concurrency, run_lint,
                             api_calls, allow_replace, approve_broadening, events, nested,
                             wait_timeout, no_forecast)
@@ -450,7 +456,8 @@ def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     if run_lint:
         workflow.lint_gate(rendered, app.build_dir / env, app.state_dir / "lint-cache", stacks)
     opened = workflow.open_env(rendered, _console(app, events=events), nested,
-                               forecast=_forecast_mode(no_forecast, "gate"))
+                               forecast=_forecast_mode(no_forecast, "gate"),
+                               create_service_linked_role=create_slr)
     # Non-interactive runs (--yes) execute broadening changes only when told to.
     results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace,
                               ask_once=not yes, waits=waits,

@@ -61,8 +61,10 @@ def test_local_env_on_the_local_endpoint(endpoint: Endpoint, aws: Any) -> None:
                               if f.check_id >= "F3")
     # The parent of stackgen.test is not in the account; moto lists no postgres options
     # and no load balancer or DB quota; docker.io is not contacted. Nothing passes silently.
+    # A fresh account: no ECS service-linked role yet (F407).
     assert account_findings == [("F301", "info"), ("F403", "info"), ("F404", "info"),
-                                ("F404", "info"), ("F501", "warning")], result.findings
+                                ("F404", "info"), ("F407", "warning"),
+                                ("F501", "warning")], result.findings
     assert not result.skipped
     assert result.api_calls == account.distinct_calls  # each call made once
     again = len(account.calls)
@@ -436,3 +438,27 @@ def test_public_dns_only_behind_the_flag(endpoint: Endpoint, aws: Any) -> None:
     finally:
         right.close()
         wrong.close()
+
+
+def test_the_ecs_service_linked_role_is_checked_and_created_on_request(
+        endpoint: Endpoint, aws: Any) -> None:
+    """Issue 27: a fresh account lacks AWSServiceRoleForECS and the first CreateCluster can
+    fail while ECS makes it (cloudformation-coverage-roadmap#818): F407 says so, and
+    `deploy --create-service-linked-role` creates it first."""
+    from generator.deploy.workflow import ensure_ecs_service_linked_role
+    from generator.forecast.checks import ServiceLinkedRole
+    from generator.ui import Console
+
+    [(severity, message)] = _of(_run(_account(endpoint), "local", checks=(ServiceLinkedRole,)),
+                                "F407")
+    assert severity == "warning" and "AWSServiceRoleForECS" in message
+
+    class _Aws:
+        def client(self, service: str) -> Any:
+            return getattr(aws, service)
+
+    assert ensure_ecs_service_linked_role(_Aws(), Console(color=False)) is True  # type: ignore[arg-type]
+    assert ensure_ecs_service_linked_role(_Aws(), Console(color=False)) is False  # type: ignore[arg-type]
+    assert aws.iam.get_role(RoleName="AWSServiceRoleForECS")["Role"]["Path"].startswith(
+        "/aws-service-role/")
+    assert _of(_run(_account(endpoint), "local", checks=(ServiceLinkedRole,)), "F407") == []

@@ -644,3 +644,9 @@ def test_stack_delete_order_is_the_reverse_of_dependencies() -> None:
     order = delete_order(_sg_with_retained_user()["Resources"])
     assert order.index("Lb") < order.index("Sg") < order.index("Vpc")
     assert order.index("SubnetA") < order.index("Vpc")
+
+
+def test_the_ecs_service_linked_role_has_its_documented_name(target: tuple[Any, bool]) -> None:
+    c, fixed = target
+    role = c.iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")["Role"]
+    assert (role["RoleName"] == "AWSServiceRoleForECS") is fixed, role["RoleName"]

@@ -92,13 +92,45 @@ def lint_gate(rendered: Rendered, build_dir: Path, cache_dir: Path,
             f"{first.message}; see `stackgen lint --env {rendered.env.name}` (--no-lint skips)")
 
 
+def ensure_ecs_service_linked_role(aws: Aws, console: Console) -> bool:
+    """Create the ECS service-linked role when the account lacks it (the user asked:
+    --create-service-linked-role). The first CreateCluster of an account can fail while
+    ECS makes the role itself (cloudformation-coverage-roadmap#818; ECS developer guide,
+    "Using service-linked roles for Amazon ECS": iam:CreateServiceLinkedRole with
+    ecs.amazonaws.com). True when it was created now."""
+    from botocore.exceptions import ClientError
+
+    from generator.forecast.checks.service_linked_role import (
+        ECS_SERVICE,
+        ECS_SERVICE_LINKED_ROLE,
+    )
+
+    iam = aws.client("iam")
+    try:
+        iam.get_role(RoleName=ECS_SERVICE_LINKED_ROLE)
+        return False
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchEntity":
+            raise StackgenError(f"iam GetRole {ECS_SERVICE_LINKED_ROLE}: {exc}") from None
+    try:
+        iam.create_service_linked_role(AWSServiceName=ECS_SERVICE)
+    except ClientError as exc:
+        raise StackgenError(f"iam CreateServiceLinkedRole {ECS_SERVICE}: {exc}; run it with "
+                            "credentials allowed iam:CreateServiceLinkedRole") from None
+    console.line(f"created the ECS service-linked role {ECS_SERVICE_LINKED_ROLE}")
+    return True
+
+
 def open_env(rendered: Rendered, console: Console, nested: bool | None,
-             upload: bool = True, forecast: str = "off") -> Connection:
+             upload: bool = True, forecast: str = "off",
+             create_service_linked_role: bool = False) -> Connection:
     """Connect (checking the account) and, for the nested form, put the child templates
     in the artifacts bucket under content-addressed keys. ``forecast``: "record" runs
     `stackgen forecast` on this connection, "gate" also refuses its errors, before any
     upload or change set (issue 12)."""
     aws = connect(rendered.env.config)
+    if create_service_linked_role:  # before the forecast, which checks for it (F407)
+        ensure_ecs_service_linked_role(aws, console)
     use_nested = rendered.env.config.nested if nested is None else nested
     bucket = bucket_name(aws.account, rendered.env.config.region) if use_nested else None
     env = Connection(rendered, nested_view(rendered) if use_nested else rendered, aws, console,

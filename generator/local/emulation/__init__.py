@@ -7,7 +7,7 @@ tests/test_local_emulation.py that shows it on our endpoint and missing on bare 
 
 from __future__ import annotations
 
-from generator.local.emulation import dns, ecs, in_use, latency, stacks
+from generator.local.emulation import dns, ecs, iam, in_use, latency, stacks
 
 
 def apply() -> None:
@@ -16,3 +16,4 @@ def apply() -> None:
     latency.apply()  # after stacks: it spreads their outcome over time
     ecs.apply()
     dns.apply()
+    iam.apply()
