@@ -934,6 +934,17 @@ class Environment(Strict):
                 "(termination_protection: true) must not do; set deployment_mode: standard",
                 "deployment_mode")
         ecs, asg = self.ecs, self.asg
+        if ecs.service.enable_execute_command and ecs.container.read_only_root_filesystem:
+            # "The SSM agent requires that the container file system is able to be written
+            # to in order to create the required directories and files. Therefore, making
+            # the root file system read-only using the readonlyRootFilesystem task
+            # definition parameter, or any other method, isn't supported." (ECS developer
+            # guide, "Monitor Amazon ECS containers with ECS Exec", considerations).
+            raise Invalid(
+                "ecs.service.enable_execute_command: ECS Exec's SSM agent needs a writable "
+                "root file system (AWS does not support Exec with readonlyRootFilesystem); "
+                "set ecs.container.read_only_root_filesystem: false for the env that needs "
+                "Exec, or leave Exec off", "ecs.service.enable_execute_command")
         if ecs.fargate and asg.scaling.mode == "capacity_provider":
             raise Invalid(
                 "asg.scaling.mode 'capacity_provider' needs ecs.launch_type EC2", "asg.scaling.mode"

@@ -329,7 +329,17 @@ def test_hardening_is_settable() -> None:
     assert app["StopTimeout"] == 90
 
 
-def test_ecs_exec_keeps_its_agent_paths_writable_under_a_read_only_root() -> None:
-    r = _render("local", "ecs.service.enable_execute_command=true")
-    paths = [t["ContainerPath"] for t in _service_containers(r)["web"]["LinuxParameters"]["Tmpfs"]]
-    assert paths == ["/tmp", "/var/lib/amazon", "/var/log/amazon"]
+def test_ecs_exec_with_a_read_only_root_is_refused_at_params_time() -> None:
+    """Issue 27: the ECS Exec page says the SSM agent needs a writable root file system
+    and that readonlyRootFilesystem "isn't supported"; tmpfs for its paths was a guess."""
+    from generator.errors import ParamsError
+    from generator.params import load_env
+
+    with pytest.raises(ParamsError) as err:
+        load_env(ROOT / "params", "local", ["ecs.service.enable_execute_command=true"])
+    assert "ecs.service.enable_execute_command" in str(err.value)
+    assert "read_only_root_filesystem: false" in str(err.value) and err.value.exit_code == 2
+    r = _render("local", "ecs.service.enable_execute_command=true",
+                "ecs.container.read_only_root_filesystem=false")
+    web = _service_containers(r)["web"]
+    assert web["ReadonlyRootFilesystem"] is False and "Tmpfs" not in web["LinuxParameters"]

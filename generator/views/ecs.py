@@ -50,10 +50,6 @@ SELECT pg_advisory_unlock(1313);
 """  # noqa: E501
 DB_BOOTSTRAP_CONTAINER = "db-bootstrap"
 
-# ECS Exec's SSM agent writes here inside the container (ECS developer guide, "Monitor
-# Amazon ECS containers with ECS Exec", considerations for read-only root file systems).
-EXEC_WRITABLE_PATHS = ("/var/lib/amazon", "/var/log/amazon")
-
 # The cluster's ARN from its name (the cluster stack's output): a schedule names it.
 CLUSTER_ARN = '!Sub "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/${ClusterName}"'
 
@@ -317,17 +313,15 @@ def _db_bootstrap(cfg: Environment) -> InitContainer:
     )
 
 
-def _hardening(cfg: Environment, exec_paths: bool = True) -> Hardening:
+def _hardening(cfg: Environment) -> Hardening:
     """Container hardening shared by the app, its init container and every workload (issue
-    13; ``exec_paths``: ECS Exec, the app's service only, writes under /var): a
+    13; ECS Exec needs a writable root, so params refuse it with a read-only one): a
     read-only root with writable scratch paths, a non-root user, dropped capabilities
     (EC2 and Fargate both take Capabilities.Drop), an init process, a stop timeout.
     Scratch paths are tmpfs mounts on EC2 (mode 1777, so any user may write) and task
     bind mounts on Fargate, which has no tmpfs (ECS task definition parameters)."""
     c, ecs = cfg.ecs.container, cfg.ecs
     paths = list(c.scratch_paths) if c.read_only_root_filesystem else []
-    if c.read_only_root_filesystem and exec_paths and ecs.service.enable_execute_command:
-        paths += [p for p in EXEC_WRITABLE_PATHS if p not in paths]
     linux: dict[str, Any] = {"InitProcessEnabled": c.init_process}
     if c.drop_capabilities:
         linux["Capabilities"] = {"Drop": list(c.drop_capabilities)}
@@ -430,7 +424,7 @@ def _task(cfg: Environment, names: Names, name: str, w: Task | Workload,
         environment=_env(_db_env(cfg) if w.database else {}, w.environment),
         secrets=_secrets_list(workload_secrets(w), w.db_login, w.database),
         statements=_statements(w.task_role_statements),
-        hardening=_hardening(cfg, exec_paths=False),
+        hardening=_hardening(cfg),
         port=port,
         host_port=host_port,
     )
