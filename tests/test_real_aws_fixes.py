@@ -455,3 +455,24 @@ def test_nested_prod_protects_its_stateful_children_in_root_and_child_policies()
 def test_nested_envs_without_protection_keep_children_deletable() -> None:
     doc = load_cfn(_render("local").root.template)["Resources"]
     assert all("DeletionPolicy" not in child for child in doc.values())
+
+
+def test_a_created_repository_is_where_every_task_takes_the_image_from() -> None:
+    """Issue 27: repository.create made the repository but the tasks still pulled from
+    docker.io; now they use the cluster stack's RepositoryUri with the image's tag."""
+    r = _render("dev", "ecs.repository.create=true")
+    assert r.graph.stacks["ecs"].upstream.count("cluster") == 1
+    doc = load_cfn(r.stacks["ecs"].template)
+    assert "RepositoryUri" in doc["Parameters"] and "Image" not in doc["Parameters"]
+    assert r.stacks["ecs"].parameters["ImageTag"] == ":v2"
+    assert r.stacks["ecs"].parameters["RepositoryUri"] == {"From": "cluster.RepositoryUri"}
+    images = {k: v["Properties"]["ContainerDefinitions"][0]["Image"]
+              for k, v in doc["Resources"].items() if v["Type"] == "AWS::ECS::TaskDefinition"}
+    assert set(images) >= {"TaskDefinition", "WorkerTaskDefinition", "MigrateTaskDefinition"}
+    assert all(i == {"Fn::Sub": "${RepositoryUri}${ImageTag}"} for i in images.values())
+    digest = "sha256:" + "a" * 64
+    pinned = _render("dev", "ecs.repository.create=true", f"ecs.container.image_digest={digest}")
+    assert pinned.stacks["ecs"].parameters["ImageTag"] == "@" + digest
+    plain = load_cfn(_render("dev").stacks["ecs"].template)
+    assert plain["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0][
+        "Image"] == {"Ref": "Image"}

@@ -117,6 +117,7 @@ class WebService(msgspec.Struct, frozen=True):
     cpu: int
     memory: int
     container_name: str
+    image: str  # raw YAML: the Image parameter or the env's repository URI with its tag
     container_cpu: int
     container_memory: int
     container_port: int
@@ -222,6 +223,26 @@ def image_reference(image: str, digest: str | None) -> str:
     if ":" in repo.rsplit("/", 1)[-1]:
         repo = repo.rsplit(":", 1)[0]
     return f"{repo}@{digest}"
+
+
+def image_suffix(image: str, digest: str | None) -> str:
+    """The tag (``:v2``) or digest (``@sha256:...``) of the app's image: appended to the
+    env's repository URI when repository.create makes the repository."""
+    ref = image_reference(image, digest)
+    last = ref.rsplit("/", 1)[-1]
+    if "@" in last:
+        return "@" + last.split("@", 1)[1]
+    return ":" + last.rsplit(":", 1)[1] if ":" in last else ":latest"
+
+
+def app_image(cfg: Environment) -> str:
+    """The app's image as raw YAML: the Image parameter, or, with repository.create, the
+    repository's own URI (the cluster stack's RepositoryUri output) with the image's tag
+    or digest: a repository the env makes is where its images are pushed and pulled
+    (ECR user guide, "Pushing an image": <registry>/<repository>:<tag>)."""
+    if cfg.ecs.repository.create:
+        return '!Sub "${RepositoryUri}${ImageTag}"'
+    return "!Ref Image"
 
 
 def _secret_value_from(ref: SecretRef, login: str = "app") -> str:
@@ -367,6 +388,7 @@ def _web(cfg: Environment, names: Names, launch: Launch, facts: Facts) -> WebSer
         cpu=ecs.cpu,
         memory=ecs.memory_mib,
         container_name=ecs.container.name,
+        image=app_image(cfg),
         container_cpu=ecs.container.cpu,
         container_memory=ecs.container.memory_mib,
         container_port=ecs.container.container_port,
@@ -417,7 +439,7 @@ def _task(cfg: Environment, names: Names, name: str, w: Task | Workload,
         id=logical_id(name),
         name=name,
         family=names.resource(name),
-        image=yaml_scalar(w.image) if w.image else "!Ref Image",
+        image=yaml_scalar(w.image) if w.image else app_image(cfg),
         command=tuple(w.command) if w.command else None,
         cpu=w.cpu,
         memory=w.memory_mib,
@@ -498,6 +520,10 @@ def build(cfg: Environment, names: Names, facts: Facts) -> Built[EcsView]:
     )
     params = [Param("Image", description="container image of the app (by digest when one is set)",
                     value=image_reference(ecs.container.image, ecs.container.image_digest))]
+    if ecs.repository.create:
+        params = [Param("ImageTag", description="tag (:v1) or digest (@sha256:...) of the app's "
+                        "image in the env's repository",
+                        value=image_suffix(ecs.container.image, ecs.container.image_digest))]
     if not svc.scaled:
         # With a scaler, DesiredCount stays out of the template: every update that
         # touched the service would reset what auto scaling chose (aws/containers-
