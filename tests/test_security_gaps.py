@@ -224,6 +224,20 @@ def test_newer_regions_deliver_as_the_service_principal() -> None:
     assert deliver["Principal"] == {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
 
 
+
+@pytest.mark.parametrize(("region", "account"), [
+    ("ap-southeast-3", "589379963580"), ("us-gov-west-1", "048591011584"),
+    ("us-gov-east-1", "190560391635")])
+def test_jakarta_and_govcloud_deliver_as_their_documented_elb_account(
+        region: str, account: str) -> None:
+    """Issue 27: the ELB user guide's table lists them; without an entry the policy named
+    the service principal, which those Regions' log delivery does not use."""
+    zones = f'network.availability_zones=["{region}a", "{region}b"]'
+    res = _resources(_render("prod", f"region={region}", zones), "alb")
+    deliver = res["AccessLogsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert deliver["Principal"] == {
+        "AWS": {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::{account}:root"}}
+
 def test_prod_keeps_vpc_flow_logs() -> None:
     res = _resources(_render("prod"), "network")
     flow = res["FlowLog"]["Properties"]
