@@ -650,3 +650,44 @@ def test_the_ecs_service_linked_role_has_its_documented_name(target: tuple[Any, 
     c, fixed = target
     role = c.iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")["Role"]
     assert (role["RoleName"] == "AWSServiceRoleForECS") is fixed, role["RoleName"]
+
+
+def _delete_cluster_code(c: Any, name: str) -> str:
+    try:
+        c.ecs.delete_cluster(cluster=name)
+    except ClientError as exc:
+        return str(exc.response["Error"]["Code"])
+    return "deleted"
+
+
+def _force_deregister(c: Any, cluster: str) -> None:
+    # Force-deregistered, an instance leaves its tasks running (ECS API reference,
+    # DeregisterContainerInstance, force).
+    for arn in c.ecs.list_container_instances(cluster=cluster)["containerInstanceArns"]:
+        c.ecs.deregister_container_instance(cluster=cluster, containerInstance=arn, force=True)
+
+
+def test_delete_cluster_refused_while_tasks_run(target: tuple[Any, bool]) -> None:
+    """Issue 27: DeleteCluster's ClusterContainsTasksException (ECS API reference)."""
+    c, fixed = target
+    _ec2_cluster(c)
+    c.ecs.register_task_definition(family="t", containerDefinitions=[
+        {"name": "t", "image": "nginx:1", "memory": 64}])
+    with contextlib.suppress(ClientError):  # bare moto: RunTask fails (HTTP 500)
+        c.ecs.run_task(cluster="app", taskDefinition="t")
+    _force_deregister(c, "app")
+    code = _delete_cluster_code(c, "app")
+    assert (code == "ClusterContainsTasksException") is fixed, code
+
+
+def test_delete_cluster_refused_while_an_asg_capacity_provider_is_associated(
+        target: tuple[Any, bool]) -> None:
+    """Issue 27: DeleteCluster's ClusterContainsCapacityProviderException."""
+    c, fixed = target
+    _ec2_cluster(c, provider=True)
+    c.ecs.put_cluster_capacity_providers(cluster="app", capacityProviders=["cp"],
+                                         defaultCapacityProviderStrategy=[
+                                             {"capacityProvider": "cp", "weight": 1}])
+    _force_deregister(c, "app")
+    code = _delete_cluster_code(c, "app")
+    assert (code == "ClusterContainsCapacityProviderException") is fixed, code

@@ -12,9 +12,11 @@
   table (generator/capacity.py, the documented figure else a conservative estimate), the
   one the forecast packs against; a type it lacks gets the same estimate from the
   nominal memory in EC2's DescribeInstanceTypes data moto ships.
-- DeleteCluster is refused while container instances are registered or services are
-  active (ECS API reference, DeleteCluster: ClusterContainsContainerInstancesException,
-  ClusterContainsServicesException).
+- DeleteCluster is refused while container instances are registered, services or tasks
+  are active, or an Auto Scaling group capacity provider is associated (ECS API
+  reference, DeleteCluster: ClusterContainsContainerInstancesException,
+  ClusterContainsServicesException, ClusterContainsTasksException,
+  ClusterContainsCapacityProviderException).
 - A service's tasks are placed on the registered instances or on Fargate, and a rolling
   deployment must fit (``ecs_placement``); when it cannot, the resource fails at once with
   ECS's event text, where CloudFormation on AWS waits hours for a steady state. A capacity
@@ -70,6 +72,17 @@ class ClusterContainsContainerInstances(ServiceException):
 class ClusterContainsServices(ServiceException):
     code = "ClusterContainsServicesException"
     message = "The Cluster cannot be deleted while Services are active."
+
+
+class ClusterContainsTasks(ServiceException):
+    code = "ClusterContainsTasksException"
+    message = "The Cluster cannot be deleted while Tasks are active."
+
+
+class ClusterContainsCapacityProvider(ServiceException):
+    code = "ClusterContainsCapacityProviderException"
+    message = ("The cluster contains one or more capacity providers that prevent the "
+               "requested operation.")
 
 
 class InvalidParameter(ServiceException):
@@ -181,6 +194,14 @@ def _clusters() -> None:
         if any(s.cluster_name == cluster.name and s.status == "ACTIVE"
                for s in self.services.values()):
             raise ClusterContainsServices()
+        # Standalone tasks (RunTask, a schedule's job) still running, and Auto Scaling
+        # group capacity providers still associated, refuse the delete too (ECS API
+        # reference, DeleteCluster errors).
+        if any(getattr(t, "last_status", "") != "STOPPED"
+               for t in self.tasks.get(cluster.name, {}).values()):
+            raise ClusterContainsTasks()
+        if any(p not in FARGATE_PROVIDERS for p in (cluster.capacity_providers or [])):
+            raise ClusterContainsCapacityProvider()
         return original_delete(self, cluster_str)
 
     backend_class.delete_cluster = delete_cluster  # type: ignore[method-assign]
