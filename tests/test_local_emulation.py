@@ -691,3 +691,26 @@ def test_delete_cluster_refused_while_an_asg_capacity_provider_is_associated(
     _force_deregister(c, "app")
     code = _delete_cluster_code(c, "app")
     assert (code == "ClusterContainsCapacityProviderException") is fixed, code
+
+
+def test_rds_refuses_a_storage_shrink_and_an_engine_downgrade(target: tuple[Any, bool]) -> None:
+    """Issue 27: RDS cannot reduce allocated storage nor downgrade the engine; the update
+    fails and the stack rolls back (bare moto applied both)."""
+    c, fixed = target
+
+    def versioned(storage: str, version: str) -> dict[str, Any]:
+        doc = db_stack(storage)
+        doc["Resources"]["Db"]["Properties"]["EngineVersion"] = version
+        return doc
+
+    _change_set(c, "db", versioned("30", "16.3"))
+    status = _change_set(c, "db", versioned("20", "16.3"), kind="UPDATE")
+    db = c.rds.describe_db_instances()["DBInstances"][0]
+    assert (status == "UPDATE_ROLLBACK_COMPLETE" and db["AllocatedStorage"] == 30) is fixed, \
+        (status, db["AllocatedStorage"])
+    if fixed:
+        assert any("cannot be reduced from 30 to 20" in f for f in _failures(c, "db"))
+    status = _change_set(c, "db", versioned("30", "15.7"), kind="UPDATE")
+    db = c.rds.describe_db_instances()["DBInstances"][0]
+    assert (status == "UPDATE_ROLLBACK_COMPLETE" and db["EngineVersion"] == "16.3") is fixed, \
+        (status, db["EngineVersion"])
