@@ -368,7 +368,7 @@ def test_cli_runs_the_account_checks_on_the_env_endpoint(project: Any, endpoint:
     assert clean.returncode == 0, clean.stderr  # what the endpoint cannot answer is info
     doc = json.loads(clean.stdout)
     assert doc["skipped"] == [] and "F405" in doc["checks"]
-    assert {f["id"] for f in doc["findings"]} == {"F301", "F403", "F404", "F501"}
+    assert {f["id"] for f in doc["findings"]} == {"F301", "F403", "F404", "F407", "F501"}
     assert {f["severity"] for f in doc["findings"]} == {"info", "warning"}
     result = run_stackgen(["--no-color", "forecast", "--env", "local", "--format", "json",
                            "--set", "ecs.service.deployment.min_healthy_percent=100"],

@@ -19,6 +19,7 @@ delete order without moto's retries.
 
 from __future__ import annotations
 
+import threading
 from graphlib import TopologicalSorter
 from typing import Any
 
@@ -79,17 +80,35 @@ def _certificates_in_use_stay() -> None:
     acm_models.AWSCertificateManagerBackend.delete_certificate = delete_certificate  # type: ignore[method-assign]
 
 
+_REPLACING = threading.local()
+
+
 def _security_groups_in_use_stay() -> None:
     original = sg_models.SecurityGroupBackend._delete_security_group
 
     def _delete_security_group(self: Any, vpc_id: str | None, group_id: str) -> None:
         users = security_group_users(self.account_id, self.region_name, group_id)
-        if users:
+        if users and not getattr(_REPLACING, "on", False):
             raise DependencyViolationError(
                 f"resource {group_id} has a dependent object ({users[0]})")
         original(self, vpc_id, group_id)
 
     sg_models.SecurityGroupBackend._delete_security_group = _delete_security_group  # type: ignore[method-assign]
+
+    # moto replaces a group on any rule change (delete, then create) where AWS updates its
+    # rules in place and deletes nothing; that delete is moto's, not one AWS would make,
+    # so the check above does not apply to it.
+    update = sg_models.SecurityGroup.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def update_from_cloudformation_json(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        _REPLACING.on = True
+        try:
+            return update(cls, *args, **kwargs)
+        finally:
+            _REPLACING.on = False
+
+    sg_models.SecurityGroup.update_from_cloudformation_json = classmethod(  # type: ignore[method-assign,assignment]
+        update_from_cloudformation_json)
 
 
 def delete_order(resources: dict[str, Any]) -> list[str]:
