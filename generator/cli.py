@@ -345,11 +345,13 @@ def _console(app: AppContext, err: bool = False, events: str = "text") -> Consol
 
 def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...],
                       stacks: tuple[str, ...] = (), nested: bool | None = None,
-                      allow_replace: tuple[str, ...] = ()) -> Rendered:
+                      allow_replace: tuple[str, ...] = (), changes: bool = False) -> Rendered:
     """Render (and so validate) everything, flags included, before the first AWS call.
+    ``changes``: a command that creates or updates stacks (deploy, plan, apply).
 
     Nothing is written here: build/<env> gets the files only once they are deployed
     (`_record_deployed`), so a refused deploy leaves no undeployed values behind."""
+    from generator.deploy.preflight import refuse_nested
     from generator.render import preflight
     from generator.render import render as do_render
 
@@ -358,6 +360,8 @@ def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...],
     use_nested = rendered.env.config.nested if nested is None else nested
     if use_nested and stacks:
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
+    if use_nested and changes:
+        refuse_nested(rendered.env.config, env)
     _check_allow_replace(rendered, allow_replace)
     preflight(rendered, app.build_dir / env)  # a blocked build dir fails now, not after a deploy
     return rendered
@@ -425,29 +429,36 @@ no_forecast_option = click.option(
 @nested_option
 @wait_timeout_option
 @no_forecast_option
+@click.option("--create-service-linked-role", "create_slr", is_flag=True,
+              help="create the ECS service-linked role first if the account lacks it (F407)")
 @pass_app
 def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
            overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool,
            allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
-           nested: bool | None, wait_timeout: tuple[str, ...], no_forecast: bool) -> int:
+           nested: bool | None, wait_timeout: tuple[str, ...], no_forecast: bool,
+           create_slr: bool) -> int:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
 
     names = _env_names(app, env_names, all_envs)
     if _many(app, names, overrides):
+        if create_slr:
+            raise UsageError("--create-service-linked-role takes one env: the role is the "
+                             "account's, create it with one env's deploy first")
         return _deploy_many(app, names, overrides, stacks, yes, force, concurrency, run_lint,
                             api_calls, allow_replace, approve_broadening, events, nested,
                             wait_timeout, no_forecast)
     env = names[0]
     waits = workflow.waits_from(wait_timeout)
-    rendered = _rendered_for_aws(app, env, overrides, stacks, nested, allow_replace)
+    rendered = _rendered_for_aws(app, env, overrides, stacks, nested, allow_replace, changes=True)
     confirm = confirmer(yes)
     if run_lint:
         workflow.lint_gate(rendered, app.build_dir / env, app.state_dir / "lint-cache", stacks)
     opened = workflow.open_env(rendered, _console(app, events=events), nested,
-                               forecast=_forecast_mode(no_forecast, "gate"))
+                               forecast=_forecast_mode(no_forecast, "gate"),
+                               create_service_linked_role=create_slr)
     # Non-interactive runs (--yes) execute broadening changes only when told to.
     results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace,
                               ask_once=not yes, waits=waits,
@@ -552,7 +563,7 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     from generator.review.report import show_plan
 
     key = plan_key(sign_key_file)
-    rendered = _rendered_for_aws(app, env, overrides, stacks, nested)
+    rendered = _rendered_for_aws(app, env, overrides, stacks, nested, changes=True)
     for path in (out, markdown):
         if path:
             check_output(path, force)
@@ -578,14 +589,15 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
 
 def _rendered_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
                    stacks: tuple[str, ...], nested: bool | None,
-                   allow_replace: tuple[str, ...] = ()) -> list[Rendered]:
+                   allow_replace: tuple[str, ...] = (), changes: bool = False) -> list[Rendered]:
     """Every env rendered and checked before the first AWS call of any; an env with
     `targets` once per target, its account_id and region set from the target."""
     out = []
     for n in names:
-        r = _rendered_for_aws(app, n, overrides, stacks, nested, allow_replace)
+        r = _rendered_for_aws(app, n, overrides, stacks, nested, allow_replace, changes)
         out += [_rendered_for_aws(app, n, (*overrides, f"account_id={t.account}",
-                                           f"region={t.region}"), stacks, nested, allow_replace)
+                                           f"region={t.region}"), stacks, nested, allow_replace,
+                                  changes)
                 for t in r.env.config.targets] or [r]
     return out
 
@@ -605,7 +617,7 @@ def _deploy_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
     from generator.deploy.session import confirmer
 
     waits = workflow.waits_from(wait_timeout)
-    rendered = _rendered_many(app, names, overrides, stacks, nested, allow_replace)
+    rendered = _rendered_many(app, names, overrides, stacks, nested, allow_replace, changes=True)
     confirm = confirmer(yes)
     if run_lint:
         for r in rendered:
@@ -657,7 +669,7 @@ def _plan_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
     for flag, value in (("--out", out), ("--markdown", markdown)):
         if value is not None:
             raise UsageError(f"{flag} takes one env; plan each env with its own {flag}")
-    rendered = _rendered_many(app, names, overrides, stacks, nested)
+    rendered = _rendered_many(app, names, overrides, stacks, nested, changes=True)
     console = _console(app, err=fmt == "json")
     envs = multi.open_envs(rendered, console, nested,
                            forecast=_forecast_mode(no_forecast, "record"))
@@ -699,7 +711,7 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     saved = load_plan(plan_file, plan_key(sign_key_file))
     waits = workflow.waits_from(wait_timeout)
     rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides),
-                                 nested=saved.nested, allow_replace=allow_replace)
+                                 nested=saved.nested, allow_replace=allow_replace, changes=True)
     known = {"root"} if saved.nested else set(rendered.stacks)
     strays = sorted({s.stack for s in saved.stacks} - known)
     if strays:

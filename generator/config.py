@@ -1018,12 +1018,34 @@ class Environment(Strict):
                 "(termination_protection: true) must not do; set deployment_mode: standard",
                 "deployment_mode")
         ecs, asg = self.ecs, self.asg
+        if ecs.service.enable_execute_command and ecs.container.read_only_root_filesystem:
+            # "The SSM agent requires that the container file system is able to be written
+            # to in order to create the required directories and files. Therefore, making
+            # the root file system read-only using the readonlyRootFilesystem task
+            # definition parameter, or any other method, isn't supported." (ECS developer
+            # guide, "Monitor Amazon ECS containers with ECS Exec", considerations).
+            raise Invalid(
+                "ecs.service.enable_execute_command: ECS Exec's SSM agent needs a writable "
+                "root file system (AWS does not support Exec with readonlyRootFilesystem); "
+                "set ecs.container.read_only_root_filesystem: false for the env that needs "
+                "Exec, or leave Exec off", "ecs.service.enable_execute_command")
         if ecs.fargate and asg.scaling.mode == "capacity_provider":
             raise Invalid(
                 "asg.scaling.mode 'capacity_provider' needs ecs.launch_type EC2", "asg.scaling.mode"
             )
         if ecs.fargate:
             return
+        if asg.health_check_type == "ELB" and not asg.register_in_target_group:
+            # The ELB health check applies only to instances registered with a target group
+            # the group is attached to; without one it "acts as EC2" (EC2 Auto Scaling user
+            # guide, "Health checks for instances in an Auto Scaling group", Elastic Load
+            # Balancing health checks). Here the service registers its tasks, never the
+            # instances (register_in_target_group stays false).
+            raise Invalid(
+                "asg.health_check_type: ELB checks only instances registered in a target group, "
+                "and the ECS service registers its tasks there, not the instances: the check "
+                "would act as EC2; set health_check_type: EC2 (ECS replaces unhealthy tasks)",
+                "asg.health_check_type")
         if asg.register_in_target_group:
             raise Invalid(
                 "asg.register_in_target_group: the ECS service registers its tasks in the target "

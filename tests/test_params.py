@@ -291,3 +291,16 @@ def test_region_slices_match_the_whole_file() -> None:
 def test_shipped_envs_pass_the_aws_checks() -> None:
     for env in ENVS:
         load_env(ROOT / "params", env)
+
+
+def test_elb_health_checks_need_instances_in_a_target_group() -> None:
+    """Issue 27: the service registers its tasks, never the instances, so an ASG ELB health
+    check would act as EC2; refused at params time with the key and the fix."""
+    with pytest.raises(ParamsError) as err:
+        load_env(ROOT / "params", "prod", ["asg.health_check_type=ELB"])
+    message = str(err.value)
+    assert "asg.health_check_type" in message and "set health_check_type: EC2" in message
+    assert err.value.exit_code == 2
+    for env in ENVS:
+        cfg = load_env(ROOT / "params", env).config
+        assert cfg.asg.health_check_type == "EC2" or cfg.ecs.fargate, env

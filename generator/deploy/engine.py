@@ -29,6 +29,7 @@ from generator.deploy.cfn import (
     WaitAbandoned,
     WaitTimedOut,
 )
+from generator.deploy.express import runs_express
 from generator.deploy.resolve import Lookup, Lookups, resolve
 from generator.deploy.scheduler import NotRun, Scheduler, Skip
 from generator.deploy.status import Outcome, PlanState
@@ -284,7 +285,7 @@ class StackWork:
         cs_id = self.cfn.create_change_set(
             prepared.name, cs_name, prepared.kind, prepared.template, prepared.params,
             prepared.tags, include_nested=self.options.nested,
-            express=self.rendered.env.config.deployment_mode == "express",
+            express=runs_express(self.options.children or self.rendered, prepared.stack),
             description=f"stackgen {__version__}: {prepared.stack} of env "
                         f"{self.rendered.env.name}")
         if cs_id is None:

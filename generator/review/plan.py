@@ -210,6 +210,8 @@ class Plan(msgspec.Struct, kw_only=True):
     overrides: list[str] = []  # the --set values the plan was rendered with
     nested: bool = False  # planned in the nested form (one root stack)
     deployment_mode: str = "standard"  # express: stacks complete before resources are ready
+    # express: stacks kept in standard mode, with why (their readers need them ready)
+    standard_stacks: dict[str, str] = {}
     tool_version: str = __version__
     stacks: list[StackPlan] = []
     cost: EnvCost | None = None  # monthly, before → after

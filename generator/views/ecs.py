@@ -76,10 +76,6 @@ DB_BOOTSTRAP_SCRIPT = (
 )
 DB_BOOTSTRAP_CONTAINER = "db-bootstrap"
 
-# ECS Exec's SSM agent writes here inside the container (ECS developer guide, "Monitor
-# Amazon ECS containers with ECS Exec", considerations for read-only root file systems).
-EXEC_WRITABLE_PATHS = ("/var/lib/amazon", "/var/log/amazon")
-
 # Every task definition's execution role: pull the image, write its logs (the managed
 # policy), and read the secrets of its own containers (an inline policy), nothing more.
 EXECUTION_MANAGED = ("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",)
@@ -151,6 +147,7 @@ class WebService(msgspec.Struct, frozen=True):
     cpu: int
     memory: int
     container_name: str
+    image: str  # raw YAML: the Image parameter or the env's repository URI with its tag
     container_cpu: int
     container_memory: int
     container_port: int
@@ -269,6 +266,26 @@ def image_reference(image: str, digest: str | None) -> str:
     return f"{repo}@{digest}"
 
 
+def image_suffix(image: str, digest: str | None) -> str:
+    """The tag (``:v2``) or digest (``@sha256:...``) of the app's image: appended to the
+    env's repository URI when repository.create makes the repository."""
+    ref = image_reference(image, digest)
+    last = ref.rsplit("/", 1)[-1]
+    if "@" in last:
+        return "@" + last.split("@", 1)[1]
+    return ":" + last.rsplit(":", 1)[1] if ":" in last else ":latest"
+
+
+def app_image(cfg: Environment) -> str:
+    """The app's image as raw YAML: the Image parameter, or, with repository.create, the
+    repository's own URI (the cluster stack's RepositoryUri output) with the image's tag
+    or digest: a repository the env makes is where its images are pushed and pulled
+    (ECR user guide, "Pushing an image": <registry>/<repository>:<tag>)."""
+    if cfg.ecs.repository.create:
+        return '!Sub "${RepositoryUri}${ImageTag}"'
+    return "!Ref Image"
+
+
 def _secret_value_from(ref: SecretRef, login: str = "app") -> str:
     if ref.db_password:
         return f'!Sub "${{{LOGIN_SECRET[login]}}}:password::"'
@@ -360,17 +377,15 @@ def _db_bootstrap(cfg: Environment) -> InitContainer:
     )
 
 
-def _hardening(cfg: Environment, exec_paths: bool = True) -> Hardening:
+def _hardening(cfg: Environment) -> Hardening:
     """Container hardening shared by the app, its init container and every workload (issue
-    13; ``exec_paths``: ECS Exec, the app's service only, writes under /var): a
+    13; ECS Exec needs a writable root, so params refuse it with a read-only one): a
     read-only root with writable scratch paths, a non-root user, dropped capabilities
     (EC2 and Fargate both take Capabilities.Drop), an init process, a stop timeout.
     Scratch paths are tmpfs mounts on EC2 (mode 1777, so any user may write) and task
     bind mounts on Fargate, which has no tmpfs (ECS task definition parameters)."""
     c, ecs = cfg.ecs.container, cfg.ecs
     paths = list(c.scratch_paths) if c.read_only_root_filesystem else []
-    if c.read_only_root_filesystem and exec_paths and ecs.service.enable_execute_command:
-        paths += [p for p in EXEC_WRITABLE_PATHS if p not in paths]
     linux: dict[str, Any] = {"InitProcessEnabled": c.init_process}
     if c.drop_capabilities:
         linux["Capabilities"] = {"Drop": list(c.drop_capabilities)}
@@ -416,6 +431,7 @@ def _web(cfg: Environment, names: Names, launch: Launch, facts: Facts) -> WebSer
         cpu=ecs.cpu,
         memory=ecs.memory_mib,
         container_name=ecs.container.name,
+        image=app_image(cfg),
         container_cpu=ecs.container.cpu,
         container_memory=ecs.container.memory_mib,
         container_port=ecs.container.container_port,
@@ -472,7 +488,7 @@ def _task(cfg: Environment, names: Names, name: str, w: Task | Workload,
         id=logical_id(name),
         name=name,
         family=names.resource(name),
-        image=yaml_scalar(w.image) if w.image else "!Ref Image",
+        image=yaml_scalar(w.image) if w.image else app_image(cfg),
         command=tuple(w.command) if w.command else None,
         cpu=w.cpu,
         memory=w.memory_mib,
@@ -485,7 +501,7 @@ def _task(cfg: Environment, names: Names, name: str, w: Task | Workload,
             if w.database or any(r.db_password for r in w.secrets.values()) else set()),
         execution_managed=EXECUTION_MANAGED,
         trust=trust("ecs-tasks.amazonaws.com"),
-        hardening=_hardening(cfg, exec_paths=False),
+        hardening=_hardening(cfg),
         port=port,
         host_port=host_port,
     )
@@ -562,6 +578,10 @@ def build(cfg: Environment, names: Names, facts: Facts) -> Built[EcsView]:
     )
     params = [Param("Image", description="container image of the app (by digest when one is set)",
                     value=image_reference(ecs.container.image, ecs.container.image_digest))]
+    if ecs.repository.create:
+        params = [Param("ImageTag", description="tag (:v1) or digest (@sha256:...) of the app's "
+                        "image in the env's repository",
+                        value=image_suffix(ecs.container.image, ecs.container.image_digest))]
     if not svc.scaled:
         # With a scaler, DesiredCount stays out of the template: every update that
         # touched the service would reset what auto scaling chose (aws/containers-

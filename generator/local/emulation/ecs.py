@@ -8,11 +8,15 @@
   ``RestartPreventExitStatus=5``). A terminated instance leaves the cluster.
 - Registered capacity: vCPU x 1024 cpu units, and the memory the kernel reports, which is
   below the nominal size (ECS developer guide, "Container instance memory management":
-  an m4.large's 8192 MiB registers as 7985 MiB; that ratio is applied to every type, whose
-  vCPU and nominal memory come from EC2's DescribeInstanceTypes data moto ships).
-- DeleteCluster is refused while container instances are registered or services are
-  active (ECS API reference, DeleteCluster: ClusterContainsContainerInstancesException,
-  ClusterContainsServicesException).
+  an m4.large's 8192 MiB registers as 7985 MiB). The figure per type is the project's one
+  table (generator/capacity.py, the documented figure else a conservative estimate), the
+  one the forecast packs against; a type it lacks gets the same estimate from the
+  nominal memory in EC2's DescribeInstanceTypes data moto ships.
+- DeleteCluster is refused while container instances are registered, services or tasks
+  are active, or an Auto Scaling group capacity provider is associated (ECS API
+  reference, DeleteCluster: ClusterContainsContainerInstancesException,
+  ClusterContainsServicesException, ClusterContainsTasksException,
+  ClusterContainsCapacityProviderException).
 - A service's tasks are placed on the registered instances or on Fargate, and a rolling
   deployment must fit (``ecs_placement``); when it cannot, the resource fails at once with
   ECS's event text, where CloudFormation on AWS waits hours for a steady state. A capacity
@@ -45,6 +49,7 @@ from moto.ecs import models as ecs_models
 from moto.ecs.models import ecs_backends
 from moto.moto_api._internal import mock_random
 
+from generator import capacity as capacity_table
 from generator.local.emulation import albproxy, containers
 from generator.local.emulation.ecs_placement import (
     Host,
@@ -61,8 +66,6 @@ from generator.local.emulation.ecs_placement import (
 ECS_CLUSTER = re.compile(r"ECS_CLUSTER=[\"']?([\w\-]+)")
 # The agent's own reservation from ecs.config ("Container instance memory management").
 ECS_RESERVED_MEMORY = re.compile(r"ECS_RESERVED_MEMORY=[\"']?(\d+)")
-# "Container instance memory management": m4.large, 8192 MiB installed, 7985 MiB registered.
-REGISTERED_MEMORY_RATIO = 7985 / 8192
 FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 MAX_SCALE_OUTS = 10
 
@@ -77,6 +80,17 @@ class ClusterContainsServices(ServiceException):
     message = "The Cluster cannot be deleted while Services are active."
 
 
+class ClusterContainsTasks(ServiceException):
+    code = "ClusterContainsTasksException"
+    message = "The Cluster cannot be deleted while Tasks are active."
+
+
+class ClusterContainsCapacityProvider(ServiceException):
+    code = "ClusterContainsCapacityProviderException"
+    message = ("The cluster contains one or more capacity providers that prevent the "
+               "requested operation.")
+
+
 class InvalidParameter(ServiceException):
     code = "InvalidParameterException"
 
@@ -86,9 +100,15 @@ def registrable(instance_type: str) -> tuple[int, int]:
     info = INSTANCE_TYPES.get(instance_type)
     if info is None:
         raise PlacementError(f"unknown instance type {instance_type}")
+    # The project's one table (generator/capacity.py: the ECS guide's documented figure,
+    # else its estimate) decides what an instance registers, as the forecast assumes;
+    # a type it lacks gets the same estimate from moto's installed memory.
+    known = capacity_table.registrable(instance_type)
+    if known is not None:
+        return known
     vcpus = int(info["VCpuInfo"]["DefaultVCpus"])
     memory = int(info["MemoryInfo"]["SizeInMiB"])
-    return vcpus * 1024, int(memory * REGISTERED_MEMORY_RATIO)
+    return vcpus * 1024, capacity_table.estimate_registrable(instance_type, memory)
 
 
 def _camel(value: Any) -> Any:
@@ -180,6 +200,14 @@ def _clusters() -> None:
         if any(s.cluster_name == cluster.name and s.status == "ACTIVE"
                for s in self.services.values()):
             raise ClusterContainsServices()
+        # Standalone tasks (RunTask, a schedule's job) still running, and Auto Scaling
+        # group capacity providers still associated, refuse the delete too (ECS API
+        # reference, DeleteCluster errors).
+        if any(getattr(t, "last_status", "") != "STOPPED"
+               for t in self.tasks.get(cluster.name, {}).values()):
+            raise ClusterContainsTasks()
+        if any(p not in FARGATE_PROVIDERS for p in (cluster.capacity_providers or [])):
+            raise ClusterContainsCapacityProvider()
         return original_delete(self, cluster_str)
 
     backend_class.delete_cluster = delete_cluster  # type: ignore[method-assign]

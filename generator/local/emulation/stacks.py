@@ -223,9 +223,8 @@ def _delete_failures_keep_the_stack() -> None:
 
     def delete_nested(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
                       region_name: str) -> None:
-        """A nested child that failed to delete fails its parent's delete of it, so the
-        parent deletes its other children first and tries again, as AWS's reverse
-        dependency order would have (moto deletes children in no particular order)."""
+        """A nested child that failed to delete fails its parent's delete of it; the
+        parent does not try it again (in_use: reverse dependency order, no retries)."""
         backend = cfn_models.cloudformation_backends[account_id][region_name]
         backend.delete_stack(resource_name)
         for stack in backend.stacks.values():
