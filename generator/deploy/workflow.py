@@ -35,6 +35,8 @@ from generator.render import Rendered, artifact_key, artifact_prefix, nested_vie
 from generator.review.plan import ForecastNote, Plan
 from generator.review.planner import Planner
 from generator.review.report import show_plan
+from generator.review.revert import refuse_nested
+from generator.review.validation import ValidationBlocked, refuse_blocked
 from generator.ui import Console
 
 
@@ -177,15 +179,19 @@ def locked(env: Connection, reason: str, stop: threading.Event | None = None) ->
 def deploy(env: Connection, confirm: Confirm, stacks: Sequence[str], force: bool,
            concurrency: int, allow_replace: Sequence[str],
            ask_once: bool = False, waits: Waits | None = None,
-           approve_broadening: bool = True) -> list[StackResult]:
+           approve_broadening: bool = True, import_existing: bool = False,
+           revert_drift: bool = False) -> list[StackResult]:
     """``ask_once`` (a person at a terminal): review the whole graph up front, ask once,
     then ask again only for what goes beyond that review. Without
     ``approve_broadening`` an update that broadens access is refused."""
     if env.nested and stacks:
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
-    options = env.options(stacks=frozenset(stacks), force=force, concurrency=concurrency,
-                          allow_replace=frozenset(allow_replace),
-                          approve_broadening=approve_broadening)
+    refuse_nested(revert_drift, env.nested)
+    # --revert-drift: a stack whose template did not change may still have drifted.
+    options = env.options(stacks=frozenset(stacks), force=force or revert_drift,
+                          concurrency=concurrency, allow_replace=frozenset(allow_replace),
+                          approve_broadening=approve_broadening,
+                          import_existing=import_existing, revert_drift=revert_drift)
     check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
                      starts_certificate=env.nested or not stacks or CERT_STACK in stacks)
     if waits is not None:
@@ -209,6 +215,11 @@ def deploy(env: Connection, confirm: Confirm, stacks: Sequence[str], force: bool
         runner = ApprovedRunner(env.form, env.aws.cfn, env.lookups, env.console, confirm,
                                 replace(options, planned=planned))
         runner.stop = stop
+        try:
+            refuse_blocked(whole)
+        except ValidationBlocked:
+            runner.discard_all()
+            raise
         changing = [s.stack for s in whole.stacks if s.changes]
         if changing and not confirm(f"execute the changes to {', '.join(changing)} "
                                     f"(env '{env.rendered.env.name}')?"):
@@ -245,9 +256,13 @@ def target(env: Connection) -> tuple[str, str, str]:
 
 
 def plan(env: Connection, stacks: Sequence[str], overrides: Sequence[str],
-         drift: bool = True) -> Plan:
+         drift: bool = True, import_existing: bool = False,
+         revert_drift: bool = False) -> Plan:
+    refuse_nested(revert_drift, env.nested)
     planner = Planner(env.form, env.aws.cfn, env.lookups, env.console, lambda question: False,
-                      env.options(stacks=frozenset(stacks), drift=drift))
+                      env.options(stacks=frozenset(stacks), drift=drift,
+                                  force=revert_drift, import_existing=import_existing,
+                                  revert_drift=revert_drift))
     result = planner.plan()
     # Recorded so `apply` renders the same templates in the same form, at the same target.
     result.overrides = list(overrides)
@@ -266,6 +281,7 @@ def apply(env: Connection, confirm: Confirm, saved: Plan,
     """Execute the plan's change sets and nothing else; refuse, before executing anything,
     a plan for another target or one whose stacks moved since."""
     check_target(saved, env.rendered.env.name, *target(env))
+    refuse_blocked(saved)
     if env.nested:
         _upload_children(env)  # content-addressed: the planned children, unchanged
     planned = {s.stack: s for s in saved.stacks}

@@ -7,7 +7,16 @@ tests/test_local_emulation.py that shows it on our endpoint and missing on bare 
 
 from __future__ import annotations
 
-from generator.local.emulation import dns, ecs, events, latency, stacks, validation
+from generator.local.emulation import (
+    adopt,
+    dns,
+    drift_revert,
+    ecs,
+    events,
+    latency,
+    stacks,
+    validation,
+)
 
 
 def apply() -> None:
@@ -17,3 +26,5 @@ def apply() -> None:
     dns.apply()
     events.apply()
     validation.apply()
+    adopt.apply()  # after validation: its change sets' adopted resources are known
+    drift_revert.apply()  # after adopt: it reads the request's DeploymentMode
