@@ -486,6 +486,32 @@ def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
                           opened.aws.cfn.calls if api_calls else None)
 
 
+@cli.command(short_help="Move resources between the env's stacks (stack refactor).")
+@click.option("--env", "env_name", required=True, help="the env")
+@set_option
+@click.option("--mapping", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="YAML, one 'stack.LogicalId: stack.LogicalId' per line; default: the moves "
+                   "found between the deployed and rendered templates")
+@click.option("--yes", "-y", is_flag=True, help="execute without asking")
+@events_option
+@pass_app
+def refactor(app: AppContext, env_name: str, overrides: tuple[str, ...], mapping: Path | None,
+             yes: bool, events: str) -> int:
+    """Move resources between the env's stacks, or rename them, without replacing them:
+    CloudFormation's stack refactor (deploy runs it by itself before its change sets)."""
+    from generator.deploy import workflow
+    from generator.deploy.refactor import read_mapping
+    from generator.deploy.session import confirmer
+
+    rendered = _rendered_for_aws(app, env_name, overrides, (), False)
+    moves = read_mapping(mapping, rendered.stacks) if mapping else []
+    confirm = confirmer(yes)
+    opened = workflow.open_env(rendered, _console(app, events=events), False, upload=False)
+    done = workflow.refactor(opened, confirm, moves)
+    opened.console.line(f"refactor: {len(done)} resources moved, none replaced")
+    return 0
+
+
 @cli.command(short_help="Delete the env's stacks, reverse order.")
 @envs_option
 @all_envs_option

@@ -22,6 +22,7 @@ from generator.deploy.delete import Deleter
 from generator.deploy.engine import Confirm, Deployer, DeployOptions, StackResult
 from generator.deploy.lock import EnvLock, when
 from generator.deploy.preflight import CERT_STACK, check_delegation
+from generator.deploy.refactor import Move, Refactorer, detect, refactor_templates
 from generator.deploy.resolve import Lookups
 from generator.deploy.runner import ApprovedRunner, PlanRunner, check_target
 from generator.deploy.session import Aws, connect, git_commit
@@ -38,6 +39,7 @@ from generator.review.report import show_plan
 from generator.review.revert import refuse_nested
 from generator.review.validation import ValidationBlocked, refuse_blocked
 from generator.ui import Console
+from generator.yamlsrc import load_cfn
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,8 @@ def deploy(env: Connection, confirm: Confirm, stacks: Sequence[str], force: bool
         env.aws.cfn.waits = waits
     hooks = hooks_for(env.form, env.aws, env.console)
     options = replace(options, hooks=hooks)
+    if not env.nested and not stacks and moves_of(env)[0]:
+        refactor(env, confirm)  # moved resources: a stack refactor before any change set
     reason = "deploy" + (f" --stack {','.join(stacks)}" if stacks else "")
     if not ask_once:
         deployer = Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options)
@@ -255,6 +259,49 @@ def target(env: Connection) -> tuple[str, str, str]:
     return env.aws.account, str(meta.region_name), str(meta.endpoint_url)
 
 
+def moves_of(env: Connection, mapping: Sequence[Move] = ()) -> tuple[list[Move],
+                                                                        dict[str, Any]]:
+    """The env's stack refactor: ``mapping`` or the moves detected between the deployed
+    and rendered templates, and the refactor's templates (deploy/refactor.py)."""
+    cfn, form = env.aws.cfn, env.form
+    names = {s: form.stacks[s].stack_name for s in form.stacks}
+    live = cfn.describe_many(list(names.values()))
+    deployed = {s: load_cfn(cfn.template_body(n)) for s, n in names.items()
+                if n in live and not live[n].status.empty_shell()}
+    moves = list(mapping) or detect(deployed, {s: load_cfn(r.template)
+                                               for s, r in form.stacks.items()})
+    if not moves:
+        return [], {}
+    physical = {m.source_stack: cfn.physical_ids(names[m.source_stack]) for m in moves}
+    params = {m.source_stack: live[names[m.source_stack]].parameters for m in moves}
+    return moves, refactor_templates(deployed, moves, physical, params)
+
+
+def refactor(env: Connection, confirm: Confirm, mapping: Sequence[Move] = ()) -> list[Move]:
+    """Execute the env's stack refactor (after a yes); the moves done, none when none."""
+    if env.nested:
+        raise UsageError("stack refactors move resources between the env's stacks; the "
+                         "nested form is one root stack: refactor with --no-nested")
+    with locked(env, "refactor"):
+        moves, templates = moves_of(env, mapping)
+        if not moves:
+            env.console.line("refactor: no resource moves between the env's stacks")
+            return []
+        for m in moves:
+            env.console.line(m.line())
+        if not confirm(f"execute the stack refactor of env '{env.rendered.env.name}' "
+                       f"({len(moves)} resources move, none is replaced)?"):
+            raise StackgenError("stack refactor not approved; nothing was moved")
+        names = {s: env.form.stacks[s].stack_name for s in env.form.stacks}
+        live = env.aws.cfn.describe_many(list(names.values()))
+        lines = Refactorer(env.aws.cfn.client, env.aws.cfn.waits.sleep).run(
+            names, moves, templates, create_stacks=any(names[s] not in live for s in templates),
+            description=f"stackgen: env {env.rendered.env.name}")
+        for line in lines:
+            env.console.line(f"refactor: {line}")
+    return moves
+
+
 def plan(env: Connection, stacks: Sequence[str], overrides: Sequence[str],
          drift: bool = True, import_existing: bool = False,
          revert_drift: bool = False) -> Plan:
@@ -264,6 +311,8 @@ def plan(env: Connection, stacks: Sequence[str], overrides: Sequence[str],
                                   force=revert_drift, import_existing=import_existing,
                                   revert_drift=revert_drift))
     result = planner.plan()
+    if not env.nested:  # what `deploy` (or `stackgen refactor`) moves before its change sets
+        result.moves = [m.line() for m in moves_of(env)[0]]
     # Recorded so `apply` renders the same templates in the same form, at the same target.
     result.overrides = list(overrides)
     result.nested = env.nested
@@ -282,6 +331,10 @@ def apply(env: Connection, confirm: Confirm, saved: Plan,
     a plan for another target or one whose stacks moved since."""
     check_target(saved, env.rendered.env.name, *target(env))
     refuse_blocked(saved)
+    if saved.moves:
+        raise StackgenError("the plan moves resources between stacks ("
+                            + "; ".join(saved.moves) + "): run `stackgen refactor --env "
+                            f"{saved.env}` (or deploy), then plan again")
     if env.nested:
         _upload_children(env)  # content-addressed: the planned children, unchanged
     planned = {s.stack: s for s in saved.stacks}

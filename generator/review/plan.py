@@ -218,6 +218,7 @@ class Plan(msgspec.Struct, kw_only=True):
     cost: EnvCost | None = None  # monthly, before → after
     picture: str = ""  # Mermaid: the env's resources coloured by the plan's actions
     forecast: list[ForecastNote] | None = None  # None: not run (--no-forecast)
+    moves: list[str] = []  # "move alb.X → network.Y": stack refactors (deploy/refactor.py)
     # "hmac-sha256:<hex>" over the file with this field empty (sign_plan), or nothing.
     signature: str = ""
 

@@ -165,6 +165,8 @@ def show_cost(console: Console, cost: EnvCost | None) -> None:
 
 
 def show_plan(console: Console, plan: Plan, diff: bool) -> None:
+    for move in plan.moves:  # executed as a stack refactor before any change set
+        console.line(console.style(f"{move} (stack refactor: kept, not replaced)", "cyan"))
     for stack in plan.stacks:
         if stack.state == PlanState.UNCHANGED:
             console.line(f"{console.status(Outcome.UNCHANGED)} {stack.stack}: no changes")

@@ -14,6 +14,7 @@ from generator.local.emulation import (
     ecs,
     events,
     latency,
+    refactor,
     stacks,
     validation,
 )
@@ -28,3 +29,4 @@ def apply() -> None:
     validation.apply()
     adopt.apply()  # after validation: its change sets' adopted resources are known
     drift_revert.apply()  # after adopt: it reads the request's DeploymentMode
+    refactor.apply()
