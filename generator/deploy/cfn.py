@@ -7,6 +7,7 @@ would hold no change), typed statuses (generator/deploy/status.py) and typed err
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -22,7 +23,12 @@ from botocore.parsers import ResponseParserError
 
 from generator.deploy.rootcause import OperationEvent, root_causes
 from generator.deploy.status import ChangeSetStatus, ExecutionStatus, ResourceStatus, StackStatus
-from generator.deploy.validation import ValidationFailed, ValidationFinding, findings_of
+from generator.deploy.validation import (
+    ValidationFailed,
+    ValidationFinding,
+    findings_of,
+    hook_findings,
+)
 from generator.errors import (
     AwsError,
     ChangeSetFailed,
@@ -701,15 +707,20 @@ class CloudFormation:
     def validation_findings(self, change_set_id: str) -> list[ValidationFinding]:
         """The change set's pre-deployment validation results (FAIL and WARN), from
         DescribeEvents with its ChangeSetName (user guide, "Validate stack deployments":
-        results come back as events); none where the endpoint has no DescribeEvents."""
-        if not hasattr(self.client, "describe_events"):  # botocore older than 1.41
-            return []
-        try:
-            return findings_of(raw for page in self._pages(
-                "describe_events", ChangeSetName=change_set_id)
-                for raw in page.get("OperationEvents", []))
-        except (ClientError, AwsError):
-            return []
+        results come back as events), and its hooks' failures (ListHookResults); none
+        where the endpoint answers neither."""
+        found: list[ValidationFinding] = []
+        with contextlib.suppress(ClientError, AwsError):
+            if hasattr(self.client, "describe_events"):  # botocore 1.41 and later
+                found += findings_of(raw for page in self._pages(
+                    "describe_events", ChangeSetName=change_set_id)
+                    for raw in page.get("OperationEvents", []))
+        with contextlib.suppress(ClientError, AwsError):  # what the account's hooks decided
+            if hasattr(self.client, "list_hook_results"):
+                found += hook_findings(r for page in self._pages(
+                    "list_hook_results", TargetType="CHANGE_SET", TargetId=change_set_id)
+                    for r in page.get("HookResults", []))
+        return found
 
     def validation_failures(self, change_set_id: str) -> list[str]:
         """The change set's validation results, one line each."""

@@ -69,6 +69,18 @@ def findings_of(events: Iterable[dict[str, Any]]) -> list[ValidationFinding]:
     return list(dict.fromkeys(found))
 
 
+def hook_findings(results: Iterable[dict[str, Any]]) -> list[ValidationFinding]:
+    """ListHookResults' summaries for a change set (CloudFormation Hooks user guide: a
+    hook in FAIL mode fails the change set, in WARN mode it reports), the failed ones as
+    findings named after the hook."""
+    return [ValidationFinding(
+        logical_id=str(r.get("HookExecutionTarget", "") or "").rsplit("/", 1)[-1],
+        resource_type="", name=f"HOOK {r.get('TypeName', '')}",
+        mode=str(r.get("FailureMode", "") or FAIL),
+        reason=str(r.get("HookStatusReason", "") or r.get("Status", "")))
+        for r in results if r.get("Status") in ("HOOK_COMPLETE_FAILED", "HOOK_FAILED")]
+
+
 class ValidationFailed(ChangeSetFailed):
     """A change set that pre-deployment validation FAILED: not executable."""
 

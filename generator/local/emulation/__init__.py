@@ -13,6 +13,7 @@ from generator.local.emulation import (
     drift_revert,
     ecs,
     events,
+    hooks,
     latency,
     refactor,
     stacks,
@@ -30,3 +31,4 @@ def apply() -> None:
     adopt.apply()  # after validation: its change sets' adopted resources are known
     drift_revert.apply()  # after adopt: it reads the request's DeploymentMode
     refactor.apply()
+    hooks.apply()  # last: it sees the change set as the others left it
