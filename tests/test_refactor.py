@@ -124,8 +124,10 @@ def test_renames_and_moves_are_paired_by_type_when_ids_differ() -> None:
     new = {"asg": {"Resources": {"Group": {"Type": "AWS::AutoScaling::AutoScalingGroup"}}},
            "network": {"Resources": {"Vpc": {"Type": "AWS::EC2::VPC"},
                                      "AppSecurityGroup": {"Type": "AWS::EC2::SecurityGroup"}}}}
-    assert detect(old, new) == [Move("asg", "InstanceSecurityGroup", "network",
-                                     "AppSecurityGroup")]
+    [guess] = detect(old, new)
+    assert guess == Move("asg", "InstanceSecurityGroup", "network", "AppSecurityGroup", "type")
+    assert guess.line().startswith("possible move asg.InstanceSecurityGroup → "
+                                   "network.AppSecurityGroup")
 
 
 def test_a_mapping_file_is_read_and_checked(tmp_path: Path) -> None:

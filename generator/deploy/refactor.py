@@ -38,9 +38,15 @@ class Move:
     source_id: str
     dest_stack: str
     dest_id: str
+    # "id": the same logical id left one stack and arrived in another (run by deploy);
+    # "type": the only resource of its type leaving and arriving, a guess that only a
+    # mapping file (`stackgen refactor --mapping`) turns into a move.
+    by: str = "id"
 
     def line(self) -> str:
-        return f"move {self.source_stack}.{self.source_id} → {self.dest_stack}.{self.dest_id}"
+        move = f"move {self.source_stack}.{self.source_id} → {self.dest_stack}.{self.dest_id}"
+        return move if self.by == "id" else \
+            f"possible {move} (same type; confirm with `stackgen refactor --mapping`)"
 
 
 class RefactorFailed(StackgenError):
@@ -75,7 +81,7 @@ def detect(deployed: Mapping[str, Mapping[str, Any]],
         out = [k for k, t in left.items() if t == kind]
         into = [k for k, t in arrived.items() if t == kind and k[0] != out[0][0]]
         if len(out) == 1 and len(into) == 1:
-            moves.append(Move(*out[0], *into[0]))
+            moves.append(Move(*out[0], *into[0], by="type"))
     return sorted(moves)
 
 

@@ -200,7 +200,7 @@ def deploy(env: Connection, confirm: Confirm, stacks: Sequence[str], force: bool
         env.aws.cfn.waits = waits
     hooks = hooks_for(env.form, env.aws, env.console)
     options = replace(options, hooks=hooks)
-    if not env.nested and not stacks and moves_of(env)[0]:
+    if not env.nested and not stacks and any(m.by == "id" for m in detected(env)[2]):
         refactor(env, confirm)  # moved resources: a stack refactor before any change set
     reason = "deploy" + (f" --stack {','.join(stacks)}" if stacks else "")
     if not ask_once:
@@ -259,20 +259,28 @@ def target(env: Connection) -> tuple[str, str, str]:
     return env.aws.account, str(meta.region_name), str(meta.endpoint_url)
 
 
-def moves_of(env: Connection, mapping: Sequence[Move] = ()) -> tuple[list[Move],
-                                                                        dict[str, Any]]:
-    """The env's stack refactor: ``mapping`` or the moves detected between the deployed
-    and rendered templates, and the refactor's templates (deploy/refactor.py)."""
+def detected(env: Connection) -> tuple[dict[str, Any], dict[str, Any], list[Move]]:
+    """The deployed templates, the stacks' live state and the moves found between the
+    deployed and rendered templates (deploy/refactor.py), in one read of each stack."""
     cfn, form = env.aws.cfn, env.form
     names = {s: form.stacks[s].stack_name for s in form.stacks}
     live = cfn.describe_many(list(names.values()))
     deployed = {s: load_cfn(cfn.template_body(n)) for s, n in names.items()
                 if n in live and not live[n].status.empty_shell()}
-    moves = list(mapping) or detect(deployed, {s: load_cfn(r.template)
-                                               for s, r in form.stacks.items()})
+    return deployed, live, detect(deployed, {s: load_cfn(r.template)
+                                             for s, r in form.stacks.items()})
+
+
+def moves_of(env: Connection, mapping: Sequence[Move] = ()) -> tuple[list[Move],
+                                                                        dict[str, Any]]:
+    """The env's stack refactor: ``mapping`` or the moves found by logical id (a guess by
+    type needs a mapping file), and the refactor's templates."""
+    deployed, live, found = detected(env)
+    moves = list(mapping) or [m for m in found if m.by == "id"]
     if not moves:
         return [], {}
-    physical = {m.source_stack: cfn.physical_ids(names[m.source_stack]) for m in moves}
+    names = {s: env.form.stacks[s].stack_name for s in env.form.stacks}
+    physical = {m.source_stack: env.aws.cfn.physical_ids(names[m.source_stack]) for m in moves}
     params = {m.source_stack: live[names[m.source_stack]].parameters for m in moves}
     return moves, refactor_templates(deployed, moves, physical, params)
 
@@ -312,7 +320,7 @@ def plan(env: Connection, stacks: Sequence[str], overrides: Sequence[str],
                                   revert_drift=revert_drift))
     result = planner.plan()
     if not env.nested:  # what `deploy` (or `stackgen refactor`) moves before its change sets
-        result.moves = [m.line() for m in moves_of(env)[0]]
+        result.moves = [m.line() for m in detected(env)[2]]
     # Recorded so `apply` renders the same templates in the same form, at the same target.
     result.overrides = list(overrides)
     result.nested = env.nested
@@ -331,7 +339,7 @@ def apply(env: Connection, confirm: Confirm, saved: Plan,
     a plan for another target or one whose stacks moved since."""
     check_target(saved, env.rendered.env.name, *target(env))
     refuse_blocked(saved)
-    if saved.moves:
+    if any(m.startswith("move ") for m in saved.moves):
         raise StackgenError("the plan moves resources between stacks ("
                             + "; ".join(saved.moves) + "): run `stackgen refactor --env "
                             f"{saved.env}` (or deploy), then plan again")
