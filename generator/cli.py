@@ -411,6 +411,28 @@ no_forecast_option = click.option(
     help="skip `stackgen forecast` (deploy and apply refuse its errors otherwise)")
 
 
+adopt_existing_option = click.option(
+    "--adopt-existing", is_flag=True,
+    help="change sets import named resources that exist outside any stack "
+         "(ImportExistingResources) instead of failing on their names")
+revert_drift_option = click.option(
+    "--revert-drift", is_flag=True,
+    help="drift-aware change sets (REVERT_DRIFT): put resources changed by hand back to "
+         "the template; the review shows each live value overwritten")
+
+
+def _one_env_only(adopt_existing: bool, revert_drift: bool) -> None:
+    for flag, given in (("--adopt-existing", adopt_existing), ("--revert-drift", revert_drift)):
+        if given:
+            raise UsageError(f"{flag} takes one env (without `targets`); run it per env")
+
+
+def _refuse_nested_revert(rendered: Rendered, nested: bool | None, revert_drift: bool) -> None:
+    """Before any AWS call: REVERT_DRIFT is not for nested change sets."""
+    from generator.review.revert import refuse_nested
+    refuse_nested(revert_drift, rendered.env.config.nested if nested is None else nested)
+
+
 @cli.command(short_help='Deploy the env as reviewed change sets.')
 @envs_option
 @all_envs_option
@@ -431,13 +453,15 @@ no_forecast_option = click.option(
 @no_forecast_option
 @click.option("--create-service-linked-role", "create_slr", is_flag=True,
               help="create the ECS service-linked role first if the account lacks it (F407)")
+@adopt_existing_option
+@revert_drift_option
 @pass_app
 def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
            overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool,
            allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
            nested: bool | None, wait_timeout: tuple[str, ...], no_forecast: bool,
-           create_slr: bool) -> int:
+           create_slr: bool, adopt_existing: bool, revert_drift: bool) -> int:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
@@ -447,12 +471,14 @@ def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
         if create_slr:
             raise UsageError("--create-service-linked-role takes one env: the role is the "
                              "account's, create it with one env's deploy first")
+        _one_env_only(adopt_existing, revert_drift)
         return _deploy_many(app, names, overrides, stacks, yes, force, concurrency, run_lint,
                             api_calls, allow_replace, approve_broadening, events, nested,
                             wait_timeout, no_forecast)
     env = names[0]
     waits = workflow.waits_from(wait_timeout)
     rendered = _rendered_for_aws(app, env, overrides, stacks, nested, allow_replace, changes=True)
+    _refuse_nested_revert(rendered, nested, revert_drift)
     confirm = confirmer(yes)
     if run_lint:
         workflow.lint_gate(rendered, app.build_dir / env, app.state_dir / "lint-cache", stacks)
@@ -462,7 +488,8 @@ def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     # Non-interactive runs (--yes) execute broadening changes only when told to.
     results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace,
                               ask_once=not yes, waits=waits,
-                              approve_broadening=approve_broadening or not yes)
+                              approve_broadening=approve_broadening or not yes,
+                              import_existing=adopt_existing, revert_drift=revert_drift)
     from generator import report
 
     _record_deployed(app, rendered, results)
@@ -478,6 +505,32 @@ def _local_urls(console: Any, endpoint_url: str | None) -> None:
 
     for line in local_urls(endpoint_url or os.environ.get("AWS_ENDPOINT_URL")):
         console.line(f"local URL: {line}")
+
+
+@cli.command(short_help="Move resources between the env's stacks (stack refactor).")
+@click.option("--env", "env_name", required=True, help="the env")
+@set_option
+@click.option("--mapping", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="YAML, one 'stack.LogicalId: stack.LogicalId' per line; default: the moves "
+                   "found between the deployed and rendered templates")
+@click.option("--yes", "-y", is_flag=True, help="execute without asking")
+@events_option
+@pass_app
+def refactor(app: AppContext, env_name: str, overrides: tuple[str, ...], mapping: Path | None,
+             yes: bool, events: str) -> int:
+    """Move resources between the env's stacks, or rename them, without replacing them:
+    CloudFormation's stack refactor (deploy runs it by itself before its change sets)."""
+    from generator.deploy import workflow
+    from generator.deploy.refactor import read_mapping
+    from generator.deploy.session import confirmer
+
+    rendered = _rendered_for_aws(app, env_name, overrides, (), False)
+    moves = read_mapping(mapping, rendered.stacks) if mapping else []
+    confirm = confirmer(yes)
+    opened = workflow.open_env(rendered, _console(app, events=events), False, upload=False)
+    done = workflow.refactor(opened, confirm, moves)
+    opened.console.line(f"refactor: {len(done)} resources moved, none replaced")
+    return 0
 
 
 @cli.command(short_help="Delete the env's stacks, reverse order.")
@@ -542,17 +595,21 @@ sign_key_option = click.option(
 @no_forecast_option
 @sign_key_option
 @click.option("--force", is_flag=True, help="write --out/--markdown through a symbolic link")
+@adopt_existing_option
+@revert_drift_option
 @pass_app
 def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
          overrides: tuple[str, ...], stacks: tuple[str, ...],
          out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
          detailed_exitcode: bool, drift: bool, nested: bool | None,
-         no_forecast: bool, sign_key_file: Path | None, force: bool) -> int:
+         no_forecast: bool, sign_key_file: Path | None, force: bool,
+         adopt_existing: bool, revert_drift: bool) -> int:
     """Create (not execute) a change set per changing stack and review them as a whole."""
     if detailed_exitcode:  # 0 without changes, 2 with: so any error exits 1
         click.get_current_context().meta[ERRORS_EXIT] = 1
     names = _env_names(app, env_names, all_envs)
     if _many(app, names, overrides):
+        _one_env_only(adopt_existing, revert_drift)
         return _plan_many(app, names, overrides, stacks, out, markdown, fmt, show_diff,
                           detailed_exitcode, drift, nested, no_forecast)
     env = names[0]
@@ -564,6 +621,7 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
 
     key = plan_key(sign_key_file)
     rendered = _rendered_for_aws(app, env, overrides, stacks, nested, changes=True)
+    _refuse_nested_revert(rendered, nested, revert_drift)
     for path in (out, markdown):
         if path:
             check_output(path, force)
@@ -571,7 +629,8 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     console = _console(app, err=fmt == "json")
     opened = workflow.open_env(rendered, console, nested,
                                forecast=_forecast_mode(no_forecast, "record"))
-    result = workflow.plan(opened, stacks, overrides, drift)
+    result = workflow.plan(opened, stacks, overrides, drift, import_existing=adopt_existing,
+                           revert_drift=revert_drift)
     if fmt == "json":
         click.echo(result.to_json(), nl=False)
     else:
@@ -584,6 +643,11 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     if markdown:
         write_private(markdown, to_markdown(result), force)
         console.line(f"review written to {markdown}")
+    from generator.review.validation import blocking
+    if blocking(result):  # a FAIL finding: that change set cannot be executed
+        console.line("plan: CloudFormation's pre-deployment validation failed; "
+                     "nothing can be applied until each FAIL above is resolved")
+        return 1
     return 2 if detailed_exitcode and result.has_changes else 0
 
 

@@ -99,6 +99,8 @@ class DeployOptions:
     drift: bool = False  # planning: detect drift on the stacks that change
     approve_broadening: bool = True  # False: a change that broadens access is refused
     hooks: DeployHooks | None = None
+    import_existing: bool = False  # ImportExistingResources: adopt named resources (adopt.py)
+    revert_drift: bool = False  # DeploymentMode REVERT_DRIFT: put drifted resources back
 
 
 @dataclass
@@ -286,6 +288,8 @@ class StackWork:
             prepared.name, cs_name, prepared.kind, prepared.template, prepared.params,
             prepared.tags, include_nested=self.options.nested,
             express=runs_express(self.options.children or self.rendered, prepared.stack),
+            import_existing=self.options.import_existing,
+            revert_drift=self.options.revert_drift,
             description=f"stackgen {__version__}: {prepared.stack} of env "
                         f"{self.rendered.env.name}")
         if cs_id is None:

@@ -22,6 +22,7 @@ from generator.deploy.delete import Deleter
 from generator.deploy.engine import Confirm, Deployer, DeployOptions, StackResult
 from generator.deploy.lock import EnvLock, when
 from generator.deploy.preflight import CERT_STACK, check_delegation, deployed_zone_id
+from generator.deploy.refactor import Move, Refactorer, detect, refactor_templates
 from generator.deploy.resolve import Lookups
 from generator.deploy.runner import ApprovedRunner, PlanRunner, check_target
 from generator.deploy.session import Aws, connect, git_commit
@@ -35,8 +36,11 @@ from generator.render import Rendered, artifact_key, artifact_prefix, nested_vie
 from generator.review.plan import ForecastNote, Plan
 from generator.review.planner import Planner
 from generator.review.report import show_plan
+from generator.review.revert import refuse_nested
+from generator.review.validation import ValidationBlocked, refuse_blocked
 from generator.ui import Console
 from generator.views.common import logical_id
+from generator.yamlsrc import load_cfn
 
 
 @dataclass(frozen=True)
@@ -229,20 +233,26 @@ def locked(env: Connection, reason: str, stop: threading.Event | None = None) ->
 def deploy(env: Connection, confirm: Confirm, stacks: Sequence[str], force: bool,
            concurrency: int, allow_replace: Sequence[str],
            ask_once: bool = False, waits: Waits | None = None,
-           approve_broadening: bool = True) -> list[StackResult]:
+           approve_broadening: bool = True, import_existing: bool = False,
+           revert_drift: bool = False) -> list[StackResult]:
     """``ask_once`` (a person at a terminal): review the whole graph up front, ask once,
     then ask again only for what goes beyond that review. Without
     ``approve_broadening`` an update that broadens access is refused."""
     if env.nested and stacks:
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
-    options = env.options(stacks=frozenset(stacks), force=force, concurrency=concurrency,
-                          allow_replace=frozenset(allow_replace),
-                          approve_broadening=approve_broadening)
+    refuse_nested(revert_drift, env.nested)
+    # --revert-drift: a stack whose template did not change may still have drifted.
+    options = env.options(stacks=frozenset(stacks), force=force or revert_drift,
+                          concurrency=concurrency, allow_replace=frozenset(allow_replace),
+                          approve_broadening=approve_broadening,
+                          import_existing=import_existing, revert_drift=revert_drift)
     check_zone(env, starts_certificate=env.nested or not stacks or CERT_STACK in stacks)
     if waits is not None:
         env.aws.cfn.waits = waits
     hooks = hooks_for(env.form, env.aws, env.console)
     options = replace(options, hooks=hooks)
+    if not env.nested and not stacks and any(m.by == "id" for m in detected(env)[2]):
+        refactor(env, confirm)  # moved resources: a stack refactor before any change set
     reason = "deploy" + (f" --stack {','.join(stacks)}" if stacks else "")
     if not ask_once:
         deployer = Deployer(env.form, env.aws.cfn, env.lookups, env.console, confirm, options)
@@ -260,6 +270,11 @@ def deploy(env: Connection, confirm: Confirm, stacks: Sequence[str], force: bool
         runner = ApprovedRunner(env.form, env.aws.cfn, env.lookups, env.console, confirm,
                                 replace(options, planned=planned))
         runner.stop = stop
+        try:
+            refuse_blocked(whole)
+        except ValidationBlocked:
+            runner.discard_all()
+            raise
         changing = [s.stack for s in whole.stacks if s.changes]
         if changing and not confirm(f"execute the changes to {', '.join(changing)} "
                                     f"(env '{env.rendered.env.name}')?"):
@@ -295,11 +310,68 @@ def target(env: Connection) -> tuple[str, str, str]:
     return env.aws.account, str(meta.region_name), str(meta.endpoint_url)
 
 
+def detected(env: Connection) -> tuple[dict[str, Any], dict[str, Any], list[Move]]:
+    """The deployed templates, the stacks' live state and the moves found between the
+    deployed and rendered templates (deploy/refactor.py), in one read of each stack."""
+    cfn, form = env.aws.cfn, env.form
+    names = {s: form.stacks[s].stack_name for s in form.stacks}
+    live = cfn.describe_many(list(names.values()))
+    deployed = {s: load_cfn(cfn.template_body(n)) for s, n in names.items()
+                if n in live and not live[n].status.empty_shell()}
+    return deployed, live, detect(deployed, {s: load_cfn(r.template)
+                                             for s, r in form.stacks.items()})
+
+
+def moves_of(env: Connection, mapping: Sequence[Move] = ()) -> tuple[list[Move],
+                                                                        dict[str, Any]]:
+    """The env's stack refactor: ``mapping`` or the moves found by logical id (a guess by
+    type needs a mapping file), and the refactor's templates."""
+    deployed, live, found = detected(env)
+    moves = list(mapping) or [m for m in found if m.by == "id"]
+    if not moves:
+        return [], {}
+    names = {s: env.form.stacks[s].stack_name for s in env.form.stacks}
+    physical = {m.source_stack: env.aws.cfn.physical_ids(names[m.source_stack]) for m in moves}
+    params = {m.source_stack: live[names[m.source_stack]].parameters for m in moves}
+    return moves, refactor_templates(deployed, moves, physical, params)
+
+
+def refactor(env: Connection, confirm: Confirm, mapping: Sequence[Move] = ()) -> list[Move]:
+    """Execute the env's stack refactor (after a yes); the moves done, none when none."""
+    if env.nested:
+        raise UsageError("stack refactors move resources between the env's stacks; the "
+                         "nested form is one root stack: refactor with --no-nested")
+    with locked(env, "refactor"):
+        moves, templates = moves_of(env, mapping)
+        if not moves:
+            env.console.line("refactor: no resource moves between the env's stacks")
+            return []
+        for m in moves:
+            env.console.line(m.line())
+        if not confirm(f"execute the stack refactor of env '{env.rendered.env.name}' "
+                       f"({len(moves)} resources move, none is replaced)?"):
+            raise StackgenError("stack refactor not approved; nothing was moved")
+        names = {s: env.form.stacks[s].stack_name for s in env.form.stacks}
+        live = env.aws.cfn.describe_many(list(names.values()))
+        lines = Refactorer(env.aws.cfn.client, env.aws.cfn.waits.sleep).run(
+            names, moves, templates, create_stacks=any(names[s] not in live for s in templates),
+            description=f"stackgen: env {env.rendered.env.name}")
+        for line in lines:
+            env.console.line(f"refactor: {line}")
+    return moves
+
+
 def plan(env: Connection, stacks: Sequence[str], overrides: Sequence[str],
-         drift: bool = True) -> Plan:
+         drift: bool = True, import_existing: bool = False,
+         revert_drift: bool = False) -> Plan:
+    refuse_nested(revert_drift, env.nested)
     planner = Planner(env.form, env.aws.cfn, env.lookups, env.console, lambda question: False,
-                      env.options(stacks=frozenset(stacks), drift=drift))
+                      env.options(stacks=frozenset(stacks), drift=drift,
+                                  force=revert_drift, import_existing=import_existing,
+                                  revert_drift=revert_drift))
     result = planner.plan()
+    if not env.nested:  # what `deploy` (or `stackgen refactor`) moves before its change sets
+        result.moves = [m.line() for m in detected(env)[2]]
     # Recorded so `apply` renders the same templates in the same form, at the same target.
     result.overrides = list(overrides)
     result.nested = env.nested
@@ -317,6 +389,11 @@ def apply(env: Connection, confirm: Confirm, saved: Plan,
     """Execute the plan's change sets and nothing else; refuse, before executing anything,
     a plan for another target or one whose stacks moved since."""
     check_target(saved, env.rendered.env.name, *target(env))
+    refuse_blocked(saved)
+    if any(m.startswith("move ") for m in saved.moves):
+        raise StackgenError("the plan moves resources between stacks ("
+                            + "; ".join(saved.moves) + "): run `stackgen refactor --env "
+                            f"{saved.env}` (or deploy), then plan again")
     if env.nested:
         _upload_children(env)  # content-addressed: the planned children, unchanged
     planned = {s.stack: s for s in saved.stacks}

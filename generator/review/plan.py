@@ -28,6 +28,7 @@ from generator.errors import OutputError, UsageError
 from generator.review.cost import EnvCost
 from generator.review.risk import Templates, create_only_properties, is_stateful
 from generator.review.security import SecurityTables
+from generator.review.validation import ValidationNote
 from generator.yamlsrc import load_cfn
 
 MASK = secrets.MASK
@@ -61,6 +62,7 @@ class ResourceChange(msgspec.Struct, kw_only=True):
     predicted: str | None = None  # the create-only property that predicts a replacement
     properties: list[PropertyChange] = []
     drift: list[str] = []  # changed by hand since the deploy: the apply overwrites these
+    validation: list[str] = []  # CloudFormation's pre-deployment validation (review/validation.py)
 
     @property
     def replaces(self) -> bool:
@@ -154,6 +156,7 @@ class StackPlan(msgspec.Struct, kw_only=True):
     waits_for: list[str] = []  # upstream stacks that must be created or applied first
     changed_outputs: list[str] = []
     nested: list[StackPlan] = []  # the nested stacks' own change sets, reviewed the same way
+    validation: list[ValidationNote] = []  # the change set's validation results (FAIL blocks it)
 
     def __post_init__(self) -> None:  # a plain string in: its typed state out
         self.state = PlanState(self.state)
@@ -217,6 +220,7 @@ class Plan(msgspec.Struct, kw_only=True):
     cost: EnvCost | None = None  # monthly, before → after
     picture: str = ""  # Mermaid: the env's resources coloured by the plan's actions
     forecast: list[ForecastNote] | None = None  # None: not run (--no-forecast)
+    moves: list[str] = []  # "move alb.X → network.Y": stack refactors (deploy/refactor.py)
     # "hmac-sha256:<hex>" over the file with this field empty (sign_plan), or nothing.
     signature: str = ""
 

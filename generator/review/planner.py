@@ -16,6 +16,7 @@ from generator.deploy.engine import Prepared, StackWork
 from generator.deploy.express import standard_stacks
 from generator.deploy.resolve import FromOutput, resolve
 from generator.deploy.status import Outcome, PlanState
+from generator.deploy.validation import ValidationFailed
 from generator.errors import StackgenError
 from generator.lint.values import placeholder
 from generator.review import prices
@@ -36,7 +37,9 @@ from generator.review.plan import (
     ripple_changes,
     tag_changes,
 )
+from generator.review.revert import mark as mark_reverted
 from generator.review.risk import Templates
+from generator.review.validation import attach
 from generator.yamlsrc import load_cfn
 
 # The plan's resource action as the picture colours it.
@@ -96,7 +99,9 @@ class Planner(StackWork):
             Side(load_cfn(prepared.deployed_template), current.parameters)
             if prepared.deployed_template and current else Side({}, {}),
             Side(load_cfn(prepared.template), prepared.params))
-        return super().review(prepared, change_set)
+        plan = super().review(prepared, change_set)
+        mark_reverted(plan.resources, change_set.changes)  # --revert-drift: what it overwrites
+        return plan
 
     def _predicted_params(self, stack: str) -> dict[str, str]:
         """Values as far as they are known: upstream outputs, else a placeholder of the
@@ -234,7 +239,10 @@ class Planner(StackWork):
         if prepared.deployed_template is not None:
             self._templates[stack] = prepared.deployed_template
         tags = tag_changes(current.tags, prepared.tags) if prepared.current and current else []
-        change_set = self.create_change_set(prepared)
+        try:
+            change_set = self.create_change_set(prepared)
+        except ValidationFailed as failed:
+            return self._blocked(prepared, current, failed)
         if change_set is None:
             # Template and parameters match; a tag change alone is still a change
             # (on AWS a change set may hold no resource change for it).
@@ -247,10 +255,30 @@ class Planner(StackWork):
             # What AWS holds under the change set's ARN, as it holds it: apply reads it
             # again and executes it only if nothing differs.
             plan.reviewed = change_set_facts(self.cfn.change_set_content(change_set.id))
+            if change_set.validation:  # WARN findings: the change set stays executable
+                attach(plan, change_set.validation, self.rendered.env.name)
         self._record(plan, prepared.current, prepared.params)
         if prepared.kind == "CREATE" and change_set is not None:
             plan.stack_id = change_set.stack_id  # the review shell the change set made
         return plan
+
+    def _blocked(self, prepared: Prepared, current: StackInfo | None,
+                 failed: ValidationFailed) -> StackPlan:
+        """A stack whose change set failed pre-deployment validation: its changes as the
+        templates predict them, each finding under its resource; nothing to execute."""
+        stack = prepared.stack
+        templates = self._templates_of(stack, prepared.current, prepared.params)
+        predicted = ChangeSet(id="", name="", stack_name=prepared.name, stack_id="",
+                              kind=prepared.kind, status="FAILED",
+                              changes=templates.predicted_changes())
+        plan = StackPlan(stack=stack, stack_name=prepared.name,
+                         state=PlanState.CREATE if prepared.kind == "CREATE"
+                         else PlanState.UPDATE,
+                         template_sha256=self.rendered.stacks[stack].template_sha256,
+                         resources=resource_changes(predicted, templates),
+                         security=templates.security())
+        attach(plan, failed.findings, self.rendered.env.name)
+        return self._record(plan, prepared.current, prepared.params)
 
     def _ripple(self, stack: str, plans: dict[str, StackPlan]) -> None:
         """Mark this stack's parameters that read outputs an upstream change may alter,

@@ -5,6 +5,7 @@ from typing import Any
 
 from generator.cfndoc import props
 from generator.context import logical_id
+from generator.deploy.adopt import why_not
 from generator.forecast.account import Account, ApiError, not_found
 from generator.forecast.checks._common import deployed_stack
 from generator.forecast.model import AccountCheck, Finding, Subject
@@ -90,6 +91,18 @@ class NamesFree(AccountCheck):
                 continue
             if res["Type"] == "AWS::Route53::HostedZone":
                 found.append(self._second_zone(subject, stack, logical, name))
+                continue
+            if why_not(res) is None:
+                # ImportExistingResources can adopt it; without --adopt-existing the change
+                # set's pre-deployment validation fails it before anything executes
+                # (generator/deploy/adopt.py): a warning, not a refusal of the deploy.
+                found.append(self.finding(
+                    "warning", stack, logical,
+                    f"{res['Type']} {name} already exists outside stack "
+                    f"{subject.stack_name(stack)}; CloudFormation's validation fails the "
+                    "change set unless it is adopted",
+                    f"adopt it with `stackgen deploy --env {subject.env} "
+                    "--adopt-existing` (ImportExistingResources), or delete or rename it"))
                 continue
             found.append(self.finding(
                 "error", stack, logical,

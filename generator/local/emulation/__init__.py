@@ -8,13 +8,17 @@ tests/test_local_emulation.py that shows it on our endpoint and missing on bare 
 from __future__ import annotations
 
 from generator.local.emulation import (
+    adopt,
     dns,
+    drift_revert,
     ecs,
     events,
+    hooks,
     iam,
     in_use,
     latency,
     rds_engine,
+    refactor,
     stacks,
     validation,
 )
@@ -30,3 +34,7 @@ def apply() -> None:
     events.apply()
     validation.apply()
     iam.apply()
+    adopt.apply()  # after validation: its change sets' adopted resources are known
+    drift_revert.apply()  # after adopt: it reads the request's DeploymentMode
+    refactor.apply()
+    hooks.apply()  # last: it sees the change set as the others left it
