@@ -134,6 +134,17 @@ def test_deploy_with_containers_runs_the_app_against_the_real_db(project: Path) 
         print(f"\ndeploy with containers: {seconds:.1f} s; endpoint RSS "
               f"{_rss_kib([pid]) // 1024} MiB, PostgreSQL RSS "
               f"{_rss_kib(_postgres_pids(project / '.stackgen')) // 1024} MiB")
+
+        # `local down`, `local up`: the network is made again on its recorded subnet, so
+        # the address in the stacks' outputs still reaches the DB, and its certificate
+        # still names it.
+        assert run_stackgen(["local", "down"], project, env=env).returncode == 0
+        again = run_stackgen(["local", "up", "--port", str(port)], project, env=env)
+        assert again.returncode == 0, again.stderr
+        endpoint = c.rds.describe_db_instances()["DBInstances"][0]["Endpoint"]
+        assert (endpoint["Address"], endpoint["Port"]) == (host, db_port)
+        reached = _psql(*login, "SELECT 1", "verify-full", ca)
+        assert reached.returncode == 0 and reached.stdout.strip() == "1", reached.stderr
     finally:
         run_stackgen(["local", "down"], project, env=env)
 
