@@ -155,7 +155,13 @@ def main(argv: list[str] | None = None) -> None:
     rds_engine.configure(Path(args.state_dir))
     if containers.SETTINGS.gateway:
         rds_postgres.configure_network(containers.SETTINGS.gateway)
-        rds_engine.serve_ca_bundle(containers.SETTINGS.gateway)
+        try:
+            rds_engine.serve_ca_bundle(containers.SETTINGS.gateway)
+        except OSError as exc:
+            sys.exit(f"the CA bundle for the containers cannot be served on "
+                     f"{containers.SETTINGS.gateway}:{rds_engine.CA_BUNDLE_PORT} ({exc}); stop "
+                     "the process that holds that port, or run `stackgen local up "
+                     "--containers off`")
     # The last snapshot of the state (local down, or a crash), before serving anything.
     persister = persist.Persister(Path(args.state_dir))
     persister.restore()
