@@ -279,7 +279,7 @@ def _free_port() -> int:
         with socket.socket() as s:
             s.bind((LISTEN, 0))
             port = int(s.getsockname()[1])
-        if _port_free(port):
+        if port_free(port):
             return port
     raise PostgresFailed(f"no port is free on {', '.join(listen_addresses())}")
 
@@ -381,7 +381,7 @@ class Server:
         if self.running():
             return self.port
         port = self.port
-        if port and not _port_free(port):
+        if port and not port_free(port):
             raise PostgresFailed(f"the DB's port {port} on {', '.join(listen_addresses())} is "
                                  "taken by another process; stop it and run `stackgen local "
                                  "up` again")
@@ -495,9 +495,13 @@ def _template(directory: Path) -> Path:
         return final
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
+    """No one listens on ``port`` on any of the server's addresses. SO_REUSEADDR, as
+    PostgreSQL binds (StreamServerPort): connections of the server's last run left in
+    TIME_WAIT (it closed them at its shutdown) do not keep it from its port."""
     for address in listen_addresses():
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind((address, port))
             except OSError:
