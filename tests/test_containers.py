@@ -240,7 +240,7 @@ def test_deploy_runs_the_app_and_a_failing_revision_rolls_back(project: Path) ->
     assert up.returncode == 0, up.stderr
     assert "containers: on" in up.stdout
     # The psql stand-in and DB_SSL_REQUIRE=false: this test is about the containers, not
-    # the DB (the endpoint's DB is not a PostgreSQL yet).
+    # the DB (tests/test_containers_db.py runs the real bootstrap against the real DB).
     sets = ["--set", f"rds.bootstrap_image={bootstrap}",
             "--set", "ecs.container.environment.DB_SSL_REQUIRE=false"]
     try:
@@ -258,7 +258,7 @@ def test_deploy_runs_the_app_and_a_failing_revision_rolls_back(project: Path) ->
         bad = run_stackgen(["deploy", "--env", "local", "--yes", "--set",
                             f"ecs.container.image={exits_7}", *sets], project, env=env,
                            timeout=300)
-        assert bad.returncode != 0
+        assert bad.returncode != 0, bad.stdout + bad.stderr
         assert "Circuit Breaker" in bad.stdout
         assert "container web exited with code 7" in bad.stdout
         status, page = _get(urls[0])  # the previous revision, at the same URL

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import time
 import urllib.request
@@ -21,7 +22,7 @@ import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from generator.local.emulation.rds_postgres import CA_BUNDLE_PATH
+from generator.local.emulation.rds_postgres import CA_BUNDLE_PATH, port_free
 from generator.local.manager import Endpoint
 from tests.conftest import clients, reset
 
@@ -266,3 +267,25 @@ def test_missing_postgres_binaries_say_how_to_install_them(
     with pytest.raises(PostgresMissing, match="apt-get install postgresql"):
         bindir(search_root=tmp_path)
     assert PostgresMissing.exit_code == 2
+
+
+def test_a_port_left_in_time_wait_by_the_last_run_is_free() -> None:
+    """After `local down` a DB's server closed its clients' connections first: they sit in
+    TIME_WAIT on its port, and `local up` must still start it there (PostgreSQL binds with
+    SO_REUSEADDR); found when the containers' connections kept a DB from its port."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = int(listener.getsockname()[1])
+        client = socket.create_connection(("127.0.0.1", port), timeout=5)
+        accepted, _ = listener.accept()
+        accepted.close()  # the server side closes first: its end goes to TIME_WAIT
+        client.recv(1)
+        client.close()
+    assert port_free(port)
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        assert not port_free(port)  # a listener is still refused

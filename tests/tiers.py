@@ -46,6 +46,7 @@ FILE_TIERS: dict[str, str] = {
     "test_cfndoc.py": "unit",
     "test_ci_roles.py": "unit",
     "test_containers.py": "e2e",
+    "test_containers_db.py": "e2e",
     "test_deploy_integration.py": "local",
     "test_deploy_stubbed.py": "unit",
     "test_docs_commands.py": "unit",

@@ -141,15 +141,27 @@ def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import run_simple
 
     from generator.local import compat, persist
-    from generator.local.emulation import containers, rds_engine
+    from generator.local.emulation import containers, rds_engine, rds_postgres
 
-    containers.configure(args.containers == "on", str(args.port))
+    containers.configure(args.containers == "on", str(args.port), Path(args.state_dir))
     if containers.SETTINGS.enabled:
         # The endpoint's containers go with it (`local down`, Ctrl-C, SIGTERM).
         atexit.register(containers.remove_all, str(args.port))
         containers.remove_all(str(args.port))  # left by an endpoint that was killed
+        # The network first: its gateway is where the DBs answer the containers (and the
+        # address they report), and where the tasks fetch the CA bundle.
+        containers.ensure_network()
     compat.apply()
     rds_engine.configure(Path(args.state_dir))
+    if containers.SETTINGS.gateway:
+        rds_postgres.configure_network(containers.SETTINGS.gateway)
+        try:
+            rds_engine.serve_ca_bundle(containers.SETTINGS.gateway)
+        except OSError as exc:
+            sys.exit(f"the CA bundle for the containers cannot be served on "
+                     f"{containers.SETTINGS.gateway}:{rds_engine.CA_BUNDLE_PORT} ({exc}); stop "
+                     "the process that holds that port, or run `stackgen local up "
+                     "--containers off`")
     # The last snapshot of the state (local down, or a crash), before serving anything.
     persister = persist.Persister(Path(args.state_dir))
     persister.restore()

@@ -52,6 +52,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 DOCKER = os.environ.get("STACKGEN_DOCKER", "docker")
@@ -64,19 +65,29 @@ ARCHITECTURES = {"X86_64": ("amd64", "x86_64"), "ARM64": ("arm64", "aarch64")}
 PLATFORMS = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}
 
 
+# What the tasks' containers call the endpoint's gateway address, where its CA bundle is
+# served (rds_engine.serve_ca_bundle): the local env's rds.ca_bundle_url names it. `.internal`
+# is reserved for private use (ICANN board resolution 2024.07.29.06), never a public name.
+CA_BUNDLE_HOST = "rds-ca.stackgen.internal"
+NETWORK_FILE = "containers-network.json"  # in the state dir: the network's subnet, kept
+
+
 class Settings:
     """The endpoint's containers setting, fixed when its process starts."""
 
     enabled = False
     endpoint_id = "default"  # names this endpoint's Docker objects (its port)
+    state_dir: Path | None = None  # where the network's subnet is recorded
+    gateway: str | None = None  # the network's gateway address, once it exists
 
 
 SETTINGS = Settings()
 
 
-def configure(enabled: bool, endpoint_id: str) -> None:
+def configure(enabled: bool, endpoint_id: str, state_dir: Path | None = None) -> None:
     SETTINGS.enabled = enabled
     SETTINGS.endpoint_id = endpoint_id
+    SETTINGS.state_dir = state_dir
 
 
 def docker_available(timeout: float = 5.0) -> bool:
@@ -143,12 +154,15 @@ def health_command(check: dict[str, Any]) -> str | None:
 
 def create_args(name: str, container: dict[str, Any], volumes: dict[str, dict[str, Any]],
                 network: str, labels: dict[str, str], secret_names: list[str],
-                time_scale: float = 1.0) -> tuple[list[str], dict[int, int]]:
+                time_scale: float = 1.0,
+                hosts: dict[str, str] | None = None) -> tuple[list[str], dict[int, int]]:
     """``docker create`` arguments for one container definition (camelCase, as ECS has it),
     and the host ports chosen for its container ports. Secret values are not in them:
     ``-e NAME`` takes the value from the environment of the docker process."""
     args = ["create", "--name", name, "--network", network,
             "--network-alias", str(container["name"])]
+    for host, address in sorted((hosts or {}).items()):
+        args += ["--add-host", f"{host}:{address}"]
     for key, value in labels.items():
         args += ["--label", f"{key}={value}"]
     for var in container.get("environment") or []:
@@ -384,8 +398,9 @@ class TaskRun:
                         "ResourceInitializationError: unable to pull secrets or registry "
                         f"auth: unable to retrieve secret from asm: {secret['valueFrom']}: "
                         f"{exc}") from None
+            hosts = {CA_BUNDLE_HOST: SETTINGS.gateway} if SETTINGS.gateway else {}
             args, ports = create_args(c.docker_name, c.definition, volumes, network, labels,
-                                      sorted(secrets), self.time_scale)
+                                      sorted(secrets), self.time_scale, hosts)
             # Secret values only in the docker client's environment (``-e NAME``).
             env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
             env.update(secrets)
@@ -523,15 +538,60 @@ def network_name() -> str:
     return f"stackgen-{SETTINGS.endpoint_id}"
 
 
+def recorded_subnet() -> dict[str, str]:
+    """The subnet and gateway the network had (``NETWORK_FILE``), or {} the first time."""
+    if SETTINGS.state_dir is None:
+        return {}
+    try:
+        data = json.loads((SETTINGS.state_dir / NETWORK_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if isinstance(data, dict) and isinstance(data.get("subnet"), str) and \
+            isinstance(data.get("gateway"), str):
+        return {"subnet": data["subnet"], "gateway": data["gateway"]}
+    return {}
+
+
+def _inspect_subnet(name: str) -> dict[str, str]:
+    found = _docker("network", "inspect", "--format", "{{json .IPAM.Config}}", name)
+    if found.returncode != 0:
+        return {}
+    configs = json.loads(found.stdout or "null") or []
+    for config in configs:
+        if config.get("Subnet") and ":" not in config["Subnet"]:
+            return {"subnet": str(config["Subnet"]), "gateway": str(config.get("Gateway") or "")}
+    return {}
+
+
 def ensure_network() -> str:
-    """The endpoint's own Docker network (a bridge, created once)."""
+    """The endpoint's own Docker network (a bridge). The first time Docker picks its subnet
+    from its default pools, and the subnet is recorded in the state dir; after `local down`
+    and `local up` the network is made again on that subnet, so the gateway address (the
+    DBs' Endpoint.Address, in the stacks' outputs) stays the same."""
     name = network_name()
     with _NETWORK_LOCK:
         if _docker("network", "inspect", name).returncode != 0:
+            recorded = recorded_subnet()
+            fixed = (["--subnet", recorded["subnet"], "--gateway", recorded["gateway"]]
+                     if recorded else [])
             made = _docker("network", "create", "--label", f"{LABEL}={SETTINGS.endpoint_id}",
-                           name)
+                           *fixed, name)
             if made.returncode != 0 and "already exists" not in made.stderr:
-                raise TaskStartFailed(f"CannotCreateContainerError: {made.stderr.strip()}")
+                where = (f" on the subnet {recorded['subnet']} it had (recorded in "
+                         f"{SETTINGS.state_dir / NETWORK_FILE if SETTINGS.state_dir else '?'}: "
+                         "the DBs' addresses are in it; free that subnet, or delete the file "
+                         "and recreate the env)" if recorded else "")
+                raise TaskStartFailed(f"CannotCreateContainerError: the endpoint's Docker "
+                                      f"network {name}{where}: {made.stderr.strip()}")
+        current = _inspect_subnet(name)
+        if not current.get("gateway"):
+            raise TaskStartFailed(f"CannotCreateContainerError: the Docker network {name} "
+                                  "has no IPv4 gateway")
+        SETTINGS.gateway = current["gateway"]
+        if SETTINGS.state_dir is not None and current != recorded_subnet():
+            SETTINGS.state_dir.mkdir(parents=True, exist_ok=True)
+            (SETTINGS.state_dir / NETWORK_FILE).write_text(json.dumps(current),
+                                                           encoding="utf-8")
     return name
 
 

@@ -2,7 +2,9 @@
 instance's lifecycle follows AWS where moto's CloudFormation does not:
 
 - ``Endpoint.Address``/``Port`` (DescribeDBInstances, GetAtt, and so the rds stack's
-  outputs) name the running server: 127.0.0.1 and a free loopback port;
+  outputs) name the running server: 127.0.0.1 and a free loopback port, or with containers
+  on the gateway address of the endpoint's Docker network, which the tasks' containers and
+  this machine both reach (``rds_postgres.endpoint_address``);
 - the master password is the one the template gives, a ``{{resolve:secretsmanager:…}}``
   reference resolved from the local Secrets Manager (CloudFormation user guide, "Get a
   secret or secret value from Secrets Manager": dynamic references are resolved at create);
@@ -35,7 +37,7 @@ from moto.cloudformation import parsing
 from moto.rds import models as rds_models
 
 from generator.local.emulation import rds_postgres
-from generator.local.emulation.rds_postgres import ADDRESS, Authority, Server
+from generator.local.emulation.rds_postgres import Authority, Server, endpoint_address
 
 ENGINES = frozenset({"postgres"})
 _DYNAMIC = re.compile(r"^\{\{resolve:secretsmanager:(?P<id>.+?)(?::SecretString:(?P<key>[^:}]*))?"
@@ -270,7 +272,7 @@ def _address_is_the_server() -> None:
     address = rds_models.DBInstance.address
 
     def local_address(self: Any) -> str:
-        return ADDRESS if getattr(self, "local_engine", False) else str(address.fget(self))  # type: ignore[attr-defined]
+        return endpoint_address() if getattr(self, "local_engine", False) else str(address.fget(self))  # type: ignore[attr-defined]
 
     rds_models.DBInstance.address = property(local_address)  # type: ignore[assignment,method-assign]
 
@@ -313,3 +315,40 @@ def resume_all() -> tuple[int, list[str]]:
                     except rds_postgres.PostgresFailed as exc:
                         failed.append(f"{db.db_instance_identifier}: {exc}")
     return started, failed
+
+
+# The CA bundle for the tasks' containers. RDS's bundle is at a public URL every task
+# reaches (RDS user guide, "Certificate bundles for all AWS Regions"); here the endpoint's
+# bundle is served on the gateway address of its Docker network, at a fixed port (each
+# endpoint's gateway is its own address, so one port serves them all) and under a name the
+# containers resolve to that gateway (containers.CA_BUNDLE_HOST, an ``--add-host``), so the
+# env's params need neither the gateway address nor the endpoint's port. Nothing else of
+# the endpoint (its AWS API) is served on that address.
+CA_BUNDLE_PORT = 4599
+
+
+def serve_ca_bundle(host: str, port: int = CA_BUNDLE_PORT) -> Any:
+    """A server of CA_BUNDLE_PATH alone on ``host``:``port``, in a daemon thread."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from generator.local.emulation.rds_postgres import CA_BUNDLE_PATH
+
+    class Bundle(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path != CA_BUNDLE_PATH:
+                self.send_error(404)
+                return
+            body = ca_bundle_path().read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-pem-file")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer((host, port), Bundle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="rds-ca-bundle", daemon=True).start()
+    return server

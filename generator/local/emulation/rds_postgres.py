@@ -61,6 +61,38 @@ LISTEN = "127.0.0.1"
 ADDRESS = "127.0.0.1"  # Endpoint.Address: no DNS on this machine's loopback
 # Names the server certificate holds (verify-full checks the host the client dialled).
 CERT_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+class Network:
+    """Where the DBs answer besides loopback. With containers on, the gateway address of
+    the endpoint's Docker network (a host interface): as on AWS, where Endpoint.Address is
+    an address every task in the VPC reaches (RDS user guide, "Scenarios for accessing a DB
+    instance in a VPC": "A DB instance in a VPC accessed by an EC2 instance in the same
+    VPC"), and this machine reaches it too. None: loopback only (containers off)."""
+
+    gateway: str | None = None
+
+
+NETWORK = Network()
+
+
+def configure_network(gateway: str | None) -> None:
+    NETWORK.gateway = gateway
+
+
+def endpoint_address() -> str:
+    """Endpoint.Address: the network's gateway with containers on, else 127.0.0.1."""
+    return NETWORK.gateway or ADDRESS
+
+
+def listen_addresses() -> tuple[str, ...]:
+    return (LISTEN, NETWORK.gateway) if NETWORK.gateway else (LISTEN,)
+
+
+def cert_names() -> tuple[str, ...]:
+    """The server certificate's names: loopback's, plus the gateway address (verify-full
+    checks the address the client dialled, PGHOST = Endpoint.Address)."""
+    return (*CERT_NAMES, NETWORK.gateway) if NETWORK.gateway else CERT_NAMES
 CA_BUNDLE_PATH = "/_stackgen/rds/global-bundle.pem"  # on the local endpoint
 BINDIR_ENV = "STACKGEN_PG_BINDIR"
 _NAMESPACE_UID = "1000"  # the uid PostgreSQL sees for itself when started as root
@@ -243,9 +275,13 @@ hostnossl all all all reject
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LISTEN, 0))
-        return int(s.getsockname()[1])
+    for _ in range(50):  # free on every address the server listens on
+        with socket.socket() as s:
+            s.bind((LISTEN, 0))
+            port = int(s.getsockname()[1])
+        if port_free(port):
+            return port
+    raise PostgresFailed(f"no port is free on {', '.join(listen_addresses())}")
 
 
 @dataclass(frozen=True)
@@ -345,13 +381,16 @@ class Server:
         if self.running():
             return self.port
         port = self.port
-        if port and not _port_free(port):
-            raise PostgresFailed(f"the DB's port {port} on {LISTEN} is taken by another "
-                                 "process; stop it and run `stackgen local up` again")
+        if port and not port_free(port):
+            raise PostgresFailed(f"the DB's port {port} on {', '.join(listen_addresses())} is "
+                                 "taken by another process; stop it and run `stackgen local "
+                                 "up` again")
         port = port or _free_port()
-        self.authority.ensure().issue(self.data / "server.crt", self.data / "server.key")
+        self.authority.ensure().issue(self.data / "server.crt", self.data / "server.key",
+                                      cert_names())
         (self.data / "postmaster.pid").unlink(missing_ok=True)  # left by a crash
-        options = " ".join([f"-p {port}", f"-c listen_addresses={LISTEN}",
+        options = " ".join([f"-p {port}",
+                            f"-c listen_addresses='{','.join(listen_addresses())}'",
                             "-c unix_socket_directories=''", "-c ssl=on",
                             "-c ssl_cert_file=server.crt", "-c ssl_key_file=server.key",
                             "-c password_encryption=scram-sha-256", "-c fsync=off",
@@ -456,10 +495,15 @@ def _template(directory: Path) -> Path:
         return final
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind((LISTEN, port))
-        except OSError:
-            return False
+def port_free(port: int) -> bool:
+    """No one listens on ``port`` on any of the server's addresses. SO_REUSEADDR, as
+    PostgreSQL binds (StreamServerPort): connections of the server's last run left in
+    TIME_WAIT (it closed them at its shutdown) do not keep it from its port."""
+    for address in listen_addresses():
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((address, port))
+            except OSError:
+                return False
     return True
