@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -344,11 +345,13 @@ def _console(app: AppContext, err: bool = False, events: str = "text") -> Consol
 
 def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...],
                       stacks: tuple[str, ...] = (), nested: bool | None = None,
-                      allow_replace: tuple[str, ...] = ()) -> Rendered:
+                      allow_replace: tuple[str, ...] = (), changes: bool = False) -> Rendered:
     """Render (and so validate) everything, flags included, before the first AWS call.
+    ``changes``: a command that creates or updates stacks (deploy, plan, apply).
 
     Nothing is written here: build/<env> gets the files only once they are deployed
     (`_record_deployed`), so a refused deploy leaves no undeployed values behind."""
+    from generator.deploy.preflight import refuse_nested
     from generator.render import preflight
     from generator.render import render as do_render
 
@@ -357,6 +360,8 @@ def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...],
     use_nested = rendered.env.config.nested if nested is None else nested
     if use_nested and stacks:
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
+    if use_nested and changes:
+        refuse_nested(rendered.env.config, env)
     _check_allow_replace(rendered, allow_replace)
     preflight(rendered, app.build_dir / env)  # a blocked build dir fails now, not after a deploy
     return rendered
@@ -448,13 +453,15 @@ def _refuse_nested_revert(rendered: Rendered, nested: bool | None, revert_drift:
 @no_forecast_option
 @adopt_existing_option
 @revert_drift_option
+@click.option("--create-service-linked-role", "create_slr", is_flag=True,
+              help="create the ECS service-linked role first if the account lacks it (F407)")
 @pass_app
 def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
            overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool,
            allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
            nested: bool | None, wait_timeout: tuple[str, ...], no_forecast: bool,
-           adopt_existing: bool, revert_drift: bool) -> int:
+           create_slr: bool, adopt_existing: bool, revert_drift: bool) -> int:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
     from generator.deploy import workflow
     from generator.deploy.session import confirmer
@@ -462,18 +469,22 @@ def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     names = _env_names(app, env_names, all_envs)
     if _many(app, names, overrides):
         _one_env_only(adopt_existing, revert_drift)
+        if create_slr:
+            raise UsageError("--create-service-linked-role takes one env: the role is the "
+                             "account's, create it with one env's deploy first")
         return _deploy_many(app, names, overrides, stacks, yes, force, concurrency, run_lint,
                             api_calls, allow_replace, approve_broadening, events, nested,
                             wait_timeout, no_forecast)
     env = names[0]
     waits = workflow.waits_from(wait_timeout)
-    rendered = _rendered_for_aws(app, env, overrides, stacks, nested, allow_replace)
+    rendered = _rendered_for_aws(app, env, overrides, stacks, nested, allow_replace, changes=True)
     _refuse_nested_revert(rendered, nested, revert_drift)
     confirm = confirmer(yes)
     if run_lint:
         workflow.lint_gate(rendered, app.build_dir / env, app.state_dir / "lint-cache", stacks)
     opened = workflow.open_env(rendered, _console(app, events=events), nested,
-                               forecast=_forecast_mode(no_forecast, "gate"))
+                               forecast=_forecast_mode(no_forecast, "gate"),
+                               create_service_linked_role=create_slr)
     # Non-interactive runs (--yes) execute broadening changes only when told to.
     results = workflow.deploy(opened, confirm, stacks, force, concurrency, allow_replace,
                               ask_once=not yes, waits=waits,
@@ -482,8 +493,18 @@ def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     from generator import report
 
     _record_deployed(app, rendered, results)
-    return report.results(opened.console, results, "deploy",
+    code = report.results(opened.console, results, "deploy",
                           opened.aws.cfn.calls if api_calls else None)
+    _local_urls(opened.console, opened.aws.target.endpoint_url)
+    return code
+
+
+def _local_urls(console: Any, endpoint_url: str | None) -> None:
+    """The load balancers' local URLs when the target is a local endpoint with containers."""
+    from generator.local.manager import local_urls
+
+    for line in local_urls(endpoint_url or os.environ.get("AWS_ENDPOINT_URL")):
+        console.line(f"local URL: {line}")
 
 
 @cli.command(short_help="Move resources between the env's stacks (stack refactor).")
@@ -599,7 +620,7 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     from generator.review.report import show_plan
 
     key = plan_key(sign_key_file)
-    rendered = _rendered_for_aws(app, env, overrides, stacks, nested)
+    rendered = _rendered_for_aws(app, env, overrides, stacks, nested, changes=True)
     _refuse_nested_revert(rendered, nested, revert_drift)
     for path in (out, markdown):
         if path:
@@ -632,14 +653,15 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
 
 def _rendered_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
                    stacks: tuple[str, ...], nested: bool | None,
-                   allow_replace: tuple[str, ...] = ()) -> list[Rendered]:
+                   allow_replace: tuple[str, ...] = (), changes: bool = False) -> list[Rendered]:
     """Every env rendered and checked before the first AWS call of any; an env with
     `targets` once per target, its account_id and region set from the target."""
     out = []
     for n in names:
-        r = _rendered_for_aws(app, n, overrides, stacks, nested, allow_replace)
+        r = _rendered_for_aws(app, n, overrides, stacks, nested, allow_replace, changes)
         out += [_rendered_for_aws(app, n, (*overrides, f"account_id={t.account}",
-                                           f"region={t.region}"), stacks, nested, allow_replace)
+                                           f"region={t.region}"), stacks, nested, allow_replace,
+                                  changes)
                 for t in r.env.config.targets] or [r]
     return out
 
@@ -659,7 +681,7 @@ def _deploy_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
     from generator.deploy.session import confirmer
 
     waits = workflow.waits_from(wait_timeout)
-    rendered = _rendered_many(app, names, overrides, stacks, nested, allow_replace)
+    rendered = _rendered_many(app, names, overrides, stacks, nested, allow_replace, changes=True)
     confirm = confirmer(yes)
     if run_lint:
         for r in rendered:
@@ -711,7 +733,7 @@ def _plan_many(app: AppContext, names: list[str], overrides: tuple[str, ...],
     for flag, value in (("--out", out), ("--markdown", markdown)):
         if value is not None:
             raise UsageError(f"{flag} takes one env; plan each env with its own {flag}")
-    rendered = _rendered_many(app, names, overrides, stacks, nested)
+    rendered = _rendered_many(app, names, overrides, stacks, nested, changes=True)
     console = _console(app, err=fmt == "json")
     envs = multi.open_envs(rendered, console, nested,
                            forecast=_forecast_mode(no_forecast, "record"))
@@ -753,7 +775,7 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     saved = load_plan(plan_file, plan_key(sign_key_file))
     waits = workflow.waits_from(wait_timeout)
     rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides),
-                                 nested=saved.nested, allow_replace=allow_replace)
+                                 nested=saved.nested, allow_replace=allow_replace, changes=True)
     known = {"root"} if saved.nested else set(rendered.stacks)
     strays = sorted({s.stack for s in saved.stacks} - known)
     if strays:
@@ -828,6 +850,8 @@ def outputs(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
     opened = _deployed_form(app, env, overrides, nested)
     names = _stack_names(opened.form)
     report.outputs(opened.console, names, opened.aws.cfn.describe_many(list(names.values())), fmt)
+    if fmt == "text":
+        _local_urls(opened.console, opened.aws.target.endpoint_url)
 
 
 @cli.command(short_help="Release an env's lock left by a dead process.")
@@ -877,7 +901,9 @@ def run_task(app: AppContext, env: str, overrides: tuple[str, ...], task: str,
     container's exit code. A command after `--` overrides the container's command."""
     from generator.ecs.ops import deployed, describe_service, launch_settings
     from generator.ecs.run_task import Runner
+    from generator.secrets import refuse_in_command
 
+    refuse_in_command(command, f"run-task {task}")  # before any AWS call, like params
     opened = _deployed_form(app, env, overrides, nested=False)
     where = deployed(opened.rendered, opened.aws.cfn)
     workload = where.workload(task)
@@ -943,15 +969,19 @@ def local() -> None:
                    "kept as set when omitted [default: off]")
 @click.option("--time-scale", type=click.FloatRange(min=1.0), default=1.0, show_default=True,
               help="with --latency real: AWS's times divided by this")
+@click.option("--containers", type=click.Choice(["auto", "on", "off"]),
+              help="run ECS tasks' containers in Docker and serve the load balancers on local "
+                   "ports; auto: on when a Docker daemon answers "
+                   "[default: $STACKGEN_LOCAL_CONTAINERS, else auto]")
 @pass_app
 def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool,
-             latency: str | None, time_scale: float) -> None:
+             latency: str | None, time_scale: float, containers: str | None) -> None:
     """Start the endpoint unless it runs, wait until it answers, seed it."""
     from generator.local.manager import LocalEndpoint
 
     cfg = _load(app, seed_env, ()).config  # bad params fail before anything starts
     manager = LocalEndpoint(app.state_dir)
-    endpoint, started = manager.up(port)
+    endpoint, started = manager.up(port, containers=containers)
     from generator.aws import local_target, session
     from generator.local.seed import seed
 
@@ -970,22 +1000,36 @@ def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool,
         return
     verb = "started" if started else "already running"
     click.echo(f"local endpoint {verb}: {endpoint.url} (pid {endpoint.pid})")
+    if started:
+        from generator.local.persist import restored_message
+
+        click.echo(f"  {restored_message(manager.state_dir)}")
     for item in seeded:
         click.echo(f"  seeded {item}")
     if latency == "real":
         click.echo(f"  latency model: AWS's typical times / {time_scale:g}")
+    click.echo(f"  containers: {_containers_line(manager.containers(endpoint))}")
     click.echo("  envs with `target: local` find it by themselves; for other tools:")
     click.echo(f"  export AWS_ENDPOINT_URL={endpoint.url}")
 
 
 @local.command("down")
+@click.option("--forget", is_flag=True,
+              help="also delete its saved state (stacks, secrets, the DBs' data)")
 @pass_app
-def local_down(app: AppContext) -> None:
-    """Stop the endpoint (its state goes with it)."""
+def local_down(app: AppContext, forget: bool) -> None:
+    """Stop the endpoint; its state is kept for the next `local up` unless --forget."""
     from generator.local.manager import LocalEndpoint
+    from generator.local.persist import forget as forget_state
 
-    stopped = LocalEndpoint(app.state_dir).down()
+    manager = LocalEndpoint(app.state_dir)
+    stopped = manager.down()
     click.echo("local endpoint stopped" if stopped else "local endpoint was not running")
+    if forget:
+        click.echo(f"  {forget_state(manager.state_dir)}")
+    elif stopped:
+        click.echo("  its state is kept for the next `stackgen local up` "
+                   "(`local down --forget` deletes it)")
 
 
 @local.command("status")
@@ -994,12 +1038,21 @@ def local_status(app: AppContext) -> int:
     """Say whether the endpoint runs, and where. Exit 1 when it does not."""
     from generator.local.manager import LocalEndpoint
 
-    endpoint = LocalEndpoint(app.state_dir).status()
+    manager = LocalEndpoint(app.state_dir)
+    endpoint = manager.status()
     if endpoint is None:
         click.echo("local endpoint: not running")
         return 1
     click.echo(f"local endpoint: running at {endpoint.url} (pid {endpoint.pid})")
+    click.echo(f"  containers: {_containers_line(manager.containers(endpoint))}")
     return 0
+
+
+def _containers_line(mode: str) -> str:
+    if mode == "on":
+        return "on (ECS tasks run in Docker; load balancers answer on 127.0.0.1)"
+    return ("off (tasks are placed but not run; `stackgen local up --containers on` with a "
+            "Docker daemon runs them)")
 
 
 @cli.command(short_help="Detect drift: what was changed by hand since the deploy.")

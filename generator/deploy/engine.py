@@ -29,6 +29,7 @@ from generator.deploy.cfn import (
     WaitAbandoned,
     WaitTimedOut,
 )
+from generator.deploy.express import runs_express
 from generator.deploy.resolve import Lookup, Lookups, resolve
 from generator.deploy.scheduler import NotRun, Scheduler, Skip
 from generator.deploy.status import Outcome, PlanState
@@ -274,7 +275,7 @@ class StackWork:
             if not dry:
                 self.console.line(
                     f"{self.console.status(Outcome.UNCHANGED)} {stack}: {name} is up to date")
-                self._protect(name, current)
+                self.protect(name, current)
             return Prepared.settle(
                 StackResult(stack, name, Outcome.UNCHANGED, outputs=current.outputs))
         return Prepared(stack, name, "UPDATE", rendered.template, params, tags, current,
@@ -286,7 +287,7 @@ class StackWork:
         cs_id = self.cfn.create_change_set(
             prepared.name, cs_name, prepared.kind, prepared.template, prepared.params,
             prepared.tags, include_nested=self.options.nested,
-            express=self.rendered.env.config.deployment_mode == "express",
+            express=runs_express(self.options.children or self.rendered, prepared.stack),
             import_existing=self.options.import_existing,
             revert_drift=self.options.revert_drift,
             description=f"stackgen {__version__}: {prepared.stack} of env "
@@ -392,7 +393,7 @@ class StackWork:
                 and meaningful(tags) == meaningful(current.tags)
                 and deployed_template == template)
 
-    def _protect(self, name: str, info: StackInfo) -> None:
+    def protect(self, name: str, info: StackInfo) -> None:
         """Hook for deploying; planning changes nothing."""
 
     def _discard(self, name: str, kind: str, change_set_id: str) -> None:
@@ -496,7 +497,7 @@ class Deployer(StackWork):
                                outputs=info.outputs if info else {})
         review = self.review(prepared, change_set)
         review.tags = tags
-        return self._execute_reviewed(stack, name, prepared.kind, change_set.id, review)
+        return self.execute_reviewed(stack, name, prepared.kind, change_set.id, review)
 
     def _update_tags(self, stack: str, name: str, review: StackPlan,
                      ask: bool = True) -> StackResult:
@@ -517,7 +518,7 @@ class Deployer(StackWork):
         self.console.line(f"{self.console.status(info.status)} {stack}: {name} (tags)")
         return StackResult(stack, name, Outcome.UPDATED, outputs=info.outputs)
 
-    def _execute_reviewed(self, stack: str, name: str, kind: str, change_set_id: str,
+    def execute_reviewed(self, stack: str, name: str, kind: str, change_set_id: str,
                           review: StackPlan, ask: bool = True) -> StackResult:
         """``ask``: show the review and ask; without it the change set was approved
         already (one approval per run), and only the guards still stand."""
@@ -555,8 +556,8 @@ class Deployer(StackWork):
                 return StackResult(stack, name, Outcome.FAILED, reasons=[str(exc)])
         allowed = [r.logical_id for r in review.resources if r.endangers_data]
         with self._policy_opened(name, kind, allowed):
-            info = self._execute(stack, name, change_set_id)
-        self._protect(name, info)
+            info = self.execute(stack, name, change_set_id)
+        self.protect(name, info)
         if hooks is not None:  # after-tasks, and before-tasks that could not run before
             hooks.after_execute(stack, name, kind)
         self.console.line(f"{self.console.status(info.status)} {stack}: {name}")
@@ -565,7 +566,7 @@ class Deployer(StackWork):
         return StackResult(stack, name, Outcome.CREATED if kind == "CREATE" else Outcome.UPDATED,
                            outputs=info.outputs)
 
-    def _execute(self, stack: str, name: str, change_set_id: str) -> StackInfo:
+    def execute(self, stack: str, name: str, change_set_id: str) -> StackInfo:
         last_seen = self.cfn.latest_event_id(name)
         started = datetime.now(UTC)
         self.cfn.execute_change_set(change_set_id, name)
@@ -611,7 +612,7 @@ class Deployer(StackWork):
             for child, ids in children:
                 self.cfn.set_stack_policy(child, stack_policy(ids))
 
-    def _protect(self, name: str, info: StackInfo) -> None:
+    def protect(self, name: str, info: StackInfo) -> None:
         """Prod-like envs (termination_protection) get termination protection and a
         stack policy that denies replacing or deleting their stateful resources."""
         wanted = self.rendered.env.config.termination_protection

@@ -20,13 +20,13 @@ from generator.aws import RETRY_CONFIG
 from generator.deploy.cfn import Event, Waits
 from generator.deploy.delete import DeletePlan, Deleter
 from generator.deploy.engine import Confirm, Deployer, StackResult
-from generator.deploy.preflight import CERT_STACK, check_delegation
+from generator.deploy.preflight import CERT_STACK
 from generator.deploy.resolve import Lookups
 from generator.deploy.scheduler import NotRun, Scheduler
 from generator.deploy.session import Aws, connect, resolve_target
 from generator.deploy.status import Outcome
 from generator.deploy.targets import connect_target, label, target_of
-from generator.deploy.workflow import Connection, _upload_children, locked, say_forecast, verified
+from generator.deploy.workflow import Connection, _upload_children, check_zone, locked, say_forecast, verified
 from generator.ecs.deploy_hooks import hooks_for
 from generator.errors import AccountMismatch, ConfirmationRequired
 from generator.forecast.runner import Forecast
@@ -157,8 +157,7 @@ def deploy(envs: Sequence[Connection], confirm: Confirm, stacks: Sequence[str], 
     deployers: dict[str, Deployer] = {}
     hooks = {}
     for e in envs:
-        check_delegation(e.rendered.env.config, e.lookups.route53, e.rendered.env.name,
-                         starts_certificate=e.nested or not stacks or CERT_STACK in stacks)
+        check_zone(e, starts_certificate=e.nested or not stacks or CERT_STACK in stacks)
         if waits is not None:
             e.aws.cfn.waits = waits
         hooks[_label(e)] = hooks_for(e.form, e.aws, e.console)
@@ -180,7 +179,7 @@ def deploy(envs: Sequence[Connection], confirm: Confirm, stacks: Sequence[str], 
             listed = group[0].cfn.describe_many([n for d in group for n in d.stack_names()])
             for d in group:
                 d.start(known=listed)
-        ran = _schedule(deployers, concurrency, _abandon_all(envs),
+        ran = schedule(deployers, concurrency, _abandon_all(envs),
                         envs[0].console if envs else None)
     out = {}
     for e in envs:
@@ -190,7 +189,7 @@ def deploy(envs: Sequence[Connection], confirm: Confirm, stacks: Sequence[str], 
     return out
 
 
-def _schedule(deployers: dict[str, Deployer], concurrency: int, abandon: Callable[[], None],
+def schedule(deployers: dict[str, Deployer], concurrency: int, abandon: Callable[[], None],
               console: Console | None) -> dict[Node, StackResult]:
     upstream = {(env, s): [(env, u) for u in ups]
                 for env, d in deployers.items() for s, ups in d.upstream().items()}

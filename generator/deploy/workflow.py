@@ -21,7 +21,7 @@ from generator.deploy.cfn import Waits
 from generator.deploy.delete import Deleter
 from generator.deploy.engine import Confirm, Deployer, DeployOptions, StackResult
 from generator.deploy.lock import EnvLock, when
-from generator.deploy.preflight import CERT_STACK, check_delegation
+from generator.deploy.preflight import CERT_STACK, check_delegation, deployed_zone_id
 from generator.deploy.refactor import Move, Refactorer, detect, refactor_templates
 from generator.deploy.resolve import Lookups
 from generator.deploy.runner import ApprovedRunner, PlanRunner, check_target
@@ -39,6 +39,7 @@ from generator.review.report import show_plan
 from generator.review.revert import refuse_nested
 from generator.review.validation import ValidationBlocked, refuse_blocked
 from generator.ui import Console
+from generator.views.common import logical_id
 from generator.yamlsrc import load_cfn
 
 
@@ -63,6 +64,25 @@ class Connection:
                              children=self.rendered if self.nested else None, **kwargs)
 
 
+DNS_STACK = "dns"
+
+
+def check_zone(env: Connection, starts_certificate: bool) -> None:
+    """The delegation preflight on the zone the env's dns stack holds, by its id (the
+    root's copy of the output in the nested form)."""
+    cfg = env.rendered.env.config
+    zone_id = None
+    if cfg.dns.zone.create and starts_certificate and DNS_STACK in env.rendered.stacks:
+        if env.nested:
+            zone_id = deployed_zone_id(env.aws.cfn, env.form.root.stack_name,
+                                       f"{logical_id(DNS_STACK)}HostedZoneId")
+        else:
+            zone_id = deployed_zone_id(env.aws.cfn, env.rendered.stacks[DNS_STACK].stack_name,
+                                       "HostedZoneId")
+    check_delegation(cfg, env.lookups.route53, env.rendered.env.name, starts_certificate,
+                     zone_id)
+
+
 def lint_gate(rendered: Rendered, build_dir: Path, cache_dir: Path,
               stacks: Sequence[str] = ()) -> None:
     """Refuse to deploy templates with lint errors: better than failing half-way."""
@@ -76,13 +96,45 @@ def lint_gate(rendered: Rendered, build_dir: Path, cache_dir: Path,
             f"{first.message}; see `stackgen lint --env {rendered.env.name}` (--no-lint skips)")
 
 
+def ensure_ecs_service_linked_role(aws: Aws, console: Console) -> bool:
+    """Create the ECS service-linked role when the account lacks it (the user asked:
+    --create-service-linked-role). The first CreateCluster of an account can fail while
+    ECS makes the role itself (cloudformation-coverage-roadmap#818; ECS developer guide,
+    "Using service-linked roles for Amazon ECS": iam:CreateServiceLinkedRole with
+    ecs.amazonaws.com). True when it was created now."""
+    from botocore.exceptions import ClientError
+
+    from generator.forecast.checks.service_linked_role import (
+        ECS_SERVICE,
+        ECS_SERVICE_LINKED_ROLE,
+    )
+
+    iam = aws.client("iam")
+    try:
+        iam.get_role(RoleName=ECS_SERVICE_LINKED_ROLE)
+        return False
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchEntity":
+            raise StackgenError(f"iam GetRole {ECS_SERVICE_LINKED_ROLE}: {exc}") from None
+    try:
+        iam.create_service_linked_role(AWSServiceName=ECS_SERVICE)
+    except ClientError as exc:
+        raise StackgenError(f"iam CreateServiceLinkedRole {ECS_SERVICE}: {exc}; run it with "
+                            "credentials allowed iam:CreateServiceLinkedRole") from None
+    console.line(f"created the ECS service-linked role {ECS_SERVICE_LINKED_ROLE}")
+    return True
+
+
 def open_env(rendered: Rendered, console: Console, nested: bool | None,
-             upload: bool = True, forecast: str = "off") -> Connection:
+             upload: bool = True, forecast: str = "off",
+             create_service_linked_role: bool = False) -> Connection:
     """Connect (checking the account) and, for the nested form, put the child templates
     in the artifacts bucket under content-addressed keys. ``forecast``: "record" runs
     `stackgen forecast` on this connection, "gate" also refuses its errors, before any
     upload or change set (issue 12)."""
     aws = connect(rendered.env.config)
+    if create_service_linked_role:  # before the forecast, which checks for it (F407)
+        ensure_ecs_service_linked_role(aws, console)
     use_nested = rendered.env.config.nested if nested is None else nested
     bucket = bucket_name(aws.account, rendered.env.config.region) if use_nested else None
     env = Connection(rendered, nested_view(rendered) if use_nested else rendered, aws, console,
@@ -194,8 +246,7 @@ def deploy(env: Connection, confirm: Confirm, stacks: Sequence[str], force: bool
                           concurrency=concurrency, allow_replace=frozenset(allow_replace),
                           approve_broadening=approve_broadening,
                           import_existing=import_existing, revert_drift=revert_drift)
-    check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
-                     starts_certificate=env.nested or not stacks or CERT_STACK in stacks)
+    check_zone(env, starts_certificate=env.nested or not stacks or CERT_STACK in stacks)
     if waits is not None:
         env.aws.cfn.waits = waits
     hooks = hooks_for(env.form, env.aws, env.console)
@@ -348,8 +399,7 @@ def apply(env: Connection, confirm: Confirm, saved: Plan,
     planned = {s.stack: s for s in saved.stacks}
     options = env.options(stacks=frozenset(planned), allow_replace=frozenset(allow_replace),
                           planned=planned, approve_broadening=approve_broadening)
-    check_delegation(env.rendered.env.config, env.lookups.route53, env.rendered.env.name,
-                     starts_certificate=env.nested or CERT_STACK in planned)
+    check_zone(env, starts_certificate=env.nested or CERT_STACK in planned)
     if waits is not None:
         env.aws.cfn.waits = waits
     hooks = hooks_for(env.form, env.aws, env.console)

@@ -213,6 +213,8 @@ class Plan(msgspec.Struct, kw_only=True):
     overrides: list[str] = []  # the --set values the plan was rendered with
     nested: bool = False  # planned in the nested form (one root stack)
     deployment_mode: str = "standard"  # express: stacks complete before resources are ready
+    # express: stacks kept in standard mode, with why (their readers need them ready)
+    standard_stacks: dict[str, str] = {}
     tool_version: str = __version__
     stacks: list[StackPlan] = []
     cost: EnvCost | None = None  # monthly, before → after
@@ -355,8 +357,10 @@ def meaningful_tags(tags: Mapping[str, str]) -> dict[str, str]:
 
 
 def tag_changes(deployed: Mapping[str, str], wanted: Mapping[str, str]) -> list[ParamChange]:
+    """Tags that differ; a value whose key or look says it is secret (a deployed tag
+    ``api_token=…``) is masked here, so plan text, Markdown, JSON and diff never hold it."""
     old, new = meaningful_tags(deployed), meaningful_tags(wanted)
-    return [ParamChange(key=k, old=old.get(k), new=new.get(k))
+    return [ParamChange(key=k, old=masked(k, old.get(k), set()), new=masked(k, new.get(k), set()))
             for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
 
 

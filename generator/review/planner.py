@@ -13,6 +13,7 @@ from typing import Any
 
 from generator.deploy.cfn import ChangeSet, StackInfo
 from generator.deploy.engine import Prepared, StackWork
+from generator.deploy.express import standard_stacks
 from generator.deploy.resolve import FromOutput, resolve
 from generator.deploy.status import Outcome, PlanState
 from generator.deploy.validation import ValidationFailed
@@ -78,7 +79,8 @@ class Planner(StackWork):
         self.states = {s: p.state for s, p in plans.items()}
         result = Plan(env=self.rendered.env.name, created_at=now(),
                       stacks=[plans[s] for s in selected],
-                      deployment_mode=self.rendered.env.config.deployment_mode)
+                      deployment_mode=self.rendered.env.config.deployment_mode,
+                      standard_stacks=standard_stacks(self.options.children or self.rendered))
         if self.options.drift:
             self._mark_drift(result)
         if self.options.nested:  # the root holds stacks, not the resources that cost

@@ -180,6 +180,8 @@ def show_plan(console: Console, plan: Plan, diff: bool) -> None:
                  "change" + ("" if changing else "; nothing to apply"))
     if plan.deployment_mode == "express":
         console.line(EXPRESS_NOTE)
+        for name, why in plan.standard_stacks.items():
+            console.line(f"  {name}: standard mode: {why}")
 
 
 FORECAST_COLOUR = {"error": "red", "warning": "yellow", "info": "blue"}
@@ -223,7 +225,8 @@ def markdown(plan: Plan) -> str:
     """A pull-request comment: a summary table, then one collapsible section per stack."""
     out = [f"## stackgen plan: env `{plan.env}`", ""]
     if plan.deployment_mode == "express":
-        out += [f"> {EXPRESS_NOTE}", ""]
+        out += [f"> {EXPRESS_NOTE}", *(f"> - {stack}: standard mode: {why}"
+                                      for stack, why in plan.standard_stacks.items()), ""]
     out += ["| stack | change | resources | risk |", "|---|---|---|---|"]
     for s in plan.stacks:
         marks = risks(s)

@@ -14,7 +14,10 @@ from generator.local.emulation import (
     ecs,
     events,
     hooks,
+    iam,
+    in_use,
     latency,
+    rds_engine,
     refactor,
     stacks,
     validation,
@@ -23,11 +26,14 @@ from generator.local.emulation import (
 
 def apply() -> None:
     stacks.apply()
+    in_use.apply()  # after stacks: its delete raises into their DELETE_FAILED
     latency.apply()  # after stacks: it spreads their outcome over time
     ecs.apply()
     dns.apply()
+    rds_engine.apply()
     events.apply()
     validation.apply()
+    iam.apply()
     adopt.apply()  # after validation: its change sets' adopted resources are known
     drift_revert.apply()  # after adopt: it reads the request's DeploymentMode
     refactor.apply()
