@@ -153,8 +153,10 @@ def test_a_retained_zone_and_repository_of_the_envs_names_are_found(
     found = _of(_run(_account(endpoint), "dev", *repo, checks=(NamesFree,)), "F405")
     zone = [(s, m) for s, m in found if "hosted zone dev.example.com" in m]
     assert zone and zone[0][0] == "error" and "second zone with new name servers" in zone[0][1]
-    assert any(s == "error" and "AWS::ECR::Repository kubenews-dev already exists" in m
-               for s, m in found), found
+    # The repository has a static name and DeletionPolicy Retain: ImportExistingResources
+    # adopts it, so it is a warning naming --adopt-existing (issue 26), not a refusal.
+    assert any(s == "warning" and "AWS::ECR::Repository kubenews-dev already exists" in m
+               and "unless it is adopted" in m for s, m in found), found
     # With the parent in the account the Delegation record follows the new zone: a warning.
     [(severity, _)] = [(s, m) for s, m in _of(_run(
         _account(endpoint), "dev", "dns.zone.parent_zone_id=ZPARENT",
