@@ -4,6 +4,7 @@ from __future__ import annotations
 from tests import tiers  # isort: split
 
 import contextlib
+import faulthandler
 import http.client
 import os
 import shutil
@@ -211,3 +212,16 @@ def _docker_needed(request: pytest.FixtureRequest) -> None:
     """Tests marked `docker` need a daemon (need_docker)."""
     if request.node.get_closest_marker("docker") is not None:
         need_docker()
+
+
+# A test that hangs (a deadlock under load, a wait on a server that died) would hold the
+# suite until CI's 90 minutes run out and say nothing. Past this, every thread's stack is
+# written to stderr and the worker exits: the run fails, naming where it hung.
+WATCHDOG_SECONDS = 900
+
+
+@pytest.fixture(autouse=True)
+def _watchdog() -> Iterator[None]:
+    faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
