@@ -6,19 +6,19 @@ cached run costs little more than a render.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import multiprocessing
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+
+from generator.atomic import replace_atomically
 
 RULES_DIR = Path(__file__).parent / "rules"
 PROD_LIKE = "prod_like"  # the option of the prod-like rules (rules/_common.py)
@@ -113,15 +113,7 @@ def write_cache_entry(path: Path, key: str, rows: list[dict[str, Any]]) -> None:
     doc = {"key": key, "findings": rows, "sha256": _entry_digest(key, rows)}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(doc, f)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        replace_atomically(path, json.dumps(doc).encode())
     except OSError:
         pass
 

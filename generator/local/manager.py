@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from generator.atomic import replace_atomically
 from generator.errors import StackgenError
 from generator.local.server import (
     HOST,
@@ -306,28 +307,12 @@ class LocalEndpoint:
 
     def _write_key(self, token: str) -> None:
         """The token, readable by this user alone, whole or not at all."""
-        fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=".local-endpoint.")  # 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(token)
-            os.replace(tmp, self.key_file)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        replace_atomically(self.key_file, token.encode(), prefix=".local-endpoint.")
 
     def _write(self, endpoint: Endpoint) -> None:
         """Atomically, so a reader never sees half a file."""
         body = json.dumps({"pid": endpoint.pid, "port": endpoint.port, "token": endpoint.token})
-        fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=".local-endpoint.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(body)
-            os.replace(tmp, self.state_file)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        replace_atomically(self.state_file, body.encode(), prefix=".local-endpoint.")
 
     def _check_state_path(self) -> None:
         """Before starting anything: the state dir, state file and log must be writable."""

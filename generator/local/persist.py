@@ -31,7 +31,6 @@ import marshal
 import os
 import pickle
 import sys
-import tempfile
 import threading
 import time
 import types
@@ -41,6 +40,8 @@ from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from moto.core.base_backend import BackendDict
+
+from generator.atomic import replace_atomically
 
 SNAPSHOT_FILE = "local-endpoint-state.pickle"
 SUMMARY_FILE = "local-endpoint-restored.json"
@@ -195,15 +196,7 @@ class Persister:
                     time.sleep(0.05)
             else:
                 return
-            fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=".state.")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(blob)
-                os.replace(tmp, self.file)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            replace_atomically(self.file, blob, prefix=".state.")
 
     def restore(self) -> dict[str, Any]:
         """Load the last snapshot (if any) and restart its DBs; what was restored."""
