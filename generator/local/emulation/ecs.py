@@ -291,10 +291,13 @@ def _tasks(ecs: Any, cluster_name: str, group: str | None = None,
 def _stop(ecs: Any, task: Any, reason: str) -> None:
     """Stop a task: its reservation goes back to the instance, its interface away."""
     instances = ecs.container_instances.get(task.cluster_name, {})
-    if task.container_instance_arn:
+    # A one-off task that ran to STOPPED gave its reservation back already (compat's
+    # stackgen_released): stopping it by hand must not give it back twice.
+    if task.container_instance_arn and not getattr(task, "stackgen_released", False):
         ci = instances.get(task.container_instance_arn.split("/")[-1])
         if ci is not None:
             ecs.update_container_instance_resources(ci, task.resource_requirements, removing=True)
+        task.stackgen_released = True
     ec2 = ec2_backends[ecs.account_id][ecs.region_name]
     for attachment in task.attachments:
         for detail in attachment.get("details", []):
