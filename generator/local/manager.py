@@ -478,7 +478,10 @@ class LocalEndpoint:
                 self.stop(recorded, timeout)
                 _discard(self.state_file)
                 return True
-            if recorded.pid <= 1 or _alive(recorded.pid):
+            # Our own group is refused even when its leader has exited (a job-control
+            # shell's subshell): the state file naming it is never the endpoint's.
+            own = recorded.pid in (os.getpid(), os.getppid(), os.getpgrp())
+            if recorded.pid <= 1 or own or _alive(recorded.pid):
                 raise UnsafeState(
                     f"{self.state_file} names pid {recorded.pid}, which is not the local "
                     f"endpoint: {reason}; nothing was signalled. Remove the file if it is "
