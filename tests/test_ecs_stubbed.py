@@ -441,7 +441,8 @@ def test_the_new_revision_is_registered_from_the_rendered_template(dev: Rendered
     [container] = args["containerDefinitions"]
     assert container["image"] == "acme/app:v10"  # the revision about to be deployed
     # what params/dev.yaml gives migrate: a command the app image has (issue 21)
-    assert container["command"] == list(load_env(ROOT / "params", "dev").config.ecs.tasks["migrate"].command or [])
+    migrate = load_env(ROOT / "params", "dev").config.ecs.tasks["migrate"]
+    assert container["command"] == list(migrate.command or [])
     assert {"name": "DB_HOST", "value": "db.internal"} in container["environment"]
     # migrate logs in as the master (db_login: master): user and password from its secret
     assert sorted(container["secrets"], key=lambda x: x["name"], reverse=True) == [
