@@ -11,8 +11,8 @@ LOCK          := requirements/dev.txt
 SECURITY_LOCK := requirements/security.txt
 PIP_LOCKED    := python -m pip install --quiet --require-hashes --no-deps
 
-.PHONY: install lock render lint plan deploy delete status outputs test golden schema docs bench \
-        local-up local-down local-status check clean security
+.PHONY: install lock render lint plan deploy delete status outputs test test-fast golden schema docs docs-check bench \
+        local-up local-down local-status check clean security postgres
 
 # A new lock makes a new venv, so the venv holds the lock and nothing else.
 $(VENV)/.lock-stamp: $(LOCK)
@@ -51,8 +51,17 @@ render: $(STAMP)
 lint: $(STAMP)
 	$(STACKGEN) lint --all-envs --strict
 
+# The local endpoint's RDS instances are real PostgreSQL servers (docs/local-endpoint.md):
+# Debian's server binaries, installed here when missing and root may apt-get.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -n "$$STACKGEN_PG_BINDIR" ] || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    echo "installing PostgreSQL (the local endpoint's RDS)" && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
+	  { echo "the local endpoint needs PostgreSQL's server: apt-get install postgresql" >&2; exit 2; }
+
 # The local env deploys to the local endpoint, started here when not running.
-local-up: $(STAMP)
+local-up: $(STAMP) postgres
 	$(STACKGEN) local up
 
 local-down: $(STAMP)
@@ -65,7 +74,7 @@ local-status: $(STAMP)
 # confirmation; the env's `target: local` makes stackgen find the endpoint and use
 # throw-away credentials itself (it never falls through to a real account).
 ifeq ($(ENV),local)
-WITH_AWS = $(STACKGEN) local up --print-url >/dev/null || exit 1;
+WITH_AWS = $(MAKE) -s postgres && $(STACKGEN) local up --print-url >/dev/null || exit 1;
 AUTO_YES = --yes
 endif
 
@@ -94,8 +103,13 @@ check: $(STAMP)
 # Workers: each starts its own local endpoint; more than the cores, since most of a test
 # is waiting on one. `make test PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= 3
-test: $(STAMP) check lint security
+test: $(STAMP) check docs-check lint security
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+# The in-process tiers (unit, cli) in one process (no workers: starting them costs more
+# than they save here): no endpoint, no socket, no subprocess (tests/tiers.py refuses them).
+test-fast: $(STAMP)
+	$(BIN)/pytest -p no:xdist -m "unit or cli"
 
 # checkov in a venv of its own, from its own lock: its pins (boto3 1.35, packaging 23)
 # conflict with ours.
@@ -121,6 +135,11 @@ golden: $(STAMP)
 schema docs: $(STAMP)
 	$(STACKGEN) schema --out params/schema.json
 	$(BIN)/python -m generator.schema docs/params.md
+
+# CI: one line per generated file that `make docs` would change (the schema by meaning,
+# docs/params.md's params reference by text), and a failure; nothing is rewritten.
+docs-check: $(STAMP)
+	@$(BIN)/python -m generator.schema --check docs/params.md params/schema.json
 
 bench: $(STAMP)
 	$(BIN)/python bench/render_bench.py

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -345,11 +346,13 @@ def _console(app: AppContext, err: bool = False, events: str = "text") -> Consol
 
 def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...],
                       stacks: tuple[str, ...] = (), nested: bool | None = None,
-                      allow_replace: tuple[str, ...] = ()) -> Rendered:
+                      allow_replace: tuple[str, ...] = (), changes: bool = False) -> Rendered:
     """Render (and so validate) everything, flags included, before the first AWS call.
+    ``changes``: a command that creates or updates stacks (deploy, plan, apply).
 
     Nothing is written here: build/<env> gets the files only once they are deployed
     (`_record_deployed`), so a refused deploy leaves no undeployed values behind."""
+    from generator.deploy.preflight import refuse_nested
     from generator.render import preflight
     from generator.render import render as do_render
 
@@ -358,6 +361,8 @@ def _rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...],
     use_nested = rendered.env.config.nested if nested is None else nested
     if use_nested and stacks:
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
+    if use_nested and changes:
+        refuse_nested(rendered.env.config, env)
     _check_allow_replace(rendered, allow_replace)
     preflight(rendered, app.build_dir / env)  # a blocked build dir fails now, not after a deploy
     return rendered
@@ -407,6 +412,22 @@ no_forecast_option = click.option(
     help="skip `stackgen forecast` (deploy and apply refuse its errors otherwise)")
 
 
+adopt_existing_option = click.option(
+    "--adopt-existing", is_flag=True,
+    help="change sets import named resources that exist outside any stack "
+         "(ImportExistingResources) instead of failing on their names")
+revert_drift_option = click.option(
+    "--revert-drift", is_flag=True,
+    help="drift-aware change sets (REVERT_DRIFT): put resources changed by hand back to "
+         "the template; the review shows each live value overwritten")
+
+
+def _refuse_nested_revert(rendered: Rendered, nested: bool | None, revert_drift: bool) -> None:
+    """Before any AWS call: REVERT_DRIFT is not for nested change sets."""
+    from generator.review.revert import refuse_nested
+    refuse_nested(revert_drift, rendered.env.config.nested if nested is None else nested)
+
+
 @cli.command(short_help='Deploy the env as reviewed change sets.')
 @envs_option
 @all_envs_option
@@ -425,34 +446,79 @@ no_forecast_option = click.option(
 @nested_option
 @wait_timeout_option
 @no_forecast_option
+@click.option("--create-service-linked-role", "create_slr", is_flag=True,
+              help="create the ECS service-linked role first if the account lacks it (F407)")
+@adopt_existing_option
+@revert_drift_option
 @pass_app
 def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
            overrides: tuple[str, ...], stacks: tuple[str, ...],
            yes: bool, force: bool, concurrency: int, run_lint: bool, api_calls: bool,
            allow_replace: tuple[str, ...], approve_broadening: bool, events: str,
-           nested: bool | None, wait_timeout: tuple[str, ...], no_forecast: bool) -> int:
+           nested: bool | None, wait_timeout: tuple[str, ...], no_forecast: bool,
+           create_slr: bool, adopt_existing: bool, revert_drift: bool) -> int:
     """Deploy the env's stacks as reviewed change sets, outputs feeding parameters."""
     from generator.deploy import connect, workflow
     from generator.ui import confirmer
 
     waits = connect.waits_from(wait_timeout)
     units = _units(app, _env_names(app, env_names, all_envs), overrides, stacks, nested,
-                   allow_replace)
+                   allow_replace, changes=True)
+    for unit in units:
+        _refuse_nested_revert(unit.rendered, nested, revert_drift)
     confirm = confirmer(yes)
     if run_lint:
         for unit in units:
             connect.lint_gate(unit.rendered, app.build_dir / unit.env,
                               app.state_dir / "lint-cache", stacks)
     conns = connect.open_units(units, _console(app, events=events), nested,
-                               forecast=_forecast_mode(no_forecast, "gate"))
+                               forecast=_forecast_mode(no_forecast, "gate"),
+                               create_service_linked_role=create_slr)
     # Non-interactive runs (--yes) execute broadening changes only when told to.
     results = workflow.deploy(conns, confirm, stacks, force, concurrency, allow_replace,
                               ask_once=not yes, waits=waits,
-                              approve_broadening=approve_broadening or not yes)
+                              approve_broadening=approve_broadening or not yes,
+                              import_existing=adopt_existing, revert_drift=revert_drift)
     for unit in units:
         if unit.target is None:  # an env's targets are not recorded in build/<env>
             _record_deployed(app, unit.rendered, results.get(unit.label, []))
-    return _report(conns, results, "deploy", api_calls)
+    code = _report(conns, results, "deploy", api_calls)
+    _local_urls(conns[0].console, conns[0].aws.route.endpoint_url)
+    return code
+
+
+def _local_urls(console: Any, endpoint_url: str | None) -> None:
+    """The load balancers' local URLs when the target is a local endpoint with containers."""
+    from generator.local.manager import local_urls
+
+    for line in local_urls(endpoint_url or os.environ.get("AWS_ENDPOINT_URL")):
+        console.line(f"local URL: {line}")
+
+
+@cli.command(short_help="Move resources between the env's stacks (stack refactor).")
+@click.option("--env", "env_name", required=True, help="the env")
+@set_option
+@click.option("--mapping", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="YAML, one 'stack.LogicalId: stack.LogicalId' per line; default: the moves "
+                   "found between the deployed and rendered templates")
+@click.option("--yes", "-y", is_flag=True, help="execute without asking")
+@events_option
+@pass_app
+def refactor(app: AppContext, env_name: str, overrides: tuple[str, ...], mapping: Path | None,
+             yes: bool, events: str) -> int:
+    """Move resources between the env's stacks, or rename them, without replacing them:
+    CloudFormation's stack refactor (deploy runs it by itself before its change sets)."""
+    from generator.deploy import connect, workflow
+    from generator.deploy.refactor import read_mapping
+    from generator.ui import confirmer
+
+    units = _units(app, [env_name], overrides, (), False)
+    moves = read_mapping(mapping, units[0].rendered.stacks) if mapping else []
+    confirm = confirmer(yes)
+    conns = connect.open_units(units, _console(app, events=events), False, upload=False)
+    done = [m for conn in conns for m in workflow.refactor(conn, confirm, moves)]
+    conns[0].console.line(f"refactor: {len(done)} resources moved, none replaced")
+    return 0
 
 
 @cli.command(short_help="Delete the env's stacks, reverse order.")
@@ -526,12 +592,15 @@ sign_key_option = click.option(
 @no_forecast_option
 @sign_key_option
 @click.option("--force", is_flag=True, help="write --out/--markdown through a symbolic link")
+@adopt_existing_option
+@revert_drift_option
 @pass_app
 def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
          overrides: tuple[str, ...], stacks: tuple[str, ...],
          out: Path | None, markdown: Path | None, fmt: str, show_diff: bool,
          detailed_exitcode: bool, drift: bool, nested: bool | None,
-         no_forecast: bool, sign_key_file: Path | None, force: bool) -> int:
+         no_forecast: bool, sign_key_file: Path | None, force: bool,
+         adopt_existing: bool, revert_drift: bool) -> int:
     """Create (not execute) a change set per changing stack and review them as a whole."""
     if detailed_exitcode:  # 0 without changes, 2 with: so any error exits 1
         click.get_current_context().meta[ERRORS_EXIT] = 1
@@ -542,7 +611,10 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     from generator.review.plan_report import show_plan
 
     key = plan_key(sign_key_file)
-    units = _units(app, _env_names(app, env_names, all_envs), overrides, stacks, nested)
+    units = _units(app, _env_names(app, env_names, all_envs), overrides, stacks, nested,
+                   changes=True)
+    for unit in units:
+        _refuse_nested_revert(unit.rendered, nested, revert_drift)
     several = len(units) > 1
     outs = {u.label: _per_unit(out, u.label) if several else out for u in units} if out \
         else {}
@@ -553,7 +625,8 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
     console = _console(app, err=fmt == "json")
     conns = connect.open_units(units, console, nested,
                                forecast=_forecast_mode(no_forecast, "record"))
-    plans = workflow.plan(conns, stacks, overrides, drift)
+    plans = workflow.plan(conns, stacks, overrides, drift, import_existing=adopt_existing,
+                          revert_drift=revert_drift)
     if fmt == "json" and several:
         click.echo(json.dumps({label: json.loads(p.to_json()) for label, p in plans.items()},
                               indent=2, sort_keys=True))
@@ -574,6 +647,11 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
                          for label, p in plans.items())
         write_private(markdown, text, force)
         console.line(f"review written to {markdown}")
+    from generator.review.validation import blocking
+    if any(blocking(p) for p in plans.values()):  # a FAIL: that change set cannot run
+        console.line("plan: CloudFormation's pre-deployment validation failed; "
+                     "nothing can be applied until each FAIL above is resolved")
+        return 1
     return 2 if detailed_exitcode and any(p.has_changes for p in plans.values()) else 0
 
 
@@ -585,13 +663,13 @@ def _per_unit(path: Path, label: str) -> Path:
 
 def _units(app: AppContext, names: list[str], overrides: tuple[str, ...],
            stacks: tuple[str, ...] = (), nested: bool | None = None,
-           allow_replace: tuple[str, ...] = ()) -> list[Unit]:
+           allow_replace: tuple[str, ...] = (), changes: bool = False) -> list[Unit]:
     """Every env rendered and checked before the first AWS call of any; an env with
-    `targets` once per target."""
+    `targets` once per target. ``changes``: the command creates or updates stacks."""
     from generator.deploy.units import expand
 
     return expand(names, overrides, lambda name, sets: _rendered_for_aws(
-        app, name, sets, stacks, nested, allow_replace))
+        app, name, sets, stacks, nested, allow_replace, changes))
 
 
 @cli.command(short_help="Execute a saved plan's change sets exactly.")
@@ -622,7 +700,7 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     saved = load_plan(plan_file, plan_key(sign_key_file))
     waits = connect.waits_from(wait_timeout)
     rendered = _rendered_for_aws(app, saved.env, (*saved.overrides, *overrides),
-                                 nested=saved.nested, allow_replace=allow_replace)
+                                 nested=saved.nested, allow_replace=allow_replace, changes=True)
     known = {"root"} if saved.nested else set(rendered.stacks)
     strays = sorted({s.stack for s in saved.stacks} - known)
     if strays:
@@ -731,6 +809,8 @@ def outputs(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
     for opened, names, deployed in found.values():
         _header(opened)
         run_report.outputs(opened.console, names, deployed, fmt)
+        if fmt == "text":
+            _local_urls(opened.console, opened.aws.route.endpoint_url)
 
 
 @cli.command(short_help="Release an env's lock left by a dead process.")
@@ -778,7 +858,9 @@ def run_task(app: AppContext, env: str, overrides: tuple[str, ...], task: str,
     container's exit code. A command after `--` overrides the container's command."""
     from generator.ecs.ops import deployed, describe_service, launch_settings
     from generator.ecs.run_task import Runner
+    from generator.secrets import refuse_in_command
 
+    refuse_in_command(command, f"run-task {task}")  # before any AWS call, like params
     opened = _deployed_form(app, env, overrides, nested=False)
     where = deployed(opened.rendered, opened.aws.cfn)
     workload = where.workload(task)
@@ -844,15 +926,19 @@ def local() -> None:
                    "kept as set when omitted [default: off]")
 @click.option("--time-scale", type=click.FloatRange(min=1.0), default=1.0, show_default=True,
               help="with --latency real: AWS's times divided by this")
+@click.option("--containers", type=click.Choice(["auto", "on", "off"]),
+              help="run ECS tasks' containers in Docker and serve the load balancers on local "
+                   "ports; auto: on when a Docker daemon answers "
+                   "[default: $STACKGEN_LOCAL_CONTAINERS, else auto]")
 @pass_app
 def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool,
-             latency: str | None, time_scale: float) -> None:
+             latency: str | None, time_scale: float, containers: str | None) -> None:
     """Start the endpoint unless it runs, wait until it answers, seed it."""
     from generator.local.manager import LocalEndpoint
 
     cfg = _load(app, seed_env, ()).config  # bad params fail before anything starts
     manager = LocalEndpoint(app.state_dir)
-    endpoint, started = manager.up(port)
+    endpoint, started = manager.up(port, containers=containers)
     from generator.aws.endpoint import local_route, session
     from generator.local.seed import seed
 
@@ -871,22 +957,36 @@ def local_up(app: AppContext, port: int | None, seed_env: str, print_url: bool,
         return
     verb = "started" if started else "already running"
     click.echo(f"local endpoint {verb}: {endpoint.url} (pid {endpoint.pid})")
+    if started:
+        from generator.local.persist import restored_message
+
+        click.echo(f"  {restored_message(manager.state_dir)}")
     for item in seeded:
         click.echo(f"  seeded {item}")
     if latency == "real":
         click.echo(f"  latency model: AWS's typical times / {time_scale:g}")
+    click.echo(f"  containers: {_containers_line(manager.containers(endpoint))}")
     click.echo("  envs with `target: local` find it by themselves; for other tools:")
     click.echo(f"  export AWS_ENDPOINT_URL={endpoint.url}")
 
 
 @local.command("down")
+@click.option("--forget", is_flag=True,
+              help="also delete its saved state (stacks, secrets, the DBs' data)")
 @pass_app
-def local_down(app: AppContext) -> None:
-    """Stop the endpoint (its state goes with it)."""
+def local_down(app: AppContext, forget: bool) -> None:
+    """Stop the endpoint; its state is kept for the next `local up` unless --forget."""
     from generator.local.manager import LocalEndpoint
+    from generator.local.persist import forget as forget_state
 
-    stopped = LocalEndpoint(app.state_dir).down()
+    manager = LocalEndpoint(app.state_dir)
+    stopped = manager.down()
     click.echo("local endpoint stopped" if stopped else "local endpoint was not running")
+    if forget:
+        click.echo(f"  {forget_state(manager.state_dir)}")
+    elif stopped:
+        click.echo("  its state is kept for the next `stackgen local up` "
+                   "(`local down --forget` deletes it)")
 
 
 @local.command("status")
@@ -895,12 +995,21 @@ def local_status(app: AppContext) -> int:
     """Say whether the endpoint runs, and where. Exit 1 when it does not."""
     from generator.local.manager import LocalEndpoint
 
-    endpoint = LocalEndpoint(app.state_dir).status()
+    manager = LocalEndpoint(app.state_dir)
+    endpoint = manager.status()
     if endpoint is None:
         click.echo("local endpoint: not running")
         return 1
     click.echo(f"local endpoint: running at {endpoint.url} (pid {endpoint.pid})")
+    click.echo(f"  containers: {_containers_line(manager.containers(endpoint))}")
     return 0
+
+
+def _containers_line(mode: str) -> str:
+    if mode == "on":
+        return "on (ECS tasks run in Docker; load balancers answer on 127.0.0.1)"
+    return ("off (tasks are placed but not run; `stackgen local up --containers on` with a "
+            "Docker daemon runs them)")
 
 
 @cli.command(short_help="Detect drift: what was changed by hand since the deploy.")

@@ -11,12 +11,29 @@ msgspec rather than pydantic: defining these ~25 types costs ~3 ms instead of
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta, Struct
 
-Name = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"
+Name = Annotated[str, Meta(pattern=NAME_PATTERN)]
+# An environment variable's name, as ECS passes it to the container (Environment and
+# Secrets of a container definition): the POSIX shell's portable names. A map key is
+# text the template emits as a name, so it is data with a pattern, never YAML.
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+EnvName = Annotated[str, Meta(pattern=ENV_NAME_PATTERN)]
+
+# What each key pattern means, for the one-line error of a map key that breaks it.
+# Every key is checked whole (``re.fullmatch``): ``$`` alone would let a trailing
+# newline through.
+KEY_RULES: dict[str, str] = {
+    NAME_PATTERN: "a name is lowercase letters, digits and '-', starts with a letter and "
+                  "has at most 31 characters",
+    ENV_NAME_PATTERN: "an environment variable name is letters, digits and '_' and does "
+                      "not start with a digit",
+}
 Cidr = Annotated[str, Meta(pattern=r"^[0-9a-fA-F.:]+/\d{1,3}$")]
 Port = Annotated[int, Meta(ge=0, le=65535)]
 
@@ -335,6 +352,11 @@ class Rds(Strict):
     bootstrap_image: Annotated[
         str, doc("image with psql that creates the app's login with the master secret (init container)")
     ] = "public.ecr.aws/docker/library/postgres:16-alpine"
+    ca_bundle_url: Annotated[
+        str, Meta(pattern=r"^https?://[^\s'\"$`\\]+$"),
+        doc("RDS's CA bundle, fetched by the init container to verify the DB (verify-full); "
+            "RDS user guide, \"Certificate bundles for all AWS Regions\""),
+    ] = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
     # `secret` by default: RDS rotates a managed password every 7 days and ECS injects
     # secrets only when a task starts, so running tasks would fail to open connections
     # after each rotation (see docs/deploy.md, "Rotating the DB password").
@@ -389,6 +411,17 @@ class PlacementConstraint(Strict):
             raise Invalid("constraint 'distinctInstance' takes no expression", "expression")
 
 
+# ECS's valueFrom (developer guide, "Pass Secrets Manager secrets through Amazon ECS
+# environment variables"): arn:aws:secretsmanager:region:account:secret:name, then
+# optionally :json-key:version-stage:version-id; and an SSM parameter's ARN
+# (arn:aws:ssm:region:account:parameter/name). Anchored at both ends, no wildcards:
+# the execution role is granted exactly these ARNs.
+_REGION = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d"
+SECRET_ARN_PATTERN = (rf"^arn:aws[a-z-]*:secretsmanager:{_REGION}:\d{{12}}:secret:[A-Za-z0-9/_+=.@-]+"
+                      r"(:[A-Za-z0-9/_+=.@-]*:[A-Za-z0-9_-]*:[A-Za-z0-9_-]*)?$")
+PARAMETER_ARN_PATTERN = rf"^arn:aws[a-z-]*:ssm:{_REGION}:\d{{12}}:parameter/[A-Za-z0-9_./-]+$"
+
+
 class SecretRef(Strict):
     """Where a container secret comes from: exactly one of the three."""
 
@@ -396,15 +429,23 @@ class SecretRef(Strict):
         bool, doc("the DB password of the task's login (the app's own; a task's db_login may pick master)")
     ] = False
     secretsmanager_arn: Annotated[
-        Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:secretsmanager:")] | None,
+        Annotated[str, Meta(pattern=SECRET_ARN_PATTERN)] | None,
         doc("a Secrets Manager secret (ARN, optionally :key::)"),
     ] = None
     ssm_parameter_arn: Annotated[
-        Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:ssm:")] | None,
+        Annotated[str, Meta(pattern=PARAMETER_ARN_PATTERN)] | None,
         doc("an SSM Parameter Store parameter (ARN)"),
     ] = None
 
     def __post_init__(self) -> None:
+        # Whole values (``$`` alone lets a trailing newline through): one secret of one
+        # account and region, never a wildcard (the execution role may read exactly it).
+        for key, pattern in (("secretsmanager_arn", SECRET_ARN_PATTERN),
+                             ("ssm_parameter_arn", PARAMETER_ARN_PATTERN)):
+            value = getattr(self, key)
+            if value is not None and not re.fullmatch(pattern, value):
+                raise Invalid(f"{key} is not one secret's ARN; write arn:aws:... with the "
+                              "region, the 12-digit account and the full name, no wildcards", key)
         given = [self.db_password, bool(self.secretsmanager_arn), bool(self.ssm_parameter_arn)]
         if sum(given) != 1:
             raise ValueError("set exactly one of db_password, secretsmanager_arn, ssm_parameter_arn")
@@ -422,7 +463,7 @@ class IamStatement(Strict):
     effect: Annotated[Literal["Allow", "Deny"], doc("Allow or Deny")] = "Allow"
 
 
-def _db_password_secret() -> dict[str, SecretRef]:
+def _db_password_secret() -> dict[EnvName, SecretRef]:
     return {"DB_PASSWORD": SecretRef(db_password=True)}
 
 
@@ -438,8 +479,19 @@ class Container(Strict):
     container_port: Annotated[Port, doc("port the app listens on")] = 8080
     host_port: Annotated[Port, doc("EC2 bridge mode; 0 picks a dynamic port")] = 80
     command: Annotated[list[str] | None, doc("overrides the image's command")] = None
-    environment: Annotated[dict[str, str], doc("plain values; never secrets")] = {}
-    secrets: Annotated[dict[str, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = (
+    npm_scripts: Annotated[
+        list[Annotated[str, Meta(pattern=r"^[A-Za-z0-9:_.-]+$")]] | None,
+        doc("the npm scripts the image's package.json has: a workload of this image whose "
+            "command is `npm run X` must name one; null: not checked"),
+    ] = None
+    image_architecture: Annotated[
+        Literal["X86_64", "ARM64"] | None,
+        doc("the CPU architecture the image is built for; ecs.cpu_architecture must match "
+            "(a plain `docker build` on an x86 host makes X86_64 only); null: unknown here, "
+            "`forecast` reads the image's manifest (F501)"),
+    ] = None
+    environment: Annotated[dict[EnvName, str], doc("plain values; never secrets")] = {}
+    secrets: Annotated[dict[EnvName, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = (
         msgspec.field(default_factory=_db_password_secret)
     )
     image_digest: Annotated[
@@ -577,8 +629,8 @@ class Task(Strict):
     image: Annotated[str | None, doc("defaults to the service container's image")] = None
     cpu: Annotated[int, Meta(ge=128), doc("task cpu units")] = 256
     memory_mib: Annotated[int, Meta(ge=128), doc("task memory")] = 512
-    environment: Annotated[dict[str, str], doc("plain values; never secrets")] = {}
-    secrets: Annotated[dict[str, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = {}
+    environment: Annotated[dict[EnvName, str], doc("plain values; never secrets")] = {}
+    secrets: Annotated[dict[EnvName, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = {}
     task_role_statements: Annotated[
         list[IamStatement], doc("what this task alone may do (its own role)")
     ] = []
@@ -599,8 +651,8 @@ class Workload(Strict):
     command: Annotated[list[str] | None, doc("overrides the image's command")] = None
     cpu: Annotated[int, Meta(ge=128), doc("task cpu units")] = 256
     memory_mib: Annotated[int, Meta(ge=128), doc("task memory")] = 512
-    environment: Annotated[dict[str, str], doc("plain values; never secrets")] = {}
-    secrets: Annotated[dict[str, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = {}
+    environment: Annotated[dict[EnvName, str], doc("plain values; never secrets")] = {}
+    secrets: Annotated[dict[EnvName, SecretRef], doc("env vars filled from Secrets Manager or SSM")] = {}
     task_role_statements: Annotated[
         list[IamStatement], doc("what this workload alone may do (its own role)")
     ] = []
@@ -748,6 +800,7 @@ class Ecs(Strict):
 
     def __post_init__(self) -> None:
         self._check_workload_names()
+        self._check_image_fits()
         for key in ("run_before", "run_after"):
             for name in getattr(self.service, key):
                 if name not in self.tasks:
@@ -792,6 +845,37 @@ class Ecs(Strict):
             problem = fargate_size_problem(task.cpu, task.memory_mib)
             if problem:
                 raise Invalid(problem, f"{key}.memory_mib")
+
+    def _check_image_fits(self) -> None:
+        """What runs the app's image must be what the image has: its architecture (an
+        ARM64 task of an x86 image stops with "exec format error") and its npm scripts
+        (`npm run X` without X exits 1: "Missing script")."""
+        c = self.container
+        if c.image_architecture and self.cpu_architecture != c.image_architecture:
+            raise Invalid(
+                f"cpu_architecture is {self.cpu_architecture} but the image ({c.image}) is "
+                f"built for {c.image_architecture} (ecs.container.image_architecture): its "
+                f"tasks would stop with 'exec format error'; set cpu_architecture: "
+                f"{c.image_architecture} or use an image built for {self.cpu_architecture}",
+                "cpu_architecture")
+        if c.npm_scripts is None:
+            return
+        workloads: dict[str, Task | Workload] = {
+            **{f"tasks.{n}": t for n, t in self.tasks.items()},
+            **{f"services.{n}": t for n, t in self.services.items()},
+            **{f"jobs.{n}": t for n, t in self.jobs.items()},
+        }
+        commands = {"container.command": c.command} | {
+            f"{key}.command": w.command for key, w in workloads.items() if w.image is None}
+        for key, command in commands.items():
+            if command and command[:2] == ["npm", "run"] and (
+                    len(command) < 3 or command[2] not in c.npm_scripts):
+                script = command[2] if len(command) > 2 else ""
+                raise Invalid(
+                    f"runs `npm run {script}` but the image ({c.image}) has only the npm "
+                    f"scripts {', '.join(c.npm_scripts)} (ecs.container.npm_scripts): the "
+                    "task would exit 1 (Missing script); use a command the image has, or "
+                    "give the workload an image that has it", key)
 
     def _check_workload_names(self) -> None:
         """One name per workload: each names a task definition family, a log stream
@@ -934,12 +1018,34 @@ class Environment(Strict):
                 "(termination_protection: true) must not do; set deployment_mode: standard",
                 "deployment_mode")
         ecs, asg = self.ecs, self.asg
+        if ecs.service.enable_execute_command and ecs.container.read_only_root_filesystem:
+            # "The SSM agent requires that the container file system is able to be written
+            # to in order to create the required directories and files. Therefore, making
+            # the root file system read-only using the readonlyRootFilesystem task
+            # definition parameter, or any other method, isn't supported." (ECS developer
+            # guide, "Monitor Amazon ECS containers with ECS Exec", considerations).
+            raise Invalid(
+                "ecs.service.enable_execute_command: ECS Exec's SSM agent needs a writable "
+                "root file system (AWS does not support Exec with readonlyRootFilesystem); "
+                "set ecs.container.read_only_root_filesystem: false for the env that needs "
+                "Exec, or leave Exec off", "ecs.service.enable_execute_command")
         if ecs.fargate and asg.scaling.mode == "capacity_provider":
             raise Invalid(
                 "asg.scaling.mode 'capacity_provider' needs ecs.launch_type EC2", "asg.scaling.mode"
             )
         if ecs.fargate:
             return
+        if asg.health_check_type == "ELB" and not asg.register_in_target_group:
+            # The ELB health check applies only to instances registered with a target group
+            # the group is attached to; without one it "acts as EC2" (EC2 Auto Scaling user
+            # guide, "Health checks for instances in an Auto Scaling group", Elastic Load
+            # Balancing health checks). Here the service registers its tasks, never the
+            # instances (register_in_target_group stays false).
+            raise Invalid(
+                "asg.health_check_type: ELB checks only instances registered in a target group, "
+                "and the ECS service registers its tasks there, not the instances: the check "
+                "would act as EC2; set health_check_type: EC2 (ECS replaces unhealthy tasks)",
+                "asg.health_check_type")
         if asg.register_in_target_group:
             raise Invalid(
                 "asg.register_in_target_group: the ECS service registers its tasks in the target "

@@ -97,7 +97,7 @@ class _RdsRegion(msgspec.Struct, frozen=True):
 
 
 @functools.cache
-def _cfnlint_extensions() -> Path | None:
+def cfnlint_extensions() -> Path | None:
     # find_spec locates the package without importing it (importing cfn-lint costs ~1 s).
     spec = find_spec("cfnlint")
     if spec is None or not spec.submodule_search_locations:
@@ -110,7 +110,7 @@ def _region_json(folder: str, filename: str, region: str) -> bytes | None:
     others (the RDS file is 3.6 MB; mapped, only the region's pages are touched). The
     files are pretty-printed with one-space indentation, so a region's key is the only
     line starting with one space and a quote."""
-    base = _cfnlint_extensions()
+    base = cfnlint_extensions()
     if base is None:
         return None
     try:

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_typ
 import msgspec
 
 from generator import secrets
-from generator.config import Environment, Invalid
+from generator.config import KEY_RULES, Environment, Invalid
 from generator.errors import ParamsError, UsageError
 from generator.limits import aws_problems
 from generator.yamlsrc import KeyPath, SourceMap, dotted, load_value, load_with_lines
@@ -120,12 +120,28 @@ def _struct_at(loc: KeyPath) -> type[msgspec.Struct] | None:
 def parse_set(expr: str) -> tuple[KeyPath, Any]:
     key, sep, raw = expr.partition("=")
     if not sep or not key or not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", key):
-        raise UsageError(f"--set {expr!r}: expected key.path=value, e.g. --set asg.max_size=4")
+        # Not repeated: a mistyped --set may hold the very secret (--set DB_PASS:hunter2).
+        raise UsageError("--set takes key.path=value, e.g. --set asg.max_size=4; one of the "
+                         "--set arguments is not of that form (not shown: it may hold a secret)")
     path: KeyPath = tuple(key.split("."))
     if not raw:
         return path, ""
     # The same bounded reader as a file: where the schema wants a string, 16.10 stays "16.10".
-    return path, load_value(raw, f"--set {expr}", path, wants_string)
+    # A value that does not parse is not repeated: it may be a secret with a typo.
+    return path, load_value(raw, f"--set {key}={secrets.MASK}", path, wants_string)
+
+
+def printable(text: str) -> str:
+    """``text`` on one line: control characters as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def set_label(expr: str, path: KeyPath, value: Any) -> str:
+    """How an error names a ``--set``: as written, unless its key or its value looks
+    secret (then ``--set key=****``)."""
+    if secrets.secret_name(str(path[-1])) or any(secrets.scan({str(path[-1]): value})):
+        return f"--set {dotted(path)}={secrets.MASK}"
+    return f"--set {printable(expr)}"
 
 
 def _apply_set(data: dict[str, Any], path: KeyPath, value: Any) -> dict[str, Any]:
@@ -158,22 +174,66 @@ def _secret_fix(path: KeyPath) -> str:
     if choices:
         return f"'{secrets.where(path)}' takes one of {', '.join(repr(c) for c in choices)}"
     name = path[-1]
+    # The workload that holds it: the app's container, or ecs.<tasks|services|jobs>.<name>.
+    workload = (f"ecs.{path[1]}.{path[2]}"
+                if len(path) > 3 and path[0] == "ecs" and path[1] in ("tasks", "services", "jobs")
+                else "ecs.container")
     if "command" in path:
-        owner = f"ecs.tasks.{path[2]}" if path[:2] == ("ecs", "tasks") else "ecs.container"
-        return (f"store it in Secrets Manager or SSM, reference it under {owner}.secrets "
+        return (f"store it in Secrets Manager or SSM, reference it under {workload}.secrets "
                 "and read that variable in the command")
     if path[0] == "tags":
         return "tags are readable by anyone who can describe the stack: remove it from tags"
-    if path[:3] == ("ecs", "container", "environment"):
-        return (f"move it to ecs.container.secrets.{name} with secretsmanager_arn or "
+    if "environment" in path:
+        return (f"move it to {workload}.secrets.{name} with secretsmanager_arn or "
                 "ssm_parameter_arn")
-    if path[:2] == ("ecs", "tasks") and len(path) > 4 and path[3] == "environment":
-        return (f"move it to ecs.tasks.{path[2]}.secrets.{name} with secretsmanager_arn or "
-                "ssm_parameter_arn")
+    if any(p in ("path", "probe_path", "health_check_path") for p in path if isinstance(p, str)):
+        return ("a health check or probe path is sent in clear and written to access logs: "
+                "remove the secret from it")
     if path[0] == "rds":
         return "remove it: RDS keeps the master password in Secrets Manager (rds.password: managed)"
     return ("store it in Secrets Manager or SSM and reference it under ecs.container.secrets "
-            "(or ecs.tasks.<name>.secrets)")
+            "(or ecs.<tasks|services|jobs>.<name>.secrets)")
+
+
+# --- map keys are names, and names are data ------------------------------------------
+
+
+def shown_key(key: object, limit: int = 40) -> str:
+    """A key as an error may print it: on one line, control characters escaped, short."""
+    text = str(key).encode("unicode_escape").decode("ascii")
+    return "'" + (text if len(text) <= limit else text[:limit] + "…") + "'"
+
+
+def _key_pattern(tp: Any) -> str | None:
+    """The pattern the keys of a mapping type declare (``dict[EnvName, str]``), if any."""
+    for alt in _alternatives(tp):
+        if get_origin(alt) is not dict:
+            continue
+        key_type = get_args(alt)[0]
+        if get_origin(key_type) is Annotated:
+            for meta in get_args(key_type)[1:]:
+                if isinstance(meta, msgspec.Meta) and meta.pattern:
+                    return meta.pattern
+    return None
+
+
+def bad_keys(data: Any, loc: KeyPath = ()) -> Iterable[tuple[KeyPath, str]]:
+    """Every map key that breaks its declared pattern, checked whole (``re.fullmatch``:
+    a msgspec pattern ending in ``$`` lets a trailing newline through), with the message.
+    Run before anything reads the keys: a key becomes a name in a template."""
+    if isinstance(data, dict):
+        pattern = _key_pattern(_field_type(loc)) if loc else None
+        for key, value in data.items():
+            if pattern and not (isinstance(key, str) and re.fullmatch(pattern, key)):
+                rule = KEY_RULES.get(pattern, f"a key here matches {pattern}")
+                yield (*loc, key), (f"'{dotted(loc)}.{shown_key(key)[1:]}: the key is not a "
+                                    f"name: {rule}; rename it")
+                continue
+            if isinstance(key, str):
+                yield from bad_keys(value, (*loc, key))
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            yield from bad_keys(item, (*loc, i))
 
 
 # --- msgspec errors → key path and message ---------------------------------------------
@@ -244,7 +304,7 @@ def _describe(error: msgspec.ValidationError, data: dict[str, Any],
     if msg.startswith("Object missing required field"):
         full = (*loc, _QUOTED.findall(msg)[0])
         return full, f"missing required key '{dotted(full)}'; add it to the params file"
-    got = None if truncated else _value_at(data, loc)
+    got = None if truncated else _shown_value(tuple(loc), _value_at(data, loc))
     if msg.startswith("Invalid enum value"):
         choices = [str(a) for t in _alternatives(_field_type(tuple(loc)))
                    if get_origin(t) is Literal for a in get_args(t)]
@@ -261,6 +321,14 @@ def _describe(error: msgspec.ValidationError, data: dict[str, Any],
     return tuple(loc), f"'{dotted(tuple(loc))}': {msg}" if loc else msg
 
 
+def _shown_value(loc: KeyPath, value: Any) -> Any:
+    """A value an error may repeat: masked when its key or its look says it is secret."""
+    names = [p for p in loc if isinstance(p, str)]
+    if (names and secrets.secret_name(names[-1])) or any(secrets.scan({"value": value})):
+        return secrets.MASK
+    return value
+
+
 def _where(smap: SourceMap, loc: KeyPath, files: Sequence[Path]) -> tuple[str, int | None]:
     """The file and line that wrote ``loc`` or its nearest written parent; never the
     document's first line for a key that no file wrote (then the files, without a line)."""
@@ -272,6 +340,9 @@ def _where(smap: SourceMap, loc: KeyPath, files: Sequence[Path]) -> tuple[str, i
 
 
 def validate(data: dict[str, Any], smap: SourceMap, files: Sequence[Path]) -> Environment:
+    for loc, message in bad_keys(data):
+        file, line = _where(smap, loc, files)
+        raise ParamsError(message, file, line)
     for hit in _find_secrets(data):
         file, line = _where(smap, hit.path, files)
         if file.startswith("--set "):  # never echo the secret back
@@ -317,5 +388,5 @@ def load_env(params_dir: Path, env: str, overrides: Sequence[str] = ()) -> EnvSo
         key, value = parse_set(expr)
         data = _apply_set(data, key, value)
         for end in range(1, len(key) + 1):
-            smap.lines[key[:end]] = (f"--set {expr}", 0)
+            smap.lines[key[:end]] = (set_label(expr, key, value), 0)
     return EnvSource(env, validate(data, smap, files), tuple(files))

@@ -159,7 +159,7 @@ def _template_location(exc: BaseException) -> str:
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
-def _tidy(text: str) -> str:
+def tidy(text: str) -> str:
     """One blank line at most between blocks, none trailing: partials need not care."""
     text = "\n".join(line.rstrip() for line in text.splitlines())
     return _BLANK_RUNS.sub("\n\n", text).strip("\n") + "\n"
@@ -167,7 +167,7 @@ def _tidy(text: str) -> str:
 
 def _render_one(jinja: jinja2.Environment, name: str, variables: dict[str, Any]) -> str:
     try:
-        return _tidy(jinja.get_template(name).render(**variables))
+        return tidy(jinja.get_template(name).render(**variables))
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template {exc.name} not found in {jinja.loader.searchpath}; "  # type: ignore[union-attr]
                             "add it or remove the stack from stacks.yaml") from None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -23,6 +25,31 @@ def params_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "stackgen params"
     return schema
+
+
+def comparable(schema: Any) -> Any:
+    """``schema`` as it means: descriptions with their whitespace collapsed, since how a
+    docstring's indentation reaches the schema is msgspec's choice (0.23 dedents them, older
+    versions kept it), not a change of meaning."""
+    if isinstance(schema, dict):
+        return {k: " ".join(v.split()) if k == "description" and isinstance(v, str)
+                else comparable(v) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [comparable(v) for v in schema]
+    return schema
+
+
+def stale(schema_file: Path, readme: Path) -> list[str]:
+    """What `make docs` would change, one line each: the committed schema when its meaning
+    differs from the model's, the README when its params reference's text differs."""
+    out = []
+    if comparable(json.loads(schema_file.read_text(encoding="utf-8"))) != \
+            comparable(json.loads(json.dumps(params_schema()))):
+        out.append(f"{schema_file} differs from the params model: run `make docs`")
+    text = readme.read_text(encoding="utf-8")
+    if with_reference(text) != text:
+        out.append(f"{readme}'s params reference differs from the params model: run `make docs`")
+    return out
 
 
 def _type_of(prop: dict[str, Any]) -> str:
@@ -118,9 +145,20 @@ def with_reference(page: str) -> str:
     return f"{head}{REFERENCE_START}\n{params_reference()}{REFERENCE_END}{tail}"
 
 
-if __name__ == "__main__":  # `make docs`: refresh docs/params.md's params reference
-    import sys
-    from pathlib import Path
+def main(argv: list[str]) -> int:
+    """`make docs`: refresh docs/params.md's params reference; `--check` (CI): say in one line
+    per file what is stale, exit 1, change nothing."""
+    check = "--check" in argv
+    args = [a for a in argv if a != "--check"]
+    readme = Path(args[0] if args else REFERENCE_PAGE)
+    if check:
+        lines = stale(Path(args[1] if len(args) > 1 else "params/schema.json"), readme)
+        for line in lines:
+            print(line, file=sys.stderr)
+        return 1 if lines else 0
+    readme.write_text(with_reference(readme.read_text(encoding="utf-8")), encoding="utf-8")
+    return 0
 
-    path = Path(sys.argv[1] if len(sys.argv) > 1 else REFERENCE_PAGE)
-    path.write_text(with_reference(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

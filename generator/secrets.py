@@ -5,7 +5,8 @@ A value is secret when the name that holds it looks secret (``DB_PWD``,
 ``apiKey``, ``DATABASE_URL``, ``--db-password``), or when the value itself does:
 credentials in a URL (``postgres://u:pw@h/db``), a secret-named flag inside a
 command (``--password=x``, ``env DB_PASS=x``), or a long high-entropy token.
-References to secrets (ARNs, ``{{resolve:…}}``, ``${…}``) are not secrets.
+References to secrets (an ARN, ``{{resolve:…}}``, ``${…}``) are not secrets, but only
+when the whole value is one: ``arn:aws:x hunter2`` is not a reference.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import functools
 import itertools
 import math
 import re
+import shlex
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,10 +31,18 @@ _SECRET_INFIXES = ("passw", "passphrase", "secret", "credential", "apikey", "pri
 # Short words that only count as whole words ("DB_PASS", "db-pwd", "authToken"):
 # "pass" inside "bypass" or "passthrough" does not.
 _SECRET_WORDS = {"pass", "pwd", "pw", "passwd", "token", "tokens", "creds", "cred", "dsn",
-                 "secrets", "apitoken"}
+                 "secrets", "apitoken", "mnemonic"}
+# Words that make a name secret when they end it ("DB_AUTH", "REPORT_AUTH", "BASIC_AUTH"),
+# not when a qualifier follows ("AUTH_PROVIDER", "AUTH_MODE").
+_SECRET_LAST_WORDS = {"auth", "authorization", "passcode"}
 _SECRET_PAIRS = {("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key"),
                  ("signing", "key"), ("encryption", "key"), ("session", "key"),
-                 ("connection", "string"), ("conn", "string"), ("auth", "key")}
+                 ("connection", "string"), ("conn", "string"), ("auth", "key"),
+                 ("ssh", "key"), ("gpg", "key"), ("pgp", "key"), ("rsa", "key"), ("hmac", "key"),
+                 ("jwt", "key"), ("master", "key"), ("deploy", "key"), ("app", "key"),
+                 ("license", "key"), ("tls", "key"), ("ssl", "key"), ("client", "key"),
+                 ("cipher", "key"), ("shared", "key"), ("seed", "phrase"),
+                 ("recovery", "phrase")}
 # DATABASE_URL and its kin: a data store's URL usually carries the login.
 _STORE_WORDS = {"database", "db", "postgres", "postgresql", "pg", "psql", "mysql", "mariadb",
                 "mongo", "mongodb", "redis", "amqp", "rabbitmq", "rabbit", "jdbc", "sql",
@@ -63,7 +73,7 @@ def secret_name(name: str) -> bool:
     joined = "".join(parts)
     if any(infix in joined for infix in _SECRET_INFIXES):
         return True
-    if any(p in _SECRET_WORDS for p in parts):
+    if any(p in _SECRET_WORDS for p in parts) or parts[-1] in _SECRET_LAST_WORDS:
         return True
     if any(pair in _SECRET_PAIRS for pair in itertools.pairwise(parts)):
         return True
@@ -72,11 +82,23 @@ def secret_name(name: str) -> bool:
 
 # --- values ---------------------------------------------------------------------------
 
-_REFERENCE = re.compile(r"^(arn:aws[a-z-]*:|\{\{resolve:)|^\$\{[^}]+\}$")
-# scheme://user:password@host (a password of references only, ${...}, is a template).
-_URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^\s:/@]*):(?P<pw>[^\s/@]+)@")
+# The whole value, never a prefix: "arn:aws:x hunter2" or "{{resolve:x}}hunter2" is not one.
+_REFERENCE = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(?:\d{12}|aws)?:[^\s\"']+"
+                        r"|\{\{resolve:[^{}\s]+\}\}|(?:\$\{[^}\s]+\})+")
+# scheme://user:password@host (a password of references only, ${...}, is a template). A
+# password may hold '/'; "host:8443/path@x" is a port and a path, not a login.
+_URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^\s:/@]*):(?P<pw>[^\s@]+)@")
+_PORT_AND_PATH = re.compile(r"\d{1,5}(?:[/?#].*)?")
+# ?token=x or &api_key=x in a URL or a path (a health check's, a probe's).
+_QUERY = re.compile(r"[?&;](?P<name>[A-Za-z0-9_.\-\[\]]+)=(?P<value>[^&#\s\"']*)")
+# MySQL's and MariaDB's clients take the password glued to -p ("-phunter2").
+_MYSQL = re.compile(r"(?:.*/)?(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|"
+                    r"mysqlslap|mariadb[a-z-]*)")
+_GLUED_P = re.compile(r"-p(?P<pw>[^\s\"';&|]+)[;&|]*")
+_PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----")
+_HEX_KEY = re.compile(r"[0-9a-fA-F]{64,}")  # 256 bits and more: a key, not a commit id
 # --db-password=x, -password=x, or NAME=x inside a command or a shell line.
-_ASSIGNED = re.compile(r"(?:^|[\s\"'])(?P<flag>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>[^\s\"']+)")
+_ASSIGNED = re.compile(r"(?P<flag>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*)", re.S)
 _FLAG = re.compile(r"^-{1,2}(?P<name>[A-Za-z][A-Za-z0-9_.-]*)$")
 
 # High entropy. Thresholds chosen against random tokens (AWS secret keys, GitHub tokens,
@@ -129,15 +151,52 @@ def high_entropy(token: str) -> bool:
 
 
 def is_reference(value: str) -> bool:
-    """An ARN, a dynamic reference or a ``${...}`` template: points at a secret."""
-    return bool(_REFERENCE.match(value.strip()))
+    """The whole value is an ARN, a dynamic reference or ``${...}`` templates: it points
+    at a secret. A value that merely starts like one is judged like any other."""
+    return bool(_REFERENCE.fullmatch(value.strip()))
 
 
 def _url_password(value: str) -> str | None:
     for m in _URL_CREDENTIALS.finditer(value):
         pw = m["pw"]
+        if _PORT_AND_PATH.fullmatch(pw):
+            continue
         if not re.fullmatch(r"(\$\{[^}]+\})+|\{\{resolve:[^}]+\}\}", pw):
             return pw
+    return None
+
+
+def ends_command(previous: list[Any]) -> bool:
+    """The argument before this one ended a shell command (``;``, ``&&``, ``|``, ``x;``)."""
+    return bool(previous) and isinstance(previous[0], str) and previous[0].endswith((";", "&", "|"))
+
+
+def _tokens(value: str) -> list[str]:
+    """A value read as a shell line (quotes honoured); word by word when it is not one."""
+    if "=" not in value and "-" not in value:
+        return value.split()  # no flag, no assignment: words are enough (shlex is slow)
+    try:
+        return shlex.split(value)
+    except ValueError:  # unbalanced quotes
+        return [word.strip("\"'") for word in value.split()]
+
+
+def _token_secret(tokens: list[str]) -> tuple[str, str] | None:
+    """``NAME=x`` or ``--flag=x``, ``--flag x``, and a MySQL client's ``-px``."""
+    mysql = False  # inside a MySQL client's arguments (after its name, before ; && || |)
+    for i, token in enumerate(tokens):
+        mysql = bool(_MYSQL.fullmatch(token)) or (mysql and not ends_command(tokens[i - 1:i]))
+        m = _ASSIGNED.fullmatch(token)
+        if m and secret_name(m["flag"]) and m["value"] and not is_reference(m["value"]):
+            return f"a secret in '{m['flag']}='", m["value"]
+        flag = _FLAG.match(token)
+        following = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if (flag and secret_name(flag["name"]) and following and not following.startswith("-")
+                and not is_reference(following)):
+            return f"the value of '{token}'", following
+        glued = _GLUED_P.fullmatch(token)
+        if mysql and glued:
+            return "a MySQL client's -p<password>", glued["pw"]
     return None
 
 
@@ -146,16 +205,24 @@ def secret_value(value: str) -> tuple[str, str] | None:
     """Why ``value`` itself looks secret, and the secret part of it; None when it does not."""
     if not value or is_reference(value):
         return None
+    if _PRIVATE_KEY.search(value):
+        return "a private key", value
     pw = _url_password(value)
     if pw is not None:
         return "credentials in a URL", pw
-    for m in _ASSIGNED.finditer(value):
-        flag, inner = m["flag"], m["value"]
-        if secret_name(flag) and not is_reference(inner):
-            return f"a secret in '{flag}='", inner
-    for token in value.split():
-        if high_entropy(token.strip("\"'")):
-            return "a high-entropy string", token.strip("\"'")
+    for m in _QUERY.finditer(value):
+        if secret_name(m["name"]) and m["value"] and not is_reference(m["value"]):
+            return f"a secret in the query's '{m['name']}='", m["value"]
+    tokens = _tokens(value)
+    found = _token_secret(tokens)
+    if found:
+        return found
+    for token in tokens:
+        token = token.strip("\"'")
+        if _HEX_KEY.fullmatch(token):
+            return "a hex key (256 bits or more)", token
+        if high_entropy(token):
+            return "a high-entropy string", token
     return None
 
 
@@ -200,8 +267,16 @@ def _named(path: Path, name: str, value: Any) -> Iterator[SecretHit]:
 
 
 def scan_args(args: list[Any], path: Path) -> Iterator[SecretHit]:
-    """A command list: ``--password=x``, or ``--password`` followed by ``x``."""
+    """A command list: ``--password=x``, or ``--password`` followed by ``x``, or a MySQL
+    client's ``-px``; each argument is judged as a value too (``sh -c "..."``)."""
+    mysql = False
     for i, arg in enumerate(args):
+        if isinstance(arg, str):
+            mysql = bool(_MYSQL.fullmatch(arg)) or (mysql and not ends_command(args[i - 1:i]))
+        glued = _GLUED_P.fullmatch(arg) if mysql and isinstance(arg, str) else None
+        if glued:
+            yield SecretHit((*path, i), arg[:2], "a MySQL client's -p<password>", glued["pw"])
+            continue
         if not isinstance(arg, str):
             yield from scan(arg, (*path, i))
             continue
@@ -269,3 +344,17 @@ def _mask(tree: Any, known: set[str]) -> Any:
     if _scalar(tree) is not None and str(tree) in known:
         return MASK
     return tree
+
+
+def refuse_in_command(args: Sequence[str], where: str) -> None:
+    """``run-task -- CMD``: a secret among the arguments is refused like one in params
+    (the overrides are kept in the task's description and CloudTrail, readable by anyone
+    who may describe tasks), before any AWS call and without repeating it."""
+    from generator.errors import UsageError
+
+    for hit in scan_args(list(args), ("command",)):
+        index = hit.path[-1] if isinstance(hit.path[-1], int) else 0
+        raise UsageError(
+            f"{where}: argument {index + 1} of the command holds a secret value ({hit.reason}); "
+            "never pass secrets on the command line: store it in Secrets Manager or SSM, "
+            "reference it under the workload's secrets and read that variable in the command")

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+# First: the guards patch time.sleep before generator/ binds it anywhere.
+from tests import tiers  # isort: split
+
 import contextlib
+import faulthandler
 import http.client
 import os
 import shutil
@@ -19,6 +23,9 @@ from generator.params import load_env
 from generator.render import Rendered, render
 
 ROOT = Path(__file__).resolve().parent.parent
+# Endpoints the tests start through the CLI run no containers unless a test asks (the
+# `docker` marker's tests, tests/test_containers.py).
+os.environ.setdefault("STACKGEN_LOCAL_CONTAINERS", "off")
 ENVS = ("local", "dev", "prod", "fargate", "local2")
 
 
@@ -45,6 +52,51 @@ def rendered() -> Rendered:
     return render(load_env(ROOT / "params", "local"), ROOT / "templates")
 
 
+# --- tiers and guards (tests/tiers.py) ---------------------------------------------
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tiers.mark(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """From the first fixture on: a test of an in-process tier (unit, cli) is refused
+    sockets and processes; every test's real sleep is counted."""
+    tiers.guard().start(unit=any(item.get_closest_marker(m) for m in tiers.IN_PROCESS))
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any]) -> Iterator[Any]:
+    if fixturedef.scope == "function":
+        return (yield)
+    with tiers.guard().sleep_uncounted():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    try:
+        result = yield
+    finally:
+        refused, slept = tiers.guard().stop()
+    tier = tiers.tier_of(item)
+    failure = tiers.verdict(tier, refused, slept)
+    if failure and not refused and not tiers.sleep_fails(tier):
+        tiers.SLEEPERS.append((item.nodeid, slept))  # listed at the end (see SLEEP_ENFORCED)
+    elif failure:
+        pytest.fail(failure, pytrace=False)
+    return result
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if tiers.SLEEPERS:
+        terminalreporter.section(f"{len(tiers.SLEEPERS)} tests slept for real over "
+                                 f"{tiers.SLEEP_LIMIT} s (to fix: an injected clock)")
+        for nodeid, slept in sorted(tiers.SLEEPERS, key=lambda s: -s[1]):
+            terminalreporter.line(f"{slept:6.2f} s  {nodeid}")
+
+
 # --- the local endpoint ---------------------------------------------------------
 
 REGION = "us-east-1"
@@ -56,7 +108,8 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     """The real local endpoint (moto server + our fixes), shared by the session."""
     manager = LocalEndpoint(tmp_path_factory.mktemp("endpoint-state"))
-    running, _ = manager.up(port=free_port())
+    # Containers off: these tests are about the API; tests/test_containers.py runs Docker.
+    running, _ = manager.up(port=free_port(), containers="off")
     yield running
     manager.down()
 
@@ -136,3 +189,39 @@ def slow(endpoint: Endpoint) -> Iterator[Any]:
         yield clients(endpoint.url)
     finally:
         set_latency(endpoint, False, 1.0)
+
+
+# --- tests that need Docker (marker `docker`) ---------------------------------------
+
+
+def need_docker() -> None:
+    """Without a reachable Docker daemon: FAIL under CI=true (CI must have one, .ci/run starts
+    it with scripts/ensure-docker.sh), skip with the reason elsewhere."""
+    from generator.local.emulation.containers import docker_available
+
+    if docker_available():
+        return
+    reason = "no Docker daemon answers (`docker info`); scripts/ensure-docker.sh starts one"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _docker_needed(request: pytest.FixtureRequest) -> None:
+    """Tests marked `docker` need a daemon (need_docker)."""
+    if request.node.get_closest_marker("docker") is not None:
+        need_docker()
+
+
+# A test that hangs (a deadlock under load, a wait on a server that died) would hold the
+# suite until CI's 90 minutes run out and say nothing. Past this, every thread's stack is
+# written to stderr and the worker exits: the run fails, naming where it hung.
+WATCHDOG_SECONDS = 900
+
+
+@pytest.fixture(autouse=True)
+def _watchdog() -> Iterator[None]:
+    faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()

@@ -1,21 +1,21 @@
-"""What the local endpoint cannot show, fed responses of the real API's shape:
-rollbacks with reasons, Replacement flags, failed change sets, throttling."""
+"""What the local endpoint cannot show, on CloudFormation in memory (tests/fakes): rollbacks
+with reasons, Replacement flags, failed change sets, throttling, deadlines, Ctrl-C. The
+tests state the world and check its end state, not the order of the API calls."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.stub import ANY, Stubber
 
 from generator.aws.cfn import CloudFormation, UnreadableAnswer
 from generator.aws.cfn_types import StackInfo
@@ -29,89 +29,37 @@ from generator.errors import AwsError, UsageError
 from generator.references import Lookups
 from generator.render import Rendered
 from generator.ui import Console
+from generator.yamlsrc import load_cfn
 from tests.conftest import run_stackgen
+from tests.fakes.clock import FakeClock
+from tests.fakes.cloudformation import FakeCloudFormation
 from tests.stubs import (
-    CS_ID,
     STACK,
-    STACK_ID,
-    T0,
     offline_client,
     recorder,
     serving,
-    stubbed_cfn,
 )
 
-
-def _deployer(rendered: Rendered, client: Any, asked: list[str]) -> Deployer:
-    return Deployer(rendered, CloudFormation(client, sleep=lambda _: None), Lookups(None),
-                    Console(color=False), recorder(asked), DeployOptions(frozenset({"network"})))
+CIDR_CONFLICT = "Resource handler returned message: \"The CIDR '10.0.0.0/16' conflicts\""
 
 
-def _event(n: int, logical: str, rtype: str, status: str, reason: str = "") -> dict[str, Any]:
-    event = {"StackId": STACK_ID, "EventId": f"e{n}", "StackName": STACK,
-             "LogicalResourceId": logical, "PhysicalResourceId": "", "ResourceType": rtype,
-             "Timestamp": T0 + timedelta(seconds=n), "ResourceStatus": status}
-    if reason:
-        event["ResourceStatusReason"] = reason
-    return event
-
-
-def _stack(status: str, **extra: Any) -> dict[str, Any]:
-    return {"Stacks": [{"StackName": STACK, "StackId": STACK_ID, "StackStatus": status,
-                        "CreationTime": T0, **extra}]}
-
-
-def _change(action: str, logical: str, rtype: str, replacement: str | None = None,
-            **extra: Any) -> dict[str, Any]:
-    rc: dict[str, Any] = {"Action": action, "LogicalResourceId": logical, "ResourceType": rtype,
-                          **extra}
-    if replacement:
-        rc["Replacement"] = replacement
-    return {"Type": "Resource", "ResourceChange": rc}
-
-
-def _create_until_execute(stub: Stubber, changes: list[dict[str, Any]]) -> None:
-    stub.add_response("describe_stacks", {"Stacks": []}, {})
-    stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID},
-                      {"StackName": STACK, "ChangeSetName": ANY, "ChangeSetType": "CREATE",
-                       "TemplateBody": ANY, "Capabilities": ANY, "Description": ANY,
-                       "Parameters": ANY, "Tags": ANY})
-    stub.add_response("describe_change_set", {
-        "ChangeSetId": CS_ID, "ChangeSetName": "stackgen-x", "StackId": STACK_ID,
-        "StackName": STACK, "Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE",
-        "Changes": changes}, {"ChangeSetName": CS_ID, "IncludePropertyValues": True})
-    stub.add_response("describe_stack_events", {"StackEvents": [
-        _event(1, STACK, "AWS::CloudFormation::Stack", "REVIEW_IN_PROGRESS")]},
-        {"StackName": STACK})
-    stub.add_response("execute_change_set", {}, {"ChangeSetName": CS_ID})
+def _on_fake(rendered: Rendered, fake: FakeCloudFormation, asked: list[str],
+             clock: FakeClock | None = None) -> Deployer:
+    """The network stack's deploy against CloudFormation in memory, on a fake clock."""
+    cfn = CloudFormation(fake, waits=(clock or FakeClock()).waits())
+    return Deployer(rendered, cfn, Lookups(None), Console(color=False), recorder(asked),
+                    DeployOptions(frozenset({"network"})))
 
 
 def test_rollback_reports_the_failed_resources_and_their_reasons(
         rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
-    client = stubbed_cfn()
+    fake = FakeCloudFormation()
+    fake.fail(STACK, "Vpc", CIDR_CONFLICT)
     asked: list[str] = []
-    with Stubber(client) as stub:
-        _create_until_execute(stub, [_change("Add", "Vpc", "AWS::EC2::VPC")])
-        stub.add_response("describe_stacks", _stack("CREATE_IN_PROGRESS"), {"StackName": STACK})
-        stub.add_response("describe_stack_events", {"StackEvents": [
-            _event(3, "Vpc", "AWS::EC2::VPC", "CREATE_FAILED",
-                   "Resource handler returned message: \"The CIDR '10.0.0.0/16' conflicts\""),
-            _event(2, STACK, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS",
-                   "User Initiated"),
-            _event(1, STACK, "AWS::CloudFormation::Stack", "REVIEW_IN_PROGRESS")]},
-            {"StackName": STACK})
-        stub.add_response("describe_stacks", _stack("ROLLBACK_COMPLETE"), {"StackName": STACK})
-        stub.add_response("describe_stack_events", {"StackEvents": [
-            _event(5, STACK, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE"),
-            _event(4, "Vpc", "AWS::EC2::VPC", "DELETE_COMPLETE"),
-            _event(3, "Vpc", "AWS::EC2::VPC", "CREATE_FAILED", "ignored: already seen")]},
-            {"StackName": STACK})
-        [result] = _deployer(rendered, client, asked).run()
-        stub.assert_no_pending_responses()
+    [result] = _on_fake(rendered, fake, asked).run()
     assert result.state == "FAILED"
-    assert result.reasons == [
-        "Vpc (AWS::EC2::VPC): Resource handler returned message: "
-        "\"The CIDR '10.0.0.0/16' conflicts\""]
+    assert result.reasons == [f"Vpc (AWS::EC2::VPC): {CIDR_CONFLICT}"]
+    assert fake.statuses() == {STACK: "ROLLBACK_COMPLETE"}
     out = capsys.readouterr().out
     # Only this operation's events, each once, oldest first.
     assert out.index("CREATE_IN_PROGRESS") < out.index("CREATE_FAILED") < \
@@ -122,60 +70,49 @@ def test_rollback_reports_the_failed_resources_and_their_reasons(
 
 def test_replacement_flags_reach_the_review(rendered: Rendered,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    client = stubbed_cfn()
-    with Stubber(client) as stub:
-        _create_until_execute(stub, [
-            _change("Modify", "Vpc", "AWS::EC2::VPC", "True", PhysicalResourceId="vpc-0a1b",
-                    Scope=["Properties"], Details=[{
-                        "Target": {"Attribute": "Properties", "Name": "CidrBlock",
-                                   "RequiresRecreation": "Always"},
-                        "Evaluation": "Static", "ChangeSource": "DirectModification"}]),
-            _change("Modify", "PublicSubnet1", "AWS::EC2::Subnet", "Conditional"),
-            _change("Add", "NatGateway", "AWS::EC2::NatGateway")])
-        stub.add_response("describe_stacks", _stack("CREATE_COMPLETE", Outputs=[
-            {"OutputKey": "VpcId", "OutputValue": "vpc-0a1b"}]), {"StackName": STACK})
-        stub.add_response("describe_stack_events", {"StackEvents": [
-            _event(2, STACK, "AWS::CloudFormation::Stack", "CREATE_COMPLETE"),
-            _event(1, STACK, "AWS::CloudFormation::Stack", "REVIEW_IN_PROGRESS")]},
-            {"StackName": STACK})
-        [result] = _deployer(rendered, client, []).run()
-    assert result.state == "CREATED" and result.outputs == {"VpcId": "vpc-0a1b"}
+    template = rendered.stacks["network"].template
+    resources = load_cfn(template)["Resources"]
+    subnet = resources["PublicSubnet1"]
+    before = {**resources, "Vpc": {**resources["Vpc"], "Properties": {"CidrBlock": "10.9.0.0/16"}},
+              "PublicSubnet1": {**subnet, "Properties": {**subnet["Properties"], "Tags": []}}}
+    del before["AppSecurityGroup"]
+    fake = FakeCloudFormation()
+    network = rendered.stacks["network"]
+    fake.existing(STACK, json.dumps({"Resources": before}), tags=network.tags,
+                  parameters={k: str(v) for k, v in network.parameters.items()})
+    fake.replacement[(STACK, "Vpc")] = "True"
+    fake.replacement[(STACK, "PublicSubnet1")] = "Conditional"
+    fake.outputs[STACK] = {"VpcId": "vpc-0a1b"}
+    [result] = _on_fake(rendered, fake, []).run()
+    assert result.state == "UPDATED" and result.outputs["VpcId"] == "vpc-0a1b"
     review = capsys.readouterr().out
     rows = {line.split()[2]: line.split() for line in review.splitlines()
             if line.strip().startswith(("~", "+"))}
     assert rows["Vpc"][-1] == "True"
     assert rows["PublicSubnet1"][-1] == "Conditional"
-    assert rows["NatGateway"][-1] == "AWS::EC2::NatGateway"  # no replacement column value
+    assert rows["AppSecurityGroup"][-1] == "AWS::EC2::SecurityGroup"  # no replacement column value
     assert "VpcId = vpc-0a1b" in review
 
 
 def test_a_change_set_that_fails_creation_is_cleaned_up(rendered: Rendered) -> None:
-    client = stubbed_cfn()
-    with Stubber(client) as stub:
-        stub.add_response("describe_stacks", {"Stacks": []}, {})
-        stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
-        stub.add_response("describe_change_set", {
-            "ChangeSetId": CS_ID, "StackId": STACK_ID, "StackName": STACK, "Status": "FAILED",
-            "ExecutionStatus": "UNAVAILABLE",
-            "StatusReason": "Template format error: Unresolved resource dependencies [Igw]"},
-            {"ChangeSetName": CS_ID, "IncludePropertyValues": True})
-        stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID})
-        stub.add_response("delete_stack", {}, {"StackName": STACK})
-        [result] = _deployer(rendered, client, []).run()
-        stub.assert_no_pending_responses()
+    fake = FakeCloudFormation()
+    fake.inject("CreateChangeSet", "ValidationError",
+                "Template format error: Unresolved resource dependencies [Igw]")
+    [result] = _on_fake(rendered, fake, []).run()
     assert result.state == "FAILED"
     assert "Unresolved resource dependencies [Igw]" in result.reasons[0]
+    assert fake.stacks == {} and fake.change_sets == {}
 
 
 def test_persistent_throttling_is_a_clean_failure_not_a_traceback(rendered: Rendered) -> None:
-    client = stubbed_cfn()
-    with Stubber(client) as stub:
-        # Polls answer Throttling by halving their budget and asking again; persistent
-        # throttling outlasts those retries too.
-        for _ in range(THROTTLE_RETRIES + 1):
-            stub.add_client_error("describe_stacks", "Throttling", "Rate exceeded", 400)
-        with pytest.raises(AwsError, match="Rate exceeded"):
-            _deployer(rendered, client, []).run()
+    fake, clock = FakeCloudFormation(), FakeClock()
+    # Polls answer Throttling by halving their budget and asking again; persistent
+    # throttling outlasts those retries too.
+    fake.inject("DescribeStacks", "Throttling", "Rate exceeded", times=THROTTLE_RETRIES + 1)
+    with pytest.raises(AwsError, match="Rate exceeded"):
+        _on_fake(rendered, fake, [], clock).run()
+    assert fake.calls == ["DescribeStacks"] * (THROTTLE_RETRIES + 1)
+    assert clock.now > 0  # each retry waited for the halved budget's token (on the fake clock)
 
 
 class _ThrottlingCloudFormation(BaseHTTPRequestHandler):
@@ -213,91 +150,63 @@ def throttling_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
 
 
-def test_throttling_is_absorbed_by_adaptive_retries(throttling_server: str) -> None:
+def test_throttling_is_absorbed_by_adaptive_retries(
+        throttling_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # botocore backs off with time.sleep: recorded here, not slept (seconds per retry).
+    backoffs: list[float] = []
+    monkeypatch.setattr(time, "sleep", backoffs.append)
     client = offline_client("cloudformation", endpoint_url=throttling_server, config=RETRY_CONFIG)
     assert client.meta.config.retries["mode"] == "adaptive"
-    found = CloudFormation(client).describe_many(["s", "other"])
+    found = CloudFormation(client, waits=FakeClock().waits()).describe_many(["s", "other"])
     assert list(found) == ["s"] and found["s"].status == "CREATE_COMPLETE"
     assert _ThrottlingCloudFormation.hits == 3
+    assert len([b for b in backoffs if b > 0]) >= 1  # a retry after Throttling backs off
 
 
 def test_rollback_complete_is_recreated_after_a_yes(rendered: Rendered) -> None:
-    client = stubbed_cfn()
+    fake = FakeCloudFormation()
+    old = fake.existing(STACK, rendered.stacks["network"].template, "ROLLBACK_COMPLETE")
     asked: list[str] = []
-    with Stubber(client) as stub:
-        stub.add_response("describe_stacks", _stack("ROLLBACK_COMPLETE"), {})
-        stub.add_response("delete_stack", {}, {"StackName": STACK})
-        stub.add_client_error("describe_stacks", "ValidationError",
-                              f"Stack with id {STACK} does not exist", 400,
-                              expected_params={"StackName": STACK})
-        stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
-        stub.add_response("describe_change_set", {
-            "ChangeSetId": CS_ID, "StackId": STACK_ID, "StackName": STACK, "Status": "FAILED",
-            "StatusReason": "stop here"}, {"ChangeSetName": CS_ID, "IncludePropertyValues": True})
-        stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID})
-        stub.add_response("delete_stack", {}, {"StackName": STACK})
-        [result] = _deployer(rendered, client, asked).run()
-        stub.assert_no_pending_responses()
+    [result] = _on_fake(rendered, fake, asked).run()
     assert asked[0].startswith(f"{STACK} is ROLLBACK_COMPLETE after a failed create")
-    assert result.state == "FAILED" and "stop here" in result.reasons[0]
+    assert result.state == "CREATED", result.reasons
+    assert fake.gone == [old] and fake.stacks[STACK].stack_id != old.stack_id
 
 
 def test_rollback_complete_is_left_alone_without_a_yes(rendered: Rendered) -> None:
-    client = stubbed_cfn()
-    with Stubber(client) as stub:
-        stub.add_response("describe_stacks", _stack("ROLLBACK_COMPLETE"), {})
-        deployer = _deployer(rendered, client, [])
-        deployer.confirm = lambda question: False
-        [result] = deployer.run()
-        stub.assert_no_pending_responses()
+    fake = FakeCloudFormation()
+    fake.existing(STACK, rendered.stacks["network"].template, "ROLLBACK_COMPLETE")
+    deployer = _on_fake(rendered, fake, [])
+    deployer.confirm = lambda question: False
+    [result] = deployer.run()
     assert result.state == "DECLINED"
+    assert fake.statuses() == {STACK: "ROLLBACK_COMPLETE"}
+    assert "DeleteStack" not in fake.calls and "CreateChangeSet" not in fake.calls
 
 
 # --- deadlines and Ctrl-C (issue 11, defects 7 and 6) --------------------------------
 
 
-class FakeClock:
-    """Time that passes only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-def _in_progress_polls(stub: Stubber, status: str, count: int) -> None:
-    for n in range(count):
-        stub.add_response("describe_stacks", _stack(status), {"StackName": STACK})
-        stub.add_response("describe_stack_events", {"StackEvents": [
-            _event(2, "Vpc", "AWS::EC2::VPC", "CREATE_IN_PROGRESS", "Resource creation Initiated"),
-            _event(1, STACK, "AWS::CloudFormation::Stack", "REVIEW_IN_PROGRESS")]} if n == 0
-            else {"StackEvents": []}, {"StackName": STACK})
+NEVER = 10**9  # polls before the fake's operation ends: it does not
 
 
 def test_a_create_that_never_ends_times_out_and_says_what_is_where(
         rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
     """A lost response once left a create waiting silently forever."""
-    client = stubbed_cfn()
-    fake = FakeClock()
-    waits = Waits(clock=fake.clock, sleep=fake.sleep, default_seconds=5, progress_every=2)
-    with Stubber(client) as stub:
-        _create_until_execute(stub, [_change("Add", "Vpc", "AWS::EC2::VPC")])
-        _in_progress_polls(stub, "CREATE_IN_PROGRESS", 40)
-        deployer = Deployer(rendered, CloudFormation(client, waits=waits), Lookups(None),
-                            Console(color=False), lambda q: True,
-                            DeployOptions(frozenset({"network"})))
-        [result] = deployer.run()
+    fake, clock = FakeCloudFormation(polls_to_finish=NEVER), FakeClock()
+    deployer = Deployer(rendered, CloudFormation(fake, waits=clock.waits(
+                            default_seconds=5, progress_every=2)), Lookups(None),
+                        Console(color=False), lambda q: True, DeployOptions(frozenset({"network"})))
+    [result] = deployer.run()
     assert result.state == "TIMED_OUT" and not result.ok
     assert result.reasons == [
         f"{STACK} still CREATE_IN_PROGRESS after 5.0s (deadline 5.0s); CloudFormation "
         "carries on without us: see `stackgen status`, or allow longer with --wait-timeout"]
-    assert 5.0 <= fake.now < 5.01  # the last sleep is cut to the deadline, not past it
+    # The change set's own wait comes first: the stack's deadline counts from its execute.
+    stack_wait = clock.slept[-5:]  # polls at 0, 0.5, 1.25, 2.375, 4.06 cut to 5.0
+    assert stack_wait[:-1] == [0.5, 0.75, 1.125, 1.6875]
+    assert sum(stack_wait) == pytest.approx(5.0)  # the last sleep cut to the deadline
+    assert fake.statuses() == {STACK: "CREATE_IN_PROGRESS"}  # AWS carries on
     out = capsys.readouterr().out
     progress = [line for line in out.splitlines() if " for " in line and "deadline" in line]
     assert len(progress) == 2  # every 2 s of a 5 s wait
@@ -321,23 +230,17 @@ def test_deadlines_follow_the_slowest_resource_type(rendered: Rendered) -> None:
 
 def test_a_delete_that_never_ends_times_out(rendered: Rendered,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    client = stubbed_cfn()
-    fake = FakeClock()
-    waits = Waits(clock=fake.clock, sleep=fake.sleep, default_seconds=3, progress_every=60)
-    info = StackInfo(STACK, STACK_ID, "CREATE_COMPLETE", {}, {}, {}, T0)
-    with Stubber(client) as stub:
-        stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK})
-        stub.add_response("delete_stack", {}, {"StackName": STACK})
-        for _ in range(5):  # polls at 0, 0.5, 1.25, 2.375 and 3.0 s
-            stub.add_response("describe_stacks", _stack("DELETE_IN_PROGRESS"),
-                              {"StackName": STACK_ID})
-        stub.add_response("describe_stacks", _stack("DELETE_IN_PROGRESS"), {"StackName": STACK})
-        deleter = Deleter(rendered, CloudFormation(client, waits=waits), Console(color=False),
-                          lambda q: True)
-        [result] = deleter.run(DeletePlan([("network", info)], []), yes=True)
-        stub.assert_no_pending_responses()
+    fake, clock = FakeCloudFormation(polls_to_finish=NEVER), FakeClock()
+    existing = fake.existing(STACK, rendered.stacks["network"].template)
+    info = StackInfo(STACK, existing.stack_id, "CREATE_COMPLETE", {}, {}, {}, existing.created)
+    deleter = Deleter(rendered, CloudFormation(fake, waits=clock.waits(
+                          default_seconds=3, progress_every=60)), Console(color=False),
+                      lambda q: True)
+    [result] = deleter.run(DeletePlan([("network", info)], []), yes=True)
     assert result.state == "TIMED_OUT"
     assert result.reasons[0].startswith(f"{STACK} still DELETE_IN_PROGRESS after 3.0s")
+    assert clock.now == pytest.approx(3.0)
+    assert fake.statuses() == {STACK: "DELETE_IN_PROGRESS"}
     out = capsys.readouterr().out
     assert f"network  {STACK}  … DELETE_IN_PROGRESS" in out[out.index("where the stacks"):]
 
@@ -346,36 +249,39 @@ def test_ctrl_c_twice_stops_waiting_and_reports_instead_of_raising(
         rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
     """Ctrl-C pressed twice: the second press used to escape the scheduler (KeyError or
     a raw KeyboardInterrupt); now it stops every wait and says what is where."""
-    client = stubbed_cfn()
-    cfn = CloudFormation(client)
+    fake = FakeCloudFormation(polls_to_create=0, polls_to_finish=NEVER)  # a long operation
     waiting = threading.Event()
 
-    def sleep(_: float) -> None:  # a long CloudFormation operation
+    def sleep(_: float) -> None:
         waiting.set()
         cfn.abandon.wait(10)
 
-    cfn.waits = Waits(sleep=sleep)
+    cfn = CloudFormation(fake, waits=Waits(clock=FakeClock().clock, sleep=sleep))
+    stopping = threading.Event()
+
+    class Watching(Console):  # the second press only once the first was handled
+        def line(self, text: str = "") -> None:
+            super().line(text)
+            if text.startswith("interrupted: no new stack starts"):
+                stopping.set()
 
     def press_ctrl_c_twice() -> None:
         assert waiting.wait(10)
         os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.3)
+        assert stopping.wait(10)
         os.kill(os.getpid(), signal.SIGINT)
 
-    with Stubber(client) as stub:
-        _create_until_execute(stub, [_change("Add", "Vpc", "AWS::EC2::VPC")])
-        _in_progress_polls(stub, "CREATE_IN_PROGRESS", 2)
-        stub.add_response("describe_stacks", _stack("CREATE_IN_PROGRESS"), {"StackName": STACK})
-        deployer = Deployer(rendered, cfn, Lookups(None), Console(color=False), lambda q: True,
-                            DeployOptions(frozenset({"network"})))
-        presser = threading.Thread(target=press_ctrl_c_twice)
-        presser.start()
-        try:
-            [result] = deployer.run()
-        except KeyboardInterrupt:
-            pytest.fail("the second Ctrl-C escaped the engine")
-        finally:
-            presser.join()
+    deployer = Deployer(rendered, cfn, Lookups(None), Watching(color=False), lambda q: True,
+                        DeployOptions(frozenset({"network"})))
+    presser = threading.Thread(target=press_ctrl_c_twice)
+    presser.start()
+    try:
+        [result] = deployer.run()
+    except KeyboardInterrupt:
+        pytest.fail("the second Ctrl-C escaped the engine")
+    finally:
+        presser.join()
+    assert fake.statuses() == {STACK: "CREATE_IN_PROGRESS"}  # AWS carries on
     assert result.state == "INTERRUPTED"
     assert result.reasons == [f"stopped waiting while {STACK} was CREATE_IN_PROGRESS; "
                               "CloudFormation carries on without us: see `stackgen status`"]
@@ -397,21 +303,14 @@ def test_an_interrupt_between_scheduling_steps_loses_no_stack(
             raise KeyboardInterrupt  # after the hand-over, before the bookkeeping
 
     monkeypatch.setattr(scheduler, "ThreadPoolExecutor", Interrupting)
-    client = stubbed_cfn()
-    with Stubber(client) as stub:
-        stub.add_response("describe_stacks", {"Stacks": []}, {})
-        stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
-        stub.add_response("describe_change_set", {
-            "ChangeSetId": CS_ID, "StackId": STACK_ID, "StackName": STACK,
-            "Status": "CREATE_COMPLETE", "Changes": []}, None)
-        stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID})
-        stub.add_response("delete_stack", {}, {"StackName": STACK})
-        deployer = _deployer(rendered, client, [])
-        deployer.confirm = lambda question: False
-        results = deployer.run()
+    fake = FakeCloudFormation()
+    deployer = _on_fake(rendered, fake, [])
+    deployer.confirm = lambda question: False
+    results = deployer.run()
     # The worker either saw the interrupt or was declined; either way, nothing ran.
     assert [r.stack for r in results] == ["network"]
     assert results[0].state in ("INTERRUPTED", "DECLINED")
+    assert "ExecuteChangeSet" not in fake.calls
 
 
 class _FailingEndpoint(BaseHTTPRequestHandler):
@@ -464,30 +363,17 @@ def test_the_command_line_shows_the_html_answer_as_one_line(
 
 def test_a_change_set_that_never_finishes_is_given_up_and_removed(
         rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
-    client = stubbed_cfn()
-    fake = FakeClock()
-    waits = Waits(clock=fake.clock, sleep=fake.sleep, change_set_seconds=4, progress_every=3)
-    with Stubber(client) as stub:
-        stub.add_response("describe_stacks", {"Stacks": []}, {})
-        stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
-        for _ in range(5):  # polls at 0, 0.5, 1.25, 2.375 and 4.0 s (4.06 cut to 4.0)
-            stub.add_response("describe_change_set", {
-                "ChangeSetId": CS_ID, "StackId": STACK_ID, "StackName": STACK,
-                "Status": "CREATE_IN_PROGRESS"},
-                {"ChangeSetName": CS_ID, "IncludePropertyValues": True})
-        stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID})
-        stub.add_response("delete_stack", {}, {"StackName": STACK})
-        stub.add_client_error("describe_stacks", "ValidationError",
-                              f"Stack with id {STACK} does not exist", 400,
-                              expected_params={"StackName": STACK})
-        deployer = Deployer(rendered, CloudFormation(client, waits=waits), Lookups(None),
-                            Console(color=False), lambda q: True,
-                            DeployOptions(frozenset({"network"})))
-        [result] = deployer.run()
-        stub.assert_no_pending_responses()
+    fake, clock = FakeCloudFormation(polls_to_create=NEVER), FakeClock()
+    deployer = Deployer(rendered, CloudFormation(fake, waits=clock.waits(
+                            change_set_seconds=4, progress_every=3)), Lookups(None),
+                        Console(color=False), lambda q: True, DeployOptions(frozenset({"network"})))
+    [result] = deployer.run()
     assert result.state == "TIMED_OUT"
     assert result.reasons[0].startswith(
         f"change set on {STACK} still CREATE_IN_PROGRESS after 4.0s (deadline 4.0s)")
+    assert clock.now == pytest.approx(4.0)  # polls at 0, 0.5, 1.25, 2.375 and 4.0 s
+    # The change set and the empty REVIEW_IN_PROGRESS shell it made are removed.
+    assert fake.change_sets == {} and fake.stacks == {}
     out = capsys.readouterr().out
     assert "[network] … CREATE_IN_PROGRESS for 4.0s (deadline 4.0s); no event yet" in out
     assert f"network  {STACK}  · NOT_DEPLOYED" in out  # the empty shell went with it

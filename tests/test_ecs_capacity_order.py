@@ -186,7 +186,8 @@ def test_desired_capacity_is_left_to_the_group_scaler(env: str) -> None:
 
 
 def test_ecs_exec_gets_its_channels_and_logging() -> None:
-    on = _resources(_render("local", "ecs.service.enable_execute_command=true"), "ecs")
+    on = _resources(_render("local", "ecs.service.enable_execute_command=true",
+                            "ecs.container.read_only_root_filesystem=false"), "ecs")
     statements = on["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     actions = {a for s in statements for a in s["Action"]}
     assert {"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",

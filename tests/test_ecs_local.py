@@ -27,7 +27,8 @@ def _with_migrate_task(project: Path, run_before: bool = False) -> None:
     if run_before:
         text = text.replace("    verify:\n", "    run_before: [migrate]\n    verify:\n", 1)
     text = text.replace("  log_retention_days: 7", "  log_retention_days: 7\n  tasks:\n"
-                        "    migrate:\n      command: [\"npm\", \"run\", \"migrate\"]\n", 1)
+                        "    migrate:\n      command: [\"node\", \"-e\",\n"
+                        "                \"require('./models/post').initDatabase()\"]\n", 1)
     path.write_text(text)
 
 
@@ -209,18 +210,18 @@ def test_a_failed_ecs_stack_is_diagnosed_from_what_the_endpoint_returns(
 
 DEV_LIKE = """  tasks:
     migrate:
-      command: ["npm", "run", "migrate"]
+      command: ["node", "-e", "require('./models/post').initDatabase()"]
       db_login: master
       memory_mib: 256
   services:
     worker:
-      command: ["npm", "run", "worker"]
+      command: ["node", "-e", "setInterval(() => {}, 1000)"]
       cpu: 128
       memory_mib: 128
       min_healthy_percent: 0
   jobs:
     nightly:
-      command: ["npm", "run", "report"]
+      command: ["npm", "test"]
       schedule: cron(0 3 * * ? *)
       memory_mib: 256
 """

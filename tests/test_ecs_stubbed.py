@@ -283,7 +283,7 @@ def test_the_engine_puts_the_diagnosis_in_the_root_cause(dev: Rendered) -> None:
         deployer = Deployer(dev, CloudFormation(cfn, sleep=lambda _: None), Lookups(None),
                             Console(color=False), lambda q: True, DeployOptions(hooks=hooks))
         with pytest.raises(Exception) as failed:
-            deployer._execute("ecs", stack, "cs-1")
+            deployer.execute("ecs", stack, "cs-1")
         s_ecs.assert_no_pending_responses()
     reasons = failed.value.reasons  # type: ignore[attr-defined]
     assert reasons[0].startswith("Service (AWS::ECS::Service): Resource handler returned")
@@ -433,7 +433,7 @@ def test_the_new_revision_is_registered_from_the_rendered_template(dev: Rendered
         resolver = Resolver(
             {"Image": "acme/app:v10", "DbEndpoint": "db.internal", "DbPort": "5432",
              "DbSecretArn": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-AbCdEf"},
-            {"ExecutionRole": "dev-exec", "MigrateTaskRole": "dev-migrate", "LogGroup": GROUP},
+            {"MigrateExecutionRole": "dev-exec", "MigrateTaskRole": "dev-migrate", "LogGroup": GROUP},
             {"AWS::Region": "us-east-1"}, iam)
         args = rendered_task_definition(dev.stacks["ecs"].template, "migrate", resolver)
     assert args["family"] == "kubenews-dev-migrate"
@@ -441,7 +441,9 @@ def test_the_new_revision_is_registered_from_the_rendered_template(dev: Rendered
     assert args["taskRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/dev-migrate"
     [container] = args["containerDefinitions"]
     assert container["image"] == "acme/app:v10"  # the revision about to be deployed
-    assert container["command"] == ["npm", "run", "migrate"]
+    # what params/dev.yaml gives migrate: a command the app image has (issue 21)
+    migrate = load_env(ROOT / "params", "dev").config.ecs.tasks["migrate"]
+    assert container["command"] == list(migrate.command or [])
     assert {"name": "DB_HOST", "value": "db.internal"} in container["environment"]
     # migrate logs in as the master (db_login: master): user and password from its secret
     assert sorted(container["secrets"], key=lambda x: x["name"], reverse=True) == [
@@ -464,7 +466,7 @@ def test_a_role_new_in_this_deploy_cannot_be_resolved(dev: Rendered) -> None:
     """The task's roles come with this deploy (no physical id yet): no revision can be
     made before the stack, so the task runs after it instead."""
     resolver = Resolver({"Image": "acme/app:v10"}, {"LogGroup": GROUP}, {}, None)
-    with pytest.raises(Unresolvable, match=r"ExecutionRole\.Arn is not deployed yet"):
+    with pytest.raises(Unresolvable, match=r"MigrateExecutionRole\.Arn is not deployed yet"):
         rendered_task_definition(dev.stacks["ecs"].template, "migrate", resolver)
 
 
@@ -499,7 +501,7 @@ def test_a_failing_before_task_stops_the_stack_and_discards_its_change_set(
                             Console(color=False), lambda q: True, DeployOptions(hooks=hooks))
         deployer.outputs = {s: {} for s in dev.stacks}
         deployer.prepare_params = lambda stack: {}  # type: ignore[method-assign]
-        result = deployer._execute_reviewed("ecs", stack, "UPDATE", "cs-1",
+        result = deployer.execute_reviewed("ecs", stack, "UPDATE", "cs-1",
                                             StackPlan(stack="ecs", stack_name=stack,
                                                       state="update", template_sha256=""))
         s_cfn.assert_no_pending_responses()  # nothing executed; the change set is gone
@@ -657,7 +659,7 @@ def test_before_tasks_of_a_first_create_run_after_the_stack_then_after_tasks(
     hooks = EcsHooks(dev, _Aws(_client("cloudformation"), {}), Console(color=False))  # type: ignore[arg-type]
     hooks.service = service
     ran: list[tuple[str, str, str]] = []
-    hooks._run = lambda name, task_definition, when: ran.append(  # type: ignore[method-assign]
+    hooks.run_hook = lambda name, task_definition, when: ran.append(  # type: ignore[method-assign]
         (name, task_definition, when))
     hooks.before_execute("ecs", "kubenews-dev-ecs", "CREATE", {})
     assert ran == []  # nothing to keep the old revision of: nothing runs before

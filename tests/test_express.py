@@ -91,3 +91,53 @@ def test_the_local_endpoint_takes_an_express_change_set(endpoint: Any) -> None:
     cfn.execute_change_set(ChangeSetName=cs["Id"])
     stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
+
+
+# --- issue 27: no express stack whose outputs need readiness downstream ---------------
+
+
+def _rendered(*overrides: str) -> Any:
+    from generator.render import render
+
+    return render(load_env(ROOT / "params", "dev", ["deployment_mode=express", *overrides]),
+                  ROOT / "templates")
+
+
+def test_stacks_whose_readers_need_them_ready_run_standard() -> None:
+    from generator.deploy.express import runs_express, standard_stacks
+
+    r = _rendered()
+    kept = standard_stacks(r)
+    assert set(kept) == {"cert", "rds"}
+    assert "alb read its outputs" in kept["cert"] and "ecs" in kept["rds"]
+    assert [s for s in r.graph.order if runs_express(r, s)] == [
+        s for s in r.graph.order if s not in ("cert", "rds")]
+    assert not runs_express(r, "root")  # the nested root creates them in one operation
+    assert standard_stacks(_rendered("deployment_mode=standard")) == {}
+
+
+def test_the_deployer_sends_express_only_for_stacks_nobody_needs_ready() -> None:
+    from generator.deploy.engine import Deployer, DeployOptions, Prepared
+    from generator.references import Lookups
+
+    sent: dict[str, bool] = {}
+
+    class _Cfn:
+        def create_change_set(self, name: str, *args: Any, express: bool = False,
+                              **kwargs: Any) -> None:
+            sent[name] = express
+
+    r = _rendered()
+    deployer = Deployer(r, _Cfn(), Lookups(None), Console(color=False),  # type: ignore[arg-type]
+                        lambda q: True, DeployOptions(commit="x"))
+    for stack in ("network", "cert", "alb", "rds", "ecs"):
+        deployer.create_change_set(Prepared(stack, stack, "CREATE", "{}", {}, {}, None, None))
+    assert sent == {"network": True, "cert": False, "alb": True, "rds": False, "ecs": True}
+
+
+def test_the_plan_says_which_stacks_stay_standard(capsys: pytest.CaptureFixture[str]) -> None:
+    plan = Plan(env="dev", created_at="now", deployment_mode="express",
+                standard_stacks={"cert": "the certificate must be issued first"})
+    show_plan(Console(color=False), plan, diff=False)
+    assert "cert: standard mode: the certificate must be issued first" in capsys.readouterr().out
+    assert "> - cert: standard mode" in markdown(plan)

@@ -61,8 +61,10 @@ def test_local_env_on_the_local_endpoint(endpoint: Endpoint, aws: Any) -> None:
                               if f.check_id >= "F3")
     # The parent of stackgen.test is not in the account; moto lists no postgres options
     # and no load balancer or DB quota; docker.io is not contacted. Nothing passes silently.
+    # A fresh account: no ECS service-linked role yet (F407).
     assert account_findings == [("F301", "info"), ("F403", "info"), ("F404", "info"),
-                                ("F404", "info"), ("F501", "warning")], result.findings
+                                ("F404", "info"), ("F407", "warning"),
+                                ("F501", "warning")], result.findings
     assert not result.skipped
     assert result.api_calls == account.distinct_calls  # each call made once
     again = len(account.calls)
@@ -137,6 +139,31 @@ def test_fixed_names_are_free(endpoint: Endpoint, aws: Any) -> None:
     assert "AWS::ECS::Cluster kubenews-local already exists outside stack kubenews-local-cluster" in message
 
 
+
+def test_a_retained_zone_and_repository_of_the_envs_names_are_found(
+        endpoint: Endpoint, aws: Any) -> None:
+    """Re-create after delete: the zone and the repository are Retain. Route 53 would make
+    a second zone silently (bare moto too: it is the API's behaviour), ECR refuses the
+    name: both are forecast, by name, as not the env's."""
+    repo = ("ecs.repository.create=true",)
+    assert [m for _, m in _of(_run(_account(endpoint), "dev", *repo, checks=(NamesFree,)),
+                              "F405")] == []
+    aws.route53.create_hosted_zone(Name="dev.example.com.", CallerReference="kept")
+    aws.ecr.create_repository(repositoryName="kubenews-dev")
+    found = _of(_run(_account(endpoint), "dev", *repo, checks=(NamesFree,)), "F405")
+    zone = [(s, m) for s, m in found if "hosted zone dev.example.com" in m]
+    assert zone and zone[0][0] == "error" and "second zone with new name servers" in zone[0][1]
+    # The repository has a static name and DeletionPolicy Retain: ImportExistingResources
+    # adopts it, so it is a warning naming --adopt-existing (issue 26), not a refusal.
+    assert any(s == "warning" and "AWS::ECR::Repository kubenews-dev already exists" in m
+               and "unless it is adopted" in m for s, m in found), found
+    # With the parent in the account the Delegation record follows the new zone: a warning.
+    [(severity, _)] = [(s, m) for s, m in _of(_run(
+        _account(endpoint), "dev", "dns.zone.parent_zone_id=ZPARENT",
+        checks=(NamesFree,)), "F405") if "hosted zone" in m]
+    assert severity == "warning"
+
+
 def test_secrets_the_params_name_exist(endpoint: Endpoint, aws: Any) -> None:
     arn = aws.secretsmanager.create_secret(Name="api", SecretString="x")["ARN"]
     missing = arn[:-6] + "zzzzzz"
@@ -173,7 +200,8 @@ def test_ecr_image_for_the_task_architecture(endpoint: Endpoint, aws: Any) -> No
                                    checks=(ImagePlatform,)), "F501")
     assert severity == "error" and "has platforms arm64, none amd64" in wrong
     assert _of(_run(_account(endpoint), "local", f"ecs.container.image={image}",
-                    "ecs.cpu_architecture=ARM64", checks=(ImagePlatform,)), "F501") == []
+                    "ecs.cpu_architecture=ARM64", "ecs.container.image_architecture=null",
+                    checks=(ImagePlatform,)), "F501") == []
 
 
 # --- with Stubber: what moto cannot show ----------------------------------------------
@@ -343,7 +371,7 @@ def test_cli_runs_the_account_checks_on_the_env_endpoint(project: Any, endpoint:
     assert clean.returncode == 0, clean.stderr  # what the endpoint cannot answer is info
     doc = json.loads(clean.stdout)
     assert doc["skipped"] == [] and "F405" in doc["checks"]
-    assert {f["id"] for f in doc["findings"]} == {"F301", "F403", "F404", "F501"}
+    assert {f["id"] for f in doc["findings"]} == {"F301", "F403", "F404", "F407", "F501"}
     assert {f["severity"] for f in doc["findings"]} == {"info", "warning"}
     result = run_stackgen(["--no-color", "forecast", "--env", "local", "--format", "json",
                            "--set", "ecs.service.deployment.min_healthy_percent=100"],
@@ -368,7 +396,7 @@ class _DnsStub:
     def _serve(self) -> None:
         import struct
 
-        from generator.forecast.dns import _encode_name, _read_name
+        from generator.forecast.dns import encode_name, read_name
 
         while True:
             try:
@@ -376,14 +404,14 @@ class _DnsStub:
             except OSError:
                 return
             qid = struct.unpack("!H", data[:2])[0]
-            name, end = _read_name(data, 12)
+            name, end = read_name(data, 12)
             question = data[12:end + 4]
             servers = self.answers.get(name)
             rcode = 3 if servers is None else 0
             reply = struct.pack("!HHHHHH", qid, 0x8180 | rcode, 1, len(servers or []), 0, 0)
             reply += question
             for server in servers or []:
-                target = _encode_name(server)
+                target = encode_name(server)
                 # Name as a pointer to the question (offset 12), as real servers compress it.
                 reply += struct.pack("!HHHIH", 0xC00C, 2, 1, 300, len(target)) + target
             self.sock.sendto(reply, peer)
@@ -413,3 +441,27 @@ def test_public_dns_only_behind_the_flag(endpoint: Endpoint, aws: Any) -> None:
     finally:
         right.close()
         wrong.close()
+
+
+def test_the_ecs_service_linked_role_is_checked_and_created_on_request(
+        endpoint: Endpoint, aws: Any) -> None:
+    """Issue 27: a fresh account lacks AWSServiceRoleForECS and the first CreateCluster can
+    fail while ECS makes it (cloudformation-coverage-roadmap#818): F407 says so, and
+    `deploy --create-service-linked-role` creates it first."""
+    from generator.deploy.workflow import ensure_ecs_service_linked_role
+    from generator.forecast.checks import ServiceLinkedRole
+    from generator.ui import Console
+
+    [(severity, message)] = _of(_run(_account(endpoint), "local", checks=(ServiceLinkedRole,)),
+                                "F407")
+    assert severity == "warning" and "AWSServiceRoleForECS" in message
+
+    class _Aws:
+        def client(self, service: str) -> Any:
+            return getattr(aws, service)
+
+    assert ensure_ecs_service_linked_role(_Aws(), Console(color=False)) is True  # type: ignore[arg-type]
+    assert ensure_ecs_service_linked_role(_Aws(), Console(color=False)) is False  # type: ignore[arg-type]
+    assert aws.iam.get_role(RoleName="AWSServiceRoleForECS")["Role"]["Path"].startswith(
+        "/aws-service-role/")
+    assert _of(_run(_account(endpoint), "local", checks=(ServiceLinkedRole,)), "F407") == []

@@ -186,3 +186,26 @@ def test_the_control_route_wants_the_token(endpoint: Endpoint) -> None:
     conn.request("POST", LATENCY_PATH, body=json.dumps({"latency": "real"}))
     assert conn.getresponse().status == 403
     conn.close()
+
+
+def test_an_update_keeps_the_previous_outputs_while_in_progress(endpoint: Endpoint) -> None:
+    """Issue 27: during UPDATE_IN_PROGRESS, DescribeStacks shows the stack's previous
+    Outputs (AWS replaces them when the update completes); the model hid them, so a
+    downstream stack read nothing. The create is made without the model (no wait)."""
+    from generator.local.manager import set_latency
+
+    reset(endpoint.url)
+    cfn = clients(endpoint.url).cloudformation
+    set_latency(endpoint, False, 1.0)
+    execute(cfn, "keep", TEMPLATE)
+    before = {o["OutputKey"]: o["OutputValue"] for o in stack(cfn, "keep")["Outputs"]}
+    changed = json.loads(json.dumps(TEMPLATE))
+    changed["Resources"]["Subnet"]["Properties"]["CidrBlock"] = "10.0.2.0/24"  # replaced
+    set_latency(endpoint, True, LATENCY_SCALE)
+    try:
+        execute(cfn, "keep", changed, kind="UPDATE")
+        during = stack(cfn, "keep")
+    finally:
+        set_latency(endpoint, False, 1.0)
+    assert during["StackStatus"] == "UPDATE_IN_PROGRESS"
+    assert {o["OutputKey"]: o["OutputValue"] for o in during.get("Outputs", [])} == before

@@ -38,7 +38,7 @@ def test_every_rule_file_has_fixtures() -> None:
         for line in p.read_text().splitlines()
         if line.strip().startswith("id = ")
     )
-    assert len(rule_files) == len(ids) == 16
+    assert len(rule_files) == len(ids) == 17
     assert ids == RULE_IDS
 
 

@@ -17,7 +17,7 @@ from generator.local.manager import (
     Endpoint,
     LocalEndpoint,
     UnsafeState,
-    _answers,
+    answers,
     free_port,
     identify,
 )
@@ -74,13 +74,13 @@ def test_cli_up_seeds_the_zone_and_prints_the_url(tmp_path: Path) -> None:
 
 def _server_pids(state_dir: Path) -> list[int]:
     """Live processes running our server module for ``state_dir`` (from /proc)."""
-    from generator.local.manager import _cmdline, _server_args
+    from generator.local.manager import cmdline, server_args
 
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            argv = _cmdline(int(entry.name))
-            args = _server_args(argv) if argv else None
+            argv = cmdline(int(entry.name))
+            args = server_args(argv) if argv else None
             if args and args[1] == str(state_dir.resolve()):
                 pids.append(int(entry.name))
     return pids
@@ -228,7 +228,7 @@ def test_a_bad_state_path_starts_nothing(tmp_path: Path, blocked: str) -> None:
         assert up.returncode == 2, up.stdout + up.stderr
         assert up.stderr.count("\n") == 1 and "Traceback" not in up.stderr
         assert "local-endpoint.json" in up.stderr
-        assert not _answers(port) and _server_pids(state_dir) == []
+        assert not answers(port) and _server_pids(state_dir) == []
     finally:
         _kill_servers(state_dir)
 
@@ -245,7 +245,7 @@ def test_a_failure_after_the_start_stops_the_server(tmp_path: Path,
     try:
         with pytest.raises(OSError, match="No space left"):
             manager.up(port=port)
-        assert not _answers(port) and _server_pids(tmp_path) == []
+        assert not answers(port) and _server_pids(tmp_path) == []
     finally:
         _kill_servers(tmp_path)
 
@@ -268,7 +268,7 @@ def test_cli_up_stops_the_server_it_started_when_seeding_fails(
     try:
         result = CliRunner().invoke(cli.cli, ["local", "up", "--port", str(port)])
         assert isinstance(result.exception, RuntimeError)
-        assert not _answers(port) and _server_pids(tmp_path / ".stackgen") == []
+        assert not answers(port) and _server_pids(tmp_path / ".stackgen") == []
     finally:
         _kill_servers(tmp_path / ".stackgen")
 
@@ -279,13 +279,13 @@ def test_the_identity_route_answers_loopback_callers_only() -> None:
     def moto(environ: dict[str, object], start_response: object) -> list[bytes]:
         return [b"moto"]
 
-    app = with_identity(moto, {"token": "secret-ish"})  # type: ignore[arg-type]
+    app = with_identity(moto, {"pid": 1}, "secret-ish")  # type: ignore[arg-type]
     statuses: list[str] = []
 
     def call(path: str, addr: str) -> bytes:
         env = {"PATH_INFO": path, "REMOTE_ADDR": addr}
         return b"".join(app(env, lambda status, headers, exc=None: statuses.append(status)))  # type: ignore[arg-type,misc]
 
-    assert b"secret-ish" in call(IDENTITY_PATH, "127.0.0.1") and statuses[-1] == "200 OK"
+    assert b'"pid": 1' in call(IDENTITY_PATH, "127.0.0.1") and statuses[-1] == "200 OK"
     assert call(IDENTITY_PATH, "10.0.0.5") == b"" and statuses[-1] == "403 Forbidden"
     assert call("/", "10.0.0.5") == b"moto"  # everything else is moto's

@@ -21,6 +21,7 @@ import pytest
 from generator.deploy.lock import EnvLock, LockHeld, ci_job, lock_key
 from generator.local.manager import Endpoint
 from tests.conftest import aws_env, clients, run_stackgen
+from tests.fakes.s3 import FakeS3
 
 BUCKET = "stackgen-artifacts-123456789012-us-east-1"
 KEY = lock_key("kubenews-local")
@@ -86,22 +87,33 @@ def test_release_on_ctrl_c_and_never_of_another_runs_lock(endpoint: Endpoint,
     other.release()
 
 
-def test_an_expired_lock_is_taken_over_once(endpoint: Endpoint, aws: Any) -> None:
-    dead = _lock(endpoint.url, ttl=timedelta(seconds=1))
+def test_an_expired_lock_is_taken_over_once() -> None:
+    s3 = FakeS3()
+
+    def lock(**kwargs: Any) -> EnvLock:
+        return EnvLock(s3, BUCKET, "us-east-1", "local", "kubenews-local", "deploy",
+                       environ={}, heartbeat=3600, **kwargs)
+
+    dead = lock(ttl=timedelta(seconds=1))
     dead.acquire()
-    dead._stop.set()  # the process died: no heartbeat, no release
-    time.sleep(2.1)  # S3's LastModified has one-second resolution
-    taker = _lock(endpoint.url)
+    dead.stop_heartbeat()  # the process died: no heartbeat, no release
+    s3.advance(0.9)  # not yet expired (S3's clock, which keeps whole seconds)
+    with pytest.raises(LockHeld):
+        lock().acquire()
+    s3.advance(0.2)
+    taker = lock()
     taker.acquire()
-    assert taker.took_over is not None and taker.took_over.token == dead._mine.token  # type: ignore[union-attr]
+    assert taker.took_over is not None and taker.took_over.token == dead.mine.token  # type: ignore[union-attr]
     # The dead process's ETag no longer matches: its late release leaves the new lock.
     dead.release()
-    assert (_holder(aws) or {}).get("token") == taker._mine.token  # type: ignore[union-attr]
+    current = taker.read()
+    assert current is not None and current.holder.token == taker.mine.token  # type: ignore[union-attr]
     # Three losers of the same expired lock: the If-Match take-over lets only one win.
-    late = _lock(endpoint.url)
+    late = lock()
     with pytest.raises(LockHeld):
         late.acquire()
     taker.release()
+    assert taker.read() is None
 
 
 def test_the_heartbeat_renews_and_reports_a_lost_lock(endpoint: Endpoint, aws: Any) -> None:
@@ -139,10 +151,10 @@ def test_unlock_shows_the_holder_and_asks(project: Path, endpoint: Endpoint, aws
     assert free.returncode == 0 and "env local is not locked" in free.stdout
     dead = _lock(endpoint.url)
     dead.acquire()
-    dead._stop.set()
+    dead.stop_heartbeat()
     refused = run_stackgen(["unlock", "--env", "local"], cwd=project, env=env)
     assert refused.returncode == 2 and "--yes" in refused.stderr  # no terminal to ask in
-    assert f"locked by {dead._mine.owner} (pid {os.getpid()})" in refused.stdout  # type: ignore[union-attr]
+    assert f"locked by {dead.mine.owner} (pid {os.getpid()})" in refused.stdout  # type: ignore[union-attr]
     assert _holder(aws) is not None
     done = run_stackgen(["unlock", "--env", "local", "--yes"], cwd=project, env=env)
     assert done.returncode == 0 and "env local unlocked" in done.stdout

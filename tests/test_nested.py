@@ -160,3 +160,36 @@ def test_guard_sees_a_data_store_replaced_inside_a_child(project: Path, endpoint
                    "--allow-replace", "DbInstance")
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
     assert aws.rds.describe_db_instances()["DBInstances"][0]["DBName"] == "other"
+
+
+def test_a_retained_alb_child_fails_the_cert_and_network_deletes_once(
+        project: Path, endpoint: Endpoint, aws: Any) -> None:
+    """Prod-like nesting (termination_protection): the root keeps its Alb and Rds children
+    (DeletionPolicy Retain); deleting the root leaves the ALB using the certificate and
+    the security groups, so Cert fails ResourceInUse and Network DependencyViolation, each
+    tried once (CloudFormation does not retry a failed child after its siblings)."""
+    keep = ("--set", "termination_protection=true", "--no-lint")
+    first = _run(project, endpoint, "deploy", "--env", "local", "--nested", "--yes", *keep)
+    assert first.returncode == 0, first.stdout + first.stderr
+    root = "kubenews-local-root"
+    doc = json.loads(json.dumps(aws.cloudformation.get_template(StackName=root)["TemplateBody"]))
+    assert "Retain" in str(doc)
+    children = {k: s["StackName"] for k, s in _children(aws).items()}
+    aws.cloudformation.update_termination_protection(StackName=root,
+                                                     EnableTerminationProtection=False)
+    aws.cloudformation.delete_stack(StackName=root)
+    status = {s["StackName"]: s["StackStatus"]
+              for s in aws.cloudformation.list_stacks()["StackSummaries"]
+              if s["StackStatus"] != "DELETE_COMPLETE"}
+    assert status[root] == "DELETE_FAILED"
+    assert status[children["Cert"]] == "DELETE_FAILED"
+    assert status[children["Network"]] == "DELETE_FAILED"
+    assert status[children["Alb"]] == "CREATE_COMPLETE"  # retained, as on AWS
+    events = aws.cloudformation.describe_stack_events(StackName=children["Cert"])["StackEvents"]
+    reasons = [e.get("ResourceStatusReason", "") for e in events
+               if e["ResourceStatus"] == "DELETE_FAILED"]
+    assert any("in use" in r for r in reasons), reasons
+    root_events = aws.cloudformation.describe_stack_events(StackName=root)["StackEvents"]
+    tried = [e for e in root_events if e["LogicalResourceId"] == "Cert"
+             and e["ResourceStatus"] == "DELETE_FAILED"]
+    assert len(tried) == 1

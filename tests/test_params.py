@@ -15,7 +15,8 @@ from generator.config import fargate_size_problem
 from generator.errors import ParamsError
 from generator.limits import dns_name_problem, ec2_instance_types, matcher_problem, rds_instance_classes
 from generator.params import deep_merge, list_envs, load_env, parse_set
-from generator.schema import params_schema
+from generator.schema import REFERENCE_PAGE, params_schema, stale, with_reference
+from generator.schema import main as schema_main
 from tests.conftest import ENVS, ROOT, run_stackgen
 
 
@@ -77,8 +78,48 @@ def test_fargate_sizes(cpu: int, memory: int, ok: bool) -> None:
 
 
 def test_schema_file_is_current() -> None:
-    shipped = json.loads((ROOT / "params" / "schema.json").read_text())
-    assert shipped == json.loads(json.dumps(params_schema())), "run `make schema`"
+    """By meaning: msgspec 0.23 dedents descriptions that older versions kept indented."""
+    assert stale(ROOT / "params" / "schema.json", ROOT / REFERENCE_PAGE) == []
+
+
+def test_schema_comparison_ignores_description_layout_not_meaning(tmp_path: Path) -> None:
+    generated = json.loads(json.dumps(params_schema()))
+    readme = tmp_path / "README.md"
+    readme.write_text(with_reference("# x\n<!-- params-reference:start -->\n"
+                                     "<!-- params-reference:end -->\n"))
+
+    def indented(node: object) -> object:  # how msgspec < 0.23 wrote a docstring
+        if isinstance(node, dict):
+            return {k: "\n    ".join(v.split(" ")) if k == "description" and isinstance(v, str)
+                    else indented(v) for k, v in node.items()}
+        return [indented(v) for v in node] if isinstance(node, list) else node
+
+    schema_file = tmp_path / "schema.json"
+    schema_file.write_text(json.dumps(indented(generated), indent=2))
+    assert stale(schema_file, readme) == []
+
+    reworded = json.loads(json.dumps(generated))
+    reworded["properties"]["asg"]["description"] = "something else"
+    schema_file.write_text(json.dumps(reworded))
+    assert stale(schema_file, readme) == [f"{schema_file} differs from the params model: "
+                                          "run `make docs`"]
+    del generated["properties"]["asg"]
+    schema_file.write_text(json.dumps(generated))
+    assert len(stale(schema_file, readme)) == 1
+
+
+def test_docs_check_says_what_is_stale_in_one_line_each(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- params-reference:start -->\nold\n<!-- params-reference:end -->\n")
+    schema_file = tmp_path / "schema.json"
+    schema_file.write_text(json.dumps(params_schema()))
+    assert schema_main(["--check", str(readme), str(schema_file)]) == 1
+    assert capsys.readouterr().err == (f"{readme}'s params reference differs from the params "
+                                       "model: run `make docs`\n")
+    assert schema_main([str(readme)]) == 0  # what `make docs` does
+    assert schema_main(["--check", str(readme), str(schema_file)]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_params_files_point_editors_at_the_schema() -> None:
@@ -93,11 +134,6 @@ def test_schema_command_prints_json(project: Path) -> None:
     assert "asg" in schema["properties"] and schema["title"] == "stackgen params"
 
 
-def test_docs_params_reference_is_current() -> None:
-    from generator.schema import REFERENCE_PAGE, with_reference
-
-    page = (ROOT / REFERENCE_PAGE).read_text()
-    assert with_reference(page) == page, "run `make docs`"
 
 
 # --- reading params files: bounded, merge keys, scalars as written ------------------
@@ -233,9 +269,9 @@ def test_instance_types_and_classes_come_from_cfn_lint_data() -> None:
 def test_region_slices_match_the_whole_file() -> None:
     """The fast path reads one region's part of cfn-lint's files; it must see what
     decoding the whole file sees, for every region."""
-    from generator.limits import _cfnlint_extensions
+    from generator.limits import cfnlint_extensions
 
-    base = _cfnlint_extensions()
+    base = cfnlint_extensions()
     assert base is not None
     ec2 = json.loads((base / "aws_ec2_instance" / "instancetype_enum.json").read_text())
     rds = json.loads((base / "aws_rds_dbinstance" / "dbinstanceclass_enum.json").read_text())
@@ -255,3 +291,16 @@ def test_region_slices_match_the_whole_file() -> None:
 def test_shipped_envs_pass_the_aws_checks() -> None:
     for env in ENVS:
         load_env(ROOT / "params", env)
+
+
+def test_elb_health_checks_need_instances_in_a_target_group() -> None:
+    """Issue 27: the service registers its tasks, never the instances, so an ASG ELB health
+    check would act as EC2; refused at params time with the key and the fix."""
+    with pytest.raises(ParamsError) as err:
+        load_env(ROOT / "params", "prod", ["asg.health_check_type=ELB"])
+    message = str(err.value)
+    assert "asg.health_check_type" in message and "set health_check_type: EC2" in message
+    assert err.value.exit_code == 2
+    for env in ENVS:
+        cfg = load_env(ROOT / "params", env).config
+        assert cfg.asg.health_check_type == "EC2" or cfg.ecs.fargate, env

@@ -3,11 +3,11 @@ the review a downstream change set made during the run must stay within."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from botocore.stub import Stubber
 
 from generator.aws.cfn import CloudFormation
 from generator.aws.cfn_types import StackInfo
@@ -28,7 +28,10 @@ from generator.review.plan import (
 from generator.review.risk import Templates
 from generator.review.security import SecurityGroupChange, SecurityTables
 from generator.ui import Console
-from tests.stubs import CS_ID, STACK, STACK_ID, T0, recorder, stubbed_cfn
+from generator.yamlsrc import load_cfn
+from tests.fakes.clock import FakeClock
+from tests.fakes.cloudformation import FakeCloudFormation
+from tests.stubs import STACK, recorder
 
 
 def _plan(**kw: Any) -> StackPlan:
@@ -125,37 +128,20 @@ def test_apply_refuses_a_downstream_change_set_that_replaces_what_the_review_did
                         template_sha256=rendered.stacks["network"].template_sha256,
                         resources=[ResourceChange(action="Modify", logical_id="Vpc",
                                                   resource_type="AWS::EC2::VPC")])
-    deployed = {"StackName": STACK, "StackId": STACK_ID, "StackStatus": "UPDATE_COMPLETE",
-                "CreationTime": T0, "Parameters": [{"ParameterKey": "VpcCidr",
-                                                    "ParameterValue": "10.9.0.0/16"}],
-                "Tags": [{"Key": k, "Value": v}
-                         for k, v in rendered.stacks["network"].tags.items()]}
-    client = stubbed_cfn()
+    network = rendered.stacks["network"]
+    fake = FakeCloudFormation()
+    before = load_cfn(network.template)
+    before["Resources"]["Vpc"]["Properties"]["CidrBlock"] = "10.9.0.0/16"
+    fake.existing(STACK, json.dumps(before), "UPDATE_COMPLETE", tags=network.tags,
+                  parameters=network.parameters)
+    fake.replacement[(STACK, "Vpc")] = "True"
     asked: list[str] = []
-    with Stubber(client) as stub:
-        stub.add_response("describe_stacks", {"Stacks": [deployed]}, {})
-        stub.add_response("get_template", {"TemplateBody": rendered.stacks["network"].template},
-                          {"StackName": STACK, "TemplateStage": "Original"})
-        stub.add_response("list_change_sets", {"Summaries": []}, {"StackName": STACK})
-        stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
-        stub.add_response("describe_change_set", {
-            "ChangeSetId": CS_ID, "ChangeSetName": "stackgen-x", "StackId": STACK_ID,
-            "StackName": STACK, "Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE",
-            "Changes": [{"Type": "Resource", "ResourceChange": {
-                "Action": "Modify", "LogicalResourceId": "Vpc", "ResourceType": "AWS::EC2::VPC",
-                "PhysicalResourceId": "vpc-0a1b", "Replacement": "True", "Scope": ["Properties"],
-                "Details": [{"Target": {"Attribute": "Properties", "Name": "CidrBlock",
-                                        "RequiresRecreation": "Always"},
-                             "Evaluation": "Static", "ChangeSource": "ParameterReference"}]}}]},
-            {"ChangeSetName": CS_ID, "IncludePropertyValues": True})
-        stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID})
-        runner = PlanRunner(rendered, CloudFormation(client, sleep=lambda _: None),
-                            Lookups(None), Console(color=False),
-                            recorder(asked),
-                            DeployOptions(frozenset({"network"}),
-                                          planned={"network": planned}))
-        [result] = runner.run()
-        stub.assert_no_pending_responses()
+    runner = PlanRunner(rendered, CloudFormation(fake, waits=FakeClock().waits()),
+                        Lookups(None), Console(color=False), recorder(asked),
+                        DeployOptions(frozenset({"network"}), planned={"network": planned}))
+    [result] = runner.run()
+    assert fake.change_sets == {} and "ExecuteChangeSet" not in fake.calls  # discarded
+    assert fake.statuses() == {STACK: "UPDATE_COMPLETE"}
     assert result.state == "FAILED" and asked == []
     assert result.reasons == ["its change set goes beyond the plan: replaces Vpc "
                               "(AWS::EC2::VPC, True); run `stackgen plan` again"]

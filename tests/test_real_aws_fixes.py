@@ -6,6 +6,7 @@ rotation design, the nested form's stack policy, NAT per AZ, the engine version)
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,12 @@ from generator.aws.cfn import CloudFormation
 from generator.aws.cfn_types import StackInfo
 from generator.config import Environment
 from generator.deploy.engine import Deployer
-from generator.deploy.preflight import ZoneNotDelegated, check_delegation
+from generator.deploy.preflight import (
+    NestedZoneRefused,
+    ZoneNotDelegated,
+    check_delegation,
+    refuse_nested,
+)
 from generator.deploy.stack_work import DeployOptions
 from generator.local.manager import Endpoint
 from generator.params import load_env
@@ -251,7 +257,6 @@ def test_preflight_refuses_a_created_zone_that_nothing_delegates() -> None:
     client = _route53()
     with Stubber(client) as stub:
         stub.add_response("list_hosted_zones_by_name", {**ZONES, "HostedZones": []})
-        stub.add_response("list_hosted_zones_by_name", {**ZONES, "HostedZones": []})
         with pytest.raises(ZoneNotDelegated) as err:
             check_delegation(_cfg(), client, "dev", starts_certificate=True)
     message = str(err.value)
@@ -264,7 +269,6 @@ def test_preflight_refuses_a_created_zone_that_nothing_delegates() -> None:
 def test_preflight_names_the_parent_zone_it_finds_in_the_account() -> None:
     client = _route53()
     with Stubber(client) as stub:
-        stub.add_response("list_hosted_zones_by_name", {**ZONES, "HostedZones": []})
         stub.add_response("list_hosted_zones_by_name",
                           {**ZONES, "HostedZones": [_zone("ZPARENT", "example.com.")]})
         with pytest.raises(ZoneNotDelegated, match=r"set dns\.zone\.parent_zone_id: ZPARENT"):
@@ -275,38 +279,40 @@ def test_preflight_checks_the_parent_lists_the_zones_name_servers() -> None:
     client = _route53()
     cfg = _cfg("dns.zone.parent_zone_id=ZPARENT")
     with Stubber(client) as stub:
-        stub.add_response("list_hosted_zones_by_name",
-                          {**ZONES, "HostedZones": [_zone("ZCHILD", "dev.example.com.")]})
         stub.add_response("get_hosted_zone", _get_zone("ZPARENT", "example.com."))
         stub.add_response("get_hosted_zone", _get_zone("ZCHILD", "dev.example.com."))
         stub.add_response("list_resource_record_sets", _ns_records("dev.example.com.", NS[:1]))
         with pytest.raises(ZoneNotDelegated, match=r"does not list ns-2\.awsdns-02\.com"):
-            check_delegation(cfg, client, "dev", starts_certificate=True)
+            check_delegation(cfg, client, "dev", starts_certificate=True, zone_id="ZCHILD")
     with Stubber(client) as stub:  # delegated: passes
-        stub.add_response("list_hosted_zones_by_name",
-                          {**ZONES, "HostedZones": [_zone("ZCHILD", "dev.example.com.")]})
         stub.add_response("get_hosted_zone", _get_zone("ZPARENT", "example.com."))
         stub.add_response("get_hosted_zone", _get_zone("ZCHILD", "dev.example.com."))
         stub.add_response("list_resource_record_sets", _ns_records("dev.example.com.", NS))
-        check_delegation(cfg, client, "dev", starts_certificate=True)
+        check_delegation(cfg, client, "dev", starts_certificate=True, zone_id="ZCHILD")
         stub.assert_no_pending_responses()
 
 
 def test_preflight_refuses_a_parent_zone_id_of_another_zone() -> None:
     client = _route53()
     with Stubber(client) as stub:
-        stub.add_response("list_hosted_zones_by_name", {**ZONES, "HostedZones": []})
         stub.add_response("get_hosted_zone", _get_zone("ZOTHER", "other.org."))
         with pytest.raises(ZoneNotDelegated, match=r"is zone other\.org, not the parent"):
             check_delegation(_cfg("dns.zone.parent_zone_id=ZOTHER"), client, "dev", True)
 
 
-def test_preflight_asks_nothing_when_no_certificate_starts_or_the_user_delegated() -> None:
+def test_preflight_asks_nothing_when_no_certificate_starts_or_the_zone_is_not_created() -> None:
     client = _route53()
     with Stubber(client) as stub:  # no response queued: any call would fail
         check_delegation(_cfg(), client, "dev", starts_certificate=False)
-        check_delegation(_cfg("dns.zone.delegated=true"), client, "dev", True)
         check_delegation(load_env(ROOT / "params", "prod").config, client, "prod", True)
+        stub.assert_no_pending_responses()
+
+
+def test_delegated_true_trusts_the_user_about_the_zone_the_dns_stack_holds() -> None:
+    client = _route53()
+    with Stubber(client) as stub:  # the parent is not in the account: the user's word
+        stub.add_response("list_hosted_zones_by_name", {**ZONES, "HostedZones": []})
+        check_delegation(_cfg("dns.zone.delegated=true"), client, "dev", True, zone_id="ZCHILD")
         stub.assert_no_pending_responses()
 
 
@@ -325,6 +331,73 @@ def test_deploy_refuses_before_any_stack_when_the_created_zone_is_not_delegated(
     alone = run_stackgen(["--no-color", "deploy", "--env", "local", "--yes", "--stack", "dns",
                           *zone], cwd=project, env=aws_env(endpoint))
     assert alone.returncode == 0, alone.stdout + alone.stderr
+
+
+# --- issue 27: a created zone is checked by id; the nested form never makes a second one
+
+
+def test_the_check_is_on_the_zone_the_dns_stack_holds_not_a_namesake() -> None:
+    """A retained zone of the same name (the parent delegates to it) does not vouch for
+    the zone the dns stack holds now: the parent must list the latter's name servers."""
+    client = _route53()
+    cfg = _cfg("dns.zone.parent_zone_id=ZPARENT")
+    with Stubber(client) as stub:
+        stub.add_response("get_hosted_zone", _get_zone("ZPARENT", "example.com."))
+        stub.add_response("get_hosted_zone", {**_get_zone("ZNEW", "dev.example.com."),
+                                              "DelegationSet": {"NameServers": ["ns-9.new."]}})
+        stub.add_response("list_resource_record_sets", _ns_records("dev.example.com.", NS))
+        with pytest.raises(ZoneNotDelegated, match=r"does not list ns-9\.new"):
+            check_delegation(cfg, client, "dev", True, zone_id="ZNEW")
+        stub.assert_no_pending_responses()
+
+
+def test_delegated_true_is_refused_when_the_dns_stack_would_make_a_new_zone() -> None:
+    """Re-create after delete: the zone was retained, the dns stack is gone; with
+    delegated: true the create would make a second zone nobody delegates."""
+    client = _route53()
+    with Stubber(client) as stub:
+        stub.add_response("list_hosted_zones_by_name", {**ZONES, "HostedZones": []})
+        stub.add_response("list_hosted_zones_by_name", {
+            **ZONES, "HostedZones": [_zone("ZKEPT", "dev.example.com.")]})
+        with pytest.raises(ZoneNotDelegated) as err:
+            check_delegation(_cfg("dns.zone.delegated=true"), client, "dev", True)
+    message = str(err.value)
+    assert "delegated is true but the dns stack holds no zone" in message
+    assert "dns.zone.id: ZKEPT and create: false" in message and "\n" not in message
+
+
+def test_delegated_true_with_the_parent_in_the_account_is_still_checked() -> None:
+    client = _route53()
+    with Stubber(client) as stub:
+        stub.add_response("list_hosted_zones_by_name",
+                          {**ZONES, "HostedZones": [_zone("ZPARENT", "example.com.")]})
+        stub.add_response("get_hosted_zone", _get_zone("ZCHILD", "dev.example.com."))
+        stub.add_response("list_resource_record_sets", {"ResourceRecordSets": [],
+                                                        "IsTruncated": False, "MaxItems": "1"})
+        with pytest.raises(ZoneNotDelegated, match="does not list"):
+            check_delegation(_cfg("dns.zone.delegated=true"), client, "dev", True,
+                             zone_id="ZCHILD")
+
+
+def test_nested_form_of_a_hand_delegated_created_zone_is_refused() -> None:
+    with pytest.raises(NestedZoneRefused) as err:
+        refuse_nested(_cfg(), "dev")
+    assert err.value.exit_code == 2 and "second zone" in str(err.value)
+    refuse_nested(_cfg("dns.zone.parent_zone_id=ZPARENT"), "dev")  # the child delegates
+    refuse_nested(load_env(ROOT / "params", "prod").config, "prod")  # an existing zone
+
+
+@pytest.mark.parametrize("command", [["deploy", "--yes"], ["plan"]])
+def test_nested_deploy_and_plan_of_dev_are_refused_before_any_aws_call(
+        project: Path, command: list[str]) -> None:
+    # No credentials and no endpoint: the refusal comes before any AWS call.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    result = run_stackgen(["--no-color", command[0], "--env", "dev", "--nested", *command[1:]],
+                          cwd=project, env={**env, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "a root deployed after the zone alone would create a second zone" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (project / "build" / "dev").exists()
 
 
 # --- 11: the nested form protects its stateful children ----------------------------
@@ -366,7 +439,7 @@ def test_nested_prod_protects_its_stateful_children_in_root_and_child_policies()
                             DeployOptions(commit="x", nested=True, children=rendered))
         info = StackInfo(name=root, stack_id="x", status="CREATE_COMPLETE", parameters={},
                          outputs={}, tags={}, last_change=None, termination_protection=True)
-        deployer._protect(root, info)
+        deployer.protect(root, info)
         stub.assert_no_pending_responses()
     # The root denies replacing or deleting the children holding data ...
     assert {"Network", "Alb", "Rds", "Ecs"} <= _denied(sent[root])
@@ -384,3 +457,24 @@ def test_nested_prod_protects_its_stateful_children_in_root_and_child_policies()
 def test_nested_envs_without_protection_keep_children_deletable() -> None:
     doc = load_cfn(_render("local").root.template)["Resources"]
     assert all("DeletionPolicy" not in child for child in doc.values())
+
+
+def test_a_created_repository_is_where_every_task_takes_the_image_from() -> None:
+    """Issue 27: repository.create made the repository but the tasks still pulled from
+    docker.io; now they use the cluster stack's RepositoryUri with the image's tag."""
+    r = _render("dev", "ecs.repository.create=true")
+    assert r.graph.stacks["ecs"].upstream.count("cluster") == 1
+    doc = load_cfn(r.stacks["ecs"].template)
+    assert "RepositoryUri" in doc["Parameters"] and "Image" not in doc["Parameters"]
+    assert r.stacks["ecs"].parameters["ImageTag"] == ":v2"
+    assert r.stacks["ecs"].parameters["RepositoryUri"] == {"From": "cluster.RepositoryUri"}
+    images = {k: v["Properties"]["ContainerDefinitions"][0]["Image"]
+              for k, v in doc["Resources"].items() if v["Type"] == "AWS::ECS::TaskDefinition"}
+    assert set(images) >= {"TaskDefinition", "WorkerTaskDefinition", "MigrateTaskDefinition"}
+    assert all(i == {"Fn::Sub": "${RepositoryUri}${ImageTag}"} for i in images.values())
+    digest = "sha256:" + "a" * 64
+    pinned = _render("dev", "ecs.repository.create=true", f"ecs.container.image_digest={digest}")
+    assert pinned.stacks["ecs"].parameters["ImageTag"] == "@" + digest
+    plain = load_cfn(_render("dev").stacks["ecs"].template)
+    assert plain["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0][
+        "Image"] == {"Ref": "Image"}

@@ -22,26 +22,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from generator.capacity import INSTANCE_TYPES
 from generator.config import Environment
 from generator.params import load_env
 from tests.conftest import ENVS, ROOT
-
-
-@dataclass(frozen=True)
-class InstanceType:
-    cpu: int  # CPU units: 1024 per vCPU
-    memory: int  # MiB the ECS agent registers: the OS's total memory, below nominal
-
-
-# Registered memory of the ECS-optimised Amazon Linux 2023 AMI, approximate and on
-# the low side: the agent registers what the kernel reports (for t3.micro's 1 GiB,
-# ~904 MiB), not the nominal size (ECS developer guide, memory management).
-INSTANCE_TYPES = {
-    "t3.micro": InstanceType(2048, 904),
-    "t3.small": InstanceType(2048, 1900),
-    "t3.medium": InstanceType(2048, 3850),
-    "t3.large": InstanceType(2048, 7800),
-}
 
 
 @dataclass(frozen=True)
@@ -55,8 +39,10 @@ class Rollout:
 
 def per_instance(cfg: Environment) -> int:
     ecs = cfg.ecs
+    # The project's one table (generator/capacity.py), the one the forecast and the
+    # local endpoint use: registrable memory, not the nominal size.
     kind = INSTANCE_TYPES[cfg.asg.instance_type]
-    room = min(kind.cpu // ecs.cpu, kind.memory // ecs.memory_mib)
+    room = min(kind.cpu_units // ecs.cpu, kind.registrable_mib // ecs.memory_mib)
     static_port = ecs.effective_network_mode in ("bridge", "host") and (
         ecs.container.host_port != 0 or ecs.effective_network_mode == "host")
     distinct = any(c.type == "distinctInstance" for c in ecs.service.placement_constraints)
@@ -107,7 +93,7 @@ def test_the_model_refuses_what_ecs_cannot_place() -> None:
     # The two cases: static port 80 + distinctInstance on one instance ...
     assert not can_roll_out(env("ecs.service.deployment.min_healthy_percent=100",
                                 "ecs.service.deployment.max_percent=200"))
-    # ... and two 512 MiB tasks on one t3.micro (~904 MiB registered).
+    # ... and two 512 MiB tasks on one t3.micro (904 MiB registrable, estimated).
     assert not can_roll_out(env("ecs.container.host_port=0", "ecs.service.placement_constraints=[]",
                                 "ecs.memory_mib=512", "ecs.service.deployment.min_healthy_percent=100",
                                 "ecs.service.deployment.max_percent=200"))

@@ -27,13 +27,18 @@ class Log:
         self.most = 0
 
     def work(self, fail: frozenset[str] = frozenset(),
-             seconds: float = 0.05) -> Callable[[str], str]:
+             together: int = 0) -> Callable[[str], str]:
+        """Work that records itself; with ``together``, each piece waits until that many
+        run at once (a barrier, so no test waits on the clock to see concurrency)."""
+        barrier = threading.Barrier(together) if together else None
+
         def run(node: str) -> str:
             with self.lock:
                 self.started.append(node)
                 self.now += 1
                 self.most = max(self.most, self.now)
-            time.sleep(seconds)
+            if barrier is not None:
+                barrier.wait(timeout=10)
             with self.lock:
                 self.now -= 1
                 self.finished.append(node)
@@ -62,16 +67,15 @@ def test_a_node_starts_only_after_its_upstreams_succeeded() -> None:
 def test_independent_nodes_run_side_by_side_within_the_bound() -> None:
     wide = {str(i): [] for i in range(6)}
     log = Log()
-    start = time.monotonic()
-    Scheduler(wide, log.work(seconds=0.2), _ok, _not_run, concurrency=3).run()
-    assert log.most == 3
-    assert time.monotonic() - start < 0.2 * 6 * 0.75  # two waves, not six
+    # Each piece waits for two others: three at once, else the barrier breaks the run.
+    Scheduler(wide, log.work(together=3), _ok, _not_run, concurrency=3).run()
+    assert log.most == 3 and sorted(log.finished) == sorted(wide)
 
 
 def test_concurrency_one_runs_in_the_mapping_order() -> None:
     log = Log()
     order = {"e": [], "a": [], "c": ["a"], "b": ["a"], "d": ["b", "c"]}
-    Scheduler(order, log.work(seconds=0.01), _ok, _not_run, concurrency=1).run()
+    Scheduler(order, log.work(), _ok, _not_run, concurrency=1).run()
     assert log.started == ["e", "a", "c", "b", "d"]
     assert log.most == 1
 
@@ -144,7 +148,7 @@ def test_ctrl_c_lets_running_work_finish_and_starts_nothing_new(
     said: list[str] = []
     stop = threading.Event()
     _interrupting_wait(1, monkeypatch)
-    results = Scheduler(GRAPH, log.work(seconds=0.1), _ok, _not_run, concurrency=4,
+    results = Scheduler(GRAPH, log.work(), _ok, _not_run, concurrency=4,
                         on_stop=stop.set, say=said.append).run()
     # a and e were running when Ctrl-C landed: they finish; nothing else starts
     assert results == {"a": "ok:a", "b": "never_started:b", "c": "never_started:c",

@@ -52,12 +52,33 @@ def test_containers_cannot_reach_instance_metadata(env: str) -> None:
     assert lt["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
     assert lt["MetadataOptions"]["HttpTokens"] == "required"
     data = _user_data(r)
-    # Bridge tasks: the knowledge-center rule, written by a boothook before Docker starts.
+    # Bridge tasks: the ECS guide's DOCKER-USER rule, added once Docker has started.
     assert "#cloud-boothook" in data
-    assert f"-A DOCKER-USER -d {IMDS}/32 -j DROP" in data
-    assert "systemctl enable iptables" in data
+    rule = f"--insert DOCKER-USER 1 --in-interface docker+ --destination {IMDS}/32 --jump DROP"
+    assert rule in data
     # The cluster line the ECS agent (and the local endpoint) reads is still there.
     assert "echo ECS_CLUSTER=${ClusterName} >> /etc/ecs/ecs.config" in data
+
+
+def test_the_metadata_rule_is_added_after_docker_starts_never_restored_as_a_table() -> None:
+    """Issue 27: a restored `*filter` table, run after dockerd, flushes Docker's chains and
+    the DOCKER-USER jump; the rule goes into DOCKER-USER after Docker starts instead."""
+    data = _user_data(_render("dev"))
+    assert "*filter" not in data and "/etc/sysconfig/iptables" not in data
+    assert "systemctl enable iptables" not in data and "iptables-restore" not in data
+    boothook = data[data.index("#cloud-boothook"):data.index("#!/bin/bash")]
+    drop_in = "/etc/systemd/system/docker.service.d/"
+    unit = boothook[boothook.index(f"> {drop_in}"):boothook.index("\nUNIT\n")]
+    # In docker.service's own unit: after each start of dockerd, restarts included.
+    assert "[Service]\nExecStartPost=/bin/sh -c 'iptables -w --check DOCKER-USER" in unit
+    assert "--insert DOCKER-USER 1 --in-interface docker+" in unit
+    # Written, then loaded, before Docker can start with it; added at once only when
+    # Docker already runs (the boothook raced it and lost).
+    lines = boothook.splitlines()
+    reload_at = lines.index("systemctl daemon-reload")
+    assert reload_at > next(i for i, x in enumerate(lines) if x.startswith("cat <<'UNIT' >"))
+    assert lines[reload_at + 1] == "if systemctl is-active --quiet docker; then"
+    assert "--insert DOCKER-USER 1" in lines[reload_at + 2]
 
 
 def test_awsvpc_tasks_on_ec2_are_blocked_by_the_agent() -> None:
@@ -103,8 +124,10 @@ def test_the_app_logs_in_with_its_own_login_not_the_master(env: str) -> None:
     assert _value_from(boot)["APP_DB_PASSWORD"] == "${AppDbSecretArn}:password::"
     assert app["DependsOn"] == [{"ContainerName": "db-bootstrap", "Condition": "SUCCESS"}]
     sql = {e["Name"]: e["Value"] for e in boot["Environment"]}["BOOTSTRAP_SQL"]
-    assert "NOSUPERUSER NOCREATEDB NOCREATEROLE" in sql
-    assert "\\getenv app_password APP_DB_PASSWORD" in sql  # no password on a command line
+    assert "NOCREATEDB NOCREATEROLE" in sql
+    # RDS's master is no superuser and may not name the attribute (tests/test_local_rds.py)
+    assert "SUPERUSER" not in sql
+    assert "PASSWORD" not in sql  # set by \\password from stdin: no literal, no command line
 
 
 def test_migrations_log_in_as_the_master() -> None:
@@ -202,6 +225,20 @@ def test_newer_regions_deliver_as_the_service_principal() -> None:
     deliver = res["AccessLogsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
     assert deliver["Principal"] == {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
 
+
+
+@pytest.mark.parametrize(("region", "account"), [
+    ("ap-southeast-3", "589379963580"), ("us-gov-west-1", "048591011584"),
+    ("us-gov-east-1", "190560391635")])
+def test_jakarta_and_govcloud_deliver_as_their_documented_elb_account(
+        region: str, account: str) -> None:
+    """Issue 27: the ELB user guide's table lists them; without an entry the policy named
+    the service principal, which those Regions' log delivery does not use."""
+    zones = f'network.availability_zones=["{region}a", "{region}b"]'
+    res = _resources(_render("prod", f"region={region}", zones), "alb")
+    deliver = res["AccessLogsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert deliver["Principal"] == {
+        "AWS": {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::{account}:root"}}
 
 def test_prod_keeps_vpc_flow_logs() -> None:
     res = _resources(_render("prod"), "network")
@@ -308,7 +345,17 @@ def test_hardening_is_settable() -> None:
     assert app["StopTimeout"] == 90
 
 
-def test_ecs_exec_keeps_its_agent_paths_writable_under_a_read_only_root() -> None:
-    r = _render("local", "ecs.service.enable_execute_command=true")
-    paths = [t["ContainerPath"] for t in _service_containers(r)["web"]["LinuxParameters"]["Tmpfs"]]
-    assert paths == ["/tmp", "/var/lib/amazon", "/var/log/amazon"]
+def test_ecs_exec_with_a_read_only_root_is_refused_at_params_time() -> None:
+    """Issue 27: the ECS Exec page says the SSM agent needs a writable root file system
+    and that readonlyRootFilesystem "isn't supported"; tmpfs for its paths was a guess."""
+    from generator.errors import ParamsError
+    from generator.params import load_env
+
+    with pytest.raises(ParamsError) as err:
+        load_env(ROOT / "params", "local", ["ecs.service.enable_execute_command=true"])
+    assert "ecs.service.enable_execute_command" in str(err.value)
+    assert "read_only_root_filesystem: false" in str(err.value) and err.value.exit_code == 2
+    r = _render("local", "ecs.service.enable_execute_command=true",
+                "ecs.container.read_only_root_filesystem=false")
+    web = _service_containers(r)["web"]
+    assert web["ReadonlyRootFilesystem"] is False and "Tmpfs" not in web["LinuxParameters"]

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.stub import ANY, Stubber
 
 from generator.aws.cfn import CloudFormation
 from generator.deploy.engine import Deployer
@@ -18,7 +17,9 @@ from generator.references import Lookups
 from generator.render import Rendered
 from generator.ui import Console
 from tests.conftest import aws_env, run_stackgen
-from tests.stubs import CS_ID, STACK, STACK_ID, T0, recorder, stubbed_cfn
+from tests.fakes.clock import FakeClock
+from tests.fakes.cloudformation import FakeCloudFormation
+from tests.stubs import STACK, recorder
 
 NEW_TEAM = ("--set", "tags.owner=new-team")
 
@@ -43,48 +44,23 @@ def test_plan_and_diff_show_a_tag_only_change(project: Path, endpoint: Endpoint,
     assert "no differences" not in diff.stdout
 
 
-def _deployed(tags: dict[str, str], status: str = "UPDATE_COMPLETE") -> dict[str, Any]:
-    return {"StackName": STACK, "StackId": STACK_ID, "StackStatus": status,
-            "CreationTime": T0, "Parameters": [{"ParameterKey": "VpcCidr",
-                                                "ParameterValue": "10.0.0.0/16"}],
-            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
-
-
 def test_a_tag_only_change_aws_finds_empty_is_applied_with_update_stack(
         rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
     """On AWS a change set holds only the resources that take the stack's tags; with none
     it FAILs as holding no changes. The tags are then set by UpdateStack with the
     previous template and values, instead of the change being reported as none."""
-    wanted = dict(rendered.stacks["network"].tags)
-    old = {**wanted, "owner": "old-team"}
-    client = stubbed_cfn()
+    network = rendered.stacks["network"]
+    fake = FakeCloudFormation()
+    fake.existing(STACK, network.template, "UPDATE_COMPLETE", parameters=network.parameters,
+                  tags={**network.tags, "owner": "old-team"})
     asked: list[str] = []
-    deployer = Deployer(rendered, CloudFormation(client, sleep=lambda _: None), Lookups(None),
-                        Console(color=False), recorder(asked),
+    deployer = Deployer(rendered, CloudFormation(fake, waits=FakeClock().waits()),
+                        Lookups(None), Console(color=False), recorder(asked),
                         DeployOptions(frozenset({"network"})))
-    sent = [{"Key": k, "Value": v} for k, v in deployer.tags("network").items()]
-    with Stubber(client) as stub:
-        stub.add_response("describe_stacks", {"Stacks": [_deployed(old)]}, {})
-        stub.add_response("get_template", {"TemplateBody": rendered.stacks["network"].template},
-                          {"StackName": STACK, "TemplateStage": "Original"})
-        stub.add_response("list_change_sets", {"Summaries": []}, {"StackName": STACK})
-        stub.add_response("create_change_set", {"Id": CS_ID, "StackId": STACK_ID}, None)
-        stub.add_response("describe_change_set", {
-            "ChangeSetId": CS_ID, "StackId": STACK_ID, "StackName": STACK, "Status": "FAILED",
-            "ExecutionStatus": "UNAVAILABLE",
-            "StatusReason": "The submitted information didn't contain changes. Submit "
-                            "different information to create a change set."},
-            {"ChangeSetName": CS_ID, "IncludePropertyValues": True})
-        stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ID})
-        stub.add_response("describe_stacks", {"Stacks": [_deployed(old)]}, {"StackName": STACK})
-        stub.add_response("update_stack", {"StackId": STACK_ID}, {
-            "StackName": STACK, "UsePreviousTemplate": True,
-            "Parameters": [{"ParameterKey": "VpcCidr", "UsePreviousValue": True}],
-            "Capabilities": ANY, "Tags": sent})
-        stub.add_response("describe_stacks", {"Stacks": [_deployed(wanted)]},
-                          {"StackName": STACK})
-        [result] = deployer.run()
-        stub.assert_no_pending_responses()
+    [result] = deployer.run()
+    assert fake.stacks[STACK].tags == deployer.tags("network")
+    assert fake.stacks[STACK].parameters == network.parameters  # previous values kept
+    assert fake.change_sets == {}  # the empty change set was deleted
     assert result.state == "UPDATED"
     assert asked == [f"update the tags of {STACK}?"]
     out = capsys.readouterr().out

@@ -15,7 +15,7 @@ import pytest
 from generator.context import VIEWS, Names, stack_context
 from generator.graph import build_graph, load_spec
 from generator.params import load_env
-from generator.render import _tidy, make_jinja, render
+from generator.render import make_jinja, render, tidy
 from generator.views import alb, asg, cert, cluster, dns, ecs, network, rds
 from generator.views import facts as facts_module
 from generator.views.facts import Facts
@@ -129,7 +129,7 @@ def test_every_view_attribute_is_read_and_every_name_defined() -> None:
             _fields(ctx.view, defined)
             text = jinja.get_template(f"{name}.yaml.j2").render(
                 view=_wrap(ctx.view, seen), params=ctx.params, outputs=ctx.outputs)
-            assert _tidy(text) == rendered.stacks[name].template, f"{env} {sets} {name}"
+            assert tidy(text) == rendered.stacks[name].template, f"{env} {sets} {name}"
     assert defined - seen == set(), f"view attributes no template reads: {sorted(defined - seen)}"
 
 

@@ -38,7 +38,7 @@ def test_dev_runs_a_worker_and_a_nightly_job_beside_the_web_service() -> None:
     assert "DesiredCount" not in worker  # its scaler owns the count
     assert res["WorkerScalableTarget"]["Properties"]["MinCapacity"] == 1
     container = res["WorkerTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
-    assert container["Command"] == ["npm", "run", "worker"]
+    assert container["Command"][:2] == ["node", "-e"]  # the image has no `npm run worker`
     assert container["LogConfiguration"]["Options"]["awslogs-stream-prefix"] == "worker"
     schedule = res["NightlySchedule"]["Properties"]
     assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)"
@@ -51,7 +51,7 @@ def test_dev_runs_a_worker_and_a_nightly_job_beside_the_web_service() -> None:
         "scheduler.amazonaws.com"
     statements = role["Policies"][0]["PolicyDocument"]["Statement"]
     passrole = next(s for s in statements if s["Action"] == ["iam:PassRole"])
-    assert passrole["Resource"] == [{"Fn::GetAtt": ["ExecutionRole", "Arn"]},
+    assert passrole["Resource"] == [{"Fn::GetAtt": ["NightlyExecutionRole", "Arn"]},
                                     {"Fn::GetAtt": ["NightlyTaskRole", "Arn"]}]
     run = next(s for s in statements if s["Action"] == ["ecs:RunTask"])
     assert "task-definition/kubenews-dev-nightly:*" in run["Resource"][0]["Fn::Sub"]

@@ -7,6 +7,7 @@ would hold no change), typed statuses (generator/aws/status.py) and typed errors
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import threading
@@ -30,6 +31,12 @@ from generator.aws.polling import (
 )
 from generator.aws.rootcause import OperationEvent, root_causes
 from generator.aws.status import ChangeSetStatus, ExecutionStatus, StackStatus
+from generator.aws.validation import (
+    ValidationFailed,
+    ValidationFinding,
+    findings_of,
+    hook_findings,
+)
 from generator.errors import (
     AwsError,
     ChangeSetFailed,
@@ -281,7 +288,8 @@ class CloudFormation:
     def create_change_set(self, stack_name: str, name: str, kind: str, template: str,
                           parameters: dict[str, str], tags: dict[str, str],
                           description: str, include_nested: bool = False,
-                          express: bool = False) -> str | None:
+                          express: bool = False, import_existing: bool = False,
+                          revert_drift: bool = False) -> str | None:
         """The change set's id; None when AWS says the stack already is as sent."""
         if len(template.encode()) > MAX_TEMPLATE_BODY:
             raise ChangeSetFailed(stack_name, f"template is over {MAX_TEMPLATE_BODY} bytes; "
@@ -299,6 +307,14 @@ class CloudFormation:
             # turns it off unless told), so a failed stack ends as it does in standard mode.
             # CloudFormation user guide, "Deploy CloudFormation stacks faster with express mode".
             kwargs["DeploymentConfig"] = EXPRESS
+        if import_existing:
+            # Named resources that exist outside any stack are imported, not created
+            # (user guide, "Import AWS resources into a CloudFormation stack automatically").
+            kwargs["ImportExistingResources"] = True
+        if revert_drift:
+            # A drift-aware change set: drifted properties are put back to the template's
+            # values (user guide, "Using drift-aware change sets").
+            kwargs["DeploymentMode"] = "REVERT_DRIFT"
         try:
             return str(self._call("create_change_set", **kwargs)["Id"])
         except ClientError as exc:
@@ -324,8 +340,10 @@ class CloudFormation:
                 if any(marker in reason for marker in NO_CHANGES):
                     self.delete_change_set(change_set_id)
                     return None
-                found = [v for v in self.validation_failures(change_set_id) if v not in reason]
-                raise ChangeSetFailed(stack_name, "; ".join([reason, *found]))
+                findings = self.validation_findings(change_set_id)
+                if findings:
+                    raise ValidationFailed(stack_name, reason, findings)
+                raise ChangeSetFailed(stack_name, reason)
             if status == ChangeSetStatus.CREATE_COMPLETE:
                 changes = list(raw.get("Changes", []))
                 token = raw.get("NextToken")
@@ -338,6 +356,7 @@ class CloudFormation:
                     id=change_set_id, name=raw.get("ChangeSetName", ""), stack_name=stack_name,
                     stack_id=raw.get("StackId", ""), kind="", status=status,
                     changes=tuple(Change.from_api(c) for c in changes),
+                    validation=tuple(self.validation_findings(change_set_id)),
                 )
             if on_poll:
                 on_poll(status, self.waits.clock() - started)
@@ -418,11 +437,27 @@ class CloudFormation:
         except (ClientError, AwsError):
             return None
 
+    def validation_findings(self, change_set_id: str) -> list[ValidationFinding]:
+        """The change set's pre-deployment validation results (FAIL and WARN), from
+        DescribeEvents with its ChangeSetName (user guide, "Validate stack deployments":
+        results come back as events), and its hooks' failures (ListHookResults); none
+        where the endpoint answers neither."""
+        found: list[ValidationFinding] = []
+        with contextlib.suppress(ClientError, AwsError):
+            if hasattr(self.client, "describe_events"):  # botocore 1.41 and later
+                found += findings_of(raw for page in self._pages(
+                    "describe_events", ChangeSetName=change_set_id)
+                    for raw in page.get("OperationEvents", []))
+        with contextlib.suppress(ClientError, AwsError):  # what the account's hooks decided
+            if hasattr(self.client, "list_hook_results"):
+                found += hook_findings(r for page in self._pages(
+                    "list_hook_results", TargetType="CHANGE_SET", TargetId=change_set_id)
+                    for r in page.get("HookResults", []))
+        return found
+
     def validation_failures(self, change_set_id: str) -> list[str]:
-        """The change set's pre-deployment validation failures (FAIL and WARN), one line each
-        (user guide, "Validate stack deployments": results come back as events)."""
-        events = self.failed_events(ChangeSetName=change_set_id) or []
-        return [e.line() for e in events if e.event_type == "VALIDATION_ERROR"]
+        """The change set's validation results, one line each."""
+        return [f.line() for f in self.validation_findings(change_set_id)]
 
     def root_causes(self, stack_name: str, since: datetime, seen: list[str]) -> list[str]:
         """The failed operation's root causes from DescribeEvents, else ``seen`` (the

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from generator.aws.status import ResourceStatus, StackStatus
+from generator.aws.validation import ValidationFinding
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class ChangeSet:
     kind: str  # CREATE or UPDATE
     status: str
     changes: tuple[Change, ...] = field(default_factory=tuple)
+    # Pre-deployment validation results that did not block it (WARN), by DescribeEvents.
+    validation: tuple[ValidationFinding, ...] = ()
 
 
 @dataclass(frozen=True)

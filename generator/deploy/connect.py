@@ -76,8 +76,38 @@ def lint_gate(rendered: Rendered, build_dir: Path, cache_dir: Path,
             f"{first.message}; see `stackgen lint --env {rendered.env.name}` (--no-lint skips)")
 
 
+def ensure_ecs_service_linked_role(aws: Aws, console: Console) -> bool:
+    """Create the ECS service-linked role when the account lacks it (the user asked:
+    --create-service-linked-role). The first CreateCluster of an account can fail while
+    ECS makes the role itself (cloudformation-coverage-roadmap#818; ECS developer guide,
+    "Using service-linked roles for Amazon ECS": iam:CreateServiceLinkedRole with
+    ecs.amazonaws.com). True when it was created now."""
+    from botocore.exceptions import ClientError
+
+    from generator.forecast.checks.service_linked_role import (
+        ECS_SERVICE,
+        ECS_SERVICE_LINKED_ROLE,
+    )
+
+    iam = aws.client("iam")
+    try:
+        iam.get_role(RoleName=ECS_SERVICE_LINKED_ROLE)
+        return False
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchEntity":
+            raise StackgenError(f"iam GetRole {ECS_SERVICE_LINKED_ROLE}: {exc}") from None
+    try:
+        iam.create_service_linked_role(AWSServiceName=ECS_SERVICE)
+    except ClientError as exc:
+        raise StackgenError(f"iam CreateServiceLinkedRole {ECS_SERVICE}: {exc}; run it with "
+                            "credentials allowed iam:CreateServiceLinkedRole") from None
+    console.line(f"created the ECS service-linked role {ECS_SERVICE_LINKED_ROLE}")
+    return True
+
+
 def open_units(units: Sequence[Unit], console: Console, nested: bool | None,
-               upload: bool = True, forecast: str = "off") -> list[Connection]:
+               upload: bool = True, forecast: str = "off",
+               create_service_linked_role: bool = False) -> list[Connection]:
     """Connect once per target (checking every unit's account against it), then open
     each unit on that connection. ``forecast``: "record" runs `stackgen forecast` on each,
     "gate" also refuses its errors; it runs for every unit before any unit uploads or
@@ -95,6 +125,8 @@ def open_units(units: Sequence[Unit], console: Console, nested: bool | None,
             aws = connect(cfg) if unit.target is None else \
                 connect_target(cfg, unit.env, unit.target)
             sessions[key] = SharedAws(aws.session, aws.cfn, aws.account, aws.route)
+            if create_service_linked_role:  # before the forecast, which checks for it (F407)
+                ensure_ecs_service_linked_role(sessions[key], console)
         aws = sessions[key]
         if cfg.account_id and aws.account != cfg.account_id:
             raise AccountMismatch(

@@ -106,7 +106,7 @@ class Deployer(StackWork):
         assert made.review is not None
         if made.change_set is None:
             return self._update_tags(stack, name, made.review)
-        return self._execute_reviewed(stack, name, made.prepared.kind, made.change_set.id,
+        return self.execute_reviewed(stack, name, made.prepared.kind, made.change_set.id,
                                       made.review)
 
     def _update_tags(self, stack: str, name: str, review: StackPlan,
@@ -128,7 +128,7 @@ class Deployer(StackWork):
         self.console.line(f"{self.console.status(info.status)} {stack}: {name} (tags)")
         return StackResult(stack, name, Outcome.UPDATED, outputs=info.outputs)
 
-    def _execute_reviewed(self, stack: str, name: str, kind: str, change_set_id: str,
+    def execute_reviewed(self, stack: str, name: str, kind: str, change_set_id: str,
                           review: StackPlan, ask: bool = True) -> StackResult:
         """``ask``: show the review and ask; without it the change set was approved
         already (one approval per run), and only the guards still stand."""
@@ -166,8 +166,8 @@ class Deployer(StackWork):
                 return StackResult(stack, name, Outcome.FAILED, reasons=[str(exc)])
         allowed = [r.logical_id for r in review.resources if r.endangers_data]
         with self._policy_opened(name, kind, allowed):
-            info = self._execute(stack, name, change_set_id)
-        self._protect(name, info)
+            info = self.execute(stack, name, change_set_id)
+        self.protect(name, info)
         if hooks is not None:  # after-tasks, and before-tasks that could not run before
             hooks.after_execute(stack, name, kind)
         self.console.line(f"{self.console.status(info.status)} {stack}: {name}")
@@ -176,7 +176,7 @@ class Deployer(StackWork):
         return StackResult(stack, name, Outcome.CREATED if kind == "CREATE" else Outcome.UPDATED,
                            outputs=info.outputs)
 
-    def _execute(self, stack: str, name: str, change_set_id: str) -> StackInfo:
+    def execute(self, stack: str, name: str, change_set_id: str) -> StackInfo:
         last_seen = self.cfn.latest_event_id(name)
         started = datetime.now(UTC)
         self.cfn.execute_change_set(change_set_id, name)
@@ -222,7 +222,7 @@ class Deployer(StackWork):
             for child, ids in children:
                 self.cfn.set_stack_policy(child, stack_policy(ids))
 
-    def _protect(self, name: str, info: StackInfo) -> None:
+    def protect(self, name: str, info: StackInfo) -> None:
         """Prod-like envs (termination_protection) get termination protection and a
         stack policy that denies replacing or deleting their stateful resources."""
         wanted = self.rendered.env.config.termination_protection

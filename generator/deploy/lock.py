@@ -31,9 +31,12 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
+import math
 import os
+import re
 import socket
 import threading
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -48,6 +51,12 @@ from generator.deploy.artifacts import Artifacts
 from generator.errors import AwsError, StackgenError
 
 DEFAULT_TTL = timedelta(minutes=10)  # a dead process's lock lapses after this
+# No run heartbeats less often than a third of this, and no lock blocks an env longer:
+# a TTL read from (or asked for) beyond it counts as this much (issue 22: a lock object
+# with TTL 1e308 blocked deploys for ever, and its expiry overflowed datetime).
+MAX_TTL = timedelta(hours=24)
+MAX_BODY = 64 * 1024  # a lock object is a few hundred bytes; more is not one of ours
+MAX_FIELD = 200  # characters of a lock field that are ever printed
 NEVER = datetime.min.replace(tzinfo=UTC)
 LOST_RACE = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
 MISSING = ("NoSuchKey", "NoSuchBucket", "404")
@@ -59,9 +68,10 @@ class LockHeld(StackgenError):
     exit_code = 1
 
     def __init__(self, env: str, holder: Holder) -> None:
+        note = f" ({holder.note})" if holder.note else ""
         super().__init__(
             f"env {env} is locked by {holder.who} since {when(holder.acquired)} "
-            f"({holder.reason}), expires {when(holder.expires)}; wait, or "
+            f"({holder.reason}), expires {when(holder.expires)}{note}; wait, or "
             f"`stackgen unlock --env {env}` if that process is dead")
         self.env = env
         self.holder = holder
@@ -73,9 +83,34 @@ class LockLost(StackgenError):
     exit_code = 1
 
 
+# ANSI/VT escape sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), and
+# two-character escapes; then every control and format character (C0, C1, DEL,
+# bidirectional overrides, line and paragraph separators).
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[ -~]?)"
+                     r"|\x9b[0-?]*[ -/]*[@-~]?")
+
+
+def printable(text: object, limit: int = MAX_FIELD) -> str:
+    """A lock field as it may be printed: escape sequences and control characters
+    removed (a lock's owner could otherwise rewrite the operator's terminal), short."""
+    clean = _ESCAPE.sub("", str(text))
+    clean = "".join(c for c in clean if unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp"))
+    return clean if len(clean) <= limit else clean[:limit] + "…"
+
+
+def clamp_ttl(seconds: float) -> float:
+    """A TTL within 0..MAX_TTL (not finite: MAX_TTL)."""
+    if not math.isfinite(seconds):
+        return MAX_TTL.total_seconds()
+    return min(max(seconds, 0.0), MAX_TTL.total_seconds())
+
+
 def when(moment: datetime) -> str:
     """Local wall-clock time, with the date when it is not today."""
-    local = moment.astimezone()
+    try:
+        local = moment.astimezone()
+    except (OverflowError, ValueError):  # a lock object's year 1 or 9999
+        return moment.isoformat(timespec="minutes")
     today = datetime.now(local.tzinfo).date()
     return local.strftime("%H:%M" if local.date() == today else "%Y-%m-%d %H:%M")
 
@@ -120,6 +155,7 @@ class Holder:
     tool: str = ""
     renewed: datetime | None = None  # S3's LastModified: taken or last renewed
     expires: datetime = NEVER
+    note: str = ""  # what was wrong with the object as read (absurd TTL), printed with it
 
     @property
     def who(self) -> str:
@@ -135,14 +171,29 @@ class Holder:
 
     @classmethod
     def parse(cls, body: bytes, last_modified: datetime) -> Holder:
+        """The holder a lock object names, every text field printable and the TTL within
+        MAX_TTL; an object that is not one of ours counts as held for DEFAULT_TTL."""
         try:
+            if len(body) > MAX_BODY:
+                raise ValueError("too large")
             raw = json.loads(body)
-            ttl = float(raw["ttl_seconds"])
-            return cls(owner=str(raw["owner"]), pid=int(raw["pid"]), reason=str(raw["reason"]),
-                       acquired=datetime.fromisoformat(raw["acquired"]), ttl_seconds=ttl,
-                       token=str(raw["token"]), ci=raw.get("ci"), tool=str(raw.get("tool", "")),
-                       renewed=last_modified, expires=last_modified + timedelta(seconds=ttl))
-        except (ValueError, KeyError, TypeError):
+            asked = float(raw["ttl_seconds"])
+            if math.isnan(asked):
+                raise ValueError("no TTL")
+            ttl = clamp_ttl(asked)
+            note = "" if ttl == asked else (
+                f"its TTL of {printable(raw['ttl_seconds'], 24)} s is beyond "
+                f"{MAX_TTL.total_seconds() / 3600:g} h and counts as that")
+            acquired = datetime.fromisoformat(str(raw["acquired"]))
+            if acquired.tzinfo is None:
+                acquired = acquired.replace(tzinfo=UTC)
+            ci = raw.get("ci")
+            return cls(owner=printable(raw["owner"]), pid=int(raw["pid"]),
+                       reason=printable(raw["reason"]), acquired=acquired, ttl_seconds=ttl,
+                       token=str(raw["token"]), ci=None if ci is None else printable(ci),
+                       tool=printable(raw.get("tool", "")), renewed=last_modified,
+                       expires=last_modified + timedelta(seconds=ttl), note=note)
+        except (ValueError, KeyError, TypeError, OverflowError):
             # Not ours or damaged: treat as held by an unknown owner for the default time.
             return cls(owner="an unreadable lock object", pid=0, reason="unknown",
                        acquired=last_modified, ttl_seconds=DEFAULT_TTL.total_seconds(),
@@ -193,15 +244,15 @@ class EnvLock:
         self.key = lock_key(prefix)
         self.reason = reason
         self.account = account
-        self.ttl = ttl
-        self.heartbeat = heartbeat if heartbeat is not None else ttl.total_seconds() / 3
+        self.ttl = timedelta(seconds=clamp_ttl(ttl.total_seconds()))
+        self.heartbeat = heartbeat if heartbeat is not None else self.ttl.total_seconds() / 3
         self.on_lost = on_lost
         self.environ = os.environ if environ is None else environ
         self.etag: str | None = None
         self.took_over: Holder | None = None  # the expired holder we replaced, if any
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
-        self._mine: Holder | None = None
+        self.mine: Holder | None = None  # what this lock wrote while it holds the env
 
     # --- S3, behind typed answers ------------------------------------------------------
 
@@ -234,7 +285,7 @@ class EnvLock:
                 return None
             raise AwsError(f"env lock s3://{self.bucket}/{self.key}: {exc}") from None
         modified = out["LastModified"]
-        holder = Holder.parse(out["Body"].read(), modified.astimezone(UTC))
+        holder = Holder.parse(out["Body"].read(MAX_BODY + 1), modified.astimezone(UTC))
         return Current(holder, str(out["ETag"]), _server_now(out))
 
     def _new_holder(self) -> Holder:
@@ -274,7 +325,7 @@ class EnvLock:
                 raise LockHeld(self.env, last.holder)
             raise AwsError(f"env lock s3://{self.bucket}/{self.key}: could not be taken "
                            "after three tries; try again")
-        self._mine = mine
+        self.mine = mine
         self._stop.clear()
         self._beat = threading.Thread(target=self._heartbeat, name="env-lock-heartbeat",
                                       daemon=True)
@@ -282,9 +333,9 @@ class EnvLock:
 
     def renew(self) -> bool:
         """Extend the expiry (a new LastModified); False when the lock is no longer ours."""
-        if self._mine is None or self.etag is None:
+        if self.mine is None or self.etag is None:
             return False
-        etag = self._put(self._mine, IfMatch=self.etag)
+        etag = self._put(self.mine, IfMatch=self.etag)
         if etag is None:
             self.etag = None
             return False
@@ -305,12 +356,19 @@ class EnvLock:
                              "(`stackgen unlock`?) while this run held it")
             return
 
+    def stop_heartbeat(self) -> None:
+        """Stop renewing, keep the lock: what a run that was killed leaves behind (the
+        lock expires after its ttl), and how tests make one."""
+        self._stop.set()
+        if self._beat is not None and self._beat is not threading.current_thread():
+            self._beat.join(timeout=5)
+
     def release(self) -> None:
         """Delete the lock if it is still ours (never another run's)."""
         self._stop.set()
         if self._beat is not None and self._beat is not threading.current_thread():
             self._beat.join(timeout=5)
-        etag, self.etag, self._mine = self.etag, None, None
+        etag, self.etag, self.mine = self.etag, None, None
         if etag is None:
             return
         try:

@@ -13,7 +13,9 @@ from typing import Any
 
 from generator.aws.cfn_types import ChangeSet, StackInfo
 from generator.aws.status import Outcome, PlanState
+from generator.aws.validation import ValidationFailed
 from generator.deploy.drift import detect
+from generator.deploy.express import standard_stacks
 from generator.deploy.stack_work import SETTLED, Prepared, StackWork
 from generator.errors import StackgenError
 from generator.lint.values import placeholder
@@ -35,7 +37,9 @@ from generator.review.plan import (
     ripple_changes,
     tag_changes,
 )
+from generator.review.revert import mark as mark_reverted
 from generator.review.risk import Templates
+from generator.review.validation import attach
 from generator.yamlsrc import load_cfn
 
 # The plan's resource action as the picture colours it.
@@ -75,7 +79,8 @@ class Planner(StackWork):
         self.states = {s: p.state for s, p in plans.items()}
         result = Plan(env=self.rendered.env.name, created_at=now(),
                       stacks=[plans[s] for s in selected],
-                      deployment_mode=self.rendered.env.config.deployment_mode)
+                      deployment_mode=self.rendered.env.config.deployment_mode,
+                      standard_stacks=standard_stacks(self.options.children or self.rendered))
         if self.options.drift:
             self._mark_drift(result)
         if self.options.nested:  # the root holds stacks, not the resources that cost
@@ -94,7 +99,9 @@ class Planner(StackWork):
             Side(load_cfn(prepared.deployed_template), current.parameters)
             if prepared.deployed_template and current else Side({}, {}),
             Side(load_cfn(prepared.template), prepared.params))
-        return super().review(prepared, change_set)
+        plan = super().review(prepared, change_set)
+        mark_reverted(plan.resources, change_set.changes)  # --revert-drift: what it overwrites
+        return plan
 
     def _predicted_params(self, stack: str) -> dict[str, str]:
         """Values as far as they are known: upstream outputs, else a placeholder of the
@@ -231,6 +238,8 @@ class Planner(StackWork):
                 plan.state = PlanState.RECREATE
                 return plan
             raise StackgenError(f"cannot plan {stack}: {'; '.join(settled.reasons)}")
+        if made.blocked is not None:  # pre-deployment validation failed the change set
+            return self._blocked(prepared, current, made.blocked)
         if settled is not None:  # the change set holds no change, the tags alike
             plan = StackPlan(stack=stack, stack_name=self._name(stack),
                              state=PlanState.UNCHANGED, template_sha256=sha)
@@ -242,10 +251,30 @@ class Planner(StackWork):
                 # it again and executes it only if nothing differs.
                 plan.reviewed = change_set_facts(
                     self.cfn.change_set_content(made.change_set.id))
+                if made.change_set.validation:  # WARN findings: it stays executable
+                    attach(plan, made.change_set.validation, self.rendered.env.name)
         self._record(plan, prepared.current, prepared.params)
         if prepared.kind == "CREATE" and made.change_set is not None:
             plan.stack_id = made.change_set.stack_id  # the review shell the change set made
         return plan
+
+    def _blocked(self, prepared: Prepared, current: StackInfo | None,
+                 failed: ValidationFailed) -> StackPlan:
+        """A stack whose change set failed pre-deployment validation: its changes as the
+        templates predict them, each finding under its resource; nothing to execute."""
+        stack = prepared.stack
+        templates = self._templates_of(stack, prepared.current, prepared.params)
+        predicted = ChangeSet(id="", name="", stack_name=prepared.name, stack_id="",
+                              kind=prepared.kind, status="FAILED",
+                              changes=templates.predicted_changes())
+        plan = StackPlan(stack=stack, stack_name=prepared.name,
+                         state=PlanState.CREATE if prepared.kind == "CREATE"
+                         else PlanState.UPDATE,
+                         template_sha256=self.rendered.stacks[stack].template_sha256,
+                         resources=resource_changes(predicted, templates),
+                         security=templates.security())
+        attach(plan, failed.findings, self.rendered.env.name)
+        return self._record(plan, prepared.current, prepared.params)
 
     def _ripple(self, stack: str, plans: dict[str, StackPlan]) -> None:
         """Mark this stack's parameters that read outputs an upstream change may alter,

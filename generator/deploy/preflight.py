@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator.config import Environment
-from generator.errors import StackgenError
+from generator.errors import StackgenError, UsageError
 
 CERT_STACK = "cert"
 
@@ -28,6 +28,47 @@ class ZoneNotDelegated(StackgenError):
         super().__init__(f"zone {zone} is not delegated, so its certificate can never "
                          f"validate: {fix}")
         self.zone = zone
+
+
+class NestedZoneRefused(UsageError):
+    """The nested form of an env whose created zone is delegated by hand: refused."""
+
+    def __init__(self, env: str, zone: str):
+        super().__init__(
+            f"env '{env}' creates zone {zone} (dns.zone.create) and its parent is delegated by "
+            "hand, so the zone must exist and be delegated before the certificate starts; the "
+            "nested root creates zone and certificate in one operation, and a root deployed "
+            "after the zone alone would create a second zone with new name servers: deploy "
+            f"with --no-nested, set dns.zone.parent_zone_id (a parent in this account), or "
+            "use the existing zone (dns.zone.id with create: false)")
+        self.env = env
+        self.zone = zone
+
+
+def refuse_nested(cfg: Environment, env: str) -> None:
+    """Refuse the nested form where its Dns child would make a zone nobody delegates.
+
+    The nested root's Dns child always creates the zone (a root cannot adopt the zone an
+    earlier `--stack dns` made: Route 53 allows several zones of one name, each with its
+    own name servers, Route 53 developer guide, "Creating a public hosted zone"). With
+    ``parent_zone_id`` the child adds the delegation itself; otherwise the certificate
+    would wait on a zone nobody delegates (ACM user guide, "DNS validation": 72 hours).
+    Called before any AWS call by the commands that change the env (deploy, plan, apply).
+    """
+    zone = cfg.dns.zone
+    if zone.create and not zone.parent_zone_id:
+        raise NestedZoneRefused(env, _bare(zone.name))
+
+
+def deployed_zone_id(cfn: Any, stack_name: str, output: str) -> str | None:
+    """The zone the env's dns stack holds, by its id (the ``output`` of ``stack_name``),
+    or None when the stack is not deployed: what the certificate validates in, which
+    a lookup by name cannot tell apart from a retained zone of the same name."""
+    info = cfn.describe(stack_name)
+    if info is None:
+        return None
+    value = info.outputs.get(output)
+    return str(value) if value else None
 
 
 def _bare(name: str) -> str:
@@ -55,18 +96,23 @@ def _delegated_names(route53: Any, parent_id: str, name: str) -> set[str]:
 
 
 def check_delegation(cfg: Environment, route53: Any, env: str,
-                     starts_certificate: bool) -> None:
+                     starts_certificate: bool, zone_id: str | None = None) -> None:
     """Refuse, with the fix, to start the certificate of a created zone nobody delegates.
 
-    A zone the env looks up or is given is the account's own, assumed delegated.
-    ``delegated: true`` is the user's word for a parent outside the account.
+    ``zone_id`` is the zone the dns stack holds (``deployed_zone_id``), None before its
+    first deploy: the check is by id, since a zone retained by an earlier delete
+    (``retain_on_delete``) has the same name and other name servers. A zone the env
+    looks up or is given is the account's own, assumed delegated. ``delegated: true`` is
+    the user's word for a parent outside the account, about the zone the dns stack holds:
+    it is checked anyway where the parent is in the account, and refused when the dns
+    stack would create a new zone now.
     """
     zone = cfg.dns.zone
-    if not zone.create or zone.delegated or not starts_certificate:
+    if not zone.create or not starts_certificate:
         return
     name = _bare(zone.name)
     parent_name = name.split(".", 1)[1] if "." in name else ""
-    ours = _zone_id(route53, name)
+    ours = zone_id
     if zone.parent_zone_id:
         try:
             parent = route53.get_hosted_zone(Id=zone.parent_zone_id)["HostedZone"]
@@ -92,6 +138,17 @@ def check_delegation(cfg: Environment, route53: Any, env: str,
         _check_listed(route53, parent_id, ours, name, parent_name,
                       f"set dns.zone.parent_zone_id: {parent_id} and the dns stack adds them")
         return
+    if zone.delegated and ours is not None:
+        return  # the user delegated the zone the dns stack holds; the parent is not ours
+    if zone.delegated:
+        retained = _zone_id(route53, name)
+        kept = (f"; zone {retained} of that name exists (retained by an earlier delete?): "
+                f"use it with dns.zone.id: {retained} and create: false" if retained else "")
+        raise ZoneNotDelegated(name, "dns.zone.delegated is true but the dns stack holds no "
+                               "zone: it would create a new one, with name servers the "
+                               f"parent does not list{kept}, or deploy the zone alone "
+                               f"(stackgen deploy --env {env} --stack dns) and update the NS "
+                               "records at the parent to its NameServers output")
     first = (f"deploy the zone alone, not nested (stackgen deploy --env {env} --stack dns), "
              if ours is None else "")
     raise ZoneNotDelegated(name, f"{first}add NS records for {name} listing the dns "

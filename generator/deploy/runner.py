@@ -255,7 +255,7 @@ class PlanRunner(Deployer):
             self.console.line(f"{self.console.status(Outcome.UNCHANGED)} {stack}: "
                               f"{name} is up to date")
             if current is not None:
-                self._protect(name, current)
+                self.protect(name, current)
             return StackResult(stack, name, Outcome.UNCHANGED,
                                outputs=current.outputs if current else {})
         if self.strict:  # time passed since verify(): check again right before executing
@@ -270,7 +270,7 @@ class PlanRunner(Deployer):
         review = self.live.get(stack, planned) if not self.strict else self.live.get(stack)
         if review is None:  # apply executes only what verify() read back from AWS
             return self._refuse(stack, name, planned, "its change set was not verified")
-        return self._execute_reviewed(stack, name, kind, planned.change_set_id, review,
+        return self.execute_reviewed(stack, name, kind, planned.change_set_id, review,
                                       ask=False)
 
     def _refuse(self, stack: str, name: str, planned: StackPlan, why: str) -> StackResult:
@@ -317,7 +317,7 @@ class PlanRunner(Deployer):
             show_review(self.console, review)
         if change_set is None:
             return self._update_tags(stack, name, review, ask=bool(beyond))
-        return self._execute_reviewed(stack, name, prepared.kind, change_set.id, review,
+        return self.execute_reviewed(stack, name, prepared.kind, change_set.id, review,
                                       ask=bool(beyond))
 
 

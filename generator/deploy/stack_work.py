@@ -20,7 +20,9 @@ from generator.aws.cfn import CloudFormation
 from generator.aws.cfn_types import ChangeSet, StackInfo
 from generator.aws.polling import WaitAbandoned, WaitTimedOut
 from generator.aws.status import Outcome, PlanState, StackResult
+from generator.aws.validation import ValidationFailed
 from generator.context import logical_id
+from generator.deploy.express import runs_express
 from generator.errors import (
     ChangeSetFailed,
     UsageError,
@@ -68,6 +70,8 @@ class DeployOptions:
     drift: bool = False  # planning: detect drift on the stacks that change
     approve_broadening: bool = True  # False: a change that broadens access is refused
     hooks: DeployHooks | None = None
+    import_existing: bool = False  # ImportExistingResources: adopt named resources (adopt.py)
+    revert_drift: bool = False  # DeploymentMode REVERT_DRIFT: put drifted resources back
 
 
 @dataclass
@@ -103,6 +107,8 @@ class Made:
     change_set: ChangeSet | None = None  # None with a review: a change of tags alone
     review: StackPlan | None = None
     settled: StackResult | None = None
+    # Planning only: pre-deployment validation failed the change set (nothing to execute).
+    blocked: ValidationFailed | None = None
 
 
 def stack_policy(stateful: Sequence[str], exempt: Sequence[str] = ()) -> str:
@@ -252,7 +258,7 @@ class StackWork:
             if not dry:
                 self.console.line(
                     f"{self.console.status(Outcome.UNCHANGED)} {stack}: {name} is up to date")
-                self._protect(name, current)
+                self.protect(name, current)
             return Prepared.settle(
                 StackResult(stack, name, Outcome.UNCHANGED, outputs=current.outputs))
         return Prepared(stack, name, "UPDATE", rendered.template, params, tags, current,
@@ -274,7 +280,12 @@ class StackWork:
         if self.stop.is_set():
             return Made(prepared, settled=StackResult(stack, name, Outcome.INTERRUPTED,
                                                       reasons=["interrupted"]))
-        change_set = self.create_change_set(prepared)
+        try:
+            change_set = self.create_change_set(prepared)
+        except ValidationFailed as failed:
+            if not dry:
+                raise
+            return Made(prepared, blocked=failed)
         tags = tag_changes(prepared.current.tags, prepared.tags) if prepared.current else []
         if change_set is None and not tags:
             if dry:
@@ -298,7 +309,9 @@ class StackWork:
         cs_id = self.cfn.create_change_set(
             prepared.name, cs_name, prepared.kind, prepared.template, prepared.params,
             prepared.tags, include_nested=self.options.nested,
-            express=self.rendered.env.config.deployment_mode == "express",
+            express=runs_express(self.options.children or self.rendered, prepared.stack),
+            import_existing=self.options.import_existing,
+            revert_drift=self.options.revert_drift,
             description=f"stackgen {__version__}: {prepared.stack} of env "
                         f"{self.rendered.env.name}")
         if cs_id is None:
@@ -402,7 +415,7 @@ class StackWork:
                 and meaningful(tags) == meaningful(current.tags)
                 and deployed_template == template)
 
-    def _protect(self, name: str, info: StackInfo) -> None:
+    def protect(self, name: str, info: StackInfo) -> None:
         """Hook for deploying; planning changes nothing."""
 
     def _discard(self, name: str, kind: str, change_set_id: str) -> None:

@@ -15,15 +15,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from generator.aws.polling import Waits
 from generator.aws.status import Outcome, StackResult
-from generator.deploy.connect import Connection, all_locked, artifacts, upload_children
+from generator.deploy.connect import (
+    Connection,
+    all_locked,
+    artifacts,
+    locked,
+    upload_children,
+)
 from generator.deploy.delete import DeletePlan, Deleter
 from generator.deploy.engine import Deployer, run_together
 from generator.deploy.planner import Planner
-from generator.deploy.preflight import CERT_STACK, check_delegation
+from generator.deploy.preflight import CERT_STACK, check_delegation, deployed_zone_id
+from generator.deploy.refactor import Move, Refactorer, detect, refactor_templates
 from generator.deploy.runner import ApprovedRunner, PlanRunner, check_plan_place
 from generator.deploy.scheduler import NotRun, Scheduler
 from generator.deploy.stack_work import DeployOptions
@@ -33,7 +40,11 @@ from generator.errors import ConfirmationRequired, StackgenError, UsageError
 from generator.render import artifact_prefix
 from generator.review.plan import ForecastNote, Plan
 from generator.review.plan_report import show_plan
+from generator.review.revert import refuse_nested
+from generator.review.validation import ValidationBlocked, refuse_blocked
 from generator.ui import Confirm, Console, EnvConsole
+from generator.views.common import logical_id
+from generator.yamlsrc import load_cfn
 
 T = TypeVar("T")
 Results = dict[str, list[StackResult]]  # by unit label, each in its graph's order
@@ -65,11 +76,29 @@ def _abandon_all(conns: Sequence[Connection]) -> Callable[[], None]:
     return abandon
 
 
+DNS_STACK = "dns"
+
+
+def check_zone(conn: Connection, starts_certificate: bool) -> None:
+    """The delegation preflight on the zone the unit's dns stack holds, by its id (the
+    root's copy of the output in the nested form)."""
+    cfg = conn.rendered.env.config
+    zone_id = None
+    if cfg.dns.zone.create and starts_certificate and DNS_STACK in conn.rendered.stacks:
+        if conn.nested:
+            zone_id = deployed_zone_id(conn.aws.cfn, conn.form.root.stack_name,
+                                       f"{logical_id(DNS_STACK)}HostedZoneId")
+        else:
+            zone_id = deployed_zone_id(conn.aws.cfn, conn.rendered.stacks[DNS_STACK].stack_name,
+                                       "HostedZoneId")
+    check_delegation(cfg, conn.lookups.route53, conn.rendered.env.name, starts_certificate,
+                     zone_id)
+
+
 def _prepared(conn: Connection, options: DeployOptions, waits: Waits | None,
               starts_certificate: bool) -> tuple[DeployOptions, EcsHooks | None]:
     """Read-only checks and the run's settings of one unit: its options with its hooks."""
-    check_delegation(conn.rendered.env.config, conn.lookups.route53, conn.rendered.env.name,
-                     starts_certificate=starts_certificate)
+    check_zone(conn, starts_certificate)
     if waits is not None:
         conn.aws.cfn.waits = waits
     hooks = hooks_for(conn.form, conn.aws, conn.console)
@@ -99,18 +128,27 @@ def _run(conns: Sequence[Connection], workers: Mapping[str, Deployer], concurren
 
 def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str], force: bool,
            concurrency: int, allow_replace: Sequence[str], ask_once: bool = False,
-           waits: Waits | None = None, approve_broadening: bool = True) -> Results:
+           waits: Waits | None = None, approve_broadening: bool = True,
+           import_existing: bool = False, revert_drift: bool = False) -> Results:
     """``ask_once`` (a person at a terminal): plan every unit up front, ask once for all,
     then run that plan, asking again only for what goes beyond it. Without it (--yes)
     each stack's change set is made and executed in turn. Without
-    ``approve_broadening`` an update that broadens access is refused."""
+    ``approve_broadening`` an update that broadens access is refused. A unit whose
+    resources moved between its stacks is refactored first (after its own yes)."""
     if stacks and any(c.nested for c in conns):
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
+    for c in conns:
+        refuse_nested(revert_drift, c.nested)
+    # --revert-drift: a stack whose template did not change may still have drifted.
     prepared = {c.label: _prepared(c, c.options(
-        stacks=frozenset(stacks), force=force, concurrency=concurrency,
-        allow_replace=frozenset(allow_replace), approve_broadening=approve_broadening),
+        stacks=frozenset(stacks), force=force or revert_drift, concurrency=concurrency,
+        allow_replace=frozenset(allow_replace), approve_broadening=approve_broadening,
+        import_existing=import_existing, revert_drift=revert_drift),
         waits, starts_certificate=c.nested or not stacks or CERT_STACK in stacks)
         for c in conns}
+    for c in conns:
+        if not c.nested and not stacks and any(m.by == "id" for m in detected(c)[2]):
+            refactor(c, confirm)  # moved resources: a stack refactor before any change set
     options = {label: o for label, (o, _) in prepared.items()}
     stops = {c.label: threading.Event() for c in conns}  # a lost lock stops its unit
     prompt = threading.Lock()  # one question at a time, whichever unit asks
@@ -128,6 +166,14 @@ def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
                 workers[c.label] = ApprovedRunner(
                     c.form, c.aws.cfn, c.lookups, c.console, confirm,
                     replace(options[c.label], planned=planned))
+            try:
+                for p in plans.values():
+                    refuse_blocked(p)
+            except ValidationBlocked:
+                for w in workers.values():
+                    assert isinstance(w, PlanRunner)
+                    w.discard_all()
+                raise
             changing = {c.label: [s.stack for s in plans[c.label].stacks if s.changes]
                         for c in conns}
             if any(changing.values()) and not confirm(_question(changing, conns)):
@@ -194,14 +240,74 @@ def plan_place(conn: Connection) -> tuple[str, str, str]:
     return conn.aws.account, str(meta.region_name), str(meta.endpoint_url)
 
 
+def detected(conn: Connection) -> tuple[dict[str, Any], dict[str, Any], list[Move]]:
+    """The deployed templates, the stacks' live state and the moves found between the
+    deployed and rendered templates (deploy/refactor.py), in one read of each stack."""
+    cfn, form = conn.aws.cfn, conn.form
+    names = {s: form.stacks[s].stack_name for s in form.stacks}
+    live = cfn.describe_many(list(names.values()))
+    deployed = {s: load_cfn(cfn.template_body(n)) for s, n in names.items()
+                if n in live and not live[n].status.empty_shell()}
+    return deployed, live, detect(deployed, {s: load_cfn(r.template)
+                                             for s, r in form.stacks.items()})
+
+
+def moves_of(conn: Connection, mapping: Sequence[Move] = ()) -> tuple[list[Move],
+                                                                         dict[str, Any]]:
+    """The unit's stack refactor: ``mapping`` or the moves found by logical id (a guess by
+    type needs a mapping file), and the refactor's templates."""
+    deployed, live, found = detected(conn)
+    moves = list(mapping) or [m for m in found if m.by == "id"]
+    if not moves:
+        return [], {}
+    names = {s: conn.form.stacks[s].stack_name for s in conn.form.stacks}
+    physical = {m.source_stack: conn.aws.cfn.physical_ids(names[m.source_stack])
+                for m in moves}
+    params = {m.source_stack: live[names[m.source_stack]].parameters for m in moves}
+    return moves, refactor_templates(deployed, moves, physical, params)
+
+
+def refactor(conn: Connection, confirm: Confirm, mapping: Sequence[Move] = ()) -> list[Move]:
+    """Execute the unit's stack refactor (after a yes); the moves done, none when none."""
+    if conn.nested:
+        raise UsageError("stack refactors move resources between the env's stacks; the "
+                         "nested form is one root stack: refactor with --no-nested")
+    with locked(conn, "refactor"):
+        moves, templates = moves_of(conn, mapping)
+        if not moves:
+            conn.console.line("refactor: no resource moves between the env's stacks")
+            return []
+        for m in moves:
+            conn.console.line(m.line())
+        if not confirm(f"execute the stack refactor of env '{conn.rendered.env.name}' "
+                       f"({len(moves)} resources move, none is replaced)?"):
+            raise StackgenError("stack refactor not approved; nothing was moved")
+        names = {s: conn.form.stacks[s].stack_name for s in conn.form.stacks}
+        live = conn.aws.cfn.describe_many(list(names.values()))
+        lines = Refactorer(conn.aws.cfn.client, conn.aws.cfn.waits.sleep).run(
+            names, moves, templates, create_stacks=any(names[s] not in live for s in templates),
+            description=f"stackgen: env {conn.rendered.env.name}")
+        for line in lines:
+            conn.console.line(f"refactor: {line}")
+    return moves
+
+
 def plan(conns: Sequence[Connection], stacks: Sequence[str], overrides: Sequence[str],
-         drift: bool = True) -> dict[str, Plan]:
+         drift: bool = True, import_existing: bool = False,
+         revert_drift: bool = False) -> dict[str, Plan]:
     """Plan every unit side by side; by unit label."""
+    for c in conns:
+        refuse_nested(revert_drift, c.nested)
+
     def one(conn: Connection) -> Plan:
         planner = Planner(conn.form, conn.aws.cfn, conn.lookups, conn.console,
                           lambda question: False,
-                          conn.options(stacks=frozenset(stacks), drift=drift))
+                          conn.options(stacks=frozenset(stacks), drift=drift,
+                                       force=revert_drift, import_existing=import_existing,
+                                       revert_drift=revert_drift))
         result = planner.plan()
+        if not conn.nested:  # what `deploy` (or `stackgen refactor`) moves first
+            result.moves = [m.line() for m in detected(conn)[2]]
         # Recorded so `apply` renders the same templates in the same form, at the same
         # place: a target's account and region are --set values of its rendering.
         target = conn.unit.target
@@ -223,6 +329,11 @@ def apply(conn: Connection, confirm: Confirm, saved: Plan,
     """Execute the plan's change sets and nothing else; refuse, before executing anything,
     a plan for another place or one whose stacks moved since."""
     check_plan_place(saved, conn.rendered.env.name, *plan_place(conn))
+    refuse_blocked(saved)
+    if any(m.startswith("move ") for m in saved.moves):
+        raise StackgenError("the plan moves resources between stacks ("
+                            + "; ".join(saved.moves) + "): run `stackgen refactor --env "
+                            f"{saved.env}` (or deploy), then plan again")
     if conn.nested:
         upload_children(conn)  # content-addressed: the planned children, unchanged
     planned = {s.stack: s for s in saved.stacks}

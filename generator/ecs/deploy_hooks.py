@@ -54,7 +54,7 @@ class EcsHooks:
                       lambda text: self.console.line(f"  [{ECS_STACK}] {text}"),
                       timeout=TASK_TIMEOUT)
 
-    def _run(self, name: str, task_definition: str, when: str) -> None:
+    def run_hook(self, name: str, task_definition: str, when: str) -> None:
         where = deployed(self.rendered, self.aws.cfn)
         service = describe_service(self.client("ecs"), where.cluster, where.service)
         try:
@@ -98,7 +98,7 @@ class EcsHooks:
                 continue
             arn = register(ecs, args)
             try:
-                self._run(task, arn, "before")
+                self.run_hook(task, arn, "before")
             finally:
                 # CloudFormation registers its own revision on execute; this one served
                 # the run and is retired so nothing else starts from it.
@@ -113,7 +113,7 @@ class EcsHooks:
             return
         where = deployed(self.rendered, self.aws.cfn)
         for task in tasks:
-            self._run(task, where.workload(task).task_definition,
+            self.run_hook(task, where.workload(task).task_definition,
                       "before" if task in self.service.run_before else "after")
 
     def diagnose(self, stack: str, name: str) -> list[str]:

@@ -29,14 +29,14 @@ def system_resolvers(resolv_conf: Path = Path("/etc/resolv.conf")) -> list[tuple
             if len(parts) >= 2 and parts[0] == "nameserver"]
 
 
-def _encode_name(name: str) -> bytes:
+def encode_name(name: str) -> bytes:
     out = b""
     for label in name.rstrip(".").split("."):
         out += bytes([len(label)]) + label.encode("ascii")
     return out + b"\0"
 
 
-def _read_name(data: bytes, offset: int) -> tuple[str, int]:
+def read_name(data: bytes, offset: int) -> tuple[str, int]:
     """A possibly compressed name at ``offset``; returns it and the offset after it."""
     labels: list[str] = []
     end = None
@@ -55,7 +55,7 @@ def _read_name(data: bytes, offset: int) -> tuple[str, int]:
 
 
 def build_query(name: str, qid: int) -> bytes:
-    return struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + _encode_name(name) + \
+    return struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + encode_name(name) + \
         struct.pack("!HH", NS, IN)
 
 
@@ -75,15 +75,15 @@ def parse_ns_answer(data: bytes, qid: int) -> list[str]:
         raise DnsError(f"server answered rcode {rcode}")
     offset = 12
     for _ in range(qd):
-        _, offset = _read_name(data, offset)
+        _, offset = read_name(data, offset)
         offset += 4
     servers = []
     for _ in range(an):
-        _, offset = _read_name(data, offset)
+        _, offset = read_name(data, offset)
         rtype, _, _, length = struct.unpack("!HHIH", data[offset:offset + 10])
         offset += 10
         if rtype == NS:
-            servers.append(_read_name(data, offset)[0])
+            servers.append(read_name(data, offset)[0])
         offset += length
     return servers
 

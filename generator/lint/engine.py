@@ -18,6 +18,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from generator.atomic import replace_atomically
+
 RULES_DIR = Path(__file__).parent / "rules"
 PROD_LIKE = "prod_like"  # the option of the prod-like rules (rules/_common.py)
 SEVERITIES = ("error", "warning", "info")
@@ -74,6 +76,46 @@ def cache_key(target: Target, fingerprint: str) -> str:
     payload = json.dumps([target.text, target.values, target.region, fingerprint]
                          + ([PROD_LIKE] if target.prod_like else []), sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+# --- the cache's entries: written atomically, verified before use --------------------
+#
+# An entry is {"key": <its cache key>, "findings": [...], "sha256": <hash of both>}. One
+# that does not parse, names another key or whose hash does not match its content (a
+# crash mid-write, a disk error, `[]` written over it) is ignored and the template
+# linted again: a cache may make lint faster, never hide a finding or raise.
+
+
+def _entry_digest(key: str, rows: Any) -> str:
+    body = json.dumps([key, rows], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def read_cache_entry(path: Path, key: str) -> list[dict[str, Any]] | None:
+    """The findings an entry holds, or None when it is missing or does not verify."""
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):  # missing, unreadable, not JSON (UnicodeDecodeError too)
+        return None
+    if not isinstance(doc, dict) or doc.get("key") != key:
+        return None
+    rows = doc.get("findings")
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        return None
+    if doc.get("sha256") != _entry_digest(key, rows):
+        return None
+    return rows
+
+
+def write_cache_entry(path: Path, key: str, rows: list[dict[str, Any]]) -> None:
+    """Write an entry whole or not at all (a temporary file renamed over it); a cache
+    that cannot be written is skipped."""
+    doc = {"key": key, "findings": rows, "sha256": _entry_digest(key, rows)}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        replace_atomically(path, json.dumps(doc).encode())
+    except OSError:
+        pass
 
 
 def _suppressions(template: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -155,17 +197,22 @@ class Linter:
 
     def _from_cache(self, target: Target) -> list[Finding] | None:
         path = self._cache_file(target)
-        if path is None or not path.is_file():
+        if path is None:
             return None
-        rows = json.loads(path.read_text(encoding="utf-8"))
-        # The file path is not part of the key: the same text may live elsewhere.
-        return [Finding(**{**r, "file": str(target.file)}) for r in rows]
+        rows = read_cache_entry(path, cache_key(target, self.fingerprint))
+        if rows is None:
+            return None
+        try:
+            # The file path is not part of the key: the same text may live elsewhere.
+            return [Finding(**{**r, "file": str(target.file)}) for r in rows]
+        except TypeError:  # rows of another shape: lint again
+            return None
 
     def _to_cache(self, target: Target, findings: list[Finding]) -> None:
         path = self._cache_file(target)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps([f.to_dict() for f in findings]), encoding="utf-8")
+            write_cache_entry(path, cache_key(target, self.fingerprint),
+                              [f.to_dict() for f in findings])
 
     def _load_rules(self) -> Any:
         if self._rules is None:

@@ -45,21 +45,24 @@ def _rule(rule: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def actual_rule(r: Any) -> dict[str, Any] | None:
+    """One of moto's ingress rules in the template's shape (None: a kind not compared)."""
+    base = {"IpProtocol": r.ip_protocol or "-1", "FromPort": r.from_port, "ToPort": r.to_port}
+    if r.ip_range.get("CidrIp"):
+        return _rule({**base, "CidrIp": r.ip_range["CidrIp"]})
+    if r.ip_range.get("CidrIpv6"):
+        return _rule({**base, "CidrIpv6": r.ip_range["CidrIpv6"]})
+    if r.source_group.get("GroupId"):
+        return _rule({**base, "SourceSecurityGroupId": r.source_group["GroupId"]})
+    return None
+
+
 def _actual_rules(group: Any) -> list[dict[str, Any]]:
-    rules = []
-    for r in group.ingress_rules:
-        base = {"IpProtocol": r.ip_protocol or "-1", "FromPort": r.from_port,
-                "ToPort": r.to_port}
-        if r.ip_range.get("CidrIp"):
-            rules.append(_rule({**base, "CidrIp": r.ip_range["CidrIp"]}))
-        elif r.ip_range.get("CidrIpv6"):
-            rules.append(_rule({**base, "CidrIpv6": r.ip_range["CidrIpv6"]}))
-        elif r.source_group.get("GroupId"):
-            rules.append(_rule({**base, "SourceSecurityGroupId": r.source_group["GroupId"]}))
+    rules = [rule for rule in map(actual_rule, group.ingress_rules) if rule is not None]
     return sorted(rules, key=lambda x: json.dumps(x, sort_keys=True))
 
 
-def _expected_rules(stack: Any, logical_id: str, model: Any,
+def expected_rules(stack: Any, logical_id: str, model: Any,
                     props: dict[str, Any]) -> list[dict[str, Any]]:
     rules = [_rule(r) for r in props.get("SecurityGroupIngress") or [] if isinstance(r, dict)]
     # Rules declared as their own resources belong to the group too.
@@ -86,7 +89,7 @@ def _differences(path: str, expected: list[dict[str, Any]],
     return out
 
 
-def _resource_drift(stack: Any, logical_id: str, resource: dict[str, Any],
+def resource_drift(stack: Any, logical_id: str, resource: dict[str, Any],
                     now: str) -> dict[str, Any]:
     rtype = str(resource.get("Type"))
     # The parsed models only: indexing the map would create a missing resource.
@@ -104,7 +107,7 @@ def _resource_drift(stack: Any, logical_id: str, resource: dict[str, Any],
         row["StackResourceDriftStatus"] = "DELETED"
         return row
     props = parsing.clean_json(resource.get("Properties") or {}, stack.resource_map)
-    expected = {"SecurityGroupIngress": _expected_rules(stack, logical_id, model, props)}
+    expected = {"SecurityGroupIngress": expected_rules(stack, logical_id, model, props)}
     actual = {"SecurityGroupIngress": _actual_rules(group)}
     diffs = [d for k in expected for d in _differences(k, expected[k], actual[k])]
     row.update(ExpectedProperties=json.dumps(expected, sort_keys=True),
@@ -118,7 +121,7 @@ def _detect_stack_drift(self: Any) -> ActionResult:
     stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
     now = datetime.now(UTC).isoformat()
     wanted = set(self._get_param("LogicalResourceIds", []) or [])
-    rows = [_resource_drift(stack, name, res, now)
+    rows = [resource_drift(stack, name, res, now)
             for name, res in (stack.template_dict.get("Resources") or {}).items()
             if isinstance(res, dict) and (not wanted or name in wanted)]
     drifted = [r for r in rows if r["StackResourceDriftStatus"] in ("MODIFIED", "DELETED")]

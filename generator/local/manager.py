@@ -12,6 +12,7 @@ endpoint: it is found again by its command line (/proc) or on the default port.
 from __future__ import annotations
 
 import contextlib
+import hmac
 import http.client
 import json
 import os
@@ -27,19 +28,25 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from generator.atomic import replace_atomically
 from generator.errors import StackgenError
 from generator.local.server import (
     HOST,
     IDENTITY_KIND,
     IDENTITY_PATH,
     LATENCY_PATH,
+    LISTENERS_PATH,
     TOKEN_ENV,
     TOKEN_HEADER,
+    identity_proof,
 )
 
 DEFAULT_PORT = 4599
 DEFAULT_STATE_DIR = Path(".stackgen")  # relative to where a command runs, like build/
 STATE_FILE = "local-endpoint.json"
+# The token alone, 0600, written before the server starts: the endpoint never tells it,
+# so an endpoint whose state file was lost is proven (and stopped) with this copy.
+KEY_FILE = "local-endpoint.key"
 LOG_FILE = "local-endpoint.log"
 SERVER_MODULE = "generator.local.server"
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -68,12 +75,38 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Identity:
-    """What a stackgen local endpoint says about itself on IDENTITY_PATH."""
+    """What a stackgen local endpoint says about itself on IDENTITY_PATH; ``proven``
+    when it answered a fresh nonce with the HMAC of the token it was asked to prove."""
 
     pid: int
     port: int
     state_dir: str
-    token: str
+    proven: bool = False
+    containers: str = "off"  # "on": ECS tasks run in Docker (emulation/containers.py)
+
+
+CONTAINERS_ENV = "STACKGEN_LOCAL_CONTAINERS"
+CONTAINER_MODES = ("auto", "on", "off")
+
+
+def containers_mode(wanted: str | None) -> str:
+    """"on" or "off" for ``local up --containers`` (else $STACKGEN_LOCAL_CONTAINERS, else
+    auto): auto is on when a Docker daemon answers; on without one is an error."""
+    from generator.local.emulation.containers import docker_available
+
+    chosen = (wanted or os.environ.get(CONTAINERS_ENV) or "auto").strip().lower()
+    if chosen not in CONTAINER_MODES:
+        raise UnsafeState(f"{CONTAINERS_ENV}={chosen!r} is not one of auto, on, off; set it "
+                          "to one of them (or unset it for auto)")
+    if chosen == "off":
+        return "off"
+    if docker_available():
+        return "on"
+    if chosen == "on":
+        raise LocalEndpointError(
+            "containers are on but no Docker daemon answers (`docker info` fails): start one "
+            "(scripts/ensure-docker.sh) or run `stackgen local up --containers off`")
+    return "off"
 
 
 def _get(port: int, path: str, timeout: float) -> bytes | None:
@@ -89,7 +122,7 @@ def _get(port: int, path: str, timeout: float) -> bytes | None:
         conn.close()
 
 
-def _answers(port: int, timeout: float = 0.5) -> bool:
+def answers(port: int, timeout: float = 0.5) -> bool:
     """Anything HTTP answers on the port (ours or another server)."""
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
@@ -102,17 +135,23 @@ def _answers(port: int, timeout: float = 0.5) -> bool:
         conn.close()
 
 
-def identify(port: int, timeout: float = 0.5) -> Identity | None:
-    """The stackgen local endpoint on 127.0.0.1:port, or None when none answers there."""
-    body = _get(port, IDENTITY_PATH, timeout)
+def identify(port: int, timeout: float = 0.5, token: str | None = None) -> Identity | None:
+    """The stackgen local endpoint on 127.0.0.1:port, or None when none answers there.
+    With ``token``: asked with a fresh nonce, and ``proven`` when its proof matches."""
+    nonce = secrets.token_hex(16)
+    body = _get(port, f"{IDENTITY_PATH}?nonce={nonce}", timeout)
     if body is None:
         return None
     try:
         data: Any = json.loads(body)
         if data.get("kind") != IDENTITY_KIND:
             return None
-        return Identity(int(data["pid"]), int(data["port"]), str(data["state_dir"]),
-                        str(data["token"]))
+        claimed = {k: data.get(k) for k in ("kind", "pid", "port", "state_dir")}
+        proven = (token is not None and data.get("nonce") == nonce
+                  and hmac.compare_digest(str(data.get("proof", "")),
+                                          identity_proof(token, nonce, claimed)))
+        return Identity(int(data["pid"]), int(data["port"]), str(data["state_dir"]), proven,
+                        str(data.get("containers", "off")))
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -127,6 +166,26 @@ def identify_url(url: str) -> Identity | None:
     if parts.scheme != "http" or parts.hostname not in _LOOPBACK_HOSTS or port is None:
         return None
     return identify(port)
+
+
+def local_urls(endpoint_url: str | None) -> list[str]:
+    """Where the load balancers of the local endpoint at ``endpoint_url`` answer on this
+    machine (containers on), one line each; empty for any other endpoint or none."""
+    ident = identify_url(endpoint_url) if endpoint_url else None
+    if ident is None or ident.containers != "on":
+        return []
+    body = _get(ident.port, LISTENERS_PATH, timeout=5.0)
+    try:
+        found: Any = json.loads(body or b"[]")
+        lines = []
+        for item in found:
+            how = ("redirects as its listener does" if item["redirect"]
+                   else "HTTP here" if item["protocol"] == "HTTPS" else "HTTP")
+            lines.append(f"{item['url']} ({item['protocol']}:{item['port']} of "
+                         f"{item['load_balancer']}; {how})")
+        return lines
+    except (ValueError, KeyError, TypeError):
+        return []
 
 
 def set_latency(endpoint: Endpoint, real: bool, time_scale: float,
@@ -164,7 +223,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _cmdline(pid: int) -> list[str] | None:
+def cmdline(pid: int) -> list[str] | None:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except FileNotFoundError:
@@ -180,7 +239,7 @@ def _cmdline(pid: int) -> list[str] | None:
     return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
 
 
-def _server_args(argv: list[str]) -> tuple[int, str] | None:
+def server_args(argv: list[str]) -> tuple[int, str] | None:
     """(port, state dir) when ``argv`` runs our server module, else None."""
     if argv[1:3] != ["-m", SERVER_MODULE]:
         return None
@@ -200,8 +259,8 @@ def _scan_proc() -> list[tuple[int, int, str]]:
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
-            argv = _cmdline(int(entry.name))
-            args = _server_args(argv) if argv else None
+            argv = cmdline(int(entry.name))
+            args = server_args(argv) if argv else None
             if args:
                 found.append((int(entry.name), *args))
     return found
@@ -227,6 +286,7 @@ class LocalEndpoint:
         self.state_dir = state_dir.resolve()
         self.state_file = self.state_dir / STATE_FILE
         self.log_file = self.state_dir / LOG_FILE
+        self.key_file = self.state_dir / KEY_FILE
 
     # --- the state file --------------------------------------------------------
 
@@ -238,18 +298,21 @@ class LocalEndpoint:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    def _read_key(self) -> str | None:
+        try:
+            key = self.key_file.read_text(encoding="utf-8").strip()
+        except (OSError, ValueError):
+            return None
+        return key or None
+
+    def _write_key(self, token: str) -> None:
+        """The token, readable by this user alone, whole or not at all."""
+        replace_atomically(self.key_file, token.encode(), prefix=".local-endpoint.")
+
     def _write(self, endpoint: Endpoint) -> None:
         """Atomically, so a reader never sees half a file."""
         body = json.dumps({"pid": endpoint.pid, "port": endpoint.port, "token": endpoint.token})
-        fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=".local-endpoint.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(body)
-            os.replace(tmp, self.state_file)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        replace_atomically(self.state_file, body.encode(), prefix=".local-endpoint.")
 
     def _check_state_path(self) -> None:
         """Before starting anything: the state dir, state file and log must be writable."""
@@ -286,27 +349,30 @@ class LocalEndpoint:
             return f"pid {pid} is this command, its parent or its process group"
         if not _alive(pid):
             return f"no process has pid {pid}"
-        argv = _cmdline(pid)
+        argv = cmdline(pid)
         if argv is None:
             return f"the command line of pid {pid} cannot be read"
-        if _server_args(argv) != (endpoint.port, str(self.state_dir)):
+        if server_args(argv) != (endpoint.port, str(self.state_dir)):
             shown = " ".join(argv)[:80] or "(none)"
             return f"its command line is `{shown}`, not the local endpoint of {self.state_dir}"
-        ident = identify(endpoint.port)
-        if ident is None or ident.pid != pid or ident.token != endpoint.token:
+        ident = identify(endpoint.port, token=endpoint.token)
+        if ident is None or ident.pid != pid or not ident.proven:
             return f"the server on port {endpoint.port} does not answer with the token recorded"
         return None
 
     def _discover(self, hint_port: int | None) -> Endpoint | None:
         """The running endpoint of this state dir, found without (or despite) the state
         file: by its command line in /proc, then on the recorded or the default port."""
+        token = self._read_key()
+        if token is None:  # nothing to prove it with: never signal an unproven process
+            return None
         ports = [port for _, port, d in _scan_proc() if d == str(self.state_dir)]
         ports += [p for p in (hint_port, DEFAULT_PORT) if p]
         for port in dict.fromkeys(ports):
             ident = identify(port)
             if ident is None or ident.state_dir != str(self.state_dir):
                 continue
-            candidate = Endpoint(ident.pid, port, ident.token)
+            candidate = Endpoint(ident.pid, port, token)
             if self._not_ours(candidate) is None:
                 return candidate
         return None
@@ -336,8 +402,15 @@ class LocalEndpoint:
 
     # --- up and down -----------------------------------------------------------
 
-    def up(self, port: int | None = None, timeout: float = 30.0) -> tuple[Endpoint, bool]:
-        """Start the server unless it runs; returns it and whether it was started now."""
+    def containers(self, endpoint: Endpoint) -> str:
+        """"on" or "off": whether the running endpoint runs tasks in Docker."""
+        ident = identify(endpoint.port)
+        return ident.containers if ident is not None else "off"
+
+    def up(self, port: int | None = None, timeout: float = 30.0,
+           containers: str | None = None) -> tuple[Endpoint, bool]:
+        """Start the server unless it runs; returns it and whether it was started now.
+        ``containers``: auto, on or off (None: $STACKGEN_LOCAL_CONTAINERS, else auto)."""
         running = self.status()
         if running:
             if port and port != running.port:
@@ -345,18 +418,25 @@ class LocalEndpoint:
                     f"the local endpoint already runs on port {running.port}; "
                     "run `stackgen local down` first to move it"
                 )
+            current = self.containers(running)
+            if containers in ("on", "off") and containers != current:
+                raise LocalEndpointError(
+                    f"the local endpoint already runs with containers {current}; run "
+                    "`stackgen local down` first to change it")
             return running, False
+        mode = containers_mode(containers)
         port = port or DEFAULT_PORT
         self._check_state_path()  # a bad state path fails before anything starts
-        if _answers(port):
+        if answers(port):
             raise LocalEndpointError(
                 f"port {port} is taken by another server; pick one with --port"
             )
         token = secrets.token_hex(16)
+        self._write_key(token)
         with self.log_file.open("ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", SERVER_MODULE, "--port", str(port),
-                 "--state-dir", str(self.state_dir)],
+                 "--state-dir", str(self.state_dir), "--containers", mode],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env={**os.environ, TOKEN_ENV: token},
                 start_new_session=True,  # survives the command that started it
@@ -377,8 +457,8 @@ class LocalEndpoint:
                       timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            ident = identify(endpoint.port, timeout=0.2)
-            if ident is not None and ident.token == endpoint.token:
+            ident = identify(endpoint.port, timeout=0.2, token=endpoint.token)
+            if ident is not None and ident.proven:
                 return
             if proc.poll() is not None or time.monotonic() > deadline:
                 tail = self.log_file.read_text(errors="replace").strip().splitlines()[-1:]
@@ -398,7 +478,10 @@ class LocalEndpoint:
                 self.stop(recorded, timeout)
                 _discard(self.state_file)
                 return True
-            if recorded.pid <= 1 or _alive(recorded.pid):
+            # Our own group is refused even when its leader has exited (a job-control
+            # shell's subshell): the state file naming it is never the endpoint's.
+            own = recorded.pid in (os.getpid(), os.getppid(), os.getpgrp())
+            if recorded.pid <= 1 or own or _alive(recorded.pid):
                 raise UnsafeState(
                     f"{self.state_file} names pid {recorded.pid}, which is not the local "
                     f"endpoint: {reason}; nothing was signalled. Remove the file if it is "

@@ -1,20 +1,26 @@
 """Entry point of the local endpoint's own process: moto's server plus our fixes.
 
 Run by ``generator.local.manager``; binds 127.0.0.1 only. Besides moto's API it
-answers one route of its own, ``IDENTITY_PATH``: its pid, port, state dir and the
-random token the manager handed it at start. The manager compares that with its
-state file before it signals a process, and finds the endpoint again by it when
-the state file is lost.
+answers one route of its own, ``IDENTITY_PATH``: its pid, port and state dir and,
+asked with a fresh ``?nonce=``, an HMAC-SHA256 of the nonce and those facts keyed
+with the random token the manager handed it at start. The manager checks that proof
+before it signals a process; the token itself is never sent, so a local user who asks
+learns nothing that switches the latency model or passes for the endpoint's owner.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import hashlib
+import hmac
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -25,14 +31,27 @@ IDENTITY_KIND = "stackgen-local-endpoint"
 # latency model (emulation/latency.py), switched on a running endpoint by `local up`.
 LATENCY_PATH = "/_stackgen/latency"
 TOKEN_HEADER = "X-Stackgen-Token"
+# GET: the load balancers' listeners served on local ports (emulation/albproxy.py), JSON list.
+LISTENERS_PATH = "/_stackgen/listeners"
 # Passed in the environment, not on the command line, so `ps` does not show it.
 TOKEN_ENV = "STACKGEN_LOCAL_TOKEN"
 _LOOPBACK = frozenset({"127.0.0.1", "::1"})
+_NONCE = re.compile(r"nonce=([0-9a-f]{32,128})")
 
 
-def with_identity(app: WSGIApplication, identity: dict[str, Any]) -> WSGIApplication:
-    """``app`` plus the identity route, answered to loopback callers only."""
-    body = json.dumps(identity, sort_keys=True).encode()
+def identity_proof(token: str, nonce: str, identity: dict[str, Any]) -> str:
+    """What the endpoint answers to a nonce: HMAC-SHA256 keyed with its token over the
+    nonce and the identity it claims (pid, port, state dir), so neither can be replayed
+    for another process or another question."""
+    message = json.dumps([nonce, identity.get("kind"), identity.get("pid"),
+                          identity.get("port"), identity.get("state_dir")]).encode()
+    return hmac.new(token.encode(), message, hashlib.sha256).hexdigest()
+
+
+def with_identity(app: WSGIApplication, identity: dict[str, Any], token: str) -> WSGIApplication:
+    """``app`` plus the identity route, answered to loopback callers only; never the
+    token, only a proof of it for the nonce asked with."""
+    public = {k: v for k, v in identity.items() if k != "token"}
 
     def wrapped(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != IDENTITY_PATH:
@@ -40,6 +59,11 @@ def with_identity(app: WSGIApplication, identity: dict[str, Any]) -> WSGIApplica
         if environ.get("REMOTE_ADDR") not in _LOOPBACK:
             start_response("403 Forbidden", [("Content-Length", "0")])
             return [b""]
+        answer = dict(public)
+        asked = _NONCE.fullmatch(str(environ.get("QUERY_STRING") or ""))
+        if asked:
+            answer.update(nonce=asked[1], proof=identity_proof(token, asked[1], public))
+        body = json.dumps(answer, sort_keys=True).encode()
         start_response("200 OK", [("Content-Type", "application/json"),
                                   ("Content-Length", str(len(body)))])
         return [body]
@@ -60,7 +84,8 @@ def with_latency_control(app: WSGIApplication, token: str) -> WSGIApplication:
         if environ.get("PATH_INFO") != LATENCY_PATH:
             return app(environ, start_response)
         header = "HTTP_" + TOKEN_HEADER.upper().replace("-", "_")
-        if environ.get("REMOTE_ADDR") not in _LOOPBACK or environ.get(header) != token:
+        given = str(environ.get(header) or "")
+        if environ.get("REMOTE_ADDR") not in _LOOPBACK or not hmac.compare_digest(given, token):
             return answer(start_response, "403 Forbidden", b"{}")
         try:
             size = int(environ.get("CONTENT_LENGTH") or 0)
@@ -75,6 +100,24 @@ def with_latency_control(app: WSGIApplication, token: str) -> WSGIApplication:
     return wrapped
 
 
+def with_listeners(app: WSGIApplication) -> WSGIApplication:
+    """``app`` plus LISTENERS_PATH (loopback callers only): where the ALBs answer locally."""
+    from generator.local.emulation import albproxy
+
+    def wrapped(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != LISTENERS_PATH:
+            return app(environ, start_response)
+        if environ.get("REMOTE_ADDR") not in _LOOPBACK:
+            start_response("403 Forbidden", [("Content-Length", "0")])
+            return [b""]
+        body = json.dumps(albproxy.listeners(), sort_keys=True).encode()
+        start_response("200 OK", [("Content-Type", "application/json"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
+
+    return wrapped
+
+
 def _exit(signum: int, frame: Any) -> None:
     sys.exit(0)
 
@@ -83,6 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="stackgen local AWS endpoint (moto)")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", required=True, help="the state dir that started it")
+    parser.add_argument("--containers", choices=("on", "off"), default="off",
+                        help="run ECS tasks' containers in Docker (emulation/containers.py)")
     args = parser.parse_args(argv)
     token = os.environ.pop(TOKEN_ENV, "")  # popped: nothing moto runs needs to see it
     if not token:
@@ -95,17 +140,42 @@ def main(argv: list[str] | None = None) -> None:
     )
     from werkzeug.serving import run_simple
 
-    from generator.local import compat
+    from generator.local import compat, persist
+    from generator.local.emulation import containers, rds_engine, rds_postgres
 
+    containers.configure(args.containers == "on", str(args.port), Path(args.state_dir))
+    if containers.SETTINGS.enabled:
+        # The endpoint's containers go with it (`local down`, Ctrl-C, SIGTERM).
+        atexit.register(containers.remove_all, str(args.port))
+        containers.remove_all(str(args.port))  # left by an endpoint that was killed
+        # The network first: its gateway is where the DBs answer the containers (and the
+        # address they report), and where the tasks fetch the CA bundle.
+        containers.ensure_network()
     compat.apply()
+    rds_engine.configure(Path(args.state_dir))
+    if containers.SETTINGS.gateway:
+        rds_postgres.configure_network(containers.SETTINGS.gateway)
+        try:
+            rds_engine.serve_ca_bundle(containers.SETTINGS.gateway)
+        except OSError as exc:
+            sys.exit(f"the CA bundle for the containers cannot be served on "
+                     f"{containers.SETTINGS.gateway}:{rds_engine.CA_BUNDLE_PORT} ({exc}); stop "
+                     "the process that holds that port, or run `stackgen local up "
+                     "--containers off`")
+    # The last snapshot of the state (local down, or a crash), before serving anything.
+    persister = persist.Persister(Path(args.state_dir))
+    persister.restore()
+    atexit.register(persister.close)  # after rds_engine's: runs before its servers stop
+    persister.start()
     # What moto.server.main does before serving: moto builds some ARNs/URLs from it.
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
     moto_app = DomainDispatcherApplication(create_backend_app)
     identity = {"kind": IDENTITY_KIND, "pid": os.getpid(), "port": args.port,
-                "state_dir": args.state_dir, "token": token}
-    app = with_latency_control(with_identity(moto_app, identity), token)
+                "state_dir": args.state_dir, "containers": args.containers}
+    app = with_listeners(with_latency_control(with_identity(
+        persister.watching(rds_engine.with_ca_bundle(moto_app)), identity, token), token))
     run_simple(HOST, args.port, app, threaded=True,
                request_handler=MotoRequestHandler)
 

@@ -24,6 +24,7 @@ from generator.aws.status import PlanState
 from generator.review.cost import EnvCost
 from generator.review.risk import Templates, create_only_properties, is_stateful
 from generator.review.security import SecurityTables
+from generator.review.validation import ValidationNote
 from generator.yamlsrc import load_cfn
 
 MASK = secrets.MASK
@@ -57,6 +58,7 @@ class ResourceChange(msgspec.Struct, kw_only=True):
     predicted: str | None = None  # the create-only property that predicts a replacement
     properties: list[PropertyChange] = []
     drift: list[str] = []  # changed by hand since the deploy: the apply overwrites these
+    validation: list[str] = []  # CloudFormation's pre-deployment validation (review/validation.py)
 
     @property
     def replaces(self) -> bool:
@@ -150,6 +152,7 @@ class StackPlan(msgspec.Struct, kw_only=True):
     waits_for: list[str] = []  # upstream stacks that must be created or applied first
     changed_outputs: list[str] = []
     nested: list[StackPlan] = []  # the nested stacks' own change sets, reviewed the same way
+    validation: list[ValidationNote] = []  # the change set's validation results (FAIL blocks it)
 
     def __post_init__(self) -> None:  # a plain string in: its typed state out
         self.state = PlanState(self.state)
@@ -206,11 +209,14 @@ class Plan(msgspec.Struct, kw_only=True):
     overrides: list[str] = []  # the --set values the plan was rendered with
     nested: bool = False  # planned in the nested form (one root stack)
     deployment_mode: str = "standard"  # express: stacks complete before resources are ready
+    # express: stacks kept in standard mode, with why (their readers need them ready)
+    standard_stacks: dict[str, str] = {}
     tool_version: str = __version__
     stacks: list[StackPlan] = []
     cost: EnvCost | None = None  # monthly, before → after
     picture: str = ""  # Mermaid: the env's resources coloured by the plan's actions
     forecast: list[ForecastNote] | None = None  # None: not run (--no-forecast)
+    moves: list[str] = []  # "move alb.X → network.Y": stack refactors (deploy/refactor.py)
     # "hmac-sha256:<hex>" over the file with this field empty (sign_plan), or nothing.
     signature: str = ""
 
@@ -257,8 +263,10 @@ def meaningful_tags(tags: Mapping[str, str]) -> dict[str, str]:
 
 
 def tag_changes(deployed: Mapping[str, str], wanted: Mapping[str, str]) -> list[ParamChange]:
+    """Tags that differ; a value whose key or look says it is secret (a deployed tag
+    ``api_token=…``) is masked here, so plan text, Markdown, JSON and diff never hold it."""
     old, new = meaningful_tags(deployed), meaningful_tags(wanted)
-    return [ParamChange(key=k, old=old.get(k), new=new.get(k))
+    return [ParamChange(key=k, old=masked(k, old.get(k), set()), new=masked(k, new.get(k), set()))
             for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
 
 

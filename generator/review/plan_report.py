@@ -25,7 +25,8 @@ def short(value: Any) -> str:
 
 def risks(plan: StackPlan) -> list[str]:
     """One-line risk marks, most serious first."""
-    marks = []
+    marks = [f"validation FAIL: {n.logical_id or plan.stack} cannot be deployed as is"
+             for n in plan.validation if n.blocks]
     resources = plan.all_resources()
     for r in resources:
         if r.endangers_data:
@@ -81,6 +82,14 @@ def show_review(console: Console, plan: StackPlan, diff: bool = False) -> None:
         for item in r.drift:
             console.line(console.style(f"  drifted {r.logical_id}: {item} (the apply "
                                        "overwrites it)", "yellow"))
+        for item in r.validation:
+            console.line(console.style(f"  validation {r.logical_id}: {item}",
+                                       "red" if item.startswith("FAIL") else "yellow"))
+    listed = {r.logical_id for r in plan.resources}
+    for n in plan.validation:
+        if n.logical_id not in listed:
+            console.line(console.style(f"  validation {n.logical_id or plan.stack}: {n.line()}",
+                                       "red" if n.blocks else "yellow"))
     show_security(console, plan.security)
     for item in plan.ripple:
         console.line(f"  reads from upstream: {item}")
@@ -153,6 +162,8 @@ def show_cost(console: Console, cost: EnvCost | None) -> None:
 
 
 def show_plan(console: Console, plan: Plan, diff: bool) -> None:
+    for move in plan.moves:  # executed as a stack refactor before any change set
+        console.line(console.style(f"{move} (stack refactor: kept, not replaced)", "cyan"))
     for stack in plan.stacks:
         if stack.state == PlanState.UNCHANGED:
             console.line(f"{console.status(Outcome.UNCHANGED)} {stack.stack}: no changes")
@@ -166,6 +177,8 @@ def show_plan(console: Console, plan: Plan, diff: bool) -> None:
                  "change" + ("" if changing else "; nothing to apply"))
     if plan.deployment_mode == "express":
         console.line(EXPRESS_NOTE)
+        for name, why in plan.standard_stacks.items():
+            console.line(f"  {name}: standard mode: {why}")
 
 
 FORECAST_COLOUR = {"error": "red", "warning": "yellow", "info": "blue"}
@@ -210,7 +223,8 @@ def markdown(plan: Plan, unit: str | None = None) -> str:
     ``unit``: the env at one of its targets (env@account/region), in the heading."""
     out = [f"## stackgen plan: env `{unit or plan.env}`", ""]
     if plan.deployment_mode == "express":
-        out += [f"> {EXPRESS_NOTE}", ""]
+        out += [f"> {EXPRESS_NOTE}", *(f"> - {stack}: standard mode: {why}"
+                                      for stack, why in plan.standard_stacks.items()), ""]
     out += ["| stack | change | resources | risk |", "|---|---|---|---|"]
     for s in plan.stacks:
         marks = risks(s)
@@ -258,6 +272,10 @@ def markdown(plan: Plan, unit: str | None = None) -> str:
         if drifted:
             out += ["**Changed by hand since the deploy (the apply overwrites it)**", ""]
             out += [f"- `{name}`: {_cell(d)}" for name, d in drifted] + [""]
+        if s.validation:
+            out += ["**CloudFormation pre-deployment validation**", ""]
+            out += [f"- {'⛔' if n.blocks else '⚠️'} `{n.logical_id or s.stack}`: "
+                    f"{_cell(n.line())}" for n in s.validation] + [""]
         out += _markdown_security(s.security)
         if s.ripple:
             out += ["**Reads changed upstream outputs**", ""] + [f"- {r}" for r in s.ripple]

@@ -13,7 +13,9 @@ from generator.views.facts import Facts
 
 # Regions opened before August 2022 deliver ALB access logs as the regional Elastic
 # Load Balancing account; newer ones as the logdelivery service principal (ELB user
-# guide, "Enable access logs for your Application Load Balancer", step 2).
+# guide, "Enable access logs for your Application Load Balancer", step 2: its table
+# lists Asia Pacific (Jakarta) and the AWS GovCloud (US) Regions too; the ARN takes the
+# partition, aws-us-gov there).
 ELB_LOG_ACCOUNTS = {
     "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
     "us-west-2": "797873946194", "af-south-1": "098369216593", "ap-east-1": "754344448648",
@@ -23,7 +25,8 @@ ELB_LOG_ACCOUNTS = {
     "ca-central-1": "985666609251", "eu-central-1": "054676820928",
     "eu-west-1": "156460612806", "eu-west-2": "652711504416", "eu-west-3": "009996457667",
     "eu-south-1": "635631232127", "eu-north-1": "897822967062", "me-south-1": "076674570225",
-    "sa-east-1": "507241528517",
+    "sa-east-1": "507241528517", "ap-southeast-3": "589379963580",
+    "us-gov-west-1": "048591011584", "us-gov-east-1": "190560391635",
 }
 
 

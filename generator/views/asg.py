@@ -6,23 +6,32 @@ from __future__ import annotations
 import msgspec
 
 from generator.config import Environment
-from generator.views.common import Built, Names, Output, Param
+from generator.views.common import Built, Names, Output, Param, Trust, trust
 from generator.views.facts import Facts
 
-# Written before Docker starts (a boothook runs early in cloud-init), so no container
-# ever reaches IMDS: AWS re:Post knowledge center, "How can I prevent containers from
-# accessing Amazon EC2 instance metadata in Amazon ECS?"
-# (https://repost.aws/knowledge-center/ecs-container-ec2-metadata).
-IMDS_BOOTHOOK = """#cloud-boothook
-dnf install -y iptables-services
-cat <<'RULES' > /etc/sysconfig/iptables
-*filter
-:DOCKER-USER - [0:0]
--A DOCKER-USER -d 169.254.169.254/32 -j DROP
-COMMIT
-RULES
-systemctl enable iptables
-systemctl start --no-block iptables
+# The ECS developer guide's rule ("Amazon ECS task IAM role", additional configuration
+# for EC2 instances: `iptables --insert DOCKER-USER 1 --in-interface docker+
+# --destination 169.254.169.254/32 --jump DROP`), added to DOCKER-USER, the chain Docker
+# keeps for the user's rules and never flushes (Docker docs, "Packet filtering and
+# firewalls"). Never a restored `*filter` table: restored after dockerd starts, it
+# flushes Docker's own chains and the FORWARD jump to DOCKER-USER, and the rule no longer
+# applies. So: a docker.service drop-in adds the rule each time Docker has started
+# (ExecStartPost), and the boothook (early in cloud-init) also adds it at once when
+# Docker is already running. Idempotent (--check before --insert).
+IMDS_MATCH = "--in-interface docker+ --destination 169.254.169.254/32 --jump DROP"
+ADD_IMDS_RULE = (f"iptables -w --check DOCKER-USER {IMDS_MATCH} 2>/dev/null || "
+                 f"iptables -w --insert DOCKER-USER 1 {IMDS_MATCH}")
+DOCKER_DROP_IN = "/etc/systemd/system/docker.service.d/10-block-container-imds.conf"
+IMDS_BOOTHOOK = f"""#cloud-boothook
+mkdir -p /etc/systemd/system/docker.service.d
+cat <<'UNIT' > {DOCKER_DROP_IN}
+[Service]
+ExecStartPost=/bin/sh -c '{ADD_IMDS_RULE}'
+UNIT
+systemctl daemon-reload
+if systemctl is-active --quiet docker; then
+  {ADD_IMDS_RULE}
+fi
 """
 MIME_BOUNDARY = "==STACKGEN=="
 
@@ -54,6 +63,7 @@ def _user_data(cfg: Environment, facts: Facts) -> str:
 class AsgView(msgspec.Struct, frozen=True):
     description: str
     managed_policies: tuple[str, ...]  # of the instance role, as Fn::Sub strings
+    instance_trust: Trust  # ec2: no confused-deputy keys documented (generator.iam)
     key_pair: bool  # a KeyName parameter is declared
     http_tokens: str
     imds_hop_limit: int
@@ -107,6 +117,7 @@ def build(cfg: Environment, names: Names, facts: Facts) -> Built[AsgView]:
         description=(f"Capacity: ECS container instances for cluster {names.cluster} in an "
                      "auto scaling group"),
         managed_policies=tuple(managed),
+        instance_trust=trust("ec2.amazonaws.com"),
         key_pair=bool(asg.key_name),
         http_tokens=asg.http_tokens,
         # Hop limit 1: a PUT for an IMDSv2 token from a bridge-mode container (one hop

@@ -8,6 +8,8 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
+from generator.iam import SERVICE_TRUSTS
+
 
 class Names(msgspec.Struct, frozen=True):
     project: str
@@ -149,3 +151,30 @@ def skips(*ids: str) -> list[dict[str, str]]:
 def logical_id(name: str) -> str:
     """A CloudFormation logical id from a stack or task name: `db-migrate` -> `DbMigrate`."""
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
+
+
+class Trust(msgspec.Struct, frozen=True):
+    """Who may assume a role: one service principal and, where its documentation gives
+    them, the confused-deputy keys (the iam_role partial places both)."""
+
+    service: str
+    condition: dict[str, Any] | None
+
+
+def trust(service: str) -> Trust:
+    """A role's trust for ``service``: this account, and the resources the service's
+    documentation names (``generator.iam.SERVICE_TRUSTS``, each with its page); no
+    condition for a service that documents no such keys."""
+    known = SERVICE_TRUSTS.get(service)
+    if known is None:
+        return Trust(service, None)
+    return Trust(service, {
+        "StringEquals": {"aws:SourceAccount": Raw("!Ref AWS::AccountId")},
+        "ArnLike": {"aws:SourceArn": Raw(f"!Sub {json.dumps(known.source_arn)}")},
+    })
+
+
+def passed_to(service: str) -> dict[str, Any]:
+    """An iam:PassRole statement's condition: the role goes to ``service`` only (IAM
+    user guide, "Grant a user permissions to pass a role to an AWS service")."""
+    return {"StringEquals": {"iam:PassedToService": service}}

@@ -20,7 +20,10 @@ from generator.views.common import (
     Output,
     Param,
     Raw,
+    Trust,
     logical_id,
+    passed_to,
+    trust,
     yaml_scalar,
 )
 from generator.views.facts import Facts
@@ -32,14 +35,18 @@ LOGIN_SECRET = {"app": "AppDbSecretArn", "master": "DbSecretArn"}
 # Creates (or updates) the app's login with the master login, before the app starts:
 # an init container of the service's task, idempotent, serialised by an advisory lock
 # (tasks start side by side). The app may use and create tables in schema public (it
-# may create its own tables at start) but is no superuser, cannot create roles or
-# databases. psql 15+ (\getenv) keeps both passwords out of the command line.
+# may create its own tables at start) but cannot create roles or databases.
+# RDS's master login is no superuser (a member of rds_superuser, RDS user guide,
+# "Understanding PostgreSQL roles and permissions"), and PostgreSQL refuses any mention
+# of the SUPERUSER attribute from a non-superuser ("must be superuser to alter superuser
+# roles or change superuser attribute"): a role the master creates is never a superuser,
+# so the SQL does not name the attribute. psql 15+ (\getenv) keeps names off the
+# command line; the password is never in the SQL at all (DB_BOOTSTRAP_PASSWORD).
 DB_BOOTSTRAP_SQL = r"""\set ON_ERROR_STOP on
 \getenv app_user APP_DB_USERNAME
-\getenv app_password APP_DB_PASSWORD
 SELECT pg_advisory_lock(1313);
 SELECT format('CREATE ROLE %I LOGIN', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \gexec
-SELECT format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L', :'app_user', :'app_password') \gexec
+SELECT format('ALTER ROLE %I WITH LOGIN NOCREATEDB NOCREATEROLE', :'app_user') \gexec
 SELECT format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', current_database(), :'app_user') \gexec
 SELECT format('GRANT USAGE, CREATE ON SCHEMA public TO %I', :'app_user') \gexec
 SELECT format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %I', :'app_user') \gexec
@@ -48,11 +55,30 @@ SELECT format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, U
 SELECT format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO %I', :'app_user') \gexec
 SELECT pg_advisory_unlock(1313);
 """  # noqa: E501
+# The app's password is set by psql's \password: libpq hashes it (SCRAM-SHA-256, the
+# server's password_encryption) and sends only the verifier, so no plaintext password is
+# in any statement the server receives or logs. With no terminal (a container) psql reads
+# the new password, twice, from standard input.
+DB_BOOTSTRAP_PASSWORD = r'\password :"app_user"'
+# verify-full: the server's certificate must chain to RDS's CA bundle and name the host
+# (RDS user guide, "Using SSL/TLS with a PostgreSQL DB instance"; libpq's sslmode table:
+# `require` encrypts but verifies nothing). The bundle is fetched at start (busybox wget,
+# as in the postgres alpine images) into the writable scratch path.
+DB_CA_FILE = "${TMPDIR:-/tmp}/rds-ca.pem"
+DB_BOOTSTRAP_SCRIPT = (
+    "set -eu; "
+    f'wget -q -O "{DB_CA_FILE}" "$RDS_CA_BUNDLE_URL"; '
+    f'export PGSSLROOTCERT="{DB_CA_FILE}"; '
+    "printf '%s' \"$BOOTSTRAP_SQL\" | psql --no-psqlrc --quiet; "
+    "printf '%s\\n%s\\n' \"$APP_DB_PASSWORD\" \"$APP_DB_PASSWORD\" | "
+    "psql --no-psqlrc --quiet -v app_user=\"$APP_DB_USERNAME\" -c "
+    f"'{DB_BOOTSTRAP_PASSWORD}'"
+)
 DB_BOOTSTRAP_CONTAINER = "db-bootstrap"
 
-# ECS Exec's SSM agent writes here inside the container (ECS developer guide, "Monitor
-# Amazon ECS containers with ECS Exec", considerations for read-only root file systems).
-EXEC_WRITABLE_PATHS = ("/var/lib/amazon", "/var/log/amazon")
+# Every task definition's execution role: pull the image, write its logs (the managed
+# policy), and read the secrets of its own containers (an inline policy), nothing more.
+EXECUTION_MANAGED = ("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",)
 
 # The cluster's ARN from its name (the cluster stack's output): a schedule names it.
 CLUSTER_ARN = '!Sub "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/${ClusterName}"'
@@ -121,6 +147,7 @@ class WebService(msgspec.Struct, frozen=True):
     cpu: int
     memory: int
     container_name: str
+    image: str  # raw YAML: the Image parameter or the env's repository URI with its tag
     container_cpu: int
     container_memory: int
     container_port: int
@@ -130,6 +157,9 @@ class WebService(msgspec.Struct, frozen=True):
     secrets: tuple[SecretVar, ...]
     hardening: Hardening
     db_bootstrap: InitContainer
+    # What the agent reads for the app's container and its init container (the app's
+    # login and, for db-bootstrap alone, the master's): ExecutionRole.
+    execution_statements: tuple[dict[str, Any], ...]
     task_statements: tuple[dict[str, Any], ...]
     desired_count: bool  # DesiredCount is a parameter (no scaler owns it)
     scheduling_strategy: str
@@ -160,6 +190,11 @@ class WorkloadTask(msgspec.Struct, frozen=True):
     environment: tuple[EnvVar, ...]
     secrets: tuple[SecretVar, ...]
     statements: tuple[dict[str, Any], ...]
+    # Its own execution role (<id>ExecutionRole) reads only this workload's secrets: the
+    # master login's only for a `db_login: master` workload.
+    execution_statements: tuple[dict[str, Any], ...]
+    execution_managed: tuple[str, ...]
+    trust: Trust  # of both its roles (ecs-tasks)
     hardening: Hardening  # the app's container hardening: the same image, the same needs
     port: int | None = None  # a web service's container port
     host_port: int | None = None
@@ -198,6 +233,7 @@ class ScheduledJob(msgspec.Struct, frozen=True):
     state: str  # ENABLED or DISABLED
     task_count: int
     scheduler_statements: tuple[dict[str, Any], ...]
+    scheduler_trust: Trust
 
 
 class EcsView(msgspec.Struct, frozen=True):
@@ -205,7 +241,9 @@ class EcsView(msgspec.Struct, frozen=True):
     launch: Launch
     log_retention_days: int
     log_group_skips: tuple[dict[str, str], ...]
-    execution_statements: tuple[dict[str, Any], ...]
+    execution_managed: tuple[str, ...]  # every execution role's managed policy
+    task_trust: Trust  # the web task's two roles (ecs-tasks)
+    load_balancer_trust: Trust  # blue/green's infrastructure role (ecs)
     web: WebService
     web_services: tuple[ServiceWorkload, ...]  # with a route: service.j2
     workers: tuple[ServiceWorkload, ...]  # no load balancer: worker.j2
@@ -226,6 +264,26 @@ def image_reference(image: str, digest: str | None) -> str:
     if ":" in repo.rsplit("/", 1)[-1]:
         repo = repo.rsplit(":", 1)[0]
     return f"{repo}@{digest}"
+
+
+def image_suffix(image: str, digest: str | None) -> str:
+    """The tag (``:v2``) or digest (``@sha256:...``) of the app's image: appended to the
+    env's repository URI when repository.create makes the repository."""
+    ref = image_reference(image, digest)
+    last = ref.rsplit("/", 1)[-1]
+    if "@" in last:
+        return "@" + last.split("@", 1)[1]
+    return ":" + last.rsplit(":", 1)[1] if ":" in last else ":latest"
+
+
+def app_image(cfg: Environment) -> str:
+    """The app's image as raw YAML: the Image parameter, or, with repository.create, the
+    repository's own URI (the cluster stack's RepositoryUri output) with the image's tag
+    or digest: a repository the env makes is where its images are pushed and pulled
+    (ECR user guide, "Pushing an image": <registry>/<repository>:<tag>)."""
+    if cfg.ecs.repository.create:
+        return '!Sub "${RepositoryUri}${ImageTag}"'
+    return "!Ref Image"
 
 
 def _secret_value_from(ref: SecretRef, login: str = "app") -> str:
@@ -299,14 +357,16 @@ def _db_bootstrap(cfg: Environment) -> InitContainer:
     return InitContainer(
         name=DB_BOOTSTRAP_CONTAINER,
         image=yaml_scalar(cfg.rds.bootstrap_image),
-        command=("sh", "-c", "printf '%s' \"$BOOTSTRAP_SQL\" | psql --no-psqlrc --quiet"),
+        command=("sh", "-c", DB_BOOTSTRAP_SCRIPT),
         environment=(
             EnvVar("BOOTSTRAP_SQL", yaml_scalar(DB_BOOTSTRAP_SQL)),
             EnvVar("PGDATABASE", yaml_scalar(cfg.rds.database_name)),
             EnvVar("PGHOST", "!Ref DbEndpoint"),
             EnvVar("PGPORT", "!Ref DbPort"),
-            # TLS, as the app: the DB refuses plaintext (rds.force_ssl).
-            EnvVar("PGSSLMODE", yaml_scalar("require")),
+            # TLS, as the app: the DB refuses plaintext (rds.force_ssl), and the server
+            # is verified against RDS's CA bundle.
+            EnvVar("PGSSLMODE", yaml_scalar("verify-full")),
+            EnvVar("RDS_CA_BUNDLE_URL", yaml_scalar(cfg.rds.ca_bundle_url)),
         ),
         secrets=(
             SecretVar("APP_DB_PASSWORD", f'!Sub "${{{app}}}:password::"'),
@@ -317,17 +377,15 @@ def _db_bootstrap(cfg: Environment) -> InitContainer:
     )
 
 
-def _hardening(cfg: Environment, exec_paths: bool = True) -> Hardening:
+def _hardening(cfg: Environment) -> Hardening:
     """Container hardening shared by the app, its init container and every workload (issue
-    13; ``exec_paths``: ECS Exec, the app's service only, writes under /var): a
+    13; ECS Exec needs a writable root, so params refuse it with a read-only one): a
     read-only root with writable scratch paths, a non-root user, dropped capabilities
     (EC2 and Fargate both take Capabilities.Drop), an init process, a stop timeout.
     Scratch paths are tmpfs mounts on EC2 (mode 1777, so any user may write) and task
     bind mounts on Fargate, which has no tmpfs (ECS task definition parameters)."""
     c, ecs = cfg.ecs.container, cfg.ecs
     paths = list(c.scratch_paths) if c.read_only_root_filesystem else []
-    if c.read_only_root_filesystem and exec_paths and ecs.service.enable_execute_command:
-        paths += [p for p in EXEC_WRITABLE_PATHS if p not in paths]
     linux: dict[str, Any] = {"InitProcessEnabled": c.init_process}
     if c.drop_capabilities:
         linux["Capabilities"] = {"Drop": list(c.drop_capabilities)}
@@ -373,6 +431,7 @@ def _web(cfg: Environment, names: Names, launch: Launch, facts: Facts) -> WebSer
         cpu=ecs.cpu,
         memory=ecs.memory_mib,
         container_name=ecs.container.name,
+        image=app_image(cfg),
         container_cpu=ecs.container.cpu,
         container_memory=ecs.container.memory_mib,
         container_port=ecs.container.container_port,
@@ -383,6 +442,12 @@ def _web(cfg: Environment, names: Names, launch: Launch, facts: Facts) -> WebSer
         secrets=_secrets_list(ecs.container.secrets),
         hardening=_hardening(cfg),
         db_bootstrap=_db_bootstrap(cfg),
+        # The container's secrets with the app's login; db-bootstrap's, the master's
+        # (and the app's, whose login it makes). The agent alone uses this role: its
+        # credentials never reach a container (ECS developer guide, "Amazon ECS task
+        # execution IAM role"), and db-bootstrap alone is given the master's values.
+        execution_statements=_execution_statements(
+            list(ecs.container.secrets.values()), {LOGIN_SECRET["app"], LOGIN_SECRET["master"]}),
         task_statements=_statements(ecs.task_role_statements)
         + _exec_statements(svc.enable_execute_command),
         desired_count=not svc.scaled,
@@ -423,14 +488,20 @@ def _task(cfg: Environment, names: Names, name: str, w: Task | Workload,
         id=logical_id(name),
         name=name,
         family=names.resource(name),
-        image=yaml_scalar(w.image) if w.image else "!Ref Image",
+        image=yaml_scalar(w.image) if w.image else app_image(cfg),
         command=tuple(w.command) if w.command else None,
         cpu=w.cpu,
         memory=w.memory_mib,
         environment=_env(_db_env(cfg) if w.database else {}, w.environment),
         secrets=_secrets_list(workload_secrets(w), w.db_login, w.database),
         statements=_statements(w.task_role_statements),
-        hardening=_hardening(cfg, exec_paths=False),
+        execution_statements=_execution_statements(
+            list(w.secrets.values()),
+            {LOGIN_SECRET[w.db_login]}
+            if w.database or any(r.db_password for r in w.secrets.values()) else set()),
+        execution_managed=EXECUTION_MANAGED,
+        trust=trust("ecs-tasks.amazonaws.com"),
+        hardening=_hardening(cfg),
         port=port,
         host_port=host_port,
     )
@@ -476,19 +547,22 @@ def _job(cfg: Environment, names: Names, name: str, j: Job) -> ScheduledJob:
     task = _task(cfg, names, name, j)
     # EventBridge Scheduler user guide, "Set up the execution role": the schedule's role
     # runs the task definition (any revision of its family) in this cluster and passes
-    # the execution role and the job's task role, nothing more.
+    # the job's two roles, to ECS's tasks only, nothing more.
     statements = (
         {"Effect": "Allow", "Action": ["ecs:RunTask"],
          "Resource": [Raw(f'!Sub "arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}'
                           f':task-definition/{task.family}:*"')],
          "Condition": {"ArnLike": {"ecs:cluster": Raw(CLUSTER_ARN)}}},
         {"Effect": "Allow", "Action": ["iam:PassRole"],
-         "Resource": [Raw("!GetAtt ExecutionRole.Arn"), Raw(f"!GetAtt {task.id}TaskRole.Arn")]},
+         "Resource": [Raw(f"!GetAtt {task.id}ExecutionRole.Arn"),
+                      Raw(f"!GetAtt {task.id}TaskRole.Arn")],
+         "Condition": passed_to("ecs-tasks.amazonaws.com")},
         {"Effect": "Allow", "Action": ["ecs:TagResource"], "Resource": ["*"],
          "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}}},
     )
     return ScheduledJob(task, names.resource(name), j.schedule, j.timezone,
-                        "ENABLED" if j.enabled else "DISABLED", j.task_count, statements)
+                        "ENABLED" if j.enabled else "DISABLED", j.task_count, statements,
+                        trust("scheduler.amazonaws.com"))
 
 
 def build(cfg: Environment, names: Names, facts: Facts) -> Built[EcsView]:
@@ -504,6 +578,10 @@ def build(cfg: Environment, names: Names, facts: Facts) -> Built[EcsView]:
     )
     params = [Param("Image", description="container image of the app (by digest when one is set)",
                     value=image_reference(ecs.container.image, ecs.container.image_digest))]
+    if ecs.repository.create:
+        params = [Param("ImageTag", description="tag (:v1) or digest (@sha256:...) of the app's "
+                        "image in the env's repository",
+                        value=image_suffix(ecs.container.image, ecs.container.image_digest))]
     if not svc.scaled:
         # With a scaler, DesiredCount stays out of the template: every update that
         # touched the service would reset what auto scaling chose (aws/containers-
@@ -512,9 +590,6 @@ def build(cfg: Environment, names: Names, facts: Facts) -> Built[EcsView]:
         # into [MinCapacity, MaxCapacity] at once (Application Auto Scaling API
         # reference, RegisterScalableTarget); an update keeps the running count.
         params.append(Param("DesiredCount", "Number", "tasks of the service", value=svc.desired_count))
-    workloads: list[Task | Workload] = [*ecs.tasks.values(), *ecs.services.values(), *ecs.jobs.values()]
-    all_refs = list(ecs.container.secrets.values()) + [
-        r for w in workloads for r in workload_secrets(w).values()]
     tasks = tuple(_task(cfg, names, n, t) for n, t in sorted(ecs.tasks.items()))
     services = tuple(_service(cfg, names, launch, n, s) for n, s in sorted(ecs.services.items()))
     jobs = tuple(_job(cfg, names, n, j) for n, j in sorted(ecs.jobs.items()))
@@ -524,10 +599,9 @@ def build(cfg: Environment, names: Names, facts: Facts) -> Built[EcsView]:
         launch=launch,
         log_retention_days=ecs.log_retention_days,
         log_group_skips=tuple({"id": i, "comment": CHECKOV_REASONS[i]} for i in ("CKV_AWS_158",)),
-        # The app's login (service), the master one (its init container creating the
-        # app's login, and `db_login: master` workloads such as migrations).
-        execution_statements=_execution_statements(
-            all_refs, {LOGIN_SECRET["app"], LOGIN_SECRET["master"]}),
+        execution_managed=EXECUTION_MANAGED,
+        task_trust=trust("ecs-tasks.amazonaws.com"),
+        load_balancer_trust=trust("ecs.amazonaws.com"),
         web=_web(cfg, names, launch, facts),
         web_services=tuple(s for s in services if s.route),
         workers=tuple(s for s in services if not s.route),

@@ -23,6 +23,7 @@ class Facts(msgspec.Struct, frozen=True):
     access_logs: bool  # the load balancer's access logs (default: the audit trail)
     app_ports: tuple[int, int]  # where the load balancer reaches the app
     web_services: bool = False  # services of their own behind the load balancer (rules in ecs)
+    repository: bool = False  # the app's images come from the env's own ECR repository
 
     @classmethod
     def of(cls, cfg: Environment) -> Facts:
@@ -41,6 +42,7 @@ class Facts(msgspec.Struct, frozen=True):
             access_logs=cfg.audit_trail if access_logs is None else access_logs,
             app_ports=_app_ports(cfg),
             web_services=any(s.kind == "web" for s in ecs.services.values()),
+            repository=ecs.repository.create,
         )
 
     @property
@@ -58,6 +60,8 @@ class Facts(msgspec.Struct, frozen=True):
             names.add("blue_green")
         if self.web_services:
             names.add("web_services")  # their target groups and listener rules live in ecs
+        if self.repository:
+            names.add("repository")  # the image is the repository's RepositoryUri
         return frozenset(names)
 
 

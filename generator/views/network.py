@@ -19,7 +19,9 @@ from generator.views.common import (
     Output,
     Param,
     Raw,
+    Trust,
     skips,
+    trust,
 )
 from generator.views.facts import Facts
 
@@ -56,6 +58,7 @@ class NetworkView(msgspec.Struct, frozen=True):
     flow_log_retention_days: int
     flow_log_traffic_type: str
     flow_log_statements: tuple[dict[str, Any], ...]
+    flow_log_trust: Trust
     flow_log_skips: tuple[dict[str, str], ...]
     # a created VPC (read only when it is not an existing one; the lists are empty then)
     cidr: str
@@ -86,12 +89,23 @@ SECURITY_GROUP_OUTPUTS = (
 )
 
 # VPC flow logs to CloudWatch Logs, on by default in prod-like envs (VPC user guide,
-# "Publish flow logs to CloudWatch Logs": the role vpc-flow-logs assumes).
-FLOW_LOG_STATEMENTS = ({
-    "Effect": "Allow",
-    "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-    "Resource": [Raw("!GetAtt FlowLogGroup.Arn")],
-},)
+# "IAM role for publishing flow logs to CloudWatch Logs": the role vpc-flow-logs
+# assumes). Its permissions list DescribeLogGroups beside the stream actions; the
+# group exists already (this stack), so CreateLogGroup is left out, and
+# DescribeLogGroups, which names no single group, is held to this account's groups.
+FLOW_LOG_STATEMENTS = (
+    {
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+        "Resource": [Raw("!GetAtt FlowLogGroup.Arn")],
+    },
+    {
+        "Effect": "Allow",
+        "Action": ["logs:DescribeLogGroups"],
+        "Resource": [Raw('!Sub "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}'
+                         ':log-group:*"')],
+    },
+)
 
 
 def _subnets(cfg: Environment, names: Names) -> tuple[list[Subnet], list[Subnet], list[NatGateway]]:
@@ -204,6 +218,7 @@ def build(cfg: Environment, names: Names, facts: Facts) -> Built[NetworkView]:
         flow_log_retention_days=net.flow_logs.retention_days,
         flow_log_traffic_type=net.flow_logs.traffic_type,
         flow_log_statements=FLOW_LOG_STATEMENTS,
+        flow_log_trust=trust("vpc-flow-logs.amazonaws.com"),
         flow_log_skips=tuple(skips("CKV_AWS_158")),
         cidr=net.cidr,
         vpc_name=names.resource("vpc"),

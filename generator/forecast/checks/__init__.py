@@ -15,6 +15,7 @@ from generator.forecast.checks.rds_orderable import RdsOrderable
 from generator.forecast.checks.rolling_deployment import RollingDeployment
 from generator.forecast.checks.scaling_headroom import ScalingHeadroom
 from generator.forecast.checks.secrets_exist import SecretsExist
+from generator.forecast.checks.service_linked_role import ServiceLinkedRole
 from generator.forecast.checks.service_placement import ServicePlacement
 from generator.forecast.checks.standalone_tasks import StandaloneTasks
 from generator.forecast.checks.zone_delegated import ZoneDelegated
@@ -25,5 +26,6 @@ ALL: tuple[type[Check], ...] = (
     ClusterBeforeInstances, CapacityProviderAssociation,
     ZoneDelegated, CertificateIssued,
     InstanceTypeOffered, AmiArchitecture, RdsOrderable, QuotaHeadroom, NamesFree, SecretsExist,
+    ServiceLinkedRole,
     ImagePlatform, ChangeSetValidation,
 )

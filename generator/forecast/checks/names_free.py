@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from generator.aws.adopt import why_not
 from generator.cfndoc import props
 from generator.context import logical_id
 from generator.forecast.account import Account, ApiError, not_found
@@ -33,6 +34,18 @@ def _exists(service: str, operation: str, arg: str, wrap: bool = False) -> Calla
     return ask
 
 
+def _zone(a: Account, name: str) -> bool:
+    """A public hosted zone of that name. Route 53 lets several zones share a name, each
+    with its own name servers (Route 53 developer guide, "Creating a public hosted
+    zone"): a create does not fail, it makes a second zone the parent does not delegate
+    to, so a zone retained by an earlier delete (DeletionPolicy Retain) must be found."""
+    bare = name.rstrip(".").lower()
+    page = a.call("route53", "list_hosted_zones_by_name", DNSName=bare, MaxItems="10")
+    return any(str(z["Name"]).rstrip(".").lower() == bare
+               and not (z.get("Config") or {}).get("PrivateZone")
+               for z in page.get("HostedZones", []))
+
+
 # Resource type -> (property that fixes its name, how to ask whether the name is taken).
 NAMED: dict[str, tuple[str, Callable[[Account, str], bool]]] = {
     "AWS::ECS::Cluster": ("ClusterName", _cluster),
@@ -45,13 +58,22 @@ NAMED: dict[str, tuple[str, Callable[[Account, str], bool]]] = {
         "Name", _exists("elbv2", "describe_load_balancers", "Names", wrap=True)),
     "AWS::IAM::Role": ("RoleName", _exists("iam", "get_role", "RoleName")),
     "AWS::S3::Bucket": ("BucketName", _exists("s3", "head_bucket", "Bucket")),
+    # CreateRepository fails RepositoryAlreadyExistsException (ECR API reference); the
+    # repository outlives its stack (DeletionPolicy Retain), so a re-create meets it.
+    "AWS::ECR::Repository": ("RepositoryName", _exists(
+        "ecr", "describe_repositories", "repositoryNames", wrap=True)),
+    "AWS::Route53::HostedZone": ("Name", _zone),
 }
+# Types whose physical id is not their name (a zone's is its id): the stack holding the
+# resource at all means no create, so nothing of that name is made again.
+BY_ID = frozenset({"AWS::Route53::HostedZone"})
 
 
 class NamesFree(AccountCheck):
-    """A name the templates fix (ClusterName, LogGroupName, DBInstanceIdentifier, …) must not
-    belong to something outside this stack, or the create fails "already exists" (an
-    ECS cluster of that name is even adopted silently)."""
+    """A name the templates fix (ClusterName, LogGroupName, DBInstanceIdentifier, an ECR
+    RepositoryName, …) must not belong to something outside this stack, or the create
+    fails "already exists" (an ECS cluster of that name is even adopted silently, and a
+    hosted zone of that name is made a second time, with new name servers)."""
 
     id = "F405"
     title = "Fixed names are free"
@@ -64,7 +86,23 @@ class NamesFree(AccountCheck):
             name = props(res).get(prop)
             if not isinstance(name, str) or not taken(account, name):
                 continue
-            if self._ours(account, self._owner(subject, account, stack), logical, name):
+            owner = self._owner(subject, account, stack)
+            if self._ours(account, owner, logical, name, res["Type"] in BY_ID):
+                continue
+            if res["Type"] == "AWS::Route53::HostedZone":
+                found.append(self._second_zone(subject, stack, logical, name))
+                continue
+            if why_not(res) is None:
+                # ImportExistingResources can adopt it; without --adopt-existing the change
+                # set's pre-deployment validation fails it before anything executes
+                # (generator/aws/adopt.py): a warning, not a refusal of the deploy.
+                found.append(self.finding(
+                    "warning", stack, logical,
+                    f"{res['Type']} {name} already exists outside stack "
+                    f"{subject.stack_name(stack)}; CloudFormation's validation fails the "
+                    "change set unless it is adopted",
+                    f"adopt it with `stackgen deploy --env {subject.env} "
+                    "--adopt-existing` (ImportExistingResources), or delete or rename it"))
                 continue
             found.append(self.finding(
                 "error", stack, logical,
@@ -88,11 +126,27 @@ class NamesFree(AccountCheck):
         physical = child.get(logical_id(stack))
         return str(physical) if physical else None
 
-    def _ours(self, account: Account, stack_name: str | None, logical: str, name: str) -> bool:
+    def _second_zone(self, subject: Subject, stack: str, logical: str, name: str) -> Finding:
+        """A zone of the env's name exists and the dns stack would create another."""
+        delegating = subject.cfg.dns.zone.parent_zone_id
+        return self.finding(
+            "warning" if delegating else "error", stack, logical,
+            f"hosted zone {name} already exists outside stack {subject.stack_name(stack)} "
+            "(retained by an earlier delete?); the create makes a second zone with new name "
+            + ("servers and moves the Delegation record to them, leaving the old zone behind"
+               if delegating else
+               "servers, which the parent does not delegate to, so the certificate never "
+               "validates"),
+            "use the existing zone (dns.zone.id: <its id>, create: false), or delete it")
+
+    def _ours(self, account: Account, stack_name: str | None, logical: str, name: str,
+              by_id: bool = False) -> bool:
         if stack_name is None:
             return False
         resources: list[dict[str, Any]] = account.call(
             "cloudformation", "describe_stack_resources", StackName=stack_name)["StackResources"]
         physical = {r["LogicalResourceId"]: str(r.get("PhysicalResourceId", "")) for r in resources}
         value = physical.get(logical, "")
+        if by_id:
+            return bool(value)
         return value == name or value.endswith(f"/{name}") or value.endswith(f":{name}")

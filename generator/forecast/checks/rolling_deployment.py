@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from generator.capacity import MARGIN
 from generator.forecast.account import Account
 from generator.forecast.checks._common import ceil_div, ec2_instance_type, service_location
 from generator.forecast.model import Check, Finding, Subject
@@ -59,6 +60,27 @@ class RollingDeployment(Check):
                 "or raise asg.desired_capacity (min_size too)"))
         return found
 
+    def _margin(self, subject: Subject, cap: Capacity, others: Workloads,
+                peak_tasks: int) -> list[Finding]:
+        """The rollout fits, but at its peak it should leave MARGIN of the registrable
+        memory free: the registrable figure of most types is an estimate
+        (generator/capacity.py), and the agent, Docker and the SSM agent share the rest."""
+        cfg, itype, instances = subject.cfg, cap.itype, cap.instances_for_rollout
+        peak = peak_tasks * cfg.ecs.memory_mib + others.memory
+        room = instances * itype.packable_mib
+        if peak <= room:
+            return []
+        stack, service = service_location(subject)
+        return [self.finding(
+            "warning", stack, service,
+            f"a rolling deployment peaks at {peak} MiB ({peak_tasks} x {cfg.ecs.memory_mib} MiB "
+            f"of the app beside {others.memory} MiB of other services), within "
+            f"{int(MARGIN * 100)}% of the {instances * itype.registrable_mib} MiB "
+            f"{instances} x {itype.name} register; the figure is an estimate and the "
+            "rollout may not fit",
+            f"keep the peak under {room} MiB: lower ecs.memory_mib or the other services', "
+            "or a larger asg.instance_type")]
+
     def _app(self, subject: Subject, cap: Capacity, others: Workloads) -> list[Finding]:
         cfg = subject.cfg
         svc = cfg.ecs.service
@@ -103,7 +125,7 @@ class RollingDeployment(Check):
                     f"ecs.service.deployment.min_healthy_percent <= {100 * (n - 1) // n} (stops "
                     "an old task first), or shrink the other services' memory_mib")]
         if can_start >= 1 or can_stop >= 1:
-            return []
+            return self._margin(subject, cap, others, n + (1 if can_start >= 1 else 0))
         if most <= n:
             why = (f"max {dep.max_percent}% of {n} allows no task beside the old ones and min "
                    f"healthy {dep.min_healthy_percent}% keeps all {n} running")

@@ -10,8 +10,9 @@ is moto's and our emulation's); what is shifted is the view: each resource gets 
 [start, end) from ``generator.latency``'s typical figure divided by the time scale, in the
 template's dependency order, and DescribeStacks, DescribeStackEvents, DescribeStackResources
 and ListStackResources show the stack and each resource as they would be at that moment:
-events appear when their time comes, the stack reads *_IN_PROGRESS (and hides its Outputs,
-as AWS does) until its last resource is done, then its real final status. A resource that
+events appear when their time comes, the stack reads *_IN_PROGRESS (with no Outputs
+during a create and its previous Outputs during an update, as AWS shows them) until its
+last resource is done, then its real final status. A resource that
 failed fails at the end of its window; the rollback then takes its own modelled time.
 """
 
@@ -68,6 +69,10 @@ class Timeline:
 
     until: datetime
     windows: dict[str, Window] = field(default_factory=dict)
+    # Outputs shown meanwhile: none during a create, the previous ones during an update
+    # (CloudFormation keeps them until the update completes; the DescribeStacks Outputs of
+    # a stack in UPDATE_IN_PROGRESS are its last complete operation's).
+    outputs: dict[str, Any] = field(default_factory=lambda: _Outputs())
 
     def active(self, now: datetime) -> bool:
         return now < self.until
@@ -196,6 +201,35 @@ def _retime(stack: Any, produced: list[Any], resources: dict[str, Any],
     return Timeline(until, shown)
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """An output as DescribeStacks lists it, frozen at one moment."""
+
+    key: str
+    value: Any
+    description: Any = None
+
+
+class _Outputs(dict[str, Any]):
+    """Outputs (and their exports) frozen at one moment: what moto's OutputMap offers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.exports: list[Any] = []
+
+
+def _outputs_now(stack: Any) -> _Outputs:
+    """The stack's outputs as they are now (moto's OutputMap resolves them lazily, from
+    the resources as they are when read)."""
+    frozen = _Outputs()
+    output_map = getattr(stack, "output_map", None)
+    if output_map is not None:
+        frozen.update({o.key: _Shown(o.key, o.value, o.description)
+                       for o in output_map.values() if o})
+        frozen.exports = list(output_map.exports)
+    return frozen
+
+
 def _execute_takes_time() -> None:
     original = cfn_models.CloudFormationBackend.execute_change_set
 
@@ -211,6 +245,7 @@ def _execute_takes_time() -> None:
                if c.action in _OPS}
         start = utcnow()
         mark = len(stack.events)
+        previous = _outputs_now(stack)
         try:
             original(self, change_set_name, stack_name)
         finally:
@@ -221,9 +256,12 @@ def _execute_takes_time() -> None:
             removed: dict[str, Operation] = {n: o for n, o in ops.items() if o == "DELETE"}
             cleanup = schedule(old, removed, _end(windows, start), MODEL, reverse=True)
             kind = change_set.change_set_type
-            _TIMELINES[stack.stack_id] = _retime(
+            timeline = _retime(
                 stack, produced, {**old, **new}, windows, cleanup, start,
                 "DELETE" if kind == "CREATE" else "UPDATE", new if kind == "CREATE" else old)
+            if kind != "CREATE":
+                timeline.outputs = previous
+            _TIMELINES[stack.stack_id] = timeline
 
     cfn_models.CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
 
@@ -271,12 +309,13 @@ def _visible_events(stack: Any, now: datetime) -> list[Any]:
 
 def _view(stack: Any, now: datetime) -> Any:
     """The stack as DescribeStacks shows it at ``now``."""
-    if _timeline(stack, now) is None:
+    timeline = _timeline(stack, now)
+    if timeline is None:
         return stack
     view = copy.copy(stack)
     latest = [e for e in _visible_events(stack, now) if _is_stack_event(stack, e)]
     view.status = latest[-1].resource_status if latest else stack.status
-    view.output_map = {}  # Outputs appear when the operation completes
+    view.output_map = timeline.outputs
     return view
 
 

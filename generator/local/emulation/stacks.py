@@ -120,6 +120,16 @@ def _failed(stack: Any, exc: Exception, action: str) -> str:
     return f"The following resource(s) failed to {verb}: [{failed.logical_id}]."
 
 
+def forget_unmade(stack: Any) -> None:
+    """After a create rolled back, the stack keeps only what still exists (retained
+    resources): moto's resource map creates a resource it has not made on first access, so
+    ListStackResources of a ROLLBACK_COMPLETE stack ran the failed resource's creation again
+    (an ECS service deployed a second time)."""
+    resource_map = stack.resource_map
+    resource_map._resource_json_map = {k: v for k, v in resource_map._resource_json_map.items()
+                                       if k in resource_map._parsed_resources}
+
+
 def _roll_back_on_failure() -> None:
     original_execute = cfn_models.CloudFormationBackend.execute_change_set
 
@@ -143,6 +153,7 @@ def _roll_back_on_failure() -> None:
                 stack.status = "ROLLBACK_FAILED"
                 stack._add_stack_event("ROLLBACK_FAILED", _failed(stack, exc, "DELETE"))
                 return
+            forget_unmade(stack)
             stack.output_map = stack._create_output_map()
             stack.status = "ROLLBACK_COMPLETE"
             stack._add_stack_event("ROLLBACK_COMPLETE")
@@ -171,6 +182,7 @@ def _roll_back_on_failure() -> None:
             self._add_stack_event("ROLLBACK_IN_PROGRESS", reason)
             try:
                 self.resource_map.delete()
+                forget_unmade(self)
                 self.status = "ROLLBACK_COMPLETE"
             except Exception:
                 self.status = "ROLLBACK_FAILED"
@@ -211,9 +223,8 @@ def _delete_failures_keep_the_stack() -> None:
 
     def delete_nested(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
                       region_name: str) -> None:
-        """A nested child that failed to delete fails its parent's delete of it, so the
-        parent deletes its other children first and tries again, as AWS's reverse
-        dependency order would have (moto deletes children in no particular order)."""
+        """A nested child that failed to delete fails its parent's delete of it; the
+        parent does not try it again (in_use: reverse dependency order, no retries)."""
         backend = cfn_models.cloudformation_backends[account_id][region_name]
         backend.delete_stack(resource_name)
         for stack in backend.stacks.values():

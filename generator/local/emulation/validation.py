@@ -33,6 +33,9 @@ from moto.s3.models import s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.utilities.utils import get_partition
 
+from generator.aws.adopt import why_not
+from generator.local.emulation import adopt
+
 VALIDATION_NAME = "NAME_CONFLICT_VALIDATION"
 
 
@@ -106,8 +109,11 @@ def resolve(value: Any, known: dict[str, str]) -> str | None:
     return None
 
 
-def conflicts(change_set: Any, account: str, region: str) -> list[dict[str, Any]]:
-    """VALIDATION_ERROR events for each named resource whose name is taken outside the stack."""
+def conflicts(change_set: Any, account: str, region: str,
+              importing: bool = False) -> list[dict[str, Any]]:
+    """VALIDATION_ERROR events for each named resource whose name is taken outside the
+    stack; with ``importing`` (ImportExistingResources, emulation/adopt.py) a resource that
+    can be imported is recorded as adopted instead."""
     stack = change_set.stack
     known = {"AWS::StackName": stack.name, "AWS::Region": region, "AWS::AccountId": account,
              "AWS::Partition": get_partition(region), **dict(change_set.parameters or {})}
@@ -121,6 +127,12 @@ def conflicts(change_set: Any, account: str, region: str) -> list[dict[str, Any]
         name = resolve((resource.get("Properties") or {}).get(prop), known)
         if not name or name in mine or not exists(account, region, name):
             continue
+        if importing and adopt.adoptable(resource):
+            adopt.ADOPTED.setdefault(change_set.change_set_id, []).append(
+                (logical_id, resource["Type"], name))
+            continue
+        cannot = f" (ImportExistingResources cannot import it: {why_not(resource)})" \
+            if importing else ""
         found.append({
             "EventId": str(uuid4()), "StackId": stack.stack_id,
             "OperationType": "CREATE_CHANGESET", "OperationStatus": "FAILED",
@@ -128,7 +140,8 @@ def conflicts(change_set: Any, account: str, region: str) -> list[dict[str, Any]
             "ResourceType": resource["Type"], "Timestamp": datetime.now(UTC),
             "ValidationName": VALIDATION_NAME, "ValidationStatus": "FAILED",
             "ValidationFailureMode": "FAIL",
-            "ValidationStatusReason": f"{resource['Type']} with {prop} '{name}' already exists",
+            "ValidationStatusReason": f"{resource['Type']} with {prop} '{name}' already "
+                                      f"exists{cannot}",
             "ValidationPath": f"/Resources/{logical_id}/Properties/{prop}",
         })
     return found
@@ -141,7 +154,8 @@ def _validated_change_sets() -> None:
     def create_change_set(self: Any, *args: Any, **kwargs: Any) -> tuple[str, str]:
         change_set_id, stack_id = create(self, *args, **kwargs)
         change_set = self.change_sets[change_set_id]
-        events = conflicts(change_set, self.account_id, self.region_name)
+        events = conflicts(change_set, self.account_id, self.region_name,
+                           bool(adopt.request_flags().get("ImportExistingResources")))
         if events:
             operation = str(uuid4())
             EVENTS[change_set_id] = [{**e, "OperationId": operation} for e in events]

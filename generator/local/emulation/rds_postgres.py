@@ -1,0 +1,509 @@
+"""A DB instance of engine postgres is a real PostgreSQL server, set up as RDS sets one up.
+
+What RDS does, and so what this module does (the sources are cited where each is done):
+
+- the master login is not a superuser: it is a member of ``rds_superuser`` and has
+  CREATEROLE and CREATEDB (RDS user guide, "Understanding PostgreSQL roles and
+  permissions": "The master user ... is granted the rds_superuser role"; "rds_superuser
+  ... isn't a superuser"); the real superuser is ``rdsadmin``, which the customer never
+  gets (same page);
+- ``rds.force_ssl`` is 1 in the default parameter group of PostgreSQL 15 and later (RDS
+  user guide, "Using SSL/TLS with a PostgreSQL DB instance", "Requiring an SSL/TLS
+  connection"): a plaintext connection is refused with "no pg_hba.conf entry ... no
+  encryption"; here pg_hba.conf holds ``hostssl`` entries only and rejects the rest;
+- the server's certificate is signed by a CA the client can fetch, as RDS hands out its
+  certificate bundle (RDS user guide, "Using SSL/TLS to encrypt a connection to a DB
+  instance or cluster", "Certificate bundles"): here a CA the endpoint makes once per state
+  dir, at ``ca_bundle_path()`` and on the endpoint at ``CA_BUNDLE_PATH``;
+- ``DBName`` is created and owned by the master login (RDS API reference,
+  CreateDBInstance, DBName: "The name of the database to create when the DB instance is
+  created");
+- a snapshot keeps the data; a DB restored from it has the snapshot's data and logins
+  (RDS user guide, "Restoring to a DB instance").
+
+The server runs from the machine's binaries (Debian's ``postgresql`` package, found by
+``pg_config --bindir`` or under /usr/lib/postgresql/*/bin). PostgreSQL refuses to run as
+root; as root it runs in a user namespace (``unshare``) as a mapped non-root uid, so its
+files stay root's and need no chown or wider permissions on the state dir.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import StackgenError
+
+ADMIN_USER = "rdsadmin"  # RDS's own superuser; the customer's master login is not one
+RDS_SUPERUSER = "rds_superuser"
+# Granted to rds_superuser on RDS (RDS user guide, "Understanding the rds_superuser role").
+RDS_SUPERUSER_GRANTS = ("pg_monitor", "pg_signal_backend", "pg_read_all_settings",
+                        "pg_read_all_stats", "pg_stat_scan_tables")
+LISTEN = "127.0.0.1"
+ADDRESS = "127.0.0.1"  # Endpoint.Address: no DNS on this machine's loopback
+# Names the server certificate holds (verify-full checks the host the client dialled).
+CERT_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+class Network:
+    """Where the DBs answer besides loopback. With containers on, the gateway address of
+    the endpoint's Docker network (a host interface): as on AWS, where Endpoint.Address is
+    an address every task in the VPC reaches (RDS user guide, "Scenarios for accessing a DB
+    instance in a VPC": "A DB instance in a VPC accessed by an EC2 instance in the same
+    VPC"), and this machine reaches it too. None: loopback only (containers off)."""
+
+    gateway: str | None = None
+
+
+NETWORK = Network()
+
+
+def configure_network(gateway: str | None) -> None:
+    NETWORK.gateway = gateway
+
+
+def endpoint_address() -> str:
+    """Endpoint.Address: the network's gateway with containers on, else 127.0.0.1."""
+    return NETWORK.gateway or ADDRESS
+
+
+def listen_addresses() -> tuple[str, ...]:
+    return (LISTEN, NETWORK.gateway) if NETWORK.gateway else (LISTEN,)
+
+
+def cert_names() -> tuple[str, ...]:
+    """The server certificate's names: loopback's, plus the gateway address (verify-full
+    checks the address the client dialled, PGHOST = Endpoint.Address)."""
+    return (*CERT_NAMES, NETWORK.gateway) if NETWORK.gateway else CERT_NAMES
+CA_BUNDLE_PATH = "/_stackgen/rds/global-bundle.pem"  # on the local endpoint
+BINDIR_ENV = "STACKGEN_PG_BINDIR"
+_NAMESPACE_UID = "1000"  # the uid PostgreSQL sees for itself when started as root
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
+
+
+class PostgresMissing(StackgenError):
+    """The machine has no PostgreSQL server binaries."""
+
+
+class PostgresFailed(StackgenError):
+    """A PostgreSQL command failed (initdb, start, the RDS role setup)."""
+
+    exit_code = 1
+
+
+# --- the binaries ----------------------------------------------------------------------
+
+
+SEARCH_ROOT = Path("/usr/lib/postgresql")  # Debian's layout: <major>/bin
+
+
+def bindir(search_root: Path = SEARCH_ROOT) -> Path:
+    """Where initdb, postgres and pg_ctl are: $STACKGEN_PG_BINDIR, `pg_config --bindir`,
+    else the newest <search_root>/<major>/bin."""
+    candidates: list[Path] = []
+    if os.environ.get(BINDIR_ENV):
+        candidates.append(Path(os.environ[BINDIR_ENV]))
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
+                             check=False, timeout=10)
+        if out.returncode == 0:
+            candidates.append(Path(out.stdout.strip()))
+
+    def major(p: Path) -> int:
+        return int(p.parent.name) if p.parent.name.isdigit() else 0
+
+    candidates += sorted(search_root.glob("*/bin"), key=major, reverse=True)
+    for candidate in candidates:
+        if all((candidate / b).is_file() for b in ("initdb", "postgres", "pg_ctl", "psql")):
+            return candidate
+    raise PostgresMissing(
+        "an RDS DB instance of engine postgres runs a real PostgreSQL on the local endpoint, "
+        "and no PostgreSQL server binaries (initdb, postgres, pg_ctl, psql) were found; "
+        "install them (`apt-get install postgresql` on Debian/Ubuntu) or set "
+        f"{BINDIR_ENV} to their directory, then deploy again")
+
+
+def _as_db_user(argv: list[str]) -> list[str]:
+    """PostgreSQL refuses root: as root, run it in a user namespace as a mapped uid."""
+    if os.geteuid() != 0:
+        return argv
+    return ["unshare", "--user", f"--map-user={_NAMESPACE_UID}",
+            f"--map-group={_NAMESPACE_UID}", *argv]
+
+
+def _run(argv: list[str], what: str, env: dict[str, str] | None = None,
+         input: str | None = None, timeout: float = 120) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, env=env, input=input,
+                             timeout=timeout, check=False, start_new_session=True)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise PostgresFailed(f"{what} failed: {exc}") from None
+    if out.returncode != 0:
+        tail = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise PostgresFailed(f"{what} failed (exit {out.returncode}): {tail[0]}")
+    return out.stdout
+
+
+# --- SCRAM-SHA-256 (RFC 5802, RFC 7677; PostgreSQL's verifier format) ------------------
+
+
+def scram_verifier(password: str, salt: bytes | None = None, iterations: int = 4096) -> str:
+    """The verifier PostgreSQL stores for ``password`` (what libpq's PQencryptPasswordConn
+    makes): a role's password set from it never travels or is logged in plaintext."""
+    salt = salt if salt is not None else secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.digest(salted, b"Client Key", "sha256")
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.digest(salted, b"Server Key", "sha256")
+    b64 = base64.b64encode
+    return (f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}"
+            f"${b64(stored_key).decode()}:{b64(server_key).decode()}")
+
+
+# --- the CA ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Authority:
+    """The endpoint's CA: the bundle clients verify with, and its key to sign servers."""
+
+    directory: Path
+
+    @property
+    def bundle(self) -> Path:
+        return self.directory / "global-bundle.pem"
+
+    @property
+    def key(self) -> Path:
+        return self.directory / "ca.key"
+
+    def ensure(self) -> Authority:
+        """Made once per state dir and kept: a DB restored later still verifies."""
+        if self.bundle.is_file() and self.key.is_file():
+            return self
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "stackgen local"),
+                          x509.NameAttribute(NameOID.COMMON_NAME, "stackgen local RDS root CA")])
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5))
+                .not_valid_after(now + datetime.timedelta(days=3650))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                .add_extension(x509.KeyUsage(False, False, False, False, False, True, True,
+                                             False, False), critical=True)
+                .sign(key, hashes.SHA256()))
+        _write_private(self.key, key.private_bytes(serialization.Encoding.PEM,
+                                                   serialization.PrivateFormat.PKCS8,
+                                                   serialization.NoEncryption()))
+        self.bundle.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return self
+
+    def issue(self, cert_path: Path, key_path: Path, names: tuple[str, ...] = CERT_NAMES) -> None:
+        """A server certificate for ``names`` (DNS names and IP addresses)."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+        ca_cert = x509.load_pem_x509_certificate(self.bundle.read_bytes())
+        ca_key = serialization.load_pem_private_key(self.key.read_bytes(), None)
+        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+        key = ec.generate_private_key(ec.SECP256R1())
+        sans: list[x509.GeneralName] = []
+        for n in names:
+            try:
+                sans.append(x509.IPAddress(ipaddress.ip_address(n)))
+            except ValueError:
+                sans.append(x509.DNSName(n))
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+                .issuer_name(ca_cert.subject).public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5))
+                .not_valid_after(now + datetime.timedelta(days=825))
+                .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                               critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        _write_private(key_path, key.private_bytes(serialization.Encoding.PEM,
+                                                   serialization.PrivateFormat.PKCS8,
+                                                   serialization.NoEncryption()))
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+# --- one DB instance's server ------------------------------------------------------------
+
+# rds.force_ssl = 1: TLS or nothing, from any address (RDS user guide, "Requiring an SSL/TLS
+# connection to a PostgreSQL DB instance").
+PG_HBA = """\
+# stackgen local endpoint: rds.force_ssl = 1 (TLS only), SCRAM passwords
+hostssl all all all scram-sha-256
+hostnossl all all all reject
+"""
+
+
+def _free_port() -> int:
+    for _ in range(50):  # free on every address the server listens on
+        with socket.socket() as s:
+            s.bind((LISTEN, 0))
+            port = int(s.getsockname()[1])
+        if port_free(port):
+            return port
+    raise PostgresFailed(f"no port is free on {', '.join(listen_addresses())}")
+
+
+@dataclass(frozen=True)
+class Server:
+    """The PostgreSQL server of one DB instance: its data dir and how to reach it."""
+
+    directory: Path  # <state dir>/rds/instances/<identifier>
+    authority: Authority
+
+    @property
+    def data(self) -> Path:
+        return self.directory / "data"
+
+    @property
+    def meta_file(self) -> Path:
+        return self.directory / "instance.json"
+
+    def meta(self) -> dict[str, str | int]:
+        try:
+            data = json.loads(self.meta_file.read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    @property
+    def port(self) -> int:
+        return int(self.meta().get("port", 0))
+
+    def _admin_env(self) -> dict[str, str]:
+        return {**os.environ, "PGHOST": ADDRESS, "PGPORT": str(self.port),
+                "PGUSER": ADMIN_USER, "PGPASSWORD": str(self.meta()["admin_password"]),
+                "PGDATABASE": "postgres", "PGSSLMODE": "verify-full",
+                "PGSSLROOTCERT": str(self.authority.bundle), "PGCONNECT_TIMEOUT": "10"}
+
+    def psql_admin(self, sql: str, database: str = "postgres") -> str:
+        """Run ``sql`` as rdsadmin (the emulated control plane's own login), over TLS."""
+        env = {**self._admin_env(), "PGDATABASE": database}
+        return _run([str(bindir() / "psql"), "--no-psqlrc", "-qAt", "-v", "ON_ERROR_STOP=1"],
+                    "the RDS setup of the local PostgreSQL", env=env, input=sql)
+
+    def create(self, master_username: str, master_password: str, db_name: str | None) -> None:
+        """initdb, TLS, start, then RDS's roles: rds_superuser and the master login."""
+        for name in (master_username, db_name or "postgres"):
+            if not _IDENT.match(name):
+                raise PostgresFailed(f"{name!r} is not a PostgreSQL identifier RDS accepts")
+        t0 = time.monotonic()
+        if self.directory.exists():
+            shutil.rmtree(self.directory)
+        # A copy of a cluster initdb made once per state dir: initdb takes seconds, a
+        # copy a fraction (measured in docs/local-endpoint.md).
+        template = _template(template_dir(self.authority.directory.parent))
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(template, self.directory, symlinks=True)
+        t1 = time.monotonic()
+        self.start()
+        t2 = time.monotonic()
+        master = master_username
+        sql = [f'CREATE ROLE {RDS_SUPERUSER} NOLOGIN;',
+               f'GRANT {", ".join(RDS_SUPERUSER_GRANTS)} TO {RDS_SUPERUSER};',
+               f"CREATE ROLE \"{master}\" LOGIN CREATEROLE CREATEDB "
+               f"PASSWORD '{scram_verifier(master_password)}';",
+               f'GRANT {RDS_SUPERUSER} TO "{master}" WITH ADMIN OPTION;']
+        if db_name:
+            sql.append(f'CREATE DATABASE "{db_name}" OWNER "{master}";')
+        self.psql_admin("\n".join(sql))
+        t3 = time.monotonic()
+        print(f"rds: PostgreSQL of {self.directory.name} up in {t3 - t0:.2f} s (template and "
+              f"copy {t1 - t0:.2f}, start {t2 - t1:.2f}, RDS roles {t3 - t2:.2f})",
+              file=sys.stderr, flush=True)
+
+    def _save_meta(self, update: dict[str, str | int]) -> None:
+        meta = {**self.meta(), **update}
+        tmp = self.meta_file.with_suffix(".tmp")
+        _write_private(tmp, json.dumps(meta).encode())
+        os.replace(tmp, self.meta_file)
+
+    def running(self) -> bool:
+        pid = self.pid()
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def pid(self) -> int | None:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            return int((self.data / "postmaster.pid").read_text().splitlines()[0])
+        return None
+
+    def start(self) -> int:
+        """Start on a free loopback port, or again (after the endpoint's restart) on the
+        port it had: Endpoint.Port never changes on AWS, and the stacks' outputs hold it."""
+        if self.running():
+            return self.port
+        port = self.port
+        if port and not port_free(port):
+            raise PostgresFailed(f"the DB's port {port} on {', '.join(listen_addresses())} is "
+                                 "taken by another process; stop it and run `stackgen local "
+                                 "up` again")
+        port = port or _free_port()
+        self.authority.ensure().issue(self.data / "server.crt", self.data / "server.key",
+                                      cert_names())
+        (self.data / "postmaster.pid").unlink(missing_ok=True)  # left by a crash
+        options = " ".join([f"-p {port}",
+                            f"-c listen_addresses='{','.join(listen_addresses())}'",
+                            "-c unix_socket_directories=''", "-c ssl=on",
+                            "-c ssl_cert_file=server.crt", "-c ssl_key_file=server.key",
+                            "-c password_encryption=scram-sha-256", "-c fsync=off",
+                            "-c shared_buffers=16MB", "-c max_connections=40"])
+        _run(_as_db_user([str(bindir() / "pg_ctl"), "-D", str(self.data), "-o", options,
+                          "-l", str(self.directory / "postgres.log"), "-w", "-t", "60",
+                          "start"]),
+             f"starting the local PostgreSQL (log: {self.directory / 'postgres.log'})")
+        self._save_meta({"port": port})
+        return port
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """A fast shutdown (clean: the data survives), then SIGKILL after ``timeout``."""
+        pid = self.pid()
+        if pid is None or not self.running():
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast" shutdown
+        deadline = time.monotonic() + timeout
+        while self.running() and time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            time.sleep(0.05)
+        if self.running():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def snapshot_to(self, target: Path) -> None:
+        """A snapshot of the stopped server: its data dir, copied whole."""
+        was_running = self.running()
+        self.stop()
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(self.directory, target, symlinks=True,
+                        ignore=shutil.ignore_patterns("postmaster.pid", "postgres.log"))
+        if was_running:
+            self.start()
+
+    def restore_from(self, snapshot: Path) -> None:
+        """A new instance with a snapshot's data and logins (RDS: restore from snapshot)."""
+        if self.directory.exists():
+            shutil.rmtree(self.directory)
+        shutil.copytree(snapshot, self.directory, symlinks=True)
+        self._save_meta({"port": 0})
+        self.start()
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+_TEMPLATE_LOCK = threading.Lock()
+
+
+def prepare_template(root: Path) -> None:
+    """Make the cluster template ahead of the first DB (in a thread; errors wait for
+    the create that needs it)."""
+    with contextlib.suppress(StackgenError, OSError):
+        Authority(root / "ca").ensure()
+        _template(template_dir(root))
+
+
+def template_dir(root: Path) -> Path:
+    """The cluster template: one per machine and PostgreSQL major (in the user's cache,
+    as initdb's output depends on nothing else), else in the endpoint's state dir."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "stackgen"
+    with contextlib.suppress(OSError, StackgenError):
+        cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if os.access(cache, os.W_OK):
+            return cache / f"postgres-{bindir().parent.name}-template"
+    return root / "template"
+
+
+def _template(directory: Path) -> Path:
+    """A fresh cluster (initdb, rdsadmin its only superuser, pg_hba TLS only) to copy;
+    made in a temporary dir and renamed, so a concurrent endpoint never copies half."""
+    with _TEMPLATE_LOCK:
+        server = Server(directory, Authority(directory.parent / "ca"))
+        if server.meta().get("admin_password") and (server.data / "PG_VERSION").is_file():
+            return directory
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        final, directory = directory, Path(tempfile.mkdtemp(dir=directory.parent,
+                                                            prefix=".template-"))
+        server = Server(directory, server.authority)
+        admin_password = secrets.token_urlsafe(24)
+        pwfile = directory / ".pw"
+        _write_private(pwfile, admin_password.encode())
+        try:
+            _run(_as_db_user([str(bindir() / "initdb"), "--no-sync", "-D", str(server.data),
+                              "-U", ADMIN_USER, "--auth=scram-sha-256", f"--pwfile={pwfile}",
+                              "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions",
+                              "--wal-segsize=1"]),
+                 "initdb of the local PostgreSQL")
+        finally:
+            pwfile.unlink(missing_ok=True)
+        (server.data / "pg_hba.conf").write_text(PG_HBA, encoding="utf-8")
+        server._save_meta({"admin_password": admin_password})
+        try:
+            os.rename(directory, final)
+        except OSError:  # another endpoint made it meanwhile: use theirs
+            shutil.rmtree(directory, ignore_errors=True)
+        return final
+
+
+def port_free(port: int) -> bool:
+    """No one listens on ``port`` on any of the server's addresses. SO_REUSEADDR, as
+    PostgreSQL binds (StreamServerPort): connections of the server's last run left in
+    TIME_WAIT (it closed them at its shutdown) do not keep it from its port."""
+    for address in listen_addresses():
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((address, port))
+            except OSError:
+                return False
+    return True

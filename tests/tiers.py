@@ -1,0 +1,322 @@
+"""The test pyramid's tiers, and the guards that keep the unit tier honest.
+
+Tiers (pytest markers, registered in pyproject.toml):
+
+- ``unit``: no network, no subprocess, no endpoint; `make test-fast` runs these alone.
+- ``local``: needs the local endpoint (or bare moto's server).
+- ``cli``: the command line through Click's runner, bad input, golden files (in process).
+- ``e2e``: runs ``stackgen`` (or another program) as a process.
+- ``docker``: needs Docker.
+
+A test under tests/unit/, tests/local/, tests/cli/ or tests/e2e/ gets its directory's
+marker. Until the files move there, FILE_TIERS says which tier a file's tests belong to,
+and a test in it is moved up a tier when it needs more: one that uses an endpoint fixture
+is ``local``; one that calls a process-starting helper (directly or through the module's
+own functions and fixtures) is ``e2e``. The unit guard makes a mistake loud: a ``unit``
+test that opens an inet socket or starts a process fails, whatever opened it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import time
+import types
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TIERS = ("unit", "local", "cli", "e2e", "docker")
+DIRECTORIES = ("unit", "local", "cli", "e2e")
+IN_PROCESS = ("unit", "cli")  # the guarded tiers, which `make test-fast` runs
+
+# Every current test file's base tier: what its tests are unless they need more (see above).
+# `unit` files test one module's functions in process; `cli` files drive the command line
+# through Click's runner or compare generated files; a file that needs an endpoint or a
+# process throughout says so.
+FILE_TIERS: dict[str, str] = {
+    "test_apply_verify.py": "local",
+    "test_artifacts.py": "unit",
+    "test_artifacts_integrity.py": "local",
+    "test_bad_input.py": "cli",
+    "test_cfndoc.py": "unit",
+    "test_ci_roles.py": "unit",
+    "test_containers.py": "e2e",
+    "test_containers_db.py": "e2e",
+    "test_deploy_integration.py": "local",
+    "test_deploy_stubbed.py": "unit",
+    "test_docs_commands.py": "unit",
+    "test_drift.py": "unit",
+    "test_ecs_capacity_order.py": "unit",
+    "test_ecs_local.py": "local",
+    "test_ecs_stubbed.py": "unit",
+    "test_endpoint_proof.py": "unit",
+    "test_express.py": "unit",
+    "test_forecast.py": "unit",
+    "test_forecast_account.py": "unit",
+    "test_forecast_gate.py": "local",
+    "test_golden.py": "cli",
+    "test_install_lock.py": "unit",
+    "test_latency_model.py": "unit",
+    "test_least_privilege.py": "unit",
+    "test_lint.py": "unit",
+    "test_lint_arn_wildcards.py": "unit",
+    "test_lint_cache_integrity.py": "unit",
+    "test_local_adopt_revert.py": "local",
+    "test_local_change_set_validation.py": "local",
+    "test_local_compat.py": "local",
+    "test_local_describe_events.py": "local",
+    "test_local_emulation.py": "local",
+    "test_local_hooks.py": "local",
+    "test_local_integration.py": "local",
+    "test_local_manager.py": "e2e",
+    "test_local_persist.py": "e2e",
+    "test_local_rds.py": "local",
+    "test_lock.py": "unit",
+    "test_lock_limits.py": "unit",
+    "test_multi_env.py": "unit",
+    "test_names_as_data.py": "unit",
+    "test_nested.py": "unit",
+    "test_one_approval.py": "unit",
+    "test_packaging.py": "unit",
+    "test_params.py": "unit",
+    "test_plan_files.py": "unit",
+    "test_plan_integration.py": "local",
+    "test_plan_runner.py": "unit",
+    "test_polling.py": "unit",
+    "test_real_aws_fixes.py": "unit",
+    "test_refactor.py": "unit",
+    "test_render.py": "unit",
+    "test_report.py": "unit",
+    "test_resolve.py": "unit",
+    "test_review.py": "cli",
+    "test_review_commands.py": "cli",
+    "test_review_modules.py": "unit",
+    "test_review_plan.py": "local",
+    "test_rollout_capacity.py": "unit",
+    "test_rootcause.py": "unit",
+    "test_scheduler.py": "unit",
+    "test_secret_forms.py": "unit",
+    "test_secrets.py": "unit",
+    "test_security_gaps.py": "unit",
+    "test_security_gate.py": "unit",
+    "test_shipped_envs.py": "unit",
+    "test_status.py": "unit",
+    "test_tags.py": "unit",
+    "test_target.py": "unit",
+    "test_targets.py": "unit",
+    "test_test_hygiene.py": "unit",
+    "test_tiers.py": "unit",
+    "test_ui.py": "unit",
+    "test_validation_revert_integration.py": "local",
+    "test_validation_review.py": "unit",
+    "test_views.py": "unit",
+    "test_workflows.py": "unit",
+    "test_workloads.py": "unit",
+}
+
+# Fixtures (conftest's and any test module's) that reach a local endpoint.
+LOCAL_FIXTURES = frozenset({"endpoint", "aws", "slow", "bare_endpoint"})
+# Names whose use starts a process (a test reaching one is e2e) or uses the loopback
+# network (a server of the test's own, a free port: local).
+PROCESS_NAMES = frozenset({"run_stackgen", "subprocess", "Popen", "LocalEndpoint"})
+NETWORK_NAMES = frozenset({"serving", "free_port", "HTTPServer", "ThreadingHTTPServer",
+                           "socket"})
+# Tests the rules above cannot see into, by node id (file::test, parameters left off).
+TEST_TIERS: dict[str, str] = {
+    # cfn-lint over every stack of every env in the linter's process pool (as `make lint`).
+    "test_lint.py::test_every_shipped_template_is_clean": "e2e",
+    # Looks for the running local endpoint on 127.0.0.1 (and must find none).
+    "test_target.py::test_local_env_never_falls_through_to_a_real_account": "local",
+    # Shows a unix socket is allowed under the unit guard: it must run as a unit test.
+    "test_tiers.py::test_a_unix_socket_is_no_network": "unit",
+}
+
+
+def _names(code: types.CodeType) -> set[str]:
+    """Global and attribute names a function's code (and the code nested in it) uses."""
+    out = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            out |= _names(const)
+    return out
+
+
+def _function_names(module: types.ModuleType) -> dict[str, set[str]]:
+    uses: dict[str, set[str]] = {}
+    for name, value in vars(module).items():
+        func = getattr(value, "__wrapped__", value)
+        func = (getattr(func, "__pytest_wrapped__", None) and func.__pytest_wrapped__.obj) or func
+        code = getattr(func, "__code__", None)
+        if code is not None and getattr(func, "__module__", None) == module.__name__:
+            uses[name] = _names(code)
+        elif isinstance(value, type) and value.__module__ == module.__name__:
+            uses[name] = set().union(*(
+                _names(v.__code__) for v in vars(value).values() if hasattr(v, "__code__")))
+    return uses
+
+
+_REACHES: dict[tuple[str, frozenset[str]], frozenset[str]] = {}
+
+
+def reaching(module: types.ModuleType, names: frozenset[str]) -> frozenset[str]:
+    """``names`` and the module's functions, classes and fixtures that use one of them,
+    directly or through another, to a fixpoint."""
+    key = (module.__name__, names)
+    if key not in _REACHES:
+        uses = _function_names(module)
+        found = set(names)
+        while True:
+            more = {name for name, used in uses.items() if used & found} - found
+            if not more:
+                break
+            found |= more
+        _REACHES[key] = frozenset(found)
+    return _REACHES[key]
+
+
+def tier_of(item: pytest.Item) -> str:
+    path = Path(str(item.fspath))
+    if path.parent.name in DIRECTORIES:
+        return path.parent.name
+    # A file not listed yet (one a branch adds) is unit, moved up by the rules below; the
+    # unit guard fails what they miss, and test_tiers asks for the file to be listed.
+    base = FILE_TIERS.get(path.name, "unit")
+    explicit = TEST_TIERS.get(f"{path.name}::{item.name.split('[')[0]}")
+    if explicit or base in ("e2e", "local"):
+        return explicit or base
+    fixtures = set(getattr(item, "fixturenames", ()))
+    module = getattr(item, "module", None)
+    function = getattr(item, "function", None)
+    used = fixtures | (_names(function.__code__) if function is not None else set())
+    if module is not None and used & reaching(module, PROCESS_NAMES):
+        return "e2e"
+    if fixtures & LOCAL_FIXTURES or (module is not None and
+                                     used & reaching(module, NETWORK_NAMES)):
+        return "local"
+    return base
+
+
+def mark(items: Iterable[pytest.Item]) -> None:
+    for item in items:
+        declared = {m.name for m in item.iter_markers() if m.name in TIERS}
+        if not declared - {"docker"}:  # an explicit tier marker on a test wins
+            item.add_marker(tier_of(item))
+
+
+# --- guards -------------------------------------------------------------------------
+
+SLEEP_LIMIT = 0.2  # seconds of real sleep one test may spend
+# Where sleeping longer fails the test: the in-process tiers now; the local and e2e tiers
+# still have tests that wait on the endpoint's clock (the env lock's S3 LastModified, the
+# latency model, ECS tasks), which are listed at the end of the run instead until they get
+# fakes. STACKGEN_SLEEP_ENFORCED=all makes every tier fail.
+SLEEP_ENFORCED = ("unit", "cli")
+SLEEPERS: list[tuple[str, float]] = []
+
+
+def sleep_fails(tier: str) -> bool:
+    return tier in SLEEP_ENFORCED or os.environ.get("STACKGEN_SLEEP_ENFORCED") == "all"
+
+
+class Guard:
+    """One audit hook for the session (they cannot be removed): while a unit test runs it
+    refuses inet sockets and processes; for every test it adds up real sleep."""
+
+    def __init__(self) -> None:
+        self.unit = False
+        self.violations: list[str] = []
+        self.slept = 0.0
+        self._lock = threading.Lock()
+        sys.addaudithook(self.hook)
+
+    def sleep(self, seconds: float) -> None:
+        """time.sleep, counted (Python 3.11 raises no audit event for it)."""
+        with self._lock:
+            self.slept += float(seconds)
+        REAL_SLEEP(seconds)
+
+    def hook(self, event: str, args: tuple[Any, ...]) -> None:
+        if not self.unit:
+            return
+        refused = self._refused(event, args)
+        if refused:
+            self.violations.append(refused)
+            raise PermissionError(f"a unit or cli test may not {refused} (mark it local or e2e)")
+
+    @staticmethod
+    def _refused(event: str, args: tuple[Any, ...]) -> str | None:
+        import socket
+
+        if event == "socket.__new__" and args[1] in (socket.AF_INET, socket.AF_INET6):
+            return "open an inet socket"
+        if event in ("socket.connect", "socket.bind") and args[0].family != socket.AF_UNIX:
+            return f"use the network ({event})"
+        if event in ("socket.getaddrinfo", "socket.gethostbyname"):
+            return f"look up a host name ({event})"
+        if event in ("subprocess.Popen", "os.posix_spawn", "os.fork", "os.system") or \
+                event.startswith("os.exec"):
+            return f"start a process ({event})"
+        return None
+
+    @contextlib.contextmanager
+    def sleep_uncounted(self) -> Iterator[None]:
+        """A shared fixture's setup (an endpoint starting for the session) waits on a real
+        process: not the sleep of the test that happens to set it up first."""
+        with self._lock:
+            before = self.slept
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.slept = before
+
+    def start(self, unit: bool) -> None:
+        with self._lock:
+            self.unit, self.violations, self.slept = unit, [], 0.0
+
+    def stop(self) -> tuple[list[str], float]:
+        with self._lock:
+            self.unit = False
+            return self.violations, self.slept
+
+
+REAL_SLEEP = time.sleep
+GUARD = Guard()
+# Imported by conftest before anything of generator/, so that defaults bound at import
+# (``sleep: Callable = time.sleep``) are the counted sleep too.
+time.sleep = GUARD.sleep
+
+
+def guard() -> Guard:
+    return GUARD
+
+
+def verdict(tier: str, refused: list[str], slept: float) -> str | None:
+    """Why a test fails after it ran, or None: what it was refused even if it swallowed the
+    error, or its real sleep over SLEEP_LIMIT."""
+    if refused:
+        return (f"a {tier} test may not {refused[0]}: mark it local or e2e, or give the code "
+                "a seam (a fake client, an injected clock)")
+    if slept > SLEEP_LIMIT:
+        return (f"the test slept {slept:.2f} s for real (at most {SLEEP_LIMIT} s): give the "
+                "code under test a fake clock and sleep")
+    return None
+
+
+def guarded(unit: bool, body: Callable[[], Any]) -> tuple[list[str], float]:
+    """Run ``body`` under the guard as a test of that tier would run: what it was refused,
+    and how long it slept (for the test of the tiers themselves)."""
+    g = guard()
+    saved = (g.unit, g.violations, g.slept)
+    g.start(unit)
+    try:
+        with contextlib.suppress(PermissionError):
+            body()
+        return g.stop()
+    finally:
+        g.unit, g.violations, g.slept = saved
