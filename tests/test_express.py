@@ -117,7 +117,8 @@ def test_stacks_whose_readers_need_them_ready_run_standard() -> None:
 
 
 def test_the_deployer_sends_express_only_for_stacks_nobody_needs_ready() -> None:
-    from generator.deploy.engine import Deployer, DeployOptions, Prepared
+    from generator.deploy.engine import Deployer
+    from generator.deploy.stack_work import DeployOptions, Prepared
     from generator.references import Lookups
 
     sent: dict[str, bool] = {}

@@ -112,6 +112,7 @@ FILE_TIERS: dict[str, str] = {
     "test_test_hygiene.py": "unit",
     "test_tiers.py": "unit",
     "test_ui.py": "unit",
+    "test_units.py": "unit",
     "test_validation_revert_integration.py": "local",
     "test_validation_review.py": "unit",
     "test_views.py": "unit",
