@@ -1,0 +1,94 @@
+"""The `stackgen` group: the flags every command shares, and the one place exit codes are
+decided (a command returns its code; an expected error is one line on stderr)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from generator import __version__
+from generator.errors import StackgenError
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """Flags shared by every command; passed down, never global."""
+
+    params_dir: Path
+    templates_dir: Path
+    build_dir: Path
+    color: bool | None
+    state_dir: Path = Path(".stackgen")  # caches and local-endpoint state
+
+    @property
+    def jinja_cache(self) -> Path:
+        return self.state_dir / "jinja-cache"
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def _usage_exit(exc: click.UsageError) -> NoReturn:
+    """Click's usage errors as one line too (click prints three), exit 2."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):  # bare `stackgen`: the help
+        exc.show()
+        sys.exit(exc.exit_code)
+    where = exc.ctx.command_path if exc.ctx else "stackgen"
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    click.echo(f"error: {message}; see `{where} --help`", err=True)
+    sys.exit(exc.exit_code)
+
+
+# Set by a command whose flags change what an error exits with (plan --detailed-exitcode).
+ERRORS_EXIT = "stackgen.errors_exit"
+
+
+class StackgenGroup(click.Group):
+    """The one place exit codes are decided: a command returns its code (None: 0), an
+    expected error becomes one line on stderr and its code, never a traceback."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            _usage_exit(exc)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            code = super().invoke(ctx)
+        except click.UsageError as exc:
+            _usage_exit(exc)
+        except StackgenError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(ctx.meta.get(ERRORS_EXIT, exc.exit_code))
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        if code:
+            sys.exit(code)
+        return None
+
+
+@click.group(cls=StackgenGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="stackgen")
+@click.option("--params-dir", type=click.Path(path_type=Path), default="params",
+              show_default=True, envvar="STACKGEN_PARAMS_DIR", help="params files")
+@click.option("--templates-dir", type=click.Path(path_type=Path), default="templates",
+              show_default=True, envvar="STACKGEN_TEMPLATES_DIR", help="Jinja2 templates")
+@click.option("--build-dir", type=click.Path(path_type=Path), default="build",
+              show_default=True, help="where rendered files go")
+@click.option("--color/--no-color", default=None, help="colour output (default: on a TTY)")
+@click.pass_context
+def cli(ctx: click.Context, params_dir: Path, templates_dir: Path, build_dir: Path,
+        color: bool | None) -> None:
+    """Render, lint, review and deploy CloudFormation stack sets."""
+    ctx.obj = AppContext(params_dir, templates_dir, build_dir, color)
+
+
+def main() -> None:
+    cli(prog_name="stackgen")
