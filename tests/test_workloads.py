@@ -12,7 +12,8 @@ import msgspec
 from generator.context import Names
 from generator.params import load_env
 from generator.render import render
-from generator.views.ecs import EcsView, build
+from generator.views.ecs import build
+from generator.views.ecs_types import EcsView
 from generator.views.facts import Facts
 from generator.yamlsrc import load_cfn
 from tests.conftest import ROOT, run_stackgen

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from generator.config import AppService, Environment, IamStatement, Job, SecretRef, Task, Workload
 from generator.views.common import (
     CHECKOV_REASONS,
@@ -20,61 +18,31 @@ from generator.views.common import (
     Output,
     Param,
     Raw,
-    Trust,
     logical_id,
     passed_to,
     trust,
     yaml_scalar,
 )
-from generator.views.facts import Facts
-
-# The DB logins: the app's own (least privilege) and the master (administration,
-# migrations, and creating the app's login), each in a secret of its own.
-LOGIN_SECRET = {"app": "AppDbSecretArn", "master": "DbSecretArn"}
-
-# Creates (or updates) the app's login with the master login, before the app starts:
-# an init container of the service's task, idempotent, serialised by an advisory lock
-# (tasks start side by side). The app may use and create tables in schema public (it
-# may create its own tables at start) but cannot create roles or databases.
-# RDS's master login is no superuser (a member of rds_superuser, RDS user guide,
-# "Understanding PostgreSQL roles and permissions"), and PostgreSQL refuses any mention
-# of the SUPERUSER attribute from a non-superuser ("must be superuser to alter superuser
-# roles or change superuser attribute"): a role the master creates is never a superuser,
-# so the SQL does not name the attribute. psql 15+ (\getenv) keeps names off the
-# command line; the password is never in the SQL at all (DB_BOOTSTRAP_PASSWORD).
-DB_BOOTSTRAP_SQL = r"""\set ON_ERROR_STOP on
-\getenv app_user APP_DB_USERNAME
-SELECT pg_advisory_lock(1313);
-SELECT format('CREATE ROLE %I LOGIN', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \gexec
-SELECT format('ALTER ROLE %I WITH LOGIN NOCREATEDB NOCREATEROLE', :'app_user') \gexec
-SELECT format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', current_database(), :'app_user') \gexec
-SELECT format('GRANT USAGE, CREATE ON SCHEMA public TO %I', :'app_user') \gexec
-SELECT format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %I', :'app_user') \gexec
-SELECT format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %I', :'app_user') \gexec
-SELECT format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO %I', :'app_user') \gexec
-SELECT format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO %I', :'app_user') \gexec
-SELECT pg_advisory_unlock(1313);
-"""  # noqa: E501
-# The app's password is set by psql's \password: libpq hashes it (SCRAM-SHA-256, the
-# server's password_encryption) and sends only the verifier, so no plaintext password is
-# in any statement the server receives or logs. With no terminal (a container) psql reads
-# the new password, twice, from standard input.
-DB_BOOTSTRAP_PASSWORD = r'\password :"app_user"'
-# verify-full: the server's certificate must chain to RDS's CA bundle and name the host
-# (RDS user guide, "Using SSL/TLS with a PostgreSQL DB instance"; libpq's sslmode table:
-# `require` encrypts but verifies nothing). The bundle is fetched at start (busybox wget,
-# as in the postgres alpine images) into the writable scratch path.
-DB_CA_FILE = "${TMPDIR:-/tmp}/rds-ca.pem"
-DB_BOOTSTRAP_SCRIPT = (
-    "set -eu; "
-    f'wget -q -O "{DB_CA_FILE}" "$RDS_CA_BUNDLE_URL"; '
-    f'export PGSSLROOTCERT="{DB_CA_FILE}"; '
-    "printf '%s' \"$BOOTSTRAP_SQL\" | psql --no-psqlrc --quiet; "
-    "printf '%s\\n%s\\n' \"$APP_DB_PASSWORD\" \"$APP_DB_PASSWORD\" | "
-    "psql --no-psqlrc --quiet -v app_user=\"$APP_DB_USERNAME\" -c "
-    f"'{DB_BOOTSTRAP_PASSWORD}'"
+from generator.views.ecs_db import (
+    LOGIN_SECRET,
+    db_bootstrap,
+    db_env,
+    secrets_list,
+    workload_secrets,
 )
-DB_BOOTSTRAP_CONTAINER = "db-bootstrap"
+from generator.views.ecs_types import (
+    EcsView,
+    EnvVar,
+    Hardening,
+    Launch,
+    Route,
+    Scaling,
+    ScheduledJob,
+    ServiceWorkload,
+    WebService,
+    WorkloadTask,
+)
+from generator.views.facts import Facts
 
 # Every task definition's execution role: pull the image, write its logs (the managed
 # policy), and read the secrets of its own containers (an inline policy), nothing more.
@@ -82,174 +50,6 @@ EXECUTION_MANAGED = ("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonE
 
 # The cluster's ARN from its name (the cluster stack's output): a schedule names it.
 CLUSTER_ARN = '!Sub "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/${ClusterName}"'
-
-
-# --- the view's types -------------------------------------------------------------
-
-
-class EnvVar(msgspec.Struct, frozen=True):
-    name: str
-    value: str  # raw YAML
-
-
-class SecretVar(msgspec.Struct, frozen=True):
-    name: str
-    value_from: str  # raw YAML
-
-
-class Launch(msgspec.Struct, frozen=True):
-    """Where every workload's tasks run: shared by the services, tasks and jobs."""
-
-    compatibility: str  # EC2 or FARGATE
-    network_mode: str
-    capacity_provider: bool  # tasks go to the asg's capacity provider
-    cpu_architecture: str
-    os_family: str
-    awsvpc: bool
-    assign_public_ip: str  # ENABLED or DISABLED (awsvpc)
-
-
-class Hardening(msgspec.Struct, frozen=True):
-    read_only: bool
-    user: str | None
-    linux_parameters: dict[str, Any]
-    mount_points: tuple[dict[str, Any], ...]
-    volumes: tuple[dict[str, Any], ...]
-    stop_timeout: int
-
-
-class InitContainer(msgspec.Struct, frozen=True):
-    name: str
-    image: str  # raw YAML
-    command: tuple[str, ...]
-    environment: tuple[EnvVar, ...]
-    secrets: tuple[SecretVar, ...]
-
-
-class Scaling(msgspec.Struct, frozen=True):
-    """Application Auto Scaling of one service (target tracking)."""
-
-    min_tasks: int
-    max_tasks: int
-    cpu_target_percent: float | None
-    requests_per_target: int | None
-    scale_in_cooldown: int
-    scale_out_cooldown: int
-    cpu_policy_name: str
-    request_policy_name: str
-    request_target_groups: tuple[str, ...]  # blue/green: both groups' metric dimensions
-
-
-class WebService(msgspec.Struct, frozen=True):
-    """The app's own service (ecs.service, ecs.container), behind the load balancer."""
-
-    family: str
-    cpu: int
-    memory: int
-    container_name: str
-    image: str  # raw YAML: the Image parameter or the env's repository URI with its tag
-    container_cpu: int
-    container_memory: int
-    container_port: int
-    host_port: int
-    command: tuple[str, ...] | None
-    environment: tuple[EnvVar, ...]
-    secrets: tuple[SecretVar, ...]
-    hardening: Hardening
-    db_bootstrap: InitContainer
-    # What the agent reads for the app's container and its init container (the app's
-    # login and, for db-bootstrap alone, the master's): ExecutionRole.
-    execution_statements: tuple[dict[str, Any], ...]
-    task_statements: tuple[dict[str, Any], ...]
-    desired_count: bool  # DesiredCount is a parameter (no scaler owns it)
-    scheduling_strategy: str
-    health_check_grace_period: int
-    enable_execute_command: bool
-    min_healthy_percent: int
-    max_percent: int
-    circuit_breaker: bool
-    rollback: bool
-    blue_green: bool
-    bake_time_minutes: int
-    placement_strategies: tuple[dict[str, str], ...]
-    placement_constraints: tuple[dict[str, str], ...]
-    scaling: Scaling | None  # None: no scalable target
-    cpu_alarm_topic: str | None
-
-
-class WorkloadTask(msgspec.Struct, frozen=True):
-    """A workload's task definition: one container, its own role (``<id>TaskRole``)."""
-
-    id: str  # logical id prefix, e.g. Worker
-    name: str  # the workload's name: container name and log stream prefix
-    family: str
-    image: str  # raw YAML
-    command: tuple[str, ...] | None
-    cpu: int
-    memory: int
-    environment: tuple[EnvVar, ...]
-    secrets: tuple[SecretVar, ...]
-    statements: tuple[dict[str, Any], ...]
-    # Its own execution role (<id>ExecutionRole) reads only this workload's secrets: the
-    # master login's only for a `db_login: master` workload.
-    execution_statements: tuple[dict[str, Any], ...]
-    execution_managed: tuple[str, ...]
-    trust: Trust  # of both its roles (ecs-tasks)
-    hardening: Hardening  # the app's container hardening: the same image, the same needs
-    port: int | None = None  # a web service's container port
-    host_port: int | None = None
-
-
-class Route(msgspec.Struct, frozen=True):
-    """A web service's target group and the HTTPS listener rule that sends to it."""
-
-    target_type: str  # instance or ip
-    port: int
-    health_check_path: str
-    priority: int
-    conditions: tuple[dict[str, Any], ...]
-
-
-class ServiceWorkload(msgspec.Struct, frozen=True):
-    """A service beside the app's own: a `web` one with a route, or a `worker`."""
-
-    task: WorkloadTask
-    desired_count: int | None  # None: the scaler owns the count
-    min_healthy_percent: int
-    max_percent: int
-    scaling: Scaling | None
-    scaling_resource_id: str  # raw YAML: the service as Application Auto Scaling names it
-    route: Route | None
-
-
-class ScheduledJob(msgspec.Struct, frozen=True):
-    """A scheduled task: EventBridge Scheduler's schedule runs it with RunTask, as a
-    role of its own that may run this task definition and pass its two roles only."""
-
-    task: WorkloadTask
-    schedule_name: str
-    expression: str
-    timezone: str
-    state: str  # ENABLED or DISABLED
-    task_count: int
-    scheduler_statements: tuple[dict[str, Any], ...]
-    scheduler_trust: Trust
-
-
-class EcsView(msgspec.Struct, frozen=True):
-    description: str
-    launch: Launch
-    log_retention_days: int
-    log_group_skips: tuple[dict[str, str], ...]
-    execution_managed: tuple[str, ...]  # every execution role's managed policy
-    task_trust: Trust  # the web task's two roles (ecs-tasks)
-    load_balancer_trust: Trust  # blue/green's infrastructure role (ecs)
-    web: WebService
-    web_services: tuple[ServiceWorkload, ...]  # with a route: service.j2
-    workers: tuple[ServiceWorkload, ...]  # no load balancer: worker.j2
-    tasks: tuple[WorkloadTask, ...]
-    jobs: tuple[ScheduledJob, ...]
-    cluster_arn: str  # raw YAML: what a schedule's target names
 
 
 # --- building it ------------------------------------------------------------------
@@ -286,12 +86,6 @@ def app_image(cfg: Environment) -> str:
     return "!Ref Image"
 
 
-def _secret_value_from(ref: SecretRef, login: str = "app") -> str:
-    if ref.db_password:
-        return f'!Sub "${{{LOGIN_SECRET[login]}}}:password::"'
-    return yaml_scalar(ref.secretsmanager_arn or ref.ssm_parameter_arn)
-
-
 def _execution_statements(refs: list[SecretRef], db_secrets: set[str]) -> tuple[dict[str, Any], ...]:
     """What the task execution role must read to inject secrets: those, and no more."""
     sm = sorted(
@@ -319,62 +113,9 @@ def _statements(stmts: list[IamStatement]) -> tuple[dict[str, Any], ...]:
     )
 
 
-def _db_env(cfg: Environment) -> dict[str, str]:
-    """How the app reaches the DB; the service and (unless they opt out) every other
-    workload get the same. kube-news opens TLS only with DB_SSL_REQUIRE=true
-    (src/models/post.js); PostgreSQL 15+ on RDS refuses plaintext (rds.force_ssl=1)."""
-    return {
-        "DB_DATABASE": yaml_scalar(cfg.rds.database_name),
-        "DB_HOST": "!Ref DbEndpoint",
-        "DB_PORT": "!Ref DbPort",
-        "DB_SSL_REQUIRE": yaml_scalar("true"),
-    }
-
-
 def _env(base: dict[str, str], own: dict[str, str]) -> tuple[EnvVar, ...]:
     env = {**base, **{k: yaml_scalar(v) for k, v in own.items()}}
     return tuple(EnvVar(k, env[k]) for k in sorted(env))
-
-
-def workload_secrets(w: Task | Workload) -> dict[str, SecretRef]:
-    """A workload's own secrets, on top of the DB password it shares with the service."""
-    base = {"DB_PASSWORD": SecretRef(db_password=True)} if w.database else {}
-    return {**base, **w.secrets}
-
-
-def _secrets_list(secrets: dict[str, SecretRef], login: str = "app",
-                  database: bool = True) -> tuple[SecretVar, ...]:
-    """Container secrets; with the DB, DB_USERNAME comes from the login's secret too
-    (the app's own login, or the master one for a `db_login: master` workload)."""
-    items = {k: _secret_value_from(v, login) for k, v in secrets.items()}
-    if database:
-        items.setdefault("DB_USERNAME", f'!Sub "${{{LOGIN_SECRET[login]}}}:username::"')
-    return tuple(SecretVar(k, items[k]) for k in sorted(items))
-
-
-def _db_bootstrap(cfg: Environment) -> InitContainer:
-    master, app = LOGIN_SECRET["master"], LOGIN_SECRET["app"]
-    return InitContainer(
-        name=DB_BOOTSTRAP_CONTAINER,
-        image=yaml_scalar(cfg.rds.bootstrap_image),
-        command=("sh", "-c", DB_BOOTSTRAP_SCRIPT),
-        environment=(
-            EnvVar("BOOTSTRAP_SQL", yaml_scalar(DB_BOOTSTRAP_SQL)),
-            EnvVar("PGDATABASE", yaml_scalar(cfg.rds.database_name)),
-            EnvVar("PGHOST", "!Ref DbEndpoint"),
-            EnvVar("PGPORT", "!Ref DbPort"),
-            # TLS, as the app: the DB refuses plaintext (rds.force_ssl), and the server
-            # is verified against RDS's CA bundle.
-            EnvVar("PGSSLMODE", yaml_scalar("verify-full")),
-            EnvVar("RDS_CA_BUNDLE_URL", yaml_scalar(cfg.rds.ca_bundle_url)),
-        ),
-        secrets=(
-            SecretVar("APP_DB_PASSWORD", f'!Sub "${{{app}}}:password::"'),
-            SecretVar("APP_DB_USERNAME", f'!Sub "${{{app}}}:username::"'),
-            SecretVar("PGPASSWORD", f'!Sub "${{{master}}}:password::"'),
-            SecretVar("PGUSER", f'!Sub "${{{master}}}:username::"'),
-        ),
-    )
 
 
 def _hardening(cfg: Environment) -> Hardening:
@@ -438,10 +179,10 @@ def _web(cfg: Environment, names: Names, launch: Launch, facts: Facts) -> WebSer
         host_port=(ecs.container.container_port if launch.network_mode in ("awsvpc", "host")
                    else ecs.container.host_port),
         command=tuple(ecs.container.command) if ecs.container.command else None,
-        environment=_env(_db_env(cfg), ecs.container.environment),
-        secrets=_secrets_list(ecs.container.secrets),
+        environment=_env(db_env(cfg), ecs.container.environment),
+        secrets=secrets_list(ecs.container.secrets),
         hardening=_hardening(cfg),
-        db_bootstrap=_db_bootstrap(cfg),
+        db_bootstrap=db_bootstrap(cfg),
         # The container's secrets with the app's login; db-bootstrap's, the master's
         # (and the app's, whose login it makes). The agent alone uses this role: its
         # credentials never reach a container (ECS developer guide, "Amazon ECS task
@@ -492,8 +233,8 @@ def _task(cfg: Environment, names: Names, name: str, w: Task | Workload,
         command=tuple(w.command) if w.command else None,
         cpu=w.cpu,
         memory=w.memory_mib,
-        environment=_env(_db_env(cfg) if w.database else {}, w.environment),
-        secrets=_secrets_list(workload_secrets(w), w.db_login, w.database),
+        environment=_env(db_env(cfg) if w.database else {}, w.environment),
+        secrets=secrets_list(workload_secrets(w), w.db_login, w.database),
         statements=_statements(w.task_role_statements),
         execution_statements=_execution_statements(
             list(w.secrets.values()),
