@@ -11,7 +11,7 @@ import click
 
 from generator.cli.app import AppContext, cli, pass_app
 from generator.cli.common import env_names_of, load_source, render_all
-from generator.cli.options import env_option, set_option
+from generator.cli.options import env_option, set_option, stack_option
 from generator.errors import UsageError
 
 if TYPE_CHECKING:  # for annotations only: keep these imports off the start-up path
@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # for annotations only: keep these imports off the start-up p
 @click.option("--env", "-e", "env_names", multiple=True, help="environment (repeatable)")
 @click.option("--all-envs", is_flag=True, help="every env in the params dir")
 @set_option
-@click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
+@stack_option
 @click.option("--out", type=click.Path(path_type=Path),
               help="output dir [default: build/<env>]; one env only")
 @pass_app

@@ -33,6 +33,7 @@ from generator.cli.options import (
     revert_drift_option,
     set_option,
     sign_key_option,
+    stack_option,
     wait_timeout_option,
 )
 from generator.errors import UsageError
@@ -42,7 +43,7 @@ from generator.errors import UsageError
 @envs_option
 @all_envs_option
 @set_option
-@click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
+@stack_option
 @click.option("--yes", "-y", is_flag=True, help="execute without asking")
 @click.option("--force", is_flag=True, help="create change sets even for unchanged stacks")
 @click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True,
@@ -127,7 +128,7 @@ def refactor(app: AppContext, env_name: str, overrides: tuple[str, ...], mapping
 @envs_option
 @all_envs_option
 @set_option
-@click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
+@stack_option
 @click.option("--yes", "-y", is_flag=True, help="delete without asking")
 @click.option("--api-calls", is_flag=True, hidden=True, help="print CloudFormation API calls")
 @nested_option
@@ -156,7 +157,7 @@ def delete(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
 @envs_option
 @all_envs_option
 @set_option
-@click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
+@stack_option
 @click.option("--out", type=click.Path(path_type=Path), help="save the plan (JSON) for `apply`")
 @click.option("--markdown", type=click.Path(path_type=Path), help="write a pull-request review")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",

@@ -32,6 +32,8 @@ allow_replace_option = click.option(
     help="let a change replace or remove this stateful resource (repeatable)")
 
 
+stack_option = click.option("--stack", "stacks", multiple=True,
+                            help="only this stack (repeatable)")
 set_option = click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
                           help="override one params value (repeatable)")
 

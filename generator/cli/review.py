@@ -11,7 +11,7 @@ import click
 
 from generator.cli.app import AppContext, cli, pass_app
 from generator.cli.common import header, load_source, opened_units, say_local_urls, stack_names
-from generator.cli.options import env_option, nested_option, set_option
+from generator.cli.options import env_option, nested_option, set_option, stack_option
 
 
 @cli.command(short_help="Predict what AWS would refuse or hang on (read-only).")
@@ -58,7 +58,7 @@ def forecast(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
 @cli.command(short_help='Show template and parameter diffs only.')
 @env_option
 @set_option
-@click.option("--stack", "stacks", multiple=True, help="only this stack (repeatable)")
+@stack_option
 @pass_app
 def diff(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...]) -> None:
     """Template and parameter differences from what is deployed; no change set is made."""
