@@ -313,7 +313,7 @@ def _describe(error: msgspec.ValidationError, data: dict[str, Any],
     if msg.startswith("Expected"):
         shown = "" if truncated or ", got `" in msg else f" (got {got!r})"
         return tuple(loc), f"'{dotted(tuple(loc))}': {msg[0].lower()}{msg[1:]}{shown}"
-    # A cross-field rule from a __post_init__: its message is ours already, and it may
+    # A cross-field rule (generator/config/rules.py): its message is ours already, and it may
     # name the key (relative to its struct) that the line should point at.
     cause = error.__cause__
     if isinstance(cause, Invalid) and cause.key:
