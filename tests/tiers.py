@@ -99,6 +99,7 @@ FILE_TIERS: dict[str, str] = {
     "test_review_plan.py": "local",
     "test_rollout_capacity.py": "unit",
     "test_rootcause.py": "unit",
+    "test_schedule_grammar.py": "unit",
     "test_scheduler.py": "unit",
     "test_secret_forms.py": "unit",
     "test_secrets.py": "unit",

@@ -25,6 +25,7 @@ from generator.config.base import (
     ENV_NAME_PATTERN,
     KEY_RULES,
     NAME_PATTERN,
+    PATTERN_RULES,
     Cidr,
     EnvName,
     Invalid,
@@ -66,6 +67,7 @@ from generator.config.workloads import (
 
 __all__ = [
     "ENV_NAME_PATTERN", "FARGATE_SIZES", "KEY_RULES", "NAME_PATTERN", "PARAMETER_ARN_PATTERN",
+    "PATTERN_RULES",
     "SECRET_ARN_PATTERN", "AccessLogs", "Alarms", "Alb", "AppService", "Asg", "AsgScaling",
     "Cidr", "Container", "DeployTarget", "Deployment", "Dns", "Ecs", "EnvName", "Environment",
     "FlowLogs", "HealthCheck", "HostedZone", "IamStatement", "Invalid", "Job", "ListenerRule",

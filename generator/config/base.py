@@ -26,6 +26,11 @@ KEY_RULES: dict[str, str] = {
     ENV_NAME_PATTERN: "an environment variable name is letters, digits and '_' and does "
                       "not start with a digit",
 }
+# What a value pattern means, for the one-line error of a value that breaks it (msgspec's
+# own words name the regex, not the fix).
+PATTERN_RULES: dict[str, str] = {
+    r"^/": "a path starts with '/' (e.g. '/api/*', '/health')",
+}
 Cidr = Annotated[str, Meta(pattern=r"^[0-9a-fA-F.:]+/\d{1,3}$")]
 Port = Annotated[int, Meta(ge=0, le=65535)]
 LogRetention = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653]
