@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+from click.core import ParameterSource
 
 from generator import __version__
 from generator.errors import StackgenError, UsageError
@@ -201,6 +202,10 @@ def schema(out: Path | None, fmt: str, plan_schema: bool) -> None:
     if plan_schema:
         from generator.review.plan import Plan
 
+        if fmt != "json":
+            raise UsageError("--plan prints the plan files' JSON Schema only; drop --format "
+                             f"{fmt}, or drop --plan for the params reference")
+
         text = json.dumps(Plan.json_schema(), indent=2, sort_keys=True) + "\n"
     elif fmt == "markdown":
         text = params_reference()
@@ -229,6 +234,10 @@ def graph(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
     from generator.graph import build_graph, load_spec, to_mermaid, to_text
 
     if resources:
+        if click.get_current_context().get_parameter_source("fmt") != ParameterSource.DEFAULT \
+                and fmt != "mermaid":
+            raise UsageError(f"--resources draws Mermaid only; use --format mermaid (or leave "
+                             f"--format out), not {fmt}")
         from generator.render import render as do_render
         from generator.review.picture import diagram
         from generator.yamlsrc import load_cfn
@@ -932,7 +941,7 @@ def logs(app: AppContext, env: str, overrides: tuple[str, ...], workload: str | 
     from generator.ecs import logs as ecs_logs
     from generator.ecs.ops import deployed, main_container
 
-    seconds = ecs_logs.parse_since(since)  # bad input fails before any AWS call
+    start = ecs_logs.start_ms(since, time.time())  # bad input fails before any AWS call
     opened = _deployed_form(app, env, overrides, nested=False)
     where = deployed(opened.rendered, opened.aws.cfn)
     group, prefix = where.log_group, None
@@ -942,7 +951,6 @@ def logs(app: AppContext, env: str, overrides: tuple[str, ...], workload: str | 
         if target is not None:
             group, prefix = target.group, target.stream_prefix
     client = opened.aws.client("logs")
-    start = int((time.time() - seconds) * 1000)
     if follow:
         try:
             for line in ecs_logs.follow(client, group, start, prefix):
