@@ -668,9 +668,8 @@ def _rendered_many(app: AppContext, names: list[str], overrides: tuple[str, ...]
     out = []
     for n in names:
         r = _rendered_for_aws(app, n, overrides, stacks, nested, allow_replace, changes)
-        out += [_rendered_for_aws(app, n, (*overrides, f"account_id={t.account}",
-                                           f"region={t.region}"), stacks, nested, allow_replace,
-                                  changes)
+        out += [_rendered_for_aws(app, n, (*overrides, *t.overrides()), stacks, nested,
+                                  allow_replace, changes)
                 for t in r.env.config.targets] or [r]
     return out
 

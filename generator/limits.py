@@ -372,6 +372,8 @@ def _network_problems(cfg: Environment) -> Iterator[Problem]:
     net = cfg.network
     if net.mode != "create":
         return
+    if cfg.availability_zones is not net.availability_zones:
+        return  # a target's own zones: checked with the target (config/rules.py)
     for i, zone in enumerate(net.availability_zones):
         # An AZ name is its region's name plus a letter (or a local zone's suffix).
         if not zone.startswith(cfg.region):

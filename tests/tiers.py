@@ -109,6 +109,7 @@ FILE_TIERS: dict[str, str] = {
     "test_status.py": "unit",
     "test_tags.py": "unit",
     "test_target.py": "unit",
+    "test_target_regions.py": "unit",
     "test_targets.py": "unit",
     "test_test_hygiene.py": "unit",
     "test_tiers.py": "unit",

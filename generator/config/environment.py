@@ -46,6 +46,16 @@ class DeployTarget(Strict):
         doc("role assumed (STS AssumeRole) with the caller's credentials; none: the "
             "caller's credentials must be of the target's account"),
     ] = None
+    availability_zones: Annotated[
+        list[str],
+        doc("the target's AZs for the created VPC's subnets; needed in a region other than "
+            "the env's (empty: network.availability_zones)"),
+    ] = []
+
+    def overrides(self) -> tuple[str, ...]:
+        """The ``--set`` expressions that make the env's params this target's (its
+        account and region); its own AZs then come from ``Environment.availability_zones``."""
+        return (f"account_id={self.account}", f"region={self.region}")
 
 
 class Environment(Strict):
@@ -86,6 +96,16 @@ class Environment(Strict):
         doc("deploy the graph to each of these accounts and regions (each its own lock, "
             "outputs and summary); empty: `account_id` and `region`"),
     ] = []
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The AZs of this rendering's subnets: a target's own when the env is rendered
+        for a target that names them (account_id and region set from it), else
+        network.availability_zones."""
+        for t in self.targets:
+            if (t.account, t.region) == (self.account_id, self.region) and t.availability_zones:
+                return t.availability_zones
+        return self.network.availability_zones
 
     @property
     def audit_trail(self) -> bool:

@@ -308,6 +308,15 @@ def _deploy_target(target: DeployTarget) -> None:
         raise Invalid(f"role_arn is a role of account {target.role_arn.split(':')[4]}, "
                       f"the target's account is {target.account}; name a role in "
                       f"{target.account}", "role_arn")
+    zones = target.availability_zones
+    for zone in zones:
+        # An AZ name is its region's name plus a letter (or a local zone's suffix).
+        if not zone.startswith(target.region):
+            raise Invalid(f"'{zone}' is not in the target's region {target.region}; use e.g. "
+                          f"'{target.region}a'", "availability_zones")
+    if zones and (len(zones) < 2 or len(set(zones)) != len(zones)):
+        raise Invalid("a target's availability_zones are two or more distinct AZs (the "
+                      "subnets span two AZs at least)", "availability_zones")
 
 
 @rule(Environment)
@@ -318,6 +327,16 @@ def _environment(env: Environment) -> None:
             raise Invalid(f"targets: account {t.account} in {t.region} is listed twice; "
                           "list each account and region once", f"targets.{i}")
         seen.add((t.account, t.region))
+        zones = env.network.availability_zones
+        if env.network.mode == "create" and not t.availability_zones and \
+                not all(z.startswith(t.region) for z in zones):
+            # Each target is rendered in its own region (as written or for a target, the
+            # env's zones stay network.availability_zones): another region's AZs there
+            # could not hold its subnets.
+            raise Invalid(f"target {t.account}/{t.region}: network.availability_zones "
+                          f"({', '.join(zones)}) are not in {t.region}; give the target its "
+                          f"own, e.g. availability_zones: [{t.region}a, {t.region}b]",
+                          f"targets.{i}")
     if env.deployment_mode == "express" and env.termination_protection:
         # "For production deployments ... use the default deployment mode" (CloudFormation
         # user guide, "Deploy CloudFormation stacks faster with express mode").
