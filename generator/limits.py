@@ -13,13 +13,15 @@ import ipaddress
 import mmap
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from generator.config import Environment
+from generator.config import Environment, IamStatement
+from generator.config.schedule import schedule_problem, timezone_problem
 
 Problem = tuple[tuple[str | int, ...], str]
 
@@ -193,6 +195,8 @@ def aws_problems(cfg: Environment) -> Iterator[Problem]:
     yield from _network_problems(cfg)
     yield from _id_problems(cfg)
     yield from _iam_problems(cfg)
+    yield from _listener_problems(cfg)
+    yield from _schedule_problems(cfg, datetime.now(UTC))
     if not cfg.ecs.container.image.strip() or any(c.isspace() for c in cfg.ecs.container.image):
         yield ("ecs", "container", "image"), "is not an image reference; write e.g. 'nginx:1.27'"
     yield from _cidr_problems(cfg)
@@ -261,26 +265,115 @@ def _id_problems(cfg: Environment) -> Iterator[Problem]:
                f"'{zone_id}' is not a hosted zone id; write e.g. 'Z0123456789ABCDEFGHIJ'")
 
 
+# A policy's Resource is "*" or an ARN: arn:partition:service:region:account-id:resource,
+# region and account empty where the service has none (S3, IAM), "*" or "aws" (AWS's
+# managed policies) in the account (IAM user guide, "IAM JSON policy elements: Resource";
+# "IAM identifiers", ARNs).
+_RESOURCE_ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov|aws-iso[a-z-]*):[a-z0-9*-]+:"
+                           r"[a-z0-9*-]*:(\d{12}|[0-9*]{1,12}|aws|):\S+")
+
+
+def _statements(cfg: Environment) -> Iterator[tuple[tuple[str | int, ...], IamStatement]]:
+    """Every task role statement of the app and of each workload, with its key path."""
+    ecs = cfg.ecs
+    for i, s in enumerate(ecs.task_role_statements):
+        yield ("ecs", "task_role_statements", i), s
+    for kind, workloads in (("tasks", ecs.tasks), ("services", ecs.services), ("jobs", ecs.jobs)):
+        for name, w in workloads.items():
+            for i, s in enumerate(w.task_role_statements):
+                yield ("ecs", kind, name, "task_role_statements", i), s
+
+
 def _iam_problems(cfg: Environment) -> Iterator[Problem]:
-    # A policy's Resource is an ARN or "*" (IAM JSON policy reference, Resource).
-    places: list[tuple[tuple[str | int, ...], list[str]]] = [
-        (("ecs", "task_role_statements", i), s.resources)
-        for i, s in enumerate(cfg.ecs.task_role_statements)]
-    places += [(("ecs", "tasks", name, "task_role_statements", i), s.resources)
-               for name, task in cfg.ecs.tasks.items()
-               for i, s in enumerate(task.task_role_statements)]
-    for loc, resources in places:
-        for j, resource in enumerate(resources):
-            if resource != "*" and not resource.startswith("arn:"):
+    for loc, statement in _statements(cfg):
+        for j, resource in enumerate(statement.resources):
+            if resource != "*" and not _RESOURCE_ARN.fullmatch(resource):
                 yield ((*loc, "resources", j),
-                       f"'{resource}' is not an ARN; write the resource's ARN, e.g. "
+                       f"'{resource}' is not an ARN (arn:partition:service:region:account:"
+                       "resource) or '*'; write the resource's ARN, e.g. "
                        "'arn:aws:s3:::my-bucket/*'")
+
+
+# Listener rules (ELB user guide, "Quotas for your Application Load Balancers", Rules:
+# 5 condition values and 5 condition wildcards per rule; ELB API reference,
+# HostHeaderConditionConfig and RuleCondition: a host name is at most 128 characters of
+# A-Z, a-z, 0-9, - . * ?, with at least one "." and only letters after the last;
+# PathPatternConditionConfig and RuleCondition: a path pattern is at most 128 characters
+# of A-Z, a-z, 0-9, _ - . $ / ~ " ' @ : + & * ?). A request's path starts with "/", so a
+# pattern that does not never matches.
+RULE_VALUES = 5
+RULE_WILDCARDS = 5
+_HOST = re.compile(r"[A-Za-z0-9.*?-]{1,128}")
+_PATH = re.compile(r"[A-Za-z0-9_.$/~\"'@:+&*?-]{1,128}")
+
+
+def _host_problem(host: str) -> str | None:
+    if "://" in host or "/" in host:
+        return (f"'{host}' is a URL; a host condition is the host name alone, e.g. "
+                "'api.example.com' (put a path in paths)")
+    if any(c.isspace() or c == "," for c in host.strip()):
+        return (f"'{host}' holds more than one host; list each host as its own item")
+    if ":" in host:
+        return f"'{host}' has a port; a host condition is the host name alone"
+    if not _HOST.fullmatch(host):
+        return (f"'{host}' is not a host name: at most 128 of letters, digits, '-', '.', "
+                "and the wildcards '*' and '?'")
+    last = host.rsplit(".", 1)
+    if len(last) < 2 or not last[1].isalpha():
+        return (f"'{host}': a host condition needs a '.' and only letters after the last "
+                "one, e.g. 'api.example.com' or '*.example.com'")
+    return None
+
+
+def _path_problem(path: str) -> str | None:
+    if not _PATH.fullmatch(path):
+        return (f"'{path}' is not a path pattern: at most 128 of letters, digits, "
+                "_ - . $ / ~ \" ' @ : + & and the wildcards '*' and '?'")
+    return None
+
+
+def _listener_problems(cfg: Environment) -> Iterator[Problem]:
+    for name, svc in cfg.ecs.services.items():
+        if svc.rule is None:
+            continue
+        loc: tuple[str | int, ...] = ("ecs", "services", name, "rule")
+        for key, values, check in (("hosts", svc.rule.hosts, _host_problem),
+                                   ("paths", svc.rule.paths, _path_problem)):
+            for i, value in enumerate(values):
+                problem = check(value)
+                if problem:
+                    yield (*loc, key, i), problem
+        values = [*svc.rule.hosts, *svc.rule.paths]
+        if len(values) > RULE_VALUES:
+            yield loc, (f"{len(svc.rule.hosts)} hosts and {len(svc.rule.paths)} paths: a "
+                        f"listener rule takes at most {RULE_VALUES} condition values in all; "
+                        "use fewer, or a wildcard")
+        wildcards = sum(v.count("*") + v.count("?") for v in values)
+        if wildcards > RULE_WILDCARDS:
+            yield loc, (f"{wildcards} wildcards ('*', '?') in hosts and paths: a listener "
+                        f"rule takes at most {RULE_WILDCARDS}; use fewer")
+
+
+def _schedule_problems(cfg: Environment, now: datetime) -> Iterator[Problem]:
+    """Each job's schedule and time zone as EventBridge Scheduler takes them
+    (generator/config/schedule.py); a one-time at() must be later than ``now``."""
+    for name, job in cfg.ecs.jobs.items():
+        loc: tuple[str | int, ...] = ("ecs", "jobs", name)
+        problem = timezone_problem(job.timezone)
+        if problem:
+            yield (*loc, "timezone"), problem
+            continue
+        problem = schedule_problem(job.schedule, job.timezone, now)
+        if problem:
+            yield (*loc, "schedule"), problem
 
 
 def _network_problems(cfg: Environment) -> Iterator[Problem]:
     net = cfg.network
     if net.mode != "create":
         return
+    if cfg.availability_zones is not net.availability_zones:
+        return  # a target's own zones: checked with the target (config/rules.py)
     for i, zone in enumerate(net.availability_zones):
         # An AZ name is its region's name plus a letter (or a local zone's suffix).
         if not zone.startswith(cfg.region):

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_typ
 import msgspec
 
 from generator import secrets
-from generator.config import KEY_RULES, Environment, Invalid
+from generator.config import KEY_RULES, PATTERN_RULES, Environment, Invalid
 from generator.errors import ParamsError, UsageError
 from generator.limits import aws_problems
 from generator.yamlsrc import KeyPath, SourceMap, dotted, load_value, load_with_lines
@@ -144,6 +144,19 @@ def set_label(expr: str, path: KeyPath, value: Any) -> str:
     return f"--set {printable(expr)}"
 
 
+def mark_set(smap: SourceMap, key: KeyPath, value: Any, label: str) -> None:
+    """``key`` and what ``value`` wrote under it now come from the ``--set``: a mapping is
+    merged key by key (a file's other keys keep their lines), anything else replaces the
+    file's value whole, so no line of the file may be named for what lies under it."""
+    smap.lines[key] = (label, 0)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            mark_set(smap, (*key, k), v, label)
+        return
+    for loc in [loc for loc in smap.lines if len(loc) > len(key) and loc[:len(key)] == key]:
+        del smap.lines[loc]
+
+
 def _apply_set(data: dict[str, Any], path: KeyPath, value: Any) -> dict[str, Any]:
     nested: Any = value
     for part in reversed(path):
@@ -243,6 +256,7 @@ def bad_keys(data: Any, loc: KeyPath = ()) -> Iterable[tuple[KeyPath, str]]:
 _AT = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<key>key` in `)?\$(?P<path>[^`]*)`)?$", re.S)
 _PART = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
 _QUOTED = re.compile(r"`([^`]*)`")
+_REGEX = re.compile(r"^Expected `str` matching regex '(?P<regex>.*)'$")
 
 
 def _value_at(data: Any, loc: Sequence[str | int]) -> Any:
@@ -310,10 +324,14 @@ def _describe(error: msgspec.ValidationError, data: dict[str, Any],
                    if get_origin(t) is Literal for a in get_args(t)]
         return tuple(loc), (f"'{dotted(tuple(loc))}': {got!r} is not one of "
                             f"{', '.join(repr(c) for c in choices)}")
+    pattern = _REGEX.match(msg)
+    if pattern and pattern["regex"] in PATTERN_RULES:
+        return tuple(loc), (f"'{dotted(tuple(loc))}': {got!r} breaks the rule: "
+                            f"{PATTERN_RULES[pattern['regex']]}")
     if msg.startswith("Expected"):
         shown = "" if truncated or ", got `" in msg else f" (got {got!r})"
         return tuple(loc), f"'{dotted(tuple(loc))}': {msg[0].lower()}{msg[1:]}{shown}"
-    # A cross-field rule from a __post_init__: its message is ours already, and it may
+    # A cross-field rule (generator/config/rules.py): its message is ours already, and it may
     # name the key (relative to its struct) that the line should point at.
     cause = error.__cause__
     if isinstance(cause, Invalid) and cause.key:
@@ -387,6 +405,8 @@ def load_env(params_dir: Path, env: str, overrides: Sequence[str] = ()) -> EnvSo
     for expr in overrides:
         key, value = parse_set(expr)
         data = _apply_set(data, key, value)
-        for end in range(1, len(key) + 1):
-            smap.lines[key[:end]] = (set_label(expr, key, value), 0)
+        label = set_label(expr, key, value)
+        for end in range(1, len(key)):
+            smap.lines[key[:end]] = (label, 0)
+        mark_set(smap, key, value, label)
     return EnvSource(env, validate(data, smap, files), tuple(files))

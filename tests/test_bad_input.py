@@ -126,3 +126,19 @@ def test_write_failing_midway_is_one_line(project: Path, monkeypatch: pytest.Mon
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: cannot write build/local/")
     assert "No space left on device" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_prices_update_of_a_deeply_nested_offer_is_one_line(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSON nested past Python's recursion limit raised RecursionError through the CLI."""
+    (project / "offers").mkdir()
+    (project / "offers" / "AmazonEC2.json").write_text("[" * 100_000 + "]" * 100_000)
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(cli, ["prices", "update", "--region", "us-east-1", "--from",
+                                      "offers", "--out", "out.json"], prog_name="stackgen")
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"traceback: {result.exception!r}")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: offers/AmazonEC2.json: nested too deeply to be a price list file; download it again"]
+    assert not (project / "out.json").exists()

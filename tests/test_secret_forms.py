@@ -27,6 +27,7 @@ HEX_KEY = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 WORKLOADS: dict[str, Any] = {
     "tasks": {"migrate": {"command": ["true"]}},
     "jobs": {"report": {"command": ["true"], "schedule": "rate(1 day)"}},
+    "services": {"worker": {}},
 }
 
 # (form, key path, value, the secret part that must never be shown)
@@ -48,6 +49,8 @@ FORMS: list[tuple[str, tuple[str, ...], Any, str]] = [
     ("?token= in a health-check path", ("alb", "target_group", "health_check", "path"),
      f"/health?token={SECRET}", SECRET),
     ("a job's REPORT_AUTH", ("ecs", "jobs", "report", "environment", "REPORT_AUTH"), SECRET, SECRET),
+    ("a service's API_TOKEN", ("ecs", "services", "worker", "environment", "API_TOKEN"), SECRET,
+     SECRET),
     ("NODE_OPTIONS=... --db-pass X", ("ecs", "container", "environment", "NODE_OPTIONS"),
      f"--max-old-space-size=200 --db-pass {SECRET}", SECRET),
     ("starts like an ARN", ("ecs", "container", "environment", "DB_PASSWORD"),

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 
 from generator.cli.app import AppContext, cli, pass_app
 from generator.cli.common import env_names_of, load_source, render_all
@@ -61,6 +62,9 @@ def schema(out: Path | None, fmt: str, plan_schema: bool) -> None:
     if plan_schema:
         from generator.review.plan import Plan
 
+        if fmt != "json":
+            raise UsageError("--plan prints the plan files' JSON Schema only; drop --format "
+                             f"{fmt}, or drop --plan for the params reference")
         text = json.dumps(Plan.json_schema(), indent=2, sort_keys=True) + "\n"
     elif fmt == "markdown":
         text = params_reference()
@@ -89,6 +93,10 @@ def graph(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
     from generator.graph import build_graph, load_spec, to_mermaid, to_text
 
     if resources:
+        if click.get_current_context().get_parameter_source("fmt") != ParameterSource.DEFAULT \
+                and fmt != "mermaid":
+            raise UsageError(f"--resources draws Mermaid only; use --format mermaid (or leave "
+                             f"--format out), not {fmt}")
         from generator.render import render as do_render
         from generator.review.picture import diagram
         from generator.yamlsrc import load_cfn

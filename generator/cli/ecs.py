@@ -55,7 +55,7 @@ def logs(app: AppContext, env: str, overrides: tuple[str, ...], workload: str | 
     from generator.ecs import logs as ecs_logs
     from generator.ecs.ops import deployed, main_container
 
-    seconds = ecs_logs.parse_since(since)  # bad input fails before any AWS call
+    start = ecs_logs.start_ms(since, time.time())  # bad input fails before any AWS call
     opened = deployed_form(app, env, overrides, nested=False)
     where = deployed(opened.rendered, opened.aws.cfn)
     group, prefix = where.log_group, None
@@ -65,7 +65,6 @@ def logs(app: AppContext, env: str, overrides: tuple[str, ...], workload: str | 
         if target is not None:
             group, prefix = target.group, target.stream_prefix
     client = opened.aws.client("logs")
-    start = int((time.time() - seconds) * 1000)
     if follow:
         try:
             for line in ecs_logs.follow(client, group, start, prefix):

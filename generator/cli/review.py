@@ -164,5 +164,7 @@ def prices_update(region: str, source: Path | None, out: Path | None) -> None:
         price_list.download_offers(region, lambda line: click.echo(line, err=True))
     book = price_list.refresh(price_list.load(target if target.exists() else
                                               price_list.SNAPSHOT), region, offers)
-    target.write_text(book.to_json(), encoding="utf-8")
+    from generator.render import write_file
+
+    write_file(target, book.to_json())
     click.echo(f"prices for {region} as of {book.as_of} written to {target}")

@@ -24,7 +24,7 @@ def label(env: str, target: DeployTarget) -> str:
 
 def target_overrides(target: DeployTarget) -> tuple[str, ...]:
     """The --set values that render an env at one of its targets."""
-    return (f"account_id={target.account}", f"region={target.region}")
+    return target.overrides()
 
 
 @dataclass(frozen=True)

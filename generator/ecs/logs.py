@@ -56,6 +56,19 @@ def parse_since(text: str) -> int:
     return int(m.group(1)) * _UNITS[m.group(2)]
 
 
+def start_ms(text: str, now: float) -> int:
+    """The start of ``--since text`` as CloudWatch Logs takes it: milliseconds since
+    1970-01-01 UTC, at least 0 (CloudWatch Logs API reference, FilterLogEvents and
+    GetLogEvents, startTime: "Valid Range: Minimum value of 0"). Checked here, before any
+    AWS call: a start before 1970 was a botocore validation error."""
+    seconds = parse_since(text)
+    if seconds > now:
+        years = int(now // (365.25 * 86400))
+        raise UsageError(f"--since {text} reaches back before 1970, where CloudWatch Logs' "
+                         f"time starts; use at most about {years} years (e.g. 3650d)")
+    return int((now - seconds) * 1000)
+
+
 def _raise(exc: ClientError) -> Any:
     raise exc
 

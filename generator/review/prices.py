@@ -11,6 +11,7 @@ few prices this stack set uses are kept, selected by the rules below.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +56,34 @@ class PriceBook(msgspec.Struct, kw_only=True):
 
 
 def load(path: Path = SNAPSHOT) -> PriceBook:
-    return msgspec.json.decode(path.read_bytes(), type=PriceBook)
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=PriceBook)
+    except (msgspec.DecodeError, OSError) as exc:  # ValidationError is a DecodeError
+        raise UsageError(f"{path}: not a price snapshot ({exc}); name another file, or "
+                         "remove it to start from the one shipped") from None
+
+
+class PriceListError(UsageError):
+    """An offer file is JSON but not of the Price List's shape."""
+
+
+def _obj(value: Any, where: str) -> Mapping[str, Any]:
+    """``value`` as a JSON object (absent: empty), else the one-line error naming it."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise PriceListError(f"{where} is {type(value).__name__}, not an object")
+    return value
+
+
+def _usd(value: Any, where: str) -> float:
+    try:
+        price = float(value)
+    except (TypeError, ValueError):
+        raise PriceListError(f"{where} is {value!r}, not a number") from None
+    if not math.isfinite(price) or price < 0:
+        raise PriceListError(f"{where} is {value!r}, not a price")
+    return price
 
 
 @dataclass(frozen=True)
@@ -104,17 +132,21 @@ OFFERS = tuple(sorted({r.offer for r in RULES}))
 
 def _on_demand_price(offer: Mapping[str, Any], sku: str) -> float | None:
     """The first tier (beginRange 0) of the SKU's on-demand price, in USD."""
-    for term in ((offer.get("terms") or {}).get("OnDemand") or {}).get(sku, {}).values():
-        for dim in (term.get("priceDimensions") or {}).values():
+    terms = _obj(_obj(offer.get("terms"), "terms").get("OnDemand"), "terms.OnDemand")
+    for code, term in _obj(terms.get(sku), f"terms.OnDemand.{sku}").items():
+        where = f"terms.OnDemand.{sku}.{code}"
+        for key, dim in _obj(_obj(term, where).get("priceDimensions"),
+                             f"{where}.priceDimensions").items():
+            dim = _obj(dim, f"{where}.priceDimensions.{key}")
             if str(dim.get("beginRange", "0")) in ("0", "0.0"):
-                usd = (dim.get("pricePerUnit") or {}).get("USD")
-                if usd is not None:
-                    return float(usd)
+                usd = _obj(dim.get("pricePerUnit"), f"{where}.priceDimensions.{key}.pricePerUnit")
+                if usd.get("USD") is not None:
+                    return _usd(usd["USD"], f"{where}.priceDimensions.{key}.pricePerUnit.USD")
     return None
 
 
 def _matches(rule: Rule, product: Mapping[str, Any], region: str) -> bool:
-    attrs = product.get("attributes") or {}
+    attrs = _obj(product.get("attributes"), "a product's attributes")
     if product.get("productFamily") != rule.family:
         return False
     if attrs.get("regionCode", region) != region:
@@ -128,16 +160,17 @@ def parse_offer(offer: Mapping[str, Any], region: str) -> dict[str, Any]:
     """The snapshot prices one offer file gives for ``region``."""
     code = offer.get("offerCode")
     found: dict[str, Any] = {}
-    for sku, product in (offer.get("products") or {}).items():
+    for sku, product in _obj(offer.get("products"), "products").items():
+        product = _obj(product, f"products.{sku}")
         for rule in RULES:
             if rule.offer != code or not _matches(rule, product, region):
                 continue
             price = _on_demand_price(offer, sku)
             if price is None:
                 continue
-            attrs = product.get("attributes") or {}
-            entry = rule.entry or (rule.names.get(str(attrs.get(rule.by)), None)
-                                   if rule.names else attrs.get(rule.by) if rule.by else None)
+            attrs = _obj(product.get("attributes"), f"products.{sku}.attributes")
+            by = attrs.get(rule.by) if rule.by else None
+            entry = rule.entry or (rule.names.get(str(by)) if rule.names else by)
             if rule.by and entry is None:
                 continue
             if entry is None:
@@ -153,7 +186,14 @@ def refresh(book: PriceBook, region: str, offers: Iterable[Mapping[str, Any]]) -
     merged: dict[str, Any] = {}
     dates = []
     for offer in offers:
-        for key, value in parse_offer(offer, region).items():
+        try:
+            parsed = parse_offer(_obj(offer, "the file"), region)
+        except PriceListError as exc:
+            code = offer.get("offerCode", "an offer file") if isinstance(offer, dict) else \
+                "an offer file"
+            raise PriceListError(f"{code}: {exc}; not a Price List offer file, download it "
+                                 "again") from None
+        for key, value in parsed.items():
             if isinstance(value, dict):
                 merged.setdefault(key, {}).update(value)
             else:
@@ -175,16 +215,31 @@ def read_offer_files(folder: Path) -> list[dict[str, Any]]:
     out = []
     for code in OFFERS:
         path = folder / f"{code}.json"
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             continue
-        try:
-            out.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"{path}: not a price list file ({exc}); download it again") from exc
+        if not path.is_file():
+            raise UsageError(f"{path}: not a regular file (a directory, a pipe or a broken "
+                             "link); put the downloaded offer file there, or remove it")
+        out.append(_decode(path.read_bytes, str(path)))
     if not out:
         raise UsageError(f"{folder}: no price list files (expected e.g. {OFFERS[0]}.json); "
                          "download them from the Price List bulk API")
     return out
+
+
+def _decode(read: Callable[[], bytes], where: str) -> dict[str, Any]:
+    """One offer file's JSON object, or the one-line error naming the file."""
+    try:
+        value = json.loads(read())
+    except RecursionError:
+        raise UsageError(f"{where}: nested too deeply to be a price list file; download it "
+                         "again") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{where}: not a price list file ({exc}); download it again") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{where}: not a price list file (a JSON {type(value).__name__}, not "
+                         "an object); download it again")
+    return value
 
 
 def download_offers(region: str, say: Callable[[str], None]) -> list[dict[str, Any]]:
@@ -201,8 +256,8 @@ def download_offers(region: str, say: Callable[[str], None]) -> list[dict[str, A
         say(f"downloading {url}")
         try:
             with urllib.request.urlopen(url, timeout=120) as response:
-                out.append(json.load(response))
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+                out.append(_decode(response.read, url))
+        except (urllib.error.URLError, OSError, UsageError) as exc:
             say(f"  skipped {code}: {exc}")
     if not out:
         raise UsageError(f"no price list file could be downloaded for {region}; download "

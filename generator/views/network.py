@@ -116,7 +116,7 @@ def _subnets(cfg: Environment, names: Names) -> tuple[list[Subnet], list[Subnet]
     net = cfg.network
     vpc = ipaddress.ip_network(net.cidr)
     blocks = list(vpc.subnets(new_prefix=min(vpc.prefixlen + 4, 28)))
-    zones = range(len(net.availability_zones))
+    zones = range(len(cfg.availability_zones))
     public = [Subnet(f"PublicSubnet{i + 1}", i, str(blocks[i]),
                      names.resource(f"publicsubnet{i + 1}"), "PublicRouteTable") for i in zones]
     if not net.private_subnets:
@@ -157,7 +157,7 @@ def _created(cfg: Environment, public: list[Subnet],
     params = (
         Param(
             "AvailabilityZones", "List<AWS::EC2::AvailabilityZone::Name>",
-            "zones for the subnets", value=",".join(cfg.network.availability_zones),
+            "zones for the subnets", value=",".join(cfg.availability_zones),
         ),
     )
     app = private or public

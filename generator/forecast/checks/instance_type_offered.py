@@ -19,7 +19,7 @@ class InstanceTypeOffered(AccountCheck):
             return []
         net = cfg.network
         if net.mode == "create":
-            zones = list(net.availability_zones)
+            zones = list(cfg.availability_zones)
         else:
             ids = net.private_subnet_ids or net.public_subnet_ids
             subnets = account.call("ec2", "describe_subnets", SubnetIds=ids)["Subnets"]
