@@ -175,3 +175,56 @@ def test_a_corrupt_lint_cache_never_raises_and_no_cache_rebuilds_it(project: Pat
     # which a flat deploy does not lint, keeps its corrupt entry, to be read past later).
     valid = [e for e in entries if read_cache_entry(e, e.stem) is not None]
     assert len(valid) == len(entries) - 1
+
+
+# --- the deploy's forecast line shows its warnings -----------------------------------
+
+def test_the_deploy_forecast_line_shows_each_warning_and_error_with_its_fix(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Not "forecast: 0 errors, 1 warnings" and never the warning."""
+    from generator.deploy.connect import say_forecast
+    from generator.forecast.model import Finding
+    from generator.forecast.runner import Forecast
+    from generator.ui import Console
+
+    result = Forecast("dev", [
+        Finding("F103", "rollout", "warning", "ecs", "Service", "the rollout needs a second "
+                "instance", "raise asg.max_size to 2"),
+        Finding("F900", "endpoint", "info", "dns", "Zone", "cannot ask the endpoint", "none")],
+        checks=["F103", "F900"])
+    say_forecast(Console(color=False), result)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("forecast: 0 errors, 1 warnings, 1 info")
+    assert out[1:] == ["  F103 warning ecs/Service: the rollout needs a second instance; "
+                       "fix: raise asg.max_size to 2"]  # info stays a count
+
+
+# --- drift: what is not compared is not IN_SYNC ---------------------------------------
+
+def test_a_stack_whose_resources_were_not_compared_reads_not_checked() -> None:
+    from generator.aws.cfn import CloudFormation
+    from generator.deploy.drift import detect
+    from generator.review.drift import IN_SYNC, NOT_CHECKED
+
+    class Cfn(CloudFormation):
+        def __init__(self) -> None:
+            super().__init__(client=None, sleep=lambda s: None)
+
+        def detect_drift(self, stack_name: str) -> str:
+            return stack_name
+
+        def drift_status(self, detection_id: str) -> dict[str, Any]:
+            return {"DetectionStatus": "DETECTION_COMPLETE", "StackDriftStatus": "IN_SYNC"}
+
+        def resource_drifts(self, stack_name: str) -> list[dict[str, Any]]:
+            rows = {"logs": [("LogGroup", "AWS::Logs::LogGroup", "NOT_CHECKED")],
+                    "net": [("Group", "AWS::EC2::SecurityGroup", "IN_SYNC"),
+                            ("Handle", "AWS::CloudFormation::WaitConditionHandle",
+                             "NOT_CHECKED")]}[stack_name]
+            return [{"LogicalResourceId": i, "ResourceType": t, "StackResourceDriftStatus": s}
+                    for i, t, s in rows]
+
+    logs, net = detect(Cfn(), {"logs": "logs", "net": "net"})
+    assert (logs.status, logs.not_checked) == (NOT_CHECKED, ["LogGroup (AWS::Logs::LogGroup)"])
+    assert net.status == IN_SYNC and not net.resources
+    assert net.not_checked == ["Handle (AWS::CloudFormation::WaitConditionHandle)"]
