@@ -89,8 +89,9 @@ def status(app: AppContext, env: str, overrides: tuple[str, ...], nested: bool |
     for opened in opened_units(app, env, overrides, nested):
         header(opened)
         names = stack_names(opened.form)
-        run_report.status_table(opened.console, names,
-                                opened.aws.cfn.describe_many(list(names.values())))
+        deployed = opened.aws.cfn.describe_many(list(names.values()))
+        run_report.status_table(opened.console, names, deployed)
+        run_report.rollbacks(opened.console, opened.aws.cfn, names, deployed)
 
 
 @cli.command(short_help="Show the outputs of the env's stacks.")
