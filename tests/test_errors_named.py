@@ -282,3 +282,40 @@ def test_status_shows_a_rolled_back_update_as_usable_with_its_root_cause(
     assert "✗" not in out and "↺ UPDATE_ROLLBACK_COMPLETE (usable)" in out
     assert "ecs: the last update was rolled back; the stack works as it did before it" in out
     assert "Why: Service (AWS::ECS::Service): The specified capacity provider" in out, out
+
+
+# --- logs: silence is said ------------------------------------------------------------
+
+def test_logs_says_no_lines_since_and_following(project: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """`logs` printed nothing at all when there were no lines; --follow said nothing
+    either. The env's deployed form and its logs client are stood in for (no AWS)."""
+    import types
+
+    import generator.cli.ecs
+    import generator.ecs.ops
+
+    _no_aws(monkeypatch, project)
+    polls: list[dict[str, Any]] = []
+
+    class Logs:
+        def filter_log_events(self, **kwargs: Any) -> dict[str, Any]:
+            polls.append(kwargs)
+            if len(polls) > 1:  # --follow: the user pressing Ctrl-C
+                raise KeyboardInterrupt
+            return {"events": []}
+
+    aws = types.SimpleNamespace(client=lambda service: Logs())
+    monkeypatch.setattr(generator.cli.ecs, "deployed_form", lambda *a, **k: types.SimpleNamespace(
+        rendered=None, aws=types.SimpleNamespace(cfn=None, client=aws.client)))
+    monkeypatch.setattr(generator.ecs.ops, "deployed",
+                        lambda rendered, cfn: types.SimpleNamespace(log_group="/app/ecs"))
+    quiet = _run("logs", "--env", "local", "--since", "2h")
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stdout == ""
+    assert quiet.stderr.startswith("no lines since 20") and \
+        quiet.stderr.rstrip().endswith("(2h ago) in log group /app/ecs")
+    following = _run("logs", "--env", "local", "--follow")
+    assert following.exit_code == 0, following.output
+    assert following.stderr.startswith("following log group /app/ecs from 20")
+    assert "(10m ago); Ctrl-C to stop" in following.stderr
