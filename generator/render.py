@@ -171,6 +171,10 @@ def _render_one(jinja: jinja2.Environment, name: str, variables: dict[str, Any])
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template {exc.name} not found in {jinja.loader.searchpath}; "  # type: ignore[union-attr]
                             "add it or remove the stack from stacks.yaml") from None
+    except OSError as exc:  # a template (or a partial) that cannot be read: permissions
+        what = exc.filename or name
+        raise TemplateError(f"{what}: cannot be read ({exc.strerror or exc}); give the user "
+                            "running stackgen read access (chmod u+r)") from None
     except UnicodeDecodeError as exc:
         byte = exc.object[exc.start]
         raise TemplateError(f"{name} (or a partial it includes): not UTF-8, byte 0x{byte:02x} "

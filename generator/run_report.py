@@ -5,27 +5,78 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 from generator.aws.cfn import CloudFormation
 from generator.aws.cfn_types import StackInfo
+from generator.aws.rootcause import CANCELLED
 from generator.aws.status import StackResult
 from generator.errors import StackgenError
 from generator.ui import NOT_DEPLOYED, Console, NdjsonConsole
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # "since ever": the stack's last failed operation
+
+
+def rolled_back(info: StackInfo | None) -> bool:
+    """An update failed and was rolled back, and the stack works as it did before it
+    (UPDATE_ROLLBACK_COMPLETE, IMPORT_ROLLBACK_COMPLETE): usable, not failed."""
+    return info is not None and info.status.usable() and info.status.is_rollback()
+
+
+def _status_cell(console: Console, info: StackInfo | None, absent: str) -> str:
+    if rolled_back(info):
+        assert info is not None
+        return console.style(f"↺ {info.status} (usable)", "yellow")
+    return console.status(info.status if info else absent)
 
 
 def status_table(console: Console, names: Mapping[str, str], deployed: Mapping[str, StackInfo],
                  absent: str = NOT_DEPLOYED, last_change: bool = True) -> None:
     """One row per stack (stack -> stack name): its status as AWS says, ``absent`` for
-    one AWS does not know; its last change when asked."""
+    one AWS does not know; its last change when asked. A stack whose last update was
+    rolled back is usable (AWS's "last known stable state"), marked so, not ✗."""
     rows = []
     for stack, name in names.items():
         info = deployed.get(name)
-        row = [stack, name, console.status(info.status if info else absent)]
+        row = [stack, name, _status_cell(console, info, absent)]
         if last_change:
             row.append(info.last_change.strftime("%Y-%m-%d %H:%M:%S")
                        if info and info.last_change else "")
         rows.append(row)
     console.table(["stack", "name", "status", *(["last change"] if last_change else [])], rows)
+
+
+def rollbacks(console: Console, cfn: CloudFormation, names: Mapping[str, str],
+              deployed: Mapping[str, StackInfo]) -> None:
+    """Under the status table: each stack whose last update was rolled back, that it is
+    usable, and why the update failed (DescribeEvents' failed events of its last failed
+    operation; else the failed resource events of the stack's newest events)."""
+    for stack, name in names.items():
+        info = deployed.get(name)
+        if not rolled_back(info):
+            continue
+        causes = cfn.root_causes(name, EPOCH, []) or failed_update_events(cfn, name)
+        why = "; ".join(causes) if causes else "no reason found in its events"
+        console.line(f"  {stack}: the last update was rolled back; the stack works as it did "
+                     f"before it (a deploy updates it again). Why: {why}")
+
+
+def failed_update_events(cfn: CloudFormation, name: str) -> list[str]:
+    """The failed resource events of the newest update, from the stack's events (for an
+    endpoint without DescribeEvents): those after the newest UPDATE_IN_PROGRESS of the
+    stack itself, rollback's own failures and cancellations left out."""
+    events = cfn.events_since(name, None)  # oldest first
+    starts = [i for i, e in enumerate(events) if e.logical_id == name
+              and e.status == "UPDATE_IN_PROGRESS"]
+    recent = events[starts[-1]:] if starts else events
+    found = []
+    for e in recent:
+        if e.status.is_rollback() or e.status.startswith("UPDATE_ROLLBACK"):
+            break  # the rollback's own events: consequences
+        if e.status.failed() and e.reason and e.logical_id != name \
+                and not e.reason.startswith(CANCELLED):
+            found.append(f"{e.logical_id} ({e.resource_type}): {e.reason}")
+    return list(dict.fromkeys(found))
 
 
 def where(console: Console, cfn: CloudFormation, names: Mapping[str, str], absent: str) -> None:

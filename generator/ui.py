@@ -52,6 +52,7 @@ DRIFT_LOOKS: Mapping[DriftState, Look] = {
     DriftState.DRIFTED: Look("yellow", "≠"),
     DriftState.IN_SYNC: GOOD,
     DriftState.UNKNOWN: Look("yellow", "?"),
+    DriftState.NOT_CHECKED: Look("bright_black", "–"),
 }
 
 

@@ -106,3 +106,20 @@ def test_a_detection_past_its_deadline_is_unknown_not_in_sync_and_missing_stacks
                      clock=lambda: float(next(ticks)))
     assert [(r.stack, r.status) for r in results] == [("rds", UNKNOWN), ("old", NOT_DEPLOYED)]
     assert "still running after 250 s" in results[0].error
+
+
+def test_a_log_group_changed_by_hand_reads_not_checked_on_our_endpoint_never_in_sync(
+        endpoint: Endpoint) -> None:
+    """Our endpoint compares security-group ingress only (generator/local/drift.py): a
+    stack of other resources was not compared, and says so (issue 25)."""
+    from generator.review.drift import NOT_CHECKED
+
+    reset(endpoint.url)
+    c = clients(endpoint.url)
+    c.cloudformation.create_stack(StackName="logs", TemplateBody=json.dumps({"Resources": {
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {
+            "LogGroupName": "app", "RetentionInDays": 7}}}}))
+    c.logs.put_retention_policy(logGroupName="app", retentionInDays=30)  # by hand
+    cfn = CloudFormation(c.cloudformation, sleep=lambda s: None)
+    (found,) = detect(cfn, {"logs": "logs"})
+    assert found.status == NOT_CHECKED and found.not_checked == ["Logs (AWS::Logs::LogGroup)"]

@@ -106,10 +106,18 @@ def test_diff_shows_template_and_parameter_changes_without_a_change_set(
     before = aws.cloudformation.list_change_sets(StackName="any")["Summaries"]
     result = _run(project, endpoint, "diff", "--env", "local", "--stack", "ecs", "--set",
                   "ecs.log_retention_days=14")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # differences: 1, as git diff --exit-code
     assert "-      RetentionInDays: 7" in result.stdout
     assert "+      RetentionInDays: 14" in result.stdout
     assert aws.cloudformation.list_change_sets(StackName="any")["Summaries"] == before
+    same = _run(project, endpoint, "diff", "--env", "local", "--stack", "ecs")
+    assert same.returncode == 0 and "ecs: no differences" in same.stdout, same.stderr
+    # An error that exits 1 elsewhere (no local endpoint found) exits 2 here: never
+    # read as "differs".
+    unreached = {k: v for k, v in aws_env(endpoint).items() if k != "AWS_ENDPOINT_URL"}
+    broken = run_stackgen(["diff", "--env", "local"], cwd=project, env=unreached)
+    assert broken.returncode == 2 and "local endpoint is not running" in broken.stderr, \
+        broken.stderr
 
 
 def _group_max(aws: Any) -> int:

@@ -39,7 +39,7 @@ def test_plan_and_diff_show_a_tag_only_change(project: Path, endpoint: Endpoint,
     assert all(s["tags"] == [{"key": "owner", "old": "platform-team", "new": "new-team"}]
                for s in stacks)
     diff = _run(project, endpoint, "diff", "--env", "local", "--stack", "dns", *NEW_TEAM)
-    assert diff.returncode == 0, diff.stderr
+    assert diff.returncode == 1, diff.stderr  # a tag differs
     assert "tag owner: platform-team → new-team" in diff.stdout
     assert "no differences" not in diff.stdout
 

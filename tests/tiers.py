@@ -55,6 +55,7 @@ FILE_TIERS: dict[str, str] = {
     "test_ecs_local.py": "local",
     "test_ecs_stubbed.py": "unit",
     "test_endpoint_proof.py": "unit",
+    "test_errors_named.py": "cli",
     "test_express.py": "unit",
     "test_forecast.py": "unit",
     "test_forecast_account.py": "unit",

@@ -204,11 +204,12 @@ class CloudFormation:
             raise AwsError(f"describe_stack_drift_detection_status: {_message(exc)}") from None
 
     def resource_drifts(self, stack_name: str) -> list[dict[str, Any]]:
-        """The drifted resources (MODIFIED or DELETED) of the last detection."""
+        """Every resource of the last detection: MODIFIED, DELETED, IN_SYNC and NOT_CHECKED
+        (a type drift detection does not compare), so no stack reads IN_SYNC on the
+        strength of resources never compared."""
         try:
             return [r for page in self._pages(
-                "describe_stack_resource_drifts", StackName=stack_name,
-                StackResourceDriftStatusFilters=["MODIFIED", "DELETED"])
+                "describe_stack_resource_drifts", StackName=stack_name)
                 for r in page.get("StackResourceDrifts", [])]
         except ClientError as exc:
             raise AwsError(f"describe_stack_resource_drifts {stack_name}: "

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    CredentialRetrievalError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
 from botocore.parsers import ResponseParserError
 
 from generator.aws.cfn import CloudFormation, UnreadableAnswer
@@ -25,6 +32,42 @@ class LocalEndpointNotRunning(AwsError):
 
 class RouteMismatch(StackgenError):
     """The environment points the env's calls somewhere its target forbids."""
+
+
+class AwsConfigError(AwsError):
+    """The AWS configuration names something that is not there (a profile): bad input."""
+
+    exit_code = 2
+
+
+def credential_problem(exc: BaseException) -> AwsError | None:
+    """A credential or profile failure said as what it is, not as a network failure; None
+    for any other error. botocore raises these while a client is made or signs its first
+    call (AWS SDKs and Tools Reference Guide, "Shared config and credentials files",
+    "Process credential provider")."""
+    profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") \
+        or "default"
+    if isinstance(exc, ProfileNotFound):
+        name = exc.kwargs.get("profile") or profile
+        return AwsConfigError(
+            f"AWS profile '{name}' is not in ~/.aws/config or ~/.aws/credentials; fix "
+            f"AWS_PROFILE (`aws configure list-profiles` lists them) or add the profile")
+    if isinstance(exc, CredentialRetrievalError):
+        said = " ".join(str(exc.kwargs.get("error_msg") or "").split())
+        if exc.kwargs.get("provider") == "custom-process":
+            return AwsError(
+                f"the credential_process of AWS profile '{profile}' failed: "
+                f"{said or 'it exited non-zero and said nothing on stderr'}; run that "
+                "command by hand to see why (an expired login, a missing tool)")
+        return AwsError(f"AWS credentials could not be read ({exc.kwargs.get('provider')}): "
+                        f"{said or 'no reason given'}")
+    if isinstance(exc, PartialCredentialsError):
+        return AwsConfigError(f"AWS credentials are incomplete: {exc}; set both "
+                              "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE")
+    if isinstance(exc, NoCredentialsError):
+        return AwsError("no AWS credentials: set "
+                        "AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
+    return None
 
 
 def _endpoint_overrides(environ: Mapping[str, str]) -> dict[str, str]:
@@ -105,15 +148,15 @@ class Aws:
 def connect(cfg: Environment, state_dir: Path | None = None) -> Aws:
     """A session for the env's route and region; refuses an account the env does not name."""
     route = resolve_route(cfg, state_dir)
-    sess = session(cfg.region, route)
     try:
+        sess = session(cfg.region, route)
         identity = sess.client("sts", config=PROBE_CONFIG).get_caller_identity()
     except ResponseParserError as exc:  # an HTML page where an AWS answer should be
         raise UnreadableAnswer("get_caller_identity", endpoint_of(sess), str(exc)) from None
-    except NoCredentialsError:
-        raise AwsError("no AWS credentials: set "
-                       "AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from None
     except (BotoCoreError, ClientError) as exc:
+        problem = credential_problem(exc)
+        if problem is not None:
+            raise problem from None
         endpoint = route.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
         hint = f"; is the endpoint at {endpoint} running? (`stackgen local up`)" if endpoint else ""
         raise AwsError(f"cannot reach AWS to check the account: {exc}{hint}") from None

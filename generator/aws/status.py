@@ -227,6 +227,7 @@ class DriftState(StrEnum):
     DRIFTED = "DRIFTED"
     IN_SYNC = "IN_SYNC"
     NOT_DEPLOYED = "NOT_DEPLOYED"
+    NOT_CHECKED = "NOT_CHECKED"  # detection compared none of the stack's resources
     UNKNOWN = "UNKNOWN"  # detection failed or timed out: say why, never guess
 
 

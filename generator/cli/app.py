@@ -43,6 +43,15 @@ def _usage_exit(exc: click.UsageError) -> NoReturn:
     sys.exit(exc.exit_code)
 
 
+def _credential_problem(exc: Exception) -> StackgenError | None:
+    """botocore's profile and credential errors (raised wherever a client is made, not
+    only where the account is checked) as one line; None for anything else."""
+    if "botocore" not in sys.modules:  # nothing reached AWS: not one of these
+        return None
+    from generator.aws.session import credential_problem
+    return credential_problem(exc)
+
+
 # Set by a command whose flags change what an error exits with (plan --detailed-exitcode).
 ERRORS_EXIT = "stackgen.errors_exit"
 
@@ -69,6 +78,12 @@ class StackgenGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except Exception as exc:  # a profile or credential failure from any client made
+            mapped = _credential_problem(exc)
+            if mapped is None:
+                raise
+            click.echo(f"error: {mapped}", err=True)
+            sys.exit(ctx.meta.get(ERRORS_EXIT, mapped.exit_code))
         if code:
             sys.exit(code)
         return None

@@ -121,7 +121,9 @@ def graph(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="error",
               show_default=True, help="lowest severity that fails the run")
 @click.option("--strict", is_flag=True, help="fail on warnings too (same as --fail-on warning)")
-@click.option("--no-cache", is_flag=True, help="lint every template even if unchanged")
+@click.option("--no-cache", is_flag=True,
+              help="lint every template even if unchanged, reading no cache (its entries "
+                   "are written afresh)")
 @pass_app
 def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides: tuple[str, ...],
          fmt: str, output: Path | None, fail_on: str, strict: bool, no_cache: bool) -> int:
@@ -143,7 +145,7 @@ def lint(app: AppContext, env_names: tuple[str, ...], all_envs: bool, overrides:
 
     write_all(envs, out_dir)
     targets = [t for rendered in envs for t in targets_for(rendered, out_dir(rendered))]
-    findings = Linter(None if no_cache else app.state_dir / "lint-cache").lint(targets)
+    findings = Linter(app.state_dir / "lint-cache", read_cache=not no_cache).lint(targets)
     color = app.color if app.color is not None else (output is None and sys.stdout.isatty())
     body = formats.formatted(fmt, findings, targets, color)
     if output:

@@ -70,9 +70,13 @@ def console_for(app: AppContext, err: bool = False, events: str = "text") -> Con
 
 def rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...],
                       stacks: tuple[str, ...] = (), nested: bool | None = None,
-                      allow_replace: tuple[str, ...] = (), changes: bool = False) -> Rendered:
+                      allow_replace: tuple[str, ...] = (), changes: bool = False,
+                      records: bool = False) -> Rendered:
     """Render (and so validate) everything, flags included, before the first AWS call.
-    ``changes``: a command that creates or updates stacks (deploy, plan, apply).
+    ``changes``: a command that creates or updates stacks (deploy, plan, apply);
+    ``records``: one that writes build/<env> afterwards (deploy, apply), whose blocked
+    build dir must fail now. The others (plan, status, diff, ...) write nothing there,
+    so a read-only build dir is none of their business.
 
     Nothing is written here: build/<env> gets the files only once they are deployed
     (`record_deployed`), so a refused deploy leaves no undeployed values behind."""
@@ -88,7 +92,8 @@ def rendered_for_aws(app: AppContext, env: str, overrides: tuple[str, ...],
     if use_nested and changes:
         refuse_nested(rendered.env.config, env)
     check_allow_replace(rendered, allow_replace)
-    preflight(rendered, app.build_dir / env)  # a blocked build dir fails now, not after a deploy
+    if records:  # a blocked build dir fails now, not after a deploy
+        preflight(rendered, app.build_dir / env)
     return rendered
 
 
@@ -153,13 +158,15 @@ def report_results(conns: list[Connection], results: dict[str, list[StackResult]
 
 def units_of(app: AppContext, names: list[str], overrides: tuple[str, ...],
            stacks: tuple[str, ...] = (), nested: bool | None = None,
-           allow_replace: tuple[str, ...] = (), changes: bool = False) -> list[Unit]:
+           allow_replace: tuple[str, ...] = (), changes: bool = False,
+           records: bool = False) -> list[Unit]:
     """Every env rendered and checked before the first AWS call of any; an env with
-    `targets` once per target. ``changes``: the command creates or updates stacks."""
+    `targets` once per target. ``changes``: the command creates or updates stacks;
+    ``records``: it writes build/<env> after (see `rendered_for_aws`)."""
     from generator.deploy.units import expand
 
     return expand(names, overrides, lambda name, sets: rendered_for_aws(
-        app, name, sets, stacks, nested, allow_replace, changes))
+        app, name, sets, stacks, nested, allow_replace, changes, records))
 
 
 def opened_units(app: AppContext, env: str, overrides: tuple[str, ...], nested: bool | None,

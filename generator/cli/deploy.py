@@ -74,7 +74,7 @@ def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
 
     waits = connect.waits_from(wait_timeout)
     units = units_of(app, env_names_of(app, env_names, all_envs), overrides, stacks, nested,
-                   allow_replace, changes=True)
+                   allow_replace, changes=True, records=True)
     for unit in units:
         refuse_nested_revert(unit.rendered, nested, revert_drift)
     confirm = confirmer(yes)
@@ -268,7 +268,8 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
     saved = load_plan(plan_file, plan_key(sign_key_file))
     waits = connect.waits_from(wait_timeout)
     rendered = rendered_for_aws(app, saved.env, (*saved.overrides, *overrides),
-                                 nested=saved.nested, allow_replace=allow_replace, changes=True)
+                                 nested=saved.nested, allow_replace=allow_replace, changes=True,
+                                 records=True)
     known = {"root"} if saved.nested else set(rendered.stacks)
     strays = sorted({s.stack for s in saved.stacks} - known)
     if strays:

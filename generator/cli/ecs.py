@@ -65,12 +65,18 @@ def logs(app: AppContext, env: str, overrides: tuple[str, ...], workload: str | 
         if target is not None:
             group, prefix = target.group, target.stream_prefix
     client = opened.aws.client("logs")
-    if follow:
+    source = ecs_logs.source_text(group, prefix)
+    when = ecs_logs.since_text(start, since)
+    if follow:  # said on stderr: stdout stays the log lines alone
+        click.echo(f"following {source} from {when}; Ctrl-C to stop", err=True)
         try:
             for line in ecs_logs.follow(client, group, start, prefix):
                 click.echo(line.format())
         except KeyboardInterrupt:  # the way to stop following: not an error
             return
         return
-    for line in ecs_logs.read_group(client, group, start, prefix):
+    lines = ecs_logs.read_group(client, group, start, prefix)
+    for line in lines:
         click.echo(line.format())
+    if not lines:  # silence would look like a hang or a wrong group
+        click.echo(f"no lines since {when} in {source}", err=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from generator.cli.app import AppContext, cli, pass_app
+from generator.cli.app import ERRORS_EXIT, AppContext, cli, pass_app
 from generator.cli.common import header, load_source, opened_units, say_local_urls, stack_names
 from generator.cli.options import env_option, nested_option, set_option, stack_option
 
@@ -60,14 +60,21 @@ def forecast(app: AppContext, env: str, overrides: tuple[str, ...], fmt: str,
 @set_option
 @stack_option
 @pass_app
-def diff(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...]) -> None:
-    """Template and parameter differences from what is deployed; no change set is made."""
+def diff(app: AppContext, env: str, overrides: tuple[str, ...], stacks: tuple[str, ...]) -> int:
+    """Template and parameter differences from what is deployed; no change set is made.
+
+    Exit 0 without differences, 1 with some, 2 on any error (as diff(1) and
+    `git diff --exit-code`), so a script can ask "is the env as rendered?".
+    """
+    click.get_current_context().meta[ERRORS_EXIT] = 2  # 1 means "differs"
     from generator.deploy.diff import diff_env
 
+    differ = 0
     for opened in opened_units(app, env, overrides, nested=False, stacks=stacks):
         header(opened)
-        diff_env(opened.rendered, opened.aws.cfn, opened.lookups, opened.console,
-                 frozenset(stacks))
+        differ += diff_env(opened.rendered, opened.aws.cfn, opened.lookups, opened.console,
+                           frozenset(stacks))
+    return 1 if differ else 0
 
 
 @cli.command(short_help="Show the env's stacks and their status.")
@@ -82,8 +89,9 @@ def status(app: AppContext, env: str, overrides: tuple[str, ...], nested: bool |
     for opened in opened_units(app, env, overrides, nested):
         header(opened)
         names = stack_names(opened.form)
-        run_report.status_table(opened.console, names,
-                                opened.aws.cfn.describe_many(list(names.values())))
+        deployed = opened.aws.cfn.describe_many(list(names.values()))
+        run_report.status_table(opened.console, names, deployed)
+        run_report.rollbacks(opened.console, opened.aws.cfn, names, deployed)
 
 
 @cli.command(short_help="Show the outputs of the env's stacks.")

@@ -171,9 +171,16 @@ def run_forecast(conn: Connection, accounts: dict[int, Any], refuse_errors: bool
 
 
 def say_forecast(console: Console, result: Forecast) -> None:
+    """The counts, then each error and warning with its fix: a count alone ("1 warnings")
+    leaves the reader to run `stackgen forecast` to learn what it was. Info (what the
+    endpoint cannot answer) stays a count; `stackgen forecast` shows it."""
     console.line(f"forecast: {result.count('error')} errors, {result.count('warning')} "
                  f"warnings, {result.count('info')} info ({len(result.checks)} checks, "
                  f"{result.api_calls} API calls, {result.seconds:.2f} s)")
+    for f in result.failing("warning"):
+        colour = "red" if f.severity == "error" else "yellow"
+        console.line(f"  {f.check_id} {console.style(f.severity, colour)} "
+                     f"{f.stack}/{f.resource}: {f.message}; fix: {f.fix}")
 
 
 def artifacts(conn: Connection) -> Artifacts:

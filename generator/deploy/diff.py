@@ -14,7 +14,10 @@ from generator.ui import Console
 
 
 def diff_env(rendered: Rendered, cfn: CloudFormation, lookups: Lookups, console: Console,
-             stacks: frozenset[str]) -> None:
+             stacks: frozenset[str]) -> int:
+    """Show each selected stack's differences; the number of stacks that differ (one
+    not deployed, or waiting for one that is not, differs)."""
+    differ = 0
     work = StackWork(rendered, cfn, lookups, console, lambda q: False, DeployOptions(stacks))
     deployed = work.preflight(require_upstream=False)
     for stack in work.selected():
@@ -23,10 +26,12 @@ def diff_env(rendered: Rendered, cfn: CloudFormation, lookups: Lookups, console:
         if info is None:
             console.line(console.style(f"{stack} ({name}): not deployed; would be created",
                                        bold=True))
+            differ += 1
             continue
         missing = [u for u in rendered.graph.stacks[stack].upstream if u not in work.outputs]
         if missing:
             console.line(f"{stack} ({name}): waits for {', '.join(missing)}")
+            differ += 1
             continue
         params = work.prepare_params(stack)
         changes = param_changes(info.parameters, params, set())
@@ -35,6 +40,7 @@ def diff_env(rendered: Rendered, cfn: CloudFormation, lookups: Lookups, console:
         if not changes and not tags and not text:
             console.line(f"{console.status(Outcome.UNCHANGED)} {stack}: no differences")
             continue
+        differ += 1
         console.line(console.style(f"{stack} ({name})", bold=True))
         for p in changes:
             console.line(f"  {p.key}: {short(p.old)} → {short(p.new)}")
@@ -44,3 +50,4 @@ def diff_env(rendered: Rendered, cfn: CloudFormation, lookups: Lookups, console:
         for line in text.splitlines():
             colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
             console.line("  " + console.style(line, colour))
+    return differ

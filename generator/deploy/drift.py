@@ -11,10 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from generator.aws.cfn import CloudFormation
 from generator.aws.polling import backoff
+from generator.aws.status import DriftState
 from generator.errors import AwsError, StackNotFound
 from generator.review.drift import (
     DRIFTED,
     IN_SYNC,
+    NOT_CHECKED,
     NOT_DEPLOYED,
     UNKNOWN,
     PropertyDrift,
@@ -23,6 +25,8 @@ from generator.review.drift import (
 )
 
 DEADLINE_SECONDS = 600.0
+# A resource's StackResourceDriftStatus that is drift (API Reference, StackResourceDrift).
+DRIFTED_RESOURCE = frozenset({"MODIFIED", "DELETED"})
 
 
 def _one(cfn: CloudFormation, stack: str, name: str, deadline: float,
@@ -47,6 +51,7 @@ def _one(cfn: CloudFormation, stack: str, name: str, deadline: float,
             return StackDrift(stack=stack, stack_name=name, status=UNKNOWN,
                               error=f"detection still running after {deadline:.0f} s")
         cfn.waits.sleep(next(delays))
+    rows = cfn.resource_drifts(name)
     resources = [ResourceDrift(
         logical_id=r.get("LogicalResourceId", ""), physical_id=r.get("PhysicalResourceId", ""),
         resource_type=r.get("ResourceType", ""), status=r.get("StackResourceDriftStatus", ""),
@@ -55,9 +60,23 @@ def _one(cfn: CloudFormation, stack: str, name: str, deadline: float,
                                   actual=str(d.get("ActualValue", "")),
                                   kind=d.get("DifferenceType", ""))
                     for d in r.get("PropertyDifferences", []) or []])
-        for r in cfn.resource_drifts(name)]
+        for r in rows if r.get("StackResourceDriftStatus") in DRIFTED_RESOURCE]
+    not_checked = [f"{r.get('LogicalResourceId', '')} ({r.get('ResourceType', '')})"
+                   for r in rows if r.get("StackResourceDriftStatus") == "NOT_CHECKED"]
     return StackDrift(stack=stack, stack_name=name,
-                      status=DRIFTED if resources else IN_SYNC, resources=resources)
+                      status=stack_state(bool(resources), len(not_checked), len(rows)),
+                      resources=resources, not_checked=not_checked)
+
+
+def stack_state(drifted: bool, not_checked: int, total: int) -> DriftState:
+    """A stack's drift from its resources': DRIFTED when any drifted; NOT_CHECKED when
+    drift detection compared none of them (every one NOT_CHECKED: types it does not
+    support, or an endpoint that compares only some), never IN_SYNC on that."""
+    if drifted:
+        return DRIFTED
+    if total and not_checked == total:
+        return NOT_CHECKED
+    return IN_SYNC
 
 
 def detect(cfn: CloudFormation, stacks: Mapping[str, str], concurrency: int = 8,

@@ -69,6 +69,17 @@ def start_ms(text: str, now: float) -> int:
     return int((now - seconds) * 1000)
 
 
+def since_text(start_ms: int, since: str) -> str:
+    """A start time as `logs` says it: UTC, and how far back (``--since``)."""
+    start = datetime.fromtimestamp(start_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{start} ({since} ago)"
+
+
+def source_text(group: str, stream_prefix: str | None) -> str:
+    """What `logs` reads: the group, and the workload's stream prefix."""
+    return f"log group {group}" + (f", streams {stream_prefix}/*" if stream_prefix else "")
+
+
 def _raise(exc: ClientError) -> Any:
     raise exc
 

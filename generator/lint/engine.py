@@ -150,8 +150,12 @@ def _lint_in_worker(target: Target) -> list[Finding]:
 
 
 class Linter:
-    def __init__(self, cache_dir: Path | None = None, jobs: int | None = None) -> None:
+    def __init__(self, cache_dir: Path | None = None, jobs: int | None = None,
+                 read_cache: bool = True) -> None:
+        """``read_cache`` False (`lint --no-cache`): every template linted, none of the
+        cache read, and each entry written afresh, so a damaged cache is rebuilt."""
         self.cache_dir = cache_dir
+        self.read_cache = read_cache
         self.jobs = jobs or os.cpu_count() or 1
         self.fingerprint = rules_fingerprint()
         self._rules: Any = None
@@ -197,7 +201,7 @@ class Linter:
 
     def _from_cache(self, target: Target) -> list[Finding] | None:
         path = self._cache_file(target)
-        if path is None:
+        if path is None or not self.read_cache:
             return None
         rows = read_cache_entry(path, cache_key(target, self.fingerprint))
         if rows is None:

@@ -11,6 +11,7 @@ from generator.ui import Console
 DRIFTED = DriftState.DRIFTED
 IN_SYNC = DriftState.IN_SYNC
 NOT_DEPLOYED = DriftState.NOT_DEPLOYED
+NOT_CHECKED = DriftState.NOT_CHECKED  # no resource of the stack was compared
 UNKNOWN = DriftState.UNKNOWN  # detection failed or timed out: say why, never guess
 
 
@@ -33,7 +34,8 @@ class StackDrift(msgspec.Struct, kw_only=True):
     stack: str
     stack_name: str
     status: str
-    resources: list[ResourceDrift] = []
+    resources: list[ResourceDrift] = []  # the drifted ones
+    not_checked: list[str] = []  # "LogicalId (Type)" of resources detection did not compare
     error: str = ""
 
     def drifted(self, logical_id: str) -> ResourceDrift | None:
@@ -47,6 +49,9 @@ def show_drift(console: Console, results: list[StackDrift]) -> None:
     for r in results:
         if r.error:
             console.line(f"  {r.stack}: {r.error}")
+        if r.not_checked:  # said, so a quiet table is not read as "all compared"
+            console.line(f"  {r.stack}: NOT_CHECKED (drift not compared here): "
+                         f"{', '.join(r.not_checked)}")
         for res in r.resources:
             console.line(console.style(f"{r.stack}: {res.logical_id} ({res.resource_type}, "
                                        f"{res.physical_id}) {res.status}", "yellow", bold=True))
