@@ -254,10 +254,14 @@ def detected(conn: Connection) -> tuple[dict[str, Any], dict[str, Any], list[Mov
 
 def moves_of(conn: Connection, mapping: Sequence[Move] = ()) -> tuple[list[Move],
                                                                          dict[str, Any]]:
-    """The unit's stack refactor: ``mapping`` or the moves found by logical id (a guess by
-    type needs a mapping file), and the refactor's templates."""
+    """The unit's stack refactor: the moves found by logical id with ``mapping``'s (a guess
+    by type, or a rename, needs a mapping file; a mapping line wins over a found move of
+    the same resource), and the refactor's templates."""
     deployed, live, found = detected(conn)
-    moves = list(mapping) or [m for m in found if m.by == "id"]
+    mapped = {(m.source_stack, m.source_id) for m in mapping} | {
+        (m.dest_stack, m.dest_id) for m in mapping}
+    moves = [*mapping, *(m for m in found if m.by == "id" and not {
+        (m.source_stack, m.source_id), (m.dest_stack, m.dest_id)} & mapped)]
     if not moves:
         return [], {}
     names = {s: conn.form.stacks[s].stack_name for s in conn.form.stacks}
