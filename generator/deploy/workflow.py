@@ -288,6 +288,11 @@ def refactor(conn: Connection, confirm: Confirm, mapping: Sequence[Move] = ()) -
             raise StackgenError("stack refactor not approved; nothing was moved")
         names = {s: conn.form.stacks[s].stack_name for s in conn.form.stacks}
         live = conn.aws.cfn.describe_many(list(names.values()))
+        for s in templates:  # an earlier plan's review shell of a stack the refactor creates
+            if names[s] in live and live[names[s]].status.empty_shell():
+                conn.aws.cfn.delete_stack(names[s])  # no resources: only unexecuted change sets
+                conn.aws.cfn.wait_stack(names[s], deleting=True)
+                live.pop(names[s])
         lines = Refactorer(conn.aws.cfn.client, conn.aws.cfn.waits.sleep).run(
             names, moves, templates, create_stacks=any(names[s] not in live for s in templates),
             description=f"stackgen: env {conn.rendered.env.name}")
