@@ -69,6 +69,7 @@ FILE_TIERS: dict[str, str] = {
     "test_lint_cache_integrity.py": "unit",
     "test_local_adopt_revert.py": "local",
     "test_local_change_set_validation.py": "local",
+    "test_old_layout_upgrade.py": "e2e",
     "test_local_compat.py": "local",
     "test_local_describe_events.py": "local",
     "test_local_emulation.py": "local",

@@ -69,10 +69,16 @@ class Planner(StackWork):
                             if plans[u].state.creates()]
             missing = [u for u in graph.stacks[stack].upstream
                        if u not in plans and u not in self.outputs]
+            # An output the upstream's new template adds (a resource that moved stacks
+            # brings its output along): only its apply publishes it.
+            unpublished = sorted({i.stack for i in graph.stacks[stack].inputs
+                                  if i.stack in plans and i.stack not in new_upstream
+                                  and i.output not in self.outputs.get(i.stack, {})})
             current = deployed.get(stack)
-            if new_upstream or missing:
+            if new_upstream or missing or unpublished:
                 # Its inputs do not exist yet: there is nothing to make a change set from.
-                plans[stack] = self._placeholder(stack, current, new_upstream + missing)
+                plans[stack] = self._placeholder(stack, current,
+                                                 new_upstream + missing + unpublished)
                 continue
             plans[stack] = self._plan_one(stack, current)
             self._ripple(stack, plans)

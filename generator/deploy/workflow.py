@@ -254,10 +254,14 @@ def detected(conn: Connection) -> tuple[dict[str, Any], dict[str, Any], list[Mov
 
 def moves_of(conn: Connection, mapping: Sequence[Move] = ()) -> tuple[list[Move],
                                                                          dict[str, Any]]:
-    """The unit's stack refactor: ``mapping`` or the moves found by logical id (a guess by
-    type needs a mapping file), and the refactor's templates."""
+    """The unit's stack refactor: the moves found by logical id with ``mapping``'s (a guess
+    by type, or a rename, needs a mapping file; a mapping line wins over a found move of
+    the same resource), and the refactor's templates."""
     deployed, live, found = detected(conn)
-    moves = list(mapping) or [m for m in found if m.by == "id"]
+    mapped = {(m.source_stack, m.source_id) for m in mapping} | {
+        (m.dest_stack, m.dest_id) for m in mapping}
+    moves = [*mapping, *(m for m in found if m.by == "id" and not {
+        (m.source_stack, m.source_id), (m.dest_stack, m.dest_id)} & mapped)]
     if not moves:
         return [], {}
     names = {s: conn.form.stacks[s].stack_name for s in conn.form.stacks}
@@ -284,6 +288,11 @@ def refactor(conn: Connection, confirm: Confirm, mapping: Sequence[Move] = ()) -
             raise StackgenError("stack refactor not approved; nothing was moved")
         names = {s: conn.form.stacks[s].stack_name for s in conn.form.stacks}
         live = conn.aws.cfn.describe_many(list(names.values()))
+        for s in templates:  # an earlier plan's review shell of a stack the refactor creates
+            if names[s] in live and live[names[s]].status.empty_shell():
+                conn.aws.cfn.delete_stack(names[s])  # no resources: only unexecuted change sets
+                conn.aws.cfn.wait_stack(names[s], deleting=True)
+                live.pop(names[s])
         lines = Refactorer(conn.aws.cfn.client, conn.aws.cfn.waits.sleep).run(
             names, moves, templates, create_stacks=any(names[s] not in live for s in templates),
             description=f"stackgen: env {conn.rendered.env.name}")

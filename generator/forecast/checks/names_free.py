@@ -89,6 +89,8 @@ class NamesFree(AccountCheck):
             owner = self._owner(subject, account, stack)
             if self._ours(account, owner, logical, name, res["Type"] in BY_ID):
                 continue
+            if self._moving(subject, account, res["Type"], name):
+                continue  # another stack of the env holds it: the refactor moves it here
             if res["Type"] == "AWS::Route53::HostedZone":
                 found.append(self._second_zone(subject, stack, logical, name))
                 continue
@@ -125,6 +127,22 @@ class NamesFree(AccountCheck):
         child = {r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in resources}
         physical = child.get(logical_id(stack))
         return str(physical) if physical else None
+
+    def _moving(self, subject: Subject, account: Account, kind: str, name: str) -> bool:
+        """Another deployed stack of the env holds a ``kind`` named ``name``: a resource
+        whose logical id moved stacks (deploy/refactor.py), not a stranger's."""
+        for stack in subject.rendered.stacks:
+            flat = subject.stack_name(stack)
+            if deployed_stack(account, flat) is None:
+                continue
+            resources = account.call("cloudformation", "describe_stack_resources",
+                                     StackName=flat)["StackResources"]
+            for r in resources:
+                value = str(r.get("PhysicalResourceId", ""))
+                if r.get("ResourceType") == kind and (
+                        value == name or value.endswith((f"/{name}", f":{name}"))):
+                    return True
+        return False
 
     def _second_zone(self, subject: Subject, stack: str, logical: str, name: str) -> Finding:
         """A zone of the env's name exists and the dns stack would create another."""

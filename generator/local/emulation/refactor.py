@@ -60,6 +60,7 @@ class Refactor:
 REFACTORS: dict[str, Refactor] = {}
 # (stack id, logical id) of each resource a refactor moved in (kept: ids are unique).
 MOVED: set[tuple[str, str]] = set()
+REWRITTEN: set[str] = set()  # stacks whose template a refactor rewrote (references as values)
 
 
 def _stack(backend: Any, name: str) -> Any:
@@ -153,6 +154,7 @@ def execute(backend: Any, refactor: Refactor) -> None:
     for name, doc in refactor.definitions.items():
         stack = _stack(backend, name)
         _set_template(stack, refactor.bodies[name], doc)
+        REWRITTEN.add(stack.stack_id)
         stack._add_stack_event("UPDATE_COMPLETE", "Stack refactor " + refactor.id)
         with contextlib.suppress(Exception):  # an output reading what moved: kept as it was
             stack.output_map = stack._create_output_map()
@@ -203,22 +205,40 @@ def _list(self: Any) -> ActionResult:
 
 
 def _moved_resources_keep_their_values() -> None:
-    """The next update of a stack a refactor moved a resource into: where the new template
-    resolves to the values the carried one holds (``!Ref Vpc`` for the literal VPC id the
-    refactor wrote), nothing changes, as on AWS; moto compares the raw JSON and would
-    replace the resource (a security group gets a new id)."""
+    """The next update of a stack a refactor rewrote: where the new template resolves to
+    the values the refactor's template holds (``!Ref Vpc`` for the literal VPC id it wrote
+    into a moved group, ``!Ref AlbSecurityGroupId`` for the group id it wrote where the
+    load balancer read the group that left), nothing changes, as on AWS, which compares
+    resolved values; moto compares the raw JSON and would update or replace the resource
+    (a security group gets a new id, a load balancer is rebuilt under its outputs)."""
     original = parsing.ResourceMap.build_resource_diff
+    # The refactor drops a moved resource's DependsOn (what it waited for stayed behind);
+    # neither it nor Metadata is a change CloudFormation provisions.
+    IGNORED = {"Properties", "DependsOn", "Metadata"}
+
+    def resolved(props: Any, rmap: Any, params: dict[str, Any]) -> Any:
+        saved = {k: rmap._parsed_resources[k] for k in params if k in rmap._parsed_resources}
+        rmap._parsed_resources.update(params)
+        try:
+            return parsing.clean_json(props, rmap)
+        finally:
+            for k in params:
+                rmap._parsed_resources.pop(k, None)
+            rmap._parsed_resources.update(saved)
 
     def build_resource_diff(self: Any, other_template: dict[str, Any],
-                            *args: Any, **kwargs: Any) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = original(self, other_template, *args, **kwargs)
+                            parameters: dict[str, Any] | None = None) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = original(self, other_template, parameters)
         for name in list(found.get("Modify", [])):
-            if (self.stack_id, name) not in MOVED:
+            if (self.stack_id, name) not in MOVED and self.stack_id not in REWRITTEN:
                 continue
             new = (other_template.get("Resources") or {}).get(name) or {}
             old = self._resource_json_map.get(name) or {}
+            if {k: v for k, v in new.items() if k not in IGNORED} != \
+                    {k: v for k, v in old.items() if k not in IGNORED}:
+                continue  # a new deletion policy, condition, ...: moto's update as is
             try:
-                same = parsing.clean_json(new.get("Properties") or {}, self) == \
+                same = resolved(new.get("Properties") or {}, self, dict(parameters or {})) == \
                     parsing.clean_json(old.get("Properties") or {}, self)
             except Exception:  # reads what does not exist yet: a real change
                 same = False

@@ -11,8 +11,9 @@ the change set FAILED and not executable. moto 5.2.5 creates such a change set
 CREATE_COMPLETE, and its execute fails only at provisioning (or not at all).
 
 Emulated: name conflicts of the named resource types below, for names given as a
-literal, ``Ref`` to a parameter or pseudo parameter, ``Fn::Sub`` or ``Fn::Join`` of those.
-Not emulated: property syntax, S3 emptiness, quotas, Config recorder, ECR delete readiness.
+literal, ``Ref`` to a parameter or pseudo parameter, ``Fn::Sub`` or ``Fn::Join`` of those;
+property syntax against the resource schemas cfn-lint ships (emulation/property_syntax.py).
+Not emulated: S3 emptiness, quotas, Config recorder, ECR delete readiness.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from moto.secretsmanager.models import secretsmanager_backends
 from moto.utilities.utils import get_partition
 
 from generator.aws.adopt import why_not
-from generator.local.emulation import adopt
+from generator.local.emulation import adopt, property_syntax
 
 VALIDATION_NAME = "NAME_CONFLICT_VALIDATION"
 
@@ -147,6 +148,21 @@ def conflicts(change_set: Any, account: str, region: str,
     return found
 
 
+def syntax(change_set: Any, region: str) -> list[dict[str, Any]]:
+    """VALIDATION_ERROR events for each property the resource's schema does not allow."""
+    stack = change_set.stack
+    return [{
+        "EventId": str(uuid4()), "StackId": stack.stack_id,
+        "OperationType": "CREATE_CHANGESET", "OperationStatus": "FAILED",
+        "EventType": "VALIDATION_ERROR", "LogicalResourceId": fault.logical_id,
+        "ResourceType": fault.resource_type, "Timestamp": datetime.now(UTC),
+        "ValidationName": property_syntax.VALIDATION_NAME, "ValidationStatus": "FAILED",
+        "ValidationFailureMode": "FAIL",
+        "ValidationStatusReason": f"{fault.reason} ({fault.resource_type})",
+        "ValidationPath": fault.validation_path,
+    } for fault in property_syntax.template_faults(change_set.template_dict, region)]
+
+
 def _validated_change_sets() -> None:
     backend = cfn_models.CloudFormationBackend
     create, execute = backend.create_change_set, backend.execute_change_set
@@ -154,8 +170,9 @@ def _validated_change_sets() -> None:
     def create_change_set(self: Any, *args: Any, **kwargs: Any) -> tuple[str, str]:
         change_set_id, stack_id = create(self, *args, **kwargs)
         change_set = self.change_sets[change_set_id]
-        events = conflicts(change_set, self.account_id, self.region_name,
-                           bool(adopt.request_flags().get("ImportExistingResources")))
+        events = syntax(change_set, self.region_name) + conflicts(
+            change_set, self.account_id, self.region_name,
+            bool(adopt.request_flags().get("ImportExistingResources")))
         if events:
             operation = str(uuid4())
             EVENTS[change_set_id] = [{**e, "OperationId": operation} for e in events]
