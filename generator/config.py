@@ -6,10 +6,13 @@ rules (min <= desired <= max, Fargate limits) live in ``__post_init__`` so the
 error names the key path.
 
 msgspec rather than pydantic: defining these ~25 types costs ~3 ms instead of
-~100 ms, which matters when a whole render must fit in 0.3 s.
-"""
+~100 ms, which matters when a whole render must fit in 0.2 s.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: msgspec (converting a params file) and
+``params.wants_string`` read these annotations, and as strings each would be compiled and
+evaluated again in every process (~25 ms a render); evaluated once at class creation they
+cost ~7 ms. So a type used in an annotation must be defined above its first use.
+"""
 
 import re
 from typing import Annotated, Literal

@@ -209,11 +209,13 @@ def render(env: EnvSource, templates_dir: Path, cache_dir: Path | None = None) -
     jinja = make_jinja(templates_dir, cache_dir)
     stacks: dict[str, RenderedStack] = {}
     contexts: dict[str, StackContext] = {}
+    docs: dict[str, dict[str, Any]] = {}  # each rendered template parsed once
     for name in graph.order:
         ctx = stack_context(graph.stacks[name], cfg, names, facts)
         text = _render_one(jinja, f"{name}.yaml.j2", ctx.as_template_vars())
         doc = _parse(text, f"{name}.yaml (from {name}.yaml.j2)")
         contexts[name] = ctx
+        docs[name] = doc
         stacks[name] = RenderedStack(
             name=name,
             stack_name=names.stack(name),
@@ -224,7 +226,7 @@ def render(env: EnvSource, templates_dir: Path, cache_dir: Path | None = None) -
             outputs=tuple(doc.get("Outputs") or {}),
         )
     check_outputs(graph, {n: set(s.outputs) for n, s in stacks.items()}, spec_file)
-    root = _render_root(jinja, env, graph, names, stacks, contexts)
+    root = _render_root(jinja, env, graph, names, stacks, contexts, docs)
     return Rendered(env, graph, names, stacks, root, templates_dir)
 
 
@@ -251,6 +253,7 @@ def _render_root(
     names: Names,
     stacks: dict[str, RenderedStack],
     contexts: dict[str, StackContext],
+    docs: dict[str, dict[str, Any]],
 ) -> RenderedStack:
     root_params: dict[str, Any] = {"ArtifactBucket": Lookup("ArtifactBucket").as_json()}
     children = []
@@ -282,8 +285,7 @@ def _render_root(
                 "retain": env.config.termination_protection and any(
                     isinstance(r, dict) and r.get("Type") in STATEFUL_TYPES
                     and r.get("Type") != "AWS::Logs::LogGroup"
-                    for r in (_parse(stacks[name].template, name).get("Resources") or {})
-                    .values()),
+                    for r in (docs[name].get("Resources") or {}).values()),
             }
         )
     text = _render_one(
