@@ -105,6 +105,7 @@ FILE_TIERS: dict[str, str] = {
     "test_security_gaps.py": "unit",
     "test_security_gate.py": "unit",
     "test_shipped_envs.py": "unit",
+    "test_startup_imports.py": "e2e",
     "test_status.py": "unit",
     "test_tags.py": "unit",
     "test_target.py": "unit",
