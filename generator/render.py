@@ -340,14 +340,18 @@ def check_writable(out_dir: Path, files: Sequence[Path] = (), name: Path | None 
                           f"move it away or {_OUTPUT_FIX.split(', or ')[1]}")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write {target}: {probe} is not writable; {_OUTPUT_FIX}")
+    fine: set[Path] = set()  # directories on the way already seen to be no file
     for path in files:
-        for part in (*reversed(path.parents), path):
-            if part == path and part.is_dir():
-                raise OutputError(f"cannot write {path}: a directory is in its place; "
-                                  f"move it away or {_OUTPUT_FIX.split(', or ')[1]}")
-            if part != path and part.exists() and not part.is_dir():
+        for part in reversed(path.parents):
+            if part in fine:
+                continue
+            if part.exists() and not part.is_dir():
                 raise OutputError(f"cannot write {path}: {part} is a file, not a directory; "
                                   f"move it away or {_OUTPUT_FIX.split(', or ')[1]}")
+            fine.add(part)
+        if path.is_dir():
+            raise OutputError(f"cannot write {path}: a directory is in its place; "
+                              f"move it away or {_OUTPUT_FIX.split(', or ')[1]}")
         if path.exists() and not os.access(path, os.W_OK):
             raise OutputError(f"cannot write {path}: it is read-only; {_OUTPUT_FIX}")
 
@@ -382,9 +386,10 @@ def write_all(envs: Sequence[Rendered], out_dir: Callable[[Rendered], Path],
               only: set[str] | None = None) -> list[list[Path]]:
     """Several envs, rendered (and so validated) already: every output checked before
     any is written, so bad input or a blocked path leaves nothing behind."""
-    for rendered in envs:
-        preflight(rendered, out_dir(rendered), only)
-    return [write(rendered, out_dir(rendered), only) for rendered in envs]
+    planned = [(out_dir(rendered), _files(rendered, out_dir(rendered), only)) for rendered in envs]
+    for directory, files in planned:
+        check_writable(directory, list(files))
+    return [_write_files(files) for _, files in planned]
 
 
 def write(rendered: Rendered, out_dir: Path, only: set[str] | None = None) -> list[Path]:
@@ -393,6 +398,10 @@ def write(rendered: Rendered, out_dir: Path, only: set[str] | None = None) -> li
     Every target is checked first, so a blocked path fails before any file changes."""
     files = _files(rendered, out_dir, only)
     check_writable(out_dir, list(files))
+    return _write_files(files)
+
+
+def _write_files(files: dict[Path, str]) -> list[Path]:
     for path, text in files.items():
         _write(path, text)
     return list(files)
