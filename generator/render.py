@@ -35,7 +35,7 @@ from generator.errors import OutputError, TemplateError, UsageError
 from generator.graph import Graph, Stack, build_graph, check_outputs, load_spec
 from generator.params import EnvSource
 from generator.views.facts import Facts
-from generator.yamlsrc import load_cfn
+from generator.yamlsrc import CfnOutline, cfn_outline
 
 ROOT_TEMPLATE = "root.yaml.j2"
 NESTED_DIR = "nested"
@@ -184,9 +184,9 @@ def _render_one(jinja: jinja2.Environment, name: str, variables: dict[str, Any])
         ) from None
 
 
-def _parse(text: str, label: str) -> dict[str, Any]:
+def _parse(text: str, label: str) -> CfnOutline:
     try:
-        return load_cfn(text)
+        return cfn_outline(text)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 0
         raise TemplateError(
@@ -209,7 +209,7 @@ def render(env: EnvSource, templates_dir: Path, cache_dir: Path | None = None) -
     jinja = make_jinja(templates_dir, cache_dir)
     stacks: dict[str, RenderedStack] = {}
     contexts: dict[str, StackContext] = {}
-    docs: dict[str, dict[str, Any]] = {}  # each rendered template parsed once
+    docs: dict[str, CfnOutline] = {}  # each rendered template parsed once
     for name in graph.order:
         ctx = stack_context(graph.stacks[name], cfg, names, facts)
         text = _render_one(jinja, f"{name}.yaml.j2", ctx.as_template_vars())
@@ -223,7 +223,7 @@ def render(env: EnvSource, templates_dir: Path, cache_dir: Path | None = None) -
             parameters={p.name: p.file_value for p in ctx.params},
             tags=_tags(names, name, cfg.tags),
             upstream=graph.stacks[name].upstream,
-            outputs=tuple(doc.get("Outputs") or {}),
+            outputs=doc.outputs,
         )
     check_outputs(graph, {n: set(s.outputs) for n, s in stacks.items()}, spec_file)
     root = _render_root(jinja, env, graph, names, stacks, contexts, docs)
@@ -253,7 +253,7 @@ def _render_root(
     names: Names,
     stacks: dict[str, RenderedStack],
     contexts: dict[str, StackContext],
-    docs: dict[str, dict[str, Any]],
+    docs: dict[str, CfnOutline],
 ) -> RenderedStack:
     root_params: dict[str, Any] = {"ArtifactBucket": Lookup("ArtifactBucket").as_json()}
     children = []
@@ -283,9 +283,8 @@ def _render_root(
                 "outputs": [(f"{logical_id(name)}{o}", o) for o in stacks[name].outputs],
                 # Prod-like envs keep a child holding data (a log group keeps itself).
                 "retain": env.config.termination_protection and any(
-                    isinstance(r, dict) and r.get("Type") in STATEFUL_TYPES
-                    and r.get("Type") != "AWS::Logs::LogGroup"
-                    for r in (docs[name].get("Resources") or {}).values()),
+                    t in STATEFUL_TYPES and t != "AWS::Logs::LogGroup"
+                    for t in docs[name].resource_types),
             }
         )
     text = _render_one(
@@ -302,7 +301,7 @@ def _render_root(
         parameters=root_params,
         tags=_tags(names, "root", env.config.tags),
         upstream=(),
-        outputs=tuple(doc.get("Outputs") or {}),
+        outputs=doc.outputs,
     )
 
 
