@@ -62,6 +62,7 @@ FILE_TIERS: dict[str, str] = {
     "test_golden.py": "cli",
     "test_install_lock.py": "unit",
     "test_latency_model.py": "unit",
+    "test_lazy_group.py": "cli",
     "test_least_privilege.py": "unit",
     "test_lint.py": "unit",
     "test_lint_arn_wildcards.py": "unit",
