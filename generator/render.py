@@ -35,7 +35,7 @@ from generator.graph import Graph, Stack, build_graph, check_outputs, load_spec
 from generator.params import EnvSource
 from generator.references import Lookup, ParamValue, parse_parameters
 from generator.views.facts import Facts
-from generator.yamlsrc import load_cfn
+from generator.yamlsrc import CfnOutline, cfn_outline
 
 ROOT_TEMPLATE = "root.yaml.j2"
 NESTED_DIR = "nested"
@@ -188,9 +188,9 @@ def _render_one(jinja: jinja2.Environment, name: str, variables: dict[str, Any])
         ) from None
 
 
-def _parse(text: str, label: str) -> dict[str, Any]:
+def _parse(text: str, label: str) -> CfnOutline:
     try:
-        return load_cfn(text)
+        return cfn_outline(text)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 0
         raise TemplateError(
@@ -213,11 +213,13 @@ def render(env: EnvSource, templates_dir: Path, cache_dir: Path | None = None) -
     jinja = make_jinja(templates_dir, cache_dir)
     stacks: dict[str, RenderedStack] = {}
     contexts: dict[str, StackContext] = {}
+    docs: dict[str, CfnOutline] = {}  # each rendered template parsed once
     for name in graph.order:
         ctx = stack_context(graph.stacks[name], cfg, names, facts)
         text = _render_one(jinja, f"{name}.yaml.j2", ctx.as_template_vars())
         doc = _parse(text, f"{name}.yaml (from {name}.yaml.j2)")
         contexts[name] = ctx
+        docs[name] = doc
         stacks[name] = RenderedStack(
             name=name,
             stack_name=names.stack(name),
@@ -225,10 +227,10 @@ def render(env: EnvSource, templates_dir: Path, cache_dir: Path | None = None) -
             parameters={p.name: p.file_value for p in ctx.params},
             tags=_tags(names, name, cfg.tags),
             upstream=graph.stacks[name].upstream,
-            outputs=tuple(doc.get("Outputs") or {}),
+            outputs=doc.outputs,
         )
     check_outputs(graph, {n: set(s.outputs) for n, s in stacks.items()}, spec_file)
-    root = _render_root(jinja, env, graph, names, stacks, contexts)
+    root = _render_root(jinja, env, graph, names, stacks, contexts, docs)
     return Rendered(env, graph, names, stacks, root, templates_dir)
 
 
@@ -255,6 +257,7 @@ def _render_root(
     names: Names,
     stacks: dict[str, RenderedStack],
     contexts: dict[str, StackContext],
+    docs: dict[str, CfnOutline],
 ) -> RenderedStack:
     root_params: dict[str, Any] = {"ArtifactBucket": Lookup("ArtifactBucket").as_json()}
     children = []
@@ -284,10 +287,8 @@ def _render_root(
                 "outputs": [(f"{logical_id(name)}{o}", o) for o in stacks[name].outputs],
                 # Prod-like envs keep a child holding data (a log group keeps itself).
                 "retain": env.config.termination_protection and any(
-                    isinstance(r, dict) and r.get("Type") in STATEFUL_TYPES
-                    and r.get("Type") != "AWS::Logs::LogGroup"
-                    for r in (_parse(stacks[name].template, name).get("Resources") or {})
-                    .values()),
+                    t in STATEFUL_TYPES and t != "AWS::Logs::LogGroup"
+                    for t in docs[name].resource_types),
             }
         )
     text = _render_one(
@@ -304,7 +305,7 @@ def _render_root(
         parameters=root_params,
         tags=_tags(names, "root", env.config.tags),
         upstream=(),
-        outputs=tuple(doc.get("Outputs") or {}),
+        outputs=doc.outputs,
     )
 
 
@@ -342,14 +343,18 @@ def check_writable(out_dir: Path, files: Sequence[Path] = (), name: Path | None 
                           f"move it away or {_OUTPUT_FIX.split(', or ')[1]}")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write {target}: {probe} is not writable; {_OUTPUT_FIX}")
+    fine: set[Path] = set()  # directories on the way already seen to be no file
     for path in files:
-        for part in (*reversed(path.parents), path):
-            if part == path and part.is_dir():
-                raise OutputError(f"cannot write {path}: a directory is in its place; "
-                                  f"move it away or {_OUTPUT_FIX.split(', or ')[1]}")
-            if part != path and part.exists() and not part.is_dir():
+        for part in reversed(path.parents):
+            if part in fine:
+                continue
+            if part.exists() and not part.is_dir():
                 raise OutputError(f"cannot write {path}: {part} is a file, not a directory; "
                                   f"move it away or {_OUTPUT_FIX.split(', or ')[1]}")
+            fine.add(part)
+        if path.is_dir():
+            raise OutputError(f"cannot write {path}: a directory is in its place; "
+                              f"move it away or {_OUTPUT_FIX.split(', or ')[1]}")
         if path.exists() and not os.access(path, os.W_OK):
             raise OutputError(f"cannot write {path}: it is read-only; {_OUTPUT_FIX}")
 
@@ -384,9 +389,10 @@ def write_all(envs: Sequence[Rendered], out_dir: Callable[[Rendered], Path],
               only: set[str] | None = None) -> list[list[Path]]:
     """Several envs, rendered (and so validated) already: every output checked before
     any is written, so bad input or a blocked path leaves nothing behind."""
-    for rendered in envs:
-        preflight(rendered, out_dir(rendered), only)
-    return [write(rendered, out_dir(rendered), only) for rendered in envs]
+    planned = [(out_dir(rendered), _files(rendered, out_dir(rendered), only)) for rendered in envs]
+    for directory, files in planned:
+        check_writable(directory, list(files))
+    return [_write_files(files) for _, files in planned]
 
 
 def write(rendered: Rendered, out_dir: Path, only: set[str] | None = None) -> list[Path]:
@@ -395,6 +401,10 @@ def write(rendered: Rendered, out_dir: Path, only: set[str] | None = None) -> li
     Every target is checked first, so a blocked path fails before any file changes."""
     files = _files(rendered, out_dir, only)
     check_writable(out_dir, list(files))
+    return _write_files(files)
+
+
+def _write_files(files: dict[Path, str]) -> list[Path]:
     for path, text in files.items():
         _write(path, text)
     return list(files)

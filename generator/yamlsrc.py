@@ -303,6 +303,94 @@ def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str,
 CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 
+def load_plain(text: str) -> Any:
+    """``yaml.safe_load`` through libyaml when PyYAML has it (a trusted file, e.g. stacks.yaml)."""
+    return yaml.load(text, Loader=_Loader)
+
+
+@dataclass(frozen=True)
+class CfnOutline:
+    """What rendering reads back from a template it wrote: its Outputs' names and the
+    string Type of each resource, in the order written."""
+
+    outputs: tuple[Any, ...]
+    resource_types: tuple[str, ...]
+
+
+class _Unusual(Exception):
+    """A shape the outline does not read itself (a merge key, a key that is not plain
+    text, a tag where a mapping is read): ``load_cfn`` decides."""
+
+
+def cfn_outline(text: str) -> CfnOutline:
+    """A rendered template checked as YAML and outlined, without building the rest.
+
+    libyaml composes the node tree and only the keys read become values. The same text
+    gives what ``load_cfn`` would (anything unusual is handed to it) and fails as it
+    would, with a ``yaml.MarkedYAMLError`` naming the line: the syntax's from the
+    composer, a tag no constructor takes (a mistyped ``!!int``) from the walk below.
+    Building every value cost a render of eight stacks ~12 ms, most of its parsing."""
+    root = yaml.compose(text, Loader=CfnLoader)
+    try:
+        _check_tags(root)
+        top = _entries(root)
+        outputs = tuple(_entries(top["Outputs"])) if "Outputs" in top else ()
+        types = []
+        for resource in (_entries(top["Resources"]).values() if "Resources" in top else ()):
+            if isinstance(resource, yaml.MappingNode) and resource.tag == _MAP_TAG:
+                kind = _entries(resource).get("Type")
+                if isinstance(kind, yaml.ScalarNode) and kind.tag == _STR_TAG:
+                    types.append(kind.value)
+        return CfnOutline(outputs, tuple(types))
+    except _Unusual:
+        doc = load_cfn(text)
+        resources = doc.get("Resources") or {}
+        return CfnOutline(
+            tuple(doc.get("Outputs") or {}),
+            tuple(r["Type"] for r in (resources.values() if isinstance(resources, dict) else ())
+                  if isinstance(r, dict) and isinstance(r.get("Type"), str)))
+
+
+def _entries(node: yaml.Node | None) -> dict[str, yaml.Node]:
+    """A plain mapping node's values by key text, as a dict built from it would hold
+    them (first position, last value of a repeated key); nothing for a scalar or null."""
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG):
+        return {}
+    if not isinstance(node, yaml.MappingNode) or node.tag != _MAP_TAG:
+        raise _Unusual
+    out: dict[str, yaml.Node] = {}
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag != _STR_TAG:
+            raise _Unusual
+        out[key.value] = value
+    return out
+
+
+def _check_tags(root: yaml.Node | None) -> None:
+    """Fail where SafeLoader's constructor would fail for want of one: a tag neither it
+    nor the CloudFormation short forms (``!Ref`` ...) construct."""
+    known = CfnLoader.yaml_constructors
+    todo = [root] if root is not None else []
+    seen: set[int] = set()
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:  # an alias: the same node again
+            continue
+        seen.add(id(node))
+        if node.tag not in known and not node.tag.startswith("!"):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"could not determine a constructor for the tag {node.tag!r}",
+                node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.tag == _MERGE_TAG:  # the constructor's merge rules: load_cfn's
+                    raise _Unusual
+                todo.append(key)
+                todo.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+
+
 def load_cfn(text: str) -> dict[str, Any]:
     """Parse a rendered template (short-form tags become long form)."""
     data = yaml.load(text, Loader=CfnLoader)

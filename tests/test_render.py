@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from generator.context import conditions
 from generator.errors import GraphError
 from generator.graph import build_graph, load_spec, to_mermaid
 from generator.params import load_env
 from generator.render import render
-from generator.yamlsrc import load_cfn
+from generator.yamlsrc import CfnOutline, cfn_outline, load_cfn
 from tests.conftest import ENVS, ROOT, run_stackgen
 
 
@@ -181,3 +182,56 @@ def test_blue_green_deployment_wires_two_target_groups_and_a_rule() -> None:
         "RoleArn": {"Fn::GetAtt": ["LoadBalancerRole", "Arn"]}}
     local = load_cfn(_render("local").stacks["ecs"].template)["Resources"]
     assert "LoadBalancerRole" not in local  # rolling needs no second group nor role
+
+
+# --- reading a rendered template back: the outline agrees with the full load ----------
+
+
+def _outline_by_load(text: str) -> CfnOutline:
+    doc = load_cfn(text)
+    resources = doc.get("Resources") or {}
+    return CfnOutline(tuple(doc.get("Outputs") or {}),
+                      tuple(r["Type"] for r in resources.values()
+                            if isinstance(r, dict) and isinstance(r.get("Type"), str)))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_outline_of_every_shipped_template_is_what_the_full_load_reads(env: str) -> None:
+    rendered = _render(env)
+    for stack in [*rendered.stacks.values(), rendered.root]:
+        outline = cfn_outline(stack.template)
+        assert outline == _outline_by_load(stack.template)
+        assert outline.outputs == stack.outputs
+    assert "AWS::RDS::DBInstance" in cfn_outline(rendered.stacks["rds"].template).resource_types
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "just text\n",
+    "Resources:\nOutputs:\n",
+    "Resources:\n  A: {Type: AWS::S3::Bucket}\n  B: {Type: !Ref T}\n  C: [1]\n  D: {Type: 12}\n"
+    "  E: !If [c, {Type: x}, {Type: y}]\nOutputs:\n  Z: {Value: 1}\n  A: {Value: 2}\n",
+    "Outputs:\n  X: {Value: 1}\n  Y: {Value: 2}\n  X: {Value: 3}\n",  # a repeated key
+    "Outputs:\n  1: {Value: 1}\n  true: {Value: 2}\n",  # keys that are not text
+    "Outputs: !Ref Odd\n",
+    "Base: &b {X: {Value: 1}}\nOutputs:\n  <<: *b\n  Y: {Value: 2}\n",  # a merge key
+    "Resources:\n  A: &r {Type: AWS::RDS::DBInstance}\n  B: *r\n",  # an alias
+    "Outputs: [a, b]\n",
+])
+def test_outline_reads_odd_shapes_as_the_full_load_does(text: str) -> None:
+    assert cfn_outline(text) == _outline_by_load(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Resources:\n  A: {Type: x\n",  # syntax
+    "Resources:\n  A: {Type: !!python/name:os.system x}\n",  # a tag nothing constructs
+    "Outputs:\n  X: =\n",  # YAML's value key, which the safe constructor refuses too
+])
+def test_outline_fails_where_the_full_load_fails_and_names_the_line(text: str) -> None:
+    with pytest.raises(yaml.MarkedYAMLError) as by_load:
+        load_cfn(text)
+    with pytest.raises(yaml.MarkedYAMLError) as by_outline:
+        cfn_outline(text)
+    assert by_outline.value.problem == by_load.value.problem
+    assert by_outline.value.problem_mark is not None and by_load.value.problem_mark is not None
+    assert by_outline.value.problem_mark.line == by_load.value.problem_mark.line

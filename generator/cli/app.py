@@ -12,6 +12,7 @@ import click
 
 from generator import __version__
 from generator.errors import StackgenError
+from generator.lazy_group import LazyGroup
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,41 @@ def _credential_problem(exc: Exception) -> StackgenError | None:
 ERRORS_EXIT = "stackgen.errors_exit"
 
 
-class StackgenGroup(click.Group):
+# Every command: where it lives and its line in `stackgen --help`. Only the command named
+# on the command line is imported (generator/lazy_group.py), so `stackgen render` does not
+# build the deploy commands; tests/test_cli_commands.py holds this table to the commands.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "render": ("generator.cli.build:render", "Render templates, parameters, manifest."),
+    "schema": ("generator.cli.build:schema", "Print the params JSON Schema or reference."),
+    "graph": ("generator.cli.build:graph", "Print the stack graph (text or Mermaid)."),
+    "lint": ("generator.cli.build:lint", "Lint rendered templates (CI gate)."),
+    "envs": ("generator.cli.build:envs", "List the environments in the params dir."),
+    "deploy": ("generator.cli.deploy:deploy", "Deploy the env as reviewed change sets."),
+    "refactor": ("generator.cli.deploy:refactor",
+            "Move resources between the env's stacks (stack refactor)."),
+    "delete": ("generator.cli.deploy:delete",
+            "Delete the env's stacks, reverse order."),
+    "plan": ("generator.cli.deploy:plan", "Review every change set before executing."),
+    "apply": ("generator.cli.deploy:apply",
+            "Execute a saved plan's change sets exactly."),
+    "unlock": ("generator.cli.deploy:unlock",
+            "Release an env's lock left by a dead process."),
+    "forecast": ("generator.cli.review:forecast", "Predict what AWS would refuse or hang on (read-only)."),
+    "diff": ("generator.cli.review:diff", "Show template and parameter diffs only."),
+    "status": ("generator.cli.review:status",
+            "Show the env's stacks and their status."),
+    "outputs": ("generator.cli.review:outputs",
+            "Show the outputs of the env's stacks."),
+    "drift": ("generator.cli.review:drift", "Detect drift: what was changed by hand since the deploy."),
+    "prices": ("generator.cli.review:prices", "The price snapshot the cost review uses."),
+    "run-task": ("generator.cli.ecs:run_task", "Run a one-off task; exit with its exit code."),
+    "logs": ("generator.cli.ecs:logs",
+            "Show a workload's CloudWatch logs."),
+    "local": ("generator.cli.local:local", "The local AWS endpoint (moto, 127.0.0.1)."),
+}
+
+
+class StackgenGroup(LazyGroup):
     """The one place exit codes are decided: a command returns its code (None: 0), an
     expected error becomes one line on stderr and its code, never a traceback."""
 
@@ -89,7 +124,8 @@ class StackgenGroup(click.Group):
         return None
 
 
-@click.group(cls=StackgenGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=StackgenGroup, lazy=COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="stackgen")
 @click.option("--params-dir", type=click.Path(path_type=Path), default="params",
               show_default=True, envvar="STACKGEN_PARAMS_DIR", help="params files")

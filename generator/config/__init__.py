@@ -11,7 +11,11 @@ Defaults are the "better default" column of the reference deployment; the hand
 setup's numbers are reproduced by ``params/local.yaml``.
 
 msgspec rather than pydantic: defining these ~35 types costs ~3 ms instead of
-~100 ms, which matters when a whole render must fit in 0.3 s.
+~100 ms, which matters when a whole render must fit in 0.2 s. The modules that define
+Structs have no ``from __future__ import annotations``: msgspec and
+``params.wants_string`` read their annotations, and as strings each would be compiled
+and evaluated again in every process (~25 ms a render); evaluated once at class creation
+they cost ~7 ms. So a type used in an annotation must be defined (or imported) above.
 
 The names below are the public model: import them from ``generator.config``.
 """

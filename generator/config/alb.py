@@ -1,7 +1,6 @@
 """The alb stack's params: the load balancer, its target group and health check,
 its access logs."""
 
-from __future__ import annotations
 
 from typing import Annotated, Literal
 

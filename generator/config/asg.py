@@ -1,7 +1,6 @@
 """The asg stack's params: the EC2 container instances (launch template, group,
 scaling and rolling replacement)."""
 
-from __future__ import annotations
 
 from typing import Annotated, Literal
 

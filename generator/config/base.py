@@ -2,7 +2,6 @@
 patterns (data with a pattern, never YAML), the ``Invalid`` error that points at a
 key, and the registry through which ``rules`` attaches the cross-field rules."""
 
-from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar

@@ -1,6 +1,5 @@
 """The dns stack's params: the app's domain, its hosted zone and the record."""
 
-from __future__ import annotations
 
 from typing import Annotated, Literal
 

@@ -2,7 +2,6 @@
 definition and service (placement, deployment, scaling, verification), its repository,
 and the workloads beside it (generator/config/workloads.py)."""
 
-from __future__ import annotations
 
 from typing import Annotated, Literal
 

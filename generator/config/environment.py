@@ -1,7 +1,6 @@
 """The whole env: its account, region and targets, deployment settings, and one part
 per stack (network, dns, alb, asg, rds, ecs) with the alarms' topic and the WAF ACL."""
 
-from __future__ import annotations
 
 from typing import Annotated, Literal
 

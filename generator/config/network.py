@@ -1,6 +1,5 @@
 """The network stack's params: the VPC created, or an existing one passed through."""
 
-from __future__ import annotations
 
 from typing import Annotated, Literal
 

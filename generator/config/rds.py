@@ -1,6 +1,5 @@
 """The rds stack's params: PostgreSQL on RDS, its logins and what a delete keeps."""
 
-from __future__ import annotations
 
 from typing import Annotated, Literal
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import re
-import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -140,6 +139,8 @@ def at_problem(body: str, timezone: str, now: datetime | None) -> str | None:
     except ValueError:
         return "at() takes a date and time as yyyy-mm-ddThh:mm:ss, e.g. at(2030-01-31T03:00:00)"
     if now is not None and timezone_problem(timezone) is None:
+        import zoneinfo  # here, not at the top: a render without a job's time zone skips it
+
         local_now = now.astimezone(zoneinfo.ZoneInfo(timezone)).replace(tzinfo=None)
         if when <= local_now:
             return (f"at({body.strip()}) is in the past in {timezone} (now "
@@ -165,6 +166,8 @@ def schedule_problem(expression: str, timezone: str = "UTC",
 
 @functools.cache
 def _zones() -> frozenset[str]:
+    import zoneinfo
+
     return frozenset(zoneinfo.available_timezones())
 
 

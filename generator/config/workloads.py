@@ -2,7 +2,6 @@
 role statements; the standalone tasks, the services beside the app (with their listener
 rules) and the scheduled jobs; the task sizes Fargate accepts."""
 
-from __future__ import annotations
 
 from typing import Annotated, Literal
 
