@@ -20,9 +20,10 @@ import yaml
 from click.testing import CliRunner
 
 from generator.cli import cli
+from tests.conftest import ROOT
 
 CASES: list[dict[str, Any]] = yaml.safe_load(
-    (Path(__file__).parent / "bad_input" / "cases.yaml").read_text()
+    (ROOT / "tests" / "bad_input" / "cases.yaml").read_text()
 )
 CATEGORIES = {"encodings": 8, "yaml": 12, "files": 10, "aws-limits": 15, "flags": 15,
               "plan-files": 8, "params": 15}

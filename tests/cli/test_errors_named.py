@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner, Result
 
 from generator.cli import cli
-from tests.conftest import run_stackgen
 
 
 def _no_aws(monkeypatch: pytest.MonkeyPatch, project: Path) -> None:
@@ -110,75 +109,6 @@ def test_read_only_build_dir_does_not_stop_commands_that_write_nothing_there(
     assert refused.exit_code == 2
 
 
-# --- as processes: a credential_process, the lint cache under lint and deploy ----------
-
-def _process_env(project: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    return {**env, "AWS_CONFIG_FILE": str(project / "aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(project / "aws-credentials"),
-            "AWS_EC2_METADATA_DISABLED": "true", **extra}
-
-
-@pytest.mark.parametrize(("script", "said"), [
-    ("import sys; sys.stderr.write('token expired: log in again'); sys.exit(1)",
-     "failed: token expired: log in again;"),
-    ("import sys; sys.exit(3)", "failed: it exited non-zero and said nothing on stderr;"),
-])
-def test_a_failing_credential_process_says_so_with_its_message(project: Path, script: str,
-                                                               said: str) -> None:
-    """Not "cannot reach AWS ... Error when retrieving credentials from custom-process: "
-    with an empty reason: the process failed, and this is what it said."""
-    import sys
-
-    (project / "aws-config").write_text(
-        f"[profile sso]\ncredential_process = {sys.executable} -c \"{script}\"\n")
-    result = run_stackgen(["--no-color", "status", "--env", "dev"], cwd=project,
-                          env=_process_env(project, AWS_PROFILE="sso"))
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("error: the credential_process of AWS profile 'sso' ")
-    assert said in result.stderr and "cannot reach" not in result.stderr
-
-
-def _entries(project: Path) -> list[Path]:
-    return sorted((project / ".stackgen" / "lint-cache").glob("*.json"))
-
-
-def test_a_corrupt_lint_cache_never_raises_and_no_cache_rebuilds_it(project: Path) -> None:
-    """lint and deploy's lint gate read past a corrupt entry (invalid JSON); `lint
-    --no-cache` reads none of it and writes every entry afresh."""
-    from generator.lint.engine import read_cache_entry
-
-    env = _process_env(project, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-    warm = run_stackgen(["--no-color", "lint", "--env", "local"], cwd=project, env=env)
-    assert warm.returncode == 0, warm.stdout + warm.stderr
-    entries = _entries(project)
-    assert entries
-
-    def corrupt() -> None:
-        for entry in entries:
-            entry.write_text("{")
-
-    corrupt()
-    rebuilt = run_stackgen(["--no-color", "lint", "--env", "local", "--no-cache"], cwd=project,
-                           env=env)
-    assert rebuilt.returncode == 0 and "Traceback" not in rebuilt.stderr, rebuilt.stderr
-    assert all(read_cache_entry(e, e.stem) is not None for e in entries)  # repaired
-
-    corrupt()
-    # deploy's lint gate reads the cache too; it gets past it to the endpoint step (no
-    # local endpoint answers here: one line, not a JSONDecodeError).
-    deploy = run_stackgen(["--no-color", "deploy", "--env", "local", "--yes", "--no-forecast"],
-                          cwd=project, env=env)
-    assert "Traceback" not in deploy.stderr and "JSONDecodeError" not in deploy.stderr
-    assert deploy.returncode == 1, deploy.stdout + deploy.stderr
-    assert deploy.stderr.strip().splitlines()[-1].startswith("error: the env has target: local")
-    # Each stack deploys linted again and its entry written whole (the nested form's root,
-    # which a flat deploy does not lint, keeps its corrupt entry, to be read past later).
-    valid = [e for e in entries if read_cache_entry(e, e.stem) is not None]
-    assert len(valid) == len(entries) - 1
-
-
 # --- the deploy's forecast line shows its warnings -----------------------------------
 
 def test_the_deploy_forecast_line_shows_each_warning_and_error_with_its_fix(
@@ -230,60 +160,6 @@ def test_a_stack_whose_resources_were_not_compared_reads_not_checked() -> None:
     assert (logs.status, logs.not_checked) == (NOT_CHECKED, ["LogGroup (AWS::Logs::LogGroup)"])
     assert net.status == IN_SYNC and not net.resources
     assert net.not_checked == ["Handle (AWS::CloudFormation::WaitConditionHandle)"]
-
-
-# --- status: a rolled-back update is usable, and why it rolled back -------------------
-
-def test_status_shows_a_rolled_back_update_as_usable_with_its_root_cause(
-        endpoint: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    """UPDATE_ROLLBACK_COMPLETE is a stack that works as before the update (AWS's "last
-    known stable state"): not ✗, and the failed update's cause from DescribeEvents."""
-    import contextlib
-    import json
-    import time
-
-    from botocore.exceptions import ClientError
-    from botocore.parsers import ResponseParserError
-
-    from generator import run_report
-    from generator.aws.cfn import CloudFormation
-    from generator.ui import Console
-    from tests.conftest import clients, reset
-
-    reset(endpoint.url)
-    c = clients(endpoint.url)
-    cluster = {"Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "app"}}}
-    c.cloudformation.create_stack(StackName="app-ecs",
-                                  TemplateBody=json.dumps({"Resources": cluster}))
-    # An update adding a service whose capacity provider the cluster lacks: ECS refuses it.
-    cs = c.cloudformation.create_change_set(
-        StackName="app-ecs", ChangeSetName="add-service", ChangeSetType="UPDATE",
-        TemplateBody=json.dumps({"Resources": {
-        **cluster,
-        "TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
-            "Family": "web", "Cpu": "256", "Memory": "512",
-            "ContainerDefinitions": [{"Name": "web", "Image": "nginx:1", "Essential": True}]}},
-        "Service": {"Type": "AWS::ECS::Service", "DependsOn": "Cluster", "Properties": {
-            "Cluster": "app", "TaskDefinition": {"Ref": "TaskDef"}, "DesiredCount": 1,
-            "CapacityProviderStrategy": [{"CapacityProvider": "nope", "Weight": 1}]}}}}))
-    with contextlib.suppress(ClientError, ResponseParserError):
-        c.cloudformation.execute_change_set(ChangeSetName=cs["Id"])
-    for _ in range(50):
-        status = c.cloudformation.describe_stacks(StackName="app-ecs")["Stacks"][0]["StackStatus"]
-        if not status.endswith("IN_PROGRESS"):
-            break
-        time.sleep(0.1)
-    assert status == "UPDATE_ROLLBACK_COMPLETE"
-    cfn = CloudFormation(c.cloudformation, sleep=lambda s: None)
-    names = {"ecs": "app-ecs"}
-    deployed = cfn.describe_many(list(names.values()))
-    console = Console(color=False)
-    run_report.status_table(console, names, deployed)
-    run_report.rollbacks(console, cfn, names, deployed)
-    out = capsys.readouterr().out
-    assert "✗" not in out and "↺ UPDATE_ROLLBACK_COMPLETE (usable)" in out
-    assert "ecs: the last update was rolled back; the stack works as it did before it" in out
-    assert "Why: Service (AWS::ECS::Service): The specified capacity provider" in out, out
 
 
 # --- logs: silence is said ------------------------------------------------------------

@@ -7,7 +7,6 @@ diff of tests/golden/ like any other code change.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,7 @@ from generator.render import Rendered, render
 from generator.yamlsrc import load_cfn
 from tests.conftest import ENVS, ROOT
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = ROOT / "tests" / "golden"
 UPDATE = os.environ.get("STACKGEN_UPDATE_GOLDEN") == "1"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,9 +23,10 @@ from generator.review.plan_report import markdown, show_review
 from generator.review.risk import Templates, create_only_properties
 from generator.review.security import SecurityGroupChange, SecurityTables
 from generator.ui import Console
+from tests.conftest import ROOT
 from tests.stubs import offline_client
 
-SNAPSHOTS = Path(__file__).parent / "snapshots"
+SNAPSHOTS = ROOT / "tests" / "snapshots"
 CS = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/stackgen-1/abc"
 
 

@@ -13,14 +13,12 @@ import pytest
 
 from generator.aws.endpoint import AWS, LOCAL_CREDENTIALS, session
 from generator.aws.session import (
-    LocalEndpointNotRunning,
     RouteMismatch,
     resolve_route,
 )
-from generator.config import Environment
 from generator.local.manager import Endpoint, LocalEndpoint, free_port
-from generator.params import load_env
 from tests.conftest import ROOT, clients, run_stackgen
+from tests.helpers.env_target import _config
 
 
 def _bare_env(**extra: str) -> dict[str, str]:
@@ -29,10 +27,6 @@ def _bare_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     return {**env, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_EC2_METADATA_DISABLED": "true", **extra}
-
-
-def _config(env: str) -> Environment:
-    return load_env(ROOT / "params", env).config
 
 
 @pytest.fixture(scope="module")
@@ -72,25 +66,6 @@ def test_local_env_without_a_running_endpoint_says_how_to_start_it(project: Path
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "local endpoint is not running" in result.stderr
     assert "`stackgen local up`" in result.stderr and "`make local-up`" in result.stderr
-
-
-def test_local_env_never_falls_through_to_a_real_account(tmp_path: Path) -> None:
-    """Real-looking keys and a profile in the environment, no endpoint running: refused
-    before any call, whatever credentials are at hand."""
-    environ = {"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_PROFILE": "prod",
-               "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
-    with pytest.raises(LocalEndpointNotRunning, match="stackgen local up"):
-        resolve_route(_config("local"), tmp_path / ".stackgen", environ)
-
-
-@pytest.mark.parametrize("url", ["https://cloudformation.us-east-1.amazonaws.com",
-                                 "http://127.0.0.1:{closed}"])
-def test_local_env_refuses_an_endpoint_url_that_is_not_the_local_endpoint(
-        tmp_path: Path, url: str) -> None:
-    url = url.format(closed=free_port())
-    for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_CLOUDFORMATION"):
-        with pytest.raises(RouteMismatch, match=f"{key}={url} is not a running stackgen"):
-            resolve_route(_config("local"), tmp_path, {key: url})
 
 
 def test_local_env_refuses_another_server_named_by_aws_endpoint_url(

@@ -17,7 +17,7 @@ import pytest
 from generator.local.emulation.rds_postgres import CA_BUNDLE_PATH
 from generator.local.manager import LocalEndpoint, free_port
 from tests.conftest import CREDENTIALS, clients, run_stackgen
-from tests.test_local_rds import psql
+from tests.local.test_rds import psql
 
 
 def _env(port: int) -> dict[str, str]:

@@ -6,19 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from botocore.stub import Stubber
-
-from generator.aws.cfn import CloudFormation
-from generator.aws.cfn_types import ChangeSet
-from generator.deploy.artifacts import Artifacts
-from generator.deploy.stack_work import DeployOptions, Prepared, StackWork
 from generator.local.manager import Endpoint
-from generator.params import load_env
-from generator.references import Lookups
-from generator.render import nested_view, render
-from generator.ui import Console
-from tests.conftest import ROOT, aws_env, run_stackgen
-from tests.stubs import offline_client
+from tests.conftest import aws_env, run_stackgen
 
 BUCKET = "stackgen-artifacts-123456789012-us-east-1"
 
@@ -93,56 +82,6 @@ def test_nested_deploy_update_and_delete(project: Path, endpoint: Endpoint, aws:
     assert gone.returncode == 0, gone.stdout + gone.stderr
     assert aws.cloudformation.describe_stacks()["Stacks"] == []
     assert "Versions" not in aws.s3.list_object_versions(Bucket=BUCKET, Prefix="stackgen/")
-
-
-def test_unchanged_child_templates_are_not_uploaded_again(aws: Any) -> None:
-    store = Artifacts(aws.s3, "artifacts-test", "us-east-1", "123456789012")
-    assert store.ensure_bucket() and not store.ensure_bucket()
-    assert store.upload("env/alb/abc.yaml", "a: 1\n")
-    assert not store.upload("env/alb/abc.yaml", "a: 1\n")
-    assert store.upload("env/alb/def.yaml", "a: 2\n")
-    assert store.uploaded == ["env/alb/abc.yaml", "env/alb/def.yaml"]
-    assert store.purge("env/") == 2
-    assert store.purge("env/") == 0
-
-
-def test_review_descends_into_nested_change_sets() -> None:
-    """AWS returns a nested stack's own change set id on its resource change."""
-    rendered = render(load_env(ROOT / "params", "local"), ROOT / "templates")
-    view = nested_view(rendered)
-    client = offline_client("cloudformation")
-    child_cs = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/child/1"
-    child_stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/kubenews-local-root-Rds/1"
-    root_cs = ChangeSet(id="root-cs", name="stackgen-1", stack_name="kubenews-local-root",
-                        stack_id="", kind="UPDATE", status="CREATE_COMPLETE", changes=())
-    from generator.aws.cfn_types import Change
-
-    root_cs = ChangeSet(**{**root_cs.__dict__, "changes": (Change(
-        action="Modify", logical_id="Rds", resource_type="AWS::CloudFormation::Stack",
-        physical_id=child_stack, replacement="False", nested_change_set=child_cs),)})
-    with Stubber(client) as stub:
-        stub.add_response("get_template", {"TemplateBody": rendered.stacks["rds"].template},
-                          {"StackName": child_stack, "TemplateStage": "Original"})
-        stub.add_response("describe_change_set", {
-            "ChangeSetId": child_cs, "StackName": "kubenews-local-root-Rds",
-            "Status": "CREATE_COMPLETE", "Changes": [{"Type": "Resource", "ResourceChange": {
-                "Action": "Modify", "LogicalResourceId": "DbInstance",
-                "ResourceType": "AWS::RDS::DBInstance", "PhysicalResourceId": "db-1",
-                "Replacement": "True",
-                "BeforeContext": json.dumps({"Properties": {"DBName": "kubenews"}}),
-                "AfterContext": json.dumps({"Properties": {"DBName": "other"}})}}]},
-            {"ChangeSetName": child_cs, "IncludePropertyValues": True})
-        work = StackWork(view, CloudFormation(client, sleep=lambda _: None), Lookups(None),
-                         Console(color=False), lambda q: True,
-                         DeployOptions(nested=True, children=rendered))
-        prepared = Prepared("root", "kubenews-local-root", "UPDATE", view.root.template, {}, {},
-                            None, view.root.template)
-        review = work.review(prepared, root_cs)
-    [child] = review.nested
-    assert child.stack == "rds" and child.resources[0].logical_id == "DbInstance"
-    assert child.resources[0].properties[0].after == "other"
-    assert [r.logical_id for r in review.blocked_by_guard([])] == ["DbInstance"]
-    assert review.blocked_by_guard(["DbInstance"]) == []
 
 
 def test_guard_sees_a_data_store_replaced_inside_a_child(project: Path, endpoint: Endpoint,

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from generator.local.manager import Endpoint
-from tests.conftest import aws_env, run_stackgen
+from tests.conftest import ROOT, aws_env, run_stackgen
 
-FIXTURES = Path(__file__).parent / "fixtures" / "prices"
+FIXTURES = ROOT / "tests" / "fixtures" / "prices"
 
 
 def test_prices_update_refreshes_one_region_from_offer_files(project: Path,

@@ -106,7 +106,8 @@ def test_an_endpoint_without_describe_events_is_info_not_a_traceback(endpoint: E
     """Bare moto answers DescribeEvents with an HTML 500: F601 says it is not checked (info,
     so deploy goes on); before, the unparsable answer escaped as a traceback. Our endpoint
     answers it (emulation/events.py): a change set without validation errors, no finding."""
-    from tests.test_forecast_account import ACCOUNT, ChangeSetValidation, _run
+    from generator.forecast.checks import ChangeSetValidation
+    from tests.helpers.forecast_account import ACCOUNT, _run
 
     body = ('{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}')
     findings = {}

@@ -8,45 +8,22 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from generator.latency import latency
-from generator.local.manager import Endpoint, free_port
+from generator.local.manager import Endpoint
 from generator.local.server import LATENCY_PATH
-from tests.conftest import LATENCY_SCALE, clients, reset, run_stackgen
+from tests.conftest import LATENCY_SCALE, clients, reset
+from tests.helpers.latency_model import TEMPLATE, execute, stack
 
 SCALE = LATENCY_SCALE
-
-TEMPLATE = {
-    "Resources": {
-        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
-        "Subnet": {"Type": "AWS::EC2::Subnet",
-                   "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.1.0/24"}},
-        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "lat"}},
-    },
-    "Outputs": {"SubnetId": {"Value": {"Ref": "Subnet"}}},
-}
 
 
 def modelled(kind: str, operation: str = "CREATE") -> float:
     return latency(kind).of(operation) / SCALE  # type: ignore[arg-type]
-
-
-def execute(cfn: Any, name: str, template: dict[str, Any], kind: str = "CREATE") -> float:
-    cs = cfn.create_change_set(StackName=name, ChangeSetName=f"cs{time.monotonic_ns()}",
-                               ChangeSetType=kind, TemplateBody=json.dumps(template))
-    started = time.monotonic()
-    cfn.execute_change_set(ChangeSetName=cs["Id"])
-    return started
-
-
-def stack(cfn: Any, name: str) -> dict[str, Any]:
-    return dict(cfn.describe_stacks(StackName=name)["Stacks"][0])
 
 
 def resources(cfn: Any, name: str) -> dict[str, str]:
@@ -154,31 +131,6 @@ def test_off_by_default_and_bare_moto_completes_inside_the_request(
         cfn = clients(url).cloudformation
         execute(cfn, "lat", TEMPLATE)
         assert stack(cfn, "lat")["StackStatus"] == "CREATE_COMPLETE"
-
-
-def test_local_up_switches_the_model_on_a_running_endpoint(project: Path) -> None:
-    port = str(free_port())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    try:
-        up = run_stackgen(["local", "up", "--port", port, "--latency", "real",
-                           "--time-scale", "2"], cwd=project, env=env)
-        assert up.returncode == 0, up.stderr
-        assert "latency model: AWS's typical times / 2" in up.stdout
-        url = f"http://127.0.0.1:{port}"
-        cfn = clients(url).cloudformation
-        execute(cfn, "lat", TEMPLATE)
-        assert stack(cfn, "lat")["StackStatus"] == "CREATE_IN_PROGRESS"
-        again = run_stackgen(["local", "up", "--port", port, "--latency", "off"],
-                             cwd=project, env=env)
-        assert again.returncode == 0, again.stderr
-        reset(url)
-        execute(cfn, "lat", TEMPLATE)
-        assert stack(cfn, "lat")["StackStatus"] == "CREATE_COMPLETE"
-        bad = run_stackgen(["local", "up", "--port", port, "--time-scale", "0"],
-                           cwd=project, env=env)
-        assert bad.returncode == 2 and "--time-scale" in bad.stderr
-    finally:
-        run_stackgen(["local", "down"], cwd=project, env=env)
 
 
 def test_the_control_route_wants_the_token(endpoint: Endpoint) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -13,39 +12,11 @@ from generator.graph import build_graph, load_spec, to_mermaid
 from generator.params import load_env
 from generator.render import render
 from generator.yamlsrc import load_cfn
-from tests.conftest import ENVS, ROOT, run_stackgen
+from tests.conftest import ENVS, ROOT
 
 
 def _render(env: str, *overrides: str):  # type: ignore[no-untyped-def]
     return render(load_env(ROOT / "params", env, overrides), ROOT / "templates")
-
-
-def test_render_writes_templates_params_and_manifest(project: Path) -> None:
-    result = run_stackgen(["render", "--env", "local"], cwd=project)
-    assert result.returncode == 0, result.stderr
-    out = project / "build" / "local"
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["order"] == ["network", "dns", "cluster", "cert", "alb", "asg", "rds",
-                                 "ecs"]
-    for name, entry in manifest["stacks"].items():
-        assert (out / entry["template"]).is_file()
-        params = json.loads((out / entry["parameters"]).read_text())
-        assert params["StackName"] == f"kubenews-local-{name}"
-        assert params["Tags"]["stackgen:env"] == "local"
-        assert len(entry["sha256"]) == 64
-    alb = json.loads((out / "alb.params.json").read_text())["Parameters"]
-    assert alb["VpcId"] == {"From": "network.VpcId"}
-    assert alb["DomainName"] == "kubenews.stackgen.test"
-    dns = json.loads((out / "dns.params.json").read_text())["Parameters"]
-    assert dns["HostedZoneId"] == {"Lookup": "HostedZoneIdByName", "Name": "stackgen.test"}
-    assert (out / "nested" / "root.yaml").is_file()
-
-
-def test_render_one_stack_to_a_chosen_dir(project: Path) -> None:
-    result = run_stackgen(["render", "--env", "dev", "--stack", "rds", "--out", "x"], cwd=project)
-    assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in (project / "x").iterdir()) == [
-        "manifest.json", "rds.params.json", "rds.yaml"]
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -153,13 +124,6 @@ def test_graph_cycle_names_the_chain() -> None:
     spec = {"a": {"inputs": {"X": "b.Out"}}, "b": {"inputs": {"Y": "a.Out"}}}
     with pytest.raises(GraphError, match=r"a -> b -> a|b -> a -> b"):
         build_graph(spec, frozenset(), Path("s.yaml"))
-
-
-def test_graph_command_formats(project: Path) -> None:
-    text = run_stackgen(["graph", "--env", "local"], cwd=project)
-    assert text.returncode == 0 and "ecs  <- alb, asg, cluster, rds" in text.stdout
-    mermaid = run_stackgen(["graph", "--env", "fargate", "--format", "mermaid"], cwd=project)
-    assert mermaid.stdout.startswith("flowchart LR") and "asg" not in mermaid.stdout
 
 
 def test_blue_green_deployment_wires_two_target_groups_and_a_rule() -> None:

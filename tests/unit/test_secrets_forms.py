@@ -4,8 +4,6 @@ params (or masked where it can only be shown), and never repeated in an error.""
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +12,12 @@ import yaml
 
 from generator import secrets
 from generator.errors import ParamsError
-from generator.local.manager import Endpoint
 from generator.params import load_env
-from generator.render import render
 from generator.review.plan import Plan, StackPlan, tag_changes
 from generator.review.plan_report import markdown, show_plan
 from generator.ui import Console
-from tests.conftest import aws_env, run_stackgen
+from tests.helpers.secret_forms import PLANTED, SECRET
 
-SECRET = "hunter2"
 HEX_KEY = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 WORKLOADS: dict[str, Any] = {
     "tasks": {"migrate": {"command": ["true"]}},
@@ -110,24 +105,6 @@ def test_a_private_key_block_is_a_secret() -> None:
     assert found is not None and found[0] == "a private key"
 
 
-@pytest.mark.parametrize("arg", [
-    "ecs.container.environment.DB_AUTH=[hunter2",
-    "ecs.container.environment={DB_AUTH: [hunter2}",
-    "ecs.container.environment.DB_AUTH: hunter2",
-    "hunter2",
-    "ecs.container.environment.DB_AUTH=hunter2",
-    "ecs.container.environment.DB_AUTH=[hunter2]",
-])
-def test_a_set_never_echoes_a_secret(project: Path, arg: str) -> None:
-    result = run_stackgen(["render", "--env", "local", "--set", arg], project)
-    assert result.returncode == 2, result.stderr
-    assert SECRET not in result.stderr + result.stdout
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-
-
-PLANTED = "Pl4ntedTagV4lue"
-
-
 def test_deployed_tags_are_masked_by_name_in_plan_text_markdown_json_and_diff(
         capsys: pytest.CaptureFixture[str]) -> None:
     tags = tag_changes({"api_token": PLANTED, "owner": "ana"},
@@ -142,49 +119,3 @@ def test_deployed_tags_are_masked_by_name_in_plan_text_markdown_json_and_diff(
                        "text": capsys.readouterr().out}.items():
         assert PLANTED not in text, kind
         assert "api_token" in text and "bob" in text, kind
-
-
-def test_run_task_arguments_are_refused_like_params(project: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ENDPOINT_URL="http://127.0.0.1:9", AWS_ACCESS_KEY_ID="testing",
-               AWS_SECRET_ACCESS_KEY="testing")  # nothing listens: an AWS call would exit 1
-    for command in (["npm", "run", "seed", "--password", SECRET],
-                    ["sh", "-c", f"mysql -p{SECRET} app"],
-                    ["env", f"DB_AUTH={SECRET}", "npm", "start"]):
-        result = run_stackgen(["run-task", "--env", "local", "migrate", "--", *command], project,
-                              env=env)
-        assert result.returncode == 2, result.stderr
-        assert "holds a secret value" in result.stderr and SECRET not in result.stderr
-
-
-def test_a_deployed_secret_tag_is_masked_by_diff_and_plan(project: Path, endpoint: Endpoint,
-                                                          aws: Any) -> None:
-    """On the local endpoint: a tag `api_token=…` put on a deployed stack by hand shows
-    in `diff` and in every plan artefact by its key, its value masked."""
-    env = aws_env(endpoint)
-    # Created by hand with the rendered template and tags plus the secret one: stackgen
-    # itself refuses a secret in params, and the local endpoint (like moto) refuses a
-    # tag-only update.
-    stack = render(load_env(project / "params", "local"), project / "templates").stacks["network"]
-    aws.cloudformation.create_stack(
-        StackName=stack.stack_name, TemplateBody=stack.template,
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in stack.parameters.items()],
-        Tags=[*({"Key": k, "Value": v} for k, v in stack.tags.items()),
-              {"Key": "api_token", "Value": PLANTED}])
-    for _ in range(300):
-        status = aws.cloudformation.describe_stacks(StackName=stack.stack_name)["Stacks"][0]
-        if not status["StackStatus"].endswith("IN_PROGRESS"):
-            break
-        time.sleep(0.1)
-    assert status["StackStatus"] == "CREATE_COMPLETE", status["StackStatus"]
-    diff = run_stackgen(["--no-color", "diff", "--env", "local", "--stack", "network"],
-                        cwd=project, env=env)
-    assert "tag api_token" in diff.stdout, diff.stdout + diff.stderr
-    plan = run_stackgen(["--no-color", "plan", "--env", "local", "--stack", "network",
-                         "--out", "plan.json", "--markdown", "review.md"], cwd=project, env=env)
-    assert plan.returncode == 0, plan.stdout + plan.stderr
-    for kind, text in {"diff": diff.stdout + diff.stderr, "plan": plan.stdout + plan.stderr,
-                       "plan.json": (project / "plan.json").read_text(),
-                       "review.md": (project / "review.md").read_text()}.items():
-        assert "api_token" in text, kind
-        assert PLANTED not in text, kind

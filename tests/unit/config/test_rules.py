@@ -17,7 +17,7 @@ import yaml
 from generator.errors import ParamsError
 from generator.params import load_env
 from generator.render import render
-from tests.conftest import ROOT, run_stackgen
+from tests.conftest import ROOT
 
 # A newline, then YAML that would make the web container privileged (the key sits in
 # `- Name: <key>` at the environment list's indentation in ecs.yaml.j2).
@@ -84,17 +84,6 @@ def test_a_tag_key_with_yaml_is_refused(project: Path) -> None:
     _with_key(project, ("tags",), "a\nPrivileged: true", "x")
     with pytest.raises(ParamsError, match="cannot be in a tag"):
         load_env(project / "params", "local")
-
-
-def test_set_with_an_injected_name_exits_2_on_one_line(project: Path) -> None:
-    expr = 'ecs.container.environment={"A\\n          Privileged: true\\n          X": "v"}'
-    result = run_stackgen(["render", "--env", "local", "--set", expr], project)
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert "'ecs.container.environment.A\\n " in result.stderr
-    assert "Traceback" not in result.stderr
-    assert not (project / "build").exists() or "Privileged" not in "".join(
-        p.read_text() for p in (project / "build").rglob("*.yaml"))
 
 
 def test_every_emitted_name_is_quoted_like_a_value() -> None:

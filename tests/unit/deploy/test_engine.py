@@ -8,18 +8,13 @@ import json
 import os
 import signal
 import threading
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from generator.aws.cfn import CloudFormation, UnreadableAnswer
+from generator.aws.cfn import CloudFormation
 from generator.aws.cfn_types import StackInfo
-from generator.aws.endpoint import RETRY_CONFIG
 from generator.aws.polling import THROTTLE_RETRIES, Waits
 from generator.deploy.connect import waits_from
 from generator.deploy.delete import DeletePlan, Deleter
@@ -30,14 +25,11 @@ from generator.references import Lookups
 from generator.render import Rendered
 from generator.ui import Console
 from generator.yamlsrc import load_cfn
-from tests.conftest import run_stackgen
 from tests.fakes.clock import FakeClock
 from tests.fakes.cloudformation import FakeCloudFormation
 from tests.stubs import (
     STACK,
-    offline_client,
     recorder,
-    serving,
 )
 
 CIDR_CONFLICT = "Resource handler returned message: \"The CIDR '10.0.0.0/16' conflicts\""
@@ -113,54 +105,6 @@ def test_persistent_throttling_is_a_clean_failure_not_a_traceback(rendered: Rend
         _on_fake(rendered, fake, [], clock).run()
     assert fake.calls == ["DescribeStacks"] * (THROTTLE_RETRIES + 1)
     assert clock.now > 0  # each retry waited for the halved budget's token (on the fake clock)
-
-
-class _ThrottlingCloudFormation(BaseHTTPRequestHandler):
-    """Answers like CloudFormation under load: Throttling twice, then the result."""
-
-    hits = 0
-    THROTTLED = (b'<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'
-                 b"<Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded"
-                 b"</Message></Error><RequestId>r1</RequestId></ErrorResponse>")
-    OK = (b'<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'
-          b"<DescribeStacksResult><Stacks><member><StackName>s</StackName><StackId>id</StackId>"
-          b"<StackStatus>CREATE_COMPLETE</StackStatus>"
-          b"<CreationTime>2026-11-28T12:00:00Z</CreationTime></member></Stacks>"
-          b"</DescribeStacksResult><ResponseMetadata><RequestId>r2</RequestId>"
-          b"</ResponseMetadata></DescribeStacksResponse>")
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        type(self).hits += 1
-        body = self.THROTTLED if type(self).hits <= 2 else self.OK
-        self.send_response(400 if type(self).hits <= 2 else 200)
-        self.send_header("Content-Type", "text/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def throttling_server() -> Iterator[str]:
-    _ThrottlingCloudFormation.hits = 0
-    with serving(_ThrottlingCloudFormation) as port:
-        yield f"http://127.0.0.1:{port}"
-
-
-def test_throttling_is_absorbed_by_adaptive_retries(
-        throttling_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # botocore backs off with time.sleep: recorded here, not slept (seconds per retry).
-    backoffs: list[float] = []
-    monkeypatch.setattr(time, "sleep", backoffs.append)
-    client = offline_client("cloudformation", endpoint_url=throttling_server, config=RETRY_CONFIG)
-    assert client.meta.config.retries["mode"] == "adaptive"
-    found = CloudFormation(client, waits=FakeClock().waits()).describe_many(["s", "other"])
-    assert list(found) == ["s"] and found["s"].status == "CREATE_COMPLETE"
-    assert _ThrottlingCloudFormation.hits == 3
-    assert len([b for b in backoffs if b > 0]) >= 1  # a retry after Throttling backs off
 
 
 def test_rollback_complete_is_recreated_after_a_yes(rendered: Rendered) -> None:
@@ -313,54 +257,6 @@ def test_an_interrupt_between_scheduling_steps_loses_no_stack(
     assert "ExecuteChangeSet" not in fake.calls
 
 
-class _FailingEndpoint(BaseHTTPRequestHandler):
-    """What a broken endpoint (or a proxy before it) answers: an HTML error page."""
-
-    PAGE = (b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"
-            b"<h1>Internal Server Error</h1>\n<p>The server encountered an internal error and "
-            b"was unable to complete your request.</p>\n")
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(500)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(self.PAGE)))
-        self.end_headers()
-        self.wfile.write(self.PAGE)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def failing_endpoint() -> Iterator[str]:
-    with serving(_FailingEndpoint) as port:
-        yield f"http://127.0.0.1:{port}"
-
-
-def test_an_html_answer_is_one_line_naming_the_endpoint(failing_endpoint: str) -> None:
-    client = offline_client("cloudformation", endpoint_url=failing_endpoint, config=RETRY_CONFIG)
-    with pytest.raises(UnreadableAnswer) as caught:
-        CloudFormation(client).describe("s")
-    assert str(caught.value) == (
-        f"describe_stacks: {failing_endpoint} answered an HTML page ('500 Internal Server "
-        "Error'), not an AWS response; that endpoint (or a proxy in front of it) is failing")
-
-
-def test_the_command_line_shows_the_html_answer_as_one_line(
-        failing_endpoint: str, project: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ENDPOINT_URL=failing_endpoint, AWS_ACCESS_KEY_ID="x",
-               AWS_SECRET_ACCESS_KEY="x")
-    # An AWS env: a local one follows only a stackgen endpoint and would refuse this one.
-    done = run_stackgen(["deploy", "--env", "dev", "--yes", "--no-lint"], cwd=project, env=env)
-    assert done.returncode == 1
-    assert done.stderr == (
-        f"error: get_caller_identity: {failing_endpoint} answered an HTML page ('500 Internal "
-        "Server Error'), not an AWS response; that endpoint (or a proxy in front of it) is "
-        "failing\n")
-
-
 def test_a_change_set_that_never_finishes_is_given_up_and_removed(
         rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
     fake, clock = FakeCloudFormation(polls_to_create=NEVER), FakeClock()
@@ -377,3 +273,27 @@ def test_a_change_set_that_never_finishes_is_given_up_and_removed(
     out = capsys.readouterr().out
     assert "[network] … CREATE_IN_PROGRESS for 4.0s (deadline 4.0s); no event yet" in out
     assert f"network  {STACK}  · NOT_DEPLOYED" in out  # the empty shell went with it
+
+
+def test_a_tag_only_change_aws_finds_empty_is_applied_with_update_stack(
+        rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
+    """On AWS a change set holds only the resources that take the stack's tags; with none
+    it FAILs as holding no changes. The tags are then set by UpdateStack with the
+    previous template and values, instead of the change being reported as none."""
+    network = rendered.stacks["network"]
+    fake = FakeCloudFormation()
+    fake.existing(STACK, network.template, "UPDATE_COMPLETE", parameters=network.parameters,
+                  tags={**network.tags, "owner": "old-team"})
+    asked: list[str] = []
+    deployer = Deployer(rendered, CloudFormation(fake, waits=FakeClock().waits()),
+                        Lookups(None), Console(color=False), recorder(asked),
+                        DeployOptions(frozenset({"network"})))
+    [result] = deployer.run()
+    assert fake.stacks[STACK].tags == deployer.tags("network")
+    assert fake.stacks[STACK].parameters == network.parameters  # previous values kept
+    assert fake.change_sets == {}  # the empty change set was deleted
+    assert result.state == "UPDATED"
+    assert asked == [f"update the tags of {STACK}?"]
+    out = capsys.readouterr().out
+    assert "owner: old-team → platform-team" in out
+

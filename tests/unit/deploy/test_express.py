@@ -9,7 +9,6 @@ guide says to keep the default mode; shown in the plan.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,9 +20,8 @@ from generator.params import load_env
 from generator.review.plan import Plan
 from generator.review.plan_report import EXPRESS_NOTE, markdown, show_plan
 from generator.ui import Console
-from tests.conftest import ROOT, clients, reset, run_stackgen
-
-STACK = "kubenews-dev-network"
+from tests.conftest import ROOT
+from tests.helpers.express import STACK
 
 
 def _client() -> Any:
@@ -62,15 +60,6 @@ def test_params_take_express_for_a_dev_like_env() -> None:
     assert load_env(ROOT / "params", "dev").config.deployment_mode == "standard"
 
 
-def test_express_is_refused_for_a_prod_like_env(project: Path) -> None:
-    result = run_stackgen(["render", "--env", "prod", "--set", "deployment_mode=express"],
-                          cwd=project)
-    assert result.returncode == 2
-    assert "'deployment_mode': 'express' is for dev-like envs" in result.stderr
-    assert "termination_protection" in result.stderr and "Traceback" not in result.stderr
-    assert not (project / "build").exists()  # nothing written
-
-
 def test_the_plan_shows_express(capsys: pytest.CaptureFixture[str]) -> None:
     plan = Plan(env="dev", created_at="now", deployment_mode="express")
     assert EXPRESS_NOTE in markdown(plan)
@@ -79,18 +68,6 @@ def test_the_plan_shows_express(capsys: pytest.CaptureFixture[str]) -> None:
     standard = Plan(env="dev", created_at="now")
     assert "express" not in markdown(standard)
     assert json.loads(plan.to_json())["deployment_mode"] == "express"
-
-
-def test_the_local_endpoint_takes_an_express_change_set(endpoint: Any) -> None:
-    reset(endpoint.url)
-    cfn = clients(endpoint.url).cloudformation
-    template = {"Resources": {"Vpc": {"Type": "AWS::EC2::VPC",
-                                      "Properties": {"CidrBlock": "10.0.0.0/16"}}}}
-    cs = cfn.create_change_set(StackName=STACK, ChangeSetName="cs", ChangeSetType="CREATE",
-                               TemplateBody=json.dumps(template), DeploymentConfig=EXPRESS)
-    cfn.execute_change_set(ChangeSetName=cs["Id"])
-    stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
-    assert stack["StackStatus"] == "CREATE_COMPLETE"
 
 
 # --- issue 27: no express stack whose outputs need readiness downstream ---------------

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from generator.deploy.lock import MAX_TTL, EnvLock, Holder, LockHeld, lock_key, printable
-from generator.local.manager import Endpoint
-from tests.conftest import aws_env, clients, run_stackgen
+from generator.deploy.lock import MAX_TTL, EnvLock, Holder, LockHeld, ci_job, printable
+from tests.fakes.s3 import FakeS3
+from tests.helpers.lock import BUCKET
 
-BUCKET = "stackgen-artifacts-123456789012-us-east-1"
-KEY = lock_key("kubenews-local")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -70,26 +67,41 @@ def test_control_characters_and_escapes_are_stripped_from_every_field() -> None:
     assert len(printable("a" * 5000)) <= 201
 
 
-def test_deploy_and_unlock_with_ttl_1e308(project: Path, endpoint: Endpoint, aws: Any) -> None:
-    """The issue's "done when": a one-line refusal from a run, then `unlock --yes` clears it."""
-    lock = EnvLock(clients(endpoint.url).s3, BUCKET, "us-east-1", "local", "kubenews-local",
-                   "deploy", environ={})
-    lock.ensure_bucket()
-    aws.s3.put_object(Bucket=BUCKET, Key=KEY,
-                      Body=b'{"owner": "x\\u001b[31m", "pid": 1, "reason": "r", '
-                           b'"acquired": "2026-01-01T00:00:00+00:00", "ttl_seconds": 1e308, '
-                           b'"token": "t"}')
-    with pytest.raises(LockHeld) as held:
-        lock.acquire()
-    assert "beyond 24 h" in str(held.value) and "\x1b" not in str(held.value)
-    env = aws_env(endpoint)
-    refused = run_stackgen(["deploy", "--env", "local", "--yes", "--no-lint"], cwd=project,
-                           env=env)
-    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
-    [line] = [x for x in refused.stderr.splitlines() if "locked by" in x]
-    assert "beyond 24 h" in line and "stackgen unlock --env local" in line
-    done = run_stackgen(["unlock", "--env", "local", "--yes"], cwd=project, env=env)
-    assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr and "env local unlocked" in done.stdout
-    assert "\x1b" not in done.stdout
-    assert aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=KEY).get("KeyCount", 0) == 0
+def test_an_expired_lock_is_taken_over_once() -> None:
+    s3 = FakeS3()
+
+    def lock(**kwargs: Any) -> EnvLock:
+        return EnvLock(s3, BUCKET, "us-east-1", "local", "kubenews-local", "deploy",
+                       environ={}, heartbeat=3600, **kwargs)
+
+    dead = lock(ttl=timedelta(seconds=1))
+    dead.acquire()
+    dead.stop_heartbeat()  # the process died: no heartbeat, no release
+    s3.advance(0.9)  # not yet expired (S3's clock, which keeps whole seconds)
+    with pytest.raises(LockHeld):
+        lock().acquire()
+    s3.advance(0.2)
+    taker = lock()
+    taker.acquire()
+    assert taker.took_over is not None and taker.took_over.token == dead.mine.token  # type: ignore[union-attr]
+    # The dead process's ETag no longer matches: its late release leaves the new lock.
+    dead.release()
+    current = taker.read()
+    assert current is not None and current.holder.token == taker.mine.token  # type: ignore[union-attr]
+    # Three losers of the same expired lock: the If-Match take-over lets only one win.
+    late = lock()
+    with pytest.raises(LockHeld):
+        late.acquire()
+    taker.release()
+    assert taker.read() is None
+
+
+def test_the_owner_names_the_ci_job() -> None:
+    github = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/infra",
+              "GITHUB_RUN_ID": "42", "GITHUB_JOB": "deploy"}
+    assert ci_job(github) == ("GitHub Actions job deploy, "
+                              "https://github.com/acme/infra/actions/runs/42")
+    assert ci_job({"GITLAB_CI": "true", "CI_JOB_URL": "https://gitlab/x/-/jobs/7"}) == \
+        "GitLab CI job https://gitlab/x/-/jobs/7"
+    assert ci_job({}) is None
+

@@ -15,7 +15,8 @@ from generator.forecast.placement import member_of_matches
 from generator.forecast.runner import Forecast, forecast
 from generator.params import load_env
 from generator.render import render
-from tests.conftest import ROOT, run_stackgen
+from tests.conftest import ROOT
+from tests.helpers.forecast import _CROWDED
 
 
 def _forecast(env: str, *overrides: str, templates: Path = ROOT / "templates") -> Forecast:
@@ -243,10 +244,6 @@ def test_certificate_name_matching() -> None:
     assert not covers("app.example.org", ["example.com", "*.example.com"])
 
 
-# dev with three service tasks on its one t3.micro: F101 and F102 errors, two F103 warnings.
-_CROWDED = ("ecs.service.autoscaling.min_tasks=3", "ecs.service.desired_count=3")
-
-
 def test_gate_refuses_errors_and_passes_a_clean_env() -> None:
     from generator.forecast.runner import ForecastFailed, gate
 
@@ -275,123 +272,6 @@ def test_sarif_validates_against_the_2_1_0_schema() -> None:
     # migrate fits nowhere; report and the nightly job have no room beside two web tasks.
     assert [r["ruleId"] for r in results].count("F103") == 3
     assert {r["level"] for r in results} == {"error", "warning"}
-
-
-# --- the command -----------------------------------------------------------------
-
-def test_cli_exit_codes_and_formats(project: Path) -> None:
-    crowded = [a for o in _CROWDED for a in ("--set", o)]
-    failing = run_stackgen(["--no-color", "forecast", "--env", "dev", "--offline", *crowded],
-                           cwd=project)
-    assert failing.returncode == 1, failing.stderr
-    assert "F102 error" in failing.stdout and "2 errors, 3 warnings" in failing.stdout  # the nightly job too
-    assert run_stackgen(["forecast", "--env", "local", "--offline"], cwd=project).returncode == 0
-    clean = run_stackgen(["forecast", "--env", "fargate", "--offline", "--format", "json"],
-                         cwd=project)
-    assert clean.returncode == 0, clean.stderr
-    assert '"findings": []' in clean.stdout
-    warn = run_stackgen(["forecast", "--env", "dev", "--offline", "--fail-on", "warning",
-                         "--set", "asg.instance_type=p5.48xlarge",
-                         "--format", "sarif", "-o", "out/f.sarif"], cwd=project)
-    assert warn.returncode == 1 and (project / "out" / "f.sarif").is_file()
-    bad = run_stackgen(["forecast", "--env", "local", "--offline", "--set", "asg.max_sise=3"],
-                       cwd=project)
-    assert bad.returncode == 2 and "max_sise" in bad.stderr and "Traceback" not in bad.stderr
-    assert not (project / "build").exists()  # read-only: nothing rendered to disk
-
-
-def test_cli_without_an_endpoint_points_at_offline(project: Path) -> None:
-    import os
-
-    from generator.local.manager import free_port
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x",
-               AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")  # nothing listens there
-    # An AWS-target env: a local env refuses an endpoint variable that is not ours (exit 2).
-    result = run_stackgen(["forecast", "--env", "dev"], cwd=project, env=env)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "cannot reach AWS" in result.stderr and "--offline" in result.stderr
-
-
-# --- image platforms from a registry (a stub on 127.0.0.1, never a public registry) --
-
-class _Registry:
-    """Registry HTTP API V2 on 127.0.0.1: a bearer-token challenge, then manifests."""
-
-    def __init__(self, manifests: dict[str, dict[str, object]]) -> None:
-        import json
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _send(self, status: int, body: object, headers: dict[str, str] = {}) -> None:  # noqa: B006
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:
-                if self.path.startswith("/token?"):
-                    self._send(200, {"token": "t0k"})
-                elif self.headers.get("Authorization") != "Bearer t0k":
-                    realm = f"http://127.0.0.1:{outer.port}/token"
-                    self._send(401, {}, {"WWW-Authenticate":
-                                         f'Bearer realm="{realm}",service="stub",scope="pull"'})
-                elif self.path in manifests:
-                    self._send(200, manifests[self.path])
-                else:
-                    self._send(404, {"errors": [{"code": "MANIFEST_UNKNOWN"}]})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _image_findings(image: str, *overrides: str) -> list[Finding]:
-    from generator.forecast.account import Account
-    from generator.forecast.checks import ImagePlatform
-    from generator.forecast.model import Subject
-
-    def no_aws(service: str) -> object:
-        raise AssertionError(f"no AWS call expected, asked for {service}")
-
-    rendered = render(load_env(ROOT / "params", "local", (f"ecs.container.image={image}",
-                                                          *overrides)), ROOT / "templates")
-    return ImagePlatform().run(Subject(rendered, {"registries": True}), Account(no_aws, "1"))
-
-
-def test_registry_platforms_through_a_token_challenge() -> None:
-    index = {"mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
-        {"digest": "sha256:" + "a" * 64, "platform": {"architecture": "amd64", "os": "linux"}}]}
-    stub = _Registry({"/v2/team/app/manifests/v1": index,
-                      "/v2/team/single/manifests/v1": {"config": {"digest": "sha256:x"}}})
-    host = f"127.0.0.1:{stub.port}"
-    try:
-        assert _image_findings(f"{host}/team/app:v1") == []
-        [wrong] = _image_findings(f"{host}/team/app:v1", "ecs.cpu_architecture=ARM64",
-                                   "ecs.container.image_architecture=null")
-        assert wrong.severity == "error" and "has platforms amd64, none arm64" in wrong.message
-        [missing] = _image_findings(f"{host}/team/app:v2")
-        assert missing.severity == "error" and "is not in its registry" in missing.message
-        [single] = _image_findings(f"{host}/team/single:v1")
-        assert single.severity == "info" and "single-platform manifest" in single.message
-    finally:
-        stub.close()
-    [unreachable] = _image_findings(f"{host}/team/app:v1")
-    assert unreachable.severity == "warning" and "could not be reached" in unreachable.message
 
 
 def test_image_references() -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from generator.lint.engine import Linter, Target, read_cache_entry, write_cache_entry
+from tests.conftest import ROOT
 
-FIXTURE = Path(__file__).parent / "lint_fixtures" / "E9111" / "bad.yaml"
+FIXTURE = ROOT / "tests" / "lint_fixtures" / "E9111" / "bad.yaml"
 
 
 def _target() -> Target:

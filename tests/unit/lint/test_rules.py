@@ -12,18 +12,11 @@ import pytest
 
 from generator.lint import formats as report
 from generator.lint.engine import RULES_DIR, Finding, Linter, Target, failing
-from generator.lint.targets import targets_for
-from generator.params import load_env
-from generator.render import render
-from tests.conftest import ENVS, ROOT, run_stackgen
+from tests.conftest import ROOT
+from tests.helpers.lint import _targets
 
-FIXTURES = Path(__file__).parent / "lint_fixtures"
+FIXTURES = ROOT / "tests" / "lint_fixtures"
 RULE_IDS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
-
-
-@pytest.fixture(scope="module")
-def linter() -> Linter:
-    return Linter(cache_dir=None)
 
 
 def _lint_text(linter: Linter, text: str, name: str = "fixture") -> list[Finding]:
@@ -98,20 +91,6 @@ def test_prod_like_rules_apply_to_prod_like_envs_only(linter: Linter, rule_id: s
 def test_prod_is_linted_as_prod_like() -> None:
     assert {t.prod_like for t in _targets("prod")} == {True}
     assert {t.prod_like for t in _targets("local")} == {False}
-
-
-def _targets(env: str) -> list[Target]:
-    rendered = render(load_env(ROOT / "params", env), ROOT / "templates")
-    return targets_for(rendered, ROOT / "build" / env)
-
-
-@pytest.mark.parametrize("env", ENVS)
-def test_every_shipped_template_is_clean(linter: Linter, env: str) -> None:
-    """Zero errors and zero warnings for every stack and the nested root, with env values."""
-    targets = _targets(env)
-    assert {t.stack for t in targets} >= {"network", "dns", "alb", "rds", "ecs", "nested-root"}
-    findings = linter.lint(targets)
-    assert [f for f in findings if not f.suppressed] == []
 
 
 SEEDS = [
@@ -209,19 +188,6 @@ def test_cache_skips_unchanged_templates(tmp_path: Path) -> None:
                      "us-east-1")
     assert [f for f in second.lint([changed]) if f.rule_id == "E9105"] == []
     assert second.cache_misses == 1
-
-
-def test_cli_exit_codes(project: Path) -> None:
-    ok = run_stackgen(["lint", "--env", "local", "--format", "json"], cwd=project)
-    assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout) == []
-    alb = project / "templates" / "alb.yaml.j2"
-    alb.write_text(alb.read_text().replace("{% if view.http_redirect %}", "{% if false %}"))
-    bad = run_stackgen(["lint", "--env", "local"], cwd=project)
-    assert bad.returncode == 1
-    assert "E9108" in bad.stdout and "local/alb" in bad.stdout
-    usage = run_stackgen(["lint"], cwd=project)
-    assert usage.returncode == 2 and "name an env with --env" in usage.stderr
 
 
 def _group_for_another_stack(port: int, exported: bool) -> str:

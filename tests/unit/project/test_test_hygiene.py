@@ -4,9 +4,8 @@ that starts with an underscore (a test that needs a seam makes it public and nam
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT
 
 
 def _private(name: str) -> bool:

@@ -13,11 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import tiers
-
-
-def _open_socket() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM):
-        pass
+from tests.helpers.tiers import _open_socket
 
 
 def _connect_loopback() -> None:
@@ -46,11 +42,6 @@ def test_a_unit_test_may_not_open_a_socket_or_start_a_process(body: object,
     assert tiers.verdict("unit", refused, 0.0) == (
         f"a unit test may not {refusal}: mark it local or e2e, or give the code a seam "
         "(a fake client, an injected clock)")
-
-
-def test_the_other_tiers_may() -> None:
-    refused, _ = tiers.guarded(False, _open_socket)
-    assert refused == []
 
 
 def test_a_unix_socket_is_no_network() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
@@ -15,9 +14,9 @@ from generator.review.cost import EMPTY, Side, env_cost
 from generator.review.picture import diagram
 from generator.review.security import ADDED, REMOVED, security_tables
 from generator.yamlsrc import load_cfn
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).parent / "fixtures" / "prices"
+FIXTURES = ROOT / "tests" / "fixtures" / "prices"
 
 
 def _role(actions: list[str], managed: list[str] | None = None) -> dict[str, object]:

@@ -16,11 +16,8 @@ from generator.views.ecs import build
 from generator.views.ecs_types import EcsView
 from generator.views.facts import Facts
 from generator.yamlsrc import load_cfn
-from tests.conftest import ROOT, run_stackgen
-
-API = ("ecs.services.api.kind=web", "ecs.services.api.rule.priority=10",
-       'ecs.services.api.rule.paths=["/api/*"]', "ecs.services.api.memory_mib=128",
-       "ecs.services.api.cpu=128")
+from tests.conftest import ROOT
+from tests.helpers.workloads import API
 
 
 def _ecs(env: str, *overrides: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -83,12 +80,6 @@ def test_workloads_on_fargate_run_in_the_app_subnets(project: Path) -> None:
     assert ecs["LaunchType"] == "FARGATE"
     assert ecs["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"] == {"Ref": "AppSubnetIds"}
     assert res["ApiTargetGroup"]["Properties"]["TargetType"] == "ip"
-
-
-def test_the_shipped_envs_and_a_web_service_lint_clean(project: Path) -> None:
-    result = run_stackgen(["--no-color", "lint", "--env", "dev", "--strict", "--no-cache",
-                           *[a for o in API for a in ("--set", o)]], cwd=project, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_ecs_template_reads_only_its_view() -> None:

@@ -1,0 +1,23 @@
+"""CloudFormation express mode where the env asks for it (issue 16, item 4).
+
+The API has it: ``DeploymentConfig {Mode: EXPRESS}`` on CreateChangeSet (botocore's service
+model, CloudFormation user guide "Deploy CloudFormation stacks faster with express mode").
+Executing the change set then runs in express mode. Refused for prod-like envs, where the
+guide says to keep the default mode; shown in the plan.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import run_stackgen
+
+
+def test_express_is_refused_for_a_prod_like_env(project: Path) -> None:
+    result = run_stackgen(["render", "--env", "prod", "--set", "deployment_mode=express"],
+                          cwd=project)
+    assert result.returncode == 2
+    assert "'deployment_mode': 'express' is for dev-like envs" in result.stderr
+    assert "termination_protection" in result.stderr and "Traceback" not in result.stderr
+    assert not (project / "build").exists()  # nothing written
+
