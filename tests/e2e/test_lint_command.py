@@ -10,7 +10,9 @@ import pytest
 
 from generator.lint.engine import Linter
 from tests.conftest import ENVS, run_stackgen
-from tests.helpers.lint import _targets
+from tests.helpers.lint import (
+    _targets,
+)
 
 
 @pytest.mark.parametrize("env", ENVS)

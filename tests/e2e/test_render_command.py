@@ -42,3 +42,28 @@ def test_graph_command_formats(project: Path) -> None:
     mermaid = run_stackgen(["graph", "--env", "fargate", "--format", "mermaid"], cwd=project)
     assert mermaid.stdout.startswith("flowchart LR") and "asg" not in mermaid.stdout
 
+
+def test_graph_command_shows_the_cluster_upstream_of_the_instances(project: Path) -> None:
+    text = run_stackgen(["graph", "--env", "local"], cwd=project)
+    assert text.returncode == 0, text.stderr
+    assert "asg  <- cluster, network" in text.stdout
+    assert "    ClusterName = cluster.ClusterName" in text.stdout
+    assert "ecs  <- alb, asg, cluster, rds" in text.stdout and "    after asg" in text.stdout
+    mermaid = run_stackgen(["graph", "--env", "prod", "--format", "mermaid"], cwd=project)
+    assert 'cluster -- "ClusterName" --> asg' in mermaid.stdout
+    assert 'network -- "AppSecurityGroupId, AppSubnetIds, VpcId" --> rds' in mermaid.stdout
+
+
+def test_an_app_login_named_like_the_master_is_refused(project: Path) -> None:
+    result = run_stackgen(["render", "--env", "local", "--set", "rds.app_username=kubenews"],
+                          cwd=project)
+    assert result.returncode == 2
+    assert "app_username" in result.stderr and "Traceback" not in result.stderr
+    assert not (project / "build").exists()
+
+
+def test_a_malformed_digest_is_refused(project: Path) -> None:
+    result = run_stackgen(["render", "--env", "prod", "--set",
+                           "ecs.container.image_digest=sha256:latest"], cwd=project)
+    assert result.returncode == 2 and "image_digest" in result.stderr
+

@@ -17,33 +17,10 @@ from generator.local.manager import Endpoint
 from generator.params import load_env
 from generator.render import render
 from generator.ui import Console
-from tests.conftest import aws_env, run_stackgen
+from tests.conftest import aws_env
+from tests.helpers.approval import Person, _deploy
 
 STACKS = ("network", "dns", "cluster", "cert", "alb", "asg", "rds", "ecs")
-
-
-class Person:
-    """Answers the questions a terminal would ask, and remembers them."""
-
-    def __init__(self, *answers: bool) -> None:
-        self.answers = list(answers)
-        self.asked: list[str] = []
-
-    def __call__(self, question: str) -> bool:
-        self.asked.append(question)
-        return self.answers.pop(0) if self.answers else True
-
-
-def _deploy(project: Path, endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch,
-            person: Person, *overrides: str) -> dict[str, StackResult]:
-    for key, value in aws_env(endpoint).items():
-        if key.startswith("AWS_"):
-            monkeypatch.setenv(key, value)
-    env = load_env(project / "params", "local", overrides)
-    opened = connect.open_units([Unit("local", None, render(env, project / "templates"))],
-                                Console(color=False), nested=False)
-    results = workflow.deploy(opened, person, (), False, 4, (), ask_once=True)
-    return {r.stack: r for r in results["local"]}
 
 
 def _states(results: dict[str, StackResult]) -> dict[str, str]:
@@ -73,57 +50,6 @@ def test_declined_once_leaves_nothing(project: Path, endpoint: Endpoint, aws: An
     stacks = [s for s in aws.cloudformation.describe_stacks()["Stacks"]
               if s["StackStatus"] != "DELETE_COMPLETE"]
     assert stacks == []
-
-
-def test_a_downstream_change_beyond_the_approval_asks_again(
-        project: Path, endpoint: Endpoint, aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The review shows network changing and alb unchanged; the local endpoint then gives
-    the changed security group a new id (moto does, on any rule change), moving an output
-    alb reads: alb's change set was never approved, so it asks."""
-    made = run_stackgen(["--no-color", "deploy", "--env", "local", "--yes"], cwd=project,
-                        env=aws_env(endpoint))
-    assert made.returncode == 0, made.stdout + made.stderr
-    person = Person(True, False)
-    results = _deploy(project, endpoint, monkeypatch, person, 'alb.ingress_cidrs=["10.0.0.0/8"]')
-    assert person.asked == ["execute the changes to network (env 'local')?",
-                            "execute this change set on kubenews-local-alb?"]
-    assert results["network"].state == "UPDATED"
-    assert results["alb"].state == "DECLINED"
-    assert {results[s].state for s in ("dns", "cluster", "cert", "rds")} == {"UNCHANGED"}
-
-
-def test_deploy_plans_a_failed_create_as_re_created_and_plan_refuses_it() -> None:
-    """A ROLLBACK_COMPLETE stack (its create failed; it holds nothing): the one review
-    shows it re-created, so the run does not stop to ask about it; `plan` refuses it."""
-    from generator.aws.cfn import CloudFormation
-    from generator.deploy.planner import Planner
-    from generator.deploy.stack_work import DeployOptions
-    from generator.errors import StackgenError
-    from generator.references import Lookups
-    from tests.conftest import ROOT
-    from tests.fakes.clock import FakeClock
-    from tests.fakes.cloudformation import FakeCloudFormation
-    from tests.stubs import STACK
-
-    rendered = render(load_env(ROOT / "params", "local"), ROOT / "templates")
-    for recreate in (True, False):
-        fake = FakeCloudFormation()
-        fake.existing(STACK, rendered.stacks["network"].template, "ROLLBACK_COMPLETE")
-        planner = Planner(rendered, CloudFormation(fake, waits=FakeClock().waits()),
-                          Lookups(None), Console(color=False), lambda q: False,
-                          DeployOptions(frozenset({"network"})))
-        planner.recreate_failed = recreate
-        if recreate:
-            [network] = planner.plan().stacks
-            assert network.state == "re-created after a failed create"
-            assert network.predicted and network.change_set_id is None
-            assert {r.action for r in network.resources} == {"Add"}
-        else:
-            with pytest.raises(StackgenError, match="ROLLBACK_COMPLETE after a failed "
-                                                    "create; deploy re-creates it"):
-                planner.plan()
-        # A plan changes nothing: the failed stack is still there, no change set made.
-        assert fake.statuses() == {STACK: "ROLLBACK_COMPLETE"} and fake.change_sets == {}
 
 
 def test_two_envs_are_reviewed_whole_asked_once_and_deleted_with_one_question(

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from generator.capacity import INSTANCE_TYPES
+from generator.capacity import INSTANCE_TYPES, registrable, tasks_per_instance
 from generator.config import Environment
 from generator.params import load_env
 from tests.conftest import ENVS, ROOT
@@ -105,3 +105,12 @@ def test_the_model_refuses_what_ecs_cannot_place() -> None:
     # max_percent too small to start anything beside the tasks kept.
     assert not can_roll_out(env("ecs.service.deployment.min_healthy_percent=100",
                                 "ecs.service.deployment.max_percent=100"))
+
+
+def test_registrable_memory_follows_the_documented_m4_large_figure() -> None:
+    assert registrable("m4.large") == (2048, 7985)
+    assert tasks_per_instance("t3.small", 256, 512) == 3
+    assert tasks_per_instance("t3.small", 256, 512, one_only=True) == 1
+    assert tasks_per_instance("x9.huge", 256, 512) is None
+    assert not math.isnan(float(tasks_per_instance("t3.micro", 256, 512) or 0))
+

@@ -17,11 +17,10 @@ from generator.graph import build_graph, load_spec
 from generator.params import load_env
 from generator.render import make_jinja, render, tidy
 from generator.views import alb, asg, cert, cluster, dns, ecs, network, rds
-from generator.views import facts as facts_module
 from generator.views.facts import Facts
 from tests.conftest import ENVS, ROOT
+from tests.helpers.views import TEMPLATES
 
-TEMPLATES = ROOT / "templates"
 VIEW_CLASSES: dict[str, type[Any]] = {
     "network": network.NetworkView, "dns": dns.DnsView, "cluster": cluster.ClusterView,
     "cert": cert.CertView, "alb": alb.AlbView, "asg": asg.AsgView, "rds": rds.RdsView,
@@ -131,29 +130,6 @@ def test_every_view_attribute_is_read_and_every_name_defined() -> None:
                 view=_wrap(ctx.view, seen), params=ctx.params, outputs=ctx.outputs)
             assert tidy(text) == rendered.stacks[name].template, f"{env} {sets} {name}"
     assert defined - seen == set(), f"view attributes no template reads: {sorted(defined - seen)}"
-
-
-def test_facts_are_decided_once_per_render(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-    real = Facts.of.__func__  # type: ignore[attr-defined]
-
-    def counting(cls: type[Facts], cfg: Any) -> Facts:
-        calls.append(cfg)
-        result: Facts = real(cls, cfg)
-        return result
-
-    monkeypatch.setattr(facts_module.Facts, "of", classmethod(counting))
-    render(load_env(ROOT / "params", "prod"), TEMPLATES)
-    assert len(calls) == 1
-
-
-def test_facts_name_the_conditions_stacks_yaml_selects_by() -> None:
-    prod = Facts.of(load_env(ROOT / "params", "prod").config)
-    assert prod.capacity_provider and not prod.fargate
-    assert prod.conditions == {"ec2", "network_create", "capacity_provider", "request_scaling"}
-    fargate = Facts.of(load_env(ROOT / "params", "fargate").config)
-    assert fargate.conditions == {"fargate", "network_create", "blue_green",
-                                  "request_scaling_blue_green"}
 
 
 def test_views_are_frozen() -> None:

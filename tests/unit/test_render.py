@@ -145,3 +145,9 @@ def test_blue_green_deployment_wires_two_target_groups_and_a_rule() -> None:
         "RoleArn": {"Fn::GetAtt": ["LoadBalancerRole", "Arn"]}}
     local = load_cfn(_render("local").stacks["ecs"].template)["Resources"]
     assert "LoadBalancerRole" not in local  # rolling needs no second group nor role
+
+
+def test_nested_envs_without_protection_keep_children_deletable() -> None:
+    doc = load_cfn(_render("local").root.template)["Resources"]
+    assert all("DeletionPolicy" not in child for child in doc.values())
+

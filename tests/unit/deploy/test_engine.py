@@ -9,9 +9,11 @@ import os
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.stub import ANY, Stubber
 
 from generator.aws.cfn import CloudFormation
 from generator.aws.cfn_types import StackInfo
@@ -22,13 +24,15 @@ from generator.deploy.engine import Deployer
 from generator.deploy.stack_work import DeployOptions
 from generator.errors import AwsError, UsageError
 from generator.references import Lookups
-from generator.render import Rendered
+from generator.render import Rendered, nested_view
 from generator.ui import Console
 from generator.yamlsrc import load_cfn
 from tests.fakes.clock import FakeClock
 from tests.fakes.cloudformation import FakeCloudFormation
+from tests.helpers.rendered import _render
 from tests.stubs import (
     STACK,
+    offline_client,
     recorder,
 )
 
@@ -296,4 +300,58 @@ def test_a_tag_only_change_aws_finds_empty_is_applied_with_update_stack(
     assert asked == [f"update the tags of {STACK}?"]
     out = capsys.readouterr().out
     assert "owner: old-team → platform-team" in out
+
+
+# --- 11: the nested form protects its stateful children ----------------------------
+
+
+def _denied(policy: str) -> set[str]:
+    return {r.split("/", 1)[1] for st in json.loads(policy)["Statement"]
+            if st["Effect"] == "Deny" for r in st["Resource"]}
+
+
+def test_nested_prod_protects_its_stateful_children_in_root_and_child_policies() -> None:
+    """SetStackPolicy as AWS takes it (Stubber): moto stores policies but enforces none."""
+    rendered = _render("prod")
+    root = rendered.root.stack_name
+    child = {n: f"arn:aws:cloudformation:us-east-1:222222222222:stack/{root}-{n}-X/1"
+             for n in ("Network", "Alb", "Rds", "Ecs")}
+    client = offline_client("cloudformation")
+    sent: dict[str, str] = {}
+    with Stubber(client) as stub:
+        def expect_policy(name: str) -> None:
+            stub.add_response("set_stack_policy", {},
+                              {"StackName": name, "StackPolicyBody": ANY})
+
+        expect_policy(root)
+        stub.add_response("list_stack_resources", {"StackResourceSummaries": [
+            {"LogicalResourceId": n, "PhysicalResourceId": arn,
+             "ResourceType": "AWS::CloudFormation::Stack", "ResourceStatus": "CREATE_COMPLETE",
+             "LastUpdatedTimestamp": datetime(2026, 11, 28, tzinfo=UTC)}
+            for n, arn in child.items()]}, {"StackName": root})
+        # Children in render order. Issue 13: the audit trail (flow logs in network,
+        # access logs in alb) is data too.
+        for n in ("Network", "Alb", "Rds", "Ecs"):
+            expect_policy(child[n])
+        client.meta.events.register(
+            "provide-client-params.cloudformation.SetStackPolicy",
+            lambda params, **_: sent.update({params["StackName"]: params["StackPolicyBody"]}))
+        deployer = Deployer(nested_view(rendered), CloudFormation(client), Lookups(None),
+                            Console(color=False), lambda q: True,
+                            DeployOptions(commit="x", nested=True, children=rendered))
+        info = StackInfo(name=root, stack_id="x", status="CREATE_COMPLETE", parameters={},
+                         outputs={}, tags={}, last_change=None, termination_protection=True)
+        deployer.protect(root, info)
+        stub.assert_no_pending_responses()
+    # The root denies replacing or deleting the children holding data ...
+    assert {"Network", "Alb", "Rds", "Ecs"} <= _denied(sent[root])
+    assert "Dns" not in _denied(sent[root])
+    # ... and each such child denies it for its own data stores.
+    assert _denied(sent[child["Network"]]) == {"FlowLogGroup"}
+    assert _denied(sent[child["Alb"]]) == {"AccessLogsBucket"}
+    assert _denied(sent[child["Rds"]]) == {"DbInstance", "DbSecret", "AppDbSecret"}
+    assert _denied(sent[child["Ecs"]]) == {"LogGroup"}
+    doc = load_cfn(rendered.root.template)["Resources"]
+    assert doc["Rds"]["DeletionPolicy"] == doc["Rds"]["UpdateReplacePolicy"] == "Retain"
+    assert "DeletionPolicy" not in doc["Dns"]
 

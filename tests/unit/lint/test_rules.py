@@ -13,7 +13,9 @@ import pytest
 from generator.lint import formats as report
 from generator.lint.engine import RULES_DIR, Finding, Linter, Target, failing
 from tests.conftest import ROOT
-from tests.helpers.lint import _targets
+from tests.helpers.lint import (
+    _targets,
+)
 
 FIXTURES = ROOT / "tests" / "lint_fixtures"
 RULE_IDS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())

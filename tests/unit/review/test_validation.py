@@ -9,12 +9,10 @@ from typing import Any
 
 import pytest
 
-from generator.aws.cfn import Change
 from generator.aws.status import PlanState
 from generator.aws.validation import ValidationFailed, ValidationFinding, findings_of
 from generator.review.plan import Plan, ResourceChange, StackPlan
 from generator.review.plan_report import markdown, show_review
-from generator.review.revert import mark, overwrites
 from generator.review.validation import ValidationBlocked, attach, blocking, refuse_blocked
 from generator.ui import Console
 
@@ -94,21 +92,3 @@ def test_a_fail_blocks_the_plan_a_warn_does_not() -> None:
                           template_sha256="x")
     attach(warn_only, findings_of([WARN]), "dev")
     refuse_blocked(Plan(env="dev", created_at="t", stacks=[warn_only]))
-
-
-def _drifted_change() -> Change:
-    detail: dict[str, Any] = {"Target": {
-        "Attribute": "Properties", "Name": "SecurityGroupIngress",
-        "Path": "/Properties/SecurityGroupIngress", "AfterValue": "[443]",
-        "Drift": {"PreviousValue": "[443]", "ActualValue": "[22, 443]"}}}
-    return Change(action="Modify", logical_id="Group", resource_type="AWS::EC2::SecurityGroup",
-                  details=(detail, {"Target": {"Name": "Tags"}}))
-
-
-def test_revert_drift_review_names_the_live_value_it_overwrites() -> None:
-    assert overwrites(_drifted_change()) == [
-        "/Properties/SecurityGroupIngress: live [22, 443] is put back to the template's [443]"]
-    resources = [ResourceChange(action="Modify", logical_id="Group",
-                                resource_type="AWS::EC2::SecurityGroup")]
-    mark(resources, [_drifted_change()])
-    assert resources[0].drift == overwrites(_drifted_change())

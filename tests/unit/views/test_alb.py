@@ -6,190 +6,9 @@ gap is about an option) and fails on the commit before its fix.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from generator.params import load_env
-from generator.render import Rendered, render
-from generator.review.plan import ParamChange, Plan, StackPlan
-from generator.review.plan_report import markdown, show_review
-from generator.ui import Console
-from generator.yamlsrc import load_cfn
-from tests.conftest import ENVS, ROOT, run_stackgen
-
-EC2_ENVS = ("local", "dev", "prod")
-IMDS = "169.254.169.254"
-
-
-def _render(env: str, *overrides: str) -> Rendered:
-    return render(load_env(ROOT / "params", env, overrides), ROOT / "templates")
-
-
-def _resources(r: Rendered, stack: str) -> dict[str, Any]:
-    res: dict[str, Any] = load_cfn(r.stacks[stack].template)["Resources"]
-    return res
-
-
-def _of_type(res: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in res.items() if v["Type"] == kind}
-
-
-def _user_data(r: Rendered) -> str:
-    lt = _resources(r, "asg")["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
-    text: str = lt["UserData"]["Fn::Base64"]["Fn::Sub"]
-    return text
-
-
-# --- gap 1: containers cannot reach the instance role ---------------------------------
-
-
-@pytest.mark.parametrize("env", EC2_ENVS)
-def test_containers_cannot_reach_instance_metadata(env: str) -> None:
-    r = _render(env)
-    lt = _resources(r, "asg")["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
-    assert lt["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
-    assert lt["MetadataOptions"]["HttpTokens"] == "required"
-    data = _user_data(r)
-    # Bridge tasks: the ECS guide's DOCKER-USER rule, added once Docker has started.
-    assert "#cloud-boothook" in data
-    rule = f"--insert DOCKER-USER 1 --in-interface docker+ --destination {IMDS}/32 --jump DROP"
-    assert rule in data
-    # The cluster line the ECS agent (and the local endpoint) reads is still there.
-    assert "echo ECS_CLUSTER=${ClusterName} >> /etc/ecs/ecs.config" in data
-
-
-def test_the_metadata_rule_is_added_after_docker_starts_never_restored_as_a_table() -> None:
-    """Issue 27: a restored `*filter` table, run after dockerd, flushes Docker's chains and
-    the DOCKER-USER jump; the rule goes into DOCKER-USER after Docker starts instead."""
-    data = _user_data(_render("dev"))
-    assert "*filter" not in data and "/etc/sysconfig/iptables" not in data
-    assert "systemctl enable iptables" not in data and "iptables-restore" not in data
-    boothook = data[data.index("#cloud-boothook"):data.index("#!/bin/bash")]
-    drop_in = "/etc/systemd/system/docker.service.d/"
-    unit = boothook[boothook.index(f"> {drop_in}"):boothook.index("\nUNIT\n")]
-    # In docker.service's own unit: after each start of dockerd, restarts included.
-    assert "[Service]\nExecStartPost=/bin/sh -c 'iptables -w --check DOCKER-USER" in unit
-    assert "--insert DOCKER-USER 1 --in-interface docker+" in unit
-    # Written, then loaded, before Docker can start with it; added at once only when
-    # Docker already runs (the boothook raced it and lost).
-    lines = boothook.splitlines()
-    reload_at = lines.index("systemctl daemon-reload")
-    assert reload_at > next(i for i, x in enumerate(lines) if x.startswith("cat <<'UNIT' >"))
-    assert lines[reload_at + 1] == "if systemctl is-active --quiet docker; then"
-    assert "--insert DOCKER-USER 1" in lines[reload_at + 2]
-
-
-def test_awsvpc_tasks_on_ec2_are_blocked_by_the_agent() -> None:
-    data = _user_data(_render("local", "ecs.network_mode=awsvpc"))
-    assert "echo ECS_AWSVPC_BLOCK_IMDS=true >> /etc/ecs/ecs.config" in data
-    assert "DOCKER-USER" not in data
-
-
-def test_metadata_block_can_be_turned_off() -> None:
-    data = _user_data(_render("local", "asg.block_container_metadata=false"))
-    assert IMDS not in data and "ECS_AWSVPC_BLOCK_IMDS" not in data
-    assert data.startswith("#!/bin/bash\n")
-
-
-# --- gap 3: the app has a least-privilege login of its own ------------------------------
-
-
-def _service_containers(r: Rendered) -> dict[str, dict[str, Any]]:
-    task = _resources(r, "ecs")["TaskDefinition"]["Properties"]
-    return {c["Name"]: c for c in task["ContainerDefinitions"]}
-
-
-def _value_from(container: dict[str, Any]) -> dict[str, str]:
-    return {s["Name"]: s["ValueFrom"]["Fn::Sub"] for s in container.get("Secrets", [])}
-
-
-@pytest.mark.parametrize("env", ENVS)
-def test_the_app_logs_in_with_its_own_login_not_the_master(env: str) -> None:
-    r = _render(env)
-    rds = load_cfn(r.stacks["rds"].template)
-    secret = rds["Resources"]["AppDbSecret"]["Properties"]["GenerateSecretString"]
-    assert secret["SecretStringTemplate"] == '{"username": "kubenews_app"}'
-    assert rds["Outputs"]["AppDbSecretArn"]["Value"] == {"Ref": "AppDbSecret"}
-    containers = _service_containers(r)
-    app = containers["web"]
-    assert _value_from(app) == {"DB_PASSWORD": "${AppDbSecretArn}:password::",
-                                "DB_USERNAME": "${AppDbSecretArn}:username::"}
-    assert "${DbSecretArn}" not in str(app)
-    # The init container creates the login with the master secret; the app waits for it.
-    boot = containers["db-bootstrap"]
-    assert boot["Essential"] is False
-    assert _value_from(boot)["PGPASSWORD"] == "${DbSecretArn}:password::"
-    assert _value_from(boot)["APP_DB_PASSWORD"] == "${AppDbSecretArn}:password::"
-    assert app["DependsOn"] == [{"ContainerName": "db-bootstrap", "Condition": "SUCCESS"}]
-    sql = {e["Name"]: e["Value"] for e in boot["Environment"]}["BOOTSTRAP_SQL"]
-    assert "NOCREATEDB NOCREATEROLE" in sql
-    # RDS's master is no superuser and may not name the attribute (tests/test_local_rds.py)
-    assert "SUPERUSER" not in sql
-    assert "PASSWORD" not in sql  # set by \\password from stdin: no literal, no command line
-
-
-def test_migrations_log_in_as_the_master() -> None:
-    res = _resources(_render("dev"), "ecs")
-    migrate = res["MigrateTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
-    assert _value_from(migrate)["DB_PASSWORD"] == "${DbSecretArn}:password::"
-
-
-def test_an_app_login_named_like_the_master_is_refused(project: Path) -> None:
-    result = run_stackgen(["render", "--env", "local", "--set", "rds.app_username=kubenews"],
-                          cwd=project)
-    assert result.returncode == 2
-    assert "app_username" in result.stderr and "Traceback" not in result.stderr
-    assert not (project / "build").exists()
-
-
-# --- gap 4: egress is closed ------------------------------------------------------------
-
-
-def _egress(sg: dict[str, Any]) -> list[dict[str, Any]]:
-    rules: list[dict[str, Any]] = sg["Properties"].get("SecurityGroupEgress", [])
-    return rules
-
-
-NO_OP = {"IpProtocol": "-1", "CidrIp": "127.0.0.1/32"}
-
-
-@pytest.mark.parametrize("env", ENVS)
-def test_no_security_group_keeps_the_default_open_egress(env: str) -> None:
-    r = _render(env)
-    groups = {**_of_type(_resources(r, "network"), "AWS::EC2::SecurityGroup"),
-              **_of_type(_resources(r, "rds"), "AWS::EC2::SecurityGroup")}
-    assert set(groups) == {"AlbSecurityGroup", "AppSecurityGroup", "DbSecurityGroup"}
-    for name, sg in groups.items():
-        assert _egress(sg), f"{name} keeps the default allow-all egress"
-        for rule in _egress(sg):
-            assert not (rule["IpProtocol"] == "-1" and rule.get("CidrIp") == "0.0.0.0/0"), name
-
-
-@pytest.mark.parametrize("env", ENVS)
-def test_egress_is_what_each_group_needs(env: str) -> None:
-    r = _render(env)
-    net, rds = _resources(r, "network"), _resources(r, "rds")
-    # The DB: none at all.
-    assert [{k: v for k, v in rule.items() if k != "Description"}
-            for rule in _egress(rds["DbSecurityGroup"])] == [NO_OP]
-    # The load balancer: none inline; its rules reach the app's group alone.
-    assert [{k: v for k, v in rule.items() if k != "Description"}
-            for rule in _egress(net["AlbSecurityGroup"])] == [NO_OP]
-    ingress = net["AppSecurityGroup"]["Properties"]["SecurityGroupIngress"][0]
-    alb_rules = [e["Properties"] for e in _of_type(net, "AWS::EC2::SecurityGroupEgress").values()]
-    assert [(p["GroupId"], p["DestinationSecurityGroupId"], p["FromPort"], p["ToPort"])
-            for p in alb_rules] == [({"Ref": "AlbSecurityGroup"}, {"Ref": "AppSecurityGroup"},
-                                     ingress["FromPort"], ingress["ToPort"])]
-    # The app: HTTPS out, and the DB port to the DB's group (a rule in rds, no cycle).
-    assert [(e["IpProtocol"], e["FromPort"], e["ToPort"], e["CidrIp"])
-            for e in _egress(net["AppSecurityGroup"])] == [("tcp", 443, 443, "0.0.0.0/0")]
-    to_db = rds["AppToDbEgress"]["Properties"]
-    assert (to_db["GroupId"], to_db["DestinationSecurityGroupId"], to_db["FromPort"],
-            to_db["ToPort"]) == ({"Ref": "AppSecurityGroupId"}, {"Ref": "DbSecurityGroup"},
-                                 5432, 5432)
-
+from tests.helpers.rendered import _render, _resources
 
 # --- gap 5: an audit trail in prod-like envs ----------------------------------------------
 
@@ -240,16 +59,6 @@ def test_jakarta_and_govcloud_deliver_as_their_documented_elb_account(
     assert deliver["Principal"] == {
         "AWS": {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::{account}:root"}}
 
-def test_prod_keeps_vpc_flow_logs() -> None:
-    res = _resources(_render("prod"), "network")
-    flow = res["FlowLog"]["Properties"]
-    assert (flow["ResourceId"], flow["ResourceType"], flow["TrafficType"]) == (
-        {"Ref": "Vpc"}, "VPC", "ALL")
-    assert flow["LogGroupName"] == {"Ref": "FlowLogGroup"}
-    assert res["FlowLogGroup"]["DeletionPolicy"] == "Retain"
-    trust = res["FlowLogRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
-    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
-
 
 @pytest.mark.parametrize("env", ["local", "dev", "fargate"])
 def test_envs_that_are_not_prod_like_have_no_audit_resources_unless_asked(env: str) -> None:
@@ -269,93 +78,14 @@ def test_a_web_acl_is_associated_when_given() -> None:
         "ResourceArn": {"Ref": "LoadBalancer"}, "WebACLArn": acl}
 
 
-# --- gap 6: an ECR repository and deploying by digest ------------------------------------
+def test_target_group_marks_targets_healthy_fast_and_drains_briefly() -> None:
+    tg = _resources(_render("local"), "alb")["TargetGroup"]["Properties"]
+    assert tg["HealthCheckIntervalSeconds"] * tg["HealthyThresholdCount"] <= 30
+    assert tg["TargetGroupAttributes"] == [
+        {"Key": "deregistration_delay.timeout_seconds", "Value": "30"}]
+    tuned = _resources(_render("local", "alb.target_group.health_check.interval_seconds=20",
+                               "alb.target_group.deregistration_delay_seconds=90"),
+                       "alb")["TargetGroup"]["Properties"]
+    assert tuned["HealthCheckIntervalSeconds"] == 20
+    assert tuned["TargetGroupAttributes"][0]["Value"] == "90"
 
-DIGEST = "sha256:" + "ab" * 32
-
-
-def test_the_repository_is_immutable_scanned_encrypted_and_kept() -> None:
-    assert "Repository" not in _resources(_render("prod"), "cluster")
-    r = _render("prod", "ecs.repository.create=true")
-    repo = _resources(r, "cluster")["Repository"]
-    assert repo["DeletionPolicy"] == "Retain"
-    props = repo["Properties"]
-    assert props["ImageTagMutability"] == "IMMUTABLE"
-    assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
-    assert props["EncryptionConfiguration"] == {"EncryptionType": "KMS"}
-    assert load_cfn(r.stacks["cluster"].template)["Outputs"]["RepositoryUri"]
-
-
-def test_the_image_is_deployed_by_digest_when_one_is_given() -> None:
-    r = _render("prod", f"ecs.container.image_digest={DIGEST}")
-    image = r.stacks["ecs"].parameters["Image"]
-    assert image == f"docker.io/pedroheeger/curso116_kube-news@{DIGEST}"
-
-
-def test_a_malformed_digest_is_refused(project: Path) -> None:
-    result = run_stackgen(["render", "--env", "prod", "--set",
-                           "ecs.container.image_digest=sha256:latest"], cwd=project)
-    assert result.returncode == 2 and "image_digest" in result.stderr
-
-
-def test_the_review_shows_the_whole_digest_change(capsys: pytest.CaptureFixture[str]) -> None:
-    old = f"docker.io/pedroheeger/curso116_kube-news@sha256:{'11' * 32}"
-    new = f"docker.io/pedroheeger/curso116_kube-news@{DIGEST}"
-    stack = StackPlan(stack="ecs", stack_name="kubenews-prod-ecs", state="update",
-                      template_sha256="x", parameters=[ParamChange(key="Image", old=old, new=new)])
-    show_review(Console(color=False), stack)
-    assert f"Image: {old} → {new}" in capsys.readouterr().out
-    text = markdown(Plan(env="prod", created_at="2026-11-28T12:00:00Z", stacks=[stack]))
-    assert f"| `Image` | {old} | {new} |" in text
-
-
-# --- gap 9: hardened containers -------------------------------------------------------------
-
-
-@pytest.mark.parametrize("env", ENVS)
-def test_the_app_container_is_hardened_by_default(env: str) -> None:
-    r = _render(env)
-    app = _service_containers(r)["web"]
-    assert app["ReadonlyRootFilesystem"] is True
-    assert app["User"] == "1000:1000"
-    linux = app["LinuxParameters"]
-    assert linux["Capabilities"] == {"Drop": ["ALL"]}
-    assert linux["InitProcessEnabled"] is True
-    assert app["StopTimeout"] == 30
-    task = _resources(r, "ecs")["TaskDefinition"]["Properties"]
-    if r.env.config.ecs.fargate:
-        # No tmpfs on Fargate: a task bind mount is the scratch space.
-        assert task["Volumes"] == [{"Name": "scratch-tmp"}]
-        assert app["MountPoints"] == [
-            {"SourceVolume": "scratch-tmp", "ContainerPath": "/tmp", "ReadOnly": False}]
-        assert "Tmpfs" not in linux
-    else:
-        assert linux["Tmpfs"] == [{"ContainerPath": "/tmp", "Size": 64,
-                                   "MountOptions": ["nosuid", "nodev", "mode=1777"]}]
-        assert "Volumes" not in task
-
-
-def test_hardening_is_settable() -> None:
-    r = _render("local", "ecs.container.read_only_root_filesystem=false", "ecs.container.user=null",
-                "ecs.container.drop_capabilities=[]", "ecs.container.stop_timeout_seconds=90")
-    app = _service_containers(r)["web"]
-    assert app["ReadonlyRootFilesystem"] is False
-    assert "User" not in app and "Capabilities" not in app["LinuxParameters"]
-    assert "Tmpfs" not in app["LinuxParameters"]
-    assert app["StopTimeout"] == 90
-
-
-def test_ecs_exec_with_a_read_only_root_is_refused_at_params_time() -> None:
-    """Issue 27: the ECS Exec page says the SSM agent needs a writable root file system
-    and that readonlyRootFilesystem "isn't supported"; tmpfs for its paths was a guess."""
-    from generator.errors import ParamsError
-    from generator.params import load_env
-
-    with pytest.raises(ParamsError) as err:
-        load_env(ROOT / "params", "local", ["ecs.service.enable_execute_command=true"])
-    assert "ecs.service.enable_execute_command" in str(err.value)
-    assert "read_only_root_filesystem: false" in str(err.value) and err.value.exit_code == 2
-    r = _render("local", "ecs.service.enable_execute_command=true",
-                "ecs.container.read_only_root_filesystem=false")
-    web = _service_containers(r)["web"]
-    assert web["ReadonlyRootFilesystem"] is False and "Tmpfs" not in web["LinuxParameters"]

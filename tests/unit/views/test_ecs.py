@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 
 from generator.context import Names
 from generator.params import load_env
@@ -16,7 +17,9 @@ from generator.views.ecs import build
 from generator.views.ecs_types import EcsView
 from generator.views.facts import Facts
 from generator.yamlsrc import load_cfn
-from tests.conftest import ROOT
+from tests.conftest import ENVS, ROOT
+from tests.helpers.hardening import DIGEST, _service_containers, _value_from
+from tests.helpers.rendered import EC2_ENVS, _env_vars, _render, _resources
 from tests.helpers.workloads import API
 
 
@@ -131,3 +134,210 @@ def test_every_workload_container_is_hardened_like_the_app() -> None:
                 assert c["User"] and c["LinuxParameters"]["Capabilities"]["Drop"] == ["ALL"]
             if env == "fargate":  # no tmpfs on Fargate: scratch paths are task volumes
                 assert {"Name": "scratch-tmp"} in props["Volumes"], logical
+
+
+# --- 7: standalone tasks get the service's DB settings -----------------------------
+
+
+def test_standalone_tasks_get_the_same_db_settings_and_password_as_the_service() -> None:
+    res = _resources(_render("dev"), "ecs")
+    service = res["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    db_keys = {"DB_HOST", "DB_PORT", "DB_DATABASE", "DB_SSL_REQUIRE"}
+    for task in ("Migrate", "Report"):
+        container = res[f"{task}TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+        env = _env_vars(container)
+        assert {k: env[k] for k in db_keys} == {k: _env_vars(service)[k] for k in db_keys}
+    # The report task logs in as the app; migrations as the master (issue 13, gap 3).
+    report = res["ReportTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    assert report["Secrets"] == service["Secrets"]
+    migrate = res["MigrateTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    assert migrate["Secrets"] == [
+        {"Name": "DB_PASSWORD", "ValueFrom": {"Fn::Sub": "${DbSecretArn}:password::"}},
+        {"Name": "DB_USERNAME", "ValueFrom": {"Fn::Sub": "${DbSecretArn}:username::"}}]
+    # dev's own values stay on top of the shared ones.
+    assert _env_vars(service)["LOG_LEVEL"] == "debug"
+
+
+def test_a_task_may_opt_out_of_the_db_settings() -> None:
+    res = _resources(_render("dev", "ecs.tasks.report.database=false"), "ecs")
+    container = res["ReportTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    assert "Environment" not in container and "Secrets" not in container
+
+
+# --- 9: blue/green ---------------------------------------------------------------
+
+
+def test_blue_green_request_scaling_tracks_both_target_groups() -> None:
+    r = _render("fargate")
+    assert "RequestCountLabel" not in r.stacks["ecs"].parameters
+    policy = _resources(r, "ecs")["RequestScalingPolicy"]["Properties"]
+    spec = policy["TargetTrackingScalingPolicyConfiguration"]["CustomizedMetricSpecification"]
+    groups = {d["Value"]["Ref"] for m in spec["Metrics"] if "MetricStat" in m
+              for d in m["MetricStat"]["Metric"]["Dimensions"] if d["Name"] == "TargetGroup"}
+    assert groups == {"TargetGroupFullName", "AlternateTargetGroupFullName"}
+    returned = [m for m in spec["Metrics"] if m["ReturnData"]]
+    assert len(returned) == 1 and "requests1" in returned[0]["Expression"] \
+        and "requests2" in returned[0]["Expression"]
+    assert r.stacks["ecs"].parameters["AlternateTargetGroupFullName"] == {
+        "From": "alb.AlternateTargetGroupFullName"}
+
+
+def test_rolling_request_scaling_keeps_the_predefined_metric() -> None:
+    policy = _resources(_render("prod"), "ecs")["RequestScalingPolicy"]["Properties"]
+    spec = policy["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]
+    assert spec["PredefinedMetricType"] == "ALBRequestCountPerTarget"
+
+
+@pytest.mark.parametrize("env", ["local", "prod", "fargate"])
+def test_the_5xx_alarm_fails_and_rolls_back_deployments(env: str) -> None:
+    r = _render(env)
+    config = _resources(r, "ecs")["Service"]["Properties"]["DeploymentConfiguration"]
+    assert config["Alarms"] == {"AlarmNames": [{"Ref": "Target5xxAlarmName"}],
+                                "Enable": True, "Rollback": True}
+    assert r.stacks["ecs"].parameters["Target5xxAlarmName"] == {"From": "alb.Target5xxAlarmName"}
+    outputs = load_cfn(r.stacks["alb"].template)["Outputs"]
+    assert outputs["Target5xxAlarmName"]["Value"] == {"Ref": "Target5xxAlarm"}
+
+
+def test_a_created_repository_is_where_every_task_takes_the_image_from() -> None:
+    """Issue 27: repository.create made the repository but the tasks still pulled from
+    docker.io; now they use the cluster stack's RepositoryUri with the image's tag."""
+    r = _render("dev", "ecs.repository.create=true")
+    assert r.graph.stacks["ecs"].upstream.count("cluster") == 1
+    doc = load_cfn(r.stacks["ecs"].template)
+    assert "RepositoryUri" in doc["Parameters"] and "Image" not in doc["Parameters"]
+    assert r.stacks["ecs"].parameters["ImageTag"] == ":v2"
+    assert r.stacks["ecs"].parameters["RepositoryUri"] == {"From": "cluster.RepositoryUri"}
+    images = {k: v["Properties"]["ContainerDefinitions"][0]["Image"]
+              for k, v in doc["Resources"].items() if v["Type"] == "AWS::ECS::TaskDefinition"}
+    assert set(images) >= {"TaskDefinition", "WorkerTaskDefinition", "MigrateTaskDefinition"}
+    assert all(i == {"Fn::Sub": "${RepositoryUri}${ImageTag}"} for i in images.values())
+    digest = "sha256:" + "a" * 64
+    pinned = _render("dev", "ecs.repository.create=true", f"ecs.container.image_digest={digest}")
+    assert pinned.stacks["ecs"].parameters["ImageTag"] == "@" + digest
+    plain = load_cfn(_render("dev").stacks["ecs"].template)
+    assert plain["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0][
+        "Image"] == {"Ref": "Image"}
+
+
+# --- defect 3: the service waits for the capacity provider association ------------------
+
+
+def test_service_depends_on_the_capacity_provider_association() -> None:
+    prod = _resources(_render("prod"), "ecs")
+    assert prod["Service"]["DependsOn"] == "CapacityProviderAssociation"
+    assert prod["CapacityProviderAssociation"]["Properties"]["Cluster"] == {"Ref": "ClusterName"}
+    assert "DependsOn" not in _resources(_render("local"), "ecs")["Service"]
+
+
+# --- defect 8: what a scaler owns stays out of the template -----------------------------
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_desired_count_is_left_to_the_service_scaler(env: str) -> None:
+    r = _render(env)
+    svc = _resources(r, "ecs")["Service"]["Properties"]
+    assert "DesiredCount" not in svc
+    assert "DesiredCount" not in r.stacks["ecs"].parameters
+    target = _resources(r, "ecs")["ScalableTarget"]["Properties"]
+    assert target["MinCapacity"] == r.env.config.ecs.service.autoscaling.min_tasks
+
+
+def test_desired_count_is_set_without_a_scaler() -> None:
+    r = _render("local", "ecs.service.autoscaling.enabled=false", "ecs.service.desired_count=2")
+    assert _resources(r, "ecs")["Service"]["Properties"]["DesiredCount"] == {"Ref": "DesiredCount"}
+    assert r.stacks["ecs"].parameters["DesiredCount"] == 2
+    assert "ScalableTarget" not in _resources(r, "ecs")
+
+
+# --- defect 12 (ECS/ASG): ECS Exec, target group timing, AMI roll-out, one owner --------
+
+
+def test_ecs_exec_gets_its_channels_and_logging() -> None:
+    on = _resources(_render("local", "ecs.service.enable_execute_command=true",
+                            "ecs.container.read_only_root_filesystem=false"), "ecs")
+    statements = on["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    actions = {a for s in statements for a in s["Action"]}
+    assert {"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+            "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"} <= actions
+    logs = next(s for s in statements if "logs:PutLogEvents" in s["Action"])
+    assert logs["Resource"] == {"Fn::GetAtt": ["LogGroup", "Arn"]}
+    assert on["Service"]["Properties"]["EnableExecuteCommand"] is True
+    off = _resources(_render("local"), "ecs")["TaskRole"]["Properties"]
+    assert "Policies" not in off  # no exec, no app statements: nothing granted
+    cluster = _resources(_render("local"), "cluster")["Cluster"]["Properties"]
+    assert cluster["Configuration"]["ExecuteCommandConfiguration"] == {"Logging": "DEFAULT"}
+
+
+@pytest.mark.parametrize("env", EC2_ENVS)
+def test_only_the_service_registers_targets(env: str) -> None:
+    r = _render(env)
+    assert "TargetGroupARNs" not in _resources(r, "asg")["AutoScalingGroup"]["Properties"]
+    assert "TargetGroupArn" not in {i.param for i in r.graph.stacks["asg"].inputs}
+    assert _resources(r, "ecs")["Service"]["Properties"]["LoadBalancers"][0]["TargetGroupArn"] == {
+        "Ref": "TargetGroupArn"}
+
+
+def test_migrations_log_in_as_the_master() -> None:
+    res = _resources(_render("dev"), "ecs")
+    migrate = res["MigrateTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    assert _value_from(migrate)["DB_PASSWORD"] == "${DbSecretArn}:password::"
+
+
+def test_the_image_is_deployed_by_digest_when_one_is_given() -> None:
+    r = _render("prod", f"ecs.container.image_digest={DIGEST}")
+    image = r.stacks["ecs"].parameters["Image"]
+    assert image == f"docker.io/pedroheeger/curso116_kube-news@{DIGEST}"
+
+
+# --- gap 9: hardened containers -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_app_container_is_hardened_by_default(env: str) -> None:
+    r = _render(env)
+    app = _service_containers(r)["web"]
+    assert app["ReadonlyRootFilesystem"] is True
+    assert app["User"] == "1000:1000"
+    linux = app["LinuxParameters"]
+    assert linux["Capabilities"] == {"Drop": ["ALL"]}
+    assert linux["InitProcessEnabled"] is True
+    assert app["StopTimeout"] == 30
+    task = _resources(r, "ecs")["TaskDefinition"]["Properties"]
+    if r.env.config.ecs.fargate:
+        # No tmpfs on Fargate: a task bind mount is the scratch space.
+        assert task["Volumes"] == [{"Name": "scratch-tmp"}]
+        assert app["MountPoints"] == [
+            {"SourceVolume": "scratch-tmp", "ContainerPath": "/tmp", "ReadOnly": False}]
+        assert "Tmpfs" not in linux
+    else:
+        assert linux["Tmpfs"] == [{"ContainerPath": "/tmp", "Size": 64,
+                                   "MountOptions": ["nosuid", "nodev", "mode=1777"]}]
+        assert "Volumes" not in task
+
+
+def test_hardening_is_settable() -> None:
+    r = _render("local", "ecs.container.read_only_root_filesystem=false", "ecs.container.user=null",
+                "ecs.container.drop_capabilities=[]", "ecs.container.stop_timeout_seconds=90")
+    app = _service_containers(r)["web"]
+    assert app["ReadonlyRootFilesystem"] is False
+    assert "User" not in app and "Capabilities" not in app["LinuxParameters"]
+    assert "Tmpfs" not in app["LinuxParameters"]
+    assert app["StopTimeout"] == 90
+
+
+def test_ecs_exec_with_a_read_only_root_is_refused_at_params_time() -> None:
+    """Issue 27: the ECS Exec page says the SSM agent needs a writable root file system
+    and that readonlyRootFilesystem "isn't supported"; tmpfs for its paths was a guess."""
+    from generator.errors import ParamsError
+    from generator.params import load_env
+
+    with pytest.raises(ParamsError) as err:
+        load_env(ROOT / "params", "local", ["ecs.service.enable_execute_command=true"])
+    assert "ecs.service.enable_execute_command" in str(err.value)
+    assert "read_only_root_filesystem: false" in str(err.value) and err.value.exit_code == 2
+    r = _render("local", "ecs.service.enable_execute_command=true",
+                "ecs.container.read_only_root_filesystem=false")
+    web = _service_containers(r)["web"]
+    assert web["ReadonlyRootFilesystem"] is False and "Tmpfs" not in web["LinuxParameters"]
+
