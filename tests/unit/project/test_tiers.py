@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -62,11 +61,23 @@ def test_real_sleep_over_the_limit_fails_a_test_of_any_tier(
 
 
 def test_every_test_file_has_a_tier() -> None:
-    here = Path(__file__).parent
-    files = {p.name for p in here.glob("test_*.py")}
-    assert files - set(tiers.FILE_TIERS) == set(), "add them to FILE_TIERS in tests/tiers.py"
+    """Every test file under tests/ is in a tier's directory; FILE_TIERS names the rest."""
+    files = sorted(tiers.TESTS.rglob("test_*.py"))
+    assert files, "no test file found under tests/"
+    outside = {p.name for p in files if tiers.directory_tier(p) is None}
+    assert outside - set(tiers.FILE_TIERS) == set(), (
+        "move them to tests/unit/, tests/local/, tests/cli/ or tests/e2e/")
     assert set(tiers.FILE_TIERS.values()) <= set(tiers.TIERS)
-    assert set(tiers.FILE_TIERS) - files == set(), "FILE_TIERS names a file that is gone"
+    assert set(tiers.FILE_TIERS) - outside == set(), "FILE_TIERS names a file that is gone"
+    assert {tiers.directory_tier(p) for p in files} - {None} <= set(tiers.DIRECTORIES)
+
+
+def test_the_first_directory_below_tests_gives_the_tier() -> None:
+    assert tiers.directory_tier(tiers.TESTS / "unit" / "local" / "test_server.py") == "unit"
+    assert tiers.directory_tier(tiers.TESTS / "local" / "test_compat.py") == "local"
+    assert tiers.directory_tier(tiers.TESTS / "e2e" / "test_nested.py") == "e2e"
+    assert tiers.directory_tier(tiers.TESTS / "test_new.py") is None
+    assert tiers.directory_tier(tiers.TESTS / "helpers" / "test_like.py") is None
 
 
 def test_sleep_fails_the_in_process_tiers_and_every_tier_when_asked(
