@@ -1,6 +1,4 @@
-"""What the local endpoint cannot show, on CloudFormation in memory (tests/fakes): rollbacks
-with reasons, Replacement flags, failed change sets, throttling, deadlines, Ctrl-C. The
-tests state the world and check its end state, not the order of the API calls."""
+"""An answer that is not CloudFormation's (an HTML page) is one line on the command line."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Issue 22, 10: the local endpoint proves it holds its control token (an HMAC of a
-fresh nonce) instead of handing the token to any local caller who asks."""
+"""A running `stackgen local up` endpoint proves it holds its control token (issue 22, 10)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Issue 11, defect 11: an env declares its target; `target: local` finds the running
-local endpoint and uses throw-away credentials for that env alone, never a real
-account; an env targeting AWS never picks up the local endpoint."""
+"""An env declares its target (issue 11, defect 11): `target: local` uses the running local
+endpoint with throw-away credentials, an env targeting AWS never picks it up."""
 
 from __future__ import annotations
 

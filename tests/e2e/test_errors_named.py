@@ -1,7 +1,4 @@
-"""Errors that name the cause (issue 25): what used to end in a traceback, a silent
-success or a wrong word now says what happened in one line, with a non-zero exit (2 for
-bad input). Each case runs the command line in process (Click's runner), with no AWS
-call: the unit guard refuses any inet socket or process these tests would open."""
+"""Errors that name the cause, seen from the `stackgen` process (issue 25)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,4 @@
-"""CloudFormation express mode where the env asks for it (issue 16, item 4).
-
-The API has it: ``DeploymentConfig {Mode: EXPRESS}`` on CreateChangeSet (botocore's service
-model, CloudFormation user guide "Deploy CloudFormation stacks faster with express mode").
-Executing the change set then runs in express mode. Refused for prod-like envs, where the
-guide says to keep the default mode; shown in the plan.
-"""
+"""Express mode through the `stackgen` command (issue 16, item 4)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""`stackgen forecast`, account checks: against the local endpoint where moto answers the
-API, and with botocore Stubber responses of the real API's shape where it does not."""
+"""`stackgen forecast` with account checks, run as a process."""
 
 from __future__ import annotations
 

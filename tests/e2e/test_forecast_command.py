@@ -1,5 +1,4 @@
-"""`stackgen forecast`, offline checks: the shipped envs' findings (what docs/build.md says),
-an env that trips each check and one that passes, and the CLI's exit codes."""
+"""`stackgen forecast` as a user runs it: exit codes and formats."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""The local endpoint's latency model (issue 16): with ``--latency real`` a stack and its
-resources read *_IN_PROGRESS for their modelled time (generator/latency.py / time scale),
-resources start when those they depend on are done, then COMPLETE (or the failure and the
-rollback); bare moto finishes inside the request. Large time scales keep the tests short.
-"""
+"""`stackgen local up --latency` as a process (issue 16)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Policy rules (good and bad fixture each), seeded violations, suppressions,
-reports (SARIF validated against the official schema), cache and exit codes."""
+"""`stackgen lint` as a process: every shipped template clean, exit codes, ARN wildcards."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The env lock (issue 11, defect 3): S3 conditional writes on the local endpoint, the
-refusal a second run sees, expiry and take-over, the heartbeat, Ctrl-C, `unlock`, and
-two real deploys of one env at once."""
+"""The env lock through the commands: two deploys of one env at once, `unlock`, an absurd
+TTL (issues 11 and 22)."""
 
 from __future__ import annotations
 

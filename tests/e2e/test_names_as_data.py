@@ -1,8 +1,4 @@
-"""Issue 22, 2: a map key that becomes a name in a template is data, never YAML.
-
-Each key kind (environment and secret names of the app, its tasks, services and jobs;
-stack tags) is checked at params time against its pattern, with the one-line params
-error; and every emitted name is quoted by the same filter as the values."""
+"""`stackgen --set` with a name that would be YAML exits 2 on one line (issue 22, 2)."""
 
 from __future__ import annotations
 

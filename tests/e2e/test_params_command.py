@@ -1,4 +1,5 @@
-"""Params: merging, overrides, defaults from the reference deployment, schema."""
+"""Params through `stackgen` as a process: `schema` prints JSON, a billion-laughs file fails
+fast, a file that is not UTF-8 is named with its line and the fix."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Plan files: signed with a key the user keeps, written 0600, never through a link
-someone placed (issue 22, items 1 and 10)."""
+"""Plan files through `stackgen plan` and `apply`: signed, private (issue 22)."""
 
 from __future__ import annotations
 

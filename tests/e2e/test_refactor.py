@@ -1,7 +1,4 @@
-"""Stack refactoring (generator/deploy/refactor.py, emulation/refactor.py): an env
-deployed in the old layout (the load balancer's group in `alb`, tests/fixtures/old_layout)
-moves the group to `network` unreplaced, then takes today's templates with no resource
-replaced; bare moto has no refactor API."""
+"""`stackgen` refactoring an env deployed in the old layout, as a process."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Render: files written, determinism, chaining declarations, nested root, graph."""
+"""`stackgen render` and `graph` as a user runs them, and the params they refuse."""
 
 from __future__ import annotations
 

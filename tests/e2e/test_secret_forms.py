@@ -1,5 +1,4 @@
-"""Issue 22, 8: the secret forms that leaked into build/ or the review, each refused in
-params (or masked where it can only be shown), and never repeated in an error."""
+"""The secret forms refused or masked, seen from the `stackgen` process (issue 22, 8)."""
 
 from __future__ import annotations
 

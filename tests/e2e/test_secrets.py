@@ -1,4 +1,5 @@
-"""One secret test (generator/secrets.py) for params, lint E9101 and every plan output."""
+"""Secrets through the commands: params hiding a secret are refused, a secret given with
+--set is not echoed, a secret deployed earlier never shows in a plan artefact."""
 
 from __future__ import annotations
 

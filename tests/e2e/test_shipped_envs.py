@@ -1,6 +1,4 @@
-"""The shipped envs run what their images have (issue 21 item 5): every workload of the
-app's image runs a command that image has, and Fargate's CPU architecture is the image's.
-Both are refused at params time, with the one-line error of every params error."""
+"""A command or an architecture the image lacks is refused by `stackgen` (issue 21 item 5)."""
 
 from __future__ import annotations
 

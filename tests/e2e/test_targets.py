@@ -1,6 +1,4 @@
-"""An env's `targets` (issue 16 item 6): the graph deployed to each account and region,
-credentials from STS AssumeRole with the caller's (moto's STS on the local endpoint, and
-botocore's Stubber for what moto cannot refuse)."""
+"""An env's `targets` deployed by `stackgen` to each account and region (issue 16 item 6)."""
 
 from __future__ import annotations
 

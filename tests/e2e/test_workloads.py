@@ -1,5 +1,4 @@
-"""Several workloads per env (issue 14): what ecs.services and ecs.jobs render to, and
-the ecs view (issue 17) that the template reads."""
+"""Several workloads per env through the `stackgen` command (issue 14)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The nested form's artifacts bucket: owner-conditional on every call, TLS only,
-encrypted, versioned and private."""
+"""The artifacts bucket on the local endpoint: owner-conditional, TLS only, encrypted,
+versioned and private."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""What the local endpoint cannot show, on CloudFormation in memory (tests/fakes): rollbacks
-with reasons, Replacement flags, failed change sets, throttling, deadlines, Ctrl-C. The
-tests state the world and check its end state, not the order of the API calls."""
+"""The CloudFormation layer on the wire, against loopback servers of the tests' own:
+throttling and an answer that is not CloudFormation's."""
 
 from __future__ import annotations
 

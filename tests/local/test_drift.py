@@ -1,4 +1,4 @@
-"""Drift: detection on the local endpoint (missing on bare moto), and its reading."""
+"""Drift detection on the local endpoint (missing on bare moto)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""ECS operations fed responses of the real APIs' shapes (what moto does not show):
-stopped tasks with reasons and exit codes, placement failures in service events,
-failed rollouts, RDS events, failed scaling activities, a task that exits non-zero
-or never stops, target health, and a new task revision registered from the
-rendered template."""
+"""The verification probe against a loopback server: it asks the domain and compares the
+status."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""Issue 11, defect 11: an env declares its target; `target: local` finds the running
-local endpoint and uses throw-away credentials for that env alone, never a real
-account; an env targeting AWS never picks up the local endpoint."""
+"""`target: local` on the local endpoint: never a real account, never another endpoint."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""`stackgen forecast`, offline checks: the shipped envs' findings (what docs/build.md says),
-an env that trips each check and one that passes, and the CLI's exit codes."""
+"""The forecast's image registry check against a registry on loopback."""
 
 from __future__ import annotations
 

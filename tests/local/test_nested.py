@@ -1,4 +1,4 @@
-"""The nested form: one root stack, children from content-addressed S3 keys."""
+"""The nested form on the local endpoint: unchanged child templates are not uploaded again."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Polling fit for real CloudFormation (issue 16, item 3): back-off from 0.5 s to a 5 s cap,
-one shared call budget for every stack in flight, one events call per poll, a deadline per
-stack from its resource types (generator/latency.py), and completion or failure noticed
-within the poll delay in force, measured on the local endpoint's latency model.
-"""
+"""Polling against the local endpoint's latency model (issue 16, item 3)."""
 
 from __future__ import annotations
 

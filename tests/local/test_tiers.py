@@ -1,6 +1,5 @@
-"""The pyramid's tiers hold: a unit (or cli) test is refused sockets and processes, a
-refusal it swallows still fails it, every test's real sleep is counted, and every test
-has exactly one tier."""
+"""The local and e2e tiers may open sockets and start processes: the guard is the
+in-process tiers' alone."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Issue 10, ECS side: the cluster stack, graph order, capacity ownership, ECS Exec.
-
-Each test reads what `render` produces (templates, graph, nested root) for the
-shipped envs, so it fails on the commit before the fix it guards.
-"""
+"""The delete plan (generator/deploy/delete.py): reverse graph order, and the cluster
+refused alone while the instances read it."""
 
 from __future__ import annotations
 

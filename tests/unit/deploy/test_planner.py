@@ -1,6 +1,4 @@
-"""`deploy` on a terminal asks once for the whole graph (issue 11, defect 12): the whole
-review up front, one question, then a downstream change set runs without a question
-while it stays within what was approved, and asks again only when it does not."""
+"""The planner (generator/deploy/planner.py): a failed create is planned as re-created."""
 
 from __future__ import annotations
 

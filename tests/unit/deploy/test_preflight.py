@@ -1,7 +1,5 @@
-"""Issue 10, defects 4, 5, 7, 9, 10, 11 and parts of 12: what a first deploy to a real
-account needs that the local endpoint cannot show (TLS to PostgreSQL, a delegated zone,
-DB settings of standalone tasks, blue/green traffic and rollback alarms, the password
-rotation design, the nested form's stack policy, NAT per AZ, the engine version)."""
+"""The preflight checks before any stack (generator/deploy/preflight.py): a created zone
+must be delegated, the nested form of a hand-delegated zone is refused."""
 
 from __future__ import annotations
 

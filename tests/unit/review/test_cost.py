@@ -1,4 +1,4 @@
-"""Security tables, cost and the picture, computed from templates alone."""
+"""The review's cost (generator/review/cost.py), computed from templates alone."""
 
 from __future__ import annotations
 

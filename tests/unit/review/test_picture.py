@@ -1,4 +1,4 @@
-"""Security tables, cost and the picture, computed from templates alone."""
+"""The review's picture (generator/review/picture.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The nested form: one root stack, children from content-addressed S3 keys."""
+"""The plan (generator/review/plan.py): the review descends into nested change sets."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Issue 13: the template and params gaps a scanner and a reviewer found, on the shipped envs.
-
-Each test reads the rendered templates of the shipped params (plus an override where the
-gap is about an option) and fails on the commit before its fix.
-"""
+"""The review as text and Markdown (generator/review/plan_report.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Security tables, cost and the picture, computed from templates alone."""
+"""The price snapshot and its bulk-file parser (generator/review/prices.py)."""
 
 from __future__ import annotations
 

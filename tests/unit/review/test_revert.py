@@ -1,5 +1,4 @@
-"""Validation findings and drift overwrites in the reviews (text, Markdown, JSON), without
-an endpoint: generator/review/validation.py, generator/review/revert.py."""
+"""Drift overwrites in the review (generator/review/revert.py)."""
 
 from __future__ import annotations
 

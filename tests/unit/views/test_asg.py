@@ -1,8 +1,5 @@
-"""Issue 10, ECS side: the cluster stack, graph order, capacity ownership, ECS Exec.
-
-Each test reads what `render` produces (templates, graph, nested root) for the
-shipped envs, so it fails on the commit before the fix it guards.
-"""
+"""The asg stack's view and template (generator/views/asg.py): the instances' cluster,
+rolling AMIs, the group scaler, the instance metadata block."""
 
 from __future__ import annotations
 

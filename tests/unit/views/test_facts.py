@@ -1,6 +1,4 @@
-"""The stack views and their templates agree: every name a template reads is defined
-by its view, and every attribute a view defines is read by its template (or a
-partial it calls). Also: the env's facts are decided once per render."""
+"""The env's facts (generator/views/facts.py), decided once per render."""
 
 from __future__ import annotations
 
