@@ -110,10 +110,11 @@ PYTEST_WORKERS ?= 3
 test: $(STAMP) check docs-check lint security
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
-# The in-process tiers (unit, cli) in one process (no workers: starting them costs more
-# than they save here): no endpoint, no socket, no subprocess (tests/tiers.py refuses them).
+# The in-process tiers, tests/unit/ and tests/cli/, in one process (no workers: starting
+# them costs more than they save here): no endpoint, no socket, no subprocess (tests/tiers.py
+# refuses them). tests/local/ and tests/e2e/ are only collected by `make test`.
 test-fast: $(STAMP)
-	$(BIN)/pytest -p no:xdist -m "unit or cli"
+	$(BIN)/pytest -p no:xdist tests/unit tests/cli
 
 # checkov in a venv of its own, from its own lock: its pins (boto3 1.35, packaging 23)
 # conflict with ours.
@@ -133,7 +134,7 @@ security: $(STAMP) $(SECURITY_STAMP)
 
 # Rewrite tests/golden/ from the current templates; review the diff before committing.
 golden: $(STAMP)
-	STACKGEN_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_golden.py tests/test_review.py -q
+	STACKGEN_UPDATE_GOLDEN=1 $(BIN)/pytest tests/cli/test_golden.py tests/cli/test_review_snapshots.py -q
 
 # Regenerate params/schema.json and the params reference in docs/params.md.
 schema docs: $(STAMP)

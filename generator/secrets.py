@@ -103,7 +103,7 @@ _FLAG = re.compile(r"^-{1,2}(?P<name>[A-Za-z][A-Za-z0-9_.-]*)$")
 
 # High entropy. Thresholds chosen against random tokens (AWS secret keys, GitHub tokens,
 # 20-character generated passwords) and every value the shipped params and templates hold
-# (image references, hostnames, ARNs, SSM paths, identifiers): see tests/test_secrets.py.
+# (image references, hostnames, ARNs, SSM paths, identifiers): see tests/unit/test_secrets.py.
 MIN_ENTROPY_LENGTH = 20
 ENTROPY_RATIO = 0.8  # of log2(length), the most a string of that length can reach
 ENTROPY_CAP = 4.5  # bits per character; random base64 reaches ~5 at 40+ characters

@@ -8,12 +8,15 @@ Tiers (pytest markers, registered in pyproject.toml):
 - ``e2e``: runs ``stackgen`` (or another program) as a process.
 - ``docker``: needs Docker.
 
-A test under tests/unit/, tests/local/, tests/cli/ or tests/e2e/ gets its directory's
-marker. Until the files move there, FILE_TIERS says which tier a file's tests belong to,
-and a test in it is moved up a tier when it needs more: one that uses an endpoint fixture
-is ``local``; one that calls a process-starting helper (directly or through the module's
-own functions and fixtures) is ``e2e``. The unit guard makes a mistake loud: a ``unit``
-test that opens an inet socket or starts a process fails, whatever opened it.
+A test file lives in the directory of its tier: tests/unit/ (mirroring generator/'s
+packages), tests/local/, tests/cli/ or tests/e2e/; the first directory below tests/ gives
+its tests their marker (tests/unit/local/ is unit, tests/local/ is local). A test file
+anywhere else (one a branch adds at tests/test_*.py) is ``unit`` unless FILE_TIERS names its
+base tier, and a test in it is moved up a tier when it needs more: one that uses an endpoint
+fixture is ``local``; one that calls a process-starting helper (directly or through the
+module's own functions and fixtures) is ``e2e``; test_tiers fails until it moves to its
+tier's directory. The unit guard makes a mistake loud: a ``unit`` test that opens an inet
+socket or starts a process fails, whatever opened it.
 """
 
 from __future__ import annotations
@@ -34,98 +37,9 @@ TIERS = ("unit", "local", "cli", "e2e", "docker")
 DIRECTORIES = ("unit", "local", "cli", "e2e")
 IN_PROCESS = ("unit", "cli")  # the guarded tiers, which `make test-fast` runs
 
-# Every current test file's base tier: what its tests are unless they need more (see above).
-# `unit` files test one module's functions in process; `cli` files drive the command line
-# through Click's runner or compare generated files; a file that needs an endpoint or a
-# process throughout says so.
-FILE_TIERS: dict[str, str] = {
-    "test_apply_verify.py": "local",
-    "test_artifacts.py": "unit",
-    "test_artifacts_integrity.py": "local",
-    "test_bad_input.py": "cli",
-    "test_cfndoc.py": "unit",
-    "test_cli_commands.py": "unit",
-    "test_ci_roles.py": "unit",
-    "test_containers.py": "e2e",
-    "test_containers_db.py": "e2e",
-    "test_deploy_integration.py": "local",
-    "test_deploy_stubbed.py": "unit",
-    "test_docs_commands.py": "unit",
-    "test_drift.py": "unit",
-    "test_ecs_capacity_order.py": "unit",
-    "test_ecs_local.py": "local",
-    "test_ecs_stubbed.py": "unit",
-    "test_endpoint_proof.py": "unit",
-    "test_errors_named.py": "cli",
-    "test_express.py": "unit",
-    "test_forecast.py": "unit",
-    "test_forecast_account.py": "unit",
-    "test_forecast_gate.py": "local",
-    "test_golden.py": "cli",
-    "test_install_lock.py": "unit",
-    "test_latency_model.py": "unit",
-    "test_lazy_group.py": "cli",
-    "test_least_privilege.py": "unit",
-    "test_lint.py": "unit",
-    "test_lint_arn_wildcards.py": "unit",
-    "test_lint_cache_integrity.py": "unit",
-    "test_local_adopt_revert.py": "local",
-    "test_local_change_set_validation.py": "local",
-    "test_old_layout_upgrade.py": "e2e",
-    "test_local_compat.py": "local",
-    "test_local_describe_events.py": "local",
-    "test_local_emulation.py": "local",
-    "test_local_hooks.py": "local",
-    "test_local_integration.py": "local",
-    "test_local_manager.py": "e2e",
-    "test_local_persist.py": "e2e",
-    "test_local_rds.py": "local",
-    "test_lock.py": "unit",
-    "test_lock_limits.py": "unit",
-    "test_multi_env.py": "unit",
-    "test_names_as_data.py": "unit",
-    "test_nested.py": "unit",
-    "test_one_approval.py": "unit",
-    "test_packaging.py": "unit",
-    "test_params.py": "unit",
-    "test_plan_files.py": "unit",
-    "test_plan_integration.py": "local",
-    "test_plan_runner.py": "unit",
-    "test_polling.py": "unit",
-    "test_real_aws_fixes.py": "unit",
-    "test_refactor.py": "unit",
-    "test_render.py": "unit",
-    "test_report.py": "unit",
-    "test_resolve.py": "unit",
-    "test_review.py": "cli",
-    "test_review_commands.py": "cli",
-    "test_review_modules.py": "unit",
-    "test_review_plan.py": "local",
-    "test_rollout_capacity.py": "unit",
-    "test_rootcause.py": "unit",
-    "test_schedule_grammar.py": "unit",
-    "test_scheduler.py": "unit",
-    "test_secret_forms.py": "unit",
-    "test_secrets.py": "unit",
-    "test_security_gaps.py": "unit",
-    "test_security_gate.py": "unit",
-    "test_shipped_envs.py": "unit",
-    "test_startup_imports.py": "e2e",
-    "test_status.py": "unit",
-    "test_tags.py": "unit",
-    "test_target.py": "unit",
-    "test_target_regions.py": "unit",
-    "test_targets.py": "unit",
-    "test_test_hygiene.py": "unit",
-    "test_tiers.py": "unit",
-    "test_ui.py": "unit",
-    "test_units.py": "unit",
-    "test_validation_revert_integration.py": "local",
-    "test_validation_review.py": "unit",
-    "test_views.py": "unit",
-    "test_workflows.py": "unit",
-    "test_workloads.py": "unit",
-}
+# A test file outside the tier directories (a branch's, until it moves): its base tier, what
+# its tests are unless they need more (see above). Empty when every file is in its directory.
+FILE_TIERS: dict[str, str] = {}
 
 # Fixtures (conftest's and any test module's) that reach a local endpoint.
 LOCAL_FIXTURES = frozenset({"endpoint", "aws", "slow", "bare_endpoint"})
@@ -134,15 +48,9 @@ LOCAL_FIXTURES = frozenset({"endpoint", "aws", "slow", "bare_endpoint"})
 PROCESS_NAMES = frozenset({"run_stackgen", "subprocess", "Popen", "LocalEndpoint"})
 NETWORK_NAMES = frozenset({"serving", "free_port", "HTTPServer", "ThreadingHTTPServer",
                            "socket"})
-# Tests the rules above cannot see into, by node id (file::test, parameters left off).
-TEST_TIERS: dict[str, str] = {
-    # cfn-lint over every stack of every env in the linter's process pool (as `make lint`).
-    "test_lint.py::test_every_shipped_template_is_clean": "e2e",
-    # Looks for the running local endpoint on 127.0.0.1 (and must find none).
-    "test_target.py::test_local_env_never_falls_through_to_a_real_account": "local",
-    # Shows a unix socket is allowed under the unit guard: it must run as a unit test.
-    "test_tiers.py::test_a_unix_socket_is_no_network": "unit",
-}
+# Tests outside the tier directories the rules above cannot see into, by node id (file::test,
+# parameters left off).
+TEST_TIERS: dict[str, str] = {}
 
 
 def _names(code: types.CodeType) -> set[str]:
@@ -187,10 +95,23 @@ def reaching(module: types.ModuleType, names: frozenset[str]) -> frozenset[str]:
     return _REACHES[key]
 
 
+TESTS = Path(__file__).resolve().parent
+
+
+def directory_tier(path: Path) -> str | None:
+    """The tier of the directory a test file is in: the first directory below tests/."""
+    try:
+        first = path.resolve().relative_to(TESTS).parts[0]
+    except (ValueError, IndexError):
+        return None
+    return first if first in DIRECTORIES else None
+
+
 def tier_of(item: pytest.Item) -> str:
     path = Path(str(item.fspath))
-    if path.parent.name in DIRECTORIES:
-        return path.parent.name
+    tier = directory_tier(path)
+    if tier is not None:
+        return tier
     # A file not listed yet (one a branch adds) is unit, moved up by the rules below; the
     # unit guard fails what they miss, and test_tiers asks for the file to be listed.
     base = FILE_TIERS.get(path.name, "unit")

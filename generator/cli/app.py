@@ -59,7 +59,7 @@ ERRORS_EXIT = "stackgen.errors_exit"
 
 # Every command: where it lives and its line in `stackgen --help`. Only the command named
 # on the command line is imported (generator/lazy_group.py), so `stackgen render` does not
-# build the deploy commands; tests/test_cli_commands.py holds this table to the commands.
+# build the deploy commands; tests/unit/cli/test_app.py holds this table to the commands.
 COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("generator.cli.build:render", "Render templates, parameters, manifest."),
     "schema": ("generator.cli.build:schema", "Print the params JSON Schema or reference."),

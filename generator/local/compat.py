@@ -1,7 +1,7 @@
 """Fixes to moto's CloudFormation for this stack set, loaded only into the server process.
 
 Each fix is a few lines on top of moto's own service backends and has a test
-(tests/test_local_compat.py) that fails on bare moto, so a fix can be dropped
+(tests/local/test_compat.py) that fails on bare moto, so a fix can be dropped
 the day moto ships it. Where moto merely drops a property, nothing is patched:
 the templates stay right for AWS and the tests read what moto keeps.
 """

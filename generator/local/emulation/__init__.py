@@ -2,7 +2,7 @@
 
 Loaded, like ``compat``, only into the endpoint's own process and always on. Each module
 models one documented behaviour (named in its docstring) and has a test in
-tests/test_local_emulation.py that shows it on our endpoint and missing on bare moto.
+tests/local/test_emulation.py that shows it on our endpoint and missing on bare moto.
 """
 
 from __future__ import annotations

@@ -1,0 +1,27 @@
+"""A shipped env rendered in process and a stack's resources read back: the helpers of
+the tests that check what the templates render to (tests/unit/views/ and beside)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.params import load_env
+from generator.render import Rendered, render
+from generator.yamlsrc import load_cfn
+from tests.conftest import ROOT
+
+EC2_ENVS = ("local", "dev", "prod")
+NS = ["ns-1.awsdns-01.org", "ns-2.awsdns-02.com"]
+
+
+def _render(env: str, *overrides: str) -> Rendered:
+    return render(load_env(ROOT / "params", env, list(overrides)), ROOT / "templates")
+
+
+def _resources(r: Rendered, stack: str) -> dict[str, Any]:
+    resources: dict[str, Any] = load_cfn(r.stacks[stack].template)["Resources"]
+    return resources
+
+
+def _env_vars(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["Name"]: e["Value"] for e in container.get("Environment", [])}

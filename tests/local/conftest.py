@@ -1,0 +1,3 @@
+"""Fixtures shared with tests of other tiers (defined in tests/helpers/)."""
+
+from tests.helpers.engine import failing_endpoint  # noqa: F401

@@ -1,0 +1,78 @@
+"""The env lock (issue 11, defect 3): S3 conditional writes on the local endpoint, the
+refusal a second run sees, expiry and take-over, the heartbeat, Ctrl-C, `unlock`, and
+two real deploys of one env at once."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from generator.deploy.lock import LockHeld
+from generator.local.manager import Endpoint
+from tests.helpers.lock import BUCKET, KEY, _holder, _lock
+
+
+def test_a_second_taker_is_refused_naming_the_holder(endpoint: Endpoint, aws: Any) -> None:
+    first = _lock(endpoint.url)
+    first.acquire()
+    try:
+        second = _lock(endpoint.url, reason="delete")
+        started = time.monotonic()
+        with pytest.raises(LockHeld) as refused:
+            second.acquire()
+        assert time.monotonic() - started < 2.0  # three S3 calls, no waiting
+        message = str(refused.value)
+        holder = refused.value.holder
+        assert holder.reason == "deploy" and holder.pid == os.getpid()
+        assert message.startswith(f"env local is locked by {holder.owner} (pid {os.getpid()}")
+        assert "(deploy), expires " in message
+        assert message.endswith("wait, or `stackgen unlock --env local` if that process is dead")
+        assert "\n" not in message
+    finally:
+        first.release()
+    assert _holder(aws) is None
+    second = _lock(endpoint.url)
+    second.acquire()  # free again
+    second.release()
+
+
+def test_release_on_ctrl_c_and_never_of_another_runs_lock(endpoint: Endpoint,
+                                                         aws: Any) -> None:
+    lock = _lock(endpoint.url)
+    with pytest.raises(KeyboardInterrupt), lock.held():
+        assert _holder(aws) is not None
+        raise KeyboardInterrupt
+    assert _holder(aws) is None
+    # A run whose lock was taken from it (unlock, then another run) leaves the new one.
+    stale = _lock(endpoint.url)
+    stale.acquire()
+    current = stale.read()
+    assert current is not None and stale.force_release(current.etag)
+    other = _lock(endpoint.url, reason="apply")
+    other.acquire()
+    stale.release()
+    assert (_holder(aws) or {}).get("reason") == "apply"
+    other.release()
+
+
+def test_the_heartbeat_renews_and_reports_a_lost_lock(endpoint: Endpoint, aws: Any) -> None:
+    lost: list[str] = []
+    lock = _lock(endpoint.url, ttl=timedelta(seconds=3), heartbeat=0.2, on_lost=lost.append)
+    lock.acquire()
+    try:
+        before = aws.s3.head_object(Bucket=BUCKET, Key=KEY)["LastModified"]
+        time.sleep(1.5)
+        after = aws.s3.head_object(Bucket=BUCKET, Key=KEY)["LastModified"]
+        assert after > before  # renewed: its expiry moved on
+        current = lock.read()
+        assert current is not None and not current.expired
+        # `stackgen unlock` from elsewhere: the next beat finds the lock gone.
+        assert lock.force_release(current.etag)
+        time.sleep(0.6)
+        assert lost and "taken over or removed" in lost[0]
+    finally:
+        lock.release()
