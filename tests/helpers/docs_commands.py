@@ -92,7 +92,8 @@ def stackgen_problems(words: list[str]) -> list[str]:
                 overrides.append(value)
             continue
         if isinstance(command, click.Group):
-            sub = command.commands.get(word)
+            # get_command: the stackgen group imports a command's module when it is named
+            sub = command.get_command(click.Context(command), word)
             if sub is None:
                 return [f"`{' '.join(path)}` has no command {word!r}"]
             command = sub
