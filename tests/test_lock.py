@@ -153,7 +153,9 @@ def test_unlock_shows_the_holder_and_asks(project: Path, endpoint: Endpoint, aws
     dead.acquire()
     dead.stop_heartbeat()
     refused = run_stackgen(["unlock", "--env", "local"], cwd=project, env=env)
-    assert refused.returncode == 2 and "--yes" in refused.stderr  # no terminal to ask in
+    assert refused.returncode == 2  # no terminal to ask in: the hint is unlock's own
+    assert refused.stderr.strip().endswith(
+        "if that process is dead, release the lock with `stackgen unlock --env local --yes`")
     assert f"locked by {dead.mine.owner} (pid {os.getpid()})" in refused.stdout  # type: ignore[union-attr]
     assert _holder(aws) is not None
     done = run_stackgen(["unlock", "--env", "local", "--yes"], cwd=project, env=env)

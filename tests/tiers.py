@@ -77,6 +77,7 @@ FILE_TIERS: dict[str, str] = {
     "test_local_persist.py": "e2e",
     "test_local_rds.py": "local",
     "test_lock.py": "unit",
+    "test_recovery.py": "unit",
     "test_lock_limits.py": "unit",
     "test_multi_env.py": "unit",
     "test_names_as_data.py": "unit",

@@ -66,7 +66,7 @@ class StackgenGroup(click.Group):
         except StackgenError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(ctx.meta.get(ERRORS_EXIT, exc.exit_code))
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, click.exceptions.Abort):  # Abort: Ctrl-C at a prompt
             click.echo("interrupted", err=True)
             sys.exit(130)
         if code:

@@ -306,9 +306,13 @@ def unlock(app: AppContext, env: str, yes: bool) -> int:
         return 0
     holder = current.holder
     state = "expired" if current.expired else "expires"
+    dead = " (that process no longer runs on this host: the next deploy, apply or " \
+        "delete takes the lock over by itself)" if lock.here.dead_holder(holder) else ""
     click.echo(f"env {env} is locked by {holder.who} since {when(holder.acquired)} "
-               f"({holder.reason}), {state} {when(holder.expires)}")
-    if not confirmer(yes)("release it? (a run still alive would go on without the lock)"):
+               f"({holder.reason}), {state} {when(holder.expires)}{dead}")
+    confirm = confirmer(yes, hint=f"if that process is dead, release the lock with "
+                        f"`stackgen unlock --env {env} --yes`")
+    if not confirm("release it? (a run still alive would go on without the lock)"):
         click.echo("lock kept")
         return 1
     if lock.force_release(current.etag):

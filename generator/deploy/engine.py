@@ -180,6 +180,7 @@ class Deployer(StackWork):
         last_seen = self.cfn.latest_event_id(name)
         started = datetime.now(UTC)
         self.cfn.execute_change_set(change_set_id, name)
+        self.executing(change_set_id)
         failures: list[str] = []
         deadline = self.deadline(stack)
         progress = Progress(self.console, stack, self.cfn.waits.progress_every, deadline)
@@ -250,8 +251,9 @@ def run_together(workers: Mapping[str, Deployer], concurrency: int,
         cause = why.cause[1] if why.cause is not None else None
         return workers[node[0]].not_run(node[1], NotRun(why.skip, cause))
 
-    def stop_all() -> None:
+    def stop_all() -> None:  # Ctrl-C
         for d in workers.values():
+            d.interrupted.set()
             d.stop.set()
 
     def done(node: Node, result: StackResult) -> None:

@@ -25,6 +25,7 @@ from generator.context import logical_id
 from generator.deploy.express import runs_express
 from generator.errors import (
     ChangeSetFailed,
+    StackgenError,
     UsageError,
 )
 from generator.references import Lookup, Lookups, resolve
@@ -140,8 +141,13 @@ class StackWork:
         self.confirm = confirm
         self.options = options
         self.outputs: dict[str, dict[str, str]] = {}
-        self.stop = threading.Event()
+        self.stop = threading.Event()  # no new stack starts: Ctrl-C, or the lock was lost
+        self.interrupted = threading.Event()  # Ctrl-C (the run exits 130)
         self.prompt = threading.Lock()
+        # The change sets this object made and neither executed nor deleted yet, by id:
+        # (stack name, CREATE or UPDATE). What an interrupted run or a "no" deletes.
+        self.pending_sets: dict[str, tuple[str, str]] = {}
+        self._pending_lock = threading.Lock()
 
     def selected(self) -> list[str]:
         return self.rendered.select(self.options.stacks)
@@ -316,6 +322,8 @@ class StackWork:
                         f"{self.rendered.env.name}")
         if cs_id is None:
             return None
+        with self._pending_lock:
+            self.pending_sets[cs_id] = (prepared.name, prepared.kind)
         try:
             progress = Progress(self.console, prepared.stack,
                                 self.cfn.waits.progress_every,
@@ -423,3 +431,24 @@ class StackWork:
         self.cfn.delete_change_set(change_set_id)
         if kind == "CREATE":
             self.cfn.delete_stack(name)
+        self.executing(change_set_id)
+
+    def executing(self, change_set_id: str) -> None:
+        """The change set is executed (or gone): no longer ours to delete."""
+        with self._pending_lock:
+            self.pending_sets.pop(change_set_id, None)
+
+    def discard_pending(self) -> list[str]:
+        """Delete every change set this object made and did not execute (and the review
+        shell of a new stack), as an interrupted or declined run must; best effort, the
+        stacks whose change set could not be deleted."""
+        with self._pending_lock:
+            pending = list(self.pending_sets.items())
+        stays = []
+        for cs_id, (name, kind) in pending:
+            try:
+                self._discard(name, kind, cs_id)
+            except StackgenError as exc:
+                self.console.line(f"{name}: change set {cs_id} stays ({exc})")
+                stays.append(name)
+        return stays

@@ -36,12 +36,12 @@ from generator.deploy.scheduler import NotRun, Scheduler
 from generator.deploy.stack_work import DeployOptions
 from generator.deploy.units import target_overrides
 from generator.ecs.deploy_hooks import EcsHooks, hooks_for
-from generator.errors import ConfirmationRequired, StackgenError, UsageError
+from generator.errors import StackgenError, UsageError
 from generator.render import artifact_prefix
 from generator.review.plan import ForecastNote, Plan
 from generator.review.plan_report import show_plan
 from generator.review.revert import refuse_nested
-from generator.review.validation import ValidationBlocked, refuse_blocked
+from generator.review.validation import refuse_blocked
 from generator.ui import Confirm, Console, EnvConsole
 from generator.views.common import logical_id
 from generator.yamlsrc import load_cfn
@@ -55,13 +55,17 @@ def each(conns: Sequence[Connection], work: Callable[[Connection], T]) -> dict[s
     by_label = {c.label: c for c in conns}
     if len(by_label) == 1:
         return {c.label: work(c) for c in conns}
-    done = Scheduler({c: [] for c in by_label}, lambda label: work(by_label[label]),
-                     ok=lambda _: True, not_run=_never, concurrency=len(by_label)).run()
+    scheduler = Scheduler({c: [] for c in by_label}, lambda label: work(by_label[label]),
+                          ok=lambda _: True, not_run=_never, concurrency=len(by_label))
+    done = scheduler.run()
+    if scheduler.interrupted:  # Ctrl-C: the units' work ended, the command does not go on
+        raise KeyboardInterrupt
     return {label: done[label] for label in by_label}  # in the units' order
 
 
 def _never(label: str, why: NotRun[str]) -> NoReturn:
-    raise AssertionError(f"{label} did not run ({why.skip.value})")
+    """A unit's work that did not run: Ctrl-C stopped the run before it started."""
+    raise KeyboardInterrupt
 
 
 def _base(conns: Sequence[Connection]) -> Console | None:
@@ -70,8 +74,10 @@ def _base(conns: Sequence[Connection]) -> Console | None:
 
 
 def _abandon_all(conns: Sequence[Connection]) -> Callable[[], None]:
+    """Ctrl-C (the second in a deploy, the first in a delete): every wait gives up."""
     def abandon() -> None:
         for c in conns:
+            c.interrupted.set()
             c.aws.cfn.abandon.set()
     return abandon
 
@@ -121,6 +127,8 @@ def _run(conns: Sequence[Connection], workers: Mapping[str, Deployer], concurren
     out = {}
     for c in conns:
         worker = workers[c.label]
+        if worker.interrupted.is_set():
+            c.interrupted.set()
         results = worker.finish([r for (n, _), r in ran.items() if n == c.label])
         out[c.label] = results + verified(c, hooks[c.label], results)
     return out
@@ -156,34 +164,37 @@ def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
     with all_locked(conns, reason, stops):
         workers: dict[str, Deployer] = {}
         if ask_once:
-            plans = each(conns, lambda c: _whole_plan(c, options[c.label]))
-            for c in conns:
-                if len(conns) > 1:
-                    _base_line(c, c.console.style(f"== env {c.label} ==", bold=True))
-                show_plan(c.console, plans[c.label], diff=False)
+            planners = {c.label: _whole_planner(c, options[c.label]) for c in conns}
+            try:
+                plans = each(conns, lambda c: planners[c.label].plan())
+                for c in conns:
+                    if len(conns) > 1:
+                        _base_line(c, c.console.style(f"== env {c.label} ==", bold=True))
+                    show_plan(c.console, plans[c.label], diff=False)
+                for p in plans.values():
+                    refuse_blocked(p)
+                changing = {c.label: [s.stack for s in plans[c.label].stacks if s.changes]
+                            for c in conns}
+                approved = not any(changing.values()) or confirm(_question(changing, conns))
+            except BaseException:
+                # A refusal, a failure, Ctrl-C while planning or at the question: the
+                # change sets made for the review (and review shells) go, none stays.
+                for planner in planners.values():
+                    planner.discard_pending()
+                raise
+            if not approved:
+                stays = [n for planner in planners.values() for n in planner.discard_pending()]
+                _base_line(conns[0], "the change sets made for the review were deleted"
+                           if not stays else f"the change sets of {', '.join(stays)} stay")
+                return {label: [StackResult(s.stack, s.stack_name, Outcome.DECLINED
+                                            if s.changes else Outcome.UNCHANGED,
+                                            reasons=["not approved"] if s.changes else [])
+                                for s in p.stacks] for label, p in plans.items()}
             for c in conns:
                 planned = {s.stack: s for s in plans[c.label].stacks}
                 workers[c.label] = ApprovedRunner(
                     c.form, c.aws.cfn, c.lookups, c.console, confirm,
                     replace(options[c.label], planned=planned))
-            try:
-                for p in plans.values():
-                    refuse_blocked(p)
-            except ValidationBlocked:
-                for w in workers.values():
-                    assert isinstance(w, PlanRunner)
-                    w.discard_all()
-                raise
-            changing = {c.label: [s.stack for s in plans[c.label].stacks if s.changes]
-                        for c in conns}
-            if any(changing.values()) and not confirm(_question(changing, conns)):
-                for w in workers.values():
-                    assert isinstance(w, PlanRunner)
-                    w.discard_all()
-                return {label: [StackResult(s.stack, s.stack_name, Outcome.DECLINED
-                                            if s.changes else Outcome.UNCHANGED,
-                                            reasons=["not approved"] if s.changes else [])
-                                for s in p.stacks] for label, p in plans.items()}
         else:
             workers = {c.label: Deployer(c.form, c.aws.cfn, c.lookups, c.console, confirm,
                                          options[c.label]) for c in conns}
@@ -198,13 +209,13 @@ def _base_line(conn: Connection, text: str) -> None:
     (console.base if isinstance(console, EnvConsole) else console).line(text)
 
 
-def _whole_plan(conn: Connection, options: DeployOptions) -> Plan:
-    """The plan `deploy` approves: it re-creates a stack whose create failed, and plans
-    only stacks whose unselected upstreams are deployed."""
+def _whole_planner(conn: Connection, options: DeployOptions) -> Planner:
+    """What makes the plan `deploy` approves: it re-creates a stack whose create failed,
+    and plans only stacks whose unselected upstreams are deployed."""
     planner = Planner(conn.form, conn.aws.cfn, conn.lookups, conn.console, lambda q: False,
                       options)
     planner.require_upstream = planner.recreate_failed = True
-    return planner.plan()
+    return planner
 
 
 def _question(changing: Mapping[str, list[str]], conns: Sequence[Connection]) -> str:
@@ -356,6 +367,8 @@ def apply(conn: Connection, confirm: Confirm, saved: Plan,
                                 reasons=["not approved"] if s.changes else [])
                     for s in saved.stacks]
         results = runner.run()
+    if runner.interrupted.is_set():
+        conn.interrupted.set()
     return results + verified(conn, hooks, results)
 
 
@@ -382,7 +395,8 @@ def delete(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
         question = f"delete {doomed} stacks?" if len(conns) == 1 else \
             f"delete {doomed} stacks of {len(conns)} envs?"
         if doomed and not yes and not confirm(question):
-            raise ConfirmationRequired("delete declined; nothing was deleted")
+            _base_line(conns[0], "nothing changed: the delete was not approved")
+            return {c.label: [] for c in conns}
         upstream = {(label, s): [(label, u) for u in ups]
                     for label, d in deleters.items() for s, ups in d.upstream(plans[label]).items()}
         works = {label: d.work(plans[label]) for label, d in deleters.items()}
