@@ -5,19 +5,34 @@ flag overrides them."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import signal
+import sys
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from generator.aws.cfn import CloudFormation
 from generator.aws.polling import Waits
-from generator.deploy.connect import takeover_notice, waits_from
+from generator.aws.session import Aws
+from generator.cli.common import report_results
+from generator.deploy import connect, workflow
+from generator.deploy.connect import Connection, takeover_notice, waits_from
 from generator.deploy.lock import EnvLock, Here, LockHeld, lock_key, pid_alive
+from generator.deploy.units import Unit
 from generator.errors import UsageError
+from generator.references import Lookups
 from generator.render import Rendered
+from generator.ui import Console, confirmer
+from generator.yamlsrc import load_cfn
+from tests.fakes.clock import FakeClock
+from tests.fakes.cloudformation import ACCOUNT, FakeCloudFormation
 from tests.fakes.s3 import FakeS3
+from tests.stubs import STACK
 
 BUCKET = "stackgen-artifacts-123456789012-us-east-1"
 
@@ -135,3 +150,112 @@ def test_wait_timeout_shortens_and_lengthens_every_deadline(rendered: Rendered) 
     for bad in ("0", "-3", "inf", "nan", "soon", "Rds=5"):
         with pytest.raises(UsageError, match=f"--wait-timeout {bad}: give minutes"):
             waits_from([bad])
+
+
+# --- a deploy on the fakes, as the CLI runs it (workflow + report) -----------------------
+
+
+class FakeSession:
+    """The session a unit's lock and artifacts use: S3 in memory."""
+
+    def __init__(self, s3: FakeS3) -> None:
+        self.s3 = s3
+
+    def client(self, service: str, **_: Any) -> Any:
+        assert service == "s3", service
+        return self.s3
+
+
+def _opened(rendered: Rendered, fake: FakeCloudFormation, clock: FakeClock,
+            monkeypatch: pytest.MonkeyPatch, s3: FakeS3 | None = None) -> Connection:
+    monkeypatch.setattr(connect, "git_commit", lambda: None)  # no git process here
+    aws = Aws(FakeSession(s3 or FakeS3()), CloudFormation(fake, waits=clock.waits()), ACCOUNT)
+    return Connection(Unit("local", None, rendered), rendered, aws, Console(color=False),
+                      Lookups(None), nested=False)
+
+
+def _no_change_sets_nor_shells(fake: FakeCloudFormation) -> None:
+    fake.describe_stacks()  # a look: a deleted review shell (it holds nothing) is gone
+    assert fake.change_sets == {}
+    assert "REVIEW_IN_PROGRESS" not in fake.statuses().values()
+
+
+def test_no_at_the_prompt_changes_nothing_exits_0_and_leaves_no_change_set(
+        rendered: Rendered, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    fake, clock = FakeCloudFormation(), FakeClock()
+    old = rendered.stacks["network"].template.replace("10.0.0.0/16", "10.9.0.0/16")
+    # Deployed, and about to change: an UPDATE change set (and rds's CREATE after it).
+    fake.existing(STACK, old, outputs={k: f"{k.lower()}-fake" for k in
+                                       load_cfn(old).get("Outputs") or {}})
+    conn = _opened(rendered, fake, clock, monkeypatch)
+    asked: list[str] = []
+
+    def no(question: str) -> bool:
+        asked.append(question)
+        return False
+
+    results = workflow.deploy([conn], no, ("network", "rds"), False, 4, (), ask_once=True,
+                              waits=clock.waits())
+    assert asked == ["execute the changes to network, rds (env 'local')?"]
+    assert "CreateChangeSet" in fake.calls  # the review made them; the "no" deleted them
+    _no_change_sets_nor_shells(fake)
+    assert fake.statuses() == {STACK: "CREATE_COMPLETE"} and fake.stacks[STACK].template == old
+    capsys.readouterr()
+    assert report_results([conn], results, "deploy", False) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines() == ["nothing changed: the changes were not approved"]
+
+
+def test_ctrl_c_at_the_prompt_leaves_no_change_set_nor_review_shell_nor_lock(
+        rendered: Rendered, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake, clock, s3 = FakeCloudFormation(), FakeClock(), FakeS3()
+    conn = _opened(rendered, fake, clock, monkeypatch, s3)
+
+    def ctrl_c(question: str) -> bool:
+        assert fake.change_sets and "REVIEW_IN_PROGRESS" in fake.statuses().values()
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        workflow.deploy([conn], ctrl_c, ("network", "rds"), False, 4, (), ask_once=True,
+                        waits=clock.waits())
+    _no_change_sets_nor_shells(fake)
+    assert fake.statuses() == {}  # the new stack's review shell went with its change set
+    assert not [k for k in s3.objects if k[1].startswith("locks/")]  # the lock released
+
+
+def test_ctrl_c_at_a_terminal_prompt_is_an_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """click turns Ctrl-C at its prompt into Abort (which exited 1, "Aborted!")."""
+    import click
+
+    def aborted(*_: Any, **__: Any) -> bool:
+        raise click.Abort
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(click, "confirm", aborted)
+    with pytest.raises(KeyboardInterrupt):
+        confirmer(False)("execute?")
+
+
+def test_ctrl_c_during_a_run_stops_it_and_exits_130(
+        rendered: Rendered, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake, clock = FakeCloudFormation(polls_to_finish=3), FakeClock()
+    conn = _opened(rendered, fake, clock, monkeypatch)
+    pressed: list[float] = []
+    sleep = clock.sleep
+
+    def press_ctrl_c_once(seconds: float) -> None:
+        if not pressed and fake.statuses().get(STACK) == "CREATE_IN_PROGRESS":
+            pressed.append(seconds)
+            os.kill(os.getpid(), signal.SIGINT)  # lands in the main thread: the scheduler
+            time.sleep(0.05)
+        sleep(seconds)
+
+    waits = dataclasses.replace(clock.waits(), sleep=press_ctrl_c_once)
+    results = workflow.deploy([conn], lambda q: True, ("network", "rds"), False, 4, (),
+                              ask_once=False, waits=waits)
+    states = {r.stack: r.state for r in results["local"]}
+    assert pressed and states == {"network": "CREATED", "rds": "INTERRUPTED"}
+    _no_change_sets_nor_shells(fake)
+    assert conn.interrupted.is_set()
+    assert report_results([conn], results, "deploy", False) == 130

@@ -260,6 +260,13 @@ class FakeCloudFormation:
 
     @_api("GetTemplate")
     def get_template(self, **params: Any) -> Any:
+        if "ChangeSetName" in params:  # the template a change set holds
+            change_set = self.change_sets.get(params["ChangeSetName"])
+            if change_set is None:
+                raise _error("ChangeSetNotFound", f"ChangeSet [{params['ChangeSetName']}] "
+                             "does not exist", "GetTemplate", 404)
+            return self._answer("GetTemplate", params, {"TemplateBody": change_set.template,
+                                                        "StagesAvailable": ["Original"]})
         stack = self._stack(params["StackName"], "GetTemplate")
         return self._answer("GetTemplate", params, {"TemplateBody": stack.template,
                                                     "StagesAvailable": ["Original"]})
