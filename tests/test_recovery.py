@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from generator.aws.cfn import CloudFormation
-from generator.aws.polling import Waits
+from generator.aws.polling import Waits, WaitTimedOut
 from generator.aws.session import Aws
 from generator.cli.common import report_results
 from generator.deploy import connect, workflow
@@ -259,3 +259,62 @@ def test_ctrl_c_during_a_run_stops_it_and_exits_130(
     _no_change_sets_nor_shells(fake)
     assert conn.interrupted.is_set()
     assert report_results([conn], results, "deploy", False) == 130
+
+
+# --- a rerun waits for the stacks a dead run left in progress ----------------------------
+
+
+def _left_running(fake: FakeCloudFormation, rendered: Rendered, status: str,
+                  final: str, polls: int) -> None:
+    """network as a killed run left it: an operation CloudFormation carries on."""
+    template = rendered.stacks["network"].template
+    outputs = {k: f"{k.lower()}-fake" for k in load_cfn(template).get("Outputs") or {}}
+    stack = fake.existing(STACK, template, status, outputs=outputs)
+    stack.final, stack.polls_left = final, polls
+
+
+def test_a_rerun_waits_for_a_create_left_in_progress_then_goes_on(
+        rendered: Rendered, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Was: "network is busy (CREATE_IN_PROGRESS); try again later", rds blocked."""
+    fake, clock = FakeCloudFormation(), FakeClock()
+    _left_running(fake, rendered, "CREATE_IN_PROGRESS", "CREATE_COMPLETE", polls=40)
+    conn = _opened(rendered, fake, clock, monkeypatch)
+    results = workflow.deploy([conn], lambda q: True, ("network", "rds"), False, 4, (),
+                              ask_once=False, waits=clock.waits(progress_every=10))
+    states = {r.stack: r.state for r in results["local"]}
+    assert states["network"] in ("UNCHANGED", "UPDATED") and states["rds"] == "CREATED", \
+        results
+    out = capsys.readouterr().out
+    assert (f"network: {STACK} is CREATE_IN_PROGRESS, left by an earlier run; waiting for "
+            "it (deadline 30m00s)") in out
+    assert "[network] … CREATE_IN_PROGRESS for " in out  # progress while it waits
+    assert f"network: {STACK} is CREATE_COMPLETE; going on" in out
+    assert 10 < clock.now < 30 * 60  # waited, within the deadline
+
+
+def test_a_rerun_that_waits_past_the_deadline_stops_with_the_flag_to_use(
+        rendered: Rendered, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake, clock = FakeCloudFormation(), FakeClock()
+    _left_running(fake, rendered, "CREATE_IN_PROGRESS", "CREATE_COMPLETE", polls=10**9)
+    conn = _opened(rendered, fake, clock, monkeypatch)
+    with pytest.raises(WaitTimedOut, match="allow longer with --wait-timeout"):
+        workflow.deploy([conn], lambda q: True, ("network",), False, 4, (), ask_once=False,
+                        waits=clock.waits(default_seconds=120))
+    assert clock.now == pytest.approx(120)
+    assert "CreateChangeSet" not in fake.calls
+
+
+def test_a_delete_waits_for_an_update_left_in_progress(
+        rendered: Rendered, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """AWS refuses to delete a stack while an update runs; the rerun waits for it."""
+    fake, clock = FakeCloudFormation(), FakeClock()
+    _left_running(fake, rendered, "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE", polls=5)
+    conn = _opened(rendered, fake, clock, monkeypatch)
+    results = workflow.delete([conn], lambda q: True, ("network",), True,
+                              waits=clock.waits())
+    assert [(r.stack, r.state) for r in results["local"]] == [("network", "DELETED")]
+    assert f"network: {STACK} is UPDATE_COMPLETE; going on" in capsys.readouterr().out
+    fake.describe_stacks()
+    assert fake.statuses() == {}

@@ -17,8 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, NoReturn, TypeVar
 
-from generator.aws.polling import Waits
-from generator.aws.status import Outcome, StackResult
+from generator.aws.cfn_types import StackInfo
+from generator.aws.polling import WaitAbandoned, Waits, minutes
+from generator.aws.status import Outcome, StackResult, StackStatus
 from generator.deploy.connect import (
     Connection,
     all_locked,
@@ -42,7 +43,7 @@ from generator.review.plan import ForecastNote, Plan
 from generator.review.plan_report import show_plan
 from generator.review.revert import refuse_nested
 from generator.review.validation import refuse_blocked
-from generator.ui import Confirm, Console, EnvConsole
+from generator.ui import Confirm, Console, EnvConsole, Progress
 from generator.views.common import logical_id
 from generator.yamlsrc import load_cfn
 
@@ -80,6 +81,59 @@ def _abandon_all(conns: Sequence[Connection]) -> Callable[[], None]:
             c.interrupted.set()
             c.aws.cfn.abandon.set()
     return abandon
+
+
+def settle(conns: Sequence[Connection]) -> None:
+    """Under the lock, before anything is planned or deleted: wait for the stacks an
+    earlier run left in progress (a run killed mid-create, whose lock this run took
+    over), each within its deadline and showing progress, so the run goes on from
+    where they end (CloudFormation refuses a change set or a delete meanwhile).
+    Several units and stacks wait side by side; Ctrl-C stops waiting (exit 130)."""
+    busy = {(c.label, stack): (c, info) for c in conns
+            for stack, info in _in_progress(c).items()}
+    if not busy:
+        return
+
+    def wait(node: tuple[str, str]) -> None:
+        conn, info = busy[node]
+        _wait_for(conn, node[1], info)
+
+    scheduler = Scheduler({n: [] for n in busy}, wait, ok=lambda _: True,
+                          not_run=lambda node, why: None, concurrency=len(busy),
+                          on_abandon=_abandon_all(conns), patient=False)
+    scheduler.run()
+    if scheduler.interrupted:
+        raise KeyboardInterrupt
+
+
+def _in_progress(conn: Connection) -> dict[str, StackInfo]:
+    """The unit's stacks (or the nested root) that an operation holds now: a review
+    shell (REVIEW_IN_PROGRESS) is not one, the run deletes it."""
+    names = {s: conn.form.stacks[s].stack_name for s in conn.form.graph.order}
+    live = conn.aws.cfn.describe_many(list(names.values()))
+    return {s: live[n] for s, n in names.items()
+            if n in live and live[n].status.in_progress() and not live[n].status.empty_shell()}
+
+
+def _wait_for(conn: Connection, stack: str, info: StackInfo) -> None:
+    cfn, console = conn.aws.cfn, conn.console
+    children = [c.template for c in conn.rendered.stacks.values()] if conn.nested else None
+    deadline = cfn.waits.for_stack(conn.form.stacks[stack].template, children)
+    console.line(f"{console.status(info.status)} {stack}: {info.name} is {info.status}, left "
+                 f"by an earlier run; waiting for it (deadline {minutes(deadline)})")
+    progress = Progress(console, stack, cfn.waits.progress_every, deadline)
+
+    def tick(current: StackInfo | None, elapsed: float) -> None:
+        if current is not None:
+            progress.tick(current.status, elapsed)
+
+    try:  # by id: a stack whose delete ends is no longer found by name
+        final = cfn.wait_stack(info.stack_id, on_poll=tick, deleting=True, deadline=deadline,
+                               label=info.name)
+    except WaitAbandoned:  # Ctrl-C: settle() says so
+        return
+    now = final.status if final is not None else StackStatus.DELETE_COMPLETE
+    console.line(f"{console.status(now)} {stack}: {info.name} is {now}; going on")
 
 
 DNS_STACK = "dns"
@@ -162,6 +216,7 @@ def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
     prompt = threading.Lock()  # one question at a time, whichever unit asks
     reason = "deploy" + (f" --stack {','.join(stacks)}" if stacks else "")
     with all_locked(conns, reason, stops):
+        settle(conns)
         workers: dict[str, Deployer] = {}
         if ask_once:
             planners = {c.label: _whole_planner(c, options[c.label]) for c in conns}
@@ -387,6 +442,7 @@ def delete(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
                                     children=c.rendered if c.nested else None)
     reason = "delete" + (f" --stack {','.join(stacks)}" if stacks else "")
     with all_locked(conns, reason, {}):
+        settle(conns)
         for label, d in deleters.items():
             plans[label] = d.plan(frozenset(stacks))
         doomed = sum(len(p.stacks) for p in plans.values())

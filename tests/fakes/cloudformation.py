@@ -287,6 +287,12 @@ class FakeCloudFormation:
             if stack.termination_protection:
                 raise _error("ValidationError", f"Stack [{stack.name}] cannot be deleted while "
                              "TerminationProtection is enabled", "DeleteStack")
+            # An update, a rollback or a cleanup runs: AWS refuses until it ends (a create
+            # is cancelled by a delete; a delete again is accepted).
+            if stack.status.endswith("_IN_PROGRESS") and stack.status not in (
+                    "CREATE_IN_PROGRESS", "REVIEW_IN_PROGRESS", "DELETE_IN_PROGRESS"):
+                raise _error("ValidationError", f"Stack [{stack.stack_id}] cannot be deleted "
+                             f"while in status {stack.status}", "DeleteStack")
             # The empty shell of a CREATE change set holds nothing: gone by the next look.
             empty = stack.status == "REVIEW_IN_PROGRESS"
             stack.status, stack.final = "DELETE_IN_PROGRESS", "DELETE_COMPLETE"
