@@ -78,6 +78,7 @@ FILE_TIERS: dict[str, str] = {
     "test_local_rds.py": "local",
     "test_lock.py": "unit",
     "test_recovery.py": "unit",
+    "test_recovery_e2e.py": "e2e",
     "test_lock_limits.py": "unit",
     "test_multi_env.py": "unit",
     "test_names_as_data.py": "unit",
