@@ -318,3 +318,35 @@ def test_a_delete_waits_for_an_update_left_in_progress(
     assert f"network: {STACK} is UPDATE_COMPLETE; going on" in capsys.readouterr().out
     fake.describe_stacks()
     assert fake.statuses() == {}
+
+
+# --- refusals name their guard and the flag that overrides it ---------------------------
+
+
+def test_apply_without_allow_replace_names_the_replacement_guard_not_a_stale_plan(
+        rendered: Rendered, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Was: "the plan is refused ... 1 of 8 stacks moved since it was made" when nothing
+    moved: the replacement guard had stopped the database."""
+    fake, clock = FakeCloudFormation(), FakeClock()
+    network = rendered.stacks["network"]
+    outputs = {k: f"{k.lower()}-fake" for k in load_cfn(network.template).get("Outputs") or {}}
+    fake.existing(STACK, network.template, parameters=network.parameters, outputs=outputs,
+                  tags={**network.tags})
+    rds = load_cfn(rendered.stacks["rds"].template)
+    rds["Resources"]["DbInstance"]["Properties"]["DBName"] = "before"
+    fake.existing("kubenews-local-rds", json.dumps(rds))
+    fake.replacement[("kubenews-local-rds", "DbInstance")] = "True"
+    conn = _opened(rendered, fake, clock, monkeypatch)
+    [plan] = workflow.plan([conn], ("rds",), (), drift=False).values()
+    assert [s.stack for s in plan.stacks if s.change_set_id] == ["rds"]
+    capsys.readouterr()
+    results = workflow.apply(conn, lambda q: True, plan, ())
+    out = capsys.readouterr().out
+    assert "ExecuteChangeSet" not in fake.calls
+    assert [r.reasons for r in results] == [[
+        "replacement guard: DbInstance (AWS::RDS::DBInstance) would be replaced, losing its "
+        "data; rerun with --allow-replace DbInstance if that is intended"]]
+    assert ("the plan is refused; nothing was executed: the replacement guard stops rds "
+            "(override: --allow-replace DbInstance)") in out
+    assert "moved" not in out and "stale" not in out

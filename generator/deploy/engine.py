@@ -21,6 +21,7 @@ from generator.aws.polling import WaitAbandoned, WaitTimedOut
 from generator.aws.status import Outcome, StackResult
 from generator.deploy.scheduler import NotRun, Scheduler, Skip
 from generator.deploy.stack_work import (
+    GuardRefusal,
     StackWork,
     stack_policy,
 )
@@ -141,16 +142,12 @@ class Deployer(StackWork):
             if blocked:
                 self._discard(name, kind, change_set_id)
                 return StackResult(stack, name, Outcome.FAILED, reasons=[
-                    f"guard: {r.logical_id} ({r.resource_type}) would be "
-                    f"{'removed' if r.action == 'Remove' else 'replaced'}, losing its data; "
-                    f"rerun with --allow-replace {r.logical_id} if that is intended"
-                    for r in blocked])
+                    GuardRefusal.replacement(r).reason for r in blocked])
             # A new stack grants nothing that ran before; an update that does needs a yes.
             if kind == "UPDATE" and review.broadens and not self.options.approve_broadening:
                 self._discard(name, kind, change_set_id)
                 return StackResult(stack, name, Outcome.FAILED, reasons=[
-                    "guard: this change broadens access (" + "; ".join(review.widened_access)
-                    + "); review the security tables, then rerun with --approve-broadening"])
+                    GuardRefusal.broadening(review.widened_access).reason])
             go = not self.stop.is_set() and (
                 not ask or self.confirm(f"execute this change set on {name}?"))
         if not go:

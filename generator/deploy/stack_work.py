@@ -32,6 +32,7 @@ from generator.references import Lookup, Lookups, resolve
 from generator.render import Rendered
 from generator.review.plan import (
     INFORMATIONAL_TAGS,
+    ResourceChange,
     StackPlan,
     affected_outputs,
     deployed_digest,
@@ -97,6 +98,30 @@ class Prepared:
 
 
 SETTLED = "SETTLED"
+
+
+@dataclass(frozen=True)
+class GuardRefusal:
+    """A guard stopped a stack: which guard, what it saw, the flag that overrides it."""
+
+    guard: str  # "replacement guard", "broadening guard"
+    flag: str  # e.g. "--allow-replace DbInstance"
+    reason: str  # the one line shown under the stack
+
+    @classmethod
+    def replacement(cls, change: ResourceChange) -> GuardRefusal:
+        verb = "removed" if change.action == "Remove" else "replaced"
+        flag = f"--allow-replace {change.logical_id}"
+        return cls("replacement guard", flag,
+                   f"replacement guard: {change.logical_id} ({change.resource_type}) would "
+                   f"be {verb}, losing its data; rerun with {flag} if that is intended")
+
+    @classmethod
+    def broadening(cls, widened: Sequence[str]) -> GuardRefusal:
+        flag = "--approve-broadening"
+        return cls("broadening guard", flag,
+                   "broadening guard: this change broadens access (" + "; ".join(widened)
+                   + f"); review the security tables, then rerun with {flag}")
 
 
 @dataclass

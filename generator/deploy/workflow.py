@@ -411,8 +411,7 @@ def apply(conn: Connection, confirm: Confirm, saved: Plan,
     with all_locked([conn], "apply", {conn.label: runner.stop}):
         refused = runner.verify()
         if refused:
-            conn.console.line(f"the plan is refused; nothing was executed: {len(refused)} of "
-                              f"{len(planned)} stacks moved since it was made")
+            conn.console.line(runner.refusal(refused))
             return refused
         changing = [s.stack for s in saved.stacks if s.changes]
         show_plan(conn.console, saved, diff=False)

@@ -27,6 +27,7 @@ import copy
 import itertools
 import json
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -139,6 +140,9 @@ class FakeCloudFormation:
         self.polls_to_create = polls_to_create
         self.polls_to_finish = polls_to_finish
         self.calls: list[str] = []
+        # What a client says of where it calls (a plan records its place from it).
+        self.meta = SimpleNamespace(region_name=REGION,
+                                    endpoint_url=f"https://cloudformation.{REGION}.amazonaws.com")
         self.injected: dict[str, list[tuple[str, str]]] = {}
         self._ids = itertools.count(1)
         self._time = itertools.count(1)
@@ -415,6 +419,7 @@ class FakeCloudFormation:
             "CreationTime": change_set.stack.created, "Description": change_set.description,
             "Parameters": [{"ParameterKey": k, "ParameterValue": v}
                            for k, v in change_set.parameters.items()],
+            "Tags": [{"Key": k, "Value": v} for k, v in change_set.tags.items()],
             "Changes": copy.deepcopy(change_set.changes) if change_set.status ==
             "CREATE_COMPLETE" else []}
         if change_set.status == "FAILED":
