@@ -27,8 +27,8 @@ import copy
 import itertools
 import json
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
