@@ -12,23 +12,28 @@ import signal
 import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from generator.aws.cfn import CloudFormation
 from generator.aws.polling import Waits, WaitTimedOut
 from generator.aws.session import Aws
+from generator.cli import cli
 from generator.cli.common import report_results
 from generator.deploy import connect, workflow
 from generator.deploy.connect import Connection, takeover_notice, waits_from
 from generator.deploy.lock import EnvLock, Here, LockHeld, lock_key, pid_alive
 from generator.deploy.units import Unit
 from generator.errors import UsageError
+from generator.local.manager import Endpoint
 from generator.references import Lookups
 from generator.render import Rendered
 from generator.ui import Console, confirmer
 from generator.yamlsrc import load_cfn
+from tests.conftest import aws_env
 from tests.fakes.clock import FakeClock
 from tests.fakes.cloudformation import ACCOUNT, FakeCloudFormation
 from tests.fakes.s3 import FakeS3
@@ -350,3 +355,25 @@ def test_apply_without_allow_replace_names_the_replacement_guard_not_a_stale_pla
     assert ("the plan is refused; nothing was executed: the replacement guard stops rds "
             "(override: --allow-replace DbInstance)") in out
     assert "moved" not in out and "stale" not in out
+
+
+# --- plan --out that cannot be written ----------------------------------------------------
+
+
+def test_plan_out_that_cannot_be_written_leaves_no_change_set(
+        project: Path, endpoint: Endpoint, aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The output checks pass (a writable directory), then the write fails: the change
+    sets (and review shells) the plan made were left, named by no plan file."""
+    for key, value in aws_env(endpoint).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(project)
+    # write_private writes .plan.json.<pid>.tmp, then renames it: something is in its way.
+    (project / f".plan.json.{os.getpid()}.tmp").mkdir()
+    result = CliRunner().invoke(cli, ["--no-color", "plan", "--env", "local", "--no-forecast",
+                                      "--out", "plan.json"])
+    assert result.exit_code == 2, result.output
+    assert "error: cannot write plan.json" in result.output
+    cfn = aws.cloudformation
+    left = [s for s in cfn.describe_stacks()["Stacks"] if s["StackStatus"] != "DELETE_COMPLETE"]
+    assert left == []  # the review shells of new stacks went with their change sets
+    assert not (project / "plan.json").exists()

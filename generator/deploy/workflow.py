@@ -19,7 +19,7 @@ from typing import Any, NoReturn, TypeVar
 
 from generator.aws.cfn_types import StackInfo
 from generator.aws.polling import WaitAbandoned, Waits, minutes
-from generator.aws.status import Outcome, StackResult, StackStatus
+from generator.aws.status import Outcome, PlanState, StackResult, StackStatus
 from generator.deploy.connect import (
     Connection,
     all_locked,
@@ -365,13 +365,14 @@ def plan(conns: Sequence[Connection], stacks: Sequence[str], overrides: Sequence
     for c in conns:
         refuse_nested(revert_drift, c.nested)
 
+    planners = {c.label: Planner(c.form, c.aws.cfn, c.lookups, c.console,
+                                 lambda question: False,
+                                 c.options(stacks=frozenset(stacks), drift=drift,
+                                           force=revert_drift, import_existing=import_existing,
+                                           revert_drift=revert_drift)) for c in conns}
+
     def one(conn: Connection) -> Plan:
-        planner = Planner(conn.form, conn.aws.cfn, conn.lookups, conn.console,
-                          lambda question: False,
-                          conn.options(stacks=frozenset(stacks), drift=drift,
-                                       force=revert_drift, import_existing=import_existing,
-                                       revert_drift=revert_drift))
-        result = planner.plan()
+        result = planners[conn.label].plan()
         if not conn.nested:  # what `deploy` (or `stackgen refactor`) moves first
             result.moves = [m.line() for m in detected(conn)[2]]
         # Recorded so `apply` renders the same templates in the same form, at the same
@@ -386,7 +387,29 @@ def plan(conns: Sequence[Connection], stacks: Sequence[str], overrides: Sequence
                                for f in conn.forecast.findings]
         return result
 
-    return each(conns, one)
+    try:
+        return each(conns, one)
+    except BaseException:  # a failure or Ctrl-C half-way: no change set of it stays
+        for planner in planners.values():
+            planner.discard_pending()
+        raise
+
+
+def discard_plans(conns: Sequence[Connection], plans: Mapping[str, Plan]) -> None:
+    """The plans are not kept (their file could not be written): delete their change
+    sets, and the review shells of new stacks, so none stays AVAILABLE with no plan
+    that names it; best effort, saying what stays."""
+    for c in conns:
+        plan = plans.get(c.label)
+        for s in plan.stacks if plan is not None else []:
+            if not s.change_set_id:
+                continue
+            try:
+                c.aws.cfn.delete_change_set(s.change_set_id)
+                if s.state == PlanState.CREATE:
+                    c.aws.cfn.delete_stack(s.stack_name)
+            except StackgenError as exc:
+                c.console.line(f"{s.stack}: change set {s.change_set_id} stays ({exc})")
 
 
 def apply(conn: Connection, confirm: Confirm, saved: Plan,
