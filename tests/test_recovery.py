@@ -25,7 +25,9 @@ from generator.cli import cli
 from generator.cli.common import report_results
 from generator.deploy import connect, workflow
 from generator.deploy.connect import Connection, takeover_notice, waits_from
+from generator.deploy.engine import Deployer
 from generator.deploy.lock import EnvLock, Here, LockHeld, lock_key, pid_alive
+from generator.deploy.stack_work import DeployOptions
 from generator.deploy.units import Unit
 from generator.errors import UsageError
 from generator.local.manager import Endpoint
@@ -377,3 +379,21 @@ def test_plan_out_that_cannot_be_written_leaves_no_change_set(
     left = [s for s in cfn.describe_stacks()["Stacks"] if s["StackStatus"] != "DELETE_COMPLETE"]
     assert left == []  # the review shells of new stacks went with their change sets
     assert not (project / "plan.json").exists()
+
+
+def test_ctrl_c_at_a_question_asked_during_the_run_discards_its_change_set(
+        rendered: Rendered) -> None:
+    """A change set that goes beyond the approval is asked about from a worker thread:
+    Ctrl-C there escaped the scheduler twice and left the change set AVAILABLE."""
+    fake = FakeCloudFormation()
+
+    def ctrl_c(question: str) -> bool:
+        raise KeyboardInterrupt
+
+    deployer = Deployer(rendered, CloudFormation(fake, waits=FakeClock().waits()),
+                        Lookups(None), Console(color=False), ctrl_c,
+                        DeployOptions(frozenset({"network"})))
+    [result] = deployer.run()
+    assert result.state == "INTERRUPTED" and deployer.interrupted.is_set()
+    _no_change_sets_nor_shells(fake)
+    assert "ExecuteChangeSet" not in fake.calls

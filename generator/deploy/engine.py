@@ -148,8 +148,13 @@ class Deployer(StackWork):
                 self._discard(name, kind, change_set_id)
                 return StackResult(stack, name, Outcome.FAILED, reasons=[
                     GuardRefusal.broadening(review.widened_access).reason])
-            go = not self.stop.is_set() and (
-                not ask or self.confirm(f"execute this change set on {name}?"))
+            try:
+                go = not self.stop.is_set() and (
+                    not ask or self.confirm(f"execute this change set on {name}?"))
+            except KeyboardInterrupt:  # Ctrl-C at this question, asked from a worker
+                self.interrupted.set()
+                self.stop.set()
+                go = False
         if not go:
             self._discard(name, kind, change_set_id)
             state = Outcome.INTERRUPTED if self.stop.is_set() else Outcome.DECLINED
