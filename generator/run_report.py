@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from generator.aws.cfn import CloudFormation
 from generator.aws.cfn_types import StackInfo
 from generator.aws.rootcause import CANCELLED
-from generator.aws.status import StackResult
+from generator.aws.status import Outcome, StackResult
 from generator.errors import StackgenError
 from generator.ui import NOT_DEPLOYED, Console, NdjsonConsole
 
@@ -107,11 +107,27 @@ def outputs_of(names: Mapping[str, str],
     return {s: deployed[n].outputs for s, n in names.items() if n in deployed}
 
 
+# The exit codes a run makes (docs/deploy.md, "Exit codes"): 0 done, or nothing changed
+# because the changes were not approved; 1 a stack failed; 130 Ctrl-C (128 + SIGINT).
+INTERRUPTED_EXIT = 130
+NOT_APPROVED = "nothing changed: the changes were not approved"
+
+
+def declined(done: Sequence[StackResult]) -> bool:
+    """The person said no and nothing changed: every stack declined or unchanged."""
+    return any(r.state == Outcome.DECLINED for r in done) and \
+        all(r.state in (Outcome.DECLINED, Outcome.UNCHANGED) for r in done)
+
+
 def results(console: Console, done: Sequence[StackResult], verb: str,
             api_calls: int | None = None) -> int:
-    """The results table, the root cause of any failure again; the exit code they make."""
+    """The results table, the root cause of any failure again; the exit code they make.
+    A "no" that changed nothing is one line and exit 0."""
     _events_and_calls(console, [(r.stack, r) for r in done], api_calls)
     if not done:
+        return 0
+    if declined(done):
+        console.line(NOT_APPROVED)
         return 0
     console.line()
     console.table(["stack", "result", "seconds"],
@@ -168,6 +184,9 @@ def results_many(console: Console, results: Mapping[str, Sequence[StackResult]],
     done = [(f"{env}/{r.stack}", r) for env, rows in results.items() for r in rows]
     _events_and_calls(console, done, api_calls)
     if not done:
+        return 0
+    if declined([r for _, r in done]):
+        console.line(NOT_APPROVED)
         return 0
     console.line()
     matrix(console, results, list(dict.fromkeys(s for order in orders for s in order)))

@@ -175,15 +175,26 @@ class NdjsonConsole(Console):
                    "state": state, "seconds": round(seconds, 1), "reasons": list(reasons)})
 
 
-def confirmer(yes: bool) -> Confirm:
-    """--yes answers everything; a terminal asks; anything else refuses at once."""
+RERUN_WITH_YES = "rerun with --yes after reviewing `stackgen plan`"
+
+
+def confirmer(yes: bool, hint: str = RERUN_WITH_YES) -> Confirm:
+    """--yes answers everything; a terminal asks; anything else refuses at once, with
+    ``hint``: how to run the command without a terminal. Ctrl-C at the question (or its
+    input closed) is KeyboardInterrupt, as anywhere else in a run (click says Abort)."""
     if yes:
         return lambda question: True
     if not sys.stdin.isatty():
         raise ConfirmationRequired(
-            "this needs a yes and there is no terminal to ask in; rerun with --yes "
-            "after reviewing `stackgen plan`")
-    return lambda question: bool(click.confirm(question, default=False))
+            f"this needs a yes and there is no terminal to ask in; {hint}")
+
+    def ask(question: str) -> bool:
+        try:
+            return bool(click.confirm(question, default=False))
+        except click.Abort:
+            raise KeyboardInterrupt from None
+
+    return ask
 
 
 class EnvConsole(Console):

@@ -110,7 +110,7 @@ class StackgenGroup(LazyGroup):
         except StackgenError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(ctx.meta.get(ERRORS_EXIT, exc.exit_code))
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, click.exceptions.Abort):  # Abort: Ctrl-C at a prompt
             click.echo("interrupted", err=True)
             sys.exit(130)
         except Exception as exc:  # a profile or credential failure from any client made

@@ -142,7 +142,7 @@ def say_local_urls(console: Any, endpoint_url: str | None) -> None:
 def report_results(conns: list[Connection], results: dict[str, list[StackResult]], verb: str,
             api_calls: bool) -> int:
     """The run's results (a table for one unit, the unit x stack matrix for several)
-    and the exit code they make."""
+    and the exit code they make: 130 when Ctrl-C interrupted the run."""
     from generator import run_report
     from generator.ui import EnvConsole
 
@@ -150,10 +150,13 @@ def report_results(conns: list[Connection], results: dict[str, list[StackResult]
         else None
     console = conns[0].console
     if len(conns) == 1:
-        return run_report.results(console, results[conns[0].label], verb, calls)
-    base = console.base if isinstance(console, EnvConsole) else console
-    return run_report.results_many(base, results,
-                                   [c.rendered.graph.order for c in conns], verb, calls)
+        code = run_report.results(console, results[conns[0].label], verb, calls)
+    else:
+        base = console.base if isinstance(console, EnvConsole) else console
+        code = run_report.results_many(base, results,
+                                       [c.rendered.graph.order for c in conns], verb, calls)
+    return run_report.INTERRUPTED_EXIT if any(c.interrupted.is_set() for c in conns) \
+        else code
 
 
 def units_of(app: AppContext, names: list[str], overrides: tuple[str, ...],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -37,6 +38,10 @@ from generator.cli.options import (
     wait_timeout_option,
 )
 from generator.errors import UsageError
+
+if TYPE_CHECKING:
+    from generator.review.plan import Plan
+    from generator.ui import Console
 
 
 @cli.command(short_help='Deploy the env as reviewed change sets.')
@@ -186,9 +191,7 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
         click.get_current_context().meta[ERRORS_EXIT] = 1
     from generator.deploy import connect, workflow
     from generator.render import check_writable
-    from generator.review.plan_file import check_output, plan_key, sign_plan, write_private
-    from generator.review.plan_report import markdown as to_markdown
-    from generator.review.plan_report import show_plan
+    from generator.review.plan_file import check_output, plan_key
 
     key = plan_key(sign_key_file)
     units = units_of(app, env_names_of(app, env_names, all_envs), overrides, stacks, nested,
@@ -207,11 +210,31 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
                                forecast=forecast_mode(no_forecast, "record"))
     plans = workflow.plan(conns, stacks, overrides, drift, import_existing=adopt_existing,
                           revert_drift=revert_drift)
+    try:
+        _show_and_save(console, plans, fmt, several, show_diff, outs, markdown, key, force)
+    except BaseException:  # the plan file or review not written (or Ctrl-C): no plan names
+        workflow.discard_plans(conns, plans)  # its change sets, so none may stay
+        raise
+    from generator.review.validation import blocking
+    if any(blocking(p) for p in plans.values()):  # a FAIL: that change set cannot run
+        console.line("plan: CloudFormation's pre-deployment validation failed; "
+                     "nothing can be applied until each FAIL above is resolved")
+        return 1
+    return 2 if detailed_exitcode and any(p.has_changes for p in plans.values()) else 0
+
+
+def _show_and_save(console: Console, plans: dict[str, Plan], fmt: str, several: bool,
+                   show_diff: bool, outs: dict[str, Path], markdown: Path | None,
+                   key: bytes | None, force: bool) -> None:
+    from generator.review.plan_file import sign_plan, write_private
+    from generator.review.plan_report import markdown as to_markdown
+    from generator.review.plan_report import show_plan
+
     if fmt == "json" and several:
         click.echo(json.dumps({label: json.loads(p.to_json()) for label, p in plans.items()},
                               indent=2, sort_keys=True))
     elif fmt == "json":
-        click.echo(plans[units[0].label].to_json(), nl=False)
+        click.echo(next(iter(plans.values())).to_json(), nl=False)  # the one unit
     for label, result in plans.items():
         if fmt != "json":
             if several:
@@ -227,12 +250,6 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
                          for label, p in plans.items())
         write_private(markdown, text, force)
         console.line(f"review written to {markdown}")
-    from generator.review.validation import blocking
-    if any(blocking(p) for p in plans.values()):  # a FAIL: that change set cannot run
-        console.line("plan: CloudFormation's pre-deployment validation failed; "
-                     "nothing can be applied until each FAIL above is resolved")
-        return 1
-    return 2 if detailed_exitcode and any(p.has_changes for p in plans.values()) else 0
 
 
 def _per_unit(path: Path, label: str) -> Path:
@@ -307,9 +324,13 @@ def unlock(app: AppContext, env: str, yes: bool) -> int:
         return 0
     holder = current.holder
     state = "expired" if current.expired else "expires"
+    dead = " (that process no longer runs on this host: the next deploy, apply or " \
+        "delete takes the lock over by itself)" if lock.here.dead_holder(holder) else ""
     click.echo(f"env {env} is locked by {holder.who} since {when(holder.acquired)} "
-               f"({holder.reason}), {state} {when(holder.expires)}")
-    if not confirmer(yes)("release it? (a run still alive would go on without the lock)"):
+               f"({holder.reason}), {state} {when(holder.expires)}{dead}")
+    confirm = confirmer(yes, hint=f"if that process is dead, release the lock with "
+                        f"`stackgen unlock --env {env} --yes`")
+    if not confirm("release it? (a run still alive would go on without the lock)"):
         click.echo("lock kept")
         return 1
     if lock.force_release(current.etag):

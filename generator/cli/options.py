@@ -40,8 +40,9 @@ set_option = click.option("--set", "overrides", multiple=True, metavar="KEY.PATH
 
 wait_timeout_option = click.option(
     "--wait-timeout", "wait_timeout", multiple=True, metavar="[TYPE=]MINUTES",
-    help="how long a stack may take before we stop waiting and exit 1 [default: 30, "
-         "60 for a stack with AWS::RDS::DBInstance]; TYPE=MINUTES for stacks holding TYPE")
+    help="how long a stack may take before we stop waiting and exit 1: MINUTES for every "
+         "stack, shorter or longer than the defaults [30; 60 for a stack with an RDS "
+         "instance or cluster]; TYPE=MINUTES for stacks holding TYPE (wins over MINUTES)")
 
 
 events_option = click.option(

@@ -45,6 +45,8 @@ class Connection:
     lookups: Lookups
     nested: bool
     forecast: Forecast | None = None  # what the forecast found, when it ran
+    # Set when Ctrl-C interrupted the unit's run: the command exits 130.
+    interrupted: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     @property
     def rendered(self) -> Rendered:
@@ -208,25 +210,31 @@ def upload_children(conn: Connection) -> None:
 
 
 def waits_from(timeouts: Sequence[str]) -> Waits:
-    """`--wait-timeout MINUTES` (every stack) or `--wait-timeout TYPE=MINUTES`."""
+    """`--wait-timeout MINUTES` sets every stack's deadline, shorter or longer than the
+    defaults by type (60 minutes for RDS: a plain value used to only ever lengthen
+    those); `--wait-timeout TYPE=MINUTES` sets the deadline of stacks holding TYPE,
+    over a plain value whatever the order."""
     waits = Waits()
-    by_type = dict(waits.by_type)
+    every: float | None = None
+    by_type: dict[str, float] = {}
     for value in timeouts:
         kind, _, number = value.rpartition("=")
         try:
             seconds = float(number) * 60
         except ValueError:
             seconds = -1.0
-        if seconds <= 0 or (kind and not kind.startswith("AWS::")):
+        if not seconds > 0 or seconds == float("inf") or (kind and not kind.startswith("AWS::")):
             raise UsageError(f"--wait-timeout {value}: give minutes, or TYPE=MINUTES with a "
                              "resource type, e.g. --wait-timeout 45 or "
                              "--wait-timeout AWS::RDS::DBInstance=90")
         if kind:
             by_type[kind] = seconds
         else:
-            waits = dataclasses.replace(waits, default_seconds=seconds)
-            by_type = {k: max(v, seconds) for k, v in by_type.items()}
-    return dataclasses.replace(waits, by_type=by_type)
+            every = seconds
+    if every is None:
+        return dataclasses.replace(waits, by_type={**waits.by_type, **by_type})
+    return dataclasses.replace(waits, default_seconds=every,
+                               by_type={**dict.fromkeys(waits.by_type, every), **by_type})
 
 
 def env_lock(conn: Connection, reason: str, stop: threading.Event | None = None) -> EnvLock:
@@ -240,15 +248,24 @@ def env_lock(conn: Connection, reason: str, stop: threading.Event | None = None)
                    account=conn.aws.account, on_lost=lost)
 
 
+def takeover_notice(lock: EnvLock) -> str:
+    """The one line a run says when it took over another run's lock."""
+    old = lock.took_over
+    assert old is not None
+    if lock.took_over_dead:
+        return (f"took over the lock of {old.who} ({old.reason}, since "
+                f"{when(old.acquired)}): that process no longer runs on this host")
+    return (f"took over the expired lock of {old.who} ({old.reason}, since "
+            f"{when(old.acquired)}, expired {when(old.expires)})")
+
+
 @contextlib.contextmanager
 def locked(conn: Connection, reason: str, stop: threading.Event | None = None) -> Iterator[None]:
     """The unit's lock for the block (deploy, apply, delete; never plan or diff)."""
     lock = env_lock(conn, reason, stop)
     with lock.held():
         if lock.took_over is not None:
-            old = lock.took_over
-            conn.console.line(f"took over the expired lock of {old.who} ({old.reason}, since "
-                              f"{when(old.acquired)}, expired {when(old.expires)})")
+            conn.console.line(takeover_notice(lock))
         yield
 
 

@@ -21,6 +21,7 @@ from generator.aws.polling import WaitAbandoned, WaitTimedOut
 from generator.aws.status import Outcome, StackResult
 from generator.deploy.scheduler import NotRun, Scheduler, Skip
 from generator.deploy.stack_work import (
+    GuardRefusal,
     StackWork,
     stack_policy,
 )
@@ -141,18 +142,19 @@ class Deployer(StackWork):
             if blocked:
                 self._discard(name, kind, change_set_id)
                 return StackResult(stack, name, Outcome.FAILED, reasons=[
-                    f"guard: {r.logical_id} ({r.resource_type}) would be "
-                    f"{'removed' if r.action == 'Remove' else 'replaced'}, losing its data; "
-                    f"rerun with --allow-replace {r.logical_id} if that is intended"
-                    for r in blocked])
+                    GuardRefusal.replacement(r).reason for r in blocked])
             # A new stack grants nothing that ran before; an update that does needs a yes.
             if kind == "UPDATE" and review.broadens and not self.options.approve_broadening:
                 self._discard(name, kind, change_set_id)
                 return StackResult(stack, name, Outcome.FAILED, reasons=[
-                    "guard: this change broadens access (" + "; ".join(review.widened_access)
-                    + "); review the security tables, then rerun with --approve-broadening"])
-            go = not self.stop.is_set() and (
-                not ask or self.confirm(f"execute this change set on {name}?"))
+                    GuardRefusal.broadening(review.widened_access).reason])
+            try:
+                go = not self.stop.is_set() and (
+                    not ask or self.confirm(f"execute this change set on {name}?"))
+            except KeyboardInterrupt:  # Ctrl-C at this question, asked from a worker
+                self.interrupted.set()
+                self.stop.set()
+                go = False
         if not go:
             self._discard(name, kind, change_set_id)
             state = Outcome.INTERRUPTED if self.stop.is_set() else Outcome.DECLINED
@@ -180,6 +182,7 @@ class Deployer(StackWork):
         last_seen = self.cfn.latest_event_id(name)
         started = datetime.now(UTC)
         self.cfn.execute_change_set(change_set_id, name)
+        self.executing(change_set_id)
         failures: list[str] = []
         deadline = self.deadline(stack)
         progress = Progress(self.console, stack, self.cfn.waits.progress_every, deadline)
@@ -250,8 +253,9 @@ def run_together(workers: Mapping[str, Deployer], concurrency: int,
         cause = why.cause[1] if why.cause is not None else None
         return workers[node[0]].not_run(node[1], NotRun(why.skip, cause))
 
-    def stop_all() -> None:
+    def stop_all() -> None:  # Ctrl-C
         for d in workers.values():
+            d.interrupted.set()
             d.stop.set()
 
     def done(node: Node, result: StackResult) -> None:

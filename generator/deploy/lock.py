@@ -39,9 +39,10 @@ import threading
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -141,6 +142,55 @@ def whoami() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
+def pid_space() -> str:
+    """Where a pid means one process: this boot of this kernel and this pid namespace
+    (Linux: the boot id, and the inode of /proc/self/ns/pid, which differs between
+    containers sharing a host). Empty where the system does not say."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return ""
+    return f"{boot}/{namespace}"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid runs here (signal 0 checks, sends nothing)."""
+    if pid <= 0:
+        return True  # not a pid we can judge: count it as alive
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    except OSError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class Here:
+    """This machine, as a lock's holder is compared with it: the hostname, where pids
+    are meaningful, and whether a pid runs. A seam, so a test can be another host."""
+
+    host: str = field(default_factory=socket.gethostname)
+    space: str = field(default_factory=pid_space)
+    alive: Callable[[int], bool] = pid_alive
+
+    def dead_holder(self, holder: Holder) -> bool:
+        """True only when the holder was a process here that no longer runs: the same
+        hostname, the same boot and pid namespace when the lock records them, and no
+        such pid. A lock from another host, or whose process may run, is never judged
+        dead here (a clash of hostnames with another machine needs a different
+        ``space`` too, when both record one)."""
+        if not holder.host or printable(self.host) != holder.host or holder.pid <= 0:
+            return False
+        if holder.space and self.space and holder.space != self.space:
+            return False
+        return not self.alive(holder.pid)
+
+
 @dataclass(frozen=True)
 class Holder:
     """What the lock object says, and when S3 says it expires."""
@@ -156,6 +206,8 @@ class Holder:
     renewed: datetime | None = None  # S3's LastModified: taken or last renewed
     expires: datetime = NEVER
     note: str = ""  # what was wrong with the object as read (absurd TTL), printed with it
+    host: str = ""  # the holder's hostname (older lock objects: from ``owner``)
+    space: str = ""  # where its pid is meaningful (pid_space), when it said
 
     @property
     def who(self) -> str:
@@ -167,6 +219,7 @@ class Holder:
             "owner": self.owner, "pid": self.pid, "reason": self.reason,
             "acquired": self.acquired.isoformat(), "ttl_seconds": self.ttl_seconds,
             "token": self.token, "ci": self.ci, "tool": self.tool,
+            "host": self.host, "pid_space": self.space,
         }, sort_keys=True).encode()
 
     @classmethod
@@ -188,7 +241,10 @@ class Holder:
             if acquired.tzinfo is None:
                 acquired = acquired.replace(tzinfo=UTC)
             ci = raw.get("ci")
-            return cls(owner=printable(raw["owner"]), pid=int(raw["pid"]),
+            owner = printable(raw["owner"])
+            host = printable(raw.get("host") or owner.rpartition("@")[2])
+            return cls(owner=owner, pid=int(raw["pid"]), host=host,
+                       space=printable(raw.get("pid_space") or ""),
                        reason=printable(raw["reason"]), acquired=acquired, ttl_seconds=ttl,
                        token=str(raw["token"]), ci=None if ci is None else printable(ci),
                        tool=printable(raw.get("tool", "")), renewed=last_modified,
@@ -236,7 +292,7 @@ class EnvLock:
                  *, account: str | None = None, ttl: timedelta = DEFAULT_TTL,
                  heartbeat: float | None = None,
                  on_lost: Callable[[str], None] | None = None,
-                 environ: Mapping[str, str] | None = None) -> None:
+                 environ: Mapping[str, str] | None = None, here: Here | None = None) -> None:
         self.s3 = s3
         self.bucket = bucket
         self.region = region
@@ -249,7 +305,9 @@ class EnvLock:
         self.on_lost = on_lost
         self.environ = os.environ if environ is None else environ
         self.etag: str | None = None
-        self.took_over: Holder | None = None  # the expired holder we replaced, if any
+        self.here = here if here is not None else Here()
+        self.took_over: Holder | None = None  # the expired or dead holder we replaced
+        self.took_over_dead = False  # True: it had not expired, its process was gone
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
         self.mine: Holder | None = None  # what this lock wrote while it holds the env
@@ -291,7 +349,8 @@ class EnvLock:
     def _new_holder(self) -> Holder:
         return Holder(owner=whoami(), pid=os.getpid(), reason=self.reason,
                       acquired=datetime.now(UTC), ttl_seconds=self.ttl.total_seconds(),
-                      token=uuid.uuid4().hex, ci=ci_job(self.environ), tool=__version__)
+                      token=uuid.uuid4().hex, ci=ci_job(self.environ), tool=__version__,
+                      host=printable(self.here.host), space=self.here.space)
 
     # --- the lock ----------------------------------------------------------------
 
@@ -303,7 +362,8 @@ class EnvLock:
                 raise AwsError(f"env lock bucket {self.bucket}: {exc}") from None
 
     def acquire(self) -> None:
-        """Take the lock, or take over one that expired; LockHeld when another holds it."""
+        """Take the lock, or take over one that expired or whose process died on this
+        host (a killed run: its pid runs no more); LockHeld when another holds it."""
         self.ensure_bucket()
         mine = self._new_holder()
         last: Current | None = None
@@ -314,11 +374,13 @@ class EnvLock:
             last = self.read()
             if last is None:
                 continue
-            if not last.expired:
+            dead = not last.expired and self.here.dead_holder(last.holder)
+            if not last.expired and not dead:
                 raise LockHeld(self.env, last.holder)
+            # If-Match: of two runs taking over one dead or expired lock, one wins.
             self.etag = self._put(mine, IfMatch=last.etag)
             if self.etag:
-                self.took_over = last.holder
+                self.took_over, self.took_over_dead = last.holder, dead
                 break
         if not self.etag:
             if last is not None:

@@ -10,13 +10,13 @@ about again (`deploy`). A stack the plan found unchanged is never changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from generator.aws.cfn_types import StackInfo
 from generator.aws.status import Outcome, PlanState, StackResult
 from generator.deploy.engine import Deployer
-from generator.deploy.stack_work import Prepared
+from generator.deploy.stack_work import GuardRefusal, Prepared
 from generator.errors import ChangeSetFailed, StackgenError
 from generator.review.plan import (
     Plan,
@@ -100,6 +100,8 @@ class PlanRunner(Deployer):
         # The reviews re-derived from the live change sets by verify(): the guards and the
         # stack policy read these, never the plan file's own review.
         self.live: dict[str, StackPlan] = {}
+        # The stacks verify() refused for a guard (nothing moved there), by stack.
+        self.guarded: dict[str, GuardRefusal] = {}
 
     @property
     def planned(self) -> Mapping[str, StackPlan]:
@@ -146,8 +148,21 @@ class PlanRunner(Deployer):
                 why = self._guard(planned)
             if why:
                 refused.append(StackResult(stack, planned.stack_name, Outcome.FAILED, reasons=[
-                    f"refused: {why}; nothing was executed"]))
+                    why if stack in self.guarded else f"refused: {why}"]))
         return refused
+
+    def refusal(self, refused: Sequence[StackResult]) -> str:
+        """The one line that says why verify() refused the plan: which stacks moved or
+        whose change set is not as reviewed, and which guard stopped which stack, with
+        the flag that overrides it."""
+        parts = []
+        moved = [r.stack for r in refused if r.stack not in self.guarded]
+        if moved:
+            parts.append(f"{len(moved)} of {len(self.planned)} stacks moved or changed since "
+                         f"it was made ({', '.join(moved)}); {RUN_PLAN_AGAIN}")
+        for stack, guard in self.guarded.items():
+            parts.append(f"the {guard.guard} stops {stack} (override: {guard.flag})")
+        return "the plan is refused; nothing was executed: " + "; ".join(parts)
 
     def check_change_set(self, stack: str, planned: StackPlan,
                          current: StackInfo | None) -> str | None:
@@ -207,18 +222,18 @@ class PlanRunner(Deployer):
         if guard:
             return guard
         if not creates and live.broadens and not self.options.approve_broadening:
-            return ("guard: this change broadens access (" + "; ".join(live.widened_access)
-                    + "); review the security tables, then rerun with --approve-broadening")
+            refusal = GuardRefusal.broadening(live.widened_access)
+            self.guarded[stack] = refusal
+            return refusal.reason
         return None
 
     def _guard(self, review: StackPlan) -> str | None:
         blocked = review.blocked_by_guard(self.options.allow_replace)
         if not blocked:
             return None
-        r = blocked[0]
-        return (f"guard: {r.logical_id} ({r.resource_type}) would be "
-                f"{'removed' if r.action == 'Remove' else 'replaced'}, losing its data; "
-                f"rerun with --allow-replace {r.logical_id} if that is intended")
+        refusal = GuardRefusal.replacement(blocked[0])
+        self.guarded[review.stack] = refusal
+        return refusal.reason
 
     def discard_all(self, stacks: Iterable[str] | None = None) -> None:
         """Nothing of a declined plan stays behind: its change sets, and review shells."""

@@ -25,12 +25,14 @@ from generator.context import logical_id
 from generator.deploy.express import runs_express
 from generator.errors import (
     ChangeSetFailed,
+    StackgenError,
     UsageError,
 )
 from generator.references import Lookup, Lookups, resolve
 from generator.render import Rendered
 from generator.review.plan import (
     INFORMATIONAL_TAGS,
+    ResourceChange,
     StackPlan,
     affected_outputs,
     deployed_digest,
@@ -98,6 +100,30 @@ class Prepared:
 SETTLED = "SETTLED"
 
 
+@dataclass(frozen=True)
+class GuardRefusal:
+    """A guard stopped a stack: which guard, what it saw, the flag that overrides it."""
+
+    guard: str  # "replacement guard", "broadening guard"
+    flag: str  # e.g. "--allow-replace DbInstance"
+    reason: str  # the one line shown under the stack
+
+    @classmethod
+    def replacement(cls, change: ResourceChange) -> GuardRefusal:
+        verb = "removed" if change.action == "Remove" else "replaced"
+        flag = f"--allow-replace {change.logical_id}"
+        return cls("replacement guard", flag,
+                   f"replacement guard: {change.logical_id} ({change.resource_type}) would "
+                   f"be {verb}, losing its data; rerun with {flag} if that is intended")
+
+    @classmethod
+    def broadening(cls, widened: Sequence[str]) -> GuardRefusal:
+        flag = "--approve-broadening"
+        return cls("broadening guard", flag,
+                   "broadening guard: this change broadens access (" + "; ".join(widened)
+                   + f"); review the security tables, then rerun with {flag}")
+
+
 @dataclass
 class Made:
     """A stack's change set made now, and its review; or, in ``settled``, the stack's
@@ -140,8 +166,13 @@ class StackWork:
         self.confirm = confirm
         self.options = options
         self.outputs: dict[str, dict[str, str]] = {}
-        self.stop = threading.Event()
+        self.stop = threading.Event()  # no new stack starts: Ctrl-C, or the lock was lost
+        self.interrupted = threading.Event()  # Ctrl-C (the run exits 130)
         self.prompt = threading.Lock()
+        # The change sets this object made and neither executed nor deleted yet, by id:
+        # (stack name, CREATE or UPDATE). What an interrupted run or a "no" deletes.
+        self.pending_sets: dict[str, tuple[str, str]] = {}
+        self._pending_lock = threading.Lock()
 
     def selected(self) -> list[str]:
         return self.rendered.select(self.options.stacks)
@@ -316,6 +347,8 @@ class StackWork:
                         f"{self.rendered.env.name}")
         if cs_id is None:
             return None
+        with self._pending_lock:
+            self.pending_sets[cs_id] = (prepared.name, prepared.kind)
         try:
             progress = Progress(self.console, prepared.stack,
                                 self.cfn.waits.progress_every,
@@ -423,3 +456,24 @@ class StackWork:
         self.cfn.delete_change_set(change_set_id)
         if kind == "CREATE":
             self.cfn.delete_stack(name)
+        self.executing(change_set_id)
+
+    def executing(self, change_set_id: str) -> None:
+        """The change set is executed (or gone): no longer ours to delete."""
+        with self._pending_lock:
+            self.pending_sets.pop(change_set_id, None)
+
+    def discard_pending(self) -> list[str]:
+        """Delete every change set this object made and did not execute (and the review
+        shell of a new stack), as an interrupted or declined run must; best effort, the
+        stacks whose change set could not be deleted."""
+        with self._pending_lock:
+            pending = list(self.pending_sets.items())
+        stays = []
+        for cs_id, (name, kind) in pending:
+            try:
+                self._discard(name, kind, cs_id)
+            except StackgenError as exc:
+                self.console.line(f"{name}: change set {cs_id} stays ({exc})")
+                stays.append(name)
+        return stays

@@ -17,8 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, NoReturn, TypeVar
 
-from generator.aws.polling import Waits
-from generator.aws.status import Outcome, StackResult
+from generator.aws.cfn_types import StackInfo
+from generator.aws.polling import WaitAbandoned, Waits, minutes
+from generator.aws.status import Outcome, PlanState, StackResult, StackStatus
 from generator.deploy.connect import (
     Connection,
     all_locked,
@@ -36,13 +37,13 @@ from generator.deploy.scheduler import NotRun, Scheduler
 from generator.deploy.stack_work import DeployOptions
 from generator.deploy.units import target_overrides
 from generator.ecs.deploy_hooks import EcsHooks, hooks_for
-from generator.errors import ConfirmationRequired, StackgenError, UsageError
+from generator.errors import StackgenError, UsageError
 from generator.render import artifact_prefix
 from generator.review.plan import ForecastNote, Plan
 from generator.review.plan_report import show_plan
 from generator.review.revert import refuse_nested
-from generator.review.validation import ValidationBlocked, refuse_blocked
-from generator.ui import Confirm, Console, EnvConsole
+from generator.review.validation import refuse_blocked
+from generator.ui import Confirm, Console, EnvConsole, Progress
 from generator.views.common import logical_id
 from generator.yamlsrc import load_cfn
 
@@ -55,13 +56,17 @@ def each(conns: Sequence[Connection], work: Callable[[Connection], T]) -> dict[s
     by_label = {c.label: c for c in conns}
     if len(by_label) == 1:
         return {c.label: work(c) for c in conns}
-    done = Scheduler({c: [] for c in by_label}, lambda label: work(by_label[label]),
-                     ok=lambda _: True, not_run=_never, concurrency=len(by_label)).run()
+    scheduler = Scheduler({c: [] for c in by_label}, lambda label: work(by_label[label]),
+                          ok=lambda _: True, not_run=_never, concurrency=len(by_label))
+    done = scheduler.run()
+    if scheduler.interrupted:  # Ctrl-C: the units' work ended, the command does not go on
+        raise KeyboardInterrupt
     return {label: done[label] for label in by_label}  # in the units' order
 
 
 def _never(label: str, why: NotRun[str]) -> NoReturn:
-    raise AssertionError(f"{label} did not run ({why.skip.value})")
+    """A unit's work that did not run: Ctrl-C stopped the run before it started."""
+    raise KeyboardInterrupt
 
 
 def _base(conns: Sequence[Connection]) -> Console | None:
@@ -70,10 +75,65 @@ def _base(conns: Sequence[Connection]) -> Console | None:
 
 
 def _abandon_all(conns: Sequence[Connection]) -> Callable[[], None]:
+    """Ctrl-C (the second in a deploy, the first in a delete): every wait gives up."""
     def abandon() -> None:
         for c in conns:
+            c.interrupted.set()
             c.aws.cfn.abandon.set()
     return abandon
+
+
+def settle(conns: Sequence[Connection]) -> None:
+    """Under the lock, before anything is planned or deleted: wait for the stacks an
+    earlier run left in progress (a run killed mid-create, whose lock this run took
+    over), each within its deadline and showing progress, so the run goes on from
+    where they end (CloudFormation refuses a change set or a delete meanwhile).
+    Several units and stacks wait side by side; Ctrl-C stops waiting (exit 130)."""
+    busy = {(c.label, stack): (c, info) for c in conns
+            for stack, info in _in_progress(c).items()}
+    if not busy:
+        return
+
+    def wait(node: tuple[str, str]) -> None:
+        conn, info = busy[node]
+        _wait_for(conn, node[1], info)
+
+    scheduler = Scheduler({n: [] for n in busy}, wait, ok=lambda _: True,
+                          not_run=lambda node, why: None, concurrency=len(busy),
+                          on_abandon=_abandon_all(conns), patient=False)
+    scheduler.run()
+    if scheduler.interrupted:
+        raise KeyboardInterrupt
+
+
+def _in_progress(conn: Connection) -> dict[str, StackInfo]:
+    """The unit's stacks (or the nested root) that an operation holds now: a review
+    shell (REVIEW_IN_PROGRESS) is not one, the run deletes it."""
+    names = {s: conn.form.stacks[s].stack_name for s in conn.form.graph.order}
+    live = conn.aws.cfn.describe_many(list(names.values()))
+    return {s: live[n] for s, n in names.items()
+            if n in live and live[n].status.in_progress() and not live[n].status.empty_shell()}
+
+
+def _wait_for(conn: Connection, stack: str, info: StackInfo) -> None:
+    cfn, console = conn.aws.cfn, conn.console
+    children = [c.template for c in conn.rendered.stacks.values()] if conn.nested else None
+    deadline = cfn.waits.for_stack(conn.form.stacks[stack].template, children)
+    console.line(f"{console.status(info.status)} {stack}: {info.name} is {info.status}, left "
+                 f"by an earlier run; waiting for it (deadline {minutes(deadline)})")
+    progress = Progress(console, stack, cfn.waits.progress_every, deadline)
+
+    def tick(current: StackInfo | None, elapsed: float) -> None:
+        if current is not None:
+            progress.tick(current.status, elapsed)
+
+    try:  # by id: a stack whose delete ends is no longer found by name
+        final = cfn.wait_stack(info.stack_id, on_poll=tick, deleting=True, deadline=deadline,
+                               label=info.name)
+    except WaitAbandoned:  # Ctrl-C: settle() says so
+        return
+    now = final.status if final is not None else StackStatus.DELETE_COMPLETE
+    console.line(f"{console.status(now)} {stack}: {info.name} is {now}; going on")
 
 
 DNS_STACK = "dns"
@@ -121,6 +181,8 @@ def _run(conns: Sequence[Connection], workers: Mapping[str, Deployer], concurren
     out = {}
     for c in conns:
         worker = workers[c.label]
+        if worker.interrupted.is_set():
+            c.interrupted.set()
         results = worker.finish([r for (n, _), r in ran.items() if n == c.label])
         out[c.label] = results + verified(c, hooks[c.label], results)
     return out
@@ -154,36 +216,40 @@ def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
     prompt = threading.Lock()  # one question at a time, whichever unit asks
     reason = "deploy" + (f" --stack {','.join(stacks)}" if stacks else "")
     with all_locked(conns, reason, stops):
+        settle(conns)
         workers: dict[str, Deployer] = {}
         if ask_once:
-            plans = each(conns, lambda c: _whole_plan(c, options[c.label]))
-            for c in conns:
-                if len(conns) > 1:
-                    _base_line(c, c.console.style(f"== env {c.label} ==", bold=True))
-                show_plan(c.console, plans[c.label], diff=False)
+            planners = {c.label: _whole_planner(c, options[c.label]) for c in conns}
+            try:
+                plans = each(conns, lambda c: planners[c.label].plan())
+                for c in conns:
+                    if len(conns) > 1:
+                        _base_line(c, c.console.style(f"== env {c.label} ==", bold=True))
+                    show_plan(c.console, plans[c.label], diff=False)
+                for p in plans.values():
+                    refuse_blocked(p)
+                changing = {c.label: [s.stack for s in plans[c.label].stacks if s.changes]
+                            for c in conns}
+                approved = not any(changing.values()) or confirm(_question(changing, conns))
+            except BaseException:
+                # A refusal, a failure, Ctrl-C while planning or at the question: the
+                # change sets made for the review (and review shells) go, none stays.
+                for planner in planners.values():
+                    planner.discard_pending()
+                raise
+            if not approved:
+                stays = [n for planner in planners.values() for n in planner.discard_pending()]
+                _base_line(conns[0], "the change sets made for the review were deleted"
+                           if not stays else f"the change sets of {', '.join(stays)} stay")
+                return {label: [StackResult(s.stack, s.stack_name, Outcome.DECLINED
+                                            if s.changes else Outcome.UNCHANGED,
+                                            reasons=["not approved"] if s.changes else [])
+                                for s in p.stacks] for label, p in plans.items()}
             for c in conns:
                 planned = {s.stack: s for s in plans[c.label].stacks}
                 workers[c.label] = ApprovedRunner(
                     c.form, c.aws.cfn, c.lookups, c.console, confirm,
                     replace(options[c.label], planned=planned))
-            try:
-                for p in plans.values():
-                    refuse_blocked(p)
-            except ValidationBlocked:
-                for w in workers.values():
-                    assert isinstance(w, PlanRunner)
-                    w.discard_all()
-                raise
-            changing = {c.label: [s.stack for s in plans[c.label].stacks if s.changes]
-                        for c in conns}
-            if any(changing.values()) and not confirm(_question(changing, conns)):
-                for w in workers.values():
-                    assert isinstance(w, PlanRunner)
-                    w.discard_all()
-                return {label: [StackResult(s.stack, s.stack_name, Outcome.DECLINED
-                                            if s.changes else Outcome.UNCHANGED,
-                                            reasons=["not approved"] if s.changes else [])
-                                for s in p.stacks] for label, p in plans.items()}
         else:
             workers = {c.label: Deployer(c.form, c.aws.cfn, c.lookups, c.console, confirm,
                                          options[c.label]) for c in conns}
@@ -198,13 +264,13 @@ def _base_line(conn: Connection, text: str) -> None:
     (console.base if isinstance(console, EnvConsole) else console).line(text)
 
 
-def _whole_plan(conn: Connection, options: DeployOptions) -> Plan:
-    """The plan `deploy` approves: it re-creates a stack whose create failed, and plans
-    only stacks whose unselected upstreams are deployed."""
+def _whole_planner(conn: Connection, options: DeployOptions) -> Planner:
+    """What makes the plan `deploy` approves: it re-creates a stack whose create failed,
+    and plans only stacks whose unselected upstreams are deployed."""
     planner = Planner(conn.form, conn.aws.cfn, conn.lookups, conn.console, lambda q: False,
                       options)
     planner.require_upstream = planner.recreate_failed = True
-    return planner.plan()
+    return planner
 
 
 def _question(changing: Mapping[str, list[str]], conns: Sequence[Connection]) -> str:
@@ -308,13 +374,14 @@ def plan(conns: Sequence[Connection], stacks: Sequence[str], overrides: Sequence
     for c in conns:
         refuse_nested(revert_drift, c.nested)
 
+    planners = {c.label: Planner(c.form, c.aws.cfn, c.lookups, c.console,
+                                 lambda question: False,
+                                 c.options(stacks=frozenset(stacks), drift=drift,
+                                           force=revert_drift, import_existing=import_existing,
+                                           revert_drift=revert_drift)) for c in conns}
+
     def one(conn: Connection) -> Plan:
-        planner = Planner(conn.form, conn.aws.cfn, conn.lookups, conn.console,
-                          lambda question: False,
-                          conn.options(stacks=frozenset(stacks), drift=drift,
-                                       force=revert_drift, import_existing=import_existing,
-                                       revert_drift=revert_drift))
-        result = planner.plan()
+        result = planners[conn.label].plan()
         if not conn.nested:  # what `deploy` (or `stackgen refactor`) moves first
             result.moves = [m.line() for m in detected(conn)[2]]
         # Recorded so `apply` renders the same templates in the same form, at the same
@@ -329,7 +396,29 @@ def plan(conns: Sequence[Connection], stacks: Sequence[str], overrides: Sequence
                                for f in conn.forecast.findings]
         return result
 
-    return each(conns, one)
+    try:
+        return each(conns, one)
+    except BaseException:  # a failure or Ctrl-C half-way: no change set of it stays
+        for planner in planners.values():
+            planner.discard_pending()
+        raise
+
+
+def discard_plans(conns: Sequence[Connection], plans: Mapping[str, Plan]) -> None:
+    """The plans are not kept (their file could not be written): delete their change
+    sets, and the review shells of new stacks, so none stays AVAILABLE with no plan
+    that names it; best effort, saying what stays."""
+    for c in conns:
+        plan = plans.get(c.label)
+        for s in plan.stacks if plan is not None else []:
+            if not s.change_set_id:
+                continue
+            try:
+                c.aws.cfn.delete_change_set(s.change_set_id)
+                if s.state == PlanState.CREATE:
+                    c.aws.cfn.delete_stack(s.stack_name)
+            except StackgenError as exc:
+                c.console.line(f"{s.stack}: change set {s.change_set_id} stays ({exc})")
 
 
 def apply(conn: Connection, confirm: Confirm, saved: Plan,
@@ -354,8 +443,7 @@ def apply(conn: Connection, confirm: Confirm, saved: Plan,
     with all_locked([conn], "apply", {conn.label: runner.stop}):
         refused = runner.verify()
         if refused:
-            conn.console.line(f"the plan is refused; nothing was executed: {len(refused)} of "
-                              f"{len(planned)} stacks moved since it was made")
+            conn.console.line(runner.refusal(refused))
             return refused
         changing = [s.stack for s in saved.stacks if s.changes]
         show_plan(conn.console, saved, diff=False)
@@ -365,6 +453,8 @@ def apply(conn: Connection, confirm: Confirm, saved: Plan,
                                 reasons=["not approved"] if s.changes else [])
                     for s in saved.stacks]
         results = runner.run()
+    if runner.interrupted.is_set():
+        conn.interrupted.set()
     return results + verified(conn, hooks, results)
 
 
@@ -383,6 +473,7 @@ def delete(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
                                     children=c.rendered if c.nested else None)
     reason = "delete" + (f" --stack {','.join(stacks)}" if stacks else "")
     with all_locked(conns, reason, {}):
+        settle(conns)
         for label, d in deleters.items():
             plans[label] = d.plan(frozenset(stacks))
         doomed = sum(len(p.stacks) for p in plans.values())
@@ -391,7 +482,8 @@ def delete(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
         question = f"delete {doomed} stacks?" if len(conns) == 1 else \
             f"delete {doomed} stacks of {len(conns)} envs?"
         if doomed and not yes and not confirm(question):
-            raise ConfirmationRequired("delete declined; nothing was deleted")
+            _base_line(conns[0], "nothing changed: the delete was not approved")
+            return {c.label: [] for c in conns}
         upstream = {(label, s): [(label, u) for u in ups]
                     for label, d in deleters.items() for s, ups in d.upstream(plans[label]).items()}
         works = {label: d.work(plans[label]) for label, d in deleters.items()}

@@ -121,14 +121,17 @@ def write_private(path: Path, text: str, force: bool = False) -> None:
     check_output(path, force)
     target = path.resolve() if force and path.is_symlink() else path
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    made = False
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
                      0o600)
+        made = True
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        if made:  # never what was in its way (a directory unlink() raised on: a traceback)
+            tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}; make its directory "
                           "writable, or choose another path") from None

@@ -28,6 +28,7 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -139,6 +140,9 @@ class FakeCloudFormation:
         self.polls_to_create = polls_to_create
         self.polls_to_finish = polls_to_finish
         self.calls: list[str] = []
+        # What a client says of where it calls (a plan records its place from it).
+        self.meta = SimpleNamespace(region_name=REGION,
+                                    endpoint_url=f"https://cloudformation.{REGION}.amazonaws.com")
         self.injected: dict[str, list[tuple[str, str]]] = {}
         self._ids = itertools.count(1)
         self._time = itertools.count(1)
@@ -260,6 +264,13 @@ class FakeCloudFormation:
 
     @_api("GetTemplate")
     def get_template(self, **params: Any) -> Any:
+        if "ChangeSetName" in params:  # the template a change set holds
+            change_set = self.change_sets.get(params["ChangeSetName"])
+            if change_set is None:
+                raise _error("ChangeSetNotFound", f"ChangeSet [{params['ChangeSetName']}] "
+                             "does not exist", "GetTemplate", 404)
+            return self._answer("GetTemplate", params, {"TemplateBody": change_set.template,
+                                                        "StagesAvailable": ["Original"]})
         stack = self._stack(params["StackName"], "GetTemplate")
         return self._answer("GetTemplate", params, {"TemplateBody": stack.template,
                                                     "StagesAvailable": ["Original"]})
@@ -280,6 +291,12 @@ class FakeCloudFormation:
             if stack.termination_protection:
                 raise _error("ValidationError", f"Stack [{stack.name}] cannot be deleted while "
                              "TerminationProtection is enabled", "DeleteStack")
+            # An update, a rollback or a cleanup runs: AWS refuses until it ends (a create
+            # is cancelled by a delete; a delete again is accepted).
+            if stack.status.endswith("_IN_PROGRESS") and stack.status not in (
+                    "CREATE_IN_PROGRESS", "REVIEW_IN_PROGRESS", "DELETE_IN_PROGRESS"):
+                raise _error("ValidationError", f"Stack [{stack.stack_id}] cannot be deleted "
+                             f"while in status {stack.status}", "DeleteStack")
             # The empty shell of a CREATE change set holds nothing: gone by the next look.
             empty = stack.status == "REVIEW_IN_PROGRESS"
             stack.status, stack.final = "DELETE_IN_PROGRESS", "DELETE_COMPLETE"
@@ -402,6 +419,7 @@ class FakeCloudFormation:
             "CreationTime": change_set.stack.created, "Description": change_set.description,
             "Parameters": [{"ParameterKey": k, "ParameterValue": v}
                            for k, v in change_set.parameters.items()],
+            "Tags": [{"Key": k, "Value": v} for k, v in change_set.tags.items()],
             "Changes": copy.deepcopy(change_set.changes) if change_set.status ==
             "CREATE_COMPLETE" else []}
         if change_set.status == "FAILED":
