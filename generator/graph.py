@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from generator.errors import GraphError
+from generator.yamlsrc import safe_load
 
 STACKS_FILE = "stacks.yaml"
 
@@ -87,7 +88,7 @@ def _parse_ref(stack: str, param: str, ref: Any, source: Path) -> tuple[str, str
 def load_spec(templates_dir: Path) -> dict[str, Any]:
     source = templates_dir / STACKS_FILE
     try:
-        spec = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+        spec = safe_load(source.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise GraphError(f"{source}: file not found; every templates dir needs one") from None
     except yaml.YAMLError as exc:
