@@ -15,16 +15,18 @@ import pytest
 from generator.deploy.cfn import StackInfo
 from generator.deploy.delete import Deleter
 from generator.params import load_env
-from generator.render import Rendered, render
+from generator.render import Rendered
 from generator.ui import Console
 from generator.yamlsrc import load_cfn
 from tests.conftest import ENVS, ROOT, run_stackgen
+from tests.renders import shipped
 
 EC2_ENVS = ["local", "dev", "prod"]
 
 
 def _render(env: str, *overrides: str) -> Rendered:
-    return render(load_env(ROOT / "params", env, list(overrides)), ROOT / "templates")
+    """Shared with the file's other tests (tests/renders.py): they only read it."""
+    return shipped(env, overrides)
 
 
 def _resources(r: Rendered, stack: str) -> dict[str, Any]:

@@ -12,19 +12,21 @@ from typing import Any
 import pytest
 
 from generator.params import load_env
-from generator.render import Rendered, render
+from generator.render import Rendered
 from generator.review.plan import ParamChange, Plan, StackPlan
 from generator.review.report import markdown, show_review
 from generator.ui import Console
 from generator.yamlsrc import load_cfn
 from tests.conftest import ENVS, ROOT, run_stackgen
+from tests.renders import shipped
 
 EC2_ENVS = ("local", "dev", "prod")
 IMDS = "169.254.169.254"
 
 
 def _render(env: str, *overrides: str) -> Rendered:
-    return render(load_env(ROOT / "params", env, overrides), ROOT / "templates")
+    """Shared with the file's other tests (tests/renders.py): they only read it."""
+    return shipped(env, overrides)
 
 
 def _resources(r: Rendered, stack: str) -> dict[str, Any]:
@@ -349,7 +351,6 @@ def test_ecs_exec_with_a_read_only_root_is_refused_at_params_time() -> None:
     """Issue 27: the ECS Exec page says the SSM agent needs a writable root file system
     and that readonlyRootFilesystem "isn't supported"; tmpfs for its paths was a guess."""
     from generator.errors import ParamsError
-    from generator.params import load_env
 
     with pytest.raises(ParamsError) as err:
         load_env(ROOT / "params", "local", ["ecs.service.enable_execute_command=true"])
