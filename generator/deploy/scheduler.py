@@ -127,8 +127,6 @@ class Scheduler(Generic[K, R]):
                 self.interrupted = True
                 self.on_stop()
                 if self.patient:
-                    self.say("interrupted: no new stack starts; finishing what runs "
-                             "(Ctrl-C again to stop waiting)")
                     self._finish(running, results, failed_groups)
                 else:
                     self._abandon(running, results)
@@ -153,6 +151,9 @@ class Scheduler(Generic[K, R]):
         """After Ctrl-C: wait for the running work; a second Ctrl-C stops every wait
         and we leave within seconds."""
         try:
+            # Inside the try: a second Ctrl-C landing while this prints is caught too.
+            self.say("interrupted: no new stack starts; finishing what runs "
+                     "(Ctrl-C again to stop waiting)")
             for fut, node in list(running.items()):
                 if node not in results:
                     self._record(node, fut.result(), results, failed_groups)

@@ -152,6 +152,11 @@ def _source_line(source: Path | None, resource: str | None) -> int | None:
     return None
 
 
+# cfn-lint's rules and ours, loaded once per process and rules' fingerprint: loading costs
+# ~0.5 s of CPU, a deploy of several envs makes a Linter per env, and one Linter already
+# runs the same loaded rules over every target (each run configures them afresh).
+LOADED_RULES: dict[str, Any] = {}
+
 # The linter that forked workers inherit: set in the parent just before the pool
 # forks, so loaded rules are shared copy-on-write instead of loaded again per worker.
 _FORKED: Linter | None = None
@@ -236,12 +241,14 @@ class Linter:
 
     def _load_rules(self) -> Any:
         if self._rules is None:
-            from cfnlint.config import _DEFAULT_RULESDIR
-            from cfnlint.rules import Rules
+            if self.fingerprint not in LOADED_RULES:
+                from cfnlint.config import _DEFAULT_RULESDIR
+                from cfnlint.rules import Rules
 
-            rules = Rules.create_from_directory(_DEFAULT_RULESDIR)
-            rules.update(Rules.create_from_directory(str(RULES_DIR)))
-            self._rules = rules
+                rules = Rules.create_from_directory(_DEFAULT_RULESDIR)
+                rules.update(Rules.create_from_directory(str(RULES_DIR)))
+                LOADED_RULES[self.fingerprint] = rules
+            self._rules = LOADED_RULES[self.fingerprint]
         return self._rules
 
     def _run_cfn_lint(self, target: Target) -> Iterable[Finding]:

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.params import load_env
-from generator.render import Rendered, render
+from generator.render import Rendered
 from generator.yamlsrc import load_cfn
-from tests.conftest import ROOT
+from tests.helpers.renders import shipped
 
 EC2_ENVS = ("local", "dev", "prod")
 NS = ["ns-1.awsdns-01.org", "ns-2.awsdns-02.com"]
 
 
 def _render(env: str, *overrides: str) -> Rendered:
-    return render(load_env(ROOT / "params", env, list(overrides)), ROOT / "templates")
+    """One render per env and overrides per process (tests/helpers/renders.py): these
+    tests only read it, and a test that changed it would fail loudly."""
+    return shipped(env, overrides)
 
 
 def _resources(r: Rendered, stack: str) -> dict[str, Any]:

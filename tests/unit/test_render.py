@@ -205,3 +205,19 @@ def test_nested_envs_without_protection_keep_children_deletable() -> None:
     doc = load_cfn(_render("local").root.template)["Resources"]
     assert all("DeletionPolicy" not in child for child in doc.values())
 
+
+
+def test_a_template_edited_between_renders_is_compiled_afresh(project: Path) -> None:
+    """Compiled templates are kept for the process (generator.render.COMPILED): an edit to
+    a template, or to a partial it includes, shows in the next render all the same."""
+    env = load_env(project / "params", "local")
+    before = render(env, project / "templates")
+    stack = project / "templates" / "network.yaml.j2"
+    stack.write_text(stack.read_text() + "# edited stack\n")
+    partials = sorted((project / "templates" / "partials").glob("*.j2"))
+    partials[0].write_text(partials[0].read_text() + "{# unchanged output #}")
+    after = render(env, project / "templates")
+    assert "# edited stack" not in before.stacks["network"].template
+    assert after.stacks["network"].template.rstrip().endswith("# edited stack")
+    assert {n: s.template for n, s in after.stacks.items() if n != "network"} == \
+        {n: s.template for n, s in before.stacks.items() if n != "network"}

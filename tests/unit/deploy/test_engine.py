@@ -5,7 +5,6 @@ tests state the world and check its end state, not the order of the API calls.""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -213,11 +212,16 @@ def test_ctrl_c_twice_stops_waiting_and_reports_instead_of_raising(
             if text.startswith("interrupted: no new stack starts"):
                 stopping.set()
 
+    main = threading.get_ident()
+
     def press_ctrl_c_twice() -> None:
+        # To the main thread, as a terminal's Ctrl-C: os.kill from this thread may be
+        # received by this or the worker thread, and the main thread, waiting on the
+        # stack without a timeout, then never ran the handler (the suite hung under load).
         assert waiting.wait(10)
-        os.kill(os.getpid(), signal.SIGINT)
+        signal.pthread_kill(main, signal.SIGINT)
         assert stopping.wait(10)
-        os.kill(os.getpid(), signal.SIGINT)
+        signal.pthread_kill(main, signal.SIGINT)
 
     deployer = Deployer(rendered, cfn, Lookups(None), Watching(color=False), lambda q: True,
                         DeployOptions(frozenset({"network"})))
@@ -237,6 +241,44 @@ def test_ctrl_c_twice_stops_waiting_and_reports_instead_of_raising(
     assert "interrupted: no new stack starts" in out
     assert "interrupted again: no longer waiting for CloudFormation" in out
     assert f"network  {STACK}  … CREATE_IN_PROGRESS" in out
+
+
+def test_a_second_ctrl_c_while_the_first_is_reported_is_caught(
+        rendered: Rendered, capsys: pytest.CaptureFixture[str]) -> None:
+    """The second Ctrl-C landing while "interrupted: no new stack starts" was printed
+    escaped the engine, and the run then waited for CloudFormation to finish."""
+    fake = FakeCloudFormation(polls_to_create=0, polls_to_finish=NEVER)
+    clock = FakeClock()
+    main = threading.get_ident()
+    abandoned: list[bool] = []
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        if not abandoned:
+            abandoned.append(False)
+            signal.pthread_kill(main, signal.SIGINT)  # the first press, while it creates
+            return
+        abandoned.append(cfn.abandon.wait(2))  # the second press abandons every wait
+        if not abandoned[-1]:
+            raise RuntimeError("the wait was not abandoned")
+
+    cfn = CloudFormation(fake, waits=Waits(clock=clock.clock, sleep=sleep))
+
+    class PressedAgain(Console):  # the second press lands as the first is reported
+        def line(self, text: str = "") -> None:
+            super().line(text)
+            if text.startswith("interrupted: no new stack starts"):
+                raise KeyboardInterrupt
+
+    deployer = Deployer(rendered, cfn, Lookups(None), PressedAgain(color=False),
+                        lambda q: True, DeployOptions(frozenset({"network"})))
+    try:
+        [result] = deployer.run()
+    except KeyboardInterrupt:
+        pytest.fail("the second Ctrl-C escaped the engine")
+    assert abandoned[-1]
+    assert result.state == "INTERRUPTED"
+    assert "interrupted again: no longer waiting for CloudFormation" in capsys.readouterr().out
 
 
 def test_an_interrupt_between_scheduling_steps_loses_no_stack(

@@ -221,6 +221,7 @@ class FakeEnv:
 
     def __init__(self, fail: frozenset[str] = frozenset()) -> None:
         self.stop = threading.Event()
+        self.interrupted = threading.Event()  # Ctrl-C, as the deployer tells it from a lost lock
         self.fail = fail
         self.outputs: dict[str, str] = {}
 
@@ -263,5 +264,5 @@ def test_several_envs_ctrl_c_stops_every_env(monkeypatch: pytest.MonkeyPatch) ->
     envs = {"blue": FakeEnv(), "green": FakeEnv()}
     _interrupting_wait(1, monkeypatch)
     ran = run_together(envs, 1, lambda: None, None)  # type: ignore[arg-type]
-    assert all(e.stop.is_set() for e in envs.values())
+    assert all(e.stop.is_set() and e.interrupted.is_set() for e in envs.values())
     assert {r.state for (_, s), r in ran.items() if s == "d"} == {"INTERRUPTED"}
