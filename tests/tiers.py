@@ -76,6 +76,7 @@ FILE_TIERS: dict[str, str] = {
     "test_local_manager.py": "e2e",
     "test_local_persist.py": "e2e",
     "test_local_rds.py": "local",
+    "test_local_wedges.py": "local",
     "test_lock.py": "unit",
     "test_lock_limits.py": "unit",
     "test_multi_env.py": "unit",

@@ -490,6 +490,57 @@ def _elbv2_full_names() -> None:
     tg_class.get_cfn_attribute = tg_attribute  # type: ignore[attr-defined]
 
 
+# Properties of AWS::ElasticLoadBalancingV2::LoadBalancer whose change replaces it (CFN
+# resource reference: Name, Scheme, Type "Update requires: Replacement"; the attributes,
+# security groups and subnets update in place).
+_LB_REPLACED_BY = ("Name", "Scheme", "Type", "IpAddressType")
+
+
+def _elbv2_load_balancer_updates() -> None:
+    """moto's load balancer has no CloudFormation update and drops LoadBalancerAttributes:
+    changing any of its properties (enabling access logs) left the stack's resource None,
+    and every DescribeStacks after it answered HTTP 500 (``Fn::GetAtt references undefined
+    resource LoadBalancer``). Here its attributes are applied at create and on update, and
+    the update is in place unless a replacing property changed, as on AWS."""
+    lb_class = elbv2_models.FakeLoadBalancer
+    original = lb_class.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def apply_attributes(lb: Any, props: dict[str, Any], account_id: str, region: str) -> None:
+        attrs = {str(a["Key"]): str(a["Value"]) for a in props.get("LoadBalancerAttributes") or []}
+        if attrs:
+            elbv2_models.elbv2_backends[account_id][region].modify_load_balancer_attributes(
+                lb.arn, attrs)
+
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
+               region_name: str, **kwargs: Any) -> Any:
+        lb = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        props = cloudformation_json["Properties"]
+        lb.stackgen_properties = dict(props)
+        apply_attributes(lb, props, account_id, region_name)
+        return lb
+
+    def update(cls: Any, original_resource: Any, new_resource_name: str,
+               cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+        props = cloudformation_json["Properties"]
+        before = getattr(original_resource, "stackgen_properties", {})
+        if any(before.get(k) != props.get(k) for k in _LB_REPLACED_BY):
+            original_resource.delete(account_id, region_name)
+            return create(cls, new_resource_name, cloudformation_json, account_id, region_name)
+        backend = elbv2_models.elbv2_backends[account_id][region_name]
+        arn = original_resource.arn
+        if props.get("SecurityGroups") and props.get("SecurityGroups") != before.get(
+                "SecurityGroups"):
+            backend.set_security_groups(arn, props["SecurityGroups"])
+        if props.get("Subnets") and props.get("Subnets") != before.get("Subnets"):
+            backend.set_subnets(arn, props["Subnets"], [])
+        apply_attributes(original_resource, props, account_id, region_name)
+        original_resource.stackgen_properties = dict(props)
+        return original_resource
+
+    lb_class.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment,arg-type]
+    lb_class.update_from_cloudformation_json = classmethod(update)  # type: ignore[assignment]
+
+
 # --- EC2: route tables go with their stack -----------------------------------------
 
 
@@ -628,6 +679,7 @@ def apply() -> None:
     _echo_parameters_as_sent()
     _rds_managed_master_password()
     _elbv2_full_names()
+    _elbv2_load_balancer_updates()
     _route_tables_deleted_with_stack()
     _update_termination_protection()
     _nested_stack_outputs()

@@ -54,11 +54,20 @@ def _resource_failures_are_named() -> None:
             raise _annotate(logical_id, resource_json, exc) from exc
 
     def parse_and_update_resource(logical_id: str, resource_json: dict[str, Any],
-                                  *args: Any, **kwargs: Any) -> Any:
+                                  resources_map: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return update(logical_id, resource_json, *args, **kwargs)
+            updated = update(logical_id, resource_json, resources_map, *args, **kwargs)
         except Exception as exc:
             raise _annotate(logical_id, resource_json, exc) from exc
+        if updated is None:
+            # moto has no update for this type (a log group, a subnet, a target group...)
+            # and answered None: the stack then held no resource under the name and every
+            # DescribeStacks whose Outputs refer to it answered HTTP 500. The physical
+            # resource is still there, as it is on AWS after an in-place update; keep it.
+            kept = resources_map._parsed_resources.get(logical_id)
+            if kept is not None:
+                return kept
+        return updated
 
     parsing.parse_and_create_resource = parse_and_create_resource
     parsing.parse_and_update_resource = parse_and_update_resource
@@ -120,6 +129,20 @@ def _failed(stack: Any, exc: Exception, action: str) -> str:
     return f"The following resource(s) failed to {verb}: [{failed.logical_id}]."
 
 
+def resolve_outputs(stack: Any) -> None:
+    """Every Output of ``stack`` resolved now, as CloudFormation resolves them when the
+    operation completes: moto resolves them on each DescribeStacks, so an Output it could
+    not resolve (an attribute it lacks) answered every later DescribeStacks with HTTP 500.
+    Here such an Output fails the operation, naming itself, and the stack rolls back."""
+    for key in list(stack.output_map):
+        try:
+            stack.output_map[key]
+        except Exception as exc:
+            raise ResourceFailed(key, "Output", f"Output {key} cannot be resolved on the "
+                                 f"local endpoint: {reason_of(exc)}") from exc
+    stack.exports  # noqa: B018  (an export's name or value may fail the same way)
+
+
 def forget_unmade(stack: Any) -> None:
     """After a create rolled back, the stack keeps only what still exists (retained
     resources): moto's resource map creates a resource it has not made on first access, so
@@ -139,6 +162,7 @@ def _roll_back_on_failure() -> None:
         before = (stack.template, dict(stack.template_dict), stack.parameters)
         try:
             original_execute(self, change_set_name, stack_name)
+            resolve_outputs(stack)
             return
         except Exception as exc:  # the resource's failure, as an event, then roll back
             kind = change_set.change_set_type

@@ -1,0 +1,120 @@
+"""The local endpoint never wedges (issue 25): each reproduction below once left every
+DescribeStacks answering HTTP 500 or a stack that could not be deleted, and only `local down
+&& local up` (all state lost) recovered. After each, the endpoint is asked for every stack.
+
+A resource that fails fails its stack, with a reason (UPDATE_FAILED, then the rollback);
+a failing delete leaves DELETE_FAILED as AWS does; tag-only updates are applied.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+
+def _every_stack_answers(c: Any) -> dict[str, str]:
+    """What `stackgen status` needs: DescribeStacks (no name) answers, each stack by name too."""
+    stacks = c.cloudformation.describe_stacks()["Stacks"]
+    for stack in stacks:
+        c.cloudformation.describe_stacks(StackName=stack["StackName"])
+        c.cloudformation.describe_stack_events(StackName=stack["StackName"])
+    return {s["StackName"]: s["StackStatus"] for s in stacks}
+
+
+def _execute(c: Any, name: str, template: dict[str, Any], kind: str,
+             tags: dict[str, str] | None = None) -> str:
+    cs = c.cloudformation.create_change_set(
+        StackName=name, ChangeSetName=f"cs{time.monotonic_ns()}", ChangeSetType=kind,
+        TemplateBody=json.dumps(template),
+        Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])
+    c.cloudformation.execute_change_set(ChangeSetName=cs["Id"])
+    return str(cs["Id"])
+
+
+def _wait(c: Any, name: str, limit: float = 30.0) -> str:
+    deadline = time.monotonic() + limit
+    while True:
+        status = str(c.cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
+        if not status.endswith("_IN_PROGRESS") or time.monotonic() > deadline:
+            return status
+        time.sleep(0.1)
+
+
+# --- access logs on an existing load balancer ----------------------------------------------
+
+def _alb(access_logs: bool) -> dict[str, Any]:
+    resources: dict[str, Any] = {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.9.0.0/16"}},
+        "SubnetA": {"Type": "AWS::EC2::Subnet", "Properties": {
+            "VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.9.1.0/24", "AvailabilityZone": "us-east-1a"}},
+        "SubnetB": {"Type": "AWS::EC2::Subnet", "Properties": {
+            "VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.9.2.0/24", "AvailabilityZone": "us-east-1b"}},
+        "LoadBalancer": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
+            "Type": "application", "Scheme": "internet-facing",
+            "Subnets": [{"Ref": "SubnetA"}, {"Ref": "SubnetB"}],
+            "LoadBalancerAttributes": [{"Key": "idle_timeout.timeout_seconds", "Value": "60"}]}},
+    }
+    if access_logs:
+        resources["AccessLogsBucket"] = {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"}
+        resources["LoadBalancer"]["DependsOn"] = "AccessLogsBucket"
+        resources["LoadBalancer"]["Properties"]["LoadBalancerAttributes"] += [
+            {"Key": "access_logs.s3.enabled", "Value": "true"},
+            {"Key": "access_logs.s3.bucket", "Value": {"Ref": "AccessLogsBucket"}}]
+    return {"Resources": resources, "Outputs": {
+        "LoadBalancerArn": {"Value": {"Ref": "LoadBalancer"}},
+        "DnsName": {"Value": {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}}}}
+
+
+def test_enabling_access_logs_on_a_deployed_load_balancer_updates_it(aws: Any) -> None:
+    _execute(aws, "alb", _alb(access_logs=False), "CREATE")
+    before = {o["OutputKey"]: o["OutputValue"]
+              for o in aws.cloudformation.describe_stacks(StackName="alb")["Stacks"][0]["Outputs"]}
+    _execute(aws, "alb", _alb(access_logs=True), "UPDATE")
+    assert _every_stack_answers(aws) == {"alb": "UPDATE_COMPLETE"}
+    stack = aws.cloudformation.describe_stacks(StackName="alb")["Stacks"][0]
+    # Updated in place (LoadBalancerAttributes is "Update requires: No interruption").
+    assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == before
+    attributes = {a["Key"]: a["Value"] for a in aws.elbv2.describe_load_balancer_attributes(
+        LoadBalancerArn=before["LoadBalancerArn"])["Attributes"]}
+    assert attributes["access_logs.s3.enabled"] == "true"
+
+
+def test_a_resource_moto_cannot_update_stays_in_its_stack(aws: Any) -> None:
+    """moto has no update for a log group (and ~50 other types): its update left the stack
+    without the resource, and every DescribeStacks answered 500 on the Outputs' GetAtt."""
+    def template(days: int) -> dict[str, Any]:
+        return {"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup",
+                                       "Properties": {"RetentionInDays": days}}},
+                "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Logs", "Arn"]}}}}
+
+    _execute(aws, "logs", template(7), "CREATE")
+    _execute(aws, "logs", template(14), "UPDATE")
+    assert _every_stack_answers(aws) == {"logs": "UPDATE_COMPLETE"}
+    outputs = aws.cloudformation.describe_stacks(StackName="logs")["Stacks"][0]["Outputs"]
+    assert outputs[0]["OutputValue"].startswith("arn:aws:logs:")
+
+
+def test_an_output_the_endpoint_cannot_resolve_fails_the_update_not_the_endpoint(aws: Any) -> None:
+    """A target group's LoadBalancerArns is documented on AWS but moto has none: the update
+    rolls back naming the Output, and the endpoint keeps answering for every stack."""
+    def template(extra: bool) -> dict[str, Any]:
+        outputs: dict[str, Any] = {"Vpc": {"Value": {"Ref": "Vpc"}}}
+        if extra:
+            outputs["Lbs"] = {"Value": {"Fn::Join": [
+                ",", {"Fn::GetAtt": ["Tg", "LoadBalancerArns"]}]}}
+        return {"Resources": {
+            "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.9.0.0/16"}},
+            "Tg": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
+                "VpcId": {"Ref": "Vpc"}, "Port": 80, "Protocol": "HTTP"}}},
+            "Outputs": outputs}
+
+    _execute(aws, "tg", template(False), "CREATE")
+    _execute(aws, "tg", template(True), "UPDATE")
+    assert _every_stack_answers(aws) == {"tg": "UPDATE_ROLLBACK_COMPLETE"}
+    events = aws.cloudformation.describe_stack_events(StackName="tg")["StackEvents"]
+    failed = [e for e in events if e["ResourceStatus"] == "UPDATE_FAILED"]
+    assert failed and failed[0]["LogicalResourceId"] == "Lbs"
+    assert "LoadBalancerArns" in failed[0]["ResourceStatusReason"]
+    outputs = aws.cloudformation.describe_stacks(StackName="tg")["Stacks"][0]["Outputs"]
+    assert [o["OutputKey"] for o in outputs] == ["Vpc"]
