@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from generator.local.manager import Endpoint, set_latency
+from tests.conftest import clients, reset
+from tests.test_local_emulation import _ec2_cluster, ecs_stack
 
 
 def _every_stack_answers(c: Any) -> dict[str, str]:
@@ -30,6 +38,27 @@ def _execute(c: Any, name: str, template: dict[str, Any], kind: str,
         Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])
     c.cloudformation.execute_change_set(ChangeSetName=cs["Id"])
     return str(cs["Id"])
+
+
+def _execute_params(c: Any, name: str, template: dict[str, Any],
+                    params: dict[str, str]) -> None:
+    cs = c.cloudformation.create_change_set(
+        StackName=name, ChangeSetName=f"cs{time.monotonic_ns()}", ChangeSetType="CREATE",
+        TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()])
+    c.cloudformation.execute_change_set(ChangeSetName=cs["Id"])
+
+
+def _wait_gone(c: Any, name: str, limit: float = 30.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            status = c.cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+        except ClientError:
+            return
+        assert status in ("DELETE_IN_PROGRESS", "ROLLBACK_COMPLETE"), status
+        time.sleep(0.1)
+    raise AssertionError(f"{name} still there after {limit} s")
 
 
 def _wait(c: Any, name: str, limit: float = 30.0) -> str:
@@ -118,3 +147,46 @@ def test_an_output_the_endpoint_cannot_resolve_fails_the_update_not_the_endpoint
     assert "LoadBalancerArns" in failed[0]["ResourceStatusReason"]
     outputs = aws.cloudformation.describe_stacks(StackName="tg")["Stacks"][0]["Outputs"]
     assert [o["OutputKey"] for o in outputs] == ["Vpc"]
+
+
+# --- a failed create deleted while the latency model is on ---------------------------------
+
+@pytest.fixture
+def fast_latency(endpoint: Endpoint) -> Iterator[Any]:
+    """The latency model on at a scale where an ECS service's 180 s take a few seconds."""
+    reset(endpoint.url)
+    set_latency(endpoint, True, 100.0)
+    try:
+        yield clients(endpoint.url)
+    finally:
+        set_latency(endpoint, False, 1.0)
+
+
+def test_a_stack_whose_create_failed_deletes_with_the_latency_model_on(
+        fast_latency: Any) -> None:
+    """The placement error of the failed create was raised again by the delete: the stack
+    could never be deleted. A failed create's stack holds nothing; its delete completes."""
+    slow = fast_latency
+
+    _ec2_cluster(slow, "t3.micro")
+    assert _wait(slow, "asg") == "CREATE_COMPLETE"
+    _execute_params(slow, "ecs", ecs_stack(memory=2048), {"ClusterName": "app"})
+    assert _wait(slow, "ecs") == "ROLLBACK_COMPLETE"
+    slow.cloudformation.delete_stack(StackName="ecs")
+    _wait_gone(slow, "ecs")
+    assert "ecs" not in _every_stack_answers(slow)
+
+
+def test_a_failing_delete_with_the_latency_model_on_leaves_delete_failed(
+        fast_latency: Any) -> None:
+    from tests.test_local_emulation import _sg_with_retained_user
+
+    c = fast_latency
+    _execute(c, "net", _sg_with_retained_user(), "CREATE")
+    assert _wait(c, "net") == "CREATE_COMPLETE"
+    c.cloudformation.delete_stack(StackName="net")
+    assert _wait(c, "net") == "DELETE_FAILED"
+    assert _every_stack_answers(c) == {"net": "DELETE_FAILED"}
+    events = c.cloudformation.describe_stack_events(StackName="net")["StackEvents"]
+    assert any(e["LogicalResourceId"] == "Sg" and e["ResourceStatus"] == "DELETE_FAILED"
+               for e in events)
