@@ -190,3 +190,29 @@ def test_a_failing_delete_with_the_latency_model_on_leaves_delete_failed(
     events = c.cloudformation.describe_stack_events(StackName="net")["StackEvents"]
     assert any(e["LogicalResourceId"] == "Sg" and e["ResourceStatus"] == "DELETE_FAILED"
                for e in events)
+
+
+# --- tag-only updates ---------------------------------------------------------------------
+
+def _tag_only_update(c: Any) -> None:
+    """What `deploy --set tags.owner=x` sends once the templates are unchanged."""
+    template = {"Parameters": {"Days": {"Type": "Number"}},
+                "Resources": {"Logs": {"Type": "AWS::Logs::LogGroup",
+                                       "Properties": {"RetentionInDays": {"Ref": "Days"}}}}}
+    c.cloudformation.create_stack(StackName="tagged", TemplateBody=json.dumps(template),
+                                  Parameters=[{"ParameterKey": "Days", "ParameterValue": "7"}],
+                                  Tags=[{"Key": "owner", "Value": "a"}])
+    c.cloudformation.update_stack(StackName="tagged", UsePreviousTemplate=True,
+                                  Parameters=[{"ParameterKey": "Days", "UsePreviousValue": True}],
+                                  Tags=[{"Key": "owner", "Value": "x"}])
+
+
+def test_a_tag_only_update_is_applied(aws: Any, bare_endpoint: str) -> None:
+    _tag_only_update(aws)
+    assert _every_stack_answers(aws) == {"tagged": "UPDATE_COMPLETE"}
+    stack = aws.cloudformation.describe_stacks(StackName="tagged")["Stacks"][0]
+    assert stack["Tags"] == [{"Key": "owner", "Value": "x"}]
+    # bare moto refuses it
+    reset(bare_endpoint)
+    with pytest.raises(ClientError, match="No updates are to be performed"):
+        _tag_only_update(clients(bare_endpoint))

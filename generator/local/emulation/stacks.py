@@ -15,6 +15,7 @@ from typing import Any
 
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
+from moto.cloudformation import responses as cfn_responses
 
 from generator.cfndoc import refers_to
 
@@ -261,7 +262,27 @@ def _delete_failures_keep_the_stack() -> None:
         delete_nested)
 
 
+def _tag_only_updates_apply() -> None:
+    """UpdateStack whose only change is the stack's Tags: AWS applies it (API reference,
+    UpdateStack ``Tags``: "Key-value pairs to associate with this stack. CloudFormation
+    also propagates these tags to supported resources in the stack"; the stack goes
+    UPDATE_IN_PROGRESS, UPDATE_COMPLETE). moto compared only the template and parameters
+    and refused it with "No updates are to be performed.", so `deploy --set tags.owner=x`
+    failed on the local endpoint."""
+    response_class = cfn_responses.CloudFormationResponse
+    original = response_class._validate_different_update
+
+    def validate(self: Any, incoming_params: Any, stack_body: str, old_stack: Any) -> None:
+        asked = {item["Key"]: item["Value"] for item in self._get_param("Tags", []) or []}
+        if asked and asked != dict(old_stack.tags or {}):
+            return
+        original(self, incoming_params, stack_body, old_stack)
+
+    response_class._validate_different_update = validate  # type: ignore[method-assign]
+
+
 def apply() -> None:
+    _tag_only_updates_apply()
     _resource_failures_are_named()
     _adds_follow_depends_on()
     _roll_back_on_failure()
