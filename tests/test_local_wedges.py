@@ -216,3 +216,28 @@ def test_a_tag_only_update_is_applied(aws: Any, bare_endpoint: str) -> None:
     reset(bare_endpoint)
     with pytest.raises(ClientError, match="No updates are to be performed"):
         _tag_only_update(clients(bare_endpoint))
+
+
+# --- a resource removed and added again -----------------------------------------------------
+
+def _with_job(job: bool) -> dict[str, Any]:
+    resources: dict[str, Any] = {
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 7}}}
+    if job:
+        resources["NightlySchedule"] = {"Type": "AWS::Scheduler::Schedule", "Properties": {
+            "Name": "nightly", "ScheduleExpression": "cron(0 3 * * ? *)",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "Target": {"Arn": "arn:aws:ecs:us-east-1:123456789012:cluster/app",
+                       "RoleArn": "arn:aws:iam::123456789012:role/scheduler"}}}
+    return {"Resources": resources}
+
+
+def test_a_scheduled_job_added_removed_and_added_again(aws: Any) -> None:
+    """moto kept a removed resource in the stack's map, so adding it again made nothing
+    and removing it the second time failed ("Schedule ... does not exist"), rolling back."""
+    _execute(aws, "ecs", _with_job(False), "CREATE")
+    for job in (True, False, True, False, True):
+        _execute(aws, "ecs", _with_job(job), "UPDATE")
+        assert _every_stack_answers(aws) == {"ecs": "UPDATE_COMPLETE"}, job
+        names = [s["Name"] for s in aws.scheduler.list_schedules()["Schedules"]]
+        assert names == (["nightly"] if job else []), job
