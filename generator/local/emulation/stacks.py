@@ -10,6 +10,7 @@ leaves DELETE_FAILED with the resource's reason.
 
 from __future__ import annotations
 
+import contextlib
 from graphlib import TopologicalSorter
 from typing import Any
 
@@ -81,8 +82,31 @@ def _resource_failures_are_named() -> None:
         except Exception as exc:
             logical_id = getattr(parsed_resource, "logical_resource_id", "") or ""
             raise _annotate(logical_id, resource_json, exc) from exc
+        with contextlib.suppress(AttributeError):  # a model with __slots__ keeps no mark
+            parsed_resource.stackgen_deleted = True
 
     parsing.ResourceMap._delete_resource = _delete_resource  # type: ignore[method-assign]
+
+
+def _removed_resources_leave_the_map() -> None:
+    """An update that removes a resource deletes it but moto kept it in the stack's map:
+    adding the same logical id later found it there and made nothing, and removing it again
+    failed on the missing object (a scheduled job added, removed, added and removed:
+    "Schedule ... does not exist", the ecs stack rolled back). CloudFormation creates a
+    resource added to the template, whatever it was called before (user guide, "Update
+    behaviors of stack resources")."""
+    original_update = parsing.ResourceMap.update
+
+    def update(self: Any, template: dict[str, Any],
+               parameters: dict[str, Any] | None = None) -> None:
+        try:
+            original_update(self, template, parameters)
+        finally:
+            for name, resource in list(self._parsed_resources.items()):
+                if getattr(resource, "stackgen_deleted", False):
+                    del self._parsed_resources[name]
+
+    parsing.ResourceMap.update = update  # type: ignore[method-assign]
 
 
 def _adds_follow_depends_on() -> None:
@@ -284,6 +308,7 @@ def _tag_only_updates_apply() -> None:
 def apply() -> None:
     _tag_only_updates_apply()
     _resource_failures_are_named()
+    _removed_resources_leave_the_map()
     _adds_follow_depends_on()
     _roll_back_on_failure()
     _delete_failures_keep_the_stack()
