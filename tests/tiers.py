@@ -73,6 +73,7 @@ FILE_TIERS: dict[str, str] = {
     "test_local_emulation.py": "local",
     "test_local_hooks.py": "local",
     "test_local_integration.py": "local",
+    "test_local_log.py": "e2e",
     "test_local_manager.py": "e2e",
     "test_local_persist.py": "e2e",
     "test_local_rds.py": "local",

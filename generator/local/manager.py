@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from generator.atomic import replace_atomically
 from generator.errors import StackgenError
+from generator.local import endpoint_log
 from generator.local.server import (
     HOST,
     IDENTITY_KIND,
@@ -433,6 +434,7 @@ class LocalEndpoint:
             )
         token = secrets.token_hex(16)
         self._write_key(token)
+        endpoint_log.rotate(self.log_file)  # bounded across restarts
         with self.log_file.open("ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", SERVER_MODULE, "--port", str(port),
