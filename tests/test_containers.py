@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from generator.local.emulation import containers
-from generator.local.emulation.containers import create_args, dependency_state, order
+from generator.local.emulation.containers_spec import create_args, dependency_state, order
 from generator.local.emulation.ecs_containers import circuit_breaker_threshold
 from generator.local.manager import Endpoint, LocalEndpoint, UnsafeState, containers_mode, free_port
 from tests import images
