@@ -9,15 +9,17 @@ a failing delete leaves DELETE_FAILED as AWS does; tag-only updates are applied.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from generator.local.manager import Endpoint, set_latency
-from tests.conftest import clients, reset
+from tests.conftest import aws_env, clients, reset, run_stackgen
 from tests.test_local_emulation import _ec2_cluster, ecs_stack
 
 
@@ -241,3 +243,66 @@ def test_a_scheduled_job_added_removed_and_added_again(aws: Any) -> None:
         assert _every_stack_answers(aws) == {"ecs": "UPDATE_COMPLETE"}, job
         names = [s["Name"] for s in aws.scheduler.list_schedules()["Schedules"]]
         assert names == (["nightly"] if job else []), job
+
+
+# --- the reproductions as an operator meets them ----------------------------------------------
+
+def test_tag_only_and_access_log_deploys_leave_status_answering(project: Path, endpoint: Endpoint,
+                                                                aws: Any) -> None:
+    def stackgen(*args: str) -> Any:
+        return run_stackgen(["--no-color", *args], cwd=project, env=aws_env(endpoint),
+                            timeout=300)
+
+    first = stackgen("deploy", "--env", "local", "--yes")
+    assert first.returncode == 0, first.stdout + first.stderr
+    tagged = stackgen("deploy", "--env", "local", "--yes", "--set", "tags.owner=x")
+    assert tagged.returncode == 0, tagged.stdout + tagged.stderr
+    assert "No updates are to be performed" not in tagged.stdout + tagged.stderr
+    owners = {s["StackName"]: {t["Key"]: t["Value"] for t in s.get("Tags", [])}.get("owner")
+              for s in aws.cloudformation.describe_stacks()["Stacks"]}
+    assert set(owners.values()) == {"x"}, owners
+    logged = stackgen("deploy", "--env", "local", "--yes", "--set", "tags.owner=x", "--set",
+                      "alb.access_logs.enabled=true", "--approve-broadening")
+    assert logged.returncode == 0, logged.stdout + logged.stderr
+    status = stackgen("status", "--env", "local")
+    assert status.returncode in (0, 1), status.stdout + status.stderr  # it answers
+    assert "Traceback" not in status.stderr and "500" not in status.stdout, status.stdout
+    stacks = _every_stack_answers(aws)
+    assert stacks and all(not s.endswith("_IN_PROGRESS") for s in stacks.values()), stacks
+
+
+def test_list_change_sets_answers_while_other_stacks_make_change_sets(aws: Any) -> None:
+    """A parallel deploy lists one stack's change sets while another stack's are made: moto
+    serialised its live dict after the call and answered 500 ("OrderedDict mutated during
+    iteration"), failing the deploy of a stack that had nothing wrong."""
+    template = json.dumps({"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup"}}})
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def make(worker: int) -> None:
+        c = aws
+        try:
+            for i in range(25):
+                c.cloudformation.create_change_set(
+                    StackName=f"s{worker}-{i}", ChangeSetName="cs", ChangeSetType="CREATE",
+                    TemplateBody=template)
+        except BaseException as exc:
+            errors.append(exc)
+
+    def list_them() -> None:
+        try:
+            while not done.is_set():
+                aws.cloudformation.list_change_sets(StackName="s0-0")
+        except BaseException as exc:
+            errors.append(exc)
+
+    makers = [threading.Thread(target=make, args=(w,)) for w in range(3)]
+    listers = [threading.Thread(target=list_them) for _ in range(2)]
+    for t in [*makers, *listers]:
+        t.start()
+    for t in makers:
+        t.join(60)
+    done.set()
+    for t in listers:
+        t.join(60)
+    assert errors == []

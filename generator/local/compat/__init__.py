@@ -42,6 +42,7 @@ def apply() -> None:
     cloudformation.update_termination_protection()
     cloudformation.nested_stack_outputs()
     cloudformation.change_sets_read_back()
+    cloudformation.lists_read_whole()
     services.task_level_memory_sizes_tasks()
     services.stopped_tasks_free_their_instance()
     emulation.apply()

@@ -138,3 +138,19 @@ def nested_stack_outputs() -> None:
     cfn_models.Stack.get_cfn_attribute = get_cfn_attribute  # type: ignore[attr-defined]
 
 
+# --- lists are read whole while other requests change them ------------------------------
+
+
+def lists_read_whole() -> None:
+    """ListChangeSets answered moto's live dict view, serialised after the call returned:
+    another request making a change set meanwhile (a parallel deploy's next stack) made it
+    answer HTTP 500 ("OrderedDict mutated during iteration"). The list is taken at once,
+    as DescribeStacks' is."""
+    backend = cfn_models.CloudFormationBackend
+    original = backend.list_change_sets
+
+    def list_change_sets(self: Any) -> list[Any]:
+        return list(original(self))
+
+    backend.list_change_sets = list_change_sets  # type: ignore[method-assign]
+
