@@ -15,6 +15,7 @@ import atexit
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 import signal
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     from werkzeug.serving import run_simple
 
-    from generator.local import compat, persist
+    from generator.local import compat, endpoint_log, persist
     from generator.local.emulation import containers, rds_engine, rds_postgres
 
     containers.configure(args.containers == "on", str(args.port), Path(args.state_dir))
@@ -152,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         # address they report), and where the tasks fetch the CA bundle.
         containers.ensure_network()
     compat.apply()
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")  # to the log file
     rds_engine.configure(Path(args.state_dir))
     if containers.SETTINGS.gateway:
         rds_postgres.configure_network(containers.SETTINGS.gateway)
@@ -175,9 +177,10 @@ def main(argv: list[str] | None = None) -> None:
     identity = {"kind": IDENTITY_KIND, "pid": os.getpid(), "port": args.port,
                 "state_dir": args.state_dir, "containers": args.containers}
     app = with_listeners(with_latency_control(with_identity(
-        persister.watching(rds_engine.with_ca_bundle(moto_app)), identity, token), token))
+        persister.watching(rds_engine.with_ca_bundle(
+            endpoint_log.not_implemented_in_one_line(moto_app))), identity, token), token))
     run_simple(HOST, args.port, app, threaded=True,
-               request_handler=MotoRequestHandler)
+               request_handler=endpoint_log.request_handler(MotoRequestHandler))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """ECS tasks run in Docker on the local endpoint (issue 21; emulation/containers.py,
-emulation/albproxy.py, the service deployment in emulation/ecs.py).
+emulation/albproxy.py, the service deployment in emulation/ecs_containers.py).
 
 Tests marked `docker` need a daemon: skipped without one, FAILED under CI=true (conftest).
 Their images are built offline (tests/images.py)."""
@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from generator.local.emulation import containers
-from generator.local.emulation.containers import create_args, dependency_state, order
-from generator.local.emulation.ecs import circuit_breaker_threshold
+from generator.local.emulation.containers_spec import create_args, dependency_state, order
+from generator.local.emulation.ecs_containers import circuit_breaker_threshold
 from generator.local.manager import Endpoint, LocalEndpoint, UnsafeState, containers_mode, free_port
 from tests import images
 from tests.conftest import clients, need_docker, run_stackgen

@@ -1,4 +1,4 @@
-"""Each fix of generator/local/compat.py, seen on our endpoint and missing on bare moto.
+"""Each fix of generator/local/compat/, seen on our endpoint and missing on bare moto.
 
 Every test runs twice: against the local endpoint (the fix must work) and
 against moto's server as shipped (the bug must still be there). The day a

@@ -279,7 +279,10 @@ def _delete_takes_time() -> None:
             original(self, name_or_stack_id)
             return
         resources = dict((stack.template_dict or {}).get("Resources") or {})
-        present = {getattr(r, "logical_resource_id", None) for r in stack.stack_resources}
+        # The resources made, read without moto's resource map making any on access: a
+        # failed create's service was placed again here, and its placement error answered
+        # the DeleteStack with HTTP 500 (the stack could never be deleted).
+        present = set(stack.resource_map._parsed_resources)
         ops: dict[str, Operation] = {n: "DELETE" for n in resources if n in present}
         start = utcnow()
         mark = len(stack.events)

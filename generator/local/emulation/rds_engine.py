@@ -37,7 +37,8 @@ from moto.cloudformation import parsing
 from moto.rds import models as rds_models
 
 from generator.local.emulation import rds_postgres
-from generator.local.emulation.rds_postgres import Authority, Server, endpoint_address
+from generator.local.emulation.rds_ca import Authority
+from generator.local.emulation.rds_postgres import Server, endpoint_address
 
 ENGINES = frozenset({"postgres"})
 _DYNAMIC = re.compile(r"^\{\{resolve:secretsmanager:(?P<id>.+?)(?::SecretString:(?P<key>[^:}]*))?"

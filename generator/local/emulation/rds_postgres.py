@@ -25,16 +25,17 @@ The server runs from the machine's binaries (Debian's ``postgresql`` package, fo
 ``pg_config --bindir`` or under /usr/lib/postgresql/*/bin). PostgreSQL refuses to run as
 root; as root it runs in a user namespace (``unshare``) as a mapped non-root uid, so its
 files stay root's and need no chown or wider permissions on the state dir.
+
+This module's room: the PostgreSQL servers (binaries, data directories, the RDS role
+model); their keys and certificates are rds_ca.py's.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import datetime
 import hashlib
 import hmac
-import ipaddress
 import json
 import os
 import re
@@ -51,6 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import StackgenError
+from generator.local.emulation.rds_ca import CERT_NAMES, Authority, write_private
 
 ADMIN_USER = "rdsadmin"  # RDS's own superuser; the customer's master login is not one
 RDS_SUPERUSER = "rds_superuser"
@@ -59,8 +61,6 @@ RDS_SUPERUSER_GRANTS = ("pg_monitor", "pg_signal_backend", "pg_read_all_settings
                         "pg_read_all_stats", "pg_stat_scan_tables")
 LISTEN = "127.0.0.1"
 ADDRESS = "127.0.0.1"  # Endpoint.Address: no DNS on this machine's loopback
-# Names the server certificate holds (verify-full checks the host the client dialled).
-CERT_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 class Network:
@@ -178,91 +178,6 @@ def scram_verifier(password: str, salt: bytes | None = None, iterations: int = 4
             f"${b64(stored_key).decode()}:{b64(server_key).decode()}")
 
 
-# --- the CA ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Authority:
-    """The endpoint's CA: the bundle clients verify with, and its key to sign servers."""
-
-    directory: Path
-
-    @property
-    def bundle(self) -> Path:
-        return self.directory / "global-bundle.pem"
-
-    @property
-    def key(self) -> Path:
-        return self.directory / "ca.key"
-
-    def ensure(self) -> Authority:
-        """Made once per state dir and kept: a DB restored later still verifies."""
-        if self.bundle.is_file() and self.key.is_file():
-            return self
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-
-        self.directory.mkdir(parents=True, exist_ok=True)
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "stackgen local"),
-                          x509.NameAttribute(NameOID.COMMON_NAME, "stackgen local RDS root CA")])
-        now = datetime.datetime.now(datetime.UTC)
-        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(minutes=5))
-                .not_valid_after(now + datetime.timedelta(days=3650))
-                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                .add_extension(x509.KeyUsage(False, False, False, False, False, True, True,
-                                             False, False), critical=True)
-                .sign(key, hashes.SHA256()))
-        _write_private(self.key, key.private_bytes(serialization.Encoding.PEM,
-                                                   serialization.PrivateFormat.PKCS8,
-                                                   serialization.NoEncryption()))
-        self.bundle.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        return self
-
-    def issue(self, cert_path: Path, key_path: Path, names: tuple[str, ...] = CERT_NAMES) -> None:
-        """A server certificate for ``names`` (DNS names and IP addresses)."""
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-        ca_cert = x509.load_pem_x509_certificate(self.bundle.read_bytes())
-        ca_key = serialization.load_pem_private_key(self.key.read_bytes(), None)
-        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
-        key = ec.generate_private_key(ec.SECP256R1())
-        sans: list[x509.GeneralName] = []
-        for n in names:
-            try:
-                sans.append(x509.IPAddress(ipaddress.ip_address(n)))
-            except ValueError:
-                sans.append(x509.DNSName(n))
-        now = datetime.datetime.now(datetime.UTC)
-        cert = (x509.CertificateBuilder()
-                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-                .issuer_name(ca_cert.subject).public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(minutes=5))
-                .not_valid_after(now + datetime.timedelta(days=825))
-                .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                               critical=False)
-                .sign(ca_key, hashes.SHA256()))
-        _write_private(key_path, key.private_bytes(serialization.Encoding.PEM,
-                                                   serialization.PrivateFormat.PKCS8,
-                                                   serialization.NoEncryption()))
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-
-
 # --- one DB instance's server ------------------------------------------------------------
 
 # rds.force_ssl = 1: TLS or nothing, from any address (RDS user guide, "Requiring an SSL/TLS
@@ -355,7 +270,7 @@ class Server:
     def _save_meta(self, update: dict[str, str | int]) -> None:
         meta = {**self.meta(), **update}
         tmp = self.meta_file.with_suffix(".tmp")
-        _write_private(tmp, json.dumps(meta).encode())
+        write_private(tmp, json.dumps(meta).encode())
         os.replace(tmp, self.meta_file)
 
     def running(self) -> bool:
@@ -477,7 +392,7 @@ def _template(directory: Path) -> Path:
         server = Server(directory, server.authority)
         admin_password = secrets.token_urlsafe(24)
         pwfile = directory / ".pw"
-        _write_private(pwfile, admin_password.encode())
+        write_private(pwfile, admin_password.encode())
         try:
             _run(_as_db_user([str(bindir() / "initdb"), "--no-sync", "-D", str(server.data),
                               "-U", ADMIN_USER, "--auth=scram-sha-256", f"--pwfile={pwfile}",

@@ -10,11 +10,13 @@ leaves DELETE_FAILED with the resource's reason.
 
 from __future__ import annotations
 
+import contextlib
 from graphlib import TopologicalSorter
 from typing import Any
 
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
+from moto.cloudformation import responses as cfn_responses
 
 from generator.cfndoc import refers_to
 
@@ -54,11 +56,20 @@ def _resource_failures_are_named() -> None:
             raise _annotate(logical_id, resource_json, exc) from exc
 
     def parse_and_update_resource(logical_id: str, resource_json: dict[str, Any],
-                                  *args: Any, **kwargs: Any) -> Any:
+                                  resources_map: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return update(logical_id, resource_json, *args, **kwargs)
+            updated = update(logical_id, resource_json, resources_map, *args, **kwargs)
         except Exception as exc:
             raise _annotate(logical_id, resource_json, exc) from exc
+        if updated is None:
+            # moto has no update for this type (a log group, a subnet, a target group...)
+            # and answered None: the stack then held no resource under the name and every
+            # DescribeStacks whose Outputs refer to it answered HTTP 500. The physical
+            # resource is still there, as it is on AWS after an in-place update; keep it.
+            kept = resources_map._parsed_resources.get(logical_id)
+            if kept is not None:
+                return kept
+        return updated
 
     parsing.parse_and_create_resource = parse_and_create_resource
     parsing.parse_and_update_resource = parse_and_update_resource
@@ -71,8 +82,31 @@ def _resource_failures_are_named() -> None:
         except Exception as exc:
             logical_id = getattr(parsed_resource, "logical_resource_id", "") or ""
             raise _annotate(logical_id, resource_json, exc) from exc
+        with contextlib.suppress(AttributeError):  # a model with __slots__ keeps no mark
+            parsed_resource.stackgen_deleted = True
 
     parsing.ResourceMap._delete_resource = _delete_resource  # type: ignore[method-assign]
+
+
+def _removed_resources_leave_the_map() -> None:
+    """An update that removes a resource deletes it but moto kept it in the stack's map:
+    adding the same logical id later found it there and made nothing, and removing it again
+    failed on the missing object (a scheduled job added, removed, added and removed:
+    "Schedule ... does not exist", the ecs stack rolled back). CloudFormation creates a
+    resource added to the template, whatever it was called before (user guide, "Update
+    behaviors of stack resources")."""
+    original_update = parsing.ResourceMap.update
+
+    def update(self: Any, template: dict[str, Any],
+               parameters: dict[str, Any] | None = None) -> None:
+        try:
+            original_update(self, template, parameters)
+        finally:
+            for name, resource in list(self._parsed_resources.items()):
+                if getattr(resource, "stackgen_deleted", False):
+                    del self._parsed_resources[name]
+
+    parsing.ResourceMap.update = update  # type: ignore[method-assign]
 
 
 def _adds_follow_depends_on() -> None:
@@ -120,6 +154,20 @@ def _failed(stack: Any, exc: Exception, action: str) -> str:
     return f"The following resource(s) failed to {verb}: [{failed.logical_id}]."
 
 
+def resolve_outputs(stack: Any) -> None:
+    """Every Output of ``stack`` resolved now, as CloudFormation resolves them when the
+    operation completes: moto resolves them on each DescribeStacks, so an Output it could
+    not resolve (an attribute it lacks) answered every later DescribeStacks with HTTP 500.
+    Here such an Output fails the operation, naming itself, and the stack rolls back."""
+    for key in list(stack.output_map):
+        try:
+            stack.output_map[key]
+        except Exception as exc:
+            raise ResourceFailed(key, "Output", f"Output {key} cannot be resolved on the "
+                                 f"local endpoint: {reason_of(exc)}") from exc
+    stack.exports  # noqa: B018  (an export's name or value may fail the same way)
+
+
 def forget_unmade(stack: Any) -> None:
     """After a create rolled back, the stack keeps only what still exists (retained
     resources): moto's resource map creates a resource it has not made on first access, so
@@ -139,6 +187,7 @@ def _roll_back_on_failure() -> None:
         before = (stack.template, dict(stack.template_dict), stack.parameters)
         try:
             original_execute(self, change_set_name, stack_name)
+            resolve_outputs(stack)
             return
         except Exception as exc:  # the resource's failure, as an event, then roll back
             kind = change_set.change_set_type
@@ -237,8 +286,29 @@ def _delete_failures_keep_the_stack() -> None:
         delete_nested)
 
 
+def _tag_only_updates_apply() -> None:
+    """UpdateStack whose only change is the stack's Tags: AWS applies it (API reference,
+    UpdateStack ``Tags``: "Key-value pairs to associate with this stack. CloudFormation
+    also propagates these tags to supported resources in the stack"; the stack goes
+    UPDATE_IN_PROGRESS, UPDATE_COMPLETE). moto compared only the template and parameters
+    and refused it with "No updates are to be performed.", so `deploy --set tags.owner=x`
+    failed on the local endpoint."""
+    response_class = cfn_responses.CloudFormationResponse
+    original = response_class._validate_different_update
+
+    def validate(self: Any, incoming_params: Any, stack_body: str, old_stack: Any) -> None:
+        asked = {item["Key"]: item["Value"] for item in self._get_param("Tags", []) or []}
+        if asked and asked != dict(old_stack.tags or {}):
+            return
+        original(self, incoming_params, stack_body, old_stack)
+
+    response_class._validate_different_update = validate  # type: ignore[method-assign]
+
+
 def apply() -> None:
+    _tag_only_updates_apply()
     _resource_failures_are_named()
+    _removed_resources_leave_the_map()
     _adds_follow_depends_on()
     _roll_back_on_failure()
     _delete_failures_keep_the_stack()
