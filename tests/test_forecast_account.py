@@ -448,7 +448,7 @@ def test_the_ecs_service_linked_role_is_checked_and_created_on_request(
     """Issue 27: a fresh account lacks AWSServiceRoleForECS and the first CreateCluster can
     fail while ECS makes it (cloudformation-coverage-roadmap#818): F407 says so, and
     `deploy --create-service-linked-role` creates it first."""
-    from generator.deploy.workflow import ensure_ecs_service_linked_role
+    from generator.deploy.connect import ensure_ecs_service_linked_role
     from generator.forecast.checks import ServiceLinkedRole
     from generator.ui import Console
 

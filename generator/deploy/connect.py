@@ -138,7 +138,7 @@ def open_units(units: Sequence[Unit], console: Console, nested: bool | None,
         opened.append(Connection(
             unit, nested_view(unit.rendered) if use_nested else unit.rendered, aws,
             EnvConsole(console, unit.label) if len(units) > 1 else console,
-            Lookups(aws.client("route53"), bucket), use_nested))
+            Lookups(None, bucket, aws.client), use_nested))
     if forecast != "off":
         accounts: dict[int, Any] = {}
         opened = [replace(c, forecast=run_forecast(c, accounts, forecast == "gate"))
