@@ -15,8 +15,9 @@ import subprocess
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.aws.accounts import connect_target
 from generator.aws.polling import Waits
@@ -26,12 +27,14 @@ from generator.deploy.lock import EnvLock, when
 from generator.deploy.stack_work import DeployOptions
 from generator.deploy.units import Unit
 from generator.errors import AccountMismatch, StackgenError, UsageError
-from generator.forecast.runner import Forecast
 from generator.lint.engine import Linter, failing
 from generator.lint.targets import targets_for
 from generator.references import Lookups
 from generator.render import Rendered, artifact_key, nested_view
 from generator.ui import Console, EnvConsole
+
+if TYPE_CHECKING:
+    from generator.forecast.runner import Forecast
 
 
 @dataclass(frozen=True)
@@ -107,12 +110,15 @@ def ensure_ecs_service_linked_role(aws: Aws, console: Console) -> bool:
 
 def open_units(units: Sequence[Unit], console: Console, nested: bool | None,
                upload: bool = True, forecast: str = "off",
-               create_service_linked_role: bool = False) -> list[Connection]:
+               create_service_linked_role: bool = False,
+               forecast_cache: Path | None = None) -> list[Connection]:
     """Connect once per target (checking every unit's account against it), then open
     each unit on that connection. ``forecast``: "record" runs `stackgen forecast` on each,
     "gate" also refuses its errors; it runs for every unit before any unit uploads or
     changes anything. The nested form's child templates then go to the artifacts bucket
-    under content-addressed keys. Several units: each line says its unit."""
+    under content-addressed keys. Several units: each line says its unit.
+    ``forecast_cache``: where a unit's clean forecast is kept and reused while its inputs
+    stay (generator/forecast/cache.py)."""
     sessions: dict[tuple[str | None, ...], SharedAws] = {}
     opened = []
     for unit in units:
@@ -141,7 +147,8 @@ def open_units(units: Sequence[Unit], console: Console, nested: bool | None,
             Lookups(None, bucket, aws.client), use_nested))
     if forecast != "off":
         accounts: dict[int, Any] = {}
-        opened = [replace(c, forecast=run_forecast(c, accounts, forecast == "gate"))
+        opened = [replace(c, forecast=run_forecast(c, accounts, forecast == "gate",
+                                                   forecast_cache))
                   for c in opened]
     if upload:
         for c in opened:
@@ -150,29 +157,53 @@ def open_units(units: Sequence[Unit], console: Console, nested: bool | None,
     return opened
 
 
-def run_forecast(conn: Connection, accounts: dict[int, Any], refuse_errors: bool) -> Forecast:
+def run_forecast(conn: Connection, accounts: dict[int, Any], refuse_errors: bool,
+                 cache_dir: Path | None = None) -> Forecast:
     """The forecast's account checks through the unit's session (no second STS call),
     with one memo of account answers per shared session: units of one target ask the
     same questions (instance types, AMI, quotas) once. Only errors refuse: what an
-    endpoint cannot answer is info, an unreached registry a warning."""
+    endpoint cannot answer is info, an unreached registry a warning. With ``cache_dir``,
+    a clean result is reused while nothing it read has changed (and its account answers
+    are younger than the cache's TTL): no client is made, no call."""
+    from generator.forecast.cache import ForecastCache, inputs_digest
+
+    cache = ForecastCache(cache_dir) if cache_dir is not None else None
+    key = inputs_digest(conn.rendered, (conn.aws.account, conn.rendered.env.config.region,
+                                        conn.aws.route.label), {}) if cache else ""
+    result = cache.get(conn.label, key) if cache else None
+    if result is None:
+        result = fresh_forecast(conn, accounts)
+        if cache:
+            cache.put(conn.label, key, result)
+    say_forecast(conn.console, result)
+    if refuse_errors and result.failing("error"):
+        from generator.forecast.runner import ForecastFailed
+
+        raise ForecastFailed(result)
+    return result
+
+
+def fresh_forecast(conn: Connection, accounts: dict[int, Any]) -> Forecast:
     from generator.forecast.account import FORECAST_CONFIG, Account
-    from generator.forecast.runner import ForecastFailed, forecast
+    from generator.forecast.runner import forecast
 
     key = id(conn.aws)
     if key not in accounts:
         session = conn.aws.session
         accounts[key] = Account(lambda service: session.client(service, config=FORECAST_CONFIG),
                                 conn.aws.account)
-    result = forecast(conn.rendered, accounts[key])
-    say_forecast(conn.console, result)
-    if refuse_errors and result.failing("error"):
-        raise ForecastFailed(result)
-    return result
+    return forecast(conn.rendered, accounts[key])
 
 
 def say_forecast(console: Console, result: Forecast) -> None:
-    console.line(f"forecast: {result.count('error')} errors, {result.count('warning')} "
-                 f"warnings, {result.count('info')} info ({len(result.checks)} checks, "
+    counts = (f"{result.count('error')} errors, {result.count('warning')} warnings, "
+              f"{result.count('info')} info")
+    if result.cached_at is not None:
+        since = datetime.fromtimestamp(result.cached_at).strftime("%H:%M:%S")
+        console.line(f"forecast: unchanged since {since} ({counts}; {len(result.checks)} "
+                     "checks not run again: same templates, parameters, config and account)")
+        return
+    console.line(f"forecast: {counts} ({len(result.checks)} checks, "
                  f"{result.api_calls} API calls, {result.seconds:.2f} s)")
 
 
