@@ -61,6 +61,7 @@ FILE_TIERS: dict[str, str] = {
     "test_forecast_gate.py": "local",
     "test_forecast_cache.py": "unit",
     "test_delete_progress.py": "unit",
+    "test_aws_session.py": "unit",
     "test_golden.py": "cli",
     "test_install_lock.py": "unit",
     "test_latency_model.py": "unit",
