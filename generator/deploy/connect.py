@@ -24,16 +24,14 @@ from generator.aws.polling import Waits
 from generator.aws.session import Aws, SharedAws, connect, resolve_route
 from generator.deploy.artifacts import Artifacts, bucket_name
 from generator.deploy.lock import EnvLock, when
-from generator.deploy.stack_work import DeployOptions
 from generator.deploy.units import Unit
 from generator.errors import AccountMismatch, StackgenError, UsageError
-from generator.lint.engine import Linter, failing
-from generator.lint.targets import targets_for
 from generator.references import Lookups
 from generator.render import Rendered, artifact_key, nested_view
 from generator.ui import Console, EnvConsole
 
 if TYPE_CHECKING:
+    from generator.deploy.stack_work import DeployOptions
     from generator.forecast.runner import Forecast
 
 
@@ -62,6 +60,9 @@ class Connection:
         return bucket_name(self.aws.account, self.rendered.env.config.region)
 
     def options(self, **kwargs: Any) -> DeployOptions:
+        # Imported here: delete, status and the rest never need the deploy's skeleton.
+        from generator.deploy.stack_work import DeployOptions
+
         return DeployOptions(commit=git_commit(), nested=self.nested,
                              children=self.rendered if self.nested else None, **kwargs)
 
@@ -69,6 +70,9 @@ class Connection:
 def lint_gate(rendered: Rendered, build_dir: Path, cache_dir: Path,
               stacks: Sequence[str] = ()) -> None:
     """Refuse to deploy templates with lint errors: better than failing half-way."""
+    from generator.lint.engine import Linter, failing
+    from generator.lint.targets import targets_for
+
     targets = [t for t in targets_for(rendered, build_dir)
                if t.stack in rendered.stacks and (not stacks or t.stack in stacks)]
     errors = failing(Linter(cache_dir).lint(targets), "error")
