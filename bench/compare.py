@@ -3,9 +3,11 @@ delete of the `local` env, wall time, CPU time (user + system) and peak memory o
 process, in interleaved pairs (medians), side by side with the figures of the previous
 run committed in bench/last.json (its commit named).
 
-The reference is Sceptre when BENCH_SCEPTRE names a `sceptre` executable and a
-project for it (not shipped); otherwise a direct botocore loop of CreateStack /
-UpdateStack / DeleteStack (bench/reference_loop.py), the least a tool can do.
+The reference: a direct botocore loop of CreateStack / UpdateStack / DeleteStack
+(bench/reference_loop.py), the least a tool can do; and Sceptre too when BENCH_SCEPTRE
+names a `sceptre` executable (`pip install sceptre` in a venv of its own: it is no
+dependency of ours), on a project made from the same rendered env
+(bench/sceptre_project.py): `sceptre launch -y` and `sceptre delete -y`.
 
     python bench/compare.py            # print, and write bench/last.json
     BENCH_STACKGEN=/path/to/stackgen   # measure another build (the previous commit's)
@@ -30,6 +32,7 @@ from generator.local.manager import free_port
 ROOT = Path(__file__).resolve().parent.parent
 STACKGEN = os.environ.get("BENCH_STACKGEN") or str(ROOT / ".venv" / "bin" / "stackgen")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+SCEPTRE = os.environ.get("BENCH_SCEPTRE", "")
 LAST = ROOT / "bench" / "last.json"
 OPS = ("create", "no-op", "delete")
 
@@ -59,6 +62,20 @@ def reference(op: str, build: Path) -> list[str]:
             {"create": "create", "no-op": "noop", "delete": "delete"}[op], str(build)]
 
 
+def sceptre(op: str) -> list[str]:
+    return [SCEPTRE, "--dir", "sceptre", "delete" if op == "delete" else "launch", "-y",
+            "local"]
+
+
+def zone_id(env: dict[str, str]) -> str:
+    code = ("import botocore.session; c = botocore.session.Session().create_client("
+            "'route53', region_name='us-east-1'); print([z['Id'].split('/')[-1] for z in "
+            "c.list_hosted_zones_by_name(DNSName='stackgen.test.')['HostedZones'] "
+            "if z['Name'] == 'stackgen.test.'][0])")
+    return subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
 def median(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: round(statistics.median(r[k] for r in runs), 3) for k in runs[0]}
 
@@ -84,14 +101,19 @@ def run() -> dict[str, Any]:
                              capture_output=True, text=True).stdout.strip()
         env.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing",
                    AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+        who_runs = ["stackgen", "reference"] + (["sceptre"] if SCEPTRE else [])
         runs: dict[str, dict[str, list[dict[str, float]]]] = {
-            who: {op: [] for op in OPS} for who in ("stackgen", "reference")}
+            who: {op: [] for op in OPS} for who in who_runs}
         try:
+            if SCEPTRE:
+                subprocess.run([sys.executable, str(ROOT / "bench" / "sceptre_project.py"),
+                                str(work / "build" / "local"), str(work / "sceptre"),
+                                zone_id(env)], check=True)
             for _ in range(ROUNDS):
-                for who in ("stackgen", "reference"):  # interleaved: the same load for both
+                for who in who_runs:  # interleaved: the same load for each
                     for op in OPS:
-                        args = ours(op) if who == "stackgen" else reference(
-                            op, work / "build" / "local")
+                        args = ours(op) if who == "stackgen" else sceptre(op) \
+                            if who == "sceptre" else reference(op, work / "build" / "local")
                         runs[who][op].append(measured(args, work, env))
         finally:
             subprocess.run([STACKGEN, "local", "down"], cwd=work, env=env, check=False,
@@ -105,6 +127,12 @@ def run() -> dict[str, Any]:
 def report(now: dict[str, Any], before: dict[str, Any] | None) -> None:
     print(f"stackgen vs {now['reference']}, `local` env, medians of {now['rounds']} "
           "interleaved pairs (wall s / CPU s / peak MiB)")
+    if "sceptre" in now["figures"]:
+        for op in OPS:
+            s, r = now["figures"]["stackgen"][op], now["figures"]["sceptre"][op]
+            print(f"  vs Sceptre {op:<7} {r['wall']:>6.2f} {r['cpu']:>6.2f} {r['mib']:>6.0f}"
+                  f"  wall x {s['wall'] / r['wall']:.2f}  CPU x {s['cpu'] / r['cpu']:.2f}"
+                  f"  memory x {s['mib'] / r['mib']:.2f}")
     head = f"{'op':<7} {'stackgen':>20} {'reference':>20} {'wall x':>7} {'CPU x':>6}"
     if before:
         head += f" {'previous (' + before['commit'] + ')':>26}"
