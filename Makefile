@@ -150,6 +150,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/render_bench.py
 	$(BIN)/python bench/lint_bench.py
 	$(BIN)/python bench/deploy_bench.py
+	$(BIN)/python bench/compare.py
 	$(BIN)/python bench/forecast_bench.py
 	$(BIN)/python bench/multi_env.py
 	$(BIN)/python bench/makespan.py

@@ -123,10 +123,18 @@ def artifact_bucket(account: Lookups, ref: Lookup) -> str:
 class Lookups:
     """Deploy-time lookups, each answered once and remembered."""
 
-    def __init__(self, route53: Any, artifact_bucket: str | None = None) -> None:
-        self.route53 = route53
+    def __init__(self, route53: Any, artifact_bucket: str | None = None,
+                 clients: Callable[[str], Any] | None = None) -> None:
+        self._route53 = route53
+        self._clients = clients  # made on first use: most runs look nothing up
         self.artifact_bucket = artifact_bucket
         self._cache: dict[Lookup, str] = {}
+
+    @property
+    def route53(self) -> Any:
+        if self._route53 is None and self._clients is not None:
+            self._route53 = self._clients("route53")
+        return self._route53
 
     def answer(self, ref: Lookup) -> str:
         if ref not in self._cache:

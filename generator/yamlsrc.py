@@ -15,6 +15,8 @@ string is read as the text written (``16.10`` stays ``"16.10"``, an account id
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -392,6 +394,13 @@ def _check_tags(root: yaml.Node | None) -> None:
 
 
 def load_cfn(text: str) -> dict[str, Any]:
-    """Parse a rendered template (short-form tags become long form)."""
+    """Parse a rendered template (short-form tags become long form). A run reads each
+    template in several places (render, lint, forecast, the deploy's moves): it is
+    parsed once, and each caller gets its own copy to change as it likes."""
+    return copy.deepcopy(_parsed_cfn(text))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_cfn(text: str) -> dict[str, Any]:
     data = yaml.load(text, Loader=CfnLoader)
     return data if isinstance(data, dict) else {}

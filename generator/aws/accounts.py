@@ -13,16 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from generator.aws.cfn import CloudFormation
 from generator.aws.endpoint import (
     PROBE_CONFIG,
     RETRY_CONFIG,
-    PinnedSession,
     Route,
-    isolated_botocore,
+    Session,
+    routed,
 )
 from generator.aws.session import Aws, resolve_route
 from generator.config import DeployTarget, Environment
@@ -42,13 +41,10 @@ def target_of(cfg: Environment) -> DeployTarget | None:
     return None
 
 
-def _session(where: Route, region: str, credentials: dict[str, str] | None) -> Any:
+def _session(where: Route, region: str, credentials: dict[str, str] | None) -> Session:
     """A session in ``region`` (the target's, whatever AWS_REGION says), routed as the
     env's target routes, with ``credentials`` or the target's own."""
-    if where.endpoint_url is None:
-        return boto3.session.Session(region_name=region, **(credentials or {}))
-    return PinnedSession(where.endpoint_url, botocore_session=isolated_botocore(),
-                          region_name=region, **(credentials or dict(where.credentials or ())))
+    return routed(region, where, credentials)
 
 
 def assume(sts: Any, role_arn: str, session_name: str) -> dict[str, str]:

@@ -4,9 +4,8 @@ against its account before any change."""
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,15 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 
 from generator.aws.cfn import CloudFormation, UnreadableAnswer
-from generator.aws.endpoint import AWS, PROBE_CONFIG, RETRY_CONFIG, Route, local_route, session
+from generator.aws.endpoint import (
+    AWS,
+    PROBE_CONFIG,
+    RETRY_CONFIG,
+    Route,
+    Session,
+    local_route,
+    session,
+)
 from generator.config import Environment
 from generator.errors import AccountMismatch, AwsError, StackgenError
 
@@ -136,7 +143,10 @@ def resolve_route(cfg: Environment, state_dir: Path | None = None,
 
 @dataclass(frozen=True)
 class Aws:
-    session: Any
+    """An env's way to AWS: the run's session for its route (clients made on first use,
+    once), CloudFormation, and the account the session reaches."""
+
+    session: Session
     cfn: CloudFormation
     account: str
     route: Route = AWS
@@ -168,21 +178,11 @@ def connect(cfg: Environment, state_dir: Path | None = None) -> Aws:
                identity["Account"], route)
 
 
-def endpoint_of(sess: Any) -> str:
+def endpoint_of(sess: Session) -> str:
     return os.environ.get("AWS_ENDPOINT_URL") or f"AWS ({sess.region_name})"
 
 
 @dataclass(frozen=True)
 class SharedAws(Aws):
-    """One session for the envs of one target: each client is made once (making clients
-    from one session is not thread-safe, boto3 guide "Multithreading or multiprocessing
-    with clients"; a made client is) and shared by every env and thread."""
-
-    _clients: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
-
-    def client(self, service: str) -> Any:
-        with self._lock:
-            if service not in self._clients:
-                self._clients[service] = self.session.client(service, config=RETRY_CONFIG)
-            return self._clients[service]
+    """One session for the envs of one target, shared by every env and thread: each of
+    its clients is made once, on first use (``Session.client``)."""

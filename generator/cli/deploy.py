@@ -89,7 +89,8 @@ def deploy(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
                               app.state_dir / "lint-cache", stacks)
     conns = connect.open_units(units, console_for(app, events=events), nested,
                                forecast=forecast_mode(no_forecast, "gate"),
-                               create_service_linked_role=create_slr)
+                               create_service_linked_role=create_slr,
+                               forecast_cache=app.state_dir / "forecast-cache")
     # Non-interactive runs (--yes) execute broadening changes only when told to.
     results = workflow.deploy(conns, confirm, stacks, force, concurrency, allow_replace,
                               ask_once=not yes, waits=waits,
@@ -207,7 +208,8 @@ def plan(app: AppContext, env_names: tuple[str, ...], all_envs: bool,
             check_writable(path.parent, [path], path)
     console = console_for(app, err=fmt == "json")
     conns = connect.open_units(units, console, nested,
-                               forecast=forecast_mode(no_forecast, "record"))
+                               forecast=forecast_mode(no_forecast, "record"),
+                               forecast_cache=app.state_dir / "forecast-cache")
     plans = workflow.plan(conns, stacks, overrides, drift, import_existing=adopt_existing,
                           revert_drift=revert_drift)
     try:
@@ -298,7 +300,8 @@ def apply(app: AppContext, plan_file: Path, overrides: tuple[str, ...], yes: boo
                    if (t.account, t.region) == (saved.account, saved.region)), None)
     (opened,) = connect.open_units([Unit(saved.env, target, rendered)],
                                    console_for(app, events=events), saved.nested, upload=False,
-                                   forecast=forecast_mode(no_forecast, "gate"))
+                                   forecast=forecast_mode(no_forecast, "gate"),
+                                   forecast_cache=app.state_dir / "forecast-cache")
     results = workflow.apply(opened, confirm, saved, allow_replace, waits,
                              approve_broadening or not yes)
     if target is None:

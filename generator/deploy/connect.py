@@ -15,23 +15,24 @@ import subprocess
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.aws.accounts import connect_target
 from generator.aws.polling import Waits
 from generator.aws.session import Aws, SharedAws, connect, resolve_route
 from generator.deploy.artifacts import Artifacts, bucket_name
 from generator.deploy.lock import EnvLock, when
-from generator.deploy.stack_work import DeployOptions
 from generator.deploy.units import Unit
 from generator.errors import AccountMismatch, StackgenError, UsageError
-from generator.forecast.runner import Forecast
-from generator.lint.engine import Linter, failing
-from generator.lint.targets import targets_for
 from generator.references import Lookups
 from generator.render import Rendered, artifact_key, nested_view
 from generator.ui import Console, EnvConsole
+
+if TYPE_CHECKING:
+    from generator.deploy.stack_work import DeployOptions
+    from generator.forecast.runner import Forecast
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class Connection:
         return bucket_name(self.aws.account, self.rendered.env.config.region)
 
     def options(self, **kwargs: Any) -> DeployOptions:
+        # Imported here: delete, status and the rest never need the deploy's skeleton.
+        from generator.deploy.stack_work import DeployOptions
+
         return DeployOptions(commit=git_commit(), nested=self.nested,
                              children=self.rendered if self.nested else None, **kwargs)
 
@@ -68,6 +72,9 @@ class Connection:
 def lint_gate(rendered: Rendered, build_dir: Path, cache_dir: Path,
               stacks: Sequence[str] = ()) -> None:
     """Refuse to deploy templates with lint errors: better than failing half-way."""
+    from generator.lint.engine import Linter, failing
+    from generator.lint.targets import targets_for
+
     targets = [t for t in targets_for(rendered, build_dir)
                if t.stack in rendered.stacks and (not stacks or t.stack in stacks)]
     errors = failing(Linter(cache_dir).lint(targets), "error")
@@ -109,12 +116,15 @@ def ensure_ecs_service_linked_role(aws: Aws, console: Console) -> bool:
 
 def open_units(units: Sequence[Unit], console: Console, nested: bool | None,
                upload: bool = True, forecast: str = "off",
-               create_service_linked_role: bool = False) -> list[Connection]:
+               create_service_linked_role: bool = False,
+               forecast_cache: Path | None = None) -> list[Connection]:
     """Connect once per target (checking every unit's account against it), then open
     each unit on that connection. ``forecast``: "record" runs `stackgen forecast` on each,
     "gate" also refuses its errors; it runs for every unit before any unit uploads or
     changes anything. The nested form's child templates then go to the artifacts bucket
-    under content-addressed keys. Several units: each line says its unit."""
+    under content-addressed keys. Several units: each line says its unit.
+    ``forecast_cache``: where a unit's clean forecast is kept and reused while its inputs
+    stay (generator/forecast/cache.py)."""
     sessions: dict[tuple[str | None, ...], SharedAws] = {}
     opened = []
     for unit in units:
@@ -140,10 +150,11 @@ def open_units(units: Sequence[Unit], console: Console, nested: bool | None,
         opened.append(Connection(
             unit, nested_view(unit.rendered) if use_nested else unit.rendered, aws,
             EnvConsole(console, unit.label) if len(units) > 1 else console,
-            Lookups(aws.client("route53"), bucket), use_nested))
+            Lookups(None, bucket, aws.client), use_nested))
     if forecast != "off":
         accounts: dict[int, Any] = {}
-        opened = [replace(c, forecast=run_forecast(c, accounts, forecast == "gate"))
+        opened = [replace(c, forecast=run_forecast(c, accounts, forecast == "gate",
+                                                   forecast_cache))
                   for c in opened]
     if upload:
         for c in opened:
@@ -152,33 +163,57 @@ def open_units(units: Sequence[Unit], console: Console, nested: bool | None,
     return opened
 
 
-def run_forecast(conn: Connection, accounts: dict[int, Any], refuse_errors: bool) -> Forecast:
+def run_forecast(conn: Connection, accounts: dict[int, Any], refuse_errors: bool,
+                 cache_dir: Path | None = None) -> Forecast:
     """The forecast's account checks through the unit's session (no second STS call),
     with one memo of account answers per shared session: units of one target ask the
     same questions (instance types, AMI, quotas) once. Only errors refuse: what an
-    endpoint cannot answer is info, an unreached registry a warning."""
+    endpoint cannot answer is info, an unreached registry a warning. With ``cache_dir``,
+    a clean result is reused while nothing it read has changed (and its account answers
+    are younger than the cache's TTL): no client is made, no call."""
+    from generator.forecast.cache import ForecastCache, inputs_digest
+
+    cache = ForecastCache(cache_dir) if cache_dir is not None else None
+    key = inputs_digest(conn.rendered, (conn.aws.account, conn.rendered.env.config.region,
+                                        conn.aws.route.label), {}) if cache else ""
+    result = cache.get(conn.label, key) if cache else None
+    if result is None:
+        result = fresh_forecast(conn, accounts)
+        if cache:
+            cache.put(conn.label, key, result)
+    say_forecast(conn.console, result)
+    if refuse_errors and result.failing("error"):
+        from generator.forecast.runner import ForecastFailed
+
+        raise ForecastFailed(result)
+    return result
+
+
+def fresh_forecast(conn: Connection, accounts: dict[int, Any]) -> Forecast:
     from generator.forecast.account import FORECAST_CONFIG, Account
-    from generator.forecast.runner import ForecastFailed, forecast
+    from generator.forecast.runner import forecast
 
     key = id(conn.aws)
     if key not in accounts:
         session = conn.aws.session
         accounts[key] = Account(lambda service: session.client(service, config=FORECAST_CONFIG),
                                 conn.aws.account)
-    result = forecast(conn.rendered, accounts[key])
-    say_forecast(conn.console, result)
-    if refuse_errors and result.failing("error"):
-        raise ForecastFailed(result)
-    return result
+    return forecast(conn.rendered, accounts[key])
 
 
 def say_forecast(console: Console, result: Forecast) -> None:
     """The counts, then each error and warning with its fix: a count alone ("1 warnings")
     leaves the reader to run `stackgen forecast` to learn what it was. Info (what the
     endpoint cannot answer) stays a count; `stackgen forecast` shows it."""
-    console.line(f"forecast: {result.count('error')} errors, {result.count('warning')} "
-                 f"warnings, {result.count('info')} info ({len(result.checks)} checks, "
-                 f"{result.api_calls} API calls, {result.seconds:.2f} s)")
+    counts = (f"{result.count('error')} errors, {result.count('warning')} warnings, "
+              f"{result.count('info')} info")
+    if result.cached_at is not None:
+        since = datetime.fromtimestamp(result.cached_at).strftime("%H:%M:%S")
+        console.line(f"forecast: unchanged since {since} ({counts}; {len(result.checks)} "
+                     "checks not run again: same templates, parameters, config and account)")
+    else:
+        console.line(f"forecast: {counts} ({len(result.checks)} checks, "
+                     f"{result.api_calls} API calls, {result.seconds:.2f} s)")
     for f in result.failing("warning"):
         colour = "red" if f.severity == "error" else "yellow"
         console.line(f"  {f.check_id} {console.style(f.severity, colour)} "

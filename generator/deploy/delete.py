@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from generator import run_report
 from generator.aws.cfn import CloudFormation
-from generator.aws.cfn_types import StackInfo
+from generator.aws.cfn_types import Event, StackInfo
 from generator.aws.polling import WaitAbandoned, WaitTimedOut
 from generator.aws.status import Outcome, ResourceStatus, StackResult, StackStatus
 from generator.deploy.scheduler import NotRun, Scheduler, Skip
@@ -147,14 +147,23 @@ class Deleter:
                      StackStatus.DELETE_COMPLETE)
 
     def _delete_one(self, stack: str, info: StackInfo) -> StackResult:
-        last_seen = self.cfn.latest_event_id(info.name)
+        """One stack's delete: a line when it starts, progress while it lasts, and its
+        result with the time it took. Three calls when all goes well (DeleteStack, then
+        a DescribeStacks per poll); the events are read only when it failed."""
+        clock = self.cfn.waits.clock
+        begun = clock()
         started = datetime.now(UTC)
         deadline = self.deadline(stack)
         progress = Progress(self.console, stack, self.cfn.waits.progress_every, deadline)
+        self.console.line(f"  {stack}: deleting {info.name} ({info.status})")
 
         def tick(current: StackInfo | None, elapsed: float) -> None:
             if current is not None:
                 progress.tick(current.status, elapsed)
+
+        def result(state: Outcome, reasons: list[str] | None = None) -> StackResult:
+            return StackResult(stack, info.name, state, reasons=reasons or [],
+                               seconds=clock() - begun)
 
         try:
             self.cfn.delete_stack(info.name)
@@ -162,21 +171,27 @@ class Deleter:
             final = self.cfn.wait_stack(info.stack_id, on_poll=tick, deleting=True,
                                         deadline=deadline, label=info.name)
         except StackOperationFailed as exc:
-            return StackResult(stack, info.name, Outcome.FAILED, reasons=exc.reasons)
+            return result(Outcome.FAILED, exc.reasons)
         except WaitTimedOut as exc:
-            return StackResult(stack, info.name, Outcome.TIMED_OUT, reasons=[str(exc)])
+            return result(Outcome.TIMED_OUT, [str(exc)])
         except WaitAbandoned:  # Ctrl-C
-            return StackResult(stack, info.name, Outcome.INTERRUPTED,
-                               reasons=[_carries_on(info.name)])
+            return result(Outcome.INTERRUPTED, [_carries_on(info.name)])
         if final is not None and not final.status.is_deleted():
             seen = [f"{e.logical_id} ({e.resource_type}): {e.reason}"
-                    for e in self.cfn.events_since(info.stack_id, last_seen)
+                    for e in this_delete(self.cfn.events_since(info.stack_id, None), info.name)
                     if e.status == ResourceStatus.DELETE_FAILED and e.reason]
             reasons = self.cfn.root_causes(info.stack_id, started, seen)
             self.console.line(f"{self.console.status(final.status)} {stack}: {info.name}")
-            return StackResult(stack, info.name, Outcome.FAILED,
-                               reasons=reasons or [final.status])
+            return result(Outcome.FAILED, reasons or [final.status])
+        done = result(Outcome.DELETED)
         self.console.line(f"{self.console.status(StackStatus.DELETE_COMPLETE)} {stack}: "
-                          f"{info.name}")
-        return StackResult(stack, info.name, Outcome.DELETED)
+                          f"{info.name} ({done.seconds:.1f} s)")
+        return done
 
+
+def this_delete(events: list[Event], stack_name: str) -> list[Event]:
+    """The events (oldest first) since the stack's own last DELETE_IN_PROGRESS: those of
+    the delete just made, with no call before it to mark where its events begin."""
+    starts = [i for i, e in enumerate(events)
+              if e.logical_id == stack_name and e.status == ResourceStatus.DELETE_IN_PROGRESS]
+    return events[starts[-1] + 1:] if starts else events

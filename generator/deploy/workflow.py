@@ -458,6 +458,11 @@ def apply(conn: Connection, confirm: Confirm, saved: Plan,
     return results + verified(conn, hooks, results)
 
 
+# Stacks of one unit deleted at once: independent ones (no doomed stack reads another)
+# go side by side, as a deploy's do.
+DELETE_CONCURRENCY = 4
+
+
 def delete(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str], yes: bool,
            purge_artifacts: bool = False, waits: Waits | None = None) -> Results:
     """Every unit's refusals before anything goes; one question for all; then every unit
@@ -492,7 +497,7 @@ def delete(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
             ok=lambda r: r is not None and r.ok,
             not_run=lambda node, why: deleters[node[0]].not_run(
                 node[1], NotRun(why.skip, why.cause[1] if why.cause else None)),
-            concurrency=max(1, len(conns)), fail_fast=lambda node: node[0],
+            concurrency=DELETE_CONCURRENCY * len(conns), fail_fast=lambda node: node[0],
             on_abandon=_abandon_all(conns), patient=False).run()
     out: Results = {}
     for c in conns:

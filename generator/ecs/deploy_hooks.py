@@ -25,7 +25,7 @@ from generator.ecs.register import (
     register,
     rendered_task_definition,
 )
-from generator.ecs.run_task import Runner, TaskFailed
+from generator.ecs.run_task import POLL_SECONDS, Runner, TaskFailed
 from generator.ecs.verify import Checked, verify, wait_steady
 from generator.errors import StackgenError
 from generator.render import Rendered
@@ -50,9 +50,13 @@ class EcsHooks:
             return self.aws.client(service)
 
     def _runner(self, cluster: str) -> Runner:
+        # On an endpoint whose clock runs faster than AWS's (the latency model's
+        # --time-scale), a task's polls and deadline keep their proportions, as a
+        # stack's do (Waits.time_scale): 3 s between looks is 3 s of AWS time.
+        scale = self.aws.cfn.waits.time_scale
         return Runner(self.client("ecs"), self.client("logs"), cluster,
                       lambda text: self.console.line(f"  [{ECS_STACK}] {text}"),
-                      timeout=TASK_TIMEOUT)
+                      timeout=TASK_TIMEOUT / scale, poll=POLL_SECONDS / scale)
 
     def run_hook(self, name: str, task_definition: str, when: str) -> None:
         where = deployed(self.rendered, self.aws.cfn)

@@ -24,6 +24,14 @@ class Forecast:
     skipped: list[str] = field(default_factory=list)  # account checks not run (--offline)
     seconds: float = 0.0
     api_calls: int = 0
+    # Checks that could not make a call they needed: such a result is not kept to reuse.
+    incomplete: list[str] = field(default_factory=list)
+    cached_at: float | None = None  # epoch seconds: the result reused, from when it ran
+
+    @property
+    def clean(self) -> bool:
+        """No errors and every check done: a result worth reusing while inputs stay."""
+        return not self.failing("error") and not self.incomplete
 
     def failing(self, threshold: str) -> list[Finding]:
         rank = SEVERITY_RANK[threshold]
@@ -38,14 +46,15 @@ class Forecast:
                 "findings": [f.to_dict() for f in self.findings]}
 
 
-def _run(check: Check, subject: Subject, account: Account | None) -> list[Finding]:
+def _run(check: Check, subject: Subject, account: Account | None) -> tuple[list[Finding], bool]:
+    """The check's findings, and whether it was done (every call it needed answered)."""
     try:
-        return check.run(subject, account)
+        return check.run(subject, account), True
     except ApiError as exc:
         # A call we could not make is a check not done: say so, never pass silently.
         return [check.finding("warning", "-", "-", f"not checked: {exc}",
                               "allow this read-only call to the credentials, or run where the "
-                              "endpoint answers it")]
+                              "endpoint answers it")], False
 
 
 def _order(f: Finding) -> tuple[int, str, str, str]:
@@ -61,19 +70,26 @@ def forecast(rendered: Rendered, account: Account | None,
     _ = subject.templates  # parse once, before threads share the subject
     offline = [c() for c in checks if not c.needs_account]
     online = [c() for c in checks if c.needs_account]
-    findings = [f for c in offline for f in _run(c, subject, None)]
+    findings: list[Finding] = []
+    incomplete: list[str] = []
+    for c in offline:
+        found, done = _run(c, subject, None)
+        findings += found
+        incomplete += [] if done else [c.id]
     ran = [c.id for c in offline]
     skipped = []
     if account is None:
         skipped = [c.id for c in online]
     elif online:
         with ThreadPoolExecutor(max_workers=min(workers, len(online))) as pool:
-            for result in pool.map(lambda c: _run(c, subject, account), online):
-                findings += result
+            for c, (found, done) in zip(online, pool.map(
+                    lambda c: _run(c, subject, account), online), strict=True):
+                findings += found
+                incomplete += [] if done else [c.id]
         ran += [c.id for c in online]
     findings.sort(key=_order)
     return Forecast(rendered.env.name, findings, ran, skipped, time.perf_counter() - start,
-                    len(account.calls) if account else 0)
+                    len(account.calls) if account else 0, incomplete)
 
 
 class ForecastFailed(StackgenError):

@@ -17,7 +17,7 @@ def seed(session: Any, endpoint_url: str, cfg: Environment) -> list[str]:
     created = []
     zone = cfg.dns.zone
     if not zone.create and not zone.id:
-        route53 = session.client("route53", endpoint_url=endpoint_url)
+        route53 = session.client("route53")  # the session is pinned to endpoint_url
         name = zone.name.rstrip(".") + "."
         found = route53.list_hosted_zones_by_name(DNSName=name, MaxItems="1")["HostedZones"]
         if not any(z["Name"] == name for z in found):

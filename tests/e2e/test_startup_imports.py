@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
+
 # Never needed to print help, render, or lint from a warm cache: the AWS SDK and moto
 # (deploy, local endpoint), cfn-lint (a lint that misses its cache), rich, and the
 # standard library's process pool, metadata reader, networking and email parsing.
@@ -86,3 +88,13 @@ def test_lint_from_a_warm_cache_imports_no_linter_and_no_process_pool(project: P
     assert heavy(warm) == []
     count = len(libraries(warm))
     assert count <= WARM_LINT_BUDGET, f"a warm lint imports {count} library modules"
+
+
+def test_the_deploy_path_does_not_import_boto3() -> None:
+    code = ("import sys; import generator.cli.deploy, generator.deploy.connect, "
+            "generator.deploy.workflow, generator.deploy.delete, generator.aws.accounts; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('boto3', 's3transfer')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

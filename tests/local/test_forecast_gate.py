@@ -72,6 +72,11 @@ def test_a_clean_env_deploys_with_the_forecast_and_plans_without_it(
     deployed = _run(project, endpoint, "deploy", "--env", "local", "--yes")
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     assert "forecast: 0 errors" in deployed.stdout
+    # Issue 28: nothing changed since, and the account's answers are a minute old: the
+    # clean result is reused, no forecast call made.
+    again = _run(project, endpoint, "deploy", "--env", "local", "--yes")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "forecast: unchanged since " in again.stdout and "API calls" not in again.stdout
     noop = _run(project, endpoint, "plan", "--env", "local", "--format", "json", "--no-forecast")
     assert noop.returncode == 0 and json.loads(noop.stdout)["forecast"] is None
 
