@@ -117,7 +117,7 @@ def refactor(app: AppContext, env_name: str, overrides: tuple[str, ...], mapping
              yes: bool, events: str) -> int:
     """Move resources between the env's stacks, or rename them, without replacing them:
     CloudFormation's stack refactor (deploy runs it by itself before its change sets)."""
-    from generator.deploy import connect, workflow
+    from generator.deploy import connect, refactor_env
     from generator.deploy.refactor import read_mapping
     from generator.ui import confirmer
 
@@ -125,7 +125,7 @@ def refactor(app: AppContext, env_name: str, overrides: tuple[str, ...], mapping
     moves = read_mapping(mapping, units[0].rendered.stacks) if mapping else []
     confirm = confirmer(yes)
     conns = connect.open_units(units, console_for(app, events=events), False, upload=False)
-    done = [m for conn in conns for m in workflow.refactor(conn, confirm, moves)]
+    done = [m for conn in conns for m in refactor_env.refactor(conn, confirm, moves)]
     conns[0].console.line(f"refactor: {len(done)} resources moved, none replaced")
     return 0
 

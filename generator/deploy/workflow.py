@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 from generator.aws.cfn_types import StackInfo
 from generator.aws.polling import WaitAbandoned, Waits, minutes
@@ -24,14 +24,13 @@ from generator.deploy.connect import (
     Connection,
     all_locked,
     artifacts,
-    locked,
     upload_children,
 )
 from generator.deploy.delete import DeletePlan, Deleter
 from generator.deploy.engine import Deployer, run_together
 from generator.deploy.planner import Planner
 from generator.deploy.preflight import CERT_STACK, check_delegation, deployed_zone_id
-from generator.deploy.refactor import Move, Refactorer, detect, refactor_templates
+from generator.deploy.refactor_env import detected, refactor
 from generator.deploy.runner import ApprovedRunner, PlanRunner, check_plan_place
 from generator.deploy.scheduler import NotRun, Scheduler
 from generator.deploy.stack_work import DeployOptions
@@ -45,7 +44,6 @@ from generator.review.revert import refuse_nested
 from generator.review.validation import refuse_blocked
 from generator.ui import Confirm, Console, EnvConsole, Progress
 from generator.views.common import logical_id
-from generator.yamlsrc import load_cfn
 
 T = TypeVar("T")
 Results = dict[str, list[StackResult]]  # by unit label, each in its graph's order
@@ -304,67 +302,6 @@ def plan_place(conn: Connection) -> tuple[str, str, str]:
     """Account, region and endpoint URL the unit's change sets live in."""
     meta = conn.aws.cfn.client.meta
     return conn.aws.account, str(meta.region_name), str(meta.endpoint_url)
-
-
-def detected(conn: Connection) -> tuple[dict[str, Any], dict[str, Any], list[Move]]:
-    """The deployed templates, the stacks' live state and the moves found between the
-    deployed and rendered templates (deploy/refactor.py), in one read of each stack."""
-    cfn, form = conn.aws.cfn, conn.form
-    names = {s: form.stacks[s].stack_name for s in form.stacks}
-    live = cfn.describe_many(list(names.values()))
-    deployed = {s: load_cfn(cfn.template_body(n)) for s, n in names.items()
-                if n in live and not live[n].status.empty_shell()}
-    return deployed, live, detect(deployed, {s: load_cfn(r.template)
-                                             for s, r in form.stacks.items()})
-
-
-def moves_of(conn: Connection, mapping: Sequence[Move] = ()) -> tuple[list[Move],
-                                                                         dict[str, Any]]:
-    """The unit's stack refactor: the moves found by logical id with ``mapping``'s (a guess
-    by type, or a rename, needs a mapping file; a mapping line wins over a found move of
-    the same resource), and the refactor's templates."""
-    deployed, live, found = detected(conn)
-    mapped = {(m.source_stack, m.source_id) for m in mapping} | {
-        (m.dest_stack, m.dest_id) for m in mapping}
-    moves = [*mapping, *(m for m in found if m.by == "id" and not {
-        (m.source_stack, m.source_id), (m.dest_stack, m.dest_id)} & mapped)]
-    if not moves:
-        return [], {}
-    names = {s: conn.form.stacks[s].stack_name for s in conn.form.stacks}
-    physical = {m.source_stack: conn.aws.cfn.physical_ids(names[m.source_stack])
-                for m in moves}
-    params = {m.source_stack: live[names[m.source_stack]].parameters for m in moves}
-    return moves, refactor_templates(deployed, moves, physical, params)
-
-
-def refactor(conn: Connection, confirm: Confirm, mapping: Sequence[Move] = ()) -> list[Move]:
-    """Execute the unit's stack refactor (after a yes); the moves done, none when none."""
-    if conn.nested:
-        raise UsageError("stack refactors move resources between the env's stacks; the "
-                         "nested form is one root stack: refactor with --no-nested")
-    with locked(conn, "refactor"):
-        moves, templates = moves_of(conn, mapping)
-        if not moves:
-            conn.console.line("refactor: no resource moves between the env's stacks")
-            return []
-        for m in moves:
-            conn.console.line(m.line())
-        if not confirm(f"execute the stack refactor of env '{conn.rendered.env.name}' "
-                       f"({len(moves)} resources move, none is replaced)?"):
-            raise StackgenError("stack refactor not approved; nothing was moved")
-        names = {s: conn.form.stacks[s].stack_name for s in conn.form.stacks}
-        live = conn.aws.cfn.describe_many(list(names.values()))
-        for s in templates:  # an earlier plan's review shell of a stack the refactor creates
-            if names[s] in live and live[names[s]].status.empty_shell():
-                conn.aws.cfn.delete_stack(names[s])  # no resources: only unexecuted change sets
-                conn.aws.cfn.wait_stack(names[s], deleting=True)
-                live.pop(names[s])
-        lines = Refactorer(conn.aws.cfn.client, conn.aws.cfn.waits.sleep).run(
-            names, moves, templates, create_stacks=any(names[s] not in live for s in templates),
-            description=f"stackgen: env {conn.rendered.env.name}")
-        for line in lines:
-            conn.console.line(f"refactor: {line}")
-    return moves
 
 
 def plan(conns: Sequence[Connection], stacks: Sequence[str], overrides: Sequence[str],
