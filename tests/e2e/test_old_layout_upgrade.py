@@ -119,8 +119,7 @@ def test_the_whole_old_layout_upgrades_with_nothing_replaced(
 
     # network.AlbEgress1 (the load balancer's egress to the app's port) came after the
     # move: a real broadening, which the reviewer approves.
-    deployed = _stackgen(project, env, "deploy", "--env", "local", "--yes",
-                         "--approve-broadening")
+    _stackgen(project, env, "deploy", "--env", "local", "--yes", "--approve-broadening")
     statuses = {s["StackName"]: s["StackStatus"]
                 for s in aws.cloudformation.describe_stacks()["Stacks"]}
     assert {f"kubenews-local-{s}" for s in STACKS} <= set(statuses)
