@@ -200,9 +200,11 @@ class Planner(StackWork):
         values are known before its apply: an output it has that its change leaves as it
         is, or an output its new template gives as ``Ref`` of a resource it holds and
         neither removes nor replaces (a resource a refactor moved in: the new
-        ``network.AlbSecurityGroupId`` is the moved group's id). ``Ref`` of a resource is
-        its physical id (user guide, "Ref": "the physical ID of the resource"), which
-        ListStackResources gives. The rest stay unknown: what reads them is predicted."""
+        ``network.AlbSecurityGroupId`` is the moved group's id). ``Ref`` of a resource
+        returns "a value that you can typically use to refer to that resource, such as a
+        physical ID" (template reference, "Ref"), which ListStackResources gives. A wrong
+        guess is safe: the run makes the change set with the real value and holds it to
+        this review. The rest stay unknown: what reads them is predicted."""
         out: dict[str, str] = {}
         for i in self.rendered.graph.stacks[stack].inputs:
             up = plans.get(i.stack)
