@@ -136,14 +136,34 @@ def refers_to(value: Any, names: set[str]) -> bool:
 
 
 def resolve_refs(value: Any, params: Mapping[str, str]) -> Any:
-    """Replace ``Ref`` to parameters by their values, so a changed parameter shows."""
+    """Replace ``Ref`` to parameters by their values, so a changed parameter shows, and a
+    parameter's ``${Name}`` in an ``Fn::Sub`` string by its value (user guide, "Fn::Sub":
+    a variable that names a parameter is its value), so a literal becoming the parameter
+    that holds it is no change (``service/kubenews-local/...`` and
+    ``service/${ClusterName}/...`` with ClusterName kubenews-local)."""
     if isinstance(value, dict):
         if set(value) == {"Ref"} and value["Ref"] in params:
             return params[value["Ref"]]
+        if set(value) == {"Fn::Sub"}:
+            return {"Fn::Sub": _substitute(value["Fn::Sub"], params)}
         return {k: resolve_refs(v, params) for k, v in value.items()}
     if isinstance(value, list):
         return [resolve_refs(v, params) for v in value]
     return value
+
+
+def _substitute(sub: Any, params: Mapping[str, str]) -> Any:
+    """An ``Fn::Sub`` argument with the parameters it names written in; a name its own
+    variable map defines is that variable's, not the parameter's."""
+    if isinstance(sub, list) and len(sub) == 2 and isinstance(sub[1], dict):
+        own = {k: v for k, v in params.items() if k not in sub[1]}
+        return [_substitute(sub[0], own), resolve_refs(sub[1], params)]
+    if not isinstance(sub, str):
+        return resolve_refs(sub, params)
+    for name, val in params.items():
+        if isinstance(val, str):
+            sub = sub.replace("${" + name + "}", val)
+    return sub
 
 
 # --- IAM -------------------------------------------------------------------------------

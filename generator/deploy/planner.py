@@ -63,6 +63,7 @@ class Planner(StackWork):
         graph = self.rendered.graph
         plans: dict[str, StackPlan] = {}
         self._templates: dict[str, str] = {}  # deployed templates read while planning
+        self._physical: dict[str, dict[str, str]] = {}  # upstream physical ids, as read
         for stack in selected:
             upstream = [u for u in graph.stacks[stack].upstream if u in plans]
             new_upstream = [u for u in upstream
@@ -78,7 +79,8 @@ class Planner(StackWork):
             if new_upstream or missing or unpublished:
                 # Its inputs do not exist yet: there is nothing to make a change set from.
                 plans[stack] = self._placeholder(stack, current,
-                                                 new_upstream + missing + unpublished)
+                                                 new_upstream + missing + unpublished,
+                                                 self._foreseen(stack, plans))
                 continue
             plans[stack] = self._plan_one(stack, current)
             self._ripple(stack, plans)
@@ -193,8 +195,43 @@ class Planner(StackWork):
                          current.parameters if current and old else {}, params,
                          self.rendered.env.config.region)
 
+    def _foreseen(self, stack: str, plans: Mapping[str, StackPlan]) -> dict[str, str]:
+        """Inputs read from an upstream the plan reviewed (its change set made) whose
+        values are known before its apply: an output it has that its change leaves as it
+        is, or an output its new template gives as ``Ref`` of a resource it holds and
+        neither removes nor replaces (a resource a refactor moved in: the new
+        ``network.AlbSecurityGroupId`` is the moved group's id). ``Ref`` of a resource
+        returns "a value that you can typically use to refer to that resource, such as a
+        physical ID" (template reference, "Ref"), which ListStackResources gives. A wrong
+        guess is safe: the run makes the change set with the real value and holds it to
+        this review. The rest stay unknown: what reads them is predicted."""
+        out: dict[str, str] = {}
+        for i in self.rendered.graph.stacks[stack].inputs:
+            up = plans.get(i.stack)
+            if up is None or up.state.predicted() or up.state.creates():
+                continue
+            now = self.outputs.get(i.stack, {}).get(i.output)
+            if now is not None and i.output not in up.changed_outputs:
+                out[i.param] = now
+                continue
+            outputs = load_cfn(self.rendered.stacks[i.stack].template).get("Outputs") or {}
+            value = (outputs.get(i.output) or {}).get("Value")
+            target = value.get("Ref") if isinstance(value, dict) and set(value) == {"Ref"} \
+                else None
+            if not isinstance(target, str) or any(
+                    r.logical_id == target and (r.action == "Remove" or r.replaces)
+                    for r in up.resources):
+                continue
+            if i.stack not in self._physical:
+                self._physical[i.stack] = self.cfn.physical_ids(self._name(i.stack))
+            physical = self._physical[i.stack].get(target)
+            if physical:
+                out[i.param] = physical
+        return out
+
     def _placeholder(self, stack: str, current: StackInfo | None,
-                     waiting_for: list[str]) -> StackPlan:
+                     waiting_for: list[str],
+                     foreseen: Mapping[str, str] | None = None) -> StackPlan:
         """A stack whose inputs come from stacks not created or applied yet: its changes
         are predicted from the templates (inputs it reads from them count as changing),
         and its change set is made during the run, then held to this review."""
@@ -203,8 +240,11 @@ class Planner(StackWork):
         state = PlanState.AFTER_UPSTREAM_CREATE if current is None \
             else PlanState.AFTER_UPSTREAM_APPLY
         waits = set(waiting_for)
-        unknown = {i.param for i in self.rendered.graph.stacks[stack].inputs if i.stack in waits}
-        templates = self._templates_of(stack, current, self._known_params(stack, waits))
+        foreseen = dict(foreseen or {})
+        unknown = {i.param for i in self.rendered.graph.stacks[stack].inputs
+                   if i.stack in waits and i.param not in foreseen}
+        templates = self._templates_of(stack, current,
+                                       {**self._known_params(stack, waits), **foreseen})
         predicted = ChangeSet(id="", name="", stack_name=self._name(stack), stack_id="",
                               kind=state, status="PREDICTED",
                               changes=templates.predicted_changes())

@@ -40,3 +40,26 @@ def test_review_flags_an_update_of_the_production_listener_rule() -> None:
     assert not [f for f in Templates(alb, alb, {}, {}, "us-east-1").findings()
                 if f.startswith("ProductionRule")]
 
+
+
+def test_a_literal_that_becomes_the_parameter_holding_it_predicts_no_replacement() -> None:
+    """ecs's ScalableTarget after the cluster left for its own stack: ``ResourceId`` (create-
+    only) goes from the cluster's name written in the Sub to ``${ClusterName}``, a parameter
+    holding that name: the same value, no replacement. A parameter whose value differs still
+    predicts one, and a Sub's own variable of the same name is not the parameter."""
+    def target(sub: object) -> dict[str, object]:
+        return {"Resources": {"ScalableTarget": {
+            "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+            "Properties": {"ResourceId": {"Fn::Sub": sub}}}}}
+
+    old = target("service/kubenews-local/${Service.Name}")
+    new = target("service/${ClusterName}/${Service.Name}")
+    same = Templates(old, new, {}, {"ClusterName": "kubenews-local"}, "us-east-1")
+    assert same.predicted_replacement("ScalableTarget") is None
+    other = Templates(old, new, {}, {"ClusterName": "kubenews-prod"}, "us-east-1")
+    assert other.predicted_replacement("ScalableTarget") == "ResourceId"
+    shadowed = target(["service/${ClusterName}/${Service.Name}",
+                       {"ClusterName": {"Ref": "Other"}}])
+    mine = Templates(old, shadowed, {}, {"ClusterName": "kubenews-local", "Other": "x"},
+                     "us-east-1")
+    assert mine.predicted_replacement("ScalableTarget") == "ResourceId"
