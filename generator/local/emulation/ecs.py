@@ -26,7 +26,7 @@ from moto.ecs import models as ecs_models
 from moto.ecs.models import ecs_backends
 from moto.moto_api._internal import mock_random
 
-from generator.local.emulation import albproxy, containers, ecs_cluster, ecs_containers
+from generator.local.emulation import albproxy, containers, ecs_cluster, ecs_containers, ecs_tasks
 from generator.local.emulation.ecs_containers import run_deployment
 from generator.local.emulation.ecs_placement import (
     Host,
@@ -342,5 +342,6 @@ def apply() -> None:
     _task_definitions()
     _services()
     ecs_containers.tasks_show_containers()  # after _services: it wraps its list_tasks
+    ecs_tasks.run_task_says_why()
     if containers.SETTINGS.enabled:
         albproxy.start()
