@@ -184,7 +184,7 @@ def run_task_says_why() -> None:
         if not fargate and not ecs.container_instances.get(cluster.name):
             raise NoContainerInstances()
         result = original(self)
-        answer = result.result
+        answer: Any = result.result
         if not fargate and len(answer["tasks"]) < self._get_int_param("count", 1):
             td = ecs.describe_task_definition(self._get_param("taskDefinition"))
             answer["failures"] = placement_failures(
