@@ -131,7 +131,10 @@ class EcsHooks:
                                       "AWS::AutoScaling::AutoScalingGroup"}:
             return []
         try:
-            physical = self.aws.cfn.physical_ids(name)
+            # A resource rolled back may be listed without its physical id (or not at all):
+            # its failed event names it (the service whose events say why it failed).
+            physical = {**self.aws.cfn.failed_physical_ids(name),
+                        **{k: v for k, v in self.aws.cfn.physical_ids(name).items() if v}}
             info = self.aws.cfn.describe(name)
         except StackgenError as exc:
             return [f"diagnosis: could not read {name}'s resources ({exc})"]
