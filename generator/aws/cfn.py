@@ -184,6 +184,21 @@ class CloudFormation:
                 return {}
             raise AwsError(f"list_stack_resources {stack_name}: {_message(exc)}") from None
 
+    def failed_physical_ids(self, stack_name: str) -> dict[str, str]:
+        """Logical id -> physical id of the resources whose newest *_FAILED event names one:
+        a resource that failed and was rolled back is gone from ListStackResources on some
+        endpoints, and its failed event still says which resource it was (a service that
+        could not place its tasks, whose events say why)."""
+        found: dict[str, str] = {}
+        try:
+            raw = self._call("describe_stack_events", StackName=stack_name)
+        except ClientError:
+            return found
+        for event in (Event.from_api(e) for e in raw.get("StackEvents", [])):  # newest first
+            if event.status.failed() and event.physical_id and event.logical_id != stack_name:
+                found.setdefault(event.logical_id, event.physical_id)
+        return found
+
     # --- drift ---------------------------------------------------------------
 
     def detect_drift(self, stack_name: str) -> str:

@@ -108,9 +108,11 @@ class Event:
     resource_type: str
     status: ResourceStatus
     reason: str
+    physical_id: str = ""
 
     @classmethod
     def from_api(cls, raw: dict[str, Any]) -> Event:
         return cls(raw["EventId"], raw["Timestamp"], raw.get("LogicalResourceId", ""),
                    raw.get("ResourceType", ""), ResourceStatus(raw.get("ResourceStatus", "")),
-                   raw.get("ResourceStatusReason", "") or "")
+                   raw.get("ResourceStatusReason", "") or "",
+                   raw.get("PhysicalResourceId", "") or "")

@@ -231,6 +231,9 @@ class Deployer(StackWork):
         wanted = self.rendered.env.config.termination_protection
         if info.termination_protection != wanted:
             self.cfn.set_termination_protection(name, wanted)
+            # Not in any change set: said here, or it happens silently under "up to date".
+            self.console.line(f"  {name}: termination protection turned "
+                              f"{'on' if wanted else 'off'}")
         if wanted:
             self.cfn.set_stack_policy(name, stack_policy(self.stateful_ids(name)))
             for child, ids in self._child_policies(name):

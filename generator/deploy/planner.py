@@ -180,6 +180,9 @@ class Planner(StackWork):
         plan.inputs_sha256 = inputs_digest(params) if params is not None else ""
         template = self._deployed_template(stack, current)
         if current is not None and template is not None:
+            wanted = self.rendered.env.config.termination_protection
+            if current.termination_protection != wanted:  # protect() sets it on apply
+                plan.protection = "on" if wanted else "off"
             plan.stack_id = current.stack_id
             plan.deployed_status = current.status
             plan.deployed_at = current.last_change.isoformat() if current.last_change else None

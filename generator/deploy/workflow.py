@@ -81,6 +81,34 @@ def _abandon_all(conns: Sequence[Connection]) -> Callable[[], None]:
     return abandon
 
 
+class DeployedInOtherForm(UsageError):
+    """The env's stacks exist in the other form (separate stacks vs one nested root):
+    planning this form would make a second copy of every resource beside the first."""
+
+
+def refuse_other_form(conns: Sequence[Connection], command: str) -> None:
+    """Before any change set: a nested plan of an env deployed as separate stacks (or a
+    flat plan of one deployed nested) would propose a parallel root stack (or parallel
+    stacks) creating every resource again beside the live ones; refuse it, naming the
+    flag that matches what is deployed. A review shell (REVIEW_IN_PROGRESS, no
+    resources) is not a deployment."""
+    for c in conns:
+        root = c.rendered.root.stack_name
+        flat = [s.stack_name for s in c.rendered.stacks.values()]
+        live = {name: info for name, info in c.aws.cfn.describe_many([root, *flat]).items()
+                if info.status is not StackStatus.REVIEW_IN_PROGRESS}
+        env = c.rendered.env.name
+        found = [n for n in flat if n in live]
+        if c.nested and root not in live and found:
+            raise DeployedInOtherForm(
+                f"env {env} is deployed as separate stacks ({', '.join(found)}); {command} "
+                "it with --no-nested, or delete it first")
+        if not c.nested and root in live:
+            raise DeployedInOtherForm(
+                f"env {env} is deployed as one nested stack ({root}); {command} it with "
+                "--nested, or delete it first")
+
+
 def settle(conns: Sequence[Connection]) -> None:
     """Under the lock, before anything is planned or deleted: wait for the stacks an
     earlier run left in progress (a run killed mid-create, whose lock this run took
@@ -199,6 +227,7 @@ def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
     for c in conns:
         refuse_nested(revert_drift, c.nested)
+    refuse_other_form(conns, "deploy")
     # --revert-drift: a stack whose template did not change may still have drifted.
     prepared = {c.label: _prepared(c, c.options(
         stacks=frozenset(stacks), force=force or revert_drift, concurrency=concurrency,
@@ -310,6 +339,7 @@ def plan(conns: Sequence[Connection], stacks: Sequence[str], overrides: Sequence
     """Plan every unit side by side; by unit label."""
     for c in conns:
         refuse_nested(revert_drift, c.nested)
+    refuse_other_form(conns, "plan")
 
     planners = {c.label: Planner(c.form, c.aws.cfn, c.lookups, c.console,
                                  lambda question: False,

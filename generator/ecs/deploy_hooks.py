@@ -127,11 +127,15 @@ class EcsHooks:
             return []
         kinds = {k: str(r.get("Type")) for k, r in
                  (load_cfn(rendered.template).get("Resources") or {}).items()}
-        if not set(kinds.values()) & {"AWS::ECS::Service", "AWS::RDS::DBInstance",
-                                      "AWS::AutoScaling::AutoScalingGroup"}:
+        diagnosable = {k for k, kind in kinds.items() if kind in DIAGNOSABLE}
+        if not diagnosable:
             return []
         try:
-            physical = self.aws.cfn.physical_ids(name)
+            physical = {k: v for k, v in self.aws.cfn.physical_ids(name).items() if v}
+            if diagnosable - set(physical):
+                # A resource rolled back may be listed without its physical id (or not at
+                # all): its failed event names it (a service whose events say why).
+                physical = {**self.aws.cfn.failed_physical_ids(name), **physical}
             info = self.aws.cfn.describe(name)
         except StackgenError as exc:
             return [f"diagnosis: could not read {name}'s resources ({exc})"]
@@ -154,6 +158,9 @@ class EcsHooks:
                     self.client("ecs"), self.client("elbv2"), where.cluster, service,
                     conf.steady_timeout_seconds, self.console.line)]
         return checked
+
+
+DIAGNOSABLE = ("AWS::ECS::Service", "AWS::RDS::DBInstance", "AWS::AutoScaling::AutoScalingGroup")
 
 
 def hooks_for(rendered: Rendered, aws: Aws, console: Console) -> EcsHooks | None:

@@ -62,6 +62,36 @@ class TaskRun:
         return "; ".join(parts)
 
 
+# What ECS's RunTask failure reasons mean (developer guide, "API failure reasons").
+REASONS = {
+    "RESOURCE:CPU": "not enough CPU left",
+    "RESOURCE:MEMORY": "not enough memory left",
+    "RESOURCE:PORTS": "a host port it needs is taken",
+    "AGENT": "its ECS agent is disconnected",
+}
+
+
+def failure_reasons(failures: Sequence[dict[str, Any]]) -> str:
+    """RunTask's ``failures`` in one line: each reason, what it means, and on which
+    container instances (``RESOURCE:MEMORY (not enough memory left) on container
+    instance 5d1e...``)."""
+    by_reason: dict[str, list[str]] = {}
+    details: dict[str, str] = {}
+    for failure in failures:
+        reason = str(failure.get("reason") or "unknown reason")
+        by_reason.setdefault(reason, []).append(str(failure.get("arn") or "").rsplit("/", 1)[-1])
+        if failure.get("detail"):
+            details.setdefault(reason, str(failure["detail"]))
+    parts = []
+    for reason, where in by_reason.items():
+        meaning = REASONS.get(reason) or details.get(reason, "")
+        named = [w for w in where if w]
+        parts.append(reason + (f" ({meaning})" if meaning else "")
+                     + (f" on container instance{'s' if len(named) > 1 else ''} "
+                        + ", ".join(named) if named else ""))
+    return "; ".join(parts)
+
+
 @dataclass
 class Runner:
     ecs: Any
@@ -86,8 +116,7 @@ class Runner:
                 {"name": container, "command": list(command)}]}
         started = aws_call("ecs RunTask", self.ecs.run_task, **kwargs)
         if not started.get("tasks"):
-            why = "; ".join(f"{f.get('arn', '')} {f.get('reason', '')}".strip()
-                            for f in started.get("failures") or []) or "no task started"
+            why = failure_reasons(started.get("failures") or []) or "no task started"
             result.stopped_reason = why
             raise TaskFailed(f"task {name} did not start: {why}", result)
         result.task_arn = started["tasks"][0]["taskArn"]

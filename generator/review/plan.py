@@ -153,6 +153,9 @@ class StackPlan(msgspec.Struct, kw_only=True):
     changed_outputs: list[str] = []
     nested: list[StackPlan] = []  # the nested stacks' own change sets, reviewed the same way
     validation: list[ValidationNote] = []  # the change set's validation results (FAIL blocks it)
+    # "on"/"off": the run turns the deployed stack's termination protection to this (the
+    # env's termination_protection changed); "": it stays as it is.
+    protection: str = ""
 
     def __post_init__(self) -> None:  # a plain string in: its typed state out
         self.state = PlanState(self.state)
@@ -160,6 +163,14 @@ class StackPlan(msgspec.Struct, kw_only=True):
     @property
     def changes(self) -> bool:
         return self.state.changes()
+
+    @property
+    def protection_note(self) -> str:
+        """What the run does to the stack's termination protection, or ""."""
+        if not self.protection:
+            return ""
+        return ("termination protection turns off: the stack can then be deleted"
+                if self.protection == "off" else "termination protection turns on")
 
     @property
     def widened_access(self) -> list[str]:

@@ -43,6 +43,8 @@ def risks(plan: StackPlan) -> list[str]:
         marks.append(f"overwrites changes made by hand to {', '.join(drifted)}")
     if plan.ripple:
         marks.append("reads changed upstream outputs")
+    if plan.protection == "off":
+        marks.append(plan.protection_note)
     return marks
 
 
@@ -166,19 +168,39 @@ def show_plan(console: Console, plan: Plan, diff: bool) -> None:
         console.line(console.style(f"{move} (stack refactor: kept, not replaced)", "cyan"))
     for stack in plan.stacks:
         if stack.state == PlanState.UNCHANGED:
-            console.line(f"{console.status(Outcome.UNCHANGED)} {stack.stack}: no changes")
+            console.line(f"{console.status(Outcome.UNCHANGED)} {stack.stack}: no changes"
+                         + (f"; {console.style(stack.protection_note, 'yellow')}"
+                            if stack.protection else ""))
             continue
         show_review(console, stack, diff=diff)
+        if stack.protection == "on":  # "off" is among the review's risk marks
+            console.line(f"  {stack.protection_note}")
     changing = [s for s in plan.stacks if s.state != PlanState.UNCHANGED]
     show_forecast(console, plan)
     show_cost(console, plan.cost)
     console.line()
     console.line(f"plan for env '{plan.env}': {len(changing)} of {len(plan.stacks)} stacks "
-                 "change" + ("" if changing else "; nothing to apply"))
+                 "change" + ("" if changing or protection_changes(plan)
+                             else "; nothing to apply") + protection_summary(plan))
     if plan.deployment_mode == "express":
         console.line(EXPRESS_NOTE)
         for name, why in plan.standard_stacks.items():
             console.line(f"  {name}: standard mode: {why}")
+
+
+def protection_changes(plan: Plan) -> list[StackPlan]:
+    return [s for s in plan.stacks if s.protection]
+
+
+def protection_summary(plan: Plan) -> str:
+    """"; termination protection turns off for 3 stacks (a, b, c)", or "": a change the
+    change sets do not hold, so it would otherwise pass under "no changes"."""
+    by_way: dict[str, list[str]] = {}
+    for s in protection_changes(plan):
+        by_way.setdefault(s.protection, []).append(s.stack)
+    return "".join(f"; termination protection turns {way} for {len(stacks)} stack"
+                   f"{'s' if len(stacks) > 1 else ''} ({', '.join(stacks)})"
+                   for way, stacks in sorted(by_way.items()))
 
 
 FORECAST_COLOUR = {"error": "red", "warning": "yellow", "info": "blue"}

@@ -140,8 +140,10 @@ def test_a_failing_before_task_stops_the_deploy_and_the_service_keeps_its_revisi
                      "ecs.container.image=acme/kube-news:v3",
                      "--set", "ecs.tasks.migrate.memory_mib=65536")
     assert result.returncode == 1, result.stdout + result.stderr
+    # ECS's reason, as RunTask's failures give it on AWS (issue 25: was "no task started").
     assert "root cause:\n  ecs (kubenews-local-ecs): before task migrate: task migrate did not " \
-        "start: no task started" in result.stdout, result.stdout
+        "start: RESOURCE:MEMORY (not enough memory left) on container instance" \
+        in result.stdout, result.stdout
     stack = aws.cloudformation.describe_stacks(StackName="kubenews-local-ecs")["Stacks"][0]
     params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
     assert params["Image"] != "acme/kube-news:v3"  # the service did not move

@@ -18,6 +18,7 @@ bookkeeping ecs_tasks.py's, tasks run in Docker ecs_containers.py's.
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.autoscaling.models import autoscaling_backends
@@ -26,7 +27,7 @@ from moto.ecs import models as ecs_models
 from moto.ecs.models import ecs_backends
 from moto.moto_api._internal import mock_random
 
-from generator.local.emulation import albproxy, containers, ecs_cluster, ecs_containers
+from generator.local.emulation import albproxy, containers, ecs_cluster, ecs_containers, ecs_tasks
 from generator.local.emulation.ecs_containers import run_deployment
 from generator.local.emulation.ecs_placement import (
     Host,
@@ -197,6 +198,16 @@ def _deploy(ecs: Any, service: Any, config: dict[str, Any], td_arn: str, desired
     recount(ecs, cluster.name)
 
 
+def service_event(service: Any, text: str) -> None:
+    """An event of the service as DescribeServices lists them (newest first), in ECS's
+    words: "(service web) was unable to place a task because ..."."""
+    prefix = f"service {service.name} "
+    message = f"(service {service.name}) {text[len(prefix):]}" if text.startswith(prefix) \
+        else text
+    service.events.insert(0, {"id": str(mock_random.uuid4()),
+                              "createdAt": datetime.now(UTC), "message": message})
+
+
 def _scale(hosts: list[Host] | None, old: list[tuple[str, str | None, Need]], need: Need,
            desired: int, rules: Any) -> Rollout:
     """Desired count moves without a new deployment: start or stop the difference."""
@@ -257,8 +268,16 @@ def _services() -> None:
         _apply_config(service, config)
         try:
             _deploy(ecs, service, config, td_arn, desired, new_deployment=True)
-        except Exception:
+        except Exception as exc:
+            # CloudFormation deletes the service it could not stabilize; ECS keeps it
+            # readable, INACTIVE, with its events, for a while (ECS API reference,
+            # DeleteService: "Services in the DRAINING or INACTIVE status can still be
+            # viewed with the DescribeServices API operation"), and the failed event
+            # names it. So the diagnosis finds why, as on AWS.
             ecs.delete_service(cluster.name, service.name, force=True)
+            if isinstance(exc, PlacementError):
+                service_event(service, str(exc))
+            exc.physical_resource_id = service.arn  # type: ignore[attr-defined]
             raise
         service.desired_count = desired
         service.task_definition = td_arn
@@ -342,5 +361,6 @@ def apply() -> None:
     _task_definitions()
     _services()
     ecs_containers.tasks_show_containers()  # after _services: it wraps its list_tasks
+    ecs_tasks.run_task_says_why()
     if containers.SETTINGS.enabled:
         albproxy.start()

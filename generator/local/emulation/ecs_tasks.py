@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from moto.core.exceptions import ServiceException
 from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from moto.ec2.models import ec2_backends
 from moto.ecs import models as ecs_models
+from moto.ecs import responses as ecs_responses
 
 from generator.local.emulation import albproxy, containers
 from generator.local.emulation.ecs_placement import (
@@ -125,3 +127,68 @@ def stopped_tasks(ecs: Any) -> dict[str, Any]:
     return ecs.emulated_stopped_tasks  # type: ignore[no-any-return]
 
 
+
+
+# --- RunTask says why a task did not start ------------------------------------------------
+
+NO_INSTANCES = "No Container Instances were found in your cluster."
+
+
+class NoContainerInstances(ServiceException):
+    code = "InvalidParameterException"
+    message = NO_INSTANCES
+
+
+def placement_failures(ecs: Any, cluster_name: str, requirements: dict[str, Any]
+                       ) -> list[dict[str, str]]:
+    """One ``Failure`` per container instance the task does not fit on, with ECS's reason:
+    ``AGENT`` (its agent is disconnected), ``RESOURCE:CPU``, ``RESOURCE:MEMORY`` or
+    ``RESOURCE:PORTS`` (ECS developer guide, "API failure reasons": RunTask; ECS API
+    reference, Failure: ``arn`` is the failed resource's, here the instance's)."""
+    failures = []
+    for ci in ecs.container_instances.get(cluster_name, {}).values():
+        if ci.status != "ACTIVE":
+            continue
+        left = {r["name"]: r for r in ci.remaining_resources}
+        if not getattr(ci, "agent_connected", True):
+            reason = "AGENT"
+        elif int(requirements.get("CPU") or 0) > int(left["CPU"]["integerValue"]):
+            reason = "RESOURCE:CPU"
+        elif int(requirements.get("MEMORY") or 0) > int(left["MEMORY"]["integerValue"]):
+            reason = "RESOURCE:MEMORY"
+        elif {str(p) for p in requirements.get("PORTS") or []} & set(
+                left.get("PORTS", {}).get("stringSetValue") or []):
+            reason = "RESOURCE:PORTS"
+        else:
+            continue
+        failures.append({"arn": ci.container_instance_arn, "reason": reason})
+    return failures
+
+
+def run_task_says_why() -> None:
+    """moto's RunTask answered a cluster with no instance with HTTP 500 ("No instances
+    found in cluster"), and a task no instance had room for with neither tasks nor
+    failures. ECS refuses the first with InvalidParameterException "No Container Instances
+    were found in your cluster." and answers the second with a ``failures`` entry per
+    instance naming the resource it lacks (ECS API reference, RunTask: Response ``failures``;
+    Failure; developer guide, "API failure reasons")."""
+    response_class = ecs_responses.EC2ContainerServiceResponse
+    original = response_class.run_task
+
+    def run_task(self: Any) -> Any:
+        ecs = self.ecs_backend
+        cluster = ecs._get_cluster(self._get_param("cluster", "default"))
+        config = {"launchType": self._get_param("launchType"),
+                  "capacityProviderStrategy": self._get_param("capacityProviderStrategy")}
+        fargate = on_fargate(ecs, cluster, config)
+        if not fargate and not ecs.container_instances.get(cluster.name):
+            raise NoContainerInstances()
+        result = original(self)
+        answer: Any = result.result
+        if not fargate and len(answer["tasks"]) < self._get_int_param("count", 1):
+            td = ecs.describe_task_definition(self._get_param("taskDefinition"))
+            answer["failures"] = placement_failures(
+                ecs, cluster.name, ecs._calculate_task_resource_requirements(td))
+        return result
+
+    response_class.run_task = run_task  # type: ignore[method-assign]

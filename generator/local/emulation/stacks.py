@@ -24,11 +24,15 @@ from generator.cfndoc import refers_to
 class ResourceFailed(Exception):
     """A resource of a stack failed; carries CloudFormation's event fields."""
 
-    def __init__(self, logical_id: str, resource_type: str, reason: str) -> None:
+    def __init__(self, logical_id: str, resource_type: str, reason: str,
+                 physical_id: str = "") -> None:
         super().__init__(reason)
         self.logical_id = logical_id
         self.resource_type = resource_type
         self.reason = reason
+        # The resource made before it failed (a service that could not place its tasks):
+        # its *_FAILED event names it, as CloudFormation's does.
+        self.physical_id = physical_id
 
 
 def reason_of(exc: BaseException) -> str:
@@ -42,7 +46,8 @@ def reason_of(exc: BaseException) -> str:
 def _annotate(logical_id: str, resource_json: dict[str, Any], exc: Exception) -> ResourceFailed:
     if isinstance(exc, ResourceFailed):  # a dependency created on the way failed first
         return exc
-    return ResourceFailed(logical_id, str(resource_json.get("Type", "")), reason_of(exc))
+    return ResourceFailed(logical_id, str(resource_json.get("Type", "")), reason_of(exc),
+                          str(getattr(exc, "physical_resource_id", "") or ""))
 
 
 def _resource_failures_are_named() -> None:
@@ -138,10 +143,11 @@ def _adds_follow_depends_on() -> None:
     parsing.ResourceMap.build_resource_diff = build_resource_diff  # type: ignore[method-assign]
 
 
-def _event(stack: Any, logical_id: str, resource_type: str, status: str, reason: str) -> None:
+def _event(stack: Any, logical_id: str, resource_type: str, status: str, reason: str,
+           physical_id: str = "") -> None:
     stack.events.append(cfn_models.Event(
         stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
-        physical_resource_id="", resource_type=resource_type, resource_status=status,
+        physical_resource_id=physical_id, resource_type=resource_type, resource_status=status,
         resource_status_reason=reason, resource_properties=None))
 
 
@@ -149,7 +155,8 @@ def _failed(stack: Any, exc: Exception, action: str) -> str:
     """Record the failed resource's event; returns the stack-level reason."""
     failed = exc if isinstance(exc, ResourceFailed) else ResourceFailed(
         stack.name, "AWS::CloudFormation::Stack", reason_of(exc))
-    _event(stack, failed.logical_id, failed.resource_type, f"{action}_FAILED", failed.reason)
+    _event(stack, failed.logical_id, failed.resource_type, f"{action}_FAILED", failed.reason,
+           failed.physical_id)
     verb = {"CREATE": "create", "UPDATE": "update", "DELETE": "delete"}[action]
     return f"The following resource(s) failed to {verb}: [{failed.logical_id}]."
 

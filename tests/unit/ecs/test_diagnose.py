@@ -143,6 +143,9 @@ def test_the_engine_puts_the_diagnosis_in_the_root_cause(dev: Rendered) -> None:
             {"LogicalResourceId": "Service", "PhysicalResourceId": SERVICE_ARN,
              "ResourceType": "AWS::ECS::Service", "LastUpdatedTimestamp": T0,
              "ResourceStatus": "UPDATE_COMPLETE"}]}, {"StackName": stack})
+        # The template's other diagnosable resources are not listed (conditions): their
+        # failed events are read for a physical id (a rolled-back resource's is there).
+        s_cfn.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": stack})
         s_cfn.add_response("describe_stacks", {"Stacks": [{
             "StackName": stack, "StackId": stack_id, "CreationTime": T0,
             "StackStatus": "UPDATE_ROLLBACK_COMPLETE",

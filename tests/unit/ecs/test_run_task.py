@@ -138,8 +138,10 @@ def test_a_task_that_cannot_be_placed_fails_with_the_reason() -> None:
              "reason": "RESOURCE:MEMORY"}]}, {"cluster": CLUSTER, "taskDefinition": MIGRATE_ARN,
                                               "count": 1, "startedBy": "stackgen run-task",
                                               "launchType": "EC2"})
-        with pytest.raises(TaskFailed, match=r"did not start: .*RESOURCE:MEMORY"):
+        with pytest.raises(TaskFailed) as failed:
             _runner(ecs, logs, []).run("migrate", MIGRATE_ARN, {"launchType": "EC2"})
+    assert str(failed.value) == ("task migrate did not start: RESOURCE:MEMORY (not enough "
+                                 "memory left) on container instance 5f3b")
 
 
 def test_a_task_past_its_deadline_is_stopped_and_fails() -> None:
