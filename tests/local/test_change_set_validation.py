@@ -6,7 +6,6 @@ moto creates and executes it."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from generator.local.emulation import property_syntax
 from generator.local.emulation.validation import resolve
 from generator.local.manager import Endpoint
 from generator.yamlsrc import load_cfn
-from tests.conftest import clients, reset
+from tests.conftest import ROOT, clients, reset
 
 TEMPLATE = json.dumps({
     "Parameters": {"Env": {"Type": "String"}},
@@ -149,7 +148,7 @@ def test_intrinsic_values_are_not_judged_and_shipped_templates_pass() -> None:
         "RetentionInDays": fn_if, "LogGroupName": {"Fn::Sub": "/x/${Env}"}}}) == []
     assert property_syntax.faults("C", {"Type": "Custom::Thing",
                                         "Properties": {"Anything": [1]}}) == []
-    golden = Path(__file__).parent / "golden"
+    golden = ROOT / "tests" / "golden"
     templates = sorted(golden.rglob("*.yaml"))
     assert len(templates) > 30
     faults = [(t.name, f) for t in templates

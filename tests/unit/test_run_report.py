@@ -80,8 +80,9 @@ def test_the_status_table_says_not_deployed_and_when_it_last_changed(
     names = {"network": "kn-net", "alb": "kn-alb"}
     run_report.status_table(Console(color=False), names, {"kn-net": info})
     assert capsys.readouterr().out.splitlines() == [
-        "  stack    name    status                      last change",
-        "  network  kn-net  ✗ UPDATE_ROLLBACK_COMPLETE  2026-11-28 12:00:05",
+        "  stack    name    status                               last change",
+        # rolled back: usable, as AWS treats it (issue 25), not a failure mark
+        "  network  kn-net  ↺ UPDATE_ROLLBACK_COMPLETE (usable)  2026-11-28 12:00:05",
         "  alb      kn-alb  · NOT_DEPLOYED"]
     run_report.outputs(Console(color=False), names, {"kn-net": info}, "json")
     assert json.loads(capsys.readouterr().out) == {"network": {"VpcId": "vpc-1"}}
