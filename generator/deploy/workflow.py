@@ -477,7 +477,8 @@ def delete(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
         deleters[c.label] = Deleter(c.form, c.aws.cfn, c.console, confirm,
                                     children=c.rendered if c.nested else None)
     reason = "delete" + (f" --stack {','.join(stacks)}" if stacks else "")
-    with all_locked(conns, reason, {}):
+    # The bucket's settings are deploy's to check: a delete writes only its lock there.
+    with all_locked(conns, reason, {}, check_bucket=False):
         settle(conns)
         for label, d in deleters.items():
             plans[label] = d.plan(frozenset(stacks))
