@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from generator.aws.cfn_types import StackInfo
 from generator.aws.polling import WaitAbandoned, Waits, minutes
@@ -28,24 +28,21 @@ from generator.deploy.connect import (
     upload_children,
 )
 from generator.deploy.delete import DeletePlan, Deleter
-from generator.deploy.engine import Deployer, run_together
-from generator.deploy.planner import Planner
-from generator.deploy.preflight import CERT_STACK, check_delegation, deployed_zone_id
-from generator.deploy.refactor import Move, Refactorer, detect, refactor_templates
-from generator.deploy.runner import ApprovedRunner, PlanRunner, check_plan_place
 from generator.deploy.scheduler import NotRun, Scheduler
-from generator.deploy.stack_work import DeployOptions
 from generator.deploy.units import target_overrides
-from generator.ecs.deploy_hooks import EcsHooks, hooks_for
 from generator.errors import StackgenError, UsageError
 from generator.render import artifact_prefix
 from generator.review.plan import ForecastNote, Plan
-from generator.review.plan_report import show_plan
-from generator.review.revert import refuse_nested
-from generator.review.validation import refuse_blocked
 from generator.ui import Confirm, Console, EnvConsole, Progress
 from generator.views.common import logical_id
 from generator.yamlsrc import load_cfn
+
+if TYPE_CHECKING:
+    from generator.deploy.engine import Deployer
+    from generator.deploy.planner import Planner
+    from generator.deploy.refactor import Move
+    from generator.deploy.stack_work import DeployOptions
+    from generator.ecs.deploy_hooks import EcsHooks
 
 T = TypeVar("T")
 Results = dict[str, list[StackResult]]  # by unit label, each in its graph's order
@@ -142,6 +139,7 @@ DNS_STACK = "dns"
 def check_zone(conn: Connection, starts_certificate: bool) -> None:
     """The delegation preflight on the zone the unit's dns stack holds, by its id (the
     root's copy of the output in the nested form)."""
+    from generator.deploy.preflight import check_delegation, deployed_zone_id
     cfg = conn.rendered.env.config
     zone_id = None
     if cfg.dns.zone.create and starts_certificate and DNS_STACK in conn.rendered.stacks:
@@ -158,6 +156,7 @@ def check_zone(conn: Connection, starts_certificate: bool) -> None:
 def _prepared(conn: Connection, options: DeployOptions, waits: Waits | None,
               starts_certificate: bool) -> tuple[DeployOptions, EcsHooks | None]:
     """Read-only checks and the run's settings of one unit: its options with its hooks."""
+    from generator.ecs.deploy_hooks import hooks_for
     check_zone(conn, starts_certificate)
     if waits is not None:
         conn.aws.cfn.waits = waits
@@ -168,6 +167,7 @@ def _prepared(conn: Connection, options: DeployOptions, waits: Waits | None,
 def _run(conns: Sequence[Connection], workers: Mapping[str, Deployer], concurrency: int,
          hooks: Mapping[str, EcsHooks | None]) -> Results:
     """Every unit's graph on one scheduler, then each unit's verification."""
+    from generator.deploy.engine import run_together
     by_cfn: dict[int, list[Deployer]] = {}
     for d in workers.values():  # one listing of the stacks per session, not per unit
         by_cfn.setdefault(id(d.cfn), []).append(d)
@@ -197,6 +197,12 @@ def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
     each stack's change set is made and executed in turn. Without
     ``approve_broadening`` an update that broadens access is refused. A unit whose
     resources moved between its stacks is refactored first (after its own yes)."""
+    from generator.deploy.engine import Deployer
+    from generator.deploy.preflight import CERT_STACK
+    from generator.deploy.runner import ApprovedRunner
+    from generator.review.plan_report import show_plan
+    from generator.review.revert import refuse_nested
+    from generator.review.validation import refuse_blocked
     if stacks and any(c.nested for c in conns):
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
     for c in conns:
@@ -267,6 +273,7 @@ def _base_line(conn: Connection, text: str) -> None:
 def _whole_planner(conn: Connection, options: DeployOptions) -> Planner:
     """What makes the plan `deploy` approves: it re-creates a stack whose create failed,
     and plans only stacks whose unselected upstreams are deployed."""
+    from generator.deploy.planner import Planner
     planner = Planner(conn.form, conn.aws.cfn, conn.lookups, conn.console, lambda q: False,
                       options)
     planner.require_upstream = planner.recreate_failed = True
@@ -309,6 +316,7 @@ def plan_place(conn: Connection) -> tuple[str, str, str]:
 def detected(conn: Connection) -> tuple[dict[str, Any], dict[str, Any], list[Move]]:
     """The deployed templates, the stacks' live state and the moves found between the
     deployed and rendered templates (deploy/refactor.py), in one read of each stack."""
+    from generator.deploy.refactor import detect
     cfn, form = conn.aws.cfn, conn.form
     names = {s: form.stacks[s].stack_name for s in form.stacks}
     live = cfn.describe_many(list(names.values()))
@@ -323,6 +331,7 @@ def moves_of(conn: Connection, mapping: Sequence[Move] = ()) -> tuple[list[Move]
     """The unit's stack refactor: the moves found by logical id with ``mapping``'s (a guess
     by type, or a rename, needs a mapping file; a mapping line wins over a found move of
     the same resource), and the refactor's templates."""
+    from generator.deploy.refactor import refactor_templates
     deployed, live, found = detected(conn)
     mapped = {(m.source_stack, m.source_id) for m in mapping} | {
         (m.dest_stack, m.dest_id) for m in mapping}
@@ -339,6 +348,7 @@ def moves_of(conn: Connection, mapping: Sequence[Move] = ()) -> tuple[list[Move]
 
 def refactor(conn: Connection, confirm: Confirm, mapping: Sequence[Move] = ()) -> list[Move]:
     """Execute the unit's stack refactor (after a yes); the moves done, none when none."""
+    from generator.deploy.refactor import Refactorer
     if conn.nested:
         raise UsageError("stack refactors move resources between the env's stacks; the "
                          "nested form is one root stack: refactor with --no-nested")
@@ -371,6 +381,8 @@ def plan(conns: Sequence[Connection], stacks: Sequence[str], overrides: Sequence
          drift: bool = True, import_existing: bool = False,
          revert_drift: bool = False) -> dict[str, Plan]:
     """Plan every unit side by side; by unit label."""
+    from generator.deploy.planner import Planner
+    from generator.review.revert import refuse_nested
     for c in conns:
         refuse_nested(revert_drift, c.nested)
 
@@ -426,6 +438,10 @@ def apply(conn: Connection, confirm: Confirm, saved: Plan,
           approve_broadening: bool = True) -> list[StackResult]:
     """Execute the plan's change sets and nothing else; refuse, before executing anything,
     a plan for another place or one whose stacks moved since."""
+    from generator.deploy.preflight import CERT_STACK
+    from generator.deploy.runner import PlanRunner, check_plan_place
+    from generator.review.plan_report import show_plan
+    from generator.review.validation import refuse_blocked
     check_plan_place(saved, conn.rendered.env.name, *plan_place(conn))
     refuse_blocked(saved)
     if any(m.startswith("move ") for m in saved.moves):
