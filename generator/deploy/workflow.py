@@ -80,16 +80,19 @@ def _abandon_all(conns: Sequence[Connection]) -> Callable[[], None]:
     return abandon
 
 
-def settle(conns: Sequence[Connection]) -> None:
+def settle(conns: Sequence[Connection]) -> dict[str, dict[str, StackInfo]]:
     """Under the lock, before anything is planned or deleted: wait for the stacks an
     earlier run left in progress (a run killed mid-create, whose lock this run took
     over), each within its deadline and showing progress, so the run goes on from
     where they end (CloudFormation refuses a change set or a delete meanwhile).
-    Several units and stacks wait side by side; Ctrl-C stops waiting (exit 130)."""
+    Several units and stacks wait side by side; Ctrl-C stops waiting (exit 130).
+    Returns each unit's deployed stacks by name as listed when none was in progress (a
+    delete plans on that listing instead of making it again); empty after a wait."""
+    listed = {c.label: _deployed(c) for c in conns}
     busy = {(c.label, stack): (c, info) for c in conns
-            for stack, info in _in_progress(c).items()}
+            for stack, info in _in_progress(c, listed[c.label]).items()}
     if not busy:
-        return
+        return listed
 
     def wait(node: tuple[str, str]) -> None:
         conn, info = busy[node]
@@ -101,13 +104,19 @@ def settle(conns: Sequence[Connection]) -> None:
     scheduler.run()
     if scheduler.interrupted:
         raise KeyboardInterrupt
+    return {}
 
 
-def _in_progress(conn: Connection) -> dict[str, StackInfo]:
+def _deployed(conn: Connection) -> dict[str, StackInfo]:
+    """The unit's stacks (or the nested root) deployed now, by stack name."""
+    return conn.aws.cfn.describe_many(
+        [conn.form.stacks[s].stack_name for s in conn.form.graph.order])
+
+
+def _in_progress(conn: Connection, live: dict[str, StackInfo]) -> dict[str, StackInfo]:
     """The unit's stacks (or the nested root) that an operation holds now: a review
     shell (REVIEW_IN_PROGRESS) is not one, the run deletes it."""
     names = {s: conn.form.stacks[s].stack_name for s in conn.form.graph.order}
-    live = conn.aws.cfn.describe_many(list(names.values()))
     return {s: live[n] for s, n in names.items()
             if n in live and live[n].status.in_progress() and not live[n].status.empty_shell()}
 
@@ -495,9 +504,9 @@ def delete(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
     reason = "delete" + (f" --stack {','.join(stacks)}" if stacks else "")
     # The bucket's settings are deploy's to check: a delete writes only its lock there.
     with all_locked(conns, reason, {}, check_bucket=False):
-        settle(conns)
+        listed = settle(conns)
         for label, d in deleters.items():
-            plans[label] = d.plan(frozenset(stacks))
+            plans[label] = d.plan(frozenset(stacks), listed.get(label))
         doomed = sum(len(p.stacks) for p in plans.values())
         for label, d in deleters.items():
             d.announce(plans[label])
