@@ -11,7 +11,8 @@ without its load says little.
     python bench/figures.py             # print, and write bench/last.json
     python bench/figures.py --readme    # also replace README.md's figures table
     BENCH_SCEPTRE=/path/to/sceptre      # Sceptre's columns (see bench/compare.py)
-    BENCH_SKIP=tests,makespan           # leave figures out (they keep their last value)
+    BENCH_SKIP=tests,makespan           # leave figures out (they keep their last value;
+                                        # all four: --readme from bench/last.json alone)
 """
 
 from __future__ import annotations
@@ -102,13 +103,16 @@ def tests_rows() -> dict[str, Row]:
     start = time.perf_counter()
     child = subprocess.Popen([str(ROOT / ".venv" / "bin" / "pytest"), "-p", "no:xdist", "-q",
                               "tests/unit", "tests/cli"], cwd=ROOT,
+                             stdin=subprocess.DEVNULL,  # a test reads a device: never ours
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out = child.stdout.read() if child.stdout else ""
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
     passed = re.search(r"(\d+) passed", out)
     count = f"{passed.group(1)} tests, " if passed else ""
-    failed = "" if os.waitstatus_to_exitcode(status) == 0 else ", FAILED"
+    failures = re.search(r"(\d+) failed", out)
+    failed = "" if os.waitstatus_to_exitcode(status) == 0 else \
+        f", {failures.group(1)} FAILED" if failures else ", FAILED"
     cpu = usage.ru_utime + usage.ru_stime
     return {"make test-fast": {"text": f"{count}{wall:.0f} s ({cpu:.0f} s CPU){failed}",
                                "value": round(wall, 1)}}
@@ -140,7 +144,7 @@ def main() -> None:
     now: dict[str, Row] = {}
     for name, step in STEPS.items():
         if name in SKIP:
-            now.update({k: v for k, v in before.items() if k in _keys(name, before)})
+            now.update({k: before[k] for k in _keys(name, before)})
             continue
         print(f"measuring {name} (load {load()})", file=sys.stderr)
         now.update(loaded(step))
@@ -159,7 +163,7 @@ def _keys(step: str, rows: dict[str, Row]) -> list[str]:
     """The rows a step makes (to carry them over when it is skipped)."""
     prefix = {"render": ("render", "warm lint"), "compare": ("create", "no-op", "delete"),
               "makespan": ("dev makespan",), "tests": ("make test-fast",)}[step]
-    return [k for k in rows if k.startswith(prefix)]
+    return [k for p in prefix for k in rows if k.startswith(p)]  # in the table's order
 
 
 if __name__ == "__main__":
