@@ -146,14 +146,10 @@ schema docs: $(STAMP)
 docs-check: $(STAMP)
 	@$(BIN)/python -m generator.schema --check docs/params.md params/schema.json
 
+# The headline figures in one table beside the previous commit's (bench/last.json);
+# bench/*.py each run alone for the detail (BENCH_SCEPTRE: Sceptre's columns).
 bench: $(STAMP)
-	$(BIN)/python bench/render_bench.py
-	$(BIN)/python bench/lint_bench.py
-	$(BIN)/python bench/deploy_bench.py
-	$(BIN)/python bench/compare.py
-	$(BIN)/python bench/forecast_bench.py
-	$(BIN)/python bench/multi_env.py
-	$(BIN)/python bench/makespan.py
+	$(BIN)/python bench/figures.py
 
 clean:
 	rm -rf build .stackgen

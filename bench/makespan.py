@@ -197,7 +197,7 @@ def run_env(env: str, work: Path) -> None:
     rendered = render(load_env(work / "params", env), work / "templates")
     port = free_port()
     up = subprocess.run([STACKGEN, "local", "up", "--print-url", "--port", str(port),
-                         "--latency", "real", "--time-scale", str(SCALE)],
+                         "--latency", "real", "--time-scale", str(SCALE), "--containers", "off"],
                         cwd=work, capture_output=True, text=True)
     if up.returncode != 0:
         print(f"{env}: the local endpoint would not start for it: {up.stderr.strip()[:200]}")

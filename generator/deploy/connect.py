@@ -272,7 +272,8 @@ def waits_from(timeouts: Sequence[str]) -> Waits:
                                by_type={**dict.fromkeys(waits.by_type, every), **by_type})
 
 
-def env_lock(conn: Connection, reason: str, stop: threading.Event | None = None) -> EnvLock:
+def env_lock(conn: Connection, reason: str, stop: threading.Event | None = None,
+             check_bucket: bool = True) -> EnvLock:
     def lost(why: str) -> None:
         conn.console.line(f"warning: {why}; no new stack starts")
         if stop is not None:
@@ -280,7 +281,7 @@ def env_lock(conn: Connection, reason: str, stop: threading.Event | None = None)
 
     return EnvLock(conn.aws.client("s3"), conn.bucket, conn.rendered.env.config.region,
                    conn.rendered.env.name, conn.rendered.names.prefix, reason,
-                   account=conn.aws.account, on_lost=lost)
+                   account=conn.aws.account, on_lost=lost, check_bucket=check_bucket)
 
 
 def takeover_notice(lock: EnvLock) -> str:
@@ -295,9 +296,12 @@ def takeover_notice(lock: EnvLock) -> str:
 
 
 @contextlib.contextmanager
-def locked(conn: Connection, reason: str, stop: threading.Event | None = None) -> Iterator[None]:
-    """The unit's lock for the block (deploy, apply, delete; never plan or diff)."""
-    lock = env_lock(conn, reason, stop)
+def locked(conn: Connection, reason: str, stop: threading.Event | None = None,
+           check_bucket: bool = True) -> Iterator[None]:
+    """The unit's lock for the block (deploy, apply, delete; never plan or diff).
+    ``check_bucket``: the bucket's settings checked (and fixed) before the lock is taken;
+    False (delete) skips those four calls when the bucket exists."""
+    lock = env_lock(conn, reason, stop, check_bucket)
     with lock.held():
         if lock.took_over is not None:
             conn.console.line(takeover_notice(lock))
@@ -306,11 +310,11 @@ def locked(conn: Connection, reason: str, stop: threading.Event | None = None) -
 
 @contextlib.contextmanager
 def all_locked(conns: Sequence[Connection], reason: str,
-               stops: dict[str, threading.Event]) -> Iterator[None]:
+               stops: dict[str, threading.Event], check_bucket: bool = True) -> Iterator[None]:
     """Each unit's own lock; a lost lock stops that unit alone."""
     with contextlib.ExitStack() as held:
         for c in conns:
-            held.enter_context(locked(c, reason, stops.get(c.label)))
+            held.enter_context(locked(c, reason, stops.get(c.label), check_bucket))
         yield
 
 

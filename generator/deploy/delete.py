@@ -48,11 +48,15 @@ class Deleter:
         self.console = console
         self.confirm = confirm
 
-    def plan(self, only: frozenset[str] = frozenset()) -> DeletePlan:
+    def plan(self, only: frozenset[str] = frozenset(),
+             deployed: dict[str, StackInfo] | None = None) -> DeletePlan:
+        """What goes and what stays; ``deployed``: the env's stacks by name as just
+        listed (read here when not given)."""
         graph = self.rendered.graph
         chosen = self.rendered.select(only)
         names = {s: self.rendered.stacks[s].stack_name for s in graph.order}
-        deployed = self.cfn.describe_many(list(names.values()))
+        if deployed is None:
+            deployed = self.cfn.describe_many(list(names.values()))
         for stack in chosen:
             for reader in graph.downstream(stack):
                 if reader not in chosen and names[reader] in deployed:

@@ -268,6 +268,10 @@ class Current:
         return self.now >= self.holder.expires
 
 
+class _NoBucket(Exception):
+    """The lock's bucket does not exist yet (only when its settings are not checked)."""
+
+
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
@@ -292,8 +296,12 @@ class EnvLock:
                  *, account: str | None = None, ttl: timedelta = DEFAULT_TTL,
                  heartbeat: float | None = None,
                  on_lost: Callable[[str], None] | None = None,
-                 environ: Mapping[str, str] | None = None, here: Here | None = None) -> None:
+                 environ: Mapping[str, str] | None = None, here: Here | None = None,
+                 check_bucket: bool = True) -> None:
         self.s3 = s3
+        # False: the bucket's settings are not checked when it exists (a delete writes
+        # nothing there but this lock); it is still created, hardened, when missing.
+        self.check_bucket = check_bucket
         self.bucket = bucket
         self.region = region
         self.env = env
@@ -330,6 +338,8 @@ class EnvLock:
             out = self._call("put_object", Body=holder.body(), ContentType="application/json",
                              **condition)
         except ClientError as exc:
+            if _code(exc) == "NoSuchBucket" and not self.check_bucket and self.etag is None:
+                raise _NoBucket from None  # acquire creates it, then takes the lock
             if _code(exc) in LOST_RACE or _code(exc) in MISSING:
                 return None
             raise AwsError(f"env lock s3://{self.bucket}/{self.key}: {exc}") from None
@@ -364,11 +374,16 @@ class EnvLock:
     def acquire(self) -> None:
         """Take the lock, or take over one that expired or whose process died on this
         host (a killed run: its pid runs no more); LockHeld when another holds it."""
-        self.ensure_bucket()
+        if self.check_bucket:
+            self.ensure_bucket()
         mine = self._new_holder()
         last: Current | None = None
         for _ in range(3):  # a lock released or taken over meanwhile: look again
-            self.etag = self._put(mine, IfNoneMatch="*")
+            try:
+                self.etag = self._put(mine, IfNoneMatch="*")
+            except _NoBucket:  # the first run in this account and region
+                self.ensure_bucket()
+                self.etag = self._put(mine, IfNoneMatch="*")
             if self.etag:
                 break
             last = self.read()

@@ -11,10 +11,15 @@ starts. Only the Route 53 API is asked: no public DNS lookup.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from generator.aws.status import StackStatus
 from generator.config import Environment
 from generator.errors import StackgenError, UsageError
+
+if TYPE_CHECKING:
+    from generator.deploy.connect import Connection
 
 CERT_STACK = "cert"
 
@@ -165,3 +170,31 @@ def _check_listed(route53: Any, parent_id: str, ours: str, name: str, parent_nam
         missing = ", ".join(sorted(servers - listed)) or "its name servers"
         raise ZoneNotDelegated(name, f"parent {parent_name} ({parent_id}) does not list "
                                f"{missing} as NS records for {name}; {fix}")
+
+
+class DeployedInOtherForm(UsageError):
+    """The env's stacks exist in the other form (separate stacks vs one nested root):
+    planning this form would make a second copy of every resource beside the first."""
+
+
+def refuse_other_form(conns: Sequence[Connection], command: str) -> None:
+    """Before any change set: a nested plan of an env deployed as separate stacks (or a
+    flat plan of one deployed nested) would propose a parallel root stack (or parallel
+    stacks) creating every resource again beside the live ones; refuse it, naming the
+    flag that matches what is deployed. A review shell (REVIEW_IN_PROGRESS, no
+    resources) is not a deployment."""
+    for c in conns:
+        root = c.rendered.root.stack_name
+        flat = [s.stack_name for s in c.rendered.stacks.values()]
+        live = {name: info for name, info in c.aws.cfn.describe_many([root, *flat]).items()
+                if info.status is not StackStatus.REVIEW_IN_PROGRESS}
+        env = c.rendered.env.name
+        found = [n for n in flat if n in live]
+        if c.nested and root not in live and found:
+            raise DeployedInOtherForm(
+                f"env {env} is deployed as separate stacks ({', '.join(found)}); {command} "
+                "it with --no-nested, or delete it first")
+        if not c.nested and root in live:
+            raise DeployedInOtherForm(
+                f"env {env} is deployed as one nested stack ({root}); {command} it with "
+                "--nested, or delete it first")

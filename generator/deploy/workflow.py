@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from generator.aws.cfn_types import StackInfo
 from generator.aws.polling import WaitAbandoned, Waits, minutes
@@ -27,23 +27,19 @@ from generator.deploy.connect import (
     upload_children,
 )
 from generator.deploy.delete import DeletePlan, Deleter
-from generator.deploy.engine import Deployer, run_together
-from generator.deploy.planner import Planner
-from generator.deploy.preflight import CERT_STACK, check_delegation, deployed_zone_id
-from generator.deploy.refactor_env import detected, refactor
-from generator.deploy.runner import ApprovedRunner, PlanRunner, check_plan_place
 from generator.deploy.scheduler import NotRun, Scheduler
-from generator.deploy.stack_work import DeployOptions
 from generator.deploy.units import target_overrides
-from generator.ecs.deploy_hooks import EcsHooks, hooks_for
 from generator.errors import StackgenError, UsageError
 from generator.render import artifact_prefix
 from generator.review.plan import ForecastNote, Plan
-from generator.review.plan_report import show_plan
-from generator.review.revert import refuse_nested
-from generator.review.validation import refuse_blocked
 from generator.ui import Confirm, Console, EnvConsole, Progress
 from generator.views.common import logical_id
+
+if TYPE_CHECKING:
+    from generator.deploy.engine import Deployer
+    from generator.deploy.planner import Planner
+    from generator.deploy.stack_work import DeployOptions
+    from generator.ecs.deploy_hooks import EcsHooks
 
 T = TypeVar("T")
 Results = dict[str, list[StackResult]]  # by unit label, each in its graph's order
@@ -81,44 +77,19 @@ def _abandon_all(conns: Sequence[Connection]) -> Callable[[], None]:
     return abandon
 
 
-class DeployedInOtherForm(UsageError):
-    """The env's stacks exist in the other form (separate stacks vs one nested root):
-    planning this form would make a second copy of every resource beside the first."""
-
-
-def refuse_other_form(conns: Sequence[Connection], command: str) -> None:
-    """Before any change set: a nested plan of an env deployed as separate stacks (or a
-    flat plan of one deployed nested) would propose a parallel root stack (or parallel
-    stacks) creating every resource again beside the live ones; refuse it, naming the
-    flag that matches what is deployed. A review shell (REVIEW_IN_PROGRESS, no
-    resources) is not a deployment."""
-    for c in conns:
-        root = c.rendered.root.stack_name
-        flat = [s.stack_name for s in c.rendered.stacks.values()]
-        live = {name: info for name, info in c.aws.cfn.describe_many([root, *flat]).items()
-                if info.status is not StackStatus.REVIEW_IN_PROGRESS}
-        env = c.rendered.env.name
-        found = [n for n in flat if n in live]
-        if c.nested and root not in live and found:
-            raise DeployedInOtherForm(
-                f"env {env} is deployed as separate stacks ({', '.join(found)}); {command} "
-                "it with --no-nested, or delete it first")
-        if not c.nested and root in live:
-            raise DeployedInOtherForm(
-                f"env {env} is deployed as one nested stack ({root}); {command} it with "
-                "--nested, or delete it first")
-
-
-def settle(conns: Sequence[Connection]) -> None:
+def settle(conns: Sequence[Connection]) -> dict[str, dict[str, StackInfo]]:
     """Under the lock, before anything is planned or deleted: wait for the stacks an
     earlier run left in progress (a run killed mid-create, whose lock this run took
     over), each within its deadline and showing progress, so the run goes on from
     where they end (CloudFormation refuses a change set or a delete meanwhile).
-    Several units and stacks wait side by side; Ctrl-C stops waiting (exit 130)."""
+    Several units and stacks wait side by side; Ctrl-C stops waiting (exit 130).
+    Returns each unit's deployed stacks by name as listed when none was in progress (a
+    delete plans on that listing instead of making it again); empty after a wait."""
+    listed = {c.label: _deployed(c) for c in conns}
     busy = {(c.label, stack): (c, info) for c in conns
-            for stack, info in _in_progress(c).items()}
+            for stack, info in _in_progress(c, listed[c.label]).items()}
     if not busy:
-        return
+        return listed
 
     def wait(node: tuple[str, str]) -> None:
         conn, info = busy[node]
@@ -130,13 +101,19 @@ def settle(conns: Sequence[Connection]) -> None:
     scheduler.run()
     if scheduler.interrupted:
         raise KeyboardInterrupt
+    return {}
 
 
-def _in_progress(conn: Connection) -> dict[str, StackInfo]:
+def _deployed(conn: Connection) -> dict[str, StackInfo]:
+    """The unit's stacks (or the nested root) deployed now, by stack name."""
+    return conn.aws.cfn.describe_many(
+        [conn.form.stacks[s].stack_name for s in conn.form.graph.order])
+
+
+def _in_progress(conn: Connection, live: dict[str, StackInfo]) -> dict[str, StackInfo]:
     """The unit's stacks (or the nested root) that an operation holds now: a review
     shell (REVIEW_IN_PROGRESS) is not one, the run deletes it."""
     names = {s: conn.form.stacks[s].stack_name for s in conn.form.graph.order}
-    live = conn.aws.cfn.describe_many(list(names.values()))
     return {s: live[n] for s, n in names.items()
             if n in live and live[n].status.in_progress() and not live[n].status.empty_shell()}
 
@@ -168,6 +145,7 @@ DNS_STACK = "dns"
 def check_zone(conn: Connection, starts_certificate: bool) -> None:
     """The delegation preflight on the zone the unit's dns stack holds, by its id (the
     root's copy of the output in the nested form)."""
+    from generator.deploy.preflight import check_delegation, deployed_zone_id
     cfg = conn.rendered.env.config
     zone_id = None
     if cfg.dns.zone.create and starts_certificate and DNS_STACK in conn.rendered.stacks:
@@ -184,6 +162,7 @@ def check_zone(conn: Connection, starts_certificate: bool) -> None:
 def _prepared(conn: Connection, options: DeployOptions, waits: Waits | None,
               starts_certificate: bool) -> tuple[DeployOptions, EcsHooks | None]:
     """Read-only checks and the run's settings of one unit: its options with its hooks."""
+    from generator.ecs.deploy_hooks import hooks_for
     check_zone(conn, starts_certificate)
     if waits is not None:
         conn.aws.cfn.waits = waits
@@ -194,6 +173,7 @@ def _prepared(conn: Connection, options: DeployOptions, waits: Waits | None,
 def _run(conns: Sequence[Connection], workers: Mapping[str, Deployer], concurrency: int,
          hooks: Mapping[str, EcsHooks | None]) -> Results:
     """Every unit's graph on one scheduler, then each unit's verification."""
+    from generator.deploy.engine import run_together
     by_cfn: dict[int, list[Deployer]] = {}
     for d in workers.values():  # one listing of the stacks per session, not per unit
         by_cfn.setdefault(id(d.cfn), []).append(d)
@@ -223,6 +203,13 @@ def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
     each stack's change set is made and executed in turn. Without
     ``approve_broadening`` an update that broadens access is refused. A unit whose
     resources moved between its stacks is refactored first (after its own yes)."""
+    from generator.deploy.engine import Deployer
+    from generator.deploy.preflight import CERT_STACK, refuse_other_form
+    from generator.deploy.refactor_env import detected, refactor
+    from generator.deploy.runner import ApprovedRunner
+    from generator.review.plan_report import show_plan
+    from generator.review.revert import refuse_nested
+    from generator.review.validation import refuse_blocked
     if stacks and any(c.nested for c in conns):
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
     for c in conns:
@@ -294,6 +281,7 @@ def _base_line(conn: Connection, text: str) -> None:
 def _whole_planner(conn: Connection, options: DeployOptions) -> Planner:
     """What makes the plan `deploy` approves: it re-creates a stack whose create failed,
     and plans only stacks whose unselected upstreams are deployed."""
+    from generator.deploy.planner import Planner
     planner = Planner(conn.form, conn.aws.cfn, conn.lookups, conn.console, lambda q: False,
                       options)
     planner.require_upstream = planner.recreate_failed = True
@@ -337,6 +325,10 @@ def plan(conns: Sequence[Connection], stacks: Sequence[str], overrides: Sequence
          drift: bool = True, import_existing: bool = False,
          revert_drift: bool = False) -> dict[str, Plan]:
     """Plan every unit side by side; by unit label."""
+    from generator.deploy.planner import Planner
+    from generator.deploy.preflight import refuse_other_form
+    from generator.deploy.refactor_env import detected
+    from generator.review.revert import refuse_nested
     for c in conns:
         refuse_nested(revert_drift, c.nested)
     refuse_other_form(conns, "plan")
@@ -393,6 +385,10 @@ def apply(conn: Connection, confirm: Confirm, saved: Plan,
           approve_broadening: bool = True) -> list[StackResult]:
     """Execute the plan's change sets and nothing else; refuse, before executing anything,
     a plan for another place or one whose stacks moved since."""
+    from generator.deploy.preflight import CERT_STACK
+    from generator.deploy.runner import PlanRunner, check_plan_place
+    from generator.review.plan_report import show_plan
+    from generator.review.validation import refuse_blocked
     check_plan_place(saved, conn.rendered.env.name, *plan_place(conn))
     refuse_blocked(saved)
     if any(m.startswith("move ") for m in saved.moves):
@@ -444,10 +440,11 @@ def delete(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
         deleters[c.label] = Deleter(c.form, c.aws.cfn, c.console, confirm,
                                     children=c.rendered if c.nested else None)
     reason = "delete" + (f" --stack {','.join(stacks)}" if stacks else "")
-    with all_locked(conns, reason, {}):
-        settle(conns)
+    # The bucket's settings are deploy's to check: a delete writes only its lock there.
+    with all_locked(conns, reason, {}, check_bucket=False):
+        listed = settle(conns)
         for label, d in deleters.items():
-            plans[label] = d.plan(frozenset(stacks))
+            plans[label] = d.plan(frozenset(stacks), listed.get(label))
         doomed = sum(len(p.stacks) for p in plans.values())
         for label, d in deleters.items():
             d.announce(plans[label])

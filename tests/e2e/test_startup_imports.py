@@ -98,3 +98,18 @@ def test_the_deploy_path_does_not_import_boto3() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+# The deploy's own machinery: a delete (which imports the workflow module) needs none.
+DEPLOY_ONLY = ("generator.deploy.engine", "generator.deploy.planner",
+               "generator.deploy.stack_work", "generator.deploy.runner",
+               "generator.deploy.refactor", "generator.deploy.preflight",
+               "generator.ecs.deploy_hooks", "generator.review.plan_report")
+
+
+def test_the_delete_path_imports_none_of_the_deploys_machinery() -> None:
+    code = ("import sys, generator.deploy.workflow, generator.deploy.delete; "
+            f"print(sorted(m for m in {DEPLOY_ONLY!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]"

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from generator.deploy.lock import LockHeld
+from generator.deploy.lock import EnvLock, LockHeld
 from generator.local.manager import Endpoint
+from tests.conftest import clients
 from tests.helpers.lock import BUCKET, KEY, _holder, _lock
 
 
@@ -76,3 +77,27 @@ def test_the_heartbeat_renews_and_reports_a_lost_lock(endpoint: Endpoint, aws: A
         assert lost and "taken over or removed" in lost[0]
     finally:
         lock.release()
+
+
+def test_a_lock_that_does_not_check_the_bucket_makes_one_call_to_take_it(
+        endpoint: Endpoint, aws: Any) -> None:
+    """Delete's lock (issue 28): the bucket's four settings are deploy's to check; taking
+    the lock is one PutObject when the bucket exists, and a missing bucket is still
+    created with its settings before the lock is written."""
+    calls: list[str] = []
+    c = clients(endpoint.url)
+    s3 = c.s3
+    s3.meta.events.register("before-call.s3.*",
+                            lambda model, **_: calls.append(model.name))
+    first = EnvLock(s3, BUCKET, "us-east-1", "local", "kubenews-local", "delete",
+                    environ={}, check_bucket=False)
+    first.acquire()  # no bucket yet: created, hardened, then the lock
+    assert "CreateBucket" in calls and "PutPublicAccessBlock" in calls
+    assert _holder(aws) is not None
+    first.release()
+    calls.clear()
+    again = EnvLock(s3, BUCKET, "us-east-1", "local", "kubenews-local", "delete",
+                    environ={}, check_bucket=False)
+    again.acquire()
+    assert calls == ["PutObject"]
+    again.release()

@@ -373,3 +373,19 @@ def test_ctrl_c_at_a_question_asked_during_the_run_discards_its_change_set(
     assert result.state == "INTERRUPTED" and deployer.interrupted.is_set()
     _no_change_sets_nor_shells(fake)
     assert "ExecuteChangeSet" not in fake.calls
+
+
+def test_a_delete_lists_the_envs_stacks_once_when_none_is_in_progress(
+        rendered: Rendered, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 28: the look for stacks left in progress is the delete's plan's listing too;
+    a second DescribeStacks before the first DeleteStack was a call for nothing."""
+    fake, clock = FakeCloudFormation(), FakeClock()
+    template = rendered.stacks["network"].template
+    fake.existing(STACK, template, outputs={k: f"{k.lower()}-fake" for k in
+                                            load_cfn(template).get("Outputs") or {}})
+    conn = _opened(rendered, fake, clock, monkeypatch)
+    results = workflow.delete([conn], lambda q: True, ("network",), True,
+                              waits=clock.waits())
+    assert [(r.stack, r.state) for r in results["local"]] == [("network", "DELETED")]
+    before_delete = fake.calls[:fake.calls.index("DeleteStack")]
+    assert before_delete.count("DescribeStacks") == 1, before_delete
