@@ -6,7 +6,6 @@ Their images are built offline (tests/images.py)."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from generator.local.emulation.ecs_containers import circuit_breaker_threshold
 from generator.local.manager import Endpoint, LocalEndpoint, UnsafeState, containers_mode, free_port
 from tests import images
 from tests.conftest import clients, need_docker, run_stackgen
+from tests.helpers.http import get
 
 TMPFS = {"containerPath": "/tmp", "size": 64, "mountOptions": ["nosuid", "nodev", "mode=1777"]}
 WEB = {
@@ -219,18 +219,6 @@ def test_an_image_of_another_architecture_fails_as_on_fargate(docker_endpoint: E
 # --- the done-when: deploy with containers, the URL, logs, a failing revision -----------------
 
 
-def _get(url: str) -> tuple[int, str]:
-    match = re.match(r"http://127\.0\.0\.1:(\d+)(/.*)", url)
-    assert match, url
-    conn = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=10)
-    try:
-        conn.request("GET", match.group(2))
-        response = conn.getresponse()
-        return response.status, response.read().decode(errors="replace")
-    finally:
-        conn.close()
-
-
 @pytest.mark.docker
 def test_deploy_runs_the_app_and_a_failing_revision_rolls_back(project: Path) -> None:
     app, exits_7, bootstrap = images.app(), images.app_exits_7(), images.psql_standin()
@@ -250,7 +238,7 @@ def test_deploy_runs_the_app_and_a_failing_revision_rolls_back(project: Path) ->
         assert first.returncode == 0, first.stdout + first.stderr
         urls = re.findall(r"local URL: (http://\S+) \(HTTPS:443", first.stdout)
         assert urls, first.stdout
-        status, page = _get(urls[0])
+        status, page = get(urls[0])
         assert status == 200 and images.PAGE in page
         logs = run_stackgen(["logs", "--env", "local", "--since", "10m"], project, env=env)
         assert images.START_LINE in logs.stdout, logs.stdout + logs.stderr
@@ -261,7 +249,7 @@ def test_deploy_runs_the_app_and_a_failing_revision_rolls_back(project: Path) ->
         assert bad.returncode != 0, bad.stdout + bad.stderr
         assert "Circuit Breaker" in bad.stdout
         assert "container web exited with code 7" in bad.stdout
-        status, page = _get(urls[0])  # the previous revision, at the same URL
+        status, page = get(urls[0])  # the previous revision, at the same URL
         assert status == 200 and images.PAGE in page
     finally:
         run_stackgen(["local", "down"], project, env=env)

@@ -9,7 +9,6 @@ opens TLS to the DB (DB_SSL_REQUIRE=true, the local env's own setting)."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import re
@@ -25,18 +24,7 @@ from generator.local.emulation.rds_postgres import CA_BUNDLE_PATH, bindir
 from generator.local.manager import free_port
 from tests import images
 from tests.conftest import clients, run_stackgen
-
-
-def _get(url: str) -> tuple[int, str]:
-    match = re.match(r"http://127\.0\.0\.1:(\d+)(/.*)", url)
-    assert match, url
-    conn = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=10)
-    try:
-        conn.request("GET", match.group(2))
-        response = conn.getresponse()
-        return response.status, response.read().decode(errors="replace")
-    finally:
-        conn.close()
+from tests.helpers.http import get
 
 
 def _psql(host: str, port: int, user: str, password: str, sql: str, sslmode: str,
@@ -94,7 +82,7 @@ def test_deploy_with_containers_runs_the_app_against_the_real_db(project: Path) 
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         urls = re.findall(r"local URL: (http://\S+) \(HTTPS:443", deployed.stdout)
         assert urls, deployed.stdout
-        status, page = _get(urls[0])
+        status, page = get(urls[0])
         assert status == 200 and images.PAGE in page
 
         c = clients(f"http://127.0.0.1:{port}")
