@@ -83,10 +83,18 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     tier = tiers.tier_of(item)
     failure = tiers.verdict(tier, refused, slept)
     if failure and not refused and not tiers.sleep_fails(tier):
-        tiers.SLEEPERS.append((item.nodeid, slept))  # listed at the end (see SLEEP_ENFORCED)
+        # listed at the end (see SLEEP_ENFORCED); carried on the report so that a run on
+        # several workers lists them too (xdist sends user_properties to the controller)
+        item.user_properties.append(("slept", slept))
     elif failure:
         pytest.fail(failure, pytrace=False)
     return result
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        tiers.SLEEPERS.extend((report.nodeid, float(v)) for k, v in report.user_properties
+                              if k == "slept")
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
