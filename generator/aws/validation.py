@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from generator.errors import ChangeSetFailed
 
 FAIL = "FAIL"
@@ -90,3 +92,24 @@ class ValidationFailed(ChangeSetFailed):
         super().__init__(stack_name, "; ".join([reason, *[x for x in lines if x not in reason]])
                          if reason else "; ".join(lines))
         self.findings = list(findings)
+
+
+class ValidationNote(msgspec.Struct, kw_only=True, frozen=True):
+    """One validation result as the plan records it."""
+
+    logical_id: str
+    resource_type: str
+    validation: str  # ValidationName
+    mode: str  # FAIL or WARN
+    reason: str
+    path: str = ""
+    fix: str = ""  # what to do about it, when we know
+
+    @property
+    def blocks(self) -> bool:
+        return self.mode == FAIL
+
+    def line(self) -> str:
+        where = f" at {self.path}" if self.path else ""
+        fix = f"; {self.fix}" if self.fix else ""
+        return f"{self.mode} {self.validation}: {self.reason}{where}{fix}"

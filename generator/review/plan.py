@@ -21,10 +21,10 @@ import yaml
 from generator import __version__, secrets
 from generator.aws.cfn_types import ChangeSet, ChangeSetContent
 from generator.aws.status import PlanState
+from generator.aws.validation import ValidationNote
 from generator.review.cost import EnvCost
 from generator.review.risk import Templates, create_only_properties, is_stateful
 from generator.review.security import SecurityTables
-from generator.review.validation import ValidationNote
 from generator.yamlsrc import load_cfn
 
 MASK = secrets.MASK

@@ -12,34 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-import msgspec
-
-from generator.aws.validation import FAIL, NAME_CONFLICT, ValidationFinding
+from generator.aws.validation import NAME_CONFLICT, ValidationFinding, ValidationNote
 from generator.errors import StackgenError
 
 if TYPE_CHECKING:
     from generator.review.plan import Plan, ResourceChange, StackPlan
-
-
-class ValidationNote(msgspec.Struct, kw_only=True, frozen=True):
-    """One validation result as the plan records it."""
-
-    logical_id: str
-    resource_type: str
-    validation: str  # ValidationName
-    mode: str  # FAIL or WARN
-    reason: str
-    path: str = ""
-    fix: str = ""  # what to do about it, when we know
-
-    @property
-    def blocks(self) -> bool:
-        return self.mode == FAIL
-
-    def line(self) -> str:
-        where = f" at {self.path}" if self.path else ""
-        fix = f"; {self.fix}" if self.fix else ""
-        return f"{self.mode} {self.validation}: {self.reason}{where}{fix}"
 
 
 def note(finding: ValidationFinding, fix: str = "") -> ValidationNote:
