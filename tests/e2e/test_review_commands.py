@@ -8,6 +8,7 @@ from typing import Any
 
 from generator.local.manager import Endpoint
 from tests.conftest import ROOT, aws_env, run_stackgen
+from tests.helpers.hand_changes import open_load_balancer_group
 
 FIXTURES = ROOT / "tests" / "fixtures" / "prices"
 
@@ -49,13 +50,7 @@ def test_drift_reports_a_rule_added_by_hand(project: Path, endpoint: Endpoint,
     clean = run_stackgen(["--no-color", "drift", "--env", "local", "--fail"], cwd=project,
                          env=env)
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    resources = aws.cloudformation.describe_stack_resources(
-        StackName="kubenews-local-network")["StackResources"]
-    group = next(r["PhysicalResourceId"] for r in resources
-                 if r["LogicalResourceId"] == "AlbSecurityGroup")
-    aws.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
-        "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-        "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    group = open_load_balancer_group(aws)
     found = run_stackgen(["--no-color", "drift", "--env", "local", "--fail", "--format",
                           "json"], cwd=project, env=env)
     assert found.returncode == 1

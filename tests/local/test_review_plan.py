@@ -11,6 +11,7 @@ import jsonschema
 from generator.local.manager import Endpoint
 from generator.review.plan import Plan
 from tests.conftest import aws_env, run_stackgen
+from tests.helpers.hand_changes import open_load_balancer_group
 
 
 def _run(project: Path, endpoint: Endpoint, *args: str) -> Any:
@@ -78,13 +79,7 @@ def test_more_tasks_on_ec2_show_the_instances_and_the_cost_delta(
 def test_a_hand_change_is_flagged_in_the_next_plan_and_the_markdown_has_the_picture(
         project: Path, endpoint: Endpoint, aws: Any) -> None:
     _deployed(project, endpoint)
-    resources = aws.cloudformation.describe_stack_resources(
-        StackName="kubenews-local-network")["StackResources"]
-    group = next(r["PhysicalResourceId"] for r in resources
-                 if r["LogicalResourceId"] == "AlbSecurityGroup")
-    aws.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
-        "IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443,
-        "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+    open_load_balancer_group(aws, 8443, "10.0.0.0/8")
     change = ("--set", 'alb.ingress_cidrs=["0.0.0.0/0", "::/0"]')
     plan = _plan_json(project, endpoint, *change)
     network = next(s for s in plan["stacks"] if s["stack"] == "network")

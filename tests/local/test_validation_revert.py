@@ -10,6 +10,7 @@ from typing import Any
 
 from generator.local.manager import Endpoint
 from tests.conftest import aws_env, run_stackgen
+from tests.helpers.hand_changes import open_load_balancer_group
 
 FLOW_LOGS = ("--set", "network.flow_logs.enabled=true")
 TAKEN = "/stackgen-test/FlowLogGroup"
@@ -73,13 +74,7 @@ def test_revert_drift_puts_a_hand_added_rule_back(project: Path, endpoint: Endpo
                                                   aws: Any) -> None:
     deployed = _run(project, endpoint, "deploy", "--env", "local", "--yes")
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    resources = aws.cloudformation.describe_stack_resources(
-        StackName="kubenews-local-network")["StackResources"]
-    group = next(r["PhysicalResourceId"] for r in resources
-                 if r["LogicalResourceId"] == "AlbSecurityGroup")
-    aws.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
-        "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-        "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    open_load_balancer_group(aws)
     assert _run(project, endpoint, "drift", "--env", "local", "--fail").returncode == 1
 
     planned = _run(project, endpoint, "plan", "--env", "local", "--revert-drift",
