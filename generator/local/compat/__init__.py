@@ -14,15 +14,19 @@ the templates stay right for AWS and the tests read what moto keeps.
 
 from __future__ import annotations
 
+import functools
+
 import moto
 from moto.cloudformation import parsing
+from moto.core import loaders as moto_loaders
+from moto.core import utils as moto_utils
 
 from generator.local import drift, emulation
 from generator.local.compat import cloudformation, providers, services
 
 MOTO_VERSION = "5.2.5"
 
-__all__ = ["MOTO_VERSION", "CompatError", "apply", "providers"]
+__all__ = ["MOTO_VERSION", "CompatError", "apply", "one_model_loader", "providers"]
 
 
 class CompatError(RuntimeError):
@@ -33,6 +37,7 @@ def apply() -> None:
     if moto.__version__ != MOTO_VERSION:
         raise CompatError(f"the local endpoint's fixes are for moto {MOTO_VERSION}, "
                           f"found {moto.__version__}; reinstall with `make install`")
+    one_model_loader()
     cloudformation.publish_outputs_after_change_set()
     cloudformation.echo_parameters_as_sent()
     services.rds_managed_master_password()
@@ -52,3 +57,13 @@ def apply() -> None:
     # ``providers`` among them, defined on import); rebuild it so they are found.
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
+
+
+def one_model_loader() -> None:
+    """moto makes a new botocore Loader for every service model it loads, and a new
+    Loader lists every service's data directory before it loads one: ~1.4 s of an
+    endpoint's first deploy went to those listings. One Loader for the process lists
+    them once and keeps what it loaded (botocore's own clients share one the same way)."""
+    names = vars(moto_utils)  # create_loader is imported there, not exported
+    if not hasattr(names["create_loader"], "cache_info"):
+        names["create_loader"] = functools.cache(moto_loaders.create_loader)
