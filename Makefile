@@ -10,6 +10,10 @@ STACKGEN := $(BIN)/stackgen
 LOCK          := requirements/dev.txt
 SECURITY_LOCK := requirements/security.txt
 PIP_LOCKED    := python -m pip install --quiet --require-hashes --no-deps
+# checkov in a venv of its own, from its own lock: its pins (boto3 1.35, packaging 23)
+# conflict with ours.
+SECURITY_VENV  := .venv-security
+SECURITY_STAMP := $(SECURITY_VENV)/.lock-stamp
 
 .PHONY: install lock render lint plan deploy delete status outputs test test-fast golden schema docs docs-check bench \
         local-up local-down local-status check clean security postgres
@@ -102,12 +106,13 @@ check: $(STAMP)
 	$(BIN)/ruff check generator tests bench
 	$(BIN)/mypy
 
-# CI's gate: static checks, every shipped env linted (zero errors), checkov's second
-# opinion, then the suite.
+# CI's gate: the suite, with static checks, the docs check, every shipped env linted (zero
+# errors) and checkov's second opinion among its tests (tests/e2e/test_gates.py runs each
+# of those targets beside the others instead of before them).
 # Workers: each starts its own local endpoint; more than the cores, since most of a test
 # is waiting on one. `make test PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= 3
-test: $(STAMP) check docs-check lint security
+test: $(STAMP) $(SECURITY_STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 # The in-process tiers, tests/unit/ and tests/cli/, in one process (no workers: starting
@@ -116,11 +121,7 @@ test: $(STAMP) check docs-check lint security
 test-fast: $(STAMP)
 	$(BIN)/pytest -p no:xdist tests/unit tests/cli
 
-# checkov in a venv of its own, from its own lock: its pins (boto3 1.35, packaging 23)
-# conflict with ours.
-SECURITY_VENV := .venv-security
-SECURITY_STAMP := $(SECURITY_VENV)/.lock-stamp
-
+# checkov's venv (SECURITY_VENV above), from its own lock.
 $(SECURITY_STAMP): $(SECURITY_LOCK)
 	rm -rf $(SECURITY_VENV)
 	$(PYTHON) -m venv $(SECURITY_VENV)
