@@ -378,7 +378,7 @@ class LocalEndpoint:
                 self._not_started(endpoint, f"no answer within {timeout:g} s")
             chunk = os.read(ready, 256)
             if not chunk:  # closed unsaid: the server exited (its log says why)
-                waiting.exited(proc.pid, max(0.0, deadline - time.monotonic()))
+                waiting.finished(proc, max(0.0, deadline - time.monotonic()))
                 self._not_started(endpoint)
             said += chunk
         if said.split(b"\n", 1)[0] != READY_LINE:

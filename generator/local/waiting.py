@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -86,3 +87,23 @@ def exited(pid: int, timeout: float, pidfd: int | None = None,
     finally:
         if own is not None:
             os.close(own)
+
+
+def finished(proc: subprocess.Popen[bytes] | subprocess.Popen[str],
+             timeout: float) -> int | None:
+    """``proc``'s exit code once it exits within ``timeout`` seconds, else None. Blocks
+    on its pidfd and leaves the reaping to ``proc`` (which keeps the exit code)."""
+    if proc.returncode is not None:
+        return proc.returncode
+    fd = open_pidfd(proc.pid)
+    if fd is None:  # no pidfds (or already gone): Popen's own wait
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+    try:
+        if not readable(fd, timeout):
+            return None
+    finally:
+        os.close(fd)
+    return proc.wait()  # exited: reaps at once

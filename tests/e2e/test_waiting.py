@@ -57,3 +57,17 @@ def test_without_pidfds_exited_looks_with_the_given_sleep(
 
     assert waiting.exited(sleeper.pid, 3600, sleep=sleep)
     assert len(slept) == 3 and all(0 < s <= waiting.FALLBACK_PERIOD for s in slept)
+
+
+def test_finished_gives_the_exit_code_and_leaves_the_reaping_to_popen() -> None:
+    proc = subprocess.Popen(["sh", "-c", "read line; exit 7"], stdin=subprocess.PIPE)
+    try:
+        assert waiting.finished(proc, 0.05) is None  # waiting for its line
+        assert proc.stdin is not None
+        proc.stdin.close()  # end of file: it exits
+        assert waiting.finished(proc, 30) == 7 and proc.returncode == 7
+        assert waiting.finished(proc, 0) == 7  # asked again: the same answer
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
