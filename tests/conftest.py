@@ -66,12 +66,11 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     return (yield)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any]) -> Iterator[Any]:
-    if fixturedef.scope == "function":
-        return (yield)
-    with tiers.guard().sleep_uncounted():
-        return (yield)
+def pytest_configure(config: pytest.Config) -> None:
+    # For the whole session, not as this conftest's hook: pytest asks a conftest only
+    # about nodes below its directory, and a session fixture's node is the session.
+    if not config.pluginmanager.has_plugin(tiers.SHARED_FIXTURES):
+        config.pluginmanager.register(tiers.SharedFixtures(), tiers.SHARED_FIXTURES)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -225,6 +225,22 @@ def guard() -> Guard:
     return GUARD
 
 
+SHARED_FIXTURES = "stackgen-shared-fixtures"
+
+
+class SharedFixtures:
+    """A pytest plugin: the setup of a fixture shared by several tests (module or session
+    scope: an endpoint started once) is not the sleep of the test that sets it up first.
+    Registered by tests/conftest.py for the whole session (see there why)."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> Iterator[Any]:
+        if fixturedef.scope == "function":
+            return (yield)
+        with guard().sleep_uncounted():
+            return (yield)
+
+
 def verdict(tier: str, refused: list[str], slept: float) -> str | None:
     """Why a test fails after it ran, or None: what it was refused even if it swallowed the
     error, or its real sleep over SLEEP_LIMIT."""
