@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.local import waiting
 from generator.local.manager import (
     Endpoint,
     LocalEndpoint,
@@ -126,8 +127,9 @@ def test_down_refuses_a_state_file_naming_another_process(
     assert down.stderr.count("\n") == 1 and "Traceback" not in down.stderr
     assert f"names pid {sleeper.pid}, which is not the local endpoint" in down.stderr
     assert "`sleep 300`" in down.stderr and "nothing was signalled" in down.stderr
-    time.sleep(0.2)
-    assert sleeper.poll() is None  # the sleep survives
+    # the sleep survives: a signal `down` sent would have ended it by now (its pidfd
+    # wakes the wait at once), so 0.2 s pass with no exit
+    assert waiting.finished(sleeper, 0.2) is None
 
 
 @pytest.mark.parametrize("pid", [-1, 0, 1])
