@@ -140,11 +140,14 @@ def mark(items: Iterable[pytest.Item]) -> None:
 # --- guards -------------------------------------------------------------------------
 
 SLEEP_LIMIT = 0.2  # seconds of real sleep one test may spend
-# Where sleeping longer fails the test: the in-process tiers now; the local and e2e tiers
-# still have tests that wait on the endpoint's clock (the env lock's S3 LastModified, the
-# latency model, ECS tasks), which are listed at the end of the run instead until they get
-# fakes. STACKGEN_SLEEP_ENFORCED=all makes every tier fail.
-SLEEP_ENFORCED = ("unit", "cli")
+# Where sleeping longer fails the test: the in-process tiers, and e2e (its waits on a
+# process or the endpoint block on an event: a readiness pipe, a pidfd, a long poll; see
+# generator/local/waiting.py). The local tier still has tests that wait on the endpoint's
+# clock (the latency model), listed at the end of the run instead until they get fakes.
+# STACKGEN_SLEEP_ENFORCED=all makes every tier fail. A blocking wait on an fd, a process
+# or a threading primitive is no sleep: only time.sleep is counted (Popen.wait with a
+# timeout is a loop of time.sleep naps, so it counts).
+SLEEP_ENFORCED = ("unit", "cli", "e2e")
 SLEEPERS: list[tuple[str, float]] = []
 
 
