@@ -389,8 +389,10 @@ class LocalEndpoint:
             self._not_started(endpoint, "it does not answer with the token it was given")
 
     def _not_started(self, endpoint: Endpoint, why: str = "") -> NoReturn:
+        """Why (when the log cannot say it: a deadline, a wrong line) and the log's last
+        line, which is the server's own word when it exited."""
         tail = self.log_file.read_text(errors="replace").strip().splitlines()[-1:]
-        said = tail[0] if tail else why
+        said = "; ".join([why, *tail] if why else tail)
         raise LocalEndpointError(
             f"the local endpoint did not start on port {endpoint.port}"
             + (f": {said}" if said else "") + f" (log: {self.log_file})"
