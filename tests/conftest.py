@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
+from generator.local import waiting
 from generator.local.manager import Endpoint, LocalEndpoint, free_port, set_latency
 from generator.params import load_env
 from generator.render import Rendered, render
@@ -66,12 +68,11 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     return (yield)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any]) -> Iterator[Any]:
-    if fixturedef.scope == "function":
-        return (yield)
-    with tiers.guard().sleep_uncounted():
-        return (yield)
+def pytest_configure(config: pytest.Config) -> None:
+    # For the whole session, not as this conftest's hook: pytest asks a conftest only
+    # about nodes below its directory, and a session fixture's node is the session.
+    if not config.pluginmanager.has_plugin(tiers.SHARED_FIXTURES):
+        config.pluginmanager.register(tiers.SharedFixtures(), tiers.SHARED_FIXTURES)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -122,16 +123,28 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     manager.down()
 
 
-def _wait_answers(port: int, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(400):
+def _wait_listening(proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    """Until moto's server says it listens (werkzeug's " * Running on" line, written once
+    its socket is bound): a blocking read, no polling of the port. Its output is drained
+    after, so the server never blocks on a full pipe."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    said = b""
+    while b" * Running on " not in said:
+        if not waiting.readable(fd, deadline - time.monotonic()):
+            raise TimeoutError(f"bare moto server did not listen: {said[-300:]!r}")
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            raise RuntimeError(f"bare moto server died: {said[-300:]!r}")
+        said += chunk
+
+    def drain() -> None:
         with contextlib.suppress(OSError):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=0.2)
-            conn.request("GET", "/moto-api/")
-            conn.getresponse().read()
-            return
-        assert proc.poll() is None, "bare moto server died"
-        time.sleep(0.05)
-    raise TimeoutError("bare moto server did not answer")
+            while os.read(fd, 65536):
+                pass
+
+    threading.Thread(target=drain, name="bare-moto-output", daemon=True).start()
 
 
 @pytest.fixture(scope="session")
@@ -139,14 +152,16 @@ def bare_endpoint() -> Iterator[str]:
     """moto's server as shipped, without our fixes: each fix must be seen missing here."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                             "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                             "-p", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
-        _wait_answers(port, proc)
+        _wait_listening(proc)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
-        proc.wait(10)
+        if waiting.finished(proc, 10) is None:
+            proc.kill()
+            proc.wait()
 
 
 def reset(url: str) -> None:

@@ -140,11 +140,14 @@ def mark(items: Iterable[pytest.Item]) -> None:
 # --- guards -------------------------------------------------------------------------
 
 SLEEP_LIMIT = 0.2  # seconds of real sleep one test may spend
-# Where sleeping longer fails the test: the in-process tiers now; the local and e2e tiers
-# still have tests that wait on the endpoint's clock (the env lock's S3 LastModified, the
-# latency model, ECS tasks), which are listed at the end of the run instead until they get
-# fakes. STACKGEN_SLEEP_ENFORCED=all makes every tier fail.
-SLEEP_ENFORCED = ("unit", "cli")
+# Where sleeping longer fails the test: the in-process tiers, and e2e (its waits on a
+# process or the endpoint block on an event: a readiness pipe, a pidfd, a long poll; see
+# generator/local/waiting.py). The local tier still has tests that wait on the endpoint's
+# clock (the latency model), listed at the end of the run instead until they get fakes.
+# STACKGEN_SLEEP_ENFORCED=all makes every tier fail. A blocking wait on an fd, a process
+# or a threading primitive is no sleep: only time.sleep is counted (Popen.wait with a
+# timeout is a loop of time.sleep naps, so it counts).
+SLEEP_ENFORCED = ("unit", "cli", "e2e")
 SLEEPERS: list[tuple[str, float]] = []
 
 
@@ -223,6 +226,22 @@ time.sleep = GUARD.sleep
 
 def guard() -> Guard:
     return GUARD
+
+
+SHARED_FIXTURES = "stackgen-shared-fixtures"
+
+
+class SharedFixtures:
+    """A pytest plugin: the setup of a fixture shared by several tests (module or session
+    scope: an endpoint started once) is not the sleep of the test that sets it up first.
+    Registered by tests/conftest.py for the whole session (see there why)."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> Iterator[Any]:
+        if fixturedef.scope == "function":
+            return (yield)
+        with guard().sleep_uncounted():
+            return (yield)
 
 
 def verdict(tier: str, refused: list[str], slept: float) -> str | None:

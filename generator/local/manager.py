@@ -26,10 +26,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from generator.atomic import replace_atomically
 from generator.errors import StackgenError
-from generator.local import endpoint_log
+from generator.local import endpoint_log, waiting
 from generator.local.probe import Endpoint as Endpoint
 from generator.local.probe import Identity as Identity
 from generator.local.probe import answers as answers
@@ -39,6 +40,7 @@ from generator.local.probe import local_urls as local_urls
 from generator.local.server import (
     HOST,
     LATENCY_PATH,
+    READY_LINE,
     TOKEN_ENV,
     TOKEN_HEADER,
 )
@@ -333,40 +335,68 @@ class LocalEndpoint:
         token = secrets.token_hex(16)
         self._write_key(token)
         endpoint_log.rotate(self.log_file)  # bounded across restarts
-        with self.log_file.open("ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", SERVER_MODULE, "--port", str(port),
-                 "--state-dir", str(self.state_dir), "--containers", mode],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env={**os.environ, TOKEN_ENV: token},
-                start_new_session=True,  # survives the command that started it
-            )
+        # The server says on this pipe when it listens (READY_LINE, like sd_notify): no
+        # polling its port, and its death closes the pipe, which ends the wait at once.
+        ready, ready_w = os.pipe()
+        try:
+            with self.log_file.open("ab") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", SERVER_MODULE, "--port", str(port),
+                     "--state-dir", str(self.state_dir), "--containers", mode,
+                     "--ready-fd", str(ready_w)],
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    env={**os.environ, TOKEN_ENV: token}, pass_fds=(ready_w,),
+                    start_new_session=True,  # survives the command that started it
+                )
+        except BaseException:
+            os.close(ready)
+            raise
+        finally:
+            os.close(ready_w)  # the child's copy alone: its exit is our end of file
         try:
             endpoint = Endpoint(proc.pid, port, token)
-            self._wait_started(proc, endpoint, timeout)
+            self._wait_started(proc, endpoint, ready, timeout)
             self._write(endpoint)
         except BaseException:
             # Whatever failed after the start (a state file that cannot be written,
             # Ctrl-C), the server must not be left running unrecorded.
             proc.kill()
-            proc.wait(timeout=10)
+            proc.wait()  # killed: returns as soon as the kernel has reaped it
             raise
+        finally:
+            os.close(ready)
         return endpoint, True
 
-    def _wait_started(self, proc: subprocess.Popen[bytes], endpoint: Endpoint,
+    def _wait_started(self, proc: subprocess.Popen[bytes], endpoint: Endpoint, ready: int,
                       timeout: float) -> None:
+        """Until the server's readiness line on ``ready``, then its identity proven once;
+        the log's last line when it exits first or ``timeout`` passes."""
         deadline = time.monotonic() + timeout
-        while True:
-            ident = identify(endpoint.port, timeout=0.2, token=endpoint.token)
-            if ident is not None and ident.proven:
-                return
-            if proc.poll() is not None or time.monotonic() > deadline:
-                tail = self.log_file.read_text(errors="replace").strip().splitlines()[-1:]
-                raise LocalEndpointError(
-                    f"the local endpoint did not start on port {endpoint.port}"
-                    + (f": {tail[0]}" if tail else "") + f" (log: {self.log_file})"
-                )
-            time.sleep(0.05)
+        said = b""
+        while b"\n" not in said:
+            if not waiting.readable(ready, deadline - time.monotonic()):
+                self._not_started(endpoint, f"no answer within {timeout:g} s")
+            chunk = os.read(ready, 256)
+            if not chunk:  # closed unsaid: the server exited (its log says why)
+                waiting.finished(proc, max(0.0, deadline - time.monotonic()))
+                self._not_started(endpoint)
+            said += chunk
+        if said.split(b"\n", 1)[0] != READY_LINE:
+            self._not_started(endpoint, f"it said {said[:80]!r}")
+        ident = identify(endpoint.port, timeout=max(1.0, deadline - time.monotonic()),
+                         token=endpoint.token)
+        if ident is None or not ident.proven or ident.pid != proc.pid:
+            self._not_started(endpoint, "it does not answer with the token it was given")
+
+    def _not_started(self, endpoint: Endpoint, why: str = "") -> NoReturn:
+        """Why (when the log cannot say it: a deadline, a wrong line) and the log's last
+        line, which is the server's own word when it exited."""
+        tail = self.log_file.read_text(errors="replace").strip().splitlines()[-1:]
+        said = "; ".join([why, *tail] if why else tail)
+        raise LocalEndpointError(
+            f"the local endpoint did not start on port {endpoint.port}"
+            + (f": {said}" if said else "") + f" (log: {self.log_file})"
+        )
 
     def down(self, timeout: float = 10.0) -> bool:
         """Stop this state dir's server; False when none was running. Refuses (exit 2)
@@ -397,19 +427,15 @@ class LocalEndpoint:
         """SIGTERM, then SIGKILL, to ``endpoint`` once verified as ours (checked again
         here, through a pidfd where the OS has one so the pid cannot be reused between
         the check and the signal)."""
-        pidfd: int | None = None
-        with contextlib.suppress(AttributeError, OSError):
-            pidfd = os.pidfd_open(endpoint.pid)
+        pidfd = waiting.open_pidfd(endpoint.pid)
         try:
             reason = self._not_ours(endpoint)
             if reason is not None:
                 raise UnsafeState(f"not stopping pid {endpoint.pid}: {reason}")
             self._signal(endpoint.pid, pidfd, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while self._running(endpoint.pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if self._running(endpoint.pid):
+            if not waiting.exited(endpoint.pid, timeout, pidfd):
                 self._signal(endpoint.pid, pidfd, signal.SIGKILL)
+                waiting.exited(endpoint.pid, timeout, pidfd)
         finally:
             if pidfd is not None:
                 os.close(pidfd)
@@ -421,10 +447,3 @@ class LocalEndpoint:
                 signal.pidfd_send_signal(pidfd, sig)
             else:
                 os.kill(pid, sig)
-
-    @staticmethod
-    def _running(pid: int) -> bool:
-        # Reap it when it is our own child (the test fixture), else it stays a zombie.
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        return _alive(pid)

@@ -12,6 +12,9 @@ use, in one ``pickle.dumps`` so objects shared between services stay shared.
   ``INTERVAL`` seconds after a request that may have changed something, so a crashed
   endpoint restarts from its last snapshot;
 - at a clean stop (``local down``: SIGTERM) a last snapshot is written;
+- ``POST SNAPSHOT_PATH`` (loopback) ends the wait between snapshots and answers once a
+  snapshot taken after the request is written: what a crash from then on restarts from
+  (a blocking wait for the next snapshot instead of watching the file);
 - at start, a snapshot in the state dir is loaded into the empty backends, the DBs'
   PostgreSQL servers are started again on their data dirs, and ``local up`` says what
   was restored (``restored_summary``) and whether the last stop was clean.
@@ -50,6 +53,9 @@ CLEAN_MARK = "local-endpoint-stopped-cleanly"
 # (~3 MB) holds the GIL for ~0.1-0.4 s, so one a second slowed a deploy by a third.
 INTERVAL = 5.0
 _READS = ("Describe", "List", "Get")
+SNAPSHOT_PATH = "/_stackgen/snapshot"
+FLUSH_TIMEOUT = 120.0  # seconds a flush waits for its snapshot (a deployed env: < 1 s)
+_LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 
 def _locate(bd: BackendDict[Any]) -> tuple[str, str] | None:
@@ -182,10 +188,16 @@ class Persister:
         self.dirty = threading.Event()
         self.lock = threading.Lock()
         self.stopped = threading.Event()
+        self.wake = threading.Event()  # ends the wait between snapshots (flush, close)
+        self.written = threading.Condition()
+        self.begun = self.done = 0  # snapshots begun, and the last one written
         self.last_capture = (0.0, 0)  # seconds, bytes: the cost of the last snapshot
 
     def save(self) -> None:
         with self.lock:
+            with self.written:
+                self.begun += 1
+                this = self.begun
             for _ in range(5):  # a request may change a dict while it is pickled
                 try:
                     started = time.monotonic()
@@ -197,6 +209,17 @@ class Persister:
             else:
                 return
             replace_atomically(self.file, blob, prefix=".state.")
+            with self.written:
+                self.done = this
+                self.written.notify_all()
+
+    def flush(self, timeout: float) -> bool:
+        """Until a snapshot begun after this call is written (True), or ``timeout``."""
+        with self.written:
+            wanted = self.begun + 1
+            self.dirty.set()
+            self.wake.set()
+            return self.written.wait_for(lambda: self.done >= wanted, timeout)
 
     def restore(self) -> dict[str, Any]:
         """Load the last snapshot (if any) and restart its DBs; what was restored."""
@@ -228,7 +251,8 @@ class Persister:
                 self.dirty.clear()
                 with contextlib.suppress(Exception):  # the next change retries
                     self.save()
-                self.stopped.wait(INTERVAL)
+                self.wake.wait(INTERVAL)
+                self.wake.clear()
 
     def start(self) -> None:
         threading.Thread(target=self.run, name="state-snapshots", daemon=True).start()
@@ -236,6 +260,7 @@ class Persister:
     def close(self) -> None:
         """A clean stop: the last snapshot, and a mark that says it was clean."""
         self.stopped.set()
+        self.wake.set()
         self.save()
         seconds, size = self.last_capture
         print(f"state: last snapshot {size / 1e6:.1f} MB in {seconds:.2f} s", file=sys.stderr,
@@ -246,6 +271,8 @@ class Persister:
         """``app``, marking the state dirty after any request that is not a read."""
 
         def wrapped(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+            if environ.get("PATH_INFO") == SNAPSHOT_PATH:
+                return self._flush_route(environ, start_response)
             try:
                 return app(environ, start_response)
             finally:
@@ -255,6 +282,18 @@ class Persister:
                     self.dirty.set()
 
         return wrapped
+
+    def _flush_route(self, environ: WSGIEnvironment,
+                     start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REMOTE_ADDR") not in _LOOPBACK or \
+                environ.get("REQUEST_METHOD") != "POST":
+            status = "403 Forbidden"
+        else:
+            status = "200 OK" if self.flush(FLUSH_TIMEOUT) else "503 Service Unavailable"
+        body = json.dumps({"written": self.done}).encode()
+        start_response(status, [("Content-Type", "application/json"),
+                                ("Content-Length", str(len(body)))])
+        return [body]
 
 
 def restored_summary(state_dir: Path) -> dict[str, Any] | None:

@@ -36,6 +36,9 @@ TOKEN_HEADER = "X-Stackgen-Token"
 LISTENERS_PATH = "/_stackgen/listeners"
 # Passed in the environment, not on the command line, so `ps` does not show it.
 TOKEN_ENV = "STACKGEN_LOCAL_TOKEN"
+# Written, with a newline, on the ``--ready-fd`` pipe once the server listens (the
+# manager waits for it instead of polling the port; cf. sd_notify's READY=1).
+READY_LINE = b"READY=1"
 _LOOPBACK = frozenset({"127.0.0.1", "::1"})
 _NONCE = re.compile(r"nonce=([0-9a-f]{32,128})")
 
@@ -129,7 +132,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state-dir", required=True, help="the state dir that started it")
     parser.add_argument("--containers", choices=("on", "off"), default="off",
                         help="run ECS tasks' containers in Docker (emulation/containers.py)")
+    parser.add_argument("--ready-fd", type=int, default=None,
+                        help="a pipe to write READY_LINE to once listening (then closed)")
     args = parser.parse_args(argv)
+    if args.ready_fd is not None:
+        os.set_inheritable(args.ready_fd, False)  # nothing this process starts holds it
     token = os.environ.pop(TOKEN_ENV, "")  # popped: nothing moto runs needs to see it
     if not token:
         parser.error(f"{TOKEN_ENV} is not set; start the endpoint with `stackgen local up`")
@@ -139,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
         MotoRequestHandler,
         create_backend_app,
     )
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import make_server
 
     from generator.local import compat, endpoint_log, persist
     from generator.local.emulation import containers, rds_engine, rds_postgres
@@ -179,8 +186,13 @@ def main(argv: list[str] | None = None) -> None:
     app = with_listeners(with_latency_control(with_identity(
         persister.watching(rds_engine.with_ca_bundle(
             endpoint_log.not_implemented_in_one_line(moto_app))), identity, token), token))
-    run_simple(HOST, args.port, app, threaded=True,
-               request_handler=endpoint_log.request_handler(MotoRequestHandler))
+    server = make_server(HOST, args.port, app, threaded=True,
+                         request_handler=endpoint_log.request_handler(MotoRequestHandler))
+    server.log_startup()
+    if args.ready_fd is not None:  # listening: a connection now waits in the backlog
+        os.write(args.ready_fd, READY_LINE + b"\n")
+        os.close(args.ready_fd)
+    server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,16 +110,6 @@ def docker_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoi
         manager.down()
 
 
-def _wait(check: Callable[[], Any], seconds: float = 90) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError("timed out")
-
-
 class Ecs:
     def __init__(self, url: str) -> None:
         c = clients(url)
@@ -133,6 +123,22 @@ class Ecs:
         self.ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
         subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
         self.network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": []}}
+        # The cluster's stopped tasks as ECS tells them: EventBridge to a queue, whose
+        # long poll blocks until one is there (no DescribeTasks loop, no sleeping).
+        self.sqs, self.events = c.sqs, c.events
+        self.queue = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        cluster_arn = self.ecs.describe_clusters(clusters=[name])["clusters"][0]["clusterArn"]
+        rule = self.events.put_rule(Name=name, EventPattern=json.dumps({
+            "source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
+            "detail": {"clusterArn": [cluster_arn], "lastStatus": ["STOPPED"]}}))["RuleArn"]
+        self.sqs.set_queue_attributes(QueueUrl=self.queue, Attributes={"Policy": json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage", "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule}}}]})})
+        self.events.put_targets(Rule=name, Targets=[{"Id": "stopped", "Arn": queue_arn}])
 
     def run(self, containers_: list[dict[str, Any]], arch: str = "X86_64",
             network_mode: str = "awsvpc") -> dict[str, Any]:
@@ -151,13 +157,23 @@ class Ecs:
                                  **network)["tasks"][0]
         return dict(task)
 
-    def stopped(self, task: dict[str, Any]) -> dict[str, Any]:
-        def check() -> Any:
-            found = self.ecs.describe_tasks(cluster=self.cluster, tasks=[task["taskArn"]])
-            tasks = found["tasks"]
-            return tasks[0] if tasks and tasks[0]["lastStatus"] == "STOPPED" else None
+    def stop_events(self, wait_seconds: int = 20) -> list[dict[str, Any]]:
+        """The ECS Task State Change events (STOPPED) that arrive within ``wait_seconds``."""
+        got = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10,
+                                       WaitTimeSeconds=wait_seconds)
+        return [json.loads(m["Body"]) for m in got.get("Messages", [])]
 
-        return dict(_wait(check))
+    def stopped(self, task: dict[str, Any], seconds: float = 90) -> dict[str, Any]:
+        """The task once ECS says it stopped (its event), as DescribeTasks shows it."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            events = self.stop_events()
+            if any(e["detail"]["taskArn"] == task["taskArn"] for e in events):
+                found = self.ecs.describe_tasks(cluster=self.cluster,
+                                                tasks=[task["taskArn"]])["tasks"]
+                assert found and found[0]["lastStatus"] == "STOPPED", found
+                return dict(found[0])
+        raise AssertionError(f"no ECS Task State Change (STOPPED) for {task['taskArn']}")
 
     def lines(self, task: dict[str, Any], container: str) -> list[str]:
         stream = f"p/{container}/{task['taskArn'].split('/')[-1]}"
@@ -206,6 +222,9 @@ def test_an_image_not_here_fails_with_cannot_pull(docker_endpoint: Endpoint,
     bare = Ecs(bare_endpoint)
     task = bare.run([{"name": "main", "image": image, "memory": 128}])
     assert task["lastStatus"] == "RUNNING" and not task.get("stoppedReason")
+    # and it sends no ECS Task State Change event, even for a task stopped by hand
+    bare.ecs.stop_task(cluster=bare.cluster, task=task["taskArn"])
+    assert bare.stop_events(wait_seconds=1) == []
 
 
 @pytest.mark.docker

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from generator.local import waiting
 from generator.local.manager import (
     Endpoint,
     LocalEndpoint,
+    LocalEndpointError,
     UnsafeState,
     answers,
     free_port,
@@ -125,8 +127,9 @@ def test_down_refuses_a_state_file_naming_another_process(
     assert down.stderr.count("\n") == 1 and "Traceback" not in down.stderr
     assert f"names pid {sleeper.pid}, which is not the local endpoint" in down.stderr
     assert "`sleep 300`" in down.stderr and "nothing was signalled" in down.stderr
-    time.sleep(0.2)
-    assert sleeper.poll() is None  # the sleep survives
+    # the sleep survives: a signal `down` sent would have ended it by now (its pidfd
+    # wakes the wait at once), so 0.2 s pass with no exit
+    assert waiting.finished(sleeper, 0.2) is None
 
 
 @pytest.mark.parametrize("pid", [-1, 0, 1])
@@ -289,3 +292,39 @@ def test_the_identity_route_answers_loopback_callers_only() -> None:
     assert b'"pid": 1' in call(IDENTITY_PATH, "127.0.0.1") and statuses[-1] == "200 OK"
     assert call(IDENTITY_PATH, "10.0.0.5") == b"" and statuses[-1] == "403 Forbidden"
     assert call("/", "10.0.0.5") == b"moto"  # everything else is moto's
+
+
+def test_up_reports_a_server_that_dies_at_start_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's exit closes its readiness pipe: up fails then, with the log's last
+    line, not at its deadline."""
+    from generator.local import manager as manager_module
+
+    monkeypatch.setattr(manager_module, "SERVER_MODULE", "generator.local.no_such_server")
+    manager = LocalEndpoint(tmp_path)
+    started = time.monotonic()
+    with pytest.raises(LocalEndpointError,
+                       match=r"did not start on port .*No module named generator\.local\.no_such"):
+        manager.up(port=free_port(), timeout=600)
+    assert time.monotonic() - started < 60
+    assert manager.state_file.exists() is False
+
+
+def test_up_gives_up_on_a_server_that_never_says_ready_and_stops_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.local import manager as manager_module
+
+    monkeypatch.setattr(manager_module, "SERVER_MODULE", "tests.helpers.silent_server")
+    manager = LocalEndpoint(tmp_path)
+    before = _silent_pids()
+    with pytest.raises(LocalEndpointError, match=r"did not start on port .*no answer within 1 s"):
+        manager.up(port=free_port(), timeout=1)
+    assert _silent_pids() == before  # killed and reaped, not left running
+    assert not manager.state_file.exists()
+
+
+def _silent_pids() -> list[int]:
+    from generator.local.manager import cmdline
+
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+            and "tests.helpers.silent_server" in (cmdline(int(p.name)) or [])]

@@ -7,15 +7,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from generator.local import waiting
 from generator.local.emulation.rds_postgres import CA_BUNDLE_PATH
 from generator.local.manager import LocalEndpoint, free_port
+from generator.local.persist import SNAPSHOT_PATH
 from tests.conftest import CREDENTIALS, clients, run_stackgen
 from tests.local.test_rds import psql
 
@@ -107,12 +108,18 @@ def test_a_crashed_endpoint_restarts_from_its_last_snapshot(local_project: tuple
     manager = LocalEndpoint(project / ".stackgen")
     endpoint = manager.status()
     assert endpoint is not None
-    deadline = time.monotonic() + 30
-    while not saved() and time.monotonic() < deadline:  # within persist.INTERVAL
-        time.sleep(0.1)
+    # The background snapshot, asked for now instead of within persist.INTERVAL: the
+    # request answers once it is written.
+    import urllib.request
+
+    asked = urllib.request.Request(f"http://127.0.0.1:{port}{SNAPSHOT_PATH}", data=b"",
+                                   method="POST")
+    with urllib.request.urlopen(asked, timeout=120) as flushed:
+        assert flushed.status == 200
+    assert saved()
     os.kill(endpoint.pid, signal.SIGKILL)
-    while manager.status() is not None:
-        time.sleep(0.05)
+    assert waiting.exited(endpoint.pid, 30)
+    assert manager.status() is None
     said = _up(project, port)
     assert "had not stopped cleanly" in said and "1 secret" in said, said
     names = [s["Name"] for s in c.secretsmanager.list_secrets()["SecretList"]]

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from generator.deploy.lock import EnvLock, LockHeld
+from generator.local import waiting
 from generator.local.manager import Endpoint
 from tests.conftest import aws_env, clients, run_stackgen
 from tests.helpers.lock import BUCKET, KEY, _holder, _lock
@@ -91,7 +92,7 @@ def test_two_deploys_of_one_env_one_proceeds_the_other_is_refused(
         # Ctrl-C at the prompt: exit 130, the lock released, and no change set nor
         # review stack of the run left (was: exit 1, "Aborted!", change sets AVAILABLE).
         first.send_signal(signal.SIGINT)
-        assert first.wait(30) == 130
+        assert waiting.finished(first, 30) == 130  # on its pidfd, not Popen.wait's naps
         assert _holder(aws) is None
         left = [s["StackName"] for s in aws.cloudformation.describe_stacks()["Stacks"]
                 if s["StackStatus"] != "DELETE_COMPLETE"]
@@ -100,7 +101,7 @@ def test_two_deploys_of_one_env_one_proceeds_the_other_is_refused(
         os.close(master)  # a prompt still reading gets EOF
         if first.poll() is None:
             first.kill()
-        first.wait(15)
+        waiting.finished(first, 15)
     again = run_stackgen(["deploy", "--env", "local", "--yes", "--no-lint"], cwd=project,
                          env=env)
     assert again.returncode == 0, again.stderr

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from generator.local import waiting
 from generator.local.manager import Endpoint, set_latency
 from tests.conftest import aws_env, run_stackgen
 
@@ -60,7 +61,7 @@ def test_kill_9_mid_create_then_a_plain_rerun_finishes_the_env(
         assert "[rds] … CREATE_IN_PROGRESS" in seen, seen
     finally:
         first.kill()  # SIGKILL: no lock release, no cleanup, nothing
-        first.wait(10)
+        waiting.finished(first, 10)
     cfn = latency_on.cloudformation
     left = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}
     assert left["kubenews-local-rds"] == "CREATE_IN_PROGRESS", left

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import Any
 from moto.core.exceptions import ServiceException
 from moto.ecs import models as ecs_models
 
-from generator.local.emulation import albproxy, containers
+from generator.local.emulation import albproxy, containers, ecs_events
 from generator.local.emulation.ecs_placement import (
     Need,
     task_need,
@@ -157,6 +158,11 @@ def start_containers(ecs: Any, task: Any, td: Any,
             stop(ecs, task, run.stopped_reason)
             _replace_later(ecs, task)
         task.stopped_at = datetime.now(UTC)
+        try:
+            ecs_events.send_task_state_change(ecs, task)
+        except Exception as exc:  # the task has stopped either way; the log says why
+            logging.getLogger(__name__).warning(
+                "the ECS Task State Change event of %s was not sent: %s", task.task_arn, exc)
 
     from generator.local.emulation import latency
 

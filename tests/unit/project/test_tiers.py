@@ -60,6 +60,25 @@ def test_real_sleep_over_the_limit_fails_a_test_of_any_tier(
     assert tiers.verdict("unit", [], brief) is None
 
 
+@pytest.fixture(scope="session")
+def shared_slow_start() -> str:
+    """A shared fixture that waits as a session endpoint's start does (counted, not slept)."""
+    real = tiers.REAL_SLEEP
+    tiers.REAL_SLEEP = lambda seconds: None
+    try:
+        time.sleep(0.25)
+    finally:
+        tiers.REAL_SLEEP = real
+    return "started"
+
+
+def test_a_shared_fixtures_wait_is_not_the_sleep_of_the_test_that_sets_it_up(
+        shared_slow_start: str) -> None:
+    # A session fixture's node is the session, which tests/conftest.py's hooks are not
+    # asked about: the guard's plugin is registered for the whole session instead.
+    assert shared_slow_start == "started" and tiers.guard().slept == 0.0
+
+
 def test_every_test_file_has_a_tier() -> None:
     """Every test file under tests/ is in a tier's directory; FILE_TIERS names the rest."""
     files = sorted(tiers.TESTS.rglob("test_*.py"))
@@ -83,6 +102,6 @@ def test_the_first_directory_below_tests_gives_the_tier() -> None:
 def test_sleep_fails_the_in_process_tiers_and_every_tier_when_asked(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STACKGEN_SLEEP_ENFORCED", raising=False)
-    assert [t for t in tiers.TIERS if tiers.sleep_fails(t)] == ["unit", "cli"]
+    assert [t for t in tiers.TIERS if tiers.sleep_fails(t)] == ["unit", "cli", "e2e"]
     monkeypatch.setenv("STACKGEN_SLEEP_ENFORCED", "all")
     assert all(tiers.sleep_fails(t) for t in tiers.TIERS)

@@ -1,0 +1,73 @@
+"""generator/local/waiting.exited: a process's exit wakes the waiter (on its pidfd), a
+child of ours is reaped, and without pidfds it looks with the sleep it is given."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from generator.local import waiting
+
+
+@pytest.fixture
+def sleeper() -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(["sleep", "300"])
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_exited_waits_for_the_exit_and_reaps_a_child(
+        sleeper: subprocess.Popen[bytes]) -> None:
+    assert not waiting.exited(sleeper.pid, 0.05)  # still running: the deadline answers
+    pidfd = waiting.open_pidfd(sleeper.pid)
+    assert pidfd is not None
+    try:
+        os.kill(sleeper.pid, signal.SIGTERM)
+        assert waiting.exited(sleeper.pid, 30, pidfd)
+    finally:
+        os.close(pidfd)
+    assert _reaped(sleeper.pid)  # no zombie left behind
+    assert waiting.exited(sleeper.pid, 0)  # gone: at once, pidfd or not
+
+
+def test_without_pidfds_exited_looks_with_the_given_sleep(
+        sleeper: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "pidfd_open")
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the process exits while "sleeping"
+        slept.append(seconds)
+        if len(slept) == 3:
+            os.kill(sleeper.pid, signal.SIGKILL)
+            os.waitpid(sleeper.pid, 0)
+
+    assert waiting.exited(sleeper.pid, 3600, sleep=sleep)
+    assert len(slept) == 3 and all(0 < s <= waiting.FALLBACK_PERIOD for s in slept)
+
+
+def test_finished_gives_the_exit_code_and_leaves_the_reaping_to_popen() -> None:
+    proc = subprocess.Popen(["sh", "-c", "read line; exit 7"], stdin=subprocess.PIPE)
+    try:
+        assert waiting.finished(proc, 0.05) is None  # waiting for its line
+        assert proc.stdin is not None
+        proc.stdin.close()  # end of file: it exits
+        assert waiting.finished(proc, 30) == 7 and proc.returncode == 7
+        assert waiting.finished(proc, 0) == 7  # asked again: the same answer
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
