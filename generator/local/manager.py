@@ -110,20 +110,6 @@ def set_latency(endpoint: Endpoint, real: bool, time_scale: float,
         conn.close()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie has exited; in a container whose pid 1 does not reap, it stays one.
-    with contextlib.suppress(OSError, IndexError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat[stat.rindex(")") + 2] != "Z"
-    return True
-
-
 def cmdline(pid: int) -> list[str] | None:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -248,7 +234,7 @@ class LocalEndpoint:
             return f"pid {pid} is never the endpoint (it would signal init or a whole group)"
         if pid in (os.getpid(), os.getppid()) or pid == os.getpgrp():
             return f"pid {pid} is this command, its parent or its process group"
-        if not _alive(pid):
+        if not waiting.alive(pid):
             return f"no process has pid {pid}"
         argv = cmdline(pid)
         if argv is None:
@@ -297,7 +283,7 @@ class LocalEndpoint:
             with contextlib.suppress(OSError):
                 self._write(found)
             return found
-        if recorded is None or not _alive(recorded.pid) or recorded.pid <= 1:
+        if recorded is None or not waiting.alive(recorded.pid) or recorded.pid <= 1:
             _discard(self.state_file)
         return None
 
@@ -411,7 +397,7 @@ class LocalEndpoint:
             # Our own group is refused even when its leader has exited (a job-control
             # shell's subshell): the state file naming it is never the endpoint's.
             own = recorded.pid in (os.getpid(), os.getppid(), os.getpgrp())
-            if recorded.pid <= 1 or own or _alive(recorded.pid):
+            if recorded.pid <= 1 or own or waiting.alive(recorded.pid):
                 raise UnsafeState(
                     f"{self.state_file} names pid {recorded.pid}, which is not the local "
                     f"endpoint: {reason}; nothing was signalled. Remove the file if it is "

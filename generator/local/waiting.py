@@ -49,19 +49,20 @@ def _reap(pid: int) -> bool:
     return done == pid
 
 
-def _gone(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: it exists and is not a zombie (in a container whose
+    pid 1 does not reap, an exited process stays one); one of another user's counts."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except PermissionError:
         return False
-    # A zombie has exited; in a container whose pid 1 does not reap, it stays one.
+    except PermissionError:
+        return True
     with contextlib.suppress(OSError, IndexError):
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
             text = stat.read()
-        return text[text.rindex(")") + 2] == "Z"
-    return False
+        return text[text.rindex(")") + 2] != "Z"
+    return True
 
 
 def exited(pid: int, timeout: float, pidfd: int | None = None,
@@ -76,12 +77,12 @@ def exited(pid: int, timeout: float, pidfd: int | None = None,
             done = readable(fd, timeout)
             _reap(pid)
             return done
-        if _reap(pid) or _gone(pid):
+        if _reap(pid) or not alive(pid):
             return True
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             sleep(min(FALLBACK_PERIOD, max(0.0, deadline - time.monotonic())))
-            if _reap(pid) or _gone(pid):
+            if _reap(pid) or not alive(pid):
                 return True
         return False
     finally:
