@@ -66,12 +66,23 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     return (yield)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any]) -> Iterator[Any]:
-    if fixturedef.scope == "function":
-        return (yield)
-    with tiers.guard().sleep_uncounted():
-        return (yield)
+class _SharedSetupUncounted:
+    """A shared fixture's setup (the session's endpoint starting) is no test's sleep.
+    Registered as a plugin of its own: pytest asks a session-scoped fixture's setup hook
+    of the session's node, which sees the rootdir's conftest only, never this one; as a
+    hook here it wrapped the function-scoped fixtures alone, and the first test of a run
+    was charged the endpoint's start."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> Iterator[Any]:
+        if fixturedef.scope == "function":
+            return (yield)
+        with tiers.guard().sleep_uncounted():
+            return (yield)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_SharedSetupUncounted(), "stackgen-shared-setup-uncounted")
 
 
 @pytest.hookimpl(wrapper=True)
