@@ -140,11 +140,12 @@ def mark(items: Iterable[pytest.Item]) -> None:
 # --- guards -------------------------------------------------------------------------
 
 SLEEP_LIMIT = 0.2  # seconds of real sleep one test may spend
-# Where sleeping longer fails the test: the in-process tiers now; the local and e2e tiers
-# still have tests that wait on the endpoint's clock (the env lock's S3 LastModified, the
-# latency model, ECS tasks), which are listed at the end of the run instead until they get
-# fakes. STACKGEN_SLEEP_ENFORCED=all makes every tier fail.
-SLEEP_ENFORCED = ("unit", "cli")
+# Where sleeping longer fails the test: the in-process tiers and the local tier (the latency
+# model's clock is the test's: tests/helpers/endpoint_clock.py; the env lock's heartbeat
+# takes the test's beats); the e2e tier's tests that still wait on processes are listed at
+# the end of the run instead until they wait on events. STACKGEN_SLEEP_ENFORCED=all makes
+# every tier fail.
+SLEEP_ENFORCED = ("unit", "cli", "local")
 SLEEPERS: list[tuple[str, float]] = []
 
 
