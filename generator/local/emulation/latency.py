@@ -14,6 +14,8 @@ events appear when their time comes, the stack reads *_IN_PROGRESS (with no Outp
 during a create and its previous Outputs during an update, as AWS shows them) until its
 last resource is done, then its real final status. A resource that
 failed fails at the end of its window; the rollback then takes its own modelled time.
+"At that moment" is the model's Clock: the real time plus what the endpoint's token holder
+moved it on by (server.CLOCK_PATH), so tests see the modelled minutes pass without waiting.
 """
 
 from __future__ import annotations
