@@ -22,7 +22,6 @@ socket or starts a process fails, whatever opened it.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import threading
 import time
@@ -140,19 +139,12 @@ def mark(items: Iterable[pytest.Item]) -> None:
 # --- guards -------------------------------------------------------------------------
 
 SLEEP_LIMIT = 0.2  # seconds of real sleep one test may spend
-# Where sleeping longer fails the test: the in-process tiers, and e2e (its waits on a
-# process or the endpoint block on an event: a readiness pipe, a pidfd, a long poll; see
-# generator/local/waiting.py). The local tier still has tests that wait on the endpoint's
-# clock (the latency model), listed at the end of the run instead until they get fakes.
-# STACKGEN_SLEEP_ENFORCED=all makes every tier fail. A blocking wait on an fd, a process
-# or a threading primitive is no sleep: only time.sleep is counted (Popen.wait with a
-# timeout is a loop of time.sleep naps, so it counts).
-SLEEP_ENFORCED = ("unit", "cli", "e2e")
-SLEEPERS: list[tuple[str, float]] = []
-
-
-def sleep_fails(tier: str) -> bool:
-    return tier in SLEEP_ENFORCED or os.environ.get("STACKGEN_SLEEP_ENFORCED") == "all"
+# Every tier fails a test that sleeps longer: the in-process tiers have fakes; the local
+# tier moves the latency model's clock (tests/helpers/endpoint_clock.py) and drives the env
+# lock's heartbeat (tests/helpers/lock.py); e2e waits on events (a readiness pipe, a pidfd,
+# a long poll: generator/local/waiting.py). A blocking wait on an fd, a process or a
+# threading primitive is no sleep: only time.sleep is counted (Popen.wait with a timeout is
+# a loop of time.sleep naps, so it counts).
 
 
 class Guard:

@@ -285,6 +285,10 @@ def _server_now(response: Mapping[str, Any]) -> datetime:
     return datetime.now(UTC)
 
 
+def _wait_or_stop(stop: threading.Event, seconds: float) -> bool:
+    return stop.wait(seconds)
+
+
 def lock_key(prefix: str) -> str:
     return f"locks/{prefix}.json"
 
@@ -297,7 +301,8 @@ class EnvLock:
                  heartbeat: float | None = None,
                  on_lost: Callable[[str], None] | None = None,
                  environ: Mapping[str, str] | None = None, here: Here | None = None,
-                 check_bucket: bool = True) -> None:
+                 check_bucket: bool = True,
+                 pause: Callable[[threading.Event, float], bool] | None = None) -> None:
         self.s3 = s3
         # False: the bucket's settings are not checked when it exists (a delete writes
         # nothing there but this lock); it is still created, hardened, when missing.
@@ -317,6 +322,9 @@ class EnvLock:
         self.took_over: Holder | None = None  # the expired or dead holder we replaced
         self.took_over_dead = False  # True: it had not expired, its process was gone
         self._stop = threading.Event()
+        # The heartbeat's timer: wait ``heartbeat`` seconds or until the event is set; True
+        # when it was (stop beating). A test passes its own to drive the beats itself.
+        self.pause = pause if pause is not None else _wait_or_stop
         self._beat: threading.Thread | None = None
         self.mine: Holder | None = None  # what this lock wrote while it holds the env
 
@@ -420,7 +428,7 @@ class EnvLock:
         return True
 
     def _heartbeat(self) -> None:
-        while not self._stop.wait(self.heartbeat):
+        while not self.pause(self._stop, self.heartbeat):
             try:
                 if self.renew():
                     continue

@@ -31,6 +31,10 @@ IDENTITY_KIND = "stackgen-local-endpoint"
 # POST {"latency": "real"|"off", "time_scale": N} with the token in TOKEN_HEADER: the
 # latency model (emulation/latency.py), switched on a running endpoint by `local up`.
 LATENCY_PATH = "/_stackgen/latency"
+# POST {"advance": seconds}, token and loopback as above: moves the latency model's clock on
+# (emulation/latency.py, Clock), so tests see modelled minutes pass without waiting; answers
+# the offset in force and the model's now. Nothing on the deploy path calls it.
+CLOCK_PATH = "/_stackgen/clock"
 TOKEN_HEADER = "X-Stackgen-Token"
 # GET: the load balancers' listeners served on local ports (emulation/albproxy.py), JSON list.
 LISTENERS_PATH = "/_stackgen/listeners"
@@ -76,7 +80,8 @@ def with_identity(app: WSGIApplication, identity: dict[str, Any], token: str) ->
 
 
 def with_latency_control(app: WSGIApplication, token: str) -> WSGIApplication:
-    """``app`` plus LATENCY_PATH, for loopback callers that hold the endpoint's token."""
+    """``app`` plus LATENCY_PATH and CLOCK_PATH, for loopback callers that hold the
+    endpoint's token."""
     from generator.local.emulation import latency
 
     def answer(start_response: StartResponse, status: str, body: bytes) -> Iterable[bytes]:
@@ -84,8 +89,21 @@ def with_latency_control(app: WSGIApplication, token: str) -> WSGIApplication:
                                 ("Content-Length", str(len(body)))])
         return [body]
 
+    def configured(wanted: dict[str, Any]) -> dict[str, Any]:
+        latency.configure(wanted["latency"] == "real", float(wanted.get("time_scale", 1)))
+        return {"latency": "real" if latency.MODEL.enabled else "off",
+                "time_scale": latency.MODEL.time_scale}
+
+    def advanced(wanted: dict[str, Any]) -> dict[str, Any]:
+        offset = latency.CLOCK.advance(float(wanted["advance"]))
+        return {"offset": offset.total_seconds(),
+                "now": latency.CLOCK.now().isoformat() + "Z"}
+
+    routes = {LATENCY_PATH: configured, CLOCK_PATH: advanced}
+
     def wrapped(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != LATENCY_PATH:
+        route = routes.get(str(environ.get("PATH_INFO")))
+        if route is None:
             return app(environ, start_response)
         header = "HTTP_" + TOKEN_HEADER.upper().replace("-", "_")
         given = str(environ.get(header) or "")
@@ -94,11 +112,9 @@ def with_latency_control(app: WSGIApplication, token: str) -> WSGIApplication:
         try:
             size = int(environ.get("CONTENT_LENGTH") or 0)
             wanted = json.loads(environ["wsgi.input"].read(size) or b"{}")
-            latency.configure(wanted["latency"] == "real", float(wanted.get("time_scale", 1)))
+            body = json.dumps(route(wanted)).encode()
         except (ValueError, KeyError, TypeError):
             return answer(start_response, "400 Bad Request", b"{}")
-        body = json.dumps({"latency": "real" if latency.MODEL.enabled else "off",
-                           "time_scale": latency.MODEL.time_scale}).encode()
         return answer(start_response, "200 OK", body)
 
     return wrapped

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from typing import Any
 
 TEMPLATE = {
@@ -17,13 +18,20 @@ TEMPLATE = {
 }
 
 
-def execute(cfn: Any, name: str, template: dict[str, Any], kind: str = "CREATE") -> float:
+def execute(cfn: Any, name: str, template: dict[str, Any], kind: str = "CREATE") -> None:
     cs = cfn.create_change_set(StackName=name, ChangeSetName=f"cs{time.monotonic_ns()}",
                                ChangeSetType=kind, TemplateBody=json.dumps(template))
-    started = time.monotonic()
     cfn.execute_change_set(ChangeSetName=cs["Id"])
-    return started
 
 
 def stack(cfn: Any, name: str) -> dict[str, Any]:
     return dict(cfn.describe_stacks(StackName=name)["Stacks"][0])
+
+
+def opened(cfn: Any, name_or_id: str, status: str) -> datetime:
+    """When the stack's latest operation began (its own ``status`` event), model time: what
+    a test measures the modelled windows from."""
+    events = cfn.describe_stack_events(StackName=name_or_id)["StackEvents"]
+    name = name_or_id.split("/")[1] if name_or_id.startswith("arn:") else name_or_id
+    return max(e["Timestamp"] for e in events
+               if e["LogicalResourceId"] == name and e["ResourceStatus"] == status)

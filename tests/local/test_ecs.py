@@ -10,6 +10,9 @@ checks what stackgen makes of it.
 from __future__ import annotations
 
 import json
+import queue
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -45,40 +48,54 @@ def _register_instances(aws: Any) -> None:
                 {"instanceId": instance["InstanceId"], "region": "us-east-1"}))
 
 
-class _Agent(threading.Thread):
-    """Plays the container of the first task stackgen starts: writes its log lines,
-    then stops it."""
+class _Lines:
+    """A process's stdout, line by line, as it comes (a reader thread and a queue): the
+    test waits on the queue (a blocking wait, no sleep) for the line it needs."""
 
-    def __init__(self, aws: Any, lines: list[str]) -> None:
-        super().__init__(daemon=True)
-        self.aws, self.lines = aws, lines
-        self.task: dict[str, Any] = {}
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
 
-    def run(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            arns = self.aws.ecs.list_tasks(cluster=CLUSTER,
-                                           startedBy="stackgen run-task")["taskArns"]
-            if arns:
-                break
-            time.sleep(0.2)
-        else:
-            return
-        self.task = self.aws.ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"][0]
-        td = self.aws.ecs.describe_task_definition(
-            taskDefinition=self.task["taskDefinitionArn"])["taskDefinition"]
-        container = td["containerDefinitions"][0]
-        opts = container["logConfiguration"]["options"]
-        stream = f"{opts['awslogs-stream-prefix']}/{container['name']}/" \
-                 f"{self.task['taskArn'].rsplit('/', 1)[-1]}"
-        self.aws.logs.create_log_stream(logGroupName=opts["awslogs-group"], logStreamName=stream)
-        now = int(time.time() * 1000)
-        self.aws.logs.put_log_events(logGroupName=opts["awslogs-group"], logStreamName=stream,
-                                     logEvents=[{"timestamp": now + i, "message": m}
-                                                for i, m in enumerate(self.lines)])
-        time.sleep(1)
-        self.aws.ecs.stop_task(cluster=CLUSTER, task=self.task["taskArn"],
-                               reason="Essential container in task exited")
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def until(self, text: str, timeout: float = 60.0) -> str:
+        while True:
+            line = self._queue.get(timeout=timeout)
+            assert line is not None, f"the process ended before {text!r}: {''.join(self.seen)}"
+            self.seen.append(line)
+            if text in line:
+                return line
+
+    def rest(self, timeout: float = 60.0) -> str:
+        while (line := self._queue.get(timeout=timeout)) is not None:
+            self.seen.append(line)
+        return "".join(self.seen)
+
+
+def _play_the_container(aws: Any, lines: list[str]) -> tuple[dict[str, Any], str]:
+    """What the container of the task stackgen started does: its log lines, written where
+    the task definition's awslogs options say. (The task, the log stream.)"""
+    arns = aws.ecs.list_tasks(cluster=CLUSTER, startedBy="stackgen run-task")["taskArns"]
+    assert len(arns) == 1, arns
+    task: dict[str, Any] = aws.ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"][0]
+    td = aws.ecs.describe_task_definition(
+        taskDefinition=task["taskDefinitionArn"])["taskDefinition"]
+    container = td["containerDefinitions"][0]
+    opts = container["logConfiguration"]["options"]
+    stream = f"{opts['awslogs-stream-prefix']}/{container['name']}/" \
+             f"{task['taskArn'].rsplit('/', 1)[-1]}"
+    aws.logs.create_log_stream(logGroupName=opts["awslogs-group"], logStreamName=stream)
+    now = int(time.time() * 1000)
+    aws.logs.put_log_events(logGroupName=opts["awslogs-group"], logStreamName=stream,
+                            logEvents=[{"timestamp": now + i, "message": m}
+                                       for i, m in enumerate(lines)])
+    return task, stream
 
 
 def test_run_task_runs_where_the_service_runs_streams_logs_and_exits_with_the_code(
@@ -89,30 +106,43 @@ def test_run_task_runs_where_the_service_runs_streams_logs_and_exits_with_the_co
     assert "verify: nothing to verify (ecs.service.verify: wait_steady false, no probe_path)" \
         in deployed.stdout
     _register_instances(aws)
-    agent = _Agent(aws, ["migrating 0001_init", "migrated 1 of 1"])
-    agent.start()
-    result = run_stackgen(["--no-color", "run-task", "--env", "local", "web", "--timeout", "60",
-                           "--", "npm", "run", "migrate"], cwd=project, env=aws_env(endpoint))
-    agent.join(5)
-    assert result.returncode == 0, result.stdout + result.stderr  # moto's exitCode: 0
-    task_id = agent.task["taskArn"].rsplit("/", 1)[-1]
-    out = result.stdout
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "--no-color", "run-task", "--env", "local", "web",
+         "--timeout", "60", "--", "npm", "run", "migrate"],
+        cwd=project, env=aws_env(endpoint), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        lines = _Lines(proc)
+        lines.until("started in cluster")  # RunTask answered: the task exists
+        task, _ = _play_the_container(aws, ["migrating 0001_init", "migrated 1 of 1"])
+        task_id = task["taskArn"].rsplit("/", 1)[-1]
+        # Streamed while the task runs (not only read after it stopped), then it exits.
+        lines.until(f"web/{task_id[:12]} migrated 1 of 1")
+        aws.ecs.stop_task(cluster=CLUSTER, task=task["taskArn"],
+                          reason="Essential container in task exited")
+        out = lines.rest()
+        stderr = proc.stderr.read() if proc.stderr else ""
+        assert proc.wait(60) == 0, out + stderr  # moto's exitCode: 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
     assert f"web/{task_id[:12]} migrating 0001_init" in out
-    assert f"web/{task_id[:12]} migrated 1 of 1" in out
+    assert out.index("migrated 1 of 1") < out.index("task web: STOPPED")
     assert "task web: STOPPED" in out and "stoppedReason: Essential container in task exited" in out
     # The command override, and the service's own launch type (read from the service).
-    assert agent.task["overrides"]["containerOverrides"] == [
+    assert task["overrides"]["containerOverrides"] == [
         {"name": "web", "command": ["npm", "run", "migrate"]}]
     service = aws.ecs.describe_services(cluster=CLUSTER, services=aws.ecs.list_services(
         cluster=CLUSTER)["serviceArns"])["services"][0]
-    assert agent.task["launchType"] == service["launchType"] == "EC2"
+    assert task["launchType"] == service["launchType"] == "EC2"
 
     logs = run_stackgen(["--no-color", "logs", "--env", "local", "web", "--since", "1h"],
                         cwd=project, env=aws_env(endpoint))
     assert logs.returncode == 0, logs.stderr
-    lines = logs.stdout.splitlines()
-    assert len(lines) == 2 and lines[0].endswith(f"web/{task_id[:12]} migrating 0001_init")
-    assert lines[0][:4].isdigit() and lines[0][23] == "Z"  # 2026-11-28T22:48:27.409Z
+    lines_out = logs.stdout.splitlines()
+    assert len(lines_out) == 2 and lines_out[0].endswith(f"web/{task_id[:12]} migrating 0001_init")
+    assert lines_out[0][:4].isdigit() and lines_out[0][23] == "Z"  # 2026-11-28T22:48:27.409Z
 
     unknown = run_stackgen(["run-task", "--env", "local", "nosuch"], cwd=project,
                            env=aws_env(endpoint))

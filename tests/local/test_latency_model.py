@@ -1,14 +1,16 @@
 """The local endpoint's latency model (issue 16): with ``--latency real`` a stack and its
 resources read *_IN_PROGRESS for their modelled time (generator/latency.py / time scale),
 resources start when those they depend on are done, then COMPLETE (or the failure and the
-rollback); bare moto finishes inside the request. Large time scales keep the tests short.
+rollback); bare moto finishes inside the request. The tests move the endpoint's clock on
+(tests/helpers/endpoint_clock.py) to a moment just before and just after each boundary,
+measured from the operation's own first event, so AWS's figures cost no waiting.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,9 +19,15 @@ from generator.latency import latency
 from generator.local.manager import Endpoint
 from generator.local.server import LATENCY_PATH
 from tests.conftest import LATENCY_SCALE, clients, reset
-from tests.helpers.latency_model import TEMPLATE, execute, stack
+from tests.helpers.endpoint_clock import EndpointClock, post_clock
+from tests.helpers.latency_model import TEMPLATE, execute, opened, stack
 
 SCALE = LATENCY_SCALE
+# How close to a boundary a test looks: before it by this (real time passes between the
+# clock's move and the call that looks, a few milliseconds on a quiet box), after it by
+# AFTER (the clock only moves on, so any margin holds).
+BEFORE = 1.0
+AFTER = 0.1
 
 
 def modelled(kind: str, operation: str = "CREATE") -> float:
@@ -31,25 +39,34 @@ def resources(cfn: Any, name: str) -> dict[str, str]:
     return {r["LogicalResourceId"]: r["ResourceStatus"] for r in rows}
 
 
-def wait_until(started: float, seconds: float) -> None:
-    time.sleep(max(0.0, started + seconds - time.monotonic()))
+def _at(clock: EndpointClock, start: Any, seconds: float) -> None:
+    """Move the endpoint's clock to ``seconds`` after ``start``."""
+    clock.advance(max(0.0, (start + timedelta(seconds=seconds) - clock.now()).total_seconds()))
 
 
-def test_create_is_in_progress_until_the_modelled_time(slow: Any) -> None:
+def test_create_is_in_progress_until_the_modelled_time(
+        slow: Any, endpoint_clock: EndpointClock) -> None:
     cfn = slow.cloudformation
-    started = execute(cfn, "lat", TEMPLATE)
+    execute(cfn, "lat", TEMPLATE)
+    start = opened(cfn, "lat", "CREATE_IN_PROGRESS")
     first = stack(cfn, "lat")
     assert first["StackStatus"] == "CREATE_IN_PROGRESS"
     assert "Outputs" not in first  # AWS shows outputs once the stack is complete
     # The VPC and the cluster start at once; the subnet waits for the VPC (Ref).
-    assert resources(cfn, "lat") == {"Vpc": "CREATE_IN_PROGRESS",
-                                     "Cluster": "CREATE_IN_PROGRESS"}
-    wait_until(started, modelled("AWS::EC2::VPC") + 0.3)
+    starting = {"Vpc": "CREATE_IN_PROGRESS", "Cluster": "CREATE_IN_PROGRESS"}
+    assert resources(cfn, "lat") == starting
+    vpc = modelled("AWS::EC2::VPC")
+    _at(endpoint_clock, start, vpc - BEFORE)
+    assert resources(cfn, "lat") == starting
+    _at(endpoint_clock, start, vpc + AFTER)
     assert resources(cfn, "lat") == {"Vpc": "CREATE_COMPLETE", "Cluster": "CREATE_COMPLETE",
                                      "Subnet": "CREATE_IN_PROGRESS"}
     assert stack(cfn, "lat")["StackStatus"] == "CREATE_IN_PROGRESS"
-    end = modelled("AWS::EC2::VPC") + modelled("AWS::EC2::Subnet")
-    wait_until(started, end + 0.3)
+    end = vpc + modelled("AWS::EC2::Subnet")
+    _at(endpoint_clock, start, end - BEFORE)
+    assert stack(cfn, "lat")["StackStatus"] == "CREATE_IN_PROGRESS"
+    assert "Outputs" not in stack(cfn, "lat")
+    _at(endpoint_clock, start, end + AFTER)
     done = stack(cfn, "lat")
     assert done["StackStatus"] == "CREATE_COMPLETE"
     assert [o["OutputKey"] for o in done["Outputs"]] == ["SubnetId"]
@@ -73,54 +90,78 @@ def test_events_appear_when_their_time_comes(slow: Any) -> None:
     assert ("Vpc", "CREATE_IN_PROGRESS") in seen
 
 
-def test_update_touches_only_changed_resources(slow: Any) -> None:
+def _created(cfn: Any, clock: EndpointClock) -> None:
+    execute(cfn, "lat", TEMPLATE)
+    _at(clock, opened(cfn, "lat", "CREATE_IN_PROGRESS"),
+        modelled("AWS::EC2::VPC") + modelled("AWS::EC2::Subnet") + AFTER)
+    assert stack(cfn, "lat")["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_update_touches_only_changed_resources(
+        slow: Any, endpoint_clock: EndpointClock) -> None:
     cfn = slow.cloudformation
-    started = execute(cfn, "lat", TEMPLATE)
-    wait_until(started, 4.0)
+    _created(cfn, endpoint_clock)
     changed = json.loads(json.dumps(TEMPLATE))
     del changed["Resources"]["Cluster"]  # removed: deleted in the cleanup phase
     changed["Resources"]["Vpc"]["Properties"]["Tags"] = [{"Key": "k", "Value": "v"}]
-    started = execute(cfn, "lat", changed, kind="UPDATE")
+    execute(cfn, "lat", changed, kind="UPDATE")
+    start = opened(cfn, "lat", "UPDATE_IN_PROGRESS")
     assert stack(cfn, "lat")["StackStatus"] == "UPDATE_IN_PROGRESS"
+    # Only the VPC is updated: the unchanged subnet never reads UPDATE_IN_PROGRESS.
+    shown = resources(cfn, "lat")
+    assert (shown["Vpc"], shown["Subnet"]) == ("UPDATE_IN_PROGRESS", "CREATE_COMPLETE")
     update = modelled("AWS::EC2::VPC", "UPDATE")
-    wait_until(started, update + 0.3)
+    _at(endpoint_clock, start, update - BEFORE)
+    assert stack(cfn, "lat")["StackStatus"] == "UPDATE_IN_PROGRESS"
+    _at(endpoint_clock, start, update + AFTER)
     assert stack(cfn, "lat")["StackStatus"] == "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
-    wait_until(started, update + modelled("AWS::ECS::Cluster", "DELETE") + 0.3)
+    cleanup = update + modelled("AWS::ECS::Cluster", "DELETE")
+    _at(endpoint_clock, start, cleanup - BEFORE)
+    assert stack(cfn, "lat")["StackStatus"] == "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+    _at(endpoint_clock, start, cleanup + AFTER)
     assert stack(cfn, "lat")["StackStatus"] == "UPDATE_COMPLETE"
 
 
-def test_delete_is_in_progress_by_name_and_by_id(slow: Any) -> None:
+def test_delete_is_in_progress_by_name_and_by_id(
+        slow: Any, endpoint_clock: EndpointClock) -> None:
     cfn = slow.cloudformation
-    started = execute(cfn, "lat", TEMPLATE)
-    wait_until(started, 4.0)
+    _created(cfn, endpoint_clock)
     stack_id = stack(cfn, "lat")["StackId"]
-    started = time.monotonic()
     cfn.delete_stack(StackName="lat")
+    start = opened(cfn, stack_id, "DELETE_IN_PROGRESS")
     assert stack(cfn, "lat")["StackStatus"] == "DELETE_IN_PROGRESS"
     assert stack(cfn, stack_id)["StackStatus"] == "DELETE_IN_PROGRESS"
     # Reverse order: the subnet goes first, the VPC after it.
-    wait_until(started, modelled("AWS::EC2::Subnet", "DELETE")
-               + modelled("AWS::EC2::VPC", "DELETE") + 0.3)
+    end = modelled("AWS::EC2::Subnet", "DELETE") + modelled("AWS::EC2::VPC", "DELETE")
+    _at(endpoint_clock, start, end - BEFORE)
+    assert stack(cfn, "lat")["StackStatus"] == "DELETE_IN_PROGRESS"
+    _at(endpoint_clock, start, end + AFTER)
     assert stack(cfn, stack_id)["StackStatus"] == "DELETE_COMPLETE"
     with pytest.raises(cfn.exceptions.ClientError, match="does not exist"):
         stack(cfn, "lat")
 
 
-def test_a_failure_comes_at_its_modelled_time_then_the_rollback(slow: Any) -> None:
+def test_a_failure_comes_at_its_modelled_time_then_the_rollback(
+        slow: Any, endpoint_clock: EndpointClock) -> None:
     cfn = slow.cloudformation
     failing = json.loads(json.dumps(TEMPLATE))
     # moto refuses a subnet outside its VPC's range: the failure at the subnet's end.
     failing["Resources"]["Subnet"]["Properties"]["CidrBlock"] = "192.168.0.0/24"
-    started = execute(cfn, "lat", failing)
+    execute(cfn, "lat", failing)
+    start = opened(cfn, "lat", "CREATE_IN_PROGRESS")
     assert stack(cfn, "lat")["StackStatus"] == "CREATE_IN_PROGRESS"
     fail_at = modelled("AWS::EC2::VPC") + modelled("AWS::EC2::Subnet")
-    wait_until(started, fail_at + 0.3)
+    _at(endpoint_clock, start, fail_at - BEFORE)
+    assert stack(cfn, "lat")["StackStatus"] == "CREATE_IN_PROGRESS"
+    _at(endpoint_clock, start, fail_at + AFTER)
     assert stack(cfn, "lat")["StackStatus"] == "ROLLBACK_IN_PROGRESS"
     failed = [e for e in cfn.describe_stack_events(StackName="lat")["StackEvents"]
               if e["ResourceStatus"] == "CREATE_FAILED"]
     assert [e["LogicalResourceId"] for e in failed] == ["Subnet"]
     rollback = max(modelled("AWS::EC2::VPC", "DELETE"), modelled("AWS::ECS::Cluster", "DELETE"))
-    wait_until(started, fail_at + rollback + 0.3)
+    _at(endpoint_clock, start, fail_at + rollback - BEFORE)
+    assert stack(cfn, "lat")["StackStatus"] == "ROLLBACK_IN_PROGRESS"
+    _at(endpoint_clock, start, fail_at + rollback + AFTER)
     assert stack(cfn, "lat")["StackStatus"] == "ROLLBACK_COMPLETE"
 
 
@@ -138,6 +179,27 @@ def test_the_control_route_wants_the_token(endpoint: Endpoint) -> None:
     conn.request("POST", LATENCY_PATH, body=json.dumps({"latency": "real"}))
     assert conn.getresponse().status == 403
     conn.close()
+
+
+def test_the_clock_moves_the_model_on_for_the_token_holder_only(
+        slow: Any, endpoint: Endpoint) -> None:
+    """The clock route (server.CLOCK_PATH): with the token, the model's time moves on by
+    what was asked and a stack's modelled minutes are over at once; without it, or with
+    another token, or asked to go back, nothing moves."""
+    cfn = slow.cloudformation
+    execute(cfn, "lat", TEMPLATE)
+    _, before = post_clock(endpoint.port, endpoint.token, {"advance": 0})
+    for token, body, refused in ((None, {"advance": 600}, 403),
+                                 ("f" * 32, {"advance": 600}, 403),
+                                 (endpoint.token, {"advance": -600}, 400),
+                                 (endpoint.token, {"advance": "soon"}, 400),
+                                 (endpoint.token, ["advance"], 400)):
+        assert post_clock(endpoint.port, token, body)[0] == refused
+    assert stack(cfn, "lat")["StackStatus"] == "CREATE_IN_PROGRESS"
+    status, after = post_clock(endpoint.port, endpoint.token, {"advance": 600})
+    assert status == 200
+    assert after["offset"] == pytest.approx(before["offset"] + 600)
+    assert stack(cfn, "lat")["StackStatus"] == "CREATE_COMPLETE"
 
 
 def test_an_update_keeps_the_previous_outputs_while_in_progress(endpoint: Endpoint) -> None:

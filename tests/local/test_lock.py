@@ -5,6 +5,7 @@ two real deploys of one env at once."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from generator.deploy.lock import EnvLock, LockHeld
 from generator.local.manager import Endpoint
 from tests.conftest import clients
-from tests.helpers.lock import BUCKET, KEY, _holder, _lock
+from tests.helpers.lock import BUCKET, KEY, Beats, _holder, _lock
 
 
 def test_a_second_taker_is_refused_naming_the_holder(endpoint: Endpoint, aws: Any) -> None:
@@ -61,21 +62,39 @@ def test_release_on_ctrl_c_and_never_of_another_runs_lock(endpoint: Endpoint,
 
 
 def test_the_heartbeat_renews_and_reports_a_lost_lock(endpoint: Endpoint, aws: Any) -> None:
+    """Each beat renews the lock (a new write of it, conditional on our ETag: S3 gives it a
+    new LastModified, so its expiry moves on); a beat that finds it gone reports the loss.
+    The beats are the test's (Beats), not the wall clock's."""
     lost: list[str] = []
-    lock = _lock(endpoint.url, ttl=timedelta(seconds=3), heartbeat=0.2, on_lost=lost.append)
+    noticed = threading.Event()
+    beats = Beats()
+    lock = _lock(endpoint.url, ttl=timedelta(seconds=90), pause=beats.pause,
+                 on_lost=lambda why: (lost.append(why), noticed.set()))
     lock.acquire()
     try:
-        before = aws.s3.head_object(Bucket=BUCKET, Key=KEY)["LastModified"]
-        time.sleep(1.5)
-        after = aws.s3.head_object(Bucket=BUCKET, Key=KEY)["LastModified"]
-        assert after > before  # renewed: its expiry moved on
+        beats.waiting(1)
+        assert beats.asked == [30.0]  # a third of the ttl
+        before = aws.s3.head_object(Bucket=BUCKET, Key=KEY)
+        for beat in (1, 2):
+            beats.tick()
+            beats.waiting(beat + 1)  # the beat is done: the heartbeat waits again
+            after = aws.s3.head_object(Bucket=BUCKET, Key=KEY)
+            assert after["VersionId"] != before["VersionId"]  # written again
+            assert after["LastModified"] >= before["LastModified"]
+            before = after
+        versions = aws.s3.list_object_versions(Bucket=BUCKET, Prefix=KEY)["Versions"]
+        assert len(versions) == 3  # taken, then renewed once a beat
         current = lock.read()
-        assert current is not None and not current.expired
+        assert current is not None and not current.expired and current.etag == lock.etag
+        assert not lost
         # `stackgen unlock` from elsewhere: the next beat finds the lock gone.
         assert lock.force_release(current.etag)
-        time.sleep(0.6)
-        assert lost and "taken over or removed" in lost[0]
+        beats.tick()
+        assert noticed.wait(10)
+        assert lost == ["the lock on env local was taken over or removed (`stackgen unlock`?) "
+                        "while this run held it"]
     finally:
+        beats.close()
         lock.release()
 
 

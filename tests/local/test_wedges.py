@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from generator.local.manager import Endpoint, set_latency
 from tests.conftest import aws_env, clients, reset, run_stackgen
+from tests.helpers.endpoint_clock import EndpointClock
 from tests.local.test_emulation import _ec2_cluster, ecs_stack
 
 
@@ -51,25 +52,34 @@ def _execute_params(c: Any, name: str, template: dict[str, Any],
     c.cloudformation.execute_change_set(ChangeSetName=cs["Id"])
 
 
-def _wait_gone(c: Any, name: str, limit: float = 30.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
+# How far the endpoint's clock moves on between two looks at a stack in the latency model's
+# tests (model seconds; an ECS service takes 180), and how far at most.
+STEP = 5.0
+LIMIT = 3600.0
+
+
+def _wait_gone(c: Any, name: str, clock: EndpointClock) -> None:
+    for _ in range(int(LIMIT / STEP)):
         try:
             status = c.cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
         except ClientError:
             return
         assert status in ("DELETE_IN_PROGRESS", "ROLLBACK_COMPLETE"), status
-        time.sleep(0.1)
-    raise AssertionError(f"{name} still there after {limit} s")
+        clock.advance(STEP)
+    raise AssertionError(f"{name} still there after {LIMIT} modelled seconds")
 
 
-def _wait(c: Any, name: str, limit: float = 30.0) -> str:
-    deadline = time.monotonic() + limit
-    while True:
-        status = str(c.cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
-        if not status.endswith("_IN_PROGRESS") or time.monotonic() > deadline:
+def _status(c: Any, name: str) -> str:
+    return str(c.cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
+
+
+def _wait(c: Any, name: str, clock: EndpointClock) -> str:
+    for _ in range(int(LIMIT / STEP)):
+        status = _status(c, name)
+        if not status.endswith("_IN_PROGRESS"):
             return status
-        time.sleep(0.1)
+        clock.advance(STEP)
+    return status
 
 
 # --- access logs on an existing load balancer ----------------------------------------------
@@ -154,10 +164,10 @@ def test_an_output_the_endpoint_cannot_resolve_fails_the_update_not_the_endpoint
 # --- a failed create deleted while the latency model is on ---------------------------------
 
 @pytest.fixture
-def fast_latency(endpoint: Endpoint) -> Iterator[Any]:
-    """The latency model on at a scale where an ECS service's 180 s take a few seconds."""
+def aws_latency(endpoint: Endpoint) -> Iterator[Any]:
+    """The latency model on at AWS's own figures; the tests move its clock on."""
     reset(endpoint.url)
-    set_latency(endpoint, True, 100.0)
+    set_latency(endpoint, True, 1.0)
     try:
         yield clients(endpoint.url)
     finally:
@@ -165,29 +175,32 @@ def fast_latency(endpoint: Endpoint) -> Iterator[Any]:
 
 
 def test_a_stack_whose_create_failed_deletes_with_the_latency_model_on(
-        fast_latency: Any) -> None:
+        aws_latency: Any, endpoint_clock: EndpointClock) -> None:
     """The placement error of the failed create was raised again by the delete: the stack
     could never be deleted. A failed create's stack holds nothing; its delete completes."""
-    slow = fast_latency
+    slow, clock = aws_latency, endpoint_clock
 
     _ec2_cluster(slow, "t3.micro")
-    assert _wait(slow, "asg") == "CREATE_COMPLETE"
+    assert _status(slow, "asg") == "CREATE_IN_PROGRESS"  # the model is on
+    assert _wait(slow, "asg", clock) == "CREATE_COMPLETE"
     _execute_params(slow, "ecs", ecs_stack(memory=2048), {"ClusterName": "app"})
-    assert _wait(slow, "ecs") == "ROLLBACK_COMPLETE"
+    assert _wait(slow, "ecs", clock) == "ROLLBACK_COMPLETE"
     slow.cloudformation.delete_stack(StackName="ecs")
-    _wait_gone(slow, "ecs")
+    _wait_gone(slow, "ecs", clock)
     assert "ecs" not in _every_stack_answers(slow)
 
 
 def test_a_failing_delete_with_the_latency_model_on_leaves_delete_failed(
-        fast_latency: Any) -> None:
+        aws_latency: Any, endpoint_clock: EndpointClock) -> None:
     from tests.local.test_emulation import _sg_with_retained_user
 
-    c = fast_latency
+    c, clock = aws_latency, endpoint_clock
     _execute(c, "net", _sg_with_retained_user(), "CREATE")
-    assert _wait(c, "net") == "CREATE_COMPLETE"
+    assert _status(c, "net") == "CREATE_IN_PROGRESS"  # the model is on
+    assert _wait(c, "net", clock) == "CREATE_COMPLETE"
     c.cloudformation.delete_stack(StackName="net")
-    assert _wait(c, "net") == "DELETE_FAILED"
+    assert _status(c, "net") == "DELETE_IN_PROGRESS"
+    assert _wait(c, "net", clock) == "DELETE_FAILED"
     assert _every_stack_answers(c) == {"net": "DELETE_FAILED"}
     events = c.cloudformation.describe_stack_events(StackName="net")["StackEvents"]
     assert any(e["LogicalResourceId"] == "Sg" and e["ResourceStatus"] == "DELETE_FAILED"

@@ -14,11 +14,14 @@ events appear when their time comes, the stack reads *_IN_PROGRESS (with no Outp
 during a create and its previous Outputs during an update, as AWS shows them) until its
 last resource is done, then its real final status. A resource that
 failed fails at the end of its window; the rollback then takes its own modelled time.
+"At that moment" is the model's Clock: the real time plus what the endpoint's token holder
+moved it on by (server.CLOCK_PATH), so tests see the modelled minutes pass without waiting.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from graphlib import TopologicalSorter
@@ -53,6 +56,38 @@ def configure(enabled: bool, time_scale: float) -> None:
     if time_scale <= 0:
         raise ValueError("time scale must be positive")
     MODEL.enabled, MODEL.time_scale = enabled, time_scale
+
+
+class Clock:
+    """The model's "now": moto's (the real UTC time) plus what the endpoint's token holder
+    moved it on by (``server.CLOCK_PATH``), so a test sees a resource's modelled minutes
+    pass without waiting for them. It only ever moves forward: a window once past stays
+    past, and moto's own timestamps (taken from the real clock) are never in its future.
+    AWS has no such thing; nothing on the deploy path moves it."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta()
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return utcnow() + self._offset
+
+    def advance(self, seconds: float) -> timedelta:
+        """Move on by ``seconds`` (not negative, finite); the offset now in force."""
+        if not 0 <= seconds < float("inf"):
+            raise ValueError("the clock moves forward by a finite number of seconds")
+        with self._lock:
+            self._offset += timedelta(seconds=seconds)
+            return self._offset
+
+    @property
+    def offset(self) -> timedelta:
+        with self._lock:
+            return self._offset
+
+
+CLOCK = Clock()
 
 
 @dataclass
@@ -243,7 +278,7 @@ def _execute_takes_time() -> None:
         new = dict((change_set.template_dict or {}).get("Resources") or {})
         ops = {c.logical_resource_id: _OPS[c.action] for c in change_set.changes
                if c.action in _OPS}
-        start = utcnow()
+        start = CLOCK.now()
         mark = len(stack.events)
         previous = _outputs_now(stack)
         try:
@@ -284,7 +319,7 @@ def _delete_takes_time() -> None:
         # the DeleteStack with HTTP 500 (the stack could never be deleted).
         present = set(stack.resource_map._parsed_resources)
         ops: dict[str, Operation] = {n: "DELETE" for n in resources if n in present}
-        start = utcnow()
+        start = CLOCK.now()
         mark = len(stack.events)
         try:
             original(self, name_or_stack_id)
@@ -347,7 +382,7 @@ def _views_follow_the_clock() -> None:
     describe_events = backend_class.describe_stack_events
 
     def describe(self: Any, name_or_stack_id: str) -> list[Any]:
-        now = utcnow()
+        now = CLOCK.now()
         try:
             found = describe_stacks(self, name_or_stack_id)
         except ValidationError:
@@ -363,7 +398,7 @@ def _views_follow_the_clock() -> None:
         try:
             return get_stack(self, name_or_stack_id)
         except ValidationError:
-            found = _in_flight_by_name(self, name_or_stack_id, utcnow())
+            found = _in_flight_by_name(self, name_or_stack_id, CLOCK.now())
             if not found:
                 raise
             return found[0]
@@ -371,7 +406,7 @@ def _views_follow_the_clock() -> None:
     def events(self: Any, stack_name: str) -> list[Any]:
         stack = self.get_stack(stack_name)
         all_events: list[Any] = describe_events(self, stack_name)
-        now = utcnow()
+        now = CLOCK.now()
         return all_events if _timeline(stack, now) is None else _visible_events(stack, now)
 
     backend_class.describe_stacks = describe  # type: ignore[method-assign]
@@ -385,7 +420,7 @@ def _views_follow_the_clock() -> None:
     def list_stack_resources(self: Any) -> ActionResult:
         answer = list_resources(self)
         stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
-        now = utcnow()
+        now = CLOCK.now()
         if _timeline(stack, now) is None:
             return answer
         summaries = []
@@ -398,7 +433,7 @@ def _views_follow_the_clock() -> None:
     def describe_stack_resources(self: Any) -> ActionResult:
         answer = describe_resources(self)
         rows = answer.result["StackResources"]  # type: ignore[index]
-        now = utcnow()
+        now = CLOCK.now()
         shown = []
         for row in rows:
             stack = self.cloudformation_backend.get_stack(row.stack_id)

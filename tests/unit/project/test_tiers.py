@@ -99,9 +99,3 @@ def test_the_first_directory_below_tests_gives_the_tier() -> None:
     assert tiers.directory_tier(tiers.TESTS / "helpers" / "test_like.py") is None
 
 
-def test_sleep_fails_the_in_process_tiers_and_every_tier_when_asked(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("STACKGEN_SLEEP_ENFORCED", raising=False)
-    assert [t for t in tiers.TIERS if tiers.sleep_fails(t)] == ["unit", "cli", "e2e"]
-    monkeypatch.setenv("STACKGEN_SLEEP_ENFORCED", "all")
-    assert all(tiers.sleep_fails(t) for t in tiers.TIERS)
