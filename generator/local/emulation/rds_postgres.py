@@ -246,10 +246,15 @@ class Server:
         if self.directory.exists():
             shutil.rmtree(self.directory)
         # A copy of a cluster initdb made once per state dir: initdb takes seconds, a
-        # copy a fraction (measured in docs/local-endpoint.md).
-        template = _template(template_dir(self.authority.directory.parent))
+        # copy a fraction (measured in docs/local-endpoint.md); the copy made ahead of
+        # this create (the spare) is only renamed, and the next one copied meanwhile.
+        root = self.authority.directory.parent
+        template = _template(template_dir(root))
         self.directory.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(template, self.directory, symlinks=True)
+        if not take_spare(template, root, self.directory):
+            shutil.copytree(template, self.directory, symlinks=True)
+        threading.Thread(target=make_spare, args=(template, root),
+                         name="rds-spare-cluster", daemon=True).start()
         t1 = time.monotonic()
         self.start()
         t2 = time.monotonic()
@@ -365,7 +370,40 @@ def prepare_template(root: Path) -> None:
     the create that needs it)."""
     with contextlib.suppress(StackgenError, OSError):
         Authority(root / "ca").ensure()
-        _template(template_dir(root))
+        make_spare(_template(template_dir(root)), root)
+
+
+def spare_dir(template: Path, root: Path) -> Path:
+    """Where the next DB's cluster waits, copied from ``template`` ahead of its create
+    (under the instances of ``root``, the endpoint's rds dir: taken by a rename)."""
+    return root / "instances" / f".spare-{template.name}"
+
+
+def make_spare(template: Path, root: Path) -> None:
+    """Copy the template to the spare unless one waits: into a temporary dir, renamed
+    when whole, so a create never takes half a copy (best effort: a create without a
+    spare copies the template itself)."""
+    spare = spare_dir(template, root)
+    if spare.exists():
+        return
+    with contextlib.suppress(OSError):
+        spare.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(dir=spare.parent, prefix=".spare-partial-"))
+        try:
+            shutil.copytree(template, partial, symlinks=True, dirs_exist_ok=True)
+            os.rename(partial, spare)
+        except OSError:  # another thread made it meanwhile, or the copy failed
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def take_spare(template: Path, root: Path, target: Path) -> bool:
+    """Move the waiting spare cluster to ``target`` (one rename); False when none waits
+    (or another create took it first)."""
+    try:
+        os.rename(spare_dir(template, root), target)
+    except OSError:
+        return False
+    return True
 
 
 def template_dir(root: Path) -> Path:
