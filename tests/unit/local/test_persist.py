@@ -1,0 +1,72 @@
+"""Issue 28: the local endpoint's state snapshot holds the GIL (0.1-0.4 s for a deployed
+env), and was taken at the first change after a quiet spell: in the middle of the
+deploy that made it, stalling every request behind it. It now waits for the endpoint
+to be quiet (no request for QUIET seconds), or INTERVAL after the change at the latest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from generator.local.persist import INTERVAL, QUIET, Persister
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _persister(tmp_path: Path) -> tuple[Persister, Clock]:
+    persister, clock = Persister(tmp_path), Clock()
+    persister.clock = clock
+    return persister, clock
+
+
+def _request(persister: Persister, method: str = "POST", target: str = "") -> Any:
+    """A request through the watching wrapper; the app answers with the persister's view
+    of whether a snapshot is due meanwhile (a change made just before)."""
+    seen: list[bool] = []
+
+    def app(environ: Any, start_response: Any) -> Iterable[bytes]:
+        seen.append(persister.due(changed_at=persister.clock() - 0.01))
+        return [b""]
+
+    def start_response(*args: Any) -> Any:
+        return lambda body: None
+
+    persister.watching(app)({"REQUEST_METHOD": method, "HTTP_X_AMZ_TARGET": target},
+                            start_response)
+    return seen[0]
+
+
+def test_no_snapshot_while_a_request_is_answered_nor_right_after_it(tmp_path: Path) -> None:
+    persister, clock = _persister(tmp_path)
+    assert _request(persister) is False  # in flight: never
+    assert persister.dirty.is_set()  # a POST that is not a read: a change
+    changed = clock.now
+    clock.now += QUIET / 2
+    assert not persister.due(changed)  # the next request of the deploy may come
+    clock.now += QUIET
+    assert persister.due(changed)  # quiet: the snapshot stalls no one
+
+
+def test_requests_that_never_pause_get_a_snapshot_after_the_interval(tmp_path: Path) -> None:
+    persister, clock = _persister(tmp_path)
+    changed = clock.now
+    for _ in range(int(INTERVAL / (QUIET / 2))):
+        _request(persister, "GET")
+        clock.now += QUIET / 2
+        if clock.now - changed < INTERVAL:
+            assert not persister.due(changed)
+    clock.now = changed + INTERVAL
+    assert persister.due(changed)
+
+
+def test_reads_mark_nothing_changed(tmp_path: Path) -> None:
+    persister, _ = _persister(tmp_path)
+    _request(persister, "POST", "CloudFormation_20100515.DescribeStacks")
+    assert not persister.dirty.is_set()
