@@ -458,18 +458,30 @@ class CloudFormation:
         DescribeEvents with its ChangeSetName (user guide, "Validate stack deployments":
         results come back as events), and its hooks' failures (ListHookResults); none
         where the endpoint answers neither."""
-        found: list[ValidationFinding] = []
-        with contextlib.suppress(ClientError, AwsError):
-            if hasattr(self.client, "describe_events"):  # botocore 1.41 and later
-                found += findings_of(raw for page in self._pages(
-                    "describe_events", ChangeSetName=change_set_id)
-                    for raw in page.get("OperationEvents", []))
-        with contextlib.suppress(ClientError, AwsError):  # what the account's hooks decided
-            if hasattr(self.client, "list_hook_results"):
-                found += hook_findings(r for page in self._pages(
-                    "list_hook_results", TargetType="CHANGE_SET", TargetId=change_set_id)
-                    for r in page.get("HookResults", []))
-        return found
+        events: list[ValidationFinding] = []
+        hooks: list[ValidationFinding] = []
+
+        def read_events() -> None:
+            with contextlib.suppress(ClientError, AwsError):
+                if hasattr(self.client, "describe_events"):  # botocore 1.41 and later
+                    events.extend(findings_of(raw for page in self._pages(
+                        "describe_events", ChangeSetName=change_set_id)
+                        for raw in page.get("OperationEvents", [])))
+
+        def read_hooks() -> None:  # what the account's hooks decided
+            with contextlib.suppress(ClientError, AwsError):
+                if hasattr(self.client, "list_hook_results"):
+                    hooks.extend(hook_findings(r for page in self._pages(
+                        "list_hook_results", TargetType="CHANGE_SET", TargetId=change_set_id)
+                        for r in page.get("HookResults", [])))
+
+        # Two independent reads, side by side: each is a round trip on every stack's way
+        # from its change set to its execution.
+        beside = threading.Thread(target=read_hooks, name="hook-results", daemon=True)
+        beside.start()
+        read_events()
+        beside.join()
+        return events + hooks
 
     def validation_failures(self, change_set_id: str) -> list[str]:
         """The change set's validation results, one line each."""
