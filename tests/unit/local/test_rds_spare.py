@@ -4,9 +4,17 @@ is now made ahead (the spare) and the create only renames it."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from generator.local.emulation.rds_postgres import make_spare, spare_dir, take_spare
+from generator.local.emulation import rds_postgres
+from generator.local.emulation.rds_postgres import spare_dir, take_spare
+
+
+def make_spare(template: Path, root: Path) -> None:
+    """The spare made with Python's copy (no process in this tier; cp: tests/local)."""
+    rds_postgres.make_spare(template, root, copy=lambda source, target: shutil.copytree(
+        source, target, symlinks=True, dirs_exist_ok=True))
 
 
 def _template(tmp_path: Path) -> Path:
