@@ -359,8 +359,12 @@ class Server:
         self.start()
 
     def destroy(self) -> None:
+        t0 = time.monotonic()
         self.stop()
+        t1 = time.monotonic()
         shutil.rmtree(self.directory, ignore_errors=True)
+        print(f"rds: PostgreSQL of {self.directory.name} gone in {time.monotonic() - t0:.2f} s "
+              f"(stop {t1 - t0:.2f})", file=sys.stderr, flush=True)
 
 
 _TEMPLATE_LOCK = threading.Lock()
