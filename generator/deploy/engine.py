@@ -12,20 +12,16 @@ branches finish. ``StackWork`` (stack_work.py) holds what every path shares.
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
-from generator.aws.cfn import CloudFormation
 from generator.aws.cfn_types import StackInfo
 from generator.aws.polling import WaitAbandoned, WaitTimedOut
 from generator.aws.status import Outcome, StackResult
 from generator.deploy.scheduler import NotRun, Scheduler, Skip
 from generator.deploy.stack_work import (
     GuardRefusal,
-    Prepared,
     StackWork,
     stack_policy,
 )
@@ -38,43 +34,7 @@ from generator.review.plan_report import show_review
 from generator.ui import Progress
 
 
-class EventMark:
-    """A stack's newest event id, read in a thread of its own while its change set is
-    made and reviewed: the events of the execution are those after it. Making a change
-    set adds no stack event (a new stack's REVIEW_IN_PROGRESS is there once
-    CreateChangeSet answers), so the mark is the one read just before ExecuteChangeSet
-    would give, without its round trip on the stack's way to execution."""
-
-    def __init__(self, cfn: CloudFormation, name: str) -> None:
-        self._value: str | None = None
-        self._error: StackgenError | None = None
-
-        def read() -> None:
-            try:
-                self._value = cfn.latest_event_id(name)
-            except StackgenError as exc:
-                self._error = exc
-
-        self._thread = threading.Thread(target=read, name=f"events-{name}", daemon=True)
-        self._thread.start()
-
-    def get(self) -> str | None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-
 class Deployer(StackWork):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._marks: dict[str, EventMark] = {}
-        self._marks_lock = threading.Lock()
-
-    def change_set_created(self, prepared: Prepared) -> None:
-        with self._marks_lock:
-            self._marks[prepared.name] = EventMark(self.cfn, prepared.name)
-
     def run(self) -> list[StackResult]:
         """Deploy the selected stacks over the graph (the scheduler), then say where the
         stacks are if a wait timed out or was abandoned."""
@@ -219,9 +179,7 @@ class Deployer(StackWork):
                            outputs=info.outputs)
 
     def execute(self, stack: str, name: str, change_set_id: str) -> StackInfo:
-        with self._marks_lock:
-            mark = self._marks.pop(name, None)
-        last_seen = mark.get() if mark is not None else self.cfn.latest_event_id(name)
+        last_seen = self.cfn.latest_event_id(name)
         started = datetime.now(UTC)
         self.cfn.execute_change_set(change_set_id, name)
         self.executing(change_set_id)

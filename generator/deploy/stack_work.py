@@ -349,7 +349,6 @@ class StackWork:
             return None
         with self._pending_lock:
             self.pending_sets[cs_id] = (prepared.name, prepared.kind)
-        self.change_set_created(prepared)
         try:
             progress = Progress(self.console, prepared.stack,
                                 self.cfn.waits.progress_every,
@@ -358,9 +357,6 @@ class StackWork:
         except (ChangeSetFailed, WaitTimedOut, WaitAbandoned):
             self._discard(prepared.name, prepared.kind, cs_id)
             raise
-
-    def change_set_created(self, prepared: Prepared) -> None:
-        """Hook: the change set exists, its wait begins (deploying reads beside it)."""
 
     def review(self, prepared: Prepared, change_set: ChangeSet) -> StackPlan:
         """Everything a careful reviewer wants to know about one change set."""

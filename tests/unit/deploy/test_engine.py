@@ -399,36 +399,6 @@ def test_nested_prod_protects_its_stateful_children_in_root_and_child_policies()
 
 
 
-class _WatchedCloudFormation(FakeCloudFormation):
-    """Says whether the stack's events were read while its change set was still being
-    described (within 0.1 s: the read runs beside the wait, or never meets it)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.events_read = threading.Event()
-        self.met: list[bool] = []
-
-    def describe_stack_events(self, **params: Any) -> Any:
-        self.events_read.set()
-        return super().describe_stack_events(**params)
-
-    def describe_change_set(self, **params: Any) -> Any:
-        self.met.append(self.events_read.wait(0.1))
-        return super().describe_change_set(**params)
-
-
-def test_the_event_mark_is_read_beside_the_change_set_wait_not_after_it(
-        rendered: Rendered) -> None:
-    """Issue 28: the newest event id, read before ExecuteChangeSet, was one more round
-    trip on every stack's way to execution; it is read while the change set is made."""
-    fake = _WatchedCloudFormation()
-    asked: list[str] = []
-    [result] = _on_fake(rendered, fake, asked).run()
-    assert result.state == "CREATED"
-    assert fake.met and fake.met[0] is True
-    assert fake.calls.count("DescribeStackEvents") >= 2  # the mark, then the stream
-
-
 def test_a_change_sets_validation_reads_go_side_by_side() -> None:
     """Issue 28: DescribeEvents and ListHookResults of a change set are independent round
     trips; each waits for the other here, so run one after the other they would not meet."""
