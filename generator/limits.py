@@ -7,7 +7,6 @@ APIs), so they follow cfn-lint upgrades instead of a list kept here.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import ipaddress
 import mmap
@@ -158,7 +157,8 @@ def rds_instance_classes(region: str, engine: str) -> frozenset[str] | None:
 
 
 def _unknown(value: str, allowed: frozenset[str], what: str, region: str) -> str:
-    close = difflib.get_close_matches(value, sorted(allowed), n=1)
+    from difflib import get_close_matches  # only for a hint: off the start-up path
+    close = get_close_matches(value, sorted(allowed), n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"e.g. '{min(allowed)}'"
     return f"'{value}' is not {what} offered in {region} (cfn-lint's data); {hint}"
 

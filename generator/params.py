@@ -7,7 +7,6 @@ Every error names the file and line that set the offending key.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import types
@@ -311,7 +310,8 @@ def _describe(error: msgspec.ValidationError, data: dict[str, Any],
         key = _QUOTED.findall(msg)[0]
         parent = _struct_at(tuple(loc))
         known = sorted(parent.__struct_fields__) if parent else []
-        close = difflib.get_close_matches(key, known, n=1)
+        from difflib import get_close_matches  # only for a hint: off the start-up path
+        close = get_close_matches(key, known, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
         full = (*loc, key)
         return full, f"unknown key '{dotted(full)}'; {hint}"
@@ -387,7 +387,8 @@ def load_env(params_dir: Path, env: str, overrides: Sequence[str] = ()) -> EnvSo
     env_file = params_dir / f"{env}.yaml"
     if not ENV_NAME.match(env) or not env_file.exists():
         known = list_envs(params_dir)
-        close = difflib.get_close_matches(env, known, n=1)
+        from difflib import get_close_matches  # only for a hint: off the start-up path
+        close = get_close_matches(env, known, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise UsageError(
             f"unknown env '{env}': no {env_file}; {hint}known envs: {', '.join(known) or 'none'}"

@@ -5,7 +5,6 @@ Rendering is pure: the same params and templates give byte-identical files.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import json
@@ -138,7 +137,8 @@ class Rendered:
         the closest known one, before anything is written or deployed."""
         unknown = sorted(set(stacks) - set(self.stacks))
         if unknown:
-            close = difflib.get_close_matches(unknown[0], list(self.stacks), n=1)
+            from difflib import get_close_matches  # only for a hint: off the start-up path
+            close = get_close_matches(unknown[0], list(self.stacks), n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
             raise UsageError(f"--stack {unknown[0]}: not a stack of env '{self.env.name}'; "
                              f"{hint}stacks: {', '.join(self.graph.order)}")

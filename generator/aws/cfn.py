@@ -454,22 +454,23 @@ class CloudFormation:
             return None
 
     def validation_findings(self, change_set_id: str) -> list[ValidationFinding]:
-        """The change set's pre-deployment validation results (FAIL and WARN), from
-        DescribeEvents with its ChangeSetName (user guide, "Validate stack deployments":
-        results come back as events), and its hooks' failures (ListHookResults); none
-        where the endpoint answers neither."""
-        found: list[ValidationFinding] = []
-        with contextlib.suppress(ClientError, AwsError):
-            if hasattr(self.client, "describe_events"):  # botocore 1.41 and later
-                found += findings_of(raw for page in self._pages(
-                    "describe_events", ChangeSetName=change_set_id)
-                    for raw in page.get("OperationEvents", []))
-        with contextlib.suppress(ClientError, AwsError):  # what the account's hooks decided
-            if hasattr(self.client, "list_hook_results"):
-                found += hook_findings(r for page in self._pages(
-                    "list_hook_results", TargetType="CHANGE_SET", TargetId=change_set_id)
-                    for r in page.get("HookResults", []))
-        return found
+        """The change set's pre-deployment validation results (FAIL and WARN): DescribeEvents
+        with its ChangeSetName (user guide, "Validate stack deployments": results come back
+        as events), and its hooks' failures (ListHookResults); none where neither answers."""
+        found: dict[str, list[ValidationFinding]] = {"events": [], "hooks": []}
+
+        def read(key: str, operation: str, items: str, **selector: str) -> None:
+            with contextlib.suppress(ClientError, AwsError):  # no DescribeEvents before 1.41
+                pages = self._pages(operation, **selector) if hasattr(self.client, operation) else ()
+                found[key] = (findings_of if key == "events" else hook_findings)(
+                    r for page in pages for r in page.get(items, []))
+        # Two independent round trips on each stack's way to execution, side by side.
+        hooks = threading.Thread(target=read, args=("hooks", "list_hook_results", "HookResults"),
+                                 kwargs={"TargetType": "CHANGE_SET", "TargetId": change_set_id})
+        hooks.start()
+        read("events", "describe_events", "OperationEvents", ChangeSetName=change_set_id)
+        hooks.join()
+        return found["events"] + found["hooks"]
 
     def validation_failures(self, change_set_id: str) -> list[str]:
         """The change set's validation results, one line each."""

@@ -4,7 +4,6 @@ opening them, the console, and reporting a run."""
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -108,7 +107,8 @@ def check_allow_replace(rendered: Rendered, logical_ids: tuple[str, ...]) -> Non
         known |= set(load_cfn(stack.template).get("Resources") or {})
     for logical_id in logical_ids:
         if logical_id not in known:
-            close = difflib.get_close_matches(logical_id, sorted(known), n=1)
+            from difflib import get_close_matches  # only for a hint: off the start-up path
+            close = get_close_matches(logical_id, sorted(known), n=1)
             hint = f"did you mean '{close[0]}'?" if close else "name a resource's logical id"
             raise UsageError(f"--allow-replace {logical_id}: no resource of env "
                              f"'{rendered.env.name}' has this logical id; {hint}")

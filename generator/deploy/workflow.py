@@ -84,7 +84,8 @@ def settle(conns: Sequence[Connection]) -> dict[str, dict[str, StackInfo]]:
     where they end (CloudFormation refuses a change set or a delete meanwhile).
     Several units and stacks wait side by side; Ctrl-C stops waiting (exit 130).
     Returns each unit's deployed stacks by name as listed when none was in progress (a
-    delete plans on that listing instead of making it again); empty after a wait."""
+    delete plans on that listing, and a deploy --yes starts on it, instead of making it
+    again); empty after a wait."""
     listed = {c.label: _deployed(c) for c in conns}
     busy = {(c.label, stack): (c, info) for c in conns
             for stack, info in _in_progress(c, listed[c.label]).items()}
@@ -171,16 +172,22 @@ def _prepared(conn: Connection, options: DeployOptions, waits: Waits | None,
 
 
 def _run(conns: Sequence[Connection], workers: Mapping[str, Deployer], concurrency: int,
-         hooks: Mapping[str, EcsHooks | None]) -> Results:
-    """Every unit's graph on one scheduler, then each unit's verification."""
+         hooks: Mapping[str, EcsHooks | None],
+         settled: Mapping[str, dict[str, StackInfo]] | None = None) -> Results:
+    """Every unit's graph on one scheduler, then each unit's verification. ``settled``:
+    each unit's stacks as settle() listed them under the lock, when nothing ran since."""
     from generator.deploy.engine import run_together
-    by_cfn: dict[int, list[Deployer]] = {}
-    for d in workers.values():  # one listing of the stacks per session, not per unit
-        by_cfn.setdefault(id(d.cfn), []).append(d)
-    for group in by_cfn.values():
-        listed = group[0].cfn.describe_many([n for d in group for n in d.stack_names()])
-        for d in group:
-            d.start(known=listed)
+    by_cfn: dict[int, list[str]] = {}
+    for label, d in workers.items():  # one listing of the stacks per session, not per unit
+        by_cfn.setdefault(id(d.cfn), []).append(label)
+    for labels in by_cfn.values():
+        if settled is not None and all(label in settled for label in labels):
+            listed = {n: i for label in labels for n, i in settled[label].items()}
+        else:
+            listed = workers[labels[0]].cfn.describe_many(
+                [n for label in labels for n in workers[label].stack_names()])
+        for label in labels:
+            workers[label].start(known=listed)
     base = _base(conns)
     ran = run_together(workers, concurrency, _abandon_all(conns),
                        base.line if base is not None else None)
@@ -230,7 +237,7 @@ def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
     prompt = threading.Lock()  # one question at a time, whichever unit asks
     reason = "deploy" + (f" --stack {','.join(stacks)}" if stacks else "")
     with all_locked(conns, reason, stops):
-        settle(conns)
+        settled: dict[str, dict[str, StackInfo]] | None = settle(conns)
         workers: dict[str, Deployer] = {}
         if ask_once:
             planners = {c.label: _whole_planner(c, options[c.label]) for c in conns}
@@ -259,6 +266,7 @@ def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
                                             if s.changes else Outcome.UNCHANGED,
                                             reasons=["not approved"] if s.changes else [])
                                 for s in p.stacks] for label, p in plans.items()}
+            settled = None  # planning made change sets (and review shells): list again
             for c in conns:
                 planned = {s.stack: s for s in plans[c.label].stacks}
                 workers[c.label] = ApprovedRunner(
@@ -270,7 +278,7 @@ def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
         for label, w in workers.items():
             w.stop, w.prompt = stops[label], prompt
         return _run(conns, workers, concurrency,
-                    {label: h for label, (_, h) in prepared.items()})
+                    {label: h for label, (_, h) in prepared.items()}, settled)
 
 
 def _base_line(conn: Connection, text: str) -> None:

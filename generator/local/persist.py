@@ -10,7 +10,9 @@ use, in one ``pickle.dumps`` so objects shared between services stay shared.
 
 - while the endpoint runs, a snapshot is written (atomically) at most every
   ``INTERVAL`` seconds after a request that may have changed something, so a crashed
-  endpoint restarts from its last snapshot;
+  endpoint restarts from its last snapshot; taken once no request has been in flight
+  for ``QUIET`` seconds (a snapshot holds the GIL, so one taken mid-deploy stalls every
+  request behind it), or ``INTERVAL`` after the change when requests never pause;
 - at a clean stop (``local down``: SIGTERM) a last snapshot is written;
 - ``POST SNAPSHOT_PATH`` (loopback) ends the wait between snapshots and answers once a
   snapshot taken after the request is written: what a crash from then on restarts from
@@ -52,6 +54,10 @@ CLEAN_MARK = "local-endpoint-stopped-cleanly"
 # Seconds between snapshots while requests change state: a snapshot of a deployed env
 # (~3 MB) holds the GIL for ~0.1-0.4 s, so one a second slowed a deploy by a third.
 INTERVAL = 5.0
+# Seconds without any request before a snapshot is taken: a deploy's requests follow one
+# another within a few hundredths of a second, and the gap between two commands (the
+# next one's start-up) is longer than this.
+QUIET = 0.3
 _READS = ("Describe", "List", "Get")
 SNAPSHOT_PATH = "/_stackgen/snapshot"
 FLUSH_TIMEOUT = 120.0  # seconds a flush waits for its snapshot (a deployed env: < 1 s)
@@ -192,6 +198,10 @@ class Persister:
         self.written = threading.Condition()
         self.begun = self.done = 0  # snapshots begun, and the last one written
         self.last_capture = (0.0, 0)  # seconds, bytes: the cost of the last snapshot
+        self.clock = time.monotonic
+        self.in_flight = 0  # requests being answered now
+        self.last_request = 0.0  # when the last request ended (self.clock)
+        self._requests = threading.Lock()
 
     def save(self) -> None:
         with self.lock:
@@ -244,10 +254,24 @@ class Persister:
         (self.state_dir / SUMMARY_FILE).write_text(json.dumps(result), encoding="utf-8")
         return result
 
+    def due(self, changed_at: float) -> bool:
+        """Whether to snapshot now a change made at ``changed_at``: no request in flight
+        for QUIET seconds, or INTERVAL passed since the change (requests never pause)."""
+        now = self.clock()
+        with self._requests:
+            quiet = self.in_flight == 0 and now - self.last_request >= QUIET
+        return quiet or now - changed_at >= INTERVAL
+
     def run(self) -> None:
-        """Background: snapshot at most every INTERVAL while something changed."""
+        """Background: snapshot at most every INTERVAL while something changed, when
+        the endpoint is quiet."""
         while not self.stopped.is_set():
             if self.dirty.wait(INTERVAL):
+                changed_at = self.clock()
+                while not self.due(changed_at) and not self.stopped.wait(QUIET / 3):
+                    pass
+                if self.stopped.is_set():
+                    return  # close() takes the last snapshot
                 self.dirty.clear()
                 with contextlib.suppress(Exception):  # the next change retries
                     self.save()
@@ -272,10 +296,16 @@ class Persister:
 
         def wrapped(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
             if environ.get("PATH_INFO") == SNAPSHOT_PATH:
+                # not a request in flight: the snapshot it waits for waits for quiet
                 return self._flush_route(environ, start_response)
+            with self._requests:
+                self.in_flight += 1
             try:
                 return app(environ, start_response)
             finally:
+                with self._requests:
+                    self.in_flight -= 1
+                    self.last_request = self.clock()
                 target = environ.get("HTTP_X_AMZ_TARGET", "") + environ.get("QUERY_STRING", "")
                 if environ.get("REQUEST_METHOD") != "GET" and not any(
                         f"Action={r}" in target or f".{r}" in target for r in _READS):

@@ -48,6 +48,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -246,10 +247,15 @@ class Server:
         if self.directory.exists():
             shutil.rmtree(self.directory)
         # A copy of a cluster initdb made once per state dir: initdb takes seconds, a
-        # copy a fraction (measured in docs/local-endpoint.md).
-        template = _template(template_dir(self.authority.directory.parent))
+        # copy a fraction (measured in docs/local-endpoint.md); the copy made ahead of
+        # this create (the spare) is only renamed, and the next one copied meanwhile.
+        root = self.authority.directory.parent
+        template = _template(template_dir(root))
         self.directory.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(template, self.directory, symlinks=True)
+        if not take_spare(template, root, self.directory):
+            shutil.copytree(template, self.directory, symlinks=True)
+        threading.Thread(target=make_spare, args=(template, root),
+                         name="rds-spare-cluster", daemon=True).start()
         t1 = time.monotonic()
         self.start()
         t2 = time.monotonic()
@@ -353,8 +359,12 @@ class Server:
         self.start()
 
     def destroy(self) -> None:
+        t0 = time.monotonic()
         self.stop()
+        t1 = time.monotonic()
         shutil.rmtree(self.directory, ignore_errors=True)
+        print(f"rds: PostgreSQL of {self.directory.name} gone in {time.monotonic() - t0:.2f} s "
+              f"(stop {t1 - t0:.2f})", file=sys.stderr, flush=True)
 
 
 _TEMPLATE_LOCK = threading.Lock()
@@ -365,7 +375,55 @@ def prepare_template(root: Path) -> None:
     the create that needs it)."""
     with contextlib.suppress(StackgenError, OSError):
         Authority(root / "ca").ensure()
-        _template(template_dir(root))
+        make_spare(_template(template_dir(root)), root)
+
+
+def spare_dir(template: Path, root: Path) -> Path:
+    """Where the next DB's cluster waits, copied from ``template`` ahead of its create
+    (under the instances of ``root``, the endpoint's rds dir: taken by a rename)."""
+    return root / "instances" / f".spare-{template.name}"
+
+
+def copy_cluster(source: Path, target: Path) -> None:
+    """``source``'s contents into the existing dir ``target``, modes kept. With cp, not
+    shutil.copytree: a copy in the endpoint's Python holds the GIL in turns with every
+    request it answers meanwhile (the rest of the deploy that made the DB)."""
+    cp = shutil.which("cp")
+    if cp is None:
+        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+        return
+    done = subprocess.run([cp, "-pPR", f"{source}/.", str(target)], capture_output=True,
+                          check=False)
+    if done.returncode != 0:
+        raise OSError(f"cp {source} {target}: {done.stderr.decode(errors='replace').strip()}")
+
+
+def make_spare(template: Path, root: Path,
+               copy: Callable[[Path, Path], object] = copy_cluster) -> None:
+    """Copy the template to the spare unless one waits: into a temporary dir, renamed
+    when whole, so a create never takes half a copy (best effort: a create without a
+    spare copies the template itself)."""
+    spare = spare_dir(template, root)
+    if spare.exists():
+        return
+    with contextlib.suppress(OSError):
+        spare.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(dir=spare.parent, prefix=".spare-partial-"))
+        try:
+            copy(template, partial)
+            os.rename(partial, spare)
+        except OSError:  # another thread made it meanwhile, or the copy failed
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def take_spare(template: Path, root: Path, target: Path) -> bool:
+    """Move the waiting spare cluster to ``target`` (one rename); False when none waits
+    (or another create took it first)."""
+    try:
+        os.rename(spare_dir(template, root), target)
+    except OSError:
+        return False
+    return True
 
 
 def template_dir(root: Path) -> Path:

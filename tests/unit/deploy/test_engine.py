@@ -397,3 +397,24 @@ def test_nested_prod_protects_its_stateful_children_in_root_and_child_policies()
     assert doc["Rds"]["DeletionPolicy"] == doc["Rds"]["UpdateReplacePolicy"] == "Retain"
     assert "DeletionPolicy" not in doc["Dns"]
 
+
+
+def test_a_change_sets_validation_reads_go_side_by_side() -> None:
+    """Issue 28: DescribeEvents and ListHookResults of a change set are independent round
+    trips; each waits for the other here, so run one after the other they would not meet."""
+    both = threading.Barrier(2, timeout=0.1)
+    met: list[str] = []
+
+    class Client:
+        def describe_events(self, **params: Any) -> Any:
+            both.wait()
+            met.append("events")
+            return {"OperationEvents": []}
+
+        def list_hook_results(self, **params: Any) -> Any:
+            both.wait()
+            met.append("hooks")
+            return {"HookResults": []}
+
+    assert CloudFormation(Client()).validation_findings("cs-1") == []
+    assert sorted(met) == ["events", "hooks"]

@@ -389,3 +389,18 @@ def test_a_delete_lists_the_envs_stacks_once_when_none_is_in_progress(
     assert [(r.stack, r.state) for r in results["local"]] == [("network", "DELETED")]
     before_delete = fake.calls[:fake.calls.index("DeleteStack")]
     assert before_delete.count("DescribeStacks") == 1, before_delete
+
+
+def test_a_deploy_yes_lists_the_envs_stacks_once_under_the_lock(
+        rendered: Rendered, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 28: with none in progress, the look for stacks left by an earlier run is the
+    run's own listing; a second DescribeStacks before the first change set was a call for
+    nothing (preflight's two reads before the lock are another matter)."""
+    fake, clock = FakeCloudFormation(), FakeClock()
+    conn = _opened(rendered, fake, clock, monkeypatch)
+    results = workflow.deploy([conn], lambda q: True, ("network",), False, 4, (),
+                              ask_once=False, waits=clock.waits())
+    assert [(r.stack, r.state) for r in results["local"]] == [("network", "CREATED")]
+    before = fake.calls[:fake.calls.index("CreateChangeSet")]
+    listings_before_the_lock = 1  # refuse_other_form (the refactor's: a whole env's only)
+    assert before.count("DescribeStacks") == listings_before_the_lock + 1, before
