@@ -21,6 +21,8 @@ R = TypeVar("R")
 
 # How long the second Ctrl-C waits for abandoned work to return.
 ABANDON_GRACE_SECONDS = 10.0
+# The longest the main thread blocks in one wait: how late it may see a Ctrl-C.
+POLL_SECONDS = 0.5
 
 
 class Skip(enum.Enum):
@@ -118,7 +120,7 @@ class Scheduler(Generic[K, R]):
                         if pending and not any(ready(n) for n in pending):
                             raise AssertionError(f"schedule stuck on {pending}")
                         continue
-                    done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                    done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
                     for fut in done:  # the result first: Ctrl-C in between loses nothing
                         node = running[fut]
                         self._record(node, fut.result(), results, failed_groups)
@@ -156,6 +158,11 @@ class Scheduler(Generic[K, R]):
                      "(Ctrl-C again to stop waiting)")
             for fut, node in list(running.items()):
                 if node not in results:
+                    while not fut.done():
+                        # Never a wait without a timeout: a Ctrl-C whose signal lands just
+                        # before the wait begins interrupts nothing, and is only seen when
+                        # the wait returns (with fut.result() alone: when the stack is done).
+                        wait([fut], timeout=POLL_SECONDS)
                     self._record(node, fut.result(), results, failed_groups)
         except KeyboardInterrupt:
             self._abandon(running, results,
