@@ -4,6 +4,7 @@ encrypted, versioned and private."""
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from botocore.stub import ANY, Stubber
 
 from generator.deploy.artifacts import Artifacts, bucket_name, tls_only_policy
 from generator.errors import AwsError
+from tests.fakes.s3 import FakeS3
 from tests.stubs import offline_client
 
 
@@ -59,3 +61,47 @@ def test_a_bucket_of_that_name_owned_by_another_account_is_refused() -> None:
                           expected_params={"Bucket": "b", "ExpectedBucketOwner": "222222222222"})
     with stub, pytest.raises(AwsError, match="not owned by account 222222222222"):
         Artifacts(s3, "b", "eu-west-1", "222222222222").ensure_bucket()
+
+
+class SettingsReadTogether(FakeS3):
+    """Each read of a bucket setting answers only once all four are asked: serial reads
+    would wait here (and break the barrier) on the first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(4, timeout=2)
+
+    def _together(self) -> None:
+        self.barrier.wait()
+
+    def get_public_access_block(self, Bucket: str, **kw: Any) -> Any:
+        self._together()
+        return super().get_public_access_block(Bucket, **kw)
+
+    def get_bucket_encryption(self, Bucket: str, **kw: Any) -> Any:
+        self._together()
+        return super().get_bucket_encryption(Bucket, **kw)
+
+    def get_bucket_versioning(self, Bucket: str, **kw: Any) -> Any:
+        self._together()
+        return super().get_bucket_versioning(Bucket, **kw)
+
+    def get_bucket_policy(self, Bucket: str, **kw: Any) -> Any:
+        self._together()
+        return super().get_bucket_policy(Bucket, **kw)
+
+
+def test_an_existing_buckets_settings_are_read_side_by_side_and_drift_still_fixed() -> None:
+    """Issue 28: the four reads were four round trips in a row before every deploy's lock."""
+    s3 = SettingsReadTogether()
+    s3.create_bucket(Bucket="b")
+    s3.put_public_access_block(Bucket="b", PublicAccessBlockConfiguration=dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"),
+        True))
+    s3.put_bucket_policy(Bucket="b", Policy=json.dumps(tls_only_policy("b", "eu-west-1")))
+    store = Artifacts(s3, "b", "eu-west-1", "222222222222")
+    assert not store.ensure_bucket()
+    assert store.fixed == ["versioning"]  # the one that drifted, set; the rest kept
+    assert s3.buckets["b"]["versioning"]["VersioningConfiguration"] == {"Status": "Enabled"}
+    s3.barrier.reset()
+    assert not store.ensure_bucket() and store.fixed == []
