@@ -69,3 +69,30 @@ def test_a_setup_statement_that_fails_is_refused_with_postgres_message(
     with pytest.raises(PostgresFailed, match='database "postgres" already exists'):
         server.create("master", "pw-0123456789", "postgres")
     assert not server.running()
+
+
+def test_a_db_without_db_name_has_only_the_databases_rds_makes(server: Server) -> None:
+    server.create("master", "pw-0123456789", None)
+    out = _psql(server, "master", "pw-0123456789",
+                "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database", "postgres")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "postgres,template0,template1"
+
+
+def test_the_template_holds_rds_superuser_and_the_database_a_create_renames(
+        tmp_path: Path) -> None:
+    """So a create adds only the master login and renames a database (no copy of
+    template1 per DB): what is the same on every DB is made once per machine."""
+    template = rds_postgres.template_dir(tmp_path)
+    rds_postgres.prepare_template(tmp_path)
+    copy = tmp_path / "copy"
+    subprocess.run(["cp", "-pPR", str(template), str(copy)], check=True)
+    sql = ("SELECT (SELECT string_agg(b.rolname, ',' ORDER BY b.rolname) FROM pg_auth_members m"
+           " JOIN pg_roles b ON b.oid = m.roleid WHERE m.member = 'rds_superuser'::regrole)"
+           f" || '|' || (SELECT count(*) FROM pg_database WHERE datname = "
+           f"'{rds_postgres.NEW_DATABASE}')\n")
+    argv = rds_postgres.as_db_user([str(rds_postgres.bindir() / "postgres"), "--single",
+                                    "-D", str(copy / "data"), "postgres"])
+    out = subprocess.run(argv, input=sql, capture_output=True, text=True, timeout=60)
+    granted = ",".join(sorted(rds_postgres.RDS_SUPERUSER_GRANTS))
+    assert f'"{granted}|1"' in out.stdout, out.stdout + out.stderr

@@ -142,7 +142,7 @@ def bindir(search_root: Path = SEARCH_ROOT) -> Path:
         f"{BINDIR_ENV} to their directory, then deploy again")
 
 
-def _as_db_user(argv: list[str]) -> list[str]:
+def as_db_user(argv: list[str]) -> list[str]:
     """PostgreSQL refuses root: as root, run it in a user namespace as a mapped uid."""
     if os.geteuid() != 0:
         return argv
@@ -200,17 +200,37 @@ def _free_port() -> int:
     raise PostgresFailed(f"no port is free on {', '.join(listen_addresses())}")
 
 
+# A database every template holds, made from template1 as CREATE DATABASE makes DBName: a
+# DB's create renames it to DBName (a catalog update) instead of copying template1 (most
+# of the 0.1-0.6 s its setup took; issue 28), or drops it when there is no DBName. Its
+# name is no PostgreSQL identifier RDS accepts (the hyphen), so no DBName is ever it.
+NEW_DATABASE = "new-db"
+# What a template holds beyond initdb's cluster; a template made before (another layout)
+# is not used: its directory's name says the layout.
+TEMPLATE_LAYOUT = "rds2"
+
+
+def template_sql() -> str:
+    """What every DB of this machine starts with, made once in the template: the
+    rds_superuser role and its grants (the same on every RDS DB) and the database a
+    create renames to DBName."""
+    return "\n".join([f"CREATE ROLE {RDS_SUPERUSER} NOLOGIN;",
+                      f'GRANT {", ".join(RDS_SUPERUSER_GRANTS)} TO {RDS_SUPERUSER};',
+                      f'CREATE DATABASE "{NEW_DATABASE}";'])
+
+
 def setup_sql(master: str, password: str, db_name: str | None) -> str:
-    """RDS's roles for a new DB, one statement a line: rds_superuser and its grants, the
-    master login (CREATEROLE, CREATEDB, rds_superuser WITH ADMIN OPTION, its password as
-    a SCRAM verifier) and DBName owned by it."""
-    sql = [f"CREATE ROLE {RDS_SUPERUSER} NOLOGIN;",
-           f'GRANT {", ".join(RDS_SUPERUSER_GRANTS)} TO {RDS_SUPERUSER};',
-           f'CREATE ROLE "{master}" LOGIN CREATEROLE CREATEDB '
+    """RDS's roles for a new DB, one statement a line, on a template that holds
+    template_sql(): the master login (CREATEROLE, CREATEDB, rds_superuser WITH ADMIN
+    OPTION, its password as a SCRAM verifier) and DBName owned by it."""
+    sql = [f'CREATE ROLE "{master}" LOGIN CREATEROLE CREATEDB '
            f"PASSWORD '{scram_verifier(password)}';",
            f'GRANT {RDS_SUPERUSER} TO "{master}" WITH ADMIN OPTION;']
     if db_name:
-        sql.append(f'CREATE DATABASE "{db_name}" OWNER "{master}";')
+        sql += [f'ALTER DATABASE "{NEW_DATABASE}" RENAME TO "{db_name}";',
+                f'ALTER DATABASE "{db_name}" OWNER TO "{master}";']
+    else:
+        sql.append(f'DROP DATABASE "{NEW_DATABASE}";')
     return "\n".join(sql)
 
 
@@ -257,7 +277,7 @@ class Server:
         stopped server's data dir, as its bootstrap superuser (rdsadmin); the first
         statement that fails stops it (exit_on_error) and raises PostgresFailed with
         PostgreSQL's message."""
-        argv = _as_db_user([str(bindir() / "postgres"), "--single", "-D", str(self.data),
+        argv = as_db_user([str(bindir() / "postgres"), "--single", "-D", str(self.data),
                             "-c", "exit_on_error=on", "-c", "fsync=off", "postgres"])
         try:
             out = subprocess.run(argv, capture_output=True, text=True, input=sql + "\n",
@@ -272,8 +292,8 @@ class Server:
                                  f"{out.returncode}): {said[0]}")
 
     def create(self, master_username: str, master_password: str, db_name: str | None) -> None:
-        """A copy of the initdb'd template, RDS's roles (rds_superuser and the master
-        login) and DBName written into it, then started with TLS."""
+        """A copy of the template (initdb'd, with rds_superuser), the master login and
+        DBName written into it, then started with TLS."""
         for name in (master_username, db_name or "postgres"):
             if not _IDENT.match(name):
                 raise PostgresFailed(f"{name!r} is not a PostgreSQL identifier RDS accepts")
@@ -291,10 +311,11 @@ class Server:
         threading.Thread(target=make_spare, args=(template, root),
                          name="rds-spare-cluster", daemon=True).start()
         t1 = time.monotonic()
-        # RDS's roles and DBName, written before the server listens: one single-user
-        # backend on the data dir (no psql, no TLS handshake, no login), 0.1 s against
-        # 0.3-0.7 s for a psql child as rdsadmin (issue 28, on a deploy's critical path).
-        # The catalog it leaves is the same as that psql session's.
+        # The master login and DBName, written before the server listens: one single-user
+        # backend on the data dir (no psql, no TLS handshake, no login), rds_superuser and
+        # DBName's database already in the template (template_sql); issue 28, on a
+        # deploy's critical path. The catalog it leaves is the same as CREATE ROLE and
+        # CREATE DATABASE in a psql session as rdsadmin left.
         self.single_user(setup_sql(master_username, master_password, db_name))
         t2 = time.monotonic()
         self.start()
@@ -346,7 +367,7 @@ class Server:
                             "-c ssl_cert_file=server.crt", "-c ssl_key_file=server.key",
                             "-c password_encryption=scram-sha-256", "-c fsync=off",
                             "-c shared_buffers=16MB", "-c max_connections=40"])
-        _run(_as_db_user([str(bindir() / "pg_ctl"), "-D", str(self.data), "-o", options,
+        _run(as_db_user([str(bindir() / "pg_ctl"), "-D", str(self.data), "-o", options,
                           "-l", str(self.directory / "postgres.log"), "-w", "-t", "60",
                           "start"]),
              f"starting the local PostgreSQL (log: {self.directory / 'postgres.log'})")
@@ -463,8 +484,8 @@ def template_dir(root: Path) -> Path:
     with contextlib.suppress(OSError, StackgenError):
         cache.mkdir(parents=True, exist_ok=True, mode=0o700)
         if os.access(cache, os.W_OK):
-            return cache / f"postgres-{bindir().parent.name}-template"
-    return root / "template"
+            return cache / f"postgres-{bindir().parent.name}-{TEMPLATE_LAYOUT}-template"
+    return root / f"{TEMPLATE_LAYOUT}-template"
 
 
 def _template(directory: Path) -> Path:
@@ -482,7 +503,7 @@ def _template(directory: Path) -> Path:
         pwfile = directory / ".pw"
         write_private(pwfile, admin_password.encode())
         try:
-            _run(_as_db_user([str(bindir() / "initdb"), "--no-sync", "-D", str(server.data),
+            _run(as_db_user([str(bindir() / "initdb"), "--no-sync", "-D", str(server.data),
                               "-U", ADMIN_USER, "--auth=scram-sha-256", f"--pwfile={pwfile}",
                               "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions",
                               "--wal-segsize=1"]),
@@ -490,6 +511,7 @@ def _template(directory: Path) -> Path:
         finally:
             pwfile.unlink(missing_ok=True)
         (server.data / "pg_hba.conf").write_text(PG_HBA, encoding="utf-8")
+        server.single_user(template_sql())
         server._save_meta({"admin_password": admin_password})
         try:
             os.rename(directory, final)
