@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from generator.cli import cli
@@ -85,15 +86,15 @@ def _handlers() -> dict[str, list[logging.Handler]]:
     loggers = [logging.getLogger()] + [
         logger for logger in logging.Logger.manager.loggerDict.values()
         if isinstance(logger, logging.Logger)]
-    return {logger.name: list(logger.handlers) for logger in loggers}
+    return {logger.name: list(logger.handlers) for logger in loggers}  # root: "root"
 
 
-def _left_running(before: set[threading.Thread]) -> list[str]:
+def _left_running(before: set[threading.Thread], grace: float) -> list[str]:
     """The threads the command started that are still running after a grace (a join,
     not a sleep)."""
     left = [t for t in threading.enumerate() if t not in before]
     for thread in left:
-        thread.join(THREAD_GRACE)
+        thread.join(grace)
     return sorted(t.name for t in left if t.is_alive())
 
 
@@ -101,22 +102,36 @@ def stackgen(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = Non
              input: str | None = None) -> Result:
     """The real command in this process: exit code, stdout and stderr as a user sees
     them (an uncaught exception is its traceback on stderr and exit 1, as in a child)."""
+    return invoke(cli, args, cwd, env, input)
+
+
+def invoke(group: click.Command, args: Sequence[str], cwd: Path,
+           env: Mapping[str, str] | None = None, input: str | None = None,
+           grace: float = THREAD_GRACE) -> Result:
+    """``group`` run as `stackgen` runs (see stackgen), leaks checked: a signal or
+    logging handler it left is put back after it is named, so one leak fails one test."""
     threads = set(threading.enumerate())
     handlers = {sig: signal.getsignal(sig) for sig in WATCHED_SIGNALS}
     logs = _handlers()
     with _directory(cwd), _environment(env):
         # env=None: the runner sets nothing of its own; _environment made os.environ exact.
-        result = CliRunner().invoke(cli, list(args), input=input, prog_name="stackgen",
+        result = CliRunner().invoke(group, list(args), input=input, prog_name="stackgen",
                                     catch_exceptions=True)
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit) \
             and result.exc_info is not None:
         stderr += "".join(traceback.format_exception(*result.exc_info))
-    leaks = [f"a signal handler for {sig.name}" for sig, h in handlers.items()
-             if signal.getsignal(sig) != h]
-    leaks += [f"logging handlers on {name or 'root'}" for name, hs in _handlers().items()
-              if hs != logs.get(name, [])]
-    leaks += [f"thread {name} still running" for name in _left_running(threads)]
+    leaks: list[str] = []
+    for sig, handler in handlers.items():
+        if signal.getsignal(sig) != handler:
+            leaks.append(f"a signal handler for {sig.name}")
+            if handler is not None:  # None: set outside Python, nothing to put back
+                signal.signal(sig, handler)
+    for name, now in _handlers().items():
+        if now != logs.get(name, []):
+            leaks.append(f"logging handlers on {name or 'root'}")
+            logging.getLogger(name).handlers[:] = logs.get(name, [])
+    leaks += [f"thread {name} still running" for name in _left_running(threads, grace)]
     if leaks:
         raise Leaked(f"`stackgen {' '.join(args)}` left {'; '.join(leaks)}")
     return Result(list(args), result.exit_code, result.stdout, stderr)
