@@ -76,12 +76,15 @@ class Session:
                                       credentials.get("aws_session_token"))
         self.region_name = region_name
         self.endpoint_url = endpoint_url
-        self._clients: dict[tuple[str, int], Any] = {}
+        # Keyed by the config itself (compared and hashed by identity), which the key
+        # keeps alive: by id() alone, a freed config's address could be reused by
+        # another and get a client with the wrong retries and timeouts.
+        self._clients: dict[tuple[str, Config | None], Any] = {}
         self._lock = threading.Lock()
 
     def client(self, service: str, config: Config | None = None) -> Any:
         """The session's client of ``service`` with ``config``, made on first use."""
-        key = (service, id(config))
+        key = (service, config)
         with self._lock:
             made = self._clients.get(key)
             if made is None:

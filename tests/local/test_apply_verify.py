@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from generator.local.manager import Endpoint
-from tests.conftest import aws_env, clients, reset, run_stackgen
+from tests.conftest import aws_env, clients, reset
+from tests.helpers.inprocess import stackgen
 
 FOREIGN_ROLE = {"Type": "AWS::IAM::Role", "Properties": {
     "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
@@ -25,7 +26,7 @@ FOREIGN_ROLE = {"Type": "AWS::IAM::Role", "Properties": {
 
 
 def _run(project: Path, endpoint: Endpoint, *args: str) -> Any:
-    return run_stackgen(["--no-color", *args], cwd=project, env=aws_env(endpoint))
+    return stackgen(["--no-color", *args], cwd=project, env=aws_env(endpoint))
 
 
 def _planned(project: Path, endpoint: Endpoint) -> dict[str, Any]:

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from generator.local.manager import Endpoint
-from tests.conftest import aws_env, run_stackgen
+from tests.conftest import aws_env
+from tests.helpers.inprocess import stackgen
 
 
 def _deploy(project: Path, endpoint: Endpoint, *extra: str) -> Any:
-    return run_stackgen(["--no-color", "deploy", "--env", "local", "--yes", *extra],
+    return stackgen(["--no-color", "deploy", "--env", "local", "--yes", *extra],
                         cwd=project, env=aws_env(endpoint))
 
 
@@ -89,7 +90,7 @@ def test_failure_in_the_middle(project: Path, endpoint: Endpoint, aws: Any) -> N
 
 def test_delete_leaves_no_stack(project: Path, endpoint: Endpoint, aws: Any) -> None:
     assert _deploy(project, endpoint).returncode == 0
-    result = run_stackgen(["--no-color", "delete", "--env", "local", "--yes"], cwd=project,
+    result = stackgen(["--no-color", "delete", "--env", "local", "--yes"], cwd=project,
                           env=aws_env(endpoint))
     assert result.returncode == 0, result.stdout + result.stderr
     assert _stacks(aws) == {}
@@ -105,7 +106,7 @@ def test_delete_leaves_no_stack(project: Path, endpoint: Endpoint, aws: Any) -> 
 def test_delete_refuses_a_stack_others_still_read(project: Path, endpoint: Endpoint,
                                                   aws: Any) -> None:
     assert _deploy(project, endpoint).returncode == 0
-    result = run_stackgen(["delete", "--env", "local", "--stack", "cluster", "--yes"],
+    result = stackgen(["delete", "--env", "local", "--stack", "cluster", "--yes"],
                           cwd=project, env=aws_env(endpoint))
     assert result.returncode == 2
     assert "feeds kubenews-local-asg, which stays deployed" in result.stderr
@@ -114,7 +115,7 @@ def test_delete_refuses_a_stack_others_still_read(project: Path, endpoint: Endpo
 
 def test_without_a_terminal_and_without_yes_it_refuses_at_once(
         project: Path, endpoint: Endpoint, aws: Any) -> None:
-    result = run_stackgen(["deploy", "--env", "local"], cwd=project, env=aws_env(endpoint),
+    result = stackgen(["deploy", "--env", "local"], cwd=project, env=aws_env(endpoint),
                           input="")
     assert result.returncode == 2
     assert "no terminal to ask in; rerun with --yes" in result.stderr
@@ -123,7 +124,7 @@ def test_without_a_terminal_and_without_yes_it_refuses_at_once(
 
 def test_wrong_account_is_refused_before_any_change(project: Path, endpoint: Endpoint,
                                                     aws: Any) -> None:
-    result = run_stackgen(["deploy", "--env", "local", "--yes", "--set",
+    result = stackgen(["deploy", "--env", "local", "--yes", "--set",
                            "account_id=999999999999"], cwd=project, env=aws_env(endpoint))
     assert result.returncode == 2
     assert "account 123456789012" in result.stderr and "account_id 999999999999" in result.stderr
@@ -145,7 +146,7 @@ def test_prod_like_env_gets_termination_protection_and_a_stack_policy(
     # The app's own login secret is data too (issue 13, gap 3).
     assert deny["Resource"] == ["LogicalResourceId/AppDbSecret", "LogicalResourceId/DbInstance",
                                 "LogicalResourceId/DbSecret"]
-    refused = run_stackgen(["delete", "--env", "local", "--yes", *protect], cwd=project,
+    refused = stackgen(["delete", "--env", "local", "--yes", *protect], cwd=project,
                            env=aws_env(endpoint))
     assert refused.returncode == 2 and "termination protection" in refused.stderr
     # Turning it off would also drop the audit trail it defaults on (issue 13): the
@@ -156,7 +157,7 @@ def test_prod_like_env_gets_termination_protection_and_a_stack_policy(
     # Turning it off in params and deploying lifts it; then delete works.
     keep_trail = ("--set", "network.flow_logs.enabled=true", "--set", "alb.access_logs.enabled=true")
     assert _deploy(project, endpoint, *keep_trail).returncode == 0
-    assert run_stackgen(["delete", "--env", "local", "--yes", *keep_trail], cwd=project,
+    assert stackgen(["delete", "--env", "local", "--yes", *keep_trail], cwd=project,
                         env=aws_env(endpoint)).returncode == 0
 
 

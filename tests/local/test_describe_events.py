@@ -14,7 +14,8 @@ from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
 from generator.local.manager import Endpoint
-from tests.conftest import aws_env, clients, reset, run_stackgen
+from tests.conftest import aws_env, clients, reset
+from tests.helpers.inprocess import stackgen
 
 # A service whose capacity provider is not associated with its cluster: ECS refuses it at
 # create (CreateService), so the stack fails fast and rolls back.
@@ -63,7 +64,7 @@ def test_bare_moto_has_no_describe_events(bare_endpoint: str) -> None:
 def test_the_deploys_root_cause_is_what_describe_events_returns(project: Path, endpoint: Endpoint,
                                                                 aws: Any) -> None:
     # --no-forecast: the forecast would refuse this before the endpoint sees it.
-    result = run_stackgen(["--no-color", "deploy", "--env", "local", "--yes", "--no-forecast",
+    result = stackgen(["--no-color", "deploy", "--env", "local", "--yes", "--no-forecast",
                            "--set", "ecs.memory_mib=4096"], cwd=project, env=aws_env(endpoint))
     assert result.returncode == 1, result.stdout + result.stderr
     c = aws

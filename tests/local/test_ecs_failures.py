@@ -13,7 +13,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from generator.local.manager import Endpoint
-from tests.conftest import aws_env, run_stackgen
+from tests.conftest import aws_env
+from tests.helpers.inprocess import stackgen
 from tests.local.test_emulation import _change_set, _ec2_cluster, ecs_stack, target
 
 __all__ = ["target"]  # the fixed/bare endpoint fixture, shared with test_emulation
@@ -90,7 +91,7 @@ def test_a_service_that_could_not_place_its_tasks_stays_readable_with_its_event(
 def test_a_placement_failure_on_deploy_gets_the_diagnosis_lines(
         project: Path, endpoint: Endpoint, aws: Any) -> None:
     # --no-forecast: the forecast (F101) would refuse this before the endpoint sees it.
-    result = run_stackgen(["--no-color", "deploy", "--env", "local", "--yes", "--no-forecast",
+    result = stackgen(["--no-color", "deploy", "--env", "local", "--yes", "--no-forecast",
                            "--set", "ecs.memory_mib=4096"], cwd=project, env=aws_env(endpoint))
     assert result.returncode == 1, result.stdout + result.stderr
     root_cause = result.stdout[result.stdout.index("root cause"):]

@@ -13,7 +13,8 @@ from generator.local.manager import Endpoint
 from generator.review.plan import ForecastNote, Plan
 from generator.review.plan_report import markdown, show_plan
 from generator.ui import Console
-from tests.conftest import aws_env, clients, reset, run_stackgen
+from tests.conftest import aws_env, clients, reset
+from tests.helpers.inprocess import stackgen
 
 # Local's service at min healthy 100%: one task per instance, one instance, so a rollout
 # cannot start (F102, an error).
@@ -21,7 +22,7 @@ STUCK = ("--set", "ecs.service.deployment.min_healthy_percent=100")
 
 
 def _run(project: Path, endpoint: Endpoint, *args: str) -> Any:
-    return run_stackgen(["--no-color", *args], cwd=project, env=aws_env(endpoint))
+    return stackgen(["--no-color", *args], cwd=project, env=aws_env(endpoint))
 
 
 def _stacks(aws: Any) -> list[str]:

@@ -16,7 +16,8 @@ from botocore.parsers import ResponseParserError
 from generator.aws.cfn import CloudFormation
 from generator.aws.validation import ValidationFailed
 from generator.local.manager import Endpoint
-from tests.conftest import aws_env, clients, reset, run_stackgen
+from tests.conftest import aws_env, clients, reset
+from tests.helpers.inprocess import stackgen
 
 OPEN_SSH = json.dumps({"Resources": {
     "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
@@ -104,12 +105,12 @@ def test_a_fail_hook_is_in_the_plan_and_stops_the_deploy(project: Path, endpoint
     hook(aws, "FAIL", DenyResourceTypes=["AWS::ECS::Cluster"])
     env = aws_env(endpoint)
     try:
-        planned = run_stackgen(["--no-color", "plan", "--env", "local", "--stack", "cluster"],
+        planned = stackgen(["--no-color", "plan", "--env", "local", "--stack", "cluster"],
                                cwd=project, env=env)
         assert planned.returncode == 1, planned.stdout + planned.stderr
         assert ("validation Cluster: FAIL HOOK Stackgen::Local::Guard: Cluster: "
                 "AWS::ECS::Cluster is not allowed in this account") in planned.stdout
-        deployed = run_stackgen(["--no-color", "deploy", "--env", "local", "--stack",
+        deployed = stackgen(["--no-color", "deploy", "--env", "local", "--stack",
                                  "cluster", "--yes"], cwd=project, env=env)
         assert deployed.returncode == 1
         assert "AWS::ECS::Cluster is not allowed in this account" in \

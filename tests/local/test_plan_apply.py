@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from generator.local.manager import Endpoint
-from tests.conftest import aws_env, clients, run_stackgen
+from tests.conftest import aws_env, clients
+from tests.helpers.inprocess import stackgen
 
 
 def _run(project: Path, endpoint: Endpoint, *args: str) -> Any:
-    return run_stackgen(["--no-color", *args], cwd=project, env=aws_env(endpoint))
+    return stackgen(["--no-color", *args], cwd=project, env=aws_env(endpoint))
 
 
 def _deployed(project: Path, endpoint: Endpoint) -> None:
@@ -115,7 +116,7 @@ def test_diff_shows_template_and_parameter_changes_without_a_change_set(
     # An error that exits 1 elsewhere (no local endpoint found) exits 2 here: never
     # read as "differs".
     unreached = {k: v for k, v in aws_env(endpoint).items() if k != "AWS_ENDPOINT_URL"}
-    broken = run_stackgen(["diff", "--env", "local"], cwd=project, env=unreached)
+    broken = stackgen(["diff", "--env", "local"], cwd=project, env=unreached)
     assert broken.returncode == 2 and "local endpoint is not running" in broken.stderr, \
         broken.stderr
 
@@ -184,7 +185,7 @@ def test_apply_refuses_a_plan_made_against_another_endpoint(
     elsewhere = {**aws_env(endpoint), "AWS_ENDPOINT_URL": bare_endpoint}
     other = clients(bare_endpoint)
     before = other.cloudformation.describe_stacks()["Stacks"]
-    applied = run_stackgen(["--no-color", "apply", "p.json", "--yes"], cwd=project,
+    applied = stackgen(["--no-color", "apply", "p.json", "--yes"], cwd=project,
                            env=elsewhere)
     assert applied.returncode == 2, applied.stdout + applied.stderr
     assert applied.stderr.count("\n") == 1 and "Traceback" not in applied.stderr

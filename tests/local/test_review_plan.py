@@ -10,12 +10,13 @@ import jsonschema
 
 from generator.local.manager import Endpoint
 from generator.review.plan import Plan
-from tests.conftest import aws_env, run_stackgen
+from tests.conftest import aws_env
 from tests.helpers.hand_changes import open_load_balancer_group
+from tests.helpers.inprocess import stackgen
 
 
 def _run(project: Path, endpoint: Endpoint, *args: str) -> Any:
-    return run_stackgen(["--no-color", *args], cwd=project, env=aws_env(endpoint))
+    return stackgen(["--no-color", *args], cwd=project, env=aws_env(endpoint))
 
 
 def _deployed(project: Path, endpoint: Endpoint) -> None:
@@ -94,7 +95,7 @@ def test_a_hand_change_is_flagged_in_the_next_plan_and_the_markdown_has_the_pict
 
 
 def test_the_plan_schema_is_published(project: Path) -> None:
-    result = run_stackgen(["schema", "--plan"], cwd=project)
+    result = stackgen(["schema", "--plan"], cwd=project)
     assert result.returncode == 0
     schema = json.loads(result.stdout)
     assert "schema_version" in json.dumps(schema)

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from generator.local.manager import Endpoint
-from tests.conftest import aws_env, run_stackgen
+from tests.conftest import aws_env
 from tests.helpers.hand_changes import open_load_balancer_group
+from tests.helpers.inprocess import stackgen
 
 FLOW_LOGS = ("--set", "network.flow_logs.enabled=true")
 TAKEN = "/stackgen-test/FlowLogGroup"
@@ -25,7 +26,7 @@ def _named_log_groups(project: Path) -> None:
 
 
 def _run(project: Path, endpoint: Endpoint, *args: str) -> Any:
-    return run_stackgen(["--no-color", *args], cwd=project, env=aws_env(endpoint))
+    return stackgen(["--no-color", *args], cwd=project, env=aws_env(endpoint))
 
 
 def test_a_taken_log_group_name_is_a_validation_finding_then_adopted(
@@ -93,7 +94,7 @@ def test_revert_drift_puts_a_hand_added_rule_back(project: Path, endpoint: Endpo
 
 
 def test_revert_drift_is_refused_for_the_nested_form_before_any_call(project: Path) -> None:
-    result = run_stackgen(["plan", "--env", "local", "--nested", "--revert-drift"],
+    result = stackgen(["plan", "--env", "local", "--nested", "--revert-drift"],
                           cwd=project, env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
     assert result.returncode == 2
     assert "--revert-drift does not work with the nested form" in result.stderr

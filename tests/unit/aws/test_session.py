@@ -4,6 +4,7 @@ does not import boto3 (with s3transfer, a third of its start-up)."""
 
 from __future__ import annotations
 
+from botocore.config import Config
 from botocore.loaders import Loader
 
 from generator.aws.endpoint import RETRY_CONFIG, Session, local_route, session, shared_loader
@@ -42,3 +43,19 @@ def test_every_session_reads_a_model_once() -> None:
     finally:
         del files.load_file
     assert calls == []  # no file read again: ecs's model, endpoints, partitions
+
+
+def test_a_client_made_with_a_config_that_is_gone_is_not_another_configs() -> None:
+    """Clients were kept by the id() of their config: a config made for one call and
+    freed could hand its client to the next config the process put at its address
+    (one with other timeouts or retries)."""
+    sess = session("us-east-1", local_route(URL))
+    first = Config(connect_timeout=7)
+    address = id(first)
+    assert sess.client("sts", config=first).meta.config.connect_timeout == 7
+    del first
+    for _ in range(10_000):  # CPython puts a new object of one size at a freed address
+        other = Config(connect_timeout=9)
+        if id(other) == address:
+            break
+    assert sess.client("sts", config=other).meta.config.connect_timeout == 9
