@@ -28,7 +28,8 @@ from generator.local.emulation.ecs_placement import (
     task_need,
 )
 from generator.local.manager import Endpoint
-from tests.conftest import aws_env, clients, reset, run_stackgen
+from tests.conftest import aws_env, clients, reset
+from tests.helpers.inprocess import stackgen
 
 FLAVOURS = ["fixed", "bare"]
 BROKEN = (ClientError, BotoCoreError, ResponseParserError)
@@ -545,7 +546,7 @@ def test_rollout_respects_minimum_and_maximum_percent() -> None:
 # --- the shipped local env, end to end ------------------------------------------------------------
 
 def _deploy_local(project: Path, endpoint: Endpoint, *extra: str) -> Any:
-    return run_stackgen(["--no-color", "deploy", "--env", "local", "--yes", *extra],
+    return stackgen(["--no-color", "deploy", "--env", "local", "--yes", *extra],
                         cwd=project, env=aws_env(endpoint))
 
 
