@@ -7,13 +7,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from generator.local.emulation import rds_postgres
-from generator.local.emulation.rds_postgres import spare_dir, take_spare
+from generator.local.emulation import rds_spare
+from generator.local.emulation.rds_spare import spare_dir, take_spare
 
 
 def make_spare(template: Path, root: Path) -> None:
     """The spare made with Python's copy (no process in this tier; cp: tests/local)."""
-    rds_postgres.make_spare(template, root, copy=lambda source, target: shutil.copytree(
+    rds_spare.make_spare(template, root, copy=lambda source, target: shutil.copytree(
         source, target, symlinks=True, dirs_exist_ok=True))
 
 
