@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import StackgenError
+from generator.local import waiting
 from generator.local.emulation.rds_ca import CERT_NAMES, Authority, write_private
 from generator.local.emulation.rds_spare import make_spare, take_spare
 
@@ -332,15 +333,7 @@ class Server:
 
     def running(self) -> bool:
         pid = self.pid()
-        if pid is None:
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return pid is not None and waiting.alive(pid)
 
     def pid(self) -> int | None:
         with contextlib.suppress(OSError, ValueError, IndexError):
