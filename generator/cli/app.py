@@ -4,19 +4,18 @@ decided (a command returns its code; an expected error is one line on stderr).""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import msgspec
 
 from generator import __version__
 from generator.errors import StackgenError
 from generator.lazy_group import LazyGroup
 
 
-@dataclass(frozen=True)
-class AppContext:
+class AppContext(msgspec.Struct, frozen=True):
     """Flags shared by every command; passed down, never global."""
 
     params_dir: Path
