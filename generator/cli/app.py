@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import click
-import msgspec
 
 from generator import __version__
+from generator.cli.leave import leave
 from generator.errors import StackgenError
 from generator.lazy_group import LazyGroup
 
 
-class AppContext(msgspec.Struct, frozen=True):
-    """Flags shared by every command; passed down, never global."""
+class AppContext(NamedTuple):
+    """Flags shared by every command; passed down, never global. (A NamedTuple: `--help`
+    imports no value-type library.)"""
 
     params_dir: Path
     templates_dir: Path
@@ -141,4 +142,9 @@ def cli(ctx: click.Context, params_dir: Path, templates_dir: Path, build_dir: Pa
 
 
 def main() -> None:
-    cli(prog_name="stackgen")
+    """The ``stackgen`` command: the group, then an exit without the interpreter's
+    teardown (generator/cli/leave.py). An unexpected exception keeps Python's own exit."""
+    try:
+        cli(prog_name="stackgen")
+    except SystemExit as exc:
+        leave(exc.code)
