@@ -5,7 +5,6 @@ flag overrides them."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -14,6 +13,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import msgspec
 import pytest
 
 from generator.aws.cfn import CloudFormation
@@ -253,7 +253,7 @@ def test_ctrl_c_during_a_run_stops_it_and_exits_130(
             time.sleep(0.05)
         sleep(seconds)
 
-    waits = dataclasses.replace(clock.waits(), sleep=press_ctrl_c_once)
+    waits = msgspec.structs.replace(clock.waits(), sleep=press_ctrl_c_once)
     results = workflow.deploy([conn], lambda q: True, ("network", "rds"), False, 4, (),
                               ask_once=False, waits=waits)
     states = {r.stack: r.state for r in results["local"]}
