@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 
 import moto
+from moto import backends as moto_backends
 from moto.cloudformation import parsing
 from moto.core import loaders as moto_loaders
 from moto.core import utils as moto_utils
@@ -26,7 +27,8 @@ from generator.local.compat import cloudformation, providers, services
 
 MOTO_VERSION = "5.2.5"
 
-__all__ = ["MOTO_VERSION", "CompatError", "apply", "one_model_loader", "providers"]
+__all__ = ["MOTO_VERSION", "CompatError", "apply", "one_model_loader", "one_module_listing",
+           "providers"]
 
 
 class CompatError(RuntimeError):
@@ -38,6 +40,7 @@ def apply() -> None:
         raise CompatError(f"the local endpoint's fixes are for moto {MOTO_VERSION}, "
                           f"found {moto.__version__}; reinstall with `make install`")
     one_model_loader()
+    one_module_listing()
     cloudformation.publish_outputs_after_change_set()
     cloudformation.echo_parameters_as_sent()
     services.rds_managed_master_password()
@@ -67,3 +70,19 @@ def one_model_loader() -> None:
     names = vars(moto_utils)  # create_loader is imported there, not exported
     if not hasattr(names["create_loader"], "cache_info"):
         names["create_loader"] = functools.cache(moto_loaders.create_loader)
+
+
+def one_module_listing() -> None:
+    """moto's server finds the backend of every request by asking whether the Host names
+    one of its modules, and ``list_of_moto_modules`` lists moto's directory (a stat per
+    entry, ~180) to answer, under the dispatcher's lock: a fifth of the endpoint's busy
+    time in a create of the local env. The modules do not change while it runs."""
+    listing = moto_backends.list_of_moto_modules
+    if hasattr(listing, "cache_info"):
+        return
+
+    @functools.cache
+    def once() -> tuple[str, ...]:
+        return tuple(listing())
+
+    moto_backends.list_of_moto_modules = once
