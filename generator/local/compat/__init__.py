@@ -14,21 +14,21 @@ the templates stay right for AWS and the tests read what moto keeps.
 
 from __future__ import annotations
 
-import functools
-
 import moto
-from moto import backends as moto_backends
 from moto.cloudformation import parsing
-from moto.core import loaders as moto_loaders
-from moto.core import utils as moto_utils
 
 from generator.local import drift, emulation
 from generator.local.compat import cloudformation, providers, services
+from generator.local.compat.speed import (
+    one_model_loader,
+    one_module_listing,
+    templates_read_by_libyaml,
+)
 
 MOTO_VERSION = "5.2.5"
 
 __all__ = ["MOTO_VERSION", "CompatError", "apply", "one_model_loader", "one_module_listing",
-           "providers"]
+           "providers", "templates_read_by_libyaml"]
 
 
 class CompatError(RuntimeError):
@@ -41,6 +41,7 @@ def apply() -> None:
                           f"found {moto.__version__}; reinstall with `make install`")
     one_model_loader()
     one_module_listing()
+    templates_read_by_libyaml()
     cloudformation.publish_outputs_after_change_set()
     cloudformation.echo_parameters_as_sent()
     services.rds_managed_master_password()
@@ -60,29 +61,3 @@ def apply() -> None:
     # ``providers`` among them, defined on import); rebuild it so they are found.
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
-
-
-def one_model_loader() -> None:
-    """moto makes a new botocore Loader for every service model it loads, and a new
-    Loader lists every service's data directory before it loads one: ~1.4 s of an
-    endpoint's first deploy went to those listings. One Loader for the process lists
-    them once and keeps what it loaded (botocore's own clients share one the same way)."""
-    names = vars(moto_utils)  # create_loader is imported there, not exported
-    if not hasattr(names["create_loader"], "cache_info"):
-        names["create_loader"] = functools.cache(moto_loaders.create_loader)
-
-
-def one_module_listing() -> None:
-    """moto's server finds the backend of every request by asking whether the Host names
-    one of its modules, and ``list_of_moto_modules`` lists moto's directory (a stat per
-    entry, ~180) to answer, under the dispatcher's lock: a fifth of the endpoint's busy
-    time in a create of the local env. The modules do not change while it runs."""
-    listing = moto_backends.list_of_moto_modules
-    if hasattr(listing, "cache_info"):
-        return
-
-    @functools.cache
-    def once() -> tuple[str, ...]:
-        return tuple(listing())
-
-    moto_backends.list_of_moto_modules = once
