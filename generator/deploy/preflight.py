@@ -11,9 +11,10 @@ starts. Only the Route 53 API is asked: no public DNS lookup.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from generator.aws.cfn_types import StackInfo
 from generator.aws.status import StackStatus
 from generator.config import Environment
 from generator.errors import StackgenError, UsageError
@@ -65,11 +66,13 @@ def refuse_nested(cfg: Environment, env: str) -> None:
         raise NestedZoneRefused(env, _bare(zone.name))
 
 
-def deployed_zone_id(cfn: Any, stack_name: str, output: str) -> str | None:
-    """The zone the env's dns stack holds, by its id (the ``output`` of ``stack_name``),
-    or None when the stack is not deployed: what the certificate validates in, which
-    a lookup by name cannot tell apart from a retained zone of the same name."""
-    info = cfn.describe(stack_name)
+def deployed_zone_id(live: Mapping[str, StackInfo], stack_name: str,
+                     output: str) -> str | None:
+    """The zone the env's dns stack holds, by its id (the ``output`` of ``stack_name``
+    in ``live``, the unit's listing: ``listed``), or None when the stack is not deployed:
+    what the certificate validates in, which a lookup by name cannot tell apart from a
+    retained zone of the same name."""
+    info = live.get(stack_name)
     if info is None:
         return None
     value = info.outputs.get(output)
@@ -177,23 +180,42 @@ class DeployedInOtherForm(UsageError):
     planning this form would make a second copy of every resource beside the first."""
 
 
-def refuse_other_form(conns: Sequence[Connection], command: str) -> None:
+def both_forms(conn: Connection) -> list[str]:
+    """The unit's stack names in either form: the nested root, then the separate stacks."""
+    return [conn.rendered.root.stack_name,
+            *(s.stack_name for s in conn.rendered.stacks.values())]
+
+
+Listed = dict[str, dict[str, StackInfo]]  # by unit label: its deployed stacks by name
+
+
+def listed(conns: Sequence[Connection]) -> Listed:
+    """Each unit's stacks of either form (``both_forms``) deployed now: one listing per
+    unit before the lock, which the form check, the zone check and the refactor
+    detection all read (each was a DescribeStacks of its own on the way to the first
+    change set, issue 28). A review shell is in it: each reader says what it makes of
+    one. The run lists again under the lock (workflow.settle): another run may have
+    changed the stacks meanwhile."""
+    return {c.label: c.aws.cfn.describe_many(both_forms(c)) for c in conns}
+
+
+def refuse_other_form(conns: Sequence[Connection], command: str, found: Listed) -> None:
     """Before any change set: a nested plan of an env deployed as separate stacks (or a
     flat plan of one deployed nested) would propose a parallel root stack (or parallel
     stacks) creating every resource again beside the live ones; refuse it, naming the
     flag that matches what is deployed. A review shell (REVIEW_IN_PROGRESS, no
-    resources) is not a deployment."""
+    resources) is not a deployment. ``found``: ``listed(conns)``."""
     for c in conns:
         root = c.rendered.root.stack_name
         flat = [s.stack_name for s in c.rendered.stacks.values()]
-        live = {name: info for name, info in c.aws.cfn.describe_many([root, *flat]).items()
+        live = {name: info for name, info in found[c.label].items()
                 if info.status is not StackStatus.REVIEW_IN_PROGRESS}
         env = c.rendered.env.name
-        found = [n for n in flat if n in live]
-        if c.nested and root not in live and found:
+        deployed = [n for n in flat if n in live]
+        if c.nested and root not in live and deployed:
             raise DeployedInOtherForm(
-                f"env {env} is deployed as separate stacks ({', '.join(found)}); {command} "
-                "it with --no-nested, or delete it first")
+                f"env {env} is deployed as separate stacks ({', '.join(deployed)}); "
+                f"{command} it with --no-nested, or delete it first")
         if not c.nested and root in live:
             raise DeployedInOtherForm(
                 f"env {env} is deployed as one nested stack ({root}); {command} it with "

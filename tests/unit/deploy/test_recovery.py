@@ -402,5 +402,27 @@ def test_a_deploy_yes_lists_the_envs_stacks_once_under_the_lock(
                               ask_once=False, waits=clock.waits())
     assert [(r.stack, r.state) for r in results["local"]] == [("network", "CREATED")]
     before = fake.calls[:fake.calls.index("CreateChangeSet")]
-    listings_before_the_lock = 1  # refuse_other_form (the refactor's: a whole env's only)
+    listings_before_the_lock = 1  # preflight.listed: the form, zone and refactor checks
     assert before.count("DescribeStacks") == listings_before_the_lock + 1, before
+
+
+def test_a_whole_env_deploy_lists_its_stacks_once_before_the_lock(
+        rendered: Rendered, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 28: the form check, the zone check and the refactor detection read one
+    listing before the lock (each listed the stacks itself: a round trip each on the
+    way to the first change set); the run lists once more under the lock."""
+    fake, clock = FakeCloudFormation(), FakeClock()
+    conn = dataclasses.replace(_opened(rendered, fake, clock, monkeypatch),
+                               lookups=Lookups(_OneZone()))
+    results = workflow.deploy([conn], lambda q: True, (), False, 4, (), ask_once=False,
+                              waits=clock.waits())
+    assert all(r.ok for r in results["local"]), results
+    before = fake.calls[:fake.calls.index("CreateChangeSet")]
+    assert before.count("DescribeStacks") == 2, before
+
+
+class _OneZone:
+    """Route 53 with the one public zone the env looks up by name."""
+
+    def list_hosted_zones_by_name(self, DNSName: str) -> dict[str, Any]:
+        return {"HostedZones": [{"Id": "/hostedzone/Z1", "Name": DNSName}]}
