@@ -13,7 +13,6 @@ This module's room: blocking waits with a deadline; what is waited for is the ca
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import select
 import subprocess
@@ -120,6 +119,7 @@ def _watch(directory: Path) -> int | None:
     """An inotify fd (non-blocking; closed by the caller) woken when a file in
     ``directory`` is written and closed, created or moved in; None where the OS has no
     inotify (not Linux) or the directory cannot be watched."""
+    import ctypes  # here: the deploy path imports this module, and never watches a file
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         fd = int(libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC))

@@ -4,6 +4,7 @@ file, written on the write that makes a file say so, and both give up at their d
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 import time
@@ -77,7 +78,7 @@ def test_without_inotify_written_looks_with_the_given_sleep(
     def no_inotify(name: object, use_errno: bool = False) -> object:
         raise OSError("no inotify here")
 
-    monkeypatch.setattr(waiting.ctypes, "CDLL", no_inotify)
+    monkeypatch.setattr(ctypes, "CDLL", no_inotify)
     lock = tmp_path / "postmaster.pid"
     slept: list[float] = []
 
