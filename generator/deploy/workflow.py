@@ -151,8 +151,10 @@ def check_zone(conn: Connection, starts_certificate: bool,
     stack is read."""
     from generator.deploy.preflight import check_delegation, deployed_zone_id
     cfg = conn.rendered.env.config
+    if not (cfg.dns.zone.create and starts_certificate):
+        return  # nothing to check: no Route 53 client is made for it (issue 28)
     zone_id = None
-    if cfg.dns.zone.create and starts_certificate and DNS_STACK in conn.rendered.stacks:
+    if DNS_STACK in conn.rendered.stacks:
         name, output = (conn.form.root.stack_name, f"{logical_id(DNS_STACK)}HostedZoneId") \
             if conn.nested else (conn.rendered.stacks[DNS_STACK].stack_name, "HostedZoneId")
         if live is None:

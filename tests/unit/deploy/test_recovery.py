@@ -421,6 +421,23 @@ def test_a_whole_env_deploy_lists_its_stacks_once_before_the_lock(
     assert before.count("DescribeStacks") == 2, before
 
 
+def test_the_zone_check_makes_no_route53_client_for_a_zone_the_env_does_not_create(
+        rendered: Rendered, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 28: a client is made when a call needs it; the delegation check of a zone the
+    env only looks up asks nothing, so it made the Route 53 client for nothing."""
+    made: list[str] = []
+
+    def client(service: str) -> Any:
+        made.append(service)
+        return _OneZone()
+
+    conn = dataclasses.replace(_opened(rendered, FakeCloudFormation(), FakeClock(), monkeypatch),
+                               lookups=Lookups(None, clients=client))
+    assert not rendered.env.config.dns.zone.create
+    workflow.check_zone(conn, starts_certificate=True, live={})
+    assert made == []
+
+
 class _OneZone:
     """Route 53 with the one public zone the env looks up by name."""
 
