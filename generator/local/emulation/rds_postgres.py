@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -120,10 +121,19 @@ SEARCH_ROOT = Path("/usr/lib/postgresql")  # Debian's layout: <major>/bin
 
 def bindir(search_root: Path = SEARCH_ROOT) -> Path:
     """Where initdb, postgres and pg_ctl are: $STACKGEN_PG_BINDIR, `pg_config --bindir`,
-    else the newest <search_root>/<major>/bin."""
+    else the newest <search_root>/<major>/bin. Found once per setting, PATH and search
+    root: `pg_config` is a process, and each DB's create asked three times on the rds
+    stack's critical path (issue 28)."""
+    return _bindir(os.environ.get(BINDIR_ENV, ""), os.environ.get("PATH", ""), search_root)
+
+
+@functools.lru_cache(maxsize=8)
+def _bindir(setting: str, path: str, search_root: Path) -> Path:
+    """bindir() for one $STACKGEN_PG_BINDIR (``setting``) and PATH (``path``, which
+    decides the `pg_config` found); a failure is not kept."""
     candidates: list[Path] = []
-    if os.environ.get(BINDIR_ENV):
-        candidates.append(Path(os.environ[BINDIR_ENV]))
+    if setting:
+        candidates.append(Path(setting))
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
                              check=False, timeout=10)
