@@ -119,3 +119,14 @@ def test_the_delete_path_imports_none_of_the_deploys_machinery() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_deploy_reusing_a_clean_forecast_imports_no_check() -> None:
+    """Issue 28: a cache hit (generator/forecast/cache.py) reads a result; the checks, and
+    what they import, are for a forecast that runs."""
+    code = ("import sys, generator.deploy.connect, generator.forecast.cache; "
+            "print(sorted(m for m in sys.modules if m.startswith(("
+            "'generator.forecast.checks', 'generator.forecast.runner'))))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
