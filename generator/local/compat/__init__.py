@@ -16,6 +16,7 @@ the templates stay right for AWS and the tests read what moto keeps.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import moto
 from moto.cloudformation import parsing
@@ -27,7 +28,8 @@ from generator.local.compat import acm_keys, cloudformation, providers, services
 
 MOTO_VERSION = "5.2.5"
 
-__all__ = ["MOTO_VERSION", "CompatError", "apply", "one_model_loader", "providers"]
+__all__ = ["MOTO_VERSION", "CompatError", "apply", "backends_found_once", "one_model_loader",
+           "providers"]
 
 
 class CompatError(RuntimeError):
@@ -39,6 +41,7 @@ def apply() -> None:
         raise CompatError(f"the local endpoint's fixes are for moto {MOTO_VERSION}, "
                           f"found {moto.__version__}; reinstall with `make install`")
     one_model_loader()
+    backends_found_once()
     cloudformation.publish_outputs_after_change_set()
     cloudformation.echo_parameters_as_sent()
     services.rds_managed_master_password()
@@ -59,6 +62,29 @@ def apply() -> None:
     # ``providers`` among them, defined on import); rebuild it so they are found.
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
+
+
+def backends_found_once() -> None:
+    """moto's server finds the backend of every request under one lock, by listing its
+    package's directories (a stat for each of ~160) and matching its URL patterns: 1-3 ms
+    a request, with every other request waiting on that lock (a create's stacks in flight
+    call side by side; issue 28). A host's backend never changes in a process: found
+    once per host, then read."""
+    from moto.moto_server import werkzeug_app
+
+    app = werkzeug_app.DomainDispatcherApplication
+    if hasattr(app.get_backend_for_host, "found"):
+        return
+    original = app.get_backend_for_host
+    found: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host not in found:  # called under the dispatcher's lock
+            found[host] = original(self, host)
+        return found[host]
+
+    get_backend_for_host.found = found  # type: ignore[attr-defined]
+    app.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
 
 
 def one_model_loader() -> None:
