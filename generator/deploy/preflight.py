@@ -18,6 +18,7 @@ from generator.aws.cfn_types import StackInfo
 from generator.aws.status import StackStatus
 from generator.config import Environment
 from generator.errors import StackgenError, UsageError
+from generator.views.common import logical_id
 
 if TYPE_CHECKING:
     from generator.deploy.connect import Connection
@@ -173,6 +174,29 @@ def _check_listed(route53: Any, parent_id: str, ours: str, name: str, parent_nam
         missing = ", ".join(sorted(servers - listed)) or "its name servers"
         raise ZoneNotDelegated(name, f"parent {parent_name} ({parent_id}) does not list "
                                f"{missing} as NS records for {name}; {fix}")
+
+
+DNS_STACK = "dns"
+
+
+def check_zone(conn: Connection, starts_certificate: bool,
+               live: Mapping[str, StackInfo] | None = None) -> None:
+    """The delegation preflight on the zone the unit's dns stack holds, by its id (the
+    root's copy of the output in the nested form). ``live``: the unit's stacks of either
+    form as listed (preflight.listed); None where nothing was listed (apply): that one
+    stack is read."""
+    cfg = conn.rendered.env.config
+    if not (cfg.dns.zone.create and starts_certificate):
+        return  # nothing to check: no Route 53 client is made for it (issue 28)
+    zone_id = None
+    if DNS_STACK in conn.rendered.stacks:
+        name, output = (conn.form.root.stack_name, f"{logical_id(DNS_STACK)}HostedZoneId") \
+            if conn.nested else (conn.rendered.stacks[DNS_STACK].stack_name, "HostedZoneId")
+        if live is None:
+            live = conn.aws.cfn.describe_many([name])
+        zone_id = deployed_zone_id(live, name, output)
+    check_delegation(cfg, conn.lookups.route53, conn.rendered.env.name, starts_certificate,
+                     zone_id)
 
 
 class DeployedInOtherForm(UsageError):

@@ -33,7 +33,6 @@ from generator.errors import StackgenError, UsageError
 from generator.render import artifact_prefix
 from generator.review.plan import ForecastNote, Plan
 from generator.ui import Confirm, Console, EnvConsole, Progress
-from generator.views.common import logical_id
 
 if TYPE_CHECKING:
     from generator.deploy.engine import Deployer
@@ -140,34 +139,11 @@ def _wait_for(conn: Connection, stack: str, info: StackInfo) -> None:
     console.line(f"{console.status(now)} {stack}: {info.name} is {now}; going on")
 
 
-DNS_STACK = "dns"
-
-
-def check_zone(conn: Connection, starts_certificate: bool,
-               live: Mapping[str, StackInfo] | None = None) -> None:
-    """The delegation preflight on the zone the unit's dns stack holds, by its id (the
-    root's copy of the output in the nested form). ``live``: the unit's stacks of either
-    form as listed (preflight.listed); None where nothing was listed (apply): that one
-    stack is read."""
-    from generator.deploy.preflight import check_delegation, deployed_zone_id
-    cfg = conn.rendered.env.config
-    if not (cfg.dns.zone.create and starts_certificate):
-        return  # nothing to check: no Route 53 client is made for it (issue 28)
-    zone_id = None
-    if DNS_STACK in conn.rendered.stacks:
-        name, output = (conn.form.root.stack_name, f"{logical_id(DNS_STACK)}HostedZoneId") \
-            if conn.nested else (conn.rendered.stacks[DNS_STACK].stack_name, "HostedZoneId")
-        if live is None:
-            live = conn.aws.cfn.describe_many([name])
-        zone_id = deployed_zone_id(live, name, output)
-    check_delegation(cfg, conn.lookups.route53, conn.rendered.env.name, starts_certificate,
-                     zone_id)
-
-
 def _prepared(conn: Connection, options: DeployOptions, waits: Waits | None,
               starts_certificate: bool, live: Mapping[str, StackInfo] | None = None
               ) -> tuple[DeployOptions, EcsHooks | None]:
     """Read-only checks and the run's settings of one unit: its options with its hooks."""
+    from generator.deploy.preflight import check_zone
     from generator.ecs.deploy_hooks import hooks_for
     check_zone(conn, starts_certificate, live)
     if waits is not None:

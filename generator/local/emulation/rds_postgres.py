@@ -26,15 +26,14 @@ The server runs from the machine's binaries (Debian's ``postgresql`` package, fo
 root; as root it runs in a user namespace (``unshare``) as a mapped non-root uid, so its
 files stay root's and need no chown or wider permissions on the state dir.
 
-This module's room: the PostgreSQL servers (binaries, data directories, the RDS role
-model); their keys and certificates are rds_ca.py's.
+This module's room: the PostgreSQL servers (data directories, start and stop, the RDS role
+model); the binaries are rds_binaries.py's, their keys and certificates rds_ca.py's.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import functools
 import hashlib
 import hmac
 import json
@@ -55,6 +54,12 @@ from pathlib import Path
 
 from generator.errors import StackgenError
 from generator.local import waiting
+
+# The binaries (rds_binaries.py), also reached from here as before the split.
+from generator.local.emulation.rds_binaries import BINDIR_ENV as BINDIR_ENV
+from generator.local.emulation.rds_binaries import SEARCH_ROOT as SEARCH_ROOT
+from generator.local.emulation.rds_binaries import PostgresMissing as PostgresMissing
+from generator.local.emulation.rds_binaries import as_db_user, bindir
 from generator.local.emulation.rds_ca import CERT_NAMES, Authority, write_private
 from generator.local.emulation.rds_spare import make_spare, take_spare
 
@@ -98,68 +103,13 @@ def cert_names() -> tuple[str, ...]:
     checks the address the client dialled, PGHOST = Endpoint.Address)."""
     return (*CERT_NAMES, NETWORK.gateway) if NETWORK.gateway else CERT_NAMES
 CA_BUNDLE_PATH = "/_stackgen/rds/global-bundle.pem"  # on the local endpoint
-BINDIR_ENV = "STACKGEN_PG_BINDIR"
-_NAMESPACE_UID = "1000"  # the uid PostgreSQL sees for itself when started as root
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
-
-
-class PostgresMissing(StackgenError):
-    """The machine has no PostgreSQL server binaries."""
 
 
 class PostgresFailed(StackgenError):
     """A PostgreSQL command failed (initdb, start, the RDS role setup)."""
 
     exit_code = 1
-
-
-# --- the binaries ----------------------------------------------------------------------
-
-
-SEARCH_ROOT = Path("/usr/lib/postgresql")  # Debian's layout: <major>/bin
-
-
-def bindir(search_root: Path = SEARCH_ROOT) -> Path:
-    """Where initdb, postgres and pg_ctl are: $STACKGEN_PG_BINDIR, `pg_config --bindir`,
-    else the newest <search_root>/<major>/bin. Found once per setting, PATH and search
-    root: `pg_config` is a process, and each DB's create asked three times on the rds
-    stack's critical path (issue 28)."""
-    return _bindir(os.environ.get(BINDIR_ENV, ""), os.environ.get("PATH", ""), search_root)
-
-
-@functools.lru_cache(maxsize=8)
-def _bindir(setting: str, path: str, search_root: Path) -> Path:
-    """bindir() for one $STACKGEN_PG_BINDIR (``setting``) and PATH (``path``, which
-    decides the `pg_config` found); a failure is not kept."""
-    candidates: list[Path] = []
-    if setting:
-        candidates.append(Path(setting))
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
-                             check=False, timeout=10)
-        if out.returncode == 0:
-            candidates.append(Path(out.stdout.strip()))
-
-    def major(p: Path) -> int:
-        return int(p.parent.name) if p.parent.name.isdigit() else 0
-
-    candidates += sorted(search_root.glob("*/bin"), key=major, reverse=True)
-    for candidate in candidates:
-        if all((candidate / b).is_file() for b in ("initdb", "postgres", "pg_ctl", "psql")):
-            return candidate
-    raise PostgresMissing(
-        "an RDS DB instance of engine postgres runs a real PostgreSQL on the local endpoint, "
-        "and no PostgreSQL server binaries (initdb, postgres, pg_ctl, psql) were found; "
-        "install them (`apt-get install postgresql` on Debian/Ubuntu) or set "
-        f"{BINDIR_ENV} to their directory, then deploy again")
-
-
-def as_db_user(argv: list[str]) -> list[str]:
-    """PostgreSQL refuses root: as root, run it in a user namespace as a mapped uid."""
-    if os.geteuid() != 0:
-        return argv
-    return ["unshare", "--user", f"--map-user={_NAMESPACE_UID}",
-            f"--map-group={_NAMESPACE_UID}", *argv]
 
 
 def _run(argv: list[str], what: str, env: dict[str, str] | None = None,

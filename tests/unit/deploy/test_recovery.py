@@ -20,7 +20,7 @@ from generator.aws.cfn import CloudFormation
 from generator.aws.polling import Waits, WaitTimedOut
 from generator.aws.session import Aws
 from generator.cli.common import report_results
-from generator.deploy import connect, workflow
+from generator.deploy import connect, preflight, workflow
 from generator.deploy.connect import Connection, takeover_notice, waits_from
 from generator.deploy.engine import Deployer
 from generator.deploy.lock import EnvLock, Here, LockHeld, lock_key, pid_alive
@@ -434,7 +434,7 @@ def test_the_zone_check_makes_no_route53_client_for_a_zone_the_env_does_not_crea
     conn = dataclasses.replace(_opened(rendered, FakeCloudFormation(), FakeClock(), monkeypatch),
                                lookups=Lookups(None, clients=client))
     assert not rendered.env.config.dns.zone.create
-    workflow.check_zone(conn, starts_certificate=True, live={})
+    preflight.check_zone(conn, starts_certificate=True, live={})
     assert made == []
 
 
