@@ -22,7 +22,7 @@ specifications" and "Maximum IP addresses per network interface".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 DOCUMENTED_MIB = {"m4.large": 7985}  # the ECS developer guide's example
 DOCUMENTED_RATIO = (7985, 8192)
@@ -43,8 +43,7 @@ def estimate_registrable(name: str, installed_mib: int) -> int:
     return min(installed_mib * num // den, installed_mib - KERNEL_FLOOR_MIB)
 
 
-@dataclass(frozen=True)
-class InstanceType:
+class InstanceType(msgspec.Struct, frozen=True):
     name: str
     vcpus: int
     memory_mib: int  # installed

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 # The CIDRs that mean "the whole internet" (VPC user guide, security group rules).
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
@@ -196,8 +197,7 @@ def identity_statements(properties: Mapping[str, Any]) -> list[tuple[Path, Any]]
 # --- security groups -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class GroupRule:
+class GroupRule(msgspec.Struct, frozen=True):
     """One ingress rule: inline in a group (``group`` is its logical id) or a resource of
     its own (``group`` is the logical id its GroupId points at, if any)."""
 

@@ -9,8 +9,9 @@ typed, testable and the same for every template.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from generator.config import Environment
 from generator.graph import Stack
@@ -40,15 +41,14 @@ def conditions(cfg: Environment) -> frozenset[str]:
     return Facts.of(cfg).conditions
 
 
-@dataclass
-class StackContext:
+class StackContext(msgspec.Struct):
     """Everything one stack template is rendered from."""
 
     stack: str
     cfg: Environment
     names: Names
-    params: list[Param] = field(default_factory=list)
-    outputs: list[Output] = field(default_factory=list)
+    params: list[Param] = msgspec.field(default_factory=list)
+    outputs: list[Output] = msgspec.field(default_factory=list)
     view: Any = None  # the stack's frozen view (generator/views/<stack>.py); templates read view.*
 
     def as_template_vars(self) -> dict[str, Any]:

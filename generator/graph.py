@@ -8,10 +8,10 @@ order and cycle checks all follow from those declarations.
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 
 from generator.errors import GraphError
@@ -20,8 +20,7 @@ from generator.yamlsrc import load_plain
 STACKS_FILE = "stacks.yaml"
 
 
-@dataclass(frozen=True)
-class Input:
+class Input(msgspec.Struct, frozen=True):
     """One CloudFormation Parameter fed by an upstream stack's Output."""
 
     param: str
@@ -33,8 +32,7 @@ class Input:
         return f"{self.stack}.{self.output}"
 
 
-@dataclass(frozen=True)
-class Stack:
+class Stack(msgspec.Struct, frozen=True):
     name: str
     inputs: tuple[Input, ...] = ()
     # Stacks this one waits for without reading their outputs (`after:`).
@@ -45,9 +43,8 @@ class Stack:
         return tuple(sorted({i.stack for i in self.inputs} | set(self.after)))
 
 
-@dataclass(frozen=True)
-class Graph:
-    stacks: dict[str, Stack] = field(default_factory=dict)
+class Graph(msgspec.Struct, frozen=True):
+    stacks: dict[str, Stack] = msgspec.field(default_factory=dict)
 
     @property
     def order(self) -> list[str]:

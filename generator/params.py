@@ -11,7 +11,6 @@ import functools
 import re
 import types
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
@@ -27,8 +26,7 @@ BASE_FILE = "base.yaml"
 ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,20}$")
 
 
-@dataclass(frozen=True)
-class EnvSource:
+class EnvSource(msgspec.Struct, frozen=True):
     """An env as read from its params files: its name, the validated model
     (``config.Environment``) and the files it came from. Opened for AWS, it becomes a
     ``deploy.workflow.Connection``."""

@@ -14,8 +14,9 @@ lookup is one function decorated with ``@lookup("Kind")``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from generator.errors import StackgenError
 
@@ -24,8 +25,7 @@ class LookupFailed(StackgenError):
     pass
 
 
-@dataclass(frozen=True)
-class FromOutput:
+class FromOutput(msgspec.Struct, frozen=True):
     """An upstream stack's output: ``{"From": "stack.Output"}``."""
 
     stack: str
@@ -35,8 +35,7 @@ class FromOutput:
         return {"From": f"{self.stack}.{self.output}"}
 
 
-@dataclass(frozen=True)
-class Lookup:
+class Lookup(msgspec.Struct, frozen=True):
     """A value the account answers at deploy time: ``{"Lookup": kind, "Name": name}``."""
 
     kind: str

@@ -12,11 +12,11 @@ import os
 import re
 import traceback
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import msgspec
 import yaml
 
 from generator import __version__
@@ -94,8 +94,7 @@ def make_jinja(templates_dir: Path, cache_dir: Path | None = None) -> jinja2.Env
     return env
 
 
-@dataclass(frozen=True)
-class RenderedStack:
+class RenderedStack(msgspec.Struct, frozen=True, dict=True):
     name: str
     stack_name: str
     template: str
@@ -123,8 +122,7 @@ class RenderedStack:
         return hashlib.sha256(self.template.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Rendered:
+class Rendered(msgspec.Struct, frozen=True):
     env: EnvSource
     graph: Graph
     names: Names

@@ -18,8 +18,9 @@ import re
 import shlex
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 MASK = "****"
 
@@ -229,8 +230,7 @@ def secret_value(value: str) -> tuple[str, str] | None:
 # --- trees (params, templates, property values) -----------------------------------------
 
 
-@dataclass(frozen=True)
-class SecretHit:
+class SecretHit(msgspec.Struct, frozen=True):
     """One secret found: where, under which name, why, and its text (for masking only)."""
 
     path: Path

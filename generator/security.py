@@ -18,9 +18,10 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from generator.params import list_envs, load_env
 from generator.render import render, write
@@ -32,8 +33,7 @@ TABLE_START = "<!-- security-choices:start -->"
 TABLE_END = "<!-- security-choices:end -->"
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True):
     check_id: str
     resource: str
     file: str

@@ -7,10 +7,10 @@ import json
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import click
+import msgspec
 
 from generator.aws.cfn_types import Event
 from generator.aws.polling import minutes
@@ -22,8 +22,7 @@ NOT_DEPLOYED = DriftState.NOT_DEPLOYED  # the status table's word for a stack AW
 Confirm = Callable[[str], bool]  # asks a question, True for yes
 
 
-@dataclass(frozen=True)
-class Look:
+class Look(msgspec.Struct, frozen=True):
     colour: str
     symbol: str
 

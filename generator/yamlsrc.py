@@ -18,10 +18,10 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 
 try:  # libyaml is much faster; fall back to the pure-Python loader
@@ -47,11 +47,10 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
 
 
-@dataclass
-class SourceMap:
+class SourceMap(msgspec.Struct):
     """Where each key path of a merged document was last written."""
 
-    lines: dict[KeyPath, tuple[str, int]] = field(default_factory=dict)
+    lines: dict[KeyPath, tuple[str, int]] = msgspec.field(default_factory=dict)
 
     def locate(self, path: KeyPath) -> tuple[str, int] | None:
         # Walk up until a recorded ancestor: a missing key is reported at its parent.
@@ -310,8 +309,7 @@ def load_plain(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)
 
 
-@dataclass(frozen=True)
-class CfnOutline:
+class CfnOutline(msgspec.Struct, frozen=True):
     """What rendering reads back from a template it wrote: its Outputs' names and the
     string Type of each resource, in the order written."""
 

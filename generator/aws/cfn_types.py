@@ -4,9 +4,11 @@ change set holds when read back, a stack event."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from generator.aws.status import ResourceStatus, StackStatus
 from generator.aws.validation import ValidationFinding
@@ -41,8 +43,7 @@ class StackInfo:
         )
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(msgspec.Struct, frozen=True):
     action: str
     logical_id: str
     resource_type: str
@@ -71,21 +72,19 @@ class Change:
         )
 
 
-@dataclass(frozen=True)
-class ChangeSet:
+class ChangeSet(msgspec.Struct, frozen=True):
     id: str
     name: str
     stack_name: str
     stack_id: str
     kind: str  # CREATE or UPDATE
     status: str
-    changes: tuple[Change, ...] = field(default_factory=tuple)
+    changes: tuple[Change, ...] = ()
     # Pre-deployment validation results that did not block it (WARN), by DescribeEvents.
     validation: tuple[ValidationFinding, ...] = ()
 
 
-@dataclass(frozen=True)
-class ChangeSetContent:
+class ChangeSetContent(msgspec.Struct, frozen=True):
     """What a change set holds, read back from AWS (DescribeChangeSet, GetTemplate with
     ChangeSetName): the stack it belongs to, its template body, parameters and tags as
     the API reports them (NoEcho values as AWS masks them)."""
@@ -100,8 +99,7 @@ class ChangeSetContent:
     tags: Mapping[str, str]
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(msgspec.Struct, frozen=True):
     id: str
     timestamp: datetime
     logical_id: str

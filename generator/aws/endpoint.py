@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import botocore.session
+import msgspec
 from botocore.config import Config
 from botocore.loaders import Loader, create_loader
 
@@ -32,8 +32,7 @@ PROBE_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_t
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(msgspec.Struct, frozen=True):
     """Where AWS calls go. ``endpoint_url`` None: boto3's own resolution (AWS, or
     AWS_ENDPOINT_URL); ``credentials`` None: the standard credential chain."""
 

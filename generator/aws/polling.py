@@ -7,7 +7,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+
+import msgspec
 
 from generator.errors import StackgenError
 from generator.latency import TABLE as LATENCY_TABLE
@@ -22,22 +23,21 @@ SLOW_TYPES: Mapping[str, float] = {
 CHANGE_SET_DEADLINE = 15 * 60  # creating a change set takes seconds; minutes at worst
 
 
-@dataclass(frozen=True)
-class Waits:
+class Waits(msgspec.Struct, frozen=True):
     """How long each wait may last and how it is paced: passed in, never global, so a
     test gives a fake clock and a deadline of seconds."""
 
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     default_seconds: float = DEFAULT_DEADLINE
-    by_type: Mapping[str, float] = field(default_factory=lambda: dict(SLOW_TYPES))
+    by_type: Mapping[str, float] = msgspec.field(default_factory=lambda: dict(SLOW_TYPES))
     change_set_seconds: float = CHANGE_SET_DEADLINE
     progress_every: float = 30.0  # a progress line while a wait goes on this long
     # How many times faster than AWS the endpoint's clock runs: the latency model's
     # --time-scale, so polls and deadlines keep their proportions there. 1 on AWS.
-    time_scale: float = field(default_factory=lambda: time_scale_from_env())
+    time_scale: float = msgspec.field(default_factory=lambda: time_scale_from_env())
     # One budget for every poll of the stacks in flight (threads share this Waits).
-    budget: PollBudget = field(default_factory=lambda: PollBudget())
+    budget: PollBudget = msgspec.field(default_factory=lambda: PollBudget())
 
     def for_types(self, types: Iterable[str]) -> float:
         """The deadline of a stack: that of the slowest resource type it holds."""

@@ -12,9 +12,10 @@ caller keeps the failures it read from the stack events while it waited.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+import msgspec
 
 # The reason CloudFormation gives a resource it stopped because another one failed: a
 # consequence, never the cause (user guide, "Troubleshooting CloudFormation").
@@ -26,8 +27,7 @@ UNDOING = frozenset({"ROLLBACK", "CONTINUE_ROLLBACK"})
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
-class OperationEvent:
+class OperationEvent(msgspec.Struct, frozen=True):
     """One event of DescribeEvents, the fields a root cause needs."""
 
     operation_id: str

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -141,8 +141,7 @@ def resolve_route(cfg: Environment, state_dir: Path | None = None,
                                   os.environ if environ is None else environ)
 
 
-@dataclass(frozen=True)
-class Aws:
+class Aws(msgspec.Struct, frozen=True):
     """An env's way to AWS: the run's session for its route (clients made on first use,
     once), CloudFormation, and the account the session reaches."""
 
@@ -182,7 +181,6 @@ def endpoint_of(sess: Session) -> str:
     return os.environ.get("AWS_ENDPOINT_URL") or f"AWS ({sess.region_name})"
 
 
-@dataclass(frozen=True)
-class SharedAws(Aws):
+class SharedAws(Aws, frozen=True):
     """One session for the envs of one target, shared by every env and thread: each of
     its clients is made once, on first use (``Session.client``)."""

@@ -13,9 +13,10 @@ status codes".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+import msgspec
 
 
 class AwsStatus(StrEnum):
@@ -231,13 +232,12 @@ class DriftState(StrEnum):
     UNKNOWN = "UNKNOWN"  # detection failed or timed out: say why, never guess
 
 
-@dataclass
-class StackResult:
+class StackResult(msgspec.Struct):
     stack: str
     stack_name: str
     state: Outcome
-    outputs: dict[str, str] = field(default_factory=dict)
-    reasons: list[str] = field(default_factory=list)
+    outputs: dict[str, str] = msgspec.field(default_factory=dict)
+    reasons: list[str] = msgspec.field(default_factory=list)
     seconds: float = 0.0
 
     def __post_init__(self) -> None:

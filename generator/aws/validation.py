@@ -17,7 +17,6 @@ the typed error of a change set a FAIL finding blocked. Reading the events is
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -29,8 +28,7 @@ WARN = "WARN"
 NAME_CONFLICT = "NAME_CONFLICT_VALIDATION"
 
 
-@dataclass(frozen=True)
-class ValidationFinding:
+class ValidationFinding(msgspec.Struct, frozen=True):
     """One validation result of a change set, where in the template it applies."""
 
     logical_id: str

@@ -26,15 +26,15 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from datetime import datetime
+
+import msgspec
 
 _RATE = re.compile(r"(\d+) ([a-z]+)")
 _UNITS = ("minute", "hour", "day")
 
 
-@dataclass(frozen=True)
-class CronField:
+class CronField(msgspec.Struct, frozen=True):
     name: str
     low: int
     high: int

@@ -10,14 +10,14 @@ not once per env. Each unit keeps its own lock, outputs and lookups.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from generator.aws.accounts import connect_target
 from generator.aws.polling import Waits
@@ -35,8 +35,7 @@ if TYPE_CHECKING:
     from generator.forecast.result import Forecast
 
 
-@dataclass(frozen=True)
-class Connection:
+class Connection(msgspec.Struct, frozen=True):
     """A unit opened for AWS: the rendered stacks, and the form a command acts on."""
 
     unit: Unit
@@ -47,7 +46,7 @@ class Connection:
     nested: bool
     forecast: Forecast | None = None  # what the forecast found, when it ran
     # Set when Ctrl-C interrupted the unit's run: the command exits 130.
-    interrupted: threading.Event = dataclasses.field(default_factory=threading.Event)
+    interrupted: threading.Event = msgspec.field(default_factory=threading.Event)
 
     @property
     def rendered(self) -> Rendered:
@@ -153,7 +152,7 @@ def open_units(units: Sequence[Unit], console: Console, nested: bool | None,
             Lookups(None, bucket, aws.client), use_nested))
     if forecast != "off":
         accounts: dict[int, Any] = {}
-        opened = [replace(c, forecast=run_forecast(c, accounts, forecast == "gate",
+        opened = [msgspec.structs.replace(c, forecast=run_forecast(c, accounts, forecast == "gate",
                                                    forecast_cache))
                   for c in opened]
     if upload:
@@ -267,8 +266,8 @@ def waits_from(timeouts: Sequence[str]) -> Waits:
         else:
             every = seconds
     if every is None:
-        return dataclasses.replace(waits, by_type={**waits.by_type, **by_type})
-    return dataclasses.replace(waits, default_seconds=every,
+        return msgspec.structs.replace(waits, by_type={**waits.by_type, **by_type})
+    return msgspec.structs.replace(waits, default_seconds=every,
                                by_type={**dict.fromkeys(waits.by_type, every), **by_type})
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
+
+import msgspec
 
 from generator import run_report
 from generator.aws.cfn import CloudFormation
@@ -33,8 +34,7 @@ class DeleteRefused(StackgenError):
     pass
 
 
-@dataclass(frozen=True)
-class DeletePlan:
+class DeletePlan(msgspec.Struct, frozen=True):
     stacks: list[tuple[str, StackInfo]]  # in deletion order
     kept: list[str]
 

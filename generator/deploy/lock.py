@@ -39,12 +39,12 @@ import threading
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from botocore.exceptions import BotoCoreError, ClientError
 
 from generator import __version__
@@ -169,13 +169,12 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Here:
+class Here(msgspec.Struct, frozen=True):
     """This machine, as a lock's holder is compared with it: the hostname, where pids
     are meaningful, and whether a pid runs. A seam, so a test can be another host."""
 
-    host: str = field(default_factory=socket.gethostname)
-    space: str = field(default_factory=pid_space)
+    host: str = msgspec.field(default_factory=socket.gethostname)
+    space: str = msgspec.field(default_factory=pid_space)
     alive: Callable[[int], bool] = pid_alive
 
     def dead_holder(self, holder: Holder) -> bool:
@@ -191,8 +190,7 @@ class Here:
         return not self.alive(holder.pid)
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(msgspec.Struct, frozen=True):
     """What the lock object says, and when S3 says it expires."""
 
     owner: str
@@ -257,8 +255,7 @@ class Holder:
                        expires=last_modified + DEFAULT_TTL)
 
 
-@dataclass(frozen=True)
-class Current:
+class Current(msgspec.Struct, frozen=True):
     holder: Holder
     etag: str
     now: datetime  # S3's clock when it was read

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -32,8 +32,7 @@ ID_ATTRIBUTES: Mapping[str, frozenset[str]] = {
 }
 
 
-@dataclass(frozen=True, order=True)
-class Move:
+class Move(msgspec.Struct, frozen=True, order=True):
     source_stack: str  # the env's stack keys (alb, network, ...)
     source_id: str
     dest_stack: str

@@ -16,6 +16,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+import msgspec
+
 K = TypeVar("K", bound=Hashable)
 R = TypeVar("R")
 
@@ -34,8 +36,7 @@ class Skip(enum.Enum):
     ABANDONED = "abandoned"  # still running when the second Ctrl-C stopped waiting
 
 
-@dataclass(frozen=True)
-class NotRun(Generic[K]):
+class NotRun(msgspec.Struct, Generic[K], frozen=True):
     skip: Skip
     cause: K | None = None  # BLOCKED: the failed upstream node
 

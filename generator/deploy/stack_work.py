@@ -12,8 +12,9 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
+
+import msgspec
 
 from generator import __version__, run_report
 from generator.aws.cfn import CloudFormation
@@ -59,14 +60,13 @@ class DeployHooks(Protocol):
     def diagnose(self, stack: str, name: str) -> list[str]: ...
 
 
-@dataclass(frozen=True)
-class DeployOptions:
+class DeployOptions(msgspec.Struct, frozen=True):
     stacks: frozenset[str] = frozenset()  # empty: the whole env
     force: bool = False
     concurrency: int = 4
     commit: str | None = None
     allow_replace: frozenset[str] = frozenset()
-    planned: Mapping[str, StackPlan] = field(default_factory=dict)  # `apply`: reviewed sets
+    planned: Mapping[str, StackPlan] = msgspec.field(default_factory=dict)  # `apply`: reviewed sets
     nested: bool = False  # the nested form: change sets descend into the children
     children: Rendered | None = None  # the nested form's child stacks, for their reviews
     drift: bool = False  # planning: detect drift on the stacks that change
@@ -76,8 +76,7 @@ class DeployOptions:
     revert_drift: bool = False  # DeploymentMode REVERT_DRIFT: put drifted resources back
 
 
-@dataclass
-class Prepared:
+class Prepared(msgspec.Struct):
     """One stack, ready for a change set: what will be sent, against what is there."""
 
     stack: str
@@ -100,8 +99,7 @@ class Prepared:
 SETTLED = "SETTLED"
 
 
-@dataclass(frozen=True)
-class GuardRefusal:
+class GuardRefusal(msgspec.Struct, frozen=True):
     """A guard stopped a stack: which guard, what it saw, the flag that overrides it."""
 
     guard: str  # "replacement guard", "broadening guard"
@@ -124,8 +122,7 @@ class GuardRefusal:
                    + f"); review the security tables, then rerun with {flag}")
 
 
-@dataclass
-class Made:
+class Made(msgspec.Struct):
     """A stack's change set made now, and its review; or, in ``settled``, the stack's
     result without one (unchanged, busy, interrupted, a failed create declined)."""
 

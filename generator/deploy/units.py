@@ -8,7 +8,8 @@ env is a list of one: every command takes a list of units and has one path.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from generator.config import DeployTarget
 from generator.render import Rendered
@@ -27,8 +28,7 @@ def target_overrides(target: DeployTarget) -> tuple[str, ...]:
     return target.overrides()
 
 
-@dataclass(frozen=True)
-class Unit:
+class Unit(msgspec.Struct, frozen=True):
     """One env at one place: ``target`` is the `targets:` entry it is rendered for
     (None: the env's own account and region), ``rendered`` what it renders there."""
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn, TypeVar
+
+import msgspec
 
 from generator.aws.cfn_types import StackInfo
 from generator.aws.polling import WaitAbandoned, Waits, minutes
@@ -149,7 +150,7 @@ def _prepared(conn: Connection, options: DeployOptions, waits: Waits | None,
     if waits is not None:
         conn.aws.cfn.waits = waits
     hooks = hooks_for(conn.form, conn.aws, conn.console)
-    return replace(options, hooks=hooks), hooks
+    return msgspec.structs.replace(options, hooks=hooks), hooks
 
 
 def _run(conns: Sequence[Connection], workers: Mapping[str, Deployer], concurrency: int,
@@ -254,7 +255,7 @@ def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
                 planned = {s.stack: s for s in plans[c.label].stacks}
                 workers[c.label] = ApprovedRunner(
                     c.form, c.aws.cfn, c.lookups, c.console, confirm,
-                    replace(options[c.label], planned=planned))
+                    msgspec.structs.replace(options[c.label], planned=planned))
         else:
             workers = {c.label: Deployer(c.form, c.aws.cfn, c.lookups, c.console, confirm,
                                          options[c.label]) for c in conns}

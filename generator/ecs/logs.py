@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from botocore.exceptions import ClientError
 
 from generator.ecs.ops import aws_call
@@ -24,8 +24,7 @@ from generator.errors import UsageError
 FOLLOW_INTERVAL = 2.0
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(msgspec.Struct, frozen=True):
     timestamp: int  # ms since the epoch
     stream: str
     message: str

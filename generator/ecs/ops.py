@@ -7,9 +7,9 @@ group come from the stacks' outputs, the network and capacity from the service i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from botocore.exceptions import BotoCoreError, ClientError
 
 from generator.aws.cfn import CloudFormation
@@ -39,8 +39,7 @@ def aws_call(what: str, fn: Any, **kwargs: Any) -> Any:
         raise AwsError(f"{what}: {exc}") from None
 
 
-@dataclass(frozen=True)
-class Workload:
+class Workload(msgspec.Struct, frozen=True):
     """A runnable thing of the env: the service's task definition, or a standalone task."""
 
     name: str
@@ -48,14 +47,13 @@ class Workload:
     is_service: bool
 
 
-@dataclass(frozen=True)
-class Deployed:
+class Deployed(msgspec.Struct, frozen=True):
     cluster: str
     service: str  # the service's name (output ServiceName)
     log_group: str
     workloads: dict[str, Workload]
     # ecs.services beside the app's own: workload name -> ECS service name
-    services: dict[str, str] = field(default_factory=dict)
+    services: dict[str, str] = msgspec.field(default_factory=dict)
 
     def workload(self, name: str) -> Workload:
         found = self.workloads.get(name)
@@ -117,8 +115,7 @@ def launch_settings(service: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-@dataclass(frozen=True)
-class LogTarget:
+class LogTarget(msgspec.Struct, frozen=True):
     """Where a container's awslogs driver writes: the stream of task T is
     ``<prefix>/<container>/<task id>`` (ECS developer guide, "Using the awslogs log
     driver", awslogs-stream-prefix)."""

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from generator.ecs.logs import Line, StreamTail
 from generator.ecs.ops import aws_call, main_container, task_id
@@ -33,15 +34,14 @@ class TaskFailed(StackgenError):
         self.run = run
 
 
-@dataclass
-class TaskRun:
+class TaskRun(msgspec.Struct):
     name: str
     task_arn: str = ""
     container: str = ""
     exit_code: int | None = None
     stopped_reason: str = ""
     container_reason: str = ""
-    lines: list[Line] = field(default_factory=list)
+    lines: list[Line] = msgspec.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -92,8 +92,7 @@ def failure_reasons(failures: Sequence[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-@dataclass
-class Runner:
+class Runner(msgspec.Struct):
     ecs: Any
     logs: Any
     cluster: str

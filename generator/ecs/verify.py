@@ -13,9 +13,10 @@ import ipaddress
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+import msgspec
 
 from generator.config import Verify
 from generator.ecs.ops import aws_call, describe_service
@@ -30,12 +31,11 @@ class NotSteady(StackgenError):
     exit_code = 1
 
 
-@dataclass
-class Checked:
+class Checked(msgspec.Struct):
     """What verification looked at, for the summary."""
 
-    checks: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    checks: list[str] = msgspec.field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
 
 
 def _state(ecs: Any, elbv2: Any, cluster: str, service: str) -> tuple[list[str], list[str]]:

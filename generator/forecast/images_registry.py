@@ -13,7 +13,8 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+
+import msgspec
 
 ACCEPT = ", ".join([
     "application/vnd.oci.image.index.v1+json",
@@ -32,8 +33,7 @@ class ImageNotFound(Exception):
     """The registry answered: no such repository or tag."""
 
 
-@dataclass(frozen=True)
-class ImageRef:
+class ImageRef(msgspec.Struct, frozen=True):
     host: str
     repository: str
     reference: str  # tag or digest

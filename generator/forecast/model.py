@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import msgspec
 
 from generator.cfndoc import resources
 from generator.config import Environment
@@ -21,8 +22,7 @@ Severity = Literal["error", "warning", "info"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True):
     """One predicted problem: which check, how bad, where, what happens, and the fix."""
 
     check_id: str
@@ -39,12 +39,11 @@ class Finding:
                 "fix": self.fix}
 
 
-@dataclass
-class Subject:
+class Subject(msgspec.Struct, dict=True):
     """The env as rendered: config, graph and every stack's parsed template."""
 
     rendered: Rendered
-    options: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = msgspec.field(default_factory=dict)
 
     @property
     def cfg(self) -> Environment:

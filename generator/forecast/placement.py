@@ -10,14 +10,14 @@ placement" and "Amazon ECS task networking options for EC2").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 from generator.config import Environment
 from generator.forecast.instances import InstanceType
 
 
-@dataclass(frozen=True)
-class TaskShape:
+class TaskShape(msgspec.Struct, frozen=True):
     label: str  # "the service's task", "standalone task migrate"
     cpu: int
     memory: int
@@ -28,8 +28,7 @@ class TaskShape:
     arch: str
 
 
-@dataclass(frozen=True)
-class Fit:
+class Fit(msgspec.Struct, frozen=True):
     per_instance: int
     limits: tuple[str, ...]  # every limit, each with its numbers
     binding: str  # the limit that decides per_instance
@@ -60,8 +59,7 @@ def task_shapes(cfg: Environment) -> list[TaskShape]:
             for name, t in sorted(cfg.ecs.tasks.items())]
 
 
-@dataclass(frozen=True)
-class Workloads:
+class Workloads(msgspec.Struct, frozen=True):
     """The tasks every service beside the app's own keeps running (their initial count),
     and the one-off ones (jobs) that start beside them, summed for placement."""
 
@@ -140,8 +138,7 @@ def fit(itype: InstanceType, shape: TaskShape) -> Fit:
     return Fit(count, tuple(text for _, text in limits), binding)
 
 
-@dataclass(frozen=True)
-class Capacity:
+class Capacity(msgspec.Struct, frozen=True):
     """EC2 capacity for the service: instances now, instances at most, tasks per instance."""
 
     itype: InstanceType

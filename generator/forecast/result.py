@@ -4,23 +4,23 @@ check (issue 28: nothing on a command's start-up path it does not need)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from generator.errors import StackgenError
 from generator.forecast.model import SEVERITY_RANK, Finding
 
 
-@dataclass
-class Forecast:
+class Forecast(msgspec.Struct):
     env: str
     findings: list[Finding]
     checks: list[str]  # ids of the checks that ran
-    skipped: list[str] = field(default_factory=list)  # account checks not run (--offline)
+    skipped: list[str] = msgspec.field(default_factory=list)  # account checks not run (--offline)
     seconds: float = 0.0
     api_calls: int = 0
     # Checks that could not make a call they needed: such a result is not kept to reuse.
-    incomplete: list[str] = field(default_factory=list)
+    incomplete: list[str] = msgspec.field(default_factory=list)
     cached_at: float | None = None  # epoch seconds: the result reused, from when it ran
 
     @property

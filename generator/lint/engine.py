@@ -11,10 +11,11 @@ import json
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from generator.atomic import replace_atomically
 
@@ -24,8 +25,7 @@ SEVERITIES = ("error", "warning", "info")
 _SEVERITY_OF = {"E": "error", "W": "warning", "I": "info"}
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(msgspec.Struct, frozen=True):
     """One rendered template and the parameter values it will deploy with."""
 
     env: str
@@ -38,8 +38,7 @@ class Target:
     prod_like: bool = False  # termination_protection: the prod-like rules apply
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True):
     env: str
     stack: str
     rule_id: str
@@ -56,7 +55,7 @@ class Finding:
     rule_url: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return msgspec.structs.asdict(self)
 
 
 def cfnlint_version_source() -> bytes:

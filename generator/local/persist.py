@@ -54,10 +54,12 @@ CLEAN_MARK = "local-endpoint-stopped-cleanly"
 # Seconds between snapshots while requests change state: a snapshot of a deployed env
 # (~3 MB) holds the GIL for ~0.1-0.4 s, so one a second slowed a deploy by a third.
 INTERVAL = 5.0
-# Seconds without any request before a snapshot is taken: a deploy's requests follow one
-# another within a few hundredths of a second, and the gap between two commands (the
-# next one's start-up) is longer than this.
-QUIET = 0.3
+# Seconds without any request before a snapshot is taken: longer than the gaps between a
+# deploy's polls in its first minute (up to generator/aws/polling.py's POLL_HOLD, 2 s),
+# so a snapshot waits for the deploy's end instead of stalling it (at 0.3 s one was
+# taken in mid-create, ~0.3 s of CPU with the GIL held: a third of the endpoint's busy
+# time). A crash loses at most the last QUIET + INTERVAL seconds; `local down` loses none.
+QUIET = 2.5
 _READS = ("Describe", "List", "Get")
 SNAPSHOT_PATH = "/_stackgen/snapshot"
 FLUSH_TIMEOUT = 120.0  # seconds a flush waits for its snapshot (a deployed env: < 1 s)

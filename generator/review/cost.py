@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -58,8 +57,7 @@ class EnvCost(msgspec.Struct, kw_only=True):
         return self.after_usd - self.before_usd
 
 
-@dataclass(frozen=True)
-class Side:
+class Side(msgspec.Struct, frozen=True):
     """One stack's template and parameter values, deployed or rendered."""
 
     doc: Mapping[str, Any]
@@ -73,15 +71,13 @@ class Side:
 EMPTY = Side({}, {})
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(msgspec.Struct, frozen=True):
     resource: str
     what: str
     usd: float
 
 
-@dataclass(frozen=True)
-class Fleet:
+class Fleet(msgspec.Struct, frozen=True):
     """The EC2 capacity an Auto Scaling group runs: what tasks on EC2 are placed on."""
 
     instance_type: str

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -86,17 +85,16 @@ def _usd(value: Any, where: str) -> float:
     return price
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     """Which products of which offer file give one snapshot price."""
 
     offer: str
     family: str
     key: str  # the RegionPrices field
-    match: Mapping[str, str] = field(default_factory=dict)  # attribute == value
+    match: Mapping[str, str] = msgspec.field(default_factory=dict)  # attribute == value
     usage: str = ""  # the usagetype ends with this
     by: str | None = None  # attribute naming the entry of a per-type table
-    names: Mapping[str, str] = field(default_factory=dict)  # attribute value -> entry
+    names: Mapping[str, str] = msgspec.field(default_factory=dict)  # attribute value -> entry
     entry: str | None = None  # fixed entry of a per-type table
 
 

@@ -5,9 +5,10 @@ a change widens."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from generator.aws.cfn_types import Change
 from generator.cfndoc import STATEFUL_TYPES, refers_to, resolve_refs
@@ -28,8 +29,7 @@ def create_only_properties(resource_type: str, region: str) -> tuple[str, ...]:
                          if p.startswith("/properties/")}))
 
 
-@dataclass(frozen=True)
-class Templates:
+class Templates(msgspec.Struct, frozen=True):
     """The deployed and the rendered template of one stack, parsed, with parameters."""
 
     old: dict[str, Any]

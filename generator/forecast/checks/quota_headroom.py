@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+import msgspec
 
 from generator.forecast.account import Account, ApiError, not_found
 from generator.forecast.checks._common import deployed_stack
 from generator.forecast.model import AccountCheck, Finding, Subject
 
 
-@dataclass(frozen=True)
-class Quota:
+class Quota(msgspec.Struct, frozen=True):
     resource_type: str
     service_code: str
     quota_code: str

@@ -5,7 +5,6 @@ flag overrides them."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -14,6 +13,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import msgspec
 import pytest
 
 from generator.aws.cfn import CloudFormation
@@ -253,7 +253,7 @@ def test_ctrl_c_during_a_run_stops_it_and_exits_130(
             time.sleep(0.05)
         sleep(seconds)
 
-    waits = dataclasses.replace(clock.waits(), sleep=press_ctrl_c_once)
+    waits = msgspec.structs.replace(clock.waits(), sleep=press_ctrl_c_once)
     results = workflow.deploy([conn], lambda q: True, ("network", "rds"), False, 4, (),
                               ask_once=False, waits=waits)
     states = {r.stack: r.state for r in results["local"]}
@@ -412,8 +412,8 @@ def test_a_whole_env_deploy_lists_its_stacks_once_before_the_lock(
     listing before the lock (each listed the stacks itself: a round trip each on the
     way to the first change set); the run lists once more under the lock."""
     fake, clock = FakeCloudFormation(), FakeClock()
-    conn = dataclasses.replace(_opened(rendered, fake, clock, monkeypatch),
-                               lookups=Lookups(_OneZone()))
+    conn = msgspec.structs.replace(_opened(rendered, fake, clock, monkeypatch),
+                                   lookups=Lookups(_OneZone()))
     results = workflow.deploy([conn], lambda q: True, (), False, 4, (), ask_once=False,
                               waits=clock.waits())
     assert all(r.ok for r in results["local"]), results
@@ -431,8 +431,9 @@ def test_the_zone_check_makes_no_route53_client_for_a_zone_the_env_does_not_crea
         made.append(service)
         return _OneZone()
 
-    conn = dataclasses.replace(_opened(rendered, FakeCloudFormation(), FakeClock(), monkeypatch),
-                               lookups=Lookups(None, clients=client))
+    conn = msgspec.structs.replace(
+        _opened(rendered, FakeCloudFormation(), FakeClock(), monkeypatch),
+        lookups=Lookups(None, clients=client))
     assert not rendered.env.config.dns.zone.create
     preflight.check_zone(conn, starts_certificate=True, live={})
     assert made == []

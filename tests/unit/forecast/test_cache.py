@@ -4,11 +4,11 @@ and the account's answers are younger than the TTL; anything else runs it again.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from generator.aws.endpoint import local_route
@@ -93,7 +93,7 @@ def test_the_digest_follows_templates_parameters_config_and_account() -> None:
     assert inputs_digest(base, WHERE, {"public_dns": True}) != key
     assert inputs_digest(_render("ecs.service.autoscaling.max_tasks=2"), WHERE, {}) != key
     stack = base.stacks["ecs"]
-    changed = dataclasses.replace(base, stacks={**base.stacks, "ecs": dataclasses.replace(
+    changed = msgspec.structs.replace(base, stacks={**base.stacks, "ecs": msgspec.structs.replace(
         stack, template=stack.template + "\n# changed\n")})
     assert inputs_digest(changed, WHERE, {}) != key
 

@@ -3,13 +3,22 @@ API's answers are shown against bare moto's server in tests/local/test_compat.py
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
+import moto
 import pytest
+import yaml
+from moto import backends as moto_backends
+from moto.cloudformation import models as cfn_models
+from moto.cloudformation.utils import yaml_tag_constructor
 from moto.core import loaders as moto_loaders
 from moto.core import utils as moto_utils
 
 from generator.local import compat
+from generator.local.compat import speed
+from tests.helpers.renders import shipped
 
 
 def test_moto_loads_its_service_models_through_one_loader() -> None:
@@ -23,28 +32,69 @@ def test_moto_loads_its_service_models_through_one_loader() -> None:
     assert loaded["metadata"]["serviceId"] == "STS"
 
 
-def test_the_servers_dispatcher_finds_a_hosts_backend_once(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    # Bare moto: every request lists moto's package directories under the dispatcher's
-    # lock (1-3 ms each, issue 28).
-    from moto import backends
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+def test_moto_lists_its_modules_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    listed: list[str] = []
+    real_listdir = os.listdir
 
-    monkeypatch.setattr(DomainDispatcherApplication, "get_backend_for_host",
-                        DomainDispatcherApplication.get_backend_for_host)  # put back after
-    listed: list[int] = []
-    original = backends.list_of_moto_modules
+    def listdir(path: str) -> list[str]:
+        if path == os.path.dirname(moto.__file__):
+            listed.append(path)
+        return real_listdir(path)
 
-    def counted() -> Any:
-        listed.append(1)
-        return original()
+    monkeypatch.setattr(os, "listdir", listdir)
+    monkeypatch.setattr(moto_backends, "list_of_moto_modules", moto_backends.list_of_moto_modules)
+    # Bare moto: every request's dispatch lists moto's directory again.
+    bare = [list(moto_backends.list_of_moto_modules()) for _ in range(2)]
+    assert len(listed) == 2
+    compat.one_module_listing()
+    compat.one_module_listing()  # idempotent
+    for _ in range(3):
+        assert list(moto_backends.list_of_moto_modules()) == bare[0]
+    assert len(listed) == 3
+    assert "cloudformation" in moto_backends.list_of_moto_modules()
 
-    monkeypatch.setattr(backends, "list_of_moto_modules", counted)
-    compat.backends_found_once()
-    compat.backends_found_once()  # idempotent
-    app = DomainDispatcherApplication(lambda service: None)  # type: ignore[arg-type,return-value]
-    host = "cloudformation.us-east-1.amazonaws.com"
-    found = [app.get_backend_for_host(host) for _ in range(3)]
-    assert found == ["cloudformation"] * 3
-    assert app.get_backend_for_host("s3") == "s3"  # a module's name: itself
-    assert len(listed) == 2  # once per host
+
+def bare_moto_parse(template: str) -> Any:
+    """moto 5.2.5's Stack.parse_template, as it reads (moto/cloudformation/models.py)."""
+    yaml.add_multi_constructor("", yaml_tag_constructor)
+    try:
+        return yaml.load(template, Loader=yaml.Loader)
+    except (yaml.parser.ParserError, yaml.scanner.ScannerError):
+        return json.loads(template)
+
+
+@pytest.mark.parametrize("env", ["local", "dev", "prod", "fargate"])
+def test_templates_read_by_libyaml_as_moto_reads_them(env: str) -> None:
+    rendered = shipped(env)
+    templates = [s.template for s in rendered.stacks.values()] + [rendered.root.template]
+    for template in templates:
+        assert speed.parse_template(template) == bare_moto_parse(template)
+    as_json = json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})
+    assert speed.parse_template(as_json) == bare_moto_parse(as_json)
+
+
+def test_moto_reads_templates_with_libyaml_once_patched(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Put moto's own methods back after the test, patched or not by then.
+    monkeypatch.setattr(cfn_models.Stack, "parse_template", cfn_models.Stack.parse_template)
+    monkeypatch.setattr(cfn_models.ChangeSet, "_parse_template",
+                        cfn_models.ChangeSet._parse_template)
+    python_parser: list[object] = []
+    real = yaml.parser.Parser.parse_stream_start
+
+    def parse_stream_start(self: Any) -> Any:
+        python_parser.append(self)
+        return real(self)
+
+    monkeypatch.setattr(yaml.parser.Parser, "parse_stream_start", parse_stream_start)
+    template = shipped("local").stacks["network"].template
+    bare = cfn_models.Stack.parse_template(template)
+    assert python_parser  # bare moto: PyYAML's parser, written in Python
+    python_parser.clear()
+
+    compat.templates_read_by_libyaml()
+    assert cfn_models.Stack.parse_template(template) == bare
+    change_set = object.__new__(cfn_models.ChangeSet)  # only its template is read
+    change_set.template = template
+    change_set._parse_template()
+    assert change_set.template_dict == bare
+    assert python_parser == []

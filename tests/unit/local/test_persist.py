@@ -8,6 +8,7 @@ the file in a loop."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from generator.aws.polling import POLL_HOLD, backoff
 from generator.local import persist
 from generator.local.persist import INTERVAL, QUIET, Persister
 
@@ -85,6 +87,12 @@ def test_no_snapshot_while_a_request_is_answered_nor_right_after_it(tmp_path: Pa
     assert not persister.due(changed)  # the next request of the deploy may come
     clock.now += QUIET
     assert persister.due(changed)  # quiet: the snapshot stalls no one
+
+
+def test_a_deploys_gaps_between_polls_are_not_quiet() -> None:
+    # A snapshot taken between two polls of a create stalled the rest of it (issue 28).
+    assert max(itertools.islice(backoff(), 20)) == POLL_HOLD  # the first minute's delays
+    assert QUIET > POLL_HOLD
 
 
 def test_requests_that_never_pause_get_a_snapshot_after_the_interval(tmp_path: Path) -> None:

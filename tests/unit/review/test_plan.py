@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 from botocore.stub import Stubber
 
 from generator.aws.cfn import CloudFormation
@@ -28,9 +29,9 @@ def test_review_descends_into_nested_change_sets() -> None:
                         stack_id="", kind="UPDATE", status="CREATE_COMPLETE", changes=())
     from generator.aws.cfn_types import Change
 
-    root_cs = ChangeSet(**{**root_cs.__dict__, "changes": (Change(
+    root_cs = msgspec.structs.replace(root_cs, changes=(Change(
         action="Modify", logical_id="Rds", resource_type="AWS::CloudFormation::Stack",
-        physical_id=child_stack, replacement="False", nested_change_set=child_cs),)})
+        physical_id=child_stack, replacement="False", nested_change_set=child_cs),))
     with Stubber(client) as stub:
         stub.add_response("get_template", {"TemplateBody": rendered.stacks["rds"].template},
                           {"StackName": child_stack, "TemplateStage": "Original"})
