@@ -7,10 +7,12 @@ import json
 import os
 from typing import Any
 
+import boto3
 import moto
 import pytest
 import yaml
 from moto import backends as moto_backends
+from moto import mock_aws
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation.utils import yaml_tag_constructor
 from moto.core import loaders as moto_loaders
@@ -73,11 +75,24 @@ def test_templates_read_by_libyaml_as_moto_reads_them(env: str) -> None:
     assert speed.parse_template(as_json) == bare_moto_parse(as_json)
 
 
+SHORT_FORMS = """
+Parameters:
+  Name: {Type: String}
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Sub "${Name}-queue"
+Outputs:
+  Arn: {Value: !GetAtt Queue.Arn}
+"""
+
+
 def test_moto_reads_templates_with_libyaml_once_patched(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Put moto's own methods back after the test, patched or not by then.
-    monkeypatch.setattr(cfn_models.Stack, "parse_template", cfn_models.Stack.parse_template)
-    monkeypatch.setattr(cfn_models.ChangeSet, "_parse_template",
-                        cfn_models.ChangeSet._parse_template)
+    for owner in (cfn_models.Stack, cfn_models.ChangeSet):  # moto's own methods back after
+        for name, value in list(vars(owner).items()):
+            if callable(value) or isinstance(value, staticmethod):
+                monkeypatch.setattr(owner, name, value)
     python_parser: list[object] = []
     real = yaml.parser.Parser.parse_stream_start
 
@@ -86,15 +101,24 @@ def test_moto_reads_templates_with_libyaml_once_patched(monkeypatch: pytest.Monk
         return real(self)
 
     monkeypatch.setattr(yaml.parser.Parser, "parse_stream_start", parse_stream_start)
-    template = shipped("local").stacks["network"].template
-    bare = cfn_models.Stack.parse_template(template)
-    assert python_parser  # bare moto: PyYAML's parser, written in Python
-    python_parser.clear()
 
-    compat.templates_read_by_libyaml()
-    assert cfn_models.Stack.parse_template(template) == bare
-    change_set = object.__new__(cfn_models.ChangeSet)  # only its template is read
-    change_set.template = template
-    change_set._parse_template()
-    assert change_set.template_dict == bare
+    def change_set_and_stack(name: str) -> str:
+        """The queue a stack made from SHORT_FORMS by a change set: its URL."""
+        client = boto3.client("cloudformation", region_name="us-east-1")
+        client.create_change_set(StackName=name, ChangeSetName="c", ChangeSetType="CREATE",
+                                 TemplateBody=SHORT_FORMS,
+                                 Parameters=[{"ParameterKey": "Name", "ParameterValue": name}])
+        client.execute_change_set(ChangeSetName="c", StackName=name)
+        resources = client.describe_stack_resources(StackName=name)["StackResources"]
+        return str(resources[0]["PhysicalResourceId"])
+
+    with mock_aws():
+        bare = change_set_and_stack("bare")
+        assert python_parser  # bare moto: PyYAML's parser, written in Python
+        python_parser.clear()
+        compat.templates_read_by_libyaml()
+        patched = change_set_and_stack("patched")
     assert python_parser == []
+    assert (bare.rsplit("/", 1)[1], patched.rsplit("/", 1)[1]) == ("bare-queue", "patched-queue")
+    template = shipped("local").stacks["network"].template
+    assert cfn_models.Stack.parse_template(template) == bare_moto_parse(template)
