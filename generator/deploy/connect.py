@@ -32,7 +32,7 @@ from generator.ui import Console, EnvConsole
 
 if TYPE_CHECKING:
     from generator.deploy.stack_work import DeployOptions
-    from generator.forecast.runner import Forecast
+    from generator.forecast.result import Forecast
 
 
 class Connection(msgspec.Struct, frozen=True):
@@ -182,7 +182,7 @@ def run_forecast(conn: Connection, accounts: dict[int, Any], refuse_errors: bool
             cache.put(conn.label, key, result)
     say_forecast(conn.console, result)
     if refuse_errors and result.failing("error"):
-        from generator.forecast.runner import ForecastFailed
+        from generator.forecast.result import ForecastFailed
 
         raise ForecastFailed(result)
     return result

@@ -11,12 +11,14 @@ starts. Only the Route 53 API is asked: no public DNS lookup.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from generator.aws.cfn_types import StackInfo
 from generator.aws.status import StackStatus
 from generator.config import Environment
 from generator.errors import StackgenError, UsageError
+from generator.views.common import logical_id
 
 if TYPE_CHECKING:
     from generator.deploy.connect import Connection
@@ -65,11 +67,13 @@ def refuse_nested(cfg: Environment, env: str) -> None:
         raise NestedZoneRefused(env, _bare(zone.name))
 
 
-def deployed_zone_id(cfn: Any, stack_name: str, output: str) -> str | None:
-    """The zone the env's dns stack holds, by its id (the ``output`` of ``stack_name``),
-    or None when the stack is not deployed: what the certificate validates in, which
-    a lookup by name cannot tell apart from a retained zone of the same name."""
-    info = cfn.describe(stack_name)
+def deployed_zone_id(live: Mapping[str, StackInfo], stack_name: str,
+                     output: str) -> str | None:
+    """The zone the env's dns stack holds, by its id (the ``output`` of ``stack_name``
+    in ``live``, the unit's listing: ``listed``), or None when the stack is not deployed:
+    what the certificate validates in, which a lookup by name cannot tell apart from a
+    retained zone of the same name."""
+    info = live.get(stack_name)
     if info is None:
         return None
     value = info.outputs.get(output)
@@ -172,28 +176,70 @@ def _check_listed(route53: Any, parent_id: str, ours: str, name: str, parent_nam
                                f"{missing} as NS records for {name}; {fix}")
 
 
+DNS_STACK = "dns"
+
+
+def check_zone(conn: Connection, starts_certificate: bool,
+               live: Mapping[str, StackInfo] | None = None) -> None:
+    """The delegation preflight on the zone the unit's dns stack holds, by its id (the
+    root's copy of the output in the nested form). ``live``: the unit's stacks of either
+    form as listed (preflight.listed); None where nothing was listed (apply): that one
+    stack is read."""
+    cfg = conn.rendered.env.config
+    if not (cfg.dns.zone.create and starts_certificate):
+        return  # nothing to check: no Route 53 client is made for it (issue 28)
+    zone_id = None
+    if DNS_STACK in conn.rendered.stacks:
+        name, output = (conn.form.root.stack_name, f"{logical_id(DNS_STACK)}HostedZoneId") \
+            if conn.nested else (conn.rendered.stacks[DNS_STACK].stack_name, "HostedZoneId")
+        if live is None:
+            live = conn.aws.cfn.describe_many([name])
+        zone_id = deployed_zone_id(live, name, output)
+    check_delegation(cfg, conn.lookups.route53, conn.rendered.env.name, starts_certificate,
+                     zone_id)
+
+
 class DeployedInOtherForm(UsageError):
     """The env's stacks exist in the other form (separate stacks vs one nested root):
     planning this form would make a second copy of every resource beside the first."""
 
 
-def refuse_other_form(conns: Sequence[Connection], command: str) -> None:
+def both_forms(conn: Connection) -> list[str]:
+    """The unit's stack names in either form: the nested root, then the separate stacks."""
+    return [conn.rendered.root.stack_name,
+            *(s.stack_name for s in conn.rendered.stacks.values())]
+
+
+Listed = dict[str, dict[str, StackInfo]]  # by unit label: its deployed stacks by name
+
+
+def listed(conns: Sequence[Connection]) -> Listed:
+    """Each unit's stacks of either form (``both_forms``) deployed now: one listing per
+    unit before the lock, which the form check, the zone check and the refactor
+    detection all read (each was a DescribeStacks of its own on the way to the first
+    change set, issue 28). A review shell is in it: each reader says what it makes of
+    one. The run lists again under the lock (workflow.settle): another run may have
+    changed the stacks meanwhile."""
+    return {c.label: c.aws.cfn.describe_many(both_forms(c)) for c in conns}
+
+
+def refuse_other_form(conns: Sequence[Connection], command: str, found: Listed) -> None:
     """Before any change set: a nested plan of an env deployed as separate stacks (or a
     flat plan of one deployed nested) would propose a parallel root stack (or parallel
     stacks) creating every resource again beside the live ones; refuse it, naming the
     flag that matches what is deployed. A review shell (REVIEW_IN_PROGRESS, no
-    resources) is not a deployment."""
+    resources) is not a deployment. ``found``: ``listed(conns)``."""
     for c in conns:
         root = c.rendered.root.stack_name
         flat = [s.stack_name for s in c.rendered.stacks.values()]
-        live = {name: info for name, info in c.aws.cfn.describe_many([root, *flat]).items()
+        live = {name: info for name, info in found[c.label].items()
                 if info.status is not StackStatus.REVIEW_IN_PROGRESS}
         env = c.rendered.env.name
-        found = [n for n in flat if n in live]
-        if c.nested and root not in live and found:
+        deployed = [n for n in flat if n in live]
+        if c.nested and root not in live and deployed:
             raise DeployedInOtherForm(
-                f"env {env} is deployed as separate stacks ({', '.join(found)}); {command} "
-                "it with --no-nested, or delete it first")
+                f"env {env} is deployed as separate stacks ({', '.join(deployed)}); "
+                f"{command} it with --no-nested, or delete it first")
         if not c.nested and root in live:
             raise DeployedInOtherForm(
                 f"env {env} is deployed as one nested stack ({root}); {command} it with "

@@ -6,9 +6,10 @@ is generator/deploy/refactor.py."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from generator.aws.cfn_types import StackInfo
 from generator.deploy.connect import Connection, locked
 from generator.deploy.refactor import Move, Refactorer, detect, refactor_templates
 from generator.errors import StackgenError, UsageError
@@ -16,12 +17,15 @@ from generator.ui import Confirm
 from generator.yamlsrc import load_cfn
 
 
-def detected(conn: Connection) -> tuple[dict[str, Any], dict[str, Any], list[Move]]:
+def detected(conn: Connection, listed: Mapping[str, StackInfo] | None = None
+             ) -> tuple[dict[str, Any], Mapping[str, StackInfo], list[Move]]:
     """The deployed templates, the stacks' live state and the moves found between the
-    deployed and rendered templates (deploy/refactor.py), in one read of each stack."""
+    deployed and rendered templates (deploy/refactor.py), in one read of each stack.
+    ``listed``: the unit's stacks as just listed (preflight.listed, which covers the
+    separate stacks), not listed again."""
     cfn, form = conn.aws.cfn, conn.form
     names = {s: form.stacks[s].stack_name for s in form.stacks}
-    live = cfn.describe_many(list(names.values()))
+    live = listed if listed is not None else cfn.describe_many(list(names.values()))
     deployed = {s: load_cfn(cfn.template_body(n)) for s, n in names.items()
                 if n in live and not live[n].status.empty_shell()}
     return deployed, live, detect(deployed, {s: load_cfn(r.template)

@@ -34,7 +34,6 @@ from generator.errors import StackgenError, UsageError
 from generator.render import artifact_prefix
 from generator.review.plan import ForecastNote, Plan
 from generator.ui import Confirm, Console, EnvConsole, Progress
-from generator.views.common import logical_id
 
 if TYPE_CHECKING:
     from generator.deploy.engine import Deployer
@@ -141,31 +140,13 @@ def _wait_for(conn: Connection, stack: str, info: StackInfo) -> None:
     console.line(f"{console.status(now)} {stack}: {info.name} is {now}; going on")
 
 
-DNS_STACK = "dns"
-
-
-def check_zone(conn: Connection, starts_certificate: bool) -> None:
-    """The delegation preflight on the zone the unit's dns stack holds, by its id (the
-    root's copy of the output in the nested form)."""
-    from generator.deploy.preflight import check_delegation, deployed_zone_id
-    cfg = conn.rendered.env.config
-    zone_id = None
-    if cfg.dns.zone.create and starts_certificate and DNS_STACK in conn.rendered.stacks:
-        if conn.nested:
-            zone_id = deployed_zone_id(conn.aws.cfn, conn.form.root.stack_name,
-                                       f"{logical_id(DNS_STACK)}HostedZoneId")
-        else:
-            zone_id = deployed_zone_id(conn.aws.cfn, conn.rendered.stacks[DNS_STACK].stack_name,
-                                       "HostedZoneId")
-    check_delegation(cfg, conn.lookups.route53, conn.rendered.env.name, starts_certificate,
-                     zone_id)
-
-
 def _prepared(conn: Connection, options: DeployOptions, waits: Waits | None,
-              starts_certificate: bool) -> tuple[DeployOptions, EcsHooks | None]:
+              starts_certificate: bool, live: Mapping[str, StackInfo] | None = None
+              ) -> tuple[DeployOptions, EcsHooks | None]:
     """Read-only checks and the run's settings of one unit: its options with its hooks."""
+    from generator.deploy.preflight import check_zone
     from generator.ecs.deploy_hooks import hooks_for
-    check_zone(conn, starts_certificate)
+    check_zone(conn, starts_certificate, live)
     if waits is not None:
         conn.aws.cfn.waits = waits
     hooks = hooks_for(conn.form, conn.aws, conn.console)
@@ -212,7 +193,7 @@ def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
     ``approve_broadening`` an update that broadens access is refused. A unit whose
     resources moved between its stacks is refactored first (after its own yes)."""
     from generator.deploy.engine import Deployer
-    from generator.deploy.preflight import CERT_STACK, refuse_other_form
+    from generator.deploy.preflight import CERT_STACK, listed, refuse_other_form
     from generator.deploy.refactor_env import detected, refactor
     from generator.deploy.runner import ApprovedRunner
     from generator.review.plan_report import show_plan
@@ -222,16 +203,18 @@ def deploy(conns: Sequence[Connection], confirm: Confirm, stacks: Sequence[str],
         raise UsageError("--stack and --nested do not mix: the nested form is one stack")
     for c in conns:
         refuse_nested(revert_drift, c.nested)
-    refuse_other_form(conns, "deploy")
+    found = listed(conns)  # before the lock: what the checks below read
+    refuse_other_form(conns, "deploy", found)
     # --revert-drift: a stack whose template did not change may still have drifted.
     prepared = {c.label: _prepared(c, c.options(
         stacks=frozenset(stacks), force=force or revert_drift, concurrency=concurrency,
         allow_replace=frozenset(allow_replace), approve_broadening=approve_broadening,
         import_existing=import_existing, revert_drift=revert_drift),
-        waits, starts_certificate=c.nested or not stacks or CERT_STACK in stacks)
-        for c in conns}
+        waits, starts_certificate=c.nested or not stacks or CERT_STACK in stacks,
+        live=found[c.label]) for c in conns}
     for c in conns:
-        if not c.nested and not stacks and any(m.by == "id" for m in detected(c)[2]):
+        if not c.nested and not stacks and any(
+                m.by == "id" for m in detected(c, found[c.label])[2]):
             refactor(c, confirm)  # moved resources: a stack refactor before any change set
     options = {label: o for label, (o, _) in prepared.items()}
     stops = {c.label: threading.Event() for c in conns}  # a lost lock stops its unit
@@ -335,12 +318,13 @@ def plan(conns: Sequence[Connection], stacks: Sequence[str], overrides: Sequence
          revert_drift: bool = False) -> dict[str, Plan]:
     """Plan every unit side by side; by unit label."""
     from generator.deploy.planner import Planner
-    from generator.deploy.preflight import refuse_other_form
+    from generator.deploy.preflight import listed, refuse_other_form
     from generator.deploy.refactor_env import detected
     from generator.review.revert import refuse_nested
     for c in conns:
         refuse_nested(revert_drift, c.nested)
-    refuse_other_form(conns, "plan")
+    found = listed(conns)
+    refuse_other_form(conns, "plan", found)
 
     planners = {c.label: Planner(c.form, c.aws.cfn, c.lookups, c.console,
                                  lambda question: False,
@@ -351,7 +335,8 @@ def plan(conns: Sequence[Connection], stacks: Sequence[str], overrides: Sequence
     def one(conn: Connection) -> Plan:
         result = planners[conn.label].plan()
         if not conn.nested:  # what `deploy` (or `stackgen refactor`) moves first
-            result.moves = [m.line() for m in detected(conn)[2]]
+            # A review shell the plan made is no deployed stack, as the listing says.
+            result.moves = [m.line() for m in detected(conn, found[conn.label])[2]]
         # Recorded so `apply` renders the same templates in the same form, at the same
         # place: a target's account and region are --set values of its rendering.
         target = conn.unit.target

@@ -23,7 +23,7 @@ from typing import Any
 
 from generator.atomic import replace_atomically
 from generator.forecast.model import Finding
-from generator.forecast.runner import Forecast
+from generator.forecast.result import Forecast
 from generator.render import Rendered
 
 DEFAULT_TTL = 300.0

@@ -9,7 +9,7 @@ import click
 
 from generator import __version__
 from generator.forecast.checks import ALL
-from generator.forecast.runner import Forecast
+from generator.forecast.result import Forecast
 
 STYLE = {"error": "red", "warning": "yellow", "info": "blue"}
 SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}

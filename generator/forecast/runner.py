@@ -8,42 +8,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import msgspec
-
-from generator.errors import StackgenError
 from generator.forecast.account import Account, ApiError
 from generator.forecast.checks import ALL
 from generator.forecast.model import SEVERITY_RANK, Check, Finding, Subject
+from generator.forecast.result import Forecast, ForecastFailed
 from generator.render import Rendered
 
-
-class Forecast(msgspec.Struct):
-    env: str
-    findings: list[Finding]
-    checks: list[str]  # ids of the checks that ran
-    skipped: list[str] = msgspec.field(default_factory=list)  # account checks not run (--offline)
-    seconds: float = 0.0
-    api_calls: int = 0
-    # Checks that could not make a call they needed: such a result is not kept to reuse.
-    incomplete: list[str] = msgspec.field(default_factory=list)
-    cached_at: float | None = None  # epoch seconds: the result reused, from when it ran
-
-    @property
-    def clean(self) -> bool:
-        """No errors and every check done: a result worth reusing while inputs stay."""
-        return not self.failing("error") and not self.incomplete
-
-    def failing(self, threshold: str) -> list[Finding]:
-        rank = SEVERITY_RANK[threshold]
-        return [f for f in self.findings if SEVERITY_RANK[f.severity] >= rank]
-
-    def count(self, severity: str) -> int:
-        return sum(1 for f in self.findings if f.severity == severity)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"env": self.env, "checks": self.checks, "skipped": self.skipped,
-                "seconds": round(self.seconds, 3), "api_calls": self.api_calls,
-                "findings": [f.to_dict() for f in self.findings]}
+__all__ = ["Forecast", "ForecastFailed", "forecast", "gate"]
 
 
 def _run(check: Check, subject: Subject, account: Account | None) -> tuple[list[Finding], bool]:
@@ -90,21 +61,6 @@ def forecast(rendered: Rendered, account: Account | None,
     findings.sort(key=_order)
     return Forecast(rendered.env.name, findings, ran, skipped, time.perf_counter() - start,
                     len(account.calls) if account else 0, incomplete)
-
-
-class ForecastFailed(StackgenError):
-    """The forecast predicts errors: `deploy`/`apply` stop before any change set."""
-
-    exit_code = 1
-
-    def __init__(self, result: Forecast):
-        errors = result.failing("error")
-        first = errors[0]
-        super().__init__(
-            f"forecast found {len(errors)} error(s), first {first.stack}/{first.resource}: "
-            f"{first.check_id} {first.message}; see `stackgen forecast --env {result.env}` "
-            "(--no-forecast skips)")
-        self.result = result
 
 
 def gate(rendered: Rendered, account: Account | None) -> Forecast:

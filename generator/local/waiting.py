@@ -1,7 +1,8 @@
-"""Waiting on a pipe or a process without sleeping: the kernel wakes the waiter.
+"""Waiting on a pipe, a process or a file without sleeping: the kernel wakes the waiter.
 
 ``stackgen local up`` waits for the endpoint's readiness line on a pipe (``readable``),
-``local down`` for the process to exit (``exited``, on a pidfd), and the tests wait the
+``local down`` for the process to exit (``exited``, on a pidfd), a local DB for its
+server's "ready" in its lock file (``written``, on inotify), and the tests wait the
 same way. A poll loop (``while not done: sleep(0.05)``) costs up to one period after each
 event and hides how long a wait really is; a blocking wait on the fd returns the moment
 the pipe has a line, closes (the writer died) or the process exits.
@@ -17,10 +18,14 @@ import select
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-# Only where the OS has no pidfd (not Linux >= 5.3) and the pid is not a child of ours:
-# no event to block on, so the process is looked at this often.
+# Only where the OS has no pidfd (not Linux >= 5.3) and the pid is not a child of ours,
+# or no inotify for a file: no event to block on, so it is looked at this often.
 FALLBACK_PERIOD = 0.05
+
+# inotify(7): a file opened for writing was closed; a name created or moved in.
+_IN_CLOSE_WRITE, _IN_MOVED_TO, _IN_CREATE = 0x8, 0x80, 0x100
 
 
 def readable(fd: int, timeout: float) -> bool:
@@ -108,3 +113,71 @@ def finished(proc: subprocess.Popen[bytes] | subprocess.Popen[str],
     finally:
         os.close(fd)
     return proc.wait()  # exited: reaps at once
+
+
+def _watch(directory: Path) -> int | None:
+    """An inotify fd (non-blocking; closed by the caller) woken when a file in
+    ``directory`` is written and closed, created or moved in; None where the OS has no
+    inotify (not Linux) or the directory cannot be watched."""
+    import ctypes  # here: the deploy path imports this module, and never watches a file
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = int(libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC))
+    except (OSError, AttributeError):
+        return None
+    if fd < 0:
+        return None
+    mask = _IN_CLOSE_WRITE | _IN_MOVED_TO | _IN_CREATE
+    if int(libc.inotify_add_watch(fd, os.fsencode(directory), mask)) < 0:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _holds(path: Path, done: Callable[[str], bool]) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return done(text)
+
+
+def written(path: Path, done: Callable[[str], bool], timeout: float, pid: int | None = None,
+            sleep: Callable[[float], None] = time.sleep) -> bool:
+    """True as soon as ``done`` holds of the text of ``path`` (in a directory that exists),
+    read again each time a file there is written and closed; False when ``timeout``
+    seconds pass first, or when process ``pid`` (the writer; a child of ours is left to
+    its caller to reap, whose exit code it is) exits without it. Where the OS has no
+    inotify or no pidfd, it looks every FALLBACK_PERIOD with ``sleep``."""
+    deadline = time.monotonic() + timeout
+    watch = _watch(path.parent)
+    pidfd = open_pidfd(pid) if pid is not None else None
+    try:
+        poller = select.poll()
+        for fd in (watch, pidfd):
+            if fd is not None:
+                poller.register(fd, select.POLLIN)
+        while True:
+            if _holds(path, done):  # read after the watch began: no write is missed
+                return True
+            if pid is not None and pidfd is None and not alive(pid):  # a zombie too
+                return _holds(path, done)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if watch is None or (pid is not None and pidfd is None):
+                left = min(FALLBACK_PERIOD, left)  # no event for one of them: look again
+            if watch is None:
+                sleep(left)
+                continue
+            woke = {fd for fd, _ in poller.poll(left * 1000)}
+            if pidfd is not None and pidfd in woke:  # the writer exited
+                return _holds(path, done)
+            if watch in woke:
+                with contextlib.suppress(BlockingIOError):
+                    while os.read(watch, 65536):
+                        pass
+    finally:
+        for fd in (watch, pidfd):
+            if fd is not None:
+                os.close(fd)

@@ -94,11 +94,13 @@ def test_lint_from_a_warm_cache_imports_no_linter_and_no_process_pool(project: P
     assert count <= WARM_LINT_BUDGET, f"a warm lint imports {count} library modules"
 
 
-def test_the_deploy_path_does_not_import_boto3() -> None:
+def test_the_deploy_path_does_not_import_boto3_nor_ctypes() -> None:
+    # ctypes: only the local endpoint's file waits use it (generator/local/waiting.py)
     code = ("import sys; import generator.cli.deploy, generator.deploy.connect, "
-            "generator.deploy.workflow, generator.deploy.delete, generator.aws.accounts; "
+            "generator.deploy.workflow, generator.deploy.delete, generator.aws.accounts, "
+            "generator.local.manager; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('boto3', 's3transfer')))")
+            "('boto3', 's3transfer', 'ctypes')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
@@ -117,3 +119,14 @@ def test_the_delete_path_imports_none_of_the_deploys_machinery() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_deploy_reusing_a_clean_forecast_imports_no_check() -> None:
+    """Issue 28: a cache hit (generator/forecast/cache.py) reads a result; the checks, and
+    what they import, are for a forecast that runs."""
+    code = ("import sys, generator.deploy.connect, generator.forecast.cache; "
+            "print(sorted(m for m in sys.modules if m.startswith(("
+            "'generator.forecast.checks', 'generator.forecast.runner'))))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

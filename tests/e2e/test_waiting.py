@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,13 @@ def test_finished_gives_the_exit_code_and_leaves_the_reaping_to_popen() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_written_gives_up_when_the_writer_exits_without_the_line(
+        sleeper: subprocess.Popen[bytes], tmp_path: Path) -> None:
+    lock = tmp_path / "postmaster.pid"
+    lock.write_text(f"{sleeper.pid}\nstarting\n", encoding="utf-8")
+    assert not waiting.written(lock, lambda text: "ready" in text, 0.05, sleeper.pid)
+    os.kill(sleeper.pid, signal.SIGKILL)  # a server that died starting
+    assert not waiting.written(lock, lambda text: "ready" in text, 60, sleeper.pid)
+    assert sleeper.wait() == -signal.SIGKILL  # its exit code left to its Popen

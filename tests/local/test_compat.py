@@ -394,3 +394,30 @@ def test_a_stopped_task_gives_its_resources_back(target: tuple[Any, bool]) -> No
         free = c.ecs.describe_container_instances(cluster="c1", containerInstances=[
             ci["containerInstanceArn"]])["containerInstances"][0]["remainingResources"]
         assert next(r["integerValue"] for r in free if r["name"] == "MEMORY") == 0
+
+
+def test_certificates_made_with_keys_made_ahead_each_have_their_own(endpoint: Endpoint) -> None:
+    """Issue 28: a certificate's RSA key is made ahead of its request (compat/acm_keys.py);
+    each certificate still gets a 2048-bit key that no other was given, in the cert
+    stack's create as in RequestCertificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    reset(endpoint.url)
+    c = clients(endpoint.url)
+    arns = [c.acm.request_certificate(DomainName=f"app{i}.stackgen.test")["CertificateArn"]
+            for i in range(3)]
+    stack = _create_via_change_set(c, "certs", {"Resources": {"Cert": {
+        "Type": "AWS::CertificateManager::Certificate",
+        "Properties": {"DomainName": "stackgen.test", "ValidationMethod": "EMAIL"}}}})
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    arns.append(c.cloudformation.describe_stack_resource(
+        StackName="certs", LogicalResourceId="Cert")["StackResourceDetail"]["PhysicalResourceId"])
+    moduli = set()
+    for arn in arns:
+        pem = c.acm.get_certificate(CertificateArn=arn)["Certificate"]
+        key = x509.load_pem_x509_certificate(pem.encode()).public_key()
+        assert isinstance(key, rsa.RSAPublicKey) and key.key_size == 2048
+        assert key.public_numbers().e == 65537
+        moduli.add(key.public_numbers().n)
+    assert len(moduli) == len(arns) == 4

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -267,6 +268,24 @@ def test_missing_postgres_binaries_say_how_to_install_them(
     with pytest.raises(PostgresMissing, match="apt-get install postgresql"):
         bindir(search_root=tmp_path)
     assert PostgresMissing.exit_code == 2
+
+
+def test_the_binaries_are_found_once_not_on_every_call(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 28: bindir() ran `pg_config` each time, three times in each DB's create."""
+    from generator.local.emulation.rds_postgres import bindir
+
+    real = shutil.which("pg_config")
+    assert real is not None
+    asked = tmp_path / "asked"
+    wrapper = tmp_path / "pg_config"
+    wrapper.write_text(f'#!/bin/sh\necho asked >> "{asked}"\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("STACKGEN_PG_BINDIR", raising=False)
+    found = [bindir() for _ in range(3)]
+    assert found[0] == found[1] == found[2] and (found[0] / "postgres").is_file()
+    assert asked.read_text().splitlines() == ["asked"]
 
 
 def test_a_port_left_in_time_wait_by_the_last_run_is_free() -> None:

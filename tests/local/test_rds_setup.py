@@ -96,3 +96,16 @@ def test_the_template_holds_rds_superuser_and_the_database_a_create_renames(
     out = subprocess.run(argv, input=sql, capture_output=True, text=True, timeout=60)
     granted = ",".join(sorted(rds_postgres.RDS_SUPERUSER_GRANTS))
     assert f'"{granted}|1"' in out.stdout, out.stdout + out.stderr
+
+
+def test_a_server_that_cannot_start_says_what_postgresql_said(server: Server) -> None:
+    server.create("master", "pw-0123456789", None)
+    server.stop()
+    with (server.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
+        conf.write("work_mem = 'plenty'\n")
+    # What PostgreSQL said, not pg_ctl's "Examine the log output", and its exit code.
+    with pytest.raises(PostgresFailed, match=r"starting the local PostgreSQL \(log: .*\) "
+                       r"failed \(exit 1\): configuration file .*postgresql.conf\S* "
+                       r"contains errors$"):
+        server.start()
+    assert not server.running()

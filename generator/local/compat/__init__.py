@@ -2,7 +2,8 @@
 
 The package's rooms: ``providers`` (resource types moto's CloudFormation skips),
 ``cloudformation`` (moto's CloudFormation API where it differs from AWS's), ``services``
-(moto's service models where they miss what AWS holds); this module holds the version of
+(moto's service models where they miss what AWS holds), ``speed`` and ``acm_keys``
+(moto's own costs: work done once, or ahead, not per request); this module holds the version of
 moto they were written against and the order they are applied in, with the AWS behaviours
 of ``generator.local.emulation`` and the drift detection of ``generator.local.drift``.
 
@@ -18,7 +19,7 @@ import moto
 from moto.cloudformation import parsing
 
 from generator.local import drift, emulation
-from generator.local.compat import cloudformation, providers, services
+from generator.local.compat import acm_keys, cloudformation, providers, services
 from generator.local.compat.speed import (
     one_model_loader,
     one_module_listing,
@@ -57,6 +58,7 @@ def apply() -> None:
     emulation.apply()
     drift.apply()
     services.s3_policies_see_secure_transport()
+    acm_keys.apply()
     # moto builds its type map from CloudFormationModel's subclasses once (the classes of
     # ``providers`` among them, defined on import); rebuild it so they are found.
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):

@@ -26,8 +26,8 @@ The server runs from the machine's binaries (Debian's ``postgresql`` package, fo
 root; as root it runs in a user namespace (``unshare``) as a mapped non-root uid, so its
 files stay root's and need no chown or wider permissions on the state dir.
 
-This module's room: the PostgreSQL servers (binaries, data directories, the RDS role
-model); their keys and certificates are rds_ca.py's.
+This module's room: the PostgreSQL servers (data directories, start and stop, the RDS role
+model); the binaries are rds_binaries.py's, their keys and certificates rds_ca.py's.
 """
 
 from __future__ import annotations
@@ -49,10 +49,17 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from generator.errors import StackgenError
 from generator.local import waiting
+
+# The binaries (rds_binaries.py), also reached from here as before the split.
+from generator.local.emulation.rds_binaries import BINDIR_ENV as BINDIR_ENV
+from generator.local.emulation.rds_binaries import SEARCH_ROOT as SEARCH_ROOT
+from generator.local.emulation.rds_binaries import PostgresMissing as PostgresMissing
+from generator.local.emulation.rds_binaries import as_db_user, bindir
 from generator.local.emulation.rds_ca import CERT_NAMES, Authority, write_private
 from generator.local.emulation.rds_spare import make_spare, take_spare
 
@@ -96,59 +103,13 @@ def cert_names() -> tuple[str, ...]:
     checks the address the client dialled, PGHOST = Endpoint.Address)."""
     return (*CERT_NAMES, NETWORK.gateway) if NETWORK.gateway else CERT_NAMES
 CA_BUNDLE_PATH = "/_stackgen/rds/global-bundle.pem"  # on the local endpoint
-BINDIR_ENV = "STACKGEN_PG_BINDIR"
-_NAMESPACE_UID = "1000"  # the uid PostgreSQL sees for itself when started as root
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
-
-
-class PostgresMissing(StackgenError):
-    """The machine has no PostgreSQL server binaries."""
 
 
 class PostgresFailed(StackgenError):
     """A PostgreSQL command failed (initdb, start, the RDS role setup)."""
 
     exit_code = 1
-
-
-# --- the binaries ----------------------------------------------------------------------
-
-
-SEARCH_ROOT = Path("/usr/lib/postgresql")  # Debian's layout: <major>/bin
-
-
-def bindir(search_root: Path = SEARCH_ROOT) -> Path:
-    """Where initdb, postgres and pg_ctl are: $STACKGEN_PG_BINDIR, `pg_config --bindir`,
-    else the newest <search_root>/<major>/bin."""
-    candidates: list[Path] = []
-    if os.environ.get(BINDIR_ENV):
-        candidates.append(Path(os.environ[BINDIR_ENV]))
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
-                             check=False, timeout=10)
-        if out.returncode == 0:
-            candidates.append(Path(out.stdout.strip()))
-
-    def major(p: Path) -> int:
-        return int(p.parent.name) if p.parent.name.isdigit() else 0
-
-    candidates += sorted(search_root.glob("*/bin"), key=major, reverse=True)
-    for candidate in candidates:
-        if all((candidate / b).is_file() for b in ("initdb", "postgres", "pg_ctl", "psql")):
-            return candidate
-    raise PostgresMissing(
-        "an RDS DB instance of engine postgres runs a real PostgreSQL on the local endpoint, "
-        "and no PostgreSQL server binaries (initdb, postgres, pg_ctl, psql) were found; "
-        "install them (`apt-get install postgresql` on Debian/Ubuntu) or set "
-        f"{BINDIR_ENV} to their directory, then deploy again")
-
-
-def as_db_user(argv: list[str]) -> list[str]:
-    """PostgreSQL refuses root: as root, run it in a user namespace as a mapped uid."""
-    if os.geteuid() != 0:
-        return argv
-    return ["unshare", "--user", f"--map-user={_NAMESPACE_UID}",
-            f"--map-group={_NAMESPACE_UID}", *argv]
 
 
 def _run(argv: list[str], what: str, env: dict[str, str] | None = None,
@@ -354,16 +315,31 @@ class Server:
         self.authority.ensure().issue(self.data / "server.crt", self.data / "server.key",
                                       cert_names())
         (self.data / "postmaster.pid").unlink(missing_ok=True)  # left by a crash
-        options = " ".join([f"-p {port}",
-                            f"-c listen_addresses='{','.join(listen_addresses())}'",
-                            "-c unix_socket_directories=''", "-c ssl=on",
-                            "-c ssl_cert_file=server.crt", "-c ssl_key_file=server.key",
-                            "-c password_encryption=scram-sha-256", "-c fsync=off",
-                            "-c shared_buffers=16MB", "-c max_connections=40"])
-        _run(as_db_user([str(bindir() / "pg_ctl"), "-D", str(self.data), "-o", options,
-                          "-l", str(self.directory / "postgres.log"), "-w", "-t", "60",
-                          "start"]),
-             f"starting the local PostgreSQL (log: {self.directory / 'postgres.log'})")
+        options = ["-p", str(port), "-c", f"listen_addresses={','.join(listen_addresses())}",
+                   "-c", "unix_socket_directories=", "-c", "ssl=on",
+                   "-c", "ssl_cert_file=server.crt", "-c", "ssl_key_file=server.key",
+                   "-c", "password_encryption=scram-sha-256", "-c", "fsync=off",
+                   "-c", "shared_buffers=16MB", "-c", "max_connections=40"]
+        log = self.directory / "postgres.log"
+        what = f"starting the local PostgreSQL (log: {log})"
+        # The server itself, not pg_ctl -w, which looks at postmaster.pid every 100 ms
+        # (0.13 s against the server's 0.05 to ready, on the rds stack's create, issue 28):
+        # in a session of its own, as pg_ctl starts it: a Ctrl-C at the endpoint is not its.
+        try:
+            with log.open("ab") as out:
+                server = subprocess.Popen(
+                    as_db_user([str(bindir() / "postgres"), "-D", str(self.data), *options]),
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                    start_new_session=True)
+        except OSError as exc:
+            raise PostgresFailed(f"{what} failed: {exc}") from None
+        if not waiting.written(self.data / "postmaster.pid", partial(_ready, server.pid),
+                               START_TIMEOUT, server.pid):
+            if server.poll() is None:  # not ready in time: no server left behind
+                server.kill()
+                server.wait()
+                raise PostgresFailed(f"{what} failed: not ready in {START_TIMEOUT:.0f} s")
+            raise PostgresFailed(f"{what} failed (exit {server.wait()}): {_said(log)}")
         self._save_meta({"port": port})
         return port
 
@@ -372,16 +348,16 @@ class Server:
         pid = self.pid()
         if pid is None or not self.running():
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast" shutdown
-        deadline = time.monotonic() + timeout
-        while self.running() and time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            time.sleep(0.05)
-        if self.running():
+        pidfd = waiting.open_pidfd(pid)  # held from here: the pid cannot be reused
+        try:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast" shutdown
+            if not waiting.exited(pid, timeout, pidfd) and self.running():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
 
     def snapshot_to(self, target: Path) -> None:
         """A snapshot of the stopped server: its data dir, copied whole."""
@@ -463,6 +439,32 @@ def _template(directory: Path) -> Path:
         except OSError:  # another endpoint made it meanwhile: use theirs
             shutil.rmtree(directory, ignore_errors=True)
         return final
+
+
+# How long a server gets from its start to accepting connections (pg_ctl -w's default).
+START_TIMEOUT = 60.0
+
+
+def _ready(pid: int, lock_file: str) -> bool:
+    """Whether postmaster.pid says server ``pid`` accepts connections: its first line is
+    the pid, its eighth the postmaster's status, "ready" once it does (PostgreSQL's
+    pidfile.h, LOCK_FILE_LINE_PM_STATUS; what pg_ctl -w reads)."""
+    lines = lock_file.splitlines()
+    return len(lines) >= 8 and lines[0].strip() == str(pid) and lines[7].strip() == "ready"
+
+
+def _said(log: Path) -> str:
+    """What a server that failed to start said last in its log: its last FATAL (or
+    PANIC) message, else its last line."""
+    with contextlib.suppress(OSError):
+        lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        for line in reversed(lines):
+            for level in ("FATAL:", "PANIC:"):
+                if level in line:
+                    return line.split(level, 1)[1].strip()
+        if lines:
+            return lines[-1].strip()
+    return "(no output)"
 
 
 def port_free(port: int) -> bool:

@@ -20,7 +20,7 @@ from generator.aws.cfn import CloudFormation
 from generator.aws.polling import Waits, WaitTimedOut
 from generator.aws.session import Aws
 from generator.cli.common import report_results
-from generator.deploy import connect, workflow
+from generator.deploy import connect, preflight, workflow
 from generator.deploy.connect import Connection, takeover_notice, waits_from
 from generator.deploy.engine import Deployer
 from generator.deploy.lock import EnvLock, Here, LockHeld, lock_key, pid_alive
@@ -402,5 +402,45 @@ def test_a_deploy_yes_lists_the_envs_stacks_once_under_the_lock(
                               ask_once=False, waits=clock.waits())
     assert [(r.stack, r.state) for r in results["local"]] == [("network", "CREATED")]
     before = fake.calls[:fake.calls.index("CreateChangeSet")]
-    listings_before_the_lock = 1  # refuse_other_form (the refactor's: a whole env's only)
+    listings_before_the_lock = 1  # preflight.listed: the form, zone and refactor checks
     assert before.count("DescribeStacks") == listings_before_the_lock + 1, before
+
+
+def test_a_whole_env_deploy_lists_its_stacks_once_before_the_lock(
+        rendered: Rendered, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 28: the form check, the zone check and the refactor detection read one
+    listing before the lock (each listed the stacks itself: a round trip each on the
+    way to the first change set); the run lists once more under the lock."""
+    fake, clock = FakeCloudFormation(), FakeClock()
+    conn = msgspec.structs.replace(_opened(rendered, fake, clock, monkeypatch),
+                                   lookups=Lookups(_OneZone()))
+    results = workflow.deploy([conn], lambda q: True, (), False, 4, (), ask_once=False,
+                              waits=clock.waits())
+    assert all(r.ok for r in results["local"]), results
+    before = fake.calls[:fake.calls.index("CreateChangeSet")]
+    assert before.count("DescribeStacks") == 2, before
+
+
+def test_the_zone_check_makes_no_route53_client_for_a_zone_the_env_does_not_create(
+        rendered: Rendered, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 28: a client is made when a call needs it; the delegation check of a zone the
+    env only looks up asks nothing, so it made the Route 53 client for nothing."""
+    made: list[str] = []
+
+    def client(service: str) -> Any:
+        made.append(service)
+        return _OneZone()
+
+    conn = msgspec.structs.replace(
+        _opened(rendered, FakeCloudFormation(), FakeClock(), monkeypatch),
+        lookups=Lookups(None, clients=client))
+    assert not rendered.env.config.dns.zone.create
+    preflight.check_zone(conn, starts_certificate=True, live={})
+    assert made == []
+
+
+class _OneZone:
+    """Route 53 with the one public zone the env looks up by name."""
+
+    def list_hosted_zones_by_name(self, DNSName: str) -> dict[str, Any]:
+        return {"HostedZones": [{"Id": "/hostedzone/Z1", "Name": DNSName}]}
