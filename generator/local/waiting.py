@@ -167,9 +167,11 @@ def written(path: Path, done: Callable[[str], bool], timeout: float, pid: int | 
                 return False
             if watch is None or (pid is not None and pidfd is None):
                 left = min(FALLBACK_PERIOD, left)  # no event for one of them: look again
-            if watch is None:
+            if watch is None and pidfd is None:
                 sleep(left)
                 continue
+            # Without inotify the writer's exit still wakes us (on its pidfd); the file
+            # is read again every FALLBACK_PERIOD.
             woke = {fd for fd, _ in poller.poll(left * 1000)}
             if pidfd is not None and pidfd in woke:  # the writer exited
                 return _holds(path, done)

@@ -3,9 +3,11 @@ child of ours is reaped, and without pidfds it looks with the sleep it is given.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,3 +84,22 @@ def test_written_gives_up_when_the_writer_exits_without_the_line(
     os.kill(sleeper.pid, signal.SIGKILL)  # a server that died starting
     assert not waiting.written(lock, lambda text: "ready" in text, 60, sleeper.pid)
     assert sleeper.wait() == -signal.SIGKILL  # its exit code left to its Popen
+
+
+def test_without_inotify_written_still_sees_the_writer_exit(
+        sleeper: subprocess.Popen[bytes], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A server that dies starting, on a machine out of inotify instances: reported at
+    # once, not after the whole timeout (it waited out all 60 s of a DB's start).
+    def no_inotify(name: object, use_errno: bool = False) -> object:
+        raise OSError("no inotify here")
+
+    monkeypatch.setattr(ctypes, "CDLL", no_inotify)
+    lock = tmp_path / "postmaster.pid"
+    lock.write_text(f"{sleeper.pid}\nstarting\n", encoding="utf-8")
+    os.kill(sleeper.pid, signal.SIGKILL)
+    started = time.monotonic()
+    assert not waiting.written(lock, lambda text: "ready" in text, 60, sleeper.pid,
+                               sleep=lambda seconds: pytest.fail("slept instead of polling"))
+    assert time.monotonic() - started < 5
+    assert sleeper.wait() == -signal.SIGKILL
