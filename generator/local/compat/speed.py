@@ -52,7 +52,15 @@ MotoTemplateLoader.add_multi_constructor("", yaml_tag_constructor)
 
 
 def parse_template(template: str) -> Any:
-    """What moto's ``Stack.parse_template`` returns for ``template``."""
+    """What moto's ``Stack.parse_template`` returns for ``template``. A JSON body is read
+    as JSON first: libyaml takes tabs that PyYAML's scanner refuses, so a tab-indented
+    JSON template that moto read as JSON (its fallback) would otherwise be read as YAML,
+    where ``1e3`` is a string, not the number JSON and CloudFormation make of it."""
+    if template.lstrip().startswith("{"):
+        try:
+            return json.loads(template)
+        except ValueError:
+            pass  # YAML's flow mapping, not JSON
     try:
         return yaml.load(template, Loader=MotoTemplateLoader)
     except (yaml.parser.ParserError, yaml.scanner.ScannerError):

@@ -75,6 +75,15 @@ def test_templates_read_by_libyaml_as_moto_reads_them(env: str) -> None:
     assert speed.parse_template(as_json) == bare_moto_parse(as_json)
 
 
+def test_a_tab_indented_json_template_is_read_as_json_as_moto_reads_it() -> None:
+    # PyYAML's scanner refuses the tabs and moto falls back to JSON; libyaml takes them,
+    # and as YAML 1e3 is a string (found in review).
+    template = '{\n\t"Resources": {"Q": {"Type": "AWS::SQS::Queue",\n\t\t"Properties": ' \
+        '{"DelaySeconds": 1e3}}}\n}'
+    assert bare_moto_parse(template)["Resources"]["Q"]["Properties"]["DelaySeconds"] == 1000.0
+    assert speed.parse_template(template) == bare_moto_parse(template)
+
+
 SHORT_FORMS = """
 Parameters:
   Name: {Type: String}
