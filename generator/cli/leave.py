@@ -18,6 +18,8 @@ from typing import NoReturn
 
 # Python's own exit status when flushing stdout or stderr fails at exit (Py_RunMain).
 FLUSH_FAILED = 120
+# The status of a command stopped by Ctrl-C (generator/cli/app.py).
+INTERRUPTED = 130
 
 # What SystemExit carries.
 ExitCode = str | int | None
@@ -45,14 +47,17 @@ def leave(code: ExitCode) -> NoReturn:
     if waits_for_threads():
         sys.exit(code)  # the normal exit joins them (and pays the teardown)
     status = exit_status(code)
-    # What a normal exit does for others, in its order: atexit handlers (logging's
-    # flush, multiprocessing's pools, weakref finalizers such as temporary directories'),
-    # then the standard streams. atexit has no public "run them now".
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: as Python reports it
-            status = FLUSH_FAILED
+    try:
+        # What a normal exit does for others, in its order: atexit handlers (logging's
+        # flush, multiprocessing's pools, weakref finalizers such as temporary
+        # directories'), then the standard streams. atexit has no public "run them now".
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):  # a closed pipe or stream: as Python reports it
+                status = FLUSH_FAILED
+    except KeyboardInterrupt:  # Ctrl-C while leaving: an interrupted command's status,
+        status = INTERRUPTED  # never a traceback
     os._exit(status)

@@ -68,3 +68,18 @@ def test_output_that_cannot_be_written_ends_with_pythons_status_for_it() -> None
     finally:
         os.close(write_end)
     assert done.returncode == 120
+
+
+def test_ctrl_c_while_leaving_ends_as_interrupted_without_a_traceback() -> None:
+    # The signal lands while the output is flushed: Python raises KeyboardInterrupt in
+    # leave() itself (found in review).
+    done = run("import os, signal\n"
+               "class Interrupted:\n"
+               "    def __init__(self, real): self.real = real\n"
+               "    def write(self, text): return self.real.write(text)\n"
+               "    def flush(self):\n"
+               "        os.kill(os.getpid(), signal.SIGINT)\n"
+               "        return self.real.flush()\n"
+               "sys.stdout = Interrupted(sys.stdout)\n"
+               "leave(0)")
+    assert (done.returncode, done.stderr) == (130, "")
