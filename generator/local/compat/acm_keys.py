@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.acm import models as acm_models
 
+from generator.local.threadflag import ThreadFlag
+
 # What moto's ACM makes every certificate's key with (CertBundle.generate_cert).
 EXPONENT, KEY_SIZE = 65537, 2048
 
@@ -67,7 +69,7 @@ class SpareKey:
         return key
 
 
-_ISSUING = threading.local()  # on while this thread runs moto's generate_cert
+_ISSUING = ThreadFlag()  # on while this thread runs moto's generate_cert
 
 
 def apply() -> None:
@@ -76,27 +78,20 @@ def apply() -> None:
     generate_cert = acm_models.CertBundle.generate_cert.__func__  # type: ignore[attr-defined]
     validate_pk = acm_models.CertBundle.validate_pk
 
-    def issued(cls: Any, *args: Any, **kwargs: Any) -> Any:
-        _ISSUING.on = True
-        try:
-            return generate_cert(cls, *args, **kwargs)
-        finally:
-            _ISSUING.on = False
-
     def key_for(public_exponent: int, key_size: int, backend: Any = None) -> Any:
-        if getattr(_ISSUING, "on", False) and (public_exponent, key_size) == (EXPONENT,
+        if _ISSUING.on and (public_exponent, key_size) == (EXPONENT,
                                                                               KEY_SIZE):
             return spare.take()
         return original_key(public_exponent, key_size, backend)
 
     def validated(self: Any) -> Any:
-        if not getattr(_ISSUING, "on", False):
+        if not _ISSUING.on:
             return validate_pk(self)  # an imported key: checked as moto checks it
         # The key generate_cert has just made, as PEM: read back, not checked again.
         return serialization.load_pem_private_key(self.key, password=None,
                                                   unsafe_skip_rsa_key_validation=True)
 
-    acm_models.CertBundle.generate_cert = classmethod(issued)  # type: ignore[assignment]
+    acm_models.CertBundle.generate_cert = classmethod(_ISSUING.around(generate_cert))  # type: ignore[assignment]
     acm_models.CertBundle.validate_pk = validated  # type: ignore[method-assign]
     rsa.generate_private_key = key_for  # moto's ACM looks it up by its module's name
     spare.make_ahead()

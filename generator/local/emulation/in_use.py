@@ -19,7 +19,6 @@ delete order without moto's retries.
 
 from __future__ import annotations
 
-import threading
 from graphlib import TopologicalSorter
 from typing import Any
 
@@ -30,6 +29,7 @@ from moto.ec2.exceptions import DependencyViolationError
 from moto.ec2.models import security_groups as sg_models
 
 from generator.cfndoc import refers_to
+from generator.local.threadflag import ThreadFlag
 
 
 class ResourceInUse(JsonRESTError):
@@ -80,7 +80,7 @@ def _certificates_in_use_stay() -> None:
     acm_models.AWSCertificateManagerBackend.delete_certificate = delete_certificate  # type: ignore[method-assign]
 
 
-_REPLACING = threading.local()
+_REPLACING = ThreadFlag()  # on while moto replaces a group on a rule change
 
 
 def _security_groups_in_use_stay() -> None:
@@ -88,7 +88,7 @@ def _security_groups_in_use_stay() -> None:
 
     def _delete_security_group(self: Any, vpc_id: str | None, group_id: str) -> None:
         users = security_group_users(self.account_id, self.region_name, group_id)
-        if users and not getattr(_REPLACING, "on", False):
+        if users and not _REPLACING.on:
             raise DependencyViolationError(
                 f"resource {group_id} has a dependent object ({users[0]})")
         original(self, vpc_id, group_id)
@@ -100,15 +100,8 @@ def _security_groups_in_use_stay() -> None:
     # so the check above does not apply to it.
     update = sg_models.SecurityGroup.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def update_from_cloudformation_json(cls: Any, *args: Any, **kwargs: Any) -> Any:
-        _REPLACING.on = True
-        try:
-            return update(cls, *args, **kwargs)
-        finally:
-            _REPLACING.on = False
-
     sg_models.SecurityGroup.update_from_cloudformation_json = classmethod(  # type: ignore[method-assign,assignment]
-        update_from_cloudformation_json)
+        _REPLACING.around(update))
 
 
 def delete_order(resources: dict[str, Any]) -> list[str]:
