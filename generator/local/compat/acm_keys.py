@@ -27,7 +27,9 @@ from moto.acm import models as acm_models
 
 from generator.local.threadflag import ThreadFlag
 
-# What moto's ACM makes every certificate's key with (CertBundle.generate_cert).
+# What moto's ACM makes every certificate's key with (CertBundle.generate_cert): RSA
+# 2048, ACM's default key algorithm for a requested certificate (ACM User Guide, "ACM
+# certificate characteristics", and RequestCertificate's KeyAlgorithm, RSA_2048).
 EXPONENT, KEY_SIZE = 65537, 2048
 
 

@@ -55,7 +55,9 @@ def parse_template(template: str) -> Any:
     """What moto's ``Stack.parse_template`` returns for ``template``. A JSON body is read
     as JSON first: libyaml takes tabs that PyYAML's scanner refuses, so a tab-indented
     JSON template that moto read as JSON (its fallback) would otherwise be read as YAML,
-    where ``1e3`` is a string, not the number JSON and CloudFormation make of it."""
+    where ``1e3`` is a string, not the number JSON makes of it: a template is JSON or
+    YAML (CloudFormation User Guide, "CloudFormation template format"), and JSON's own
+    rules read a JSON one."""
     if template.lstrip().startswith("{"):
         try:
             return json.loads(template)
